@@ -1,0 +1,275 @@
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrInvalid is wrapped by every error about a setting's name or value.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Config is the broker's resolved configuration.
+type Config struct {
+	// Values holds every explicitly set broker property by Kafka name.
+	Values map[string]string
+
+	NodeID                   int32
+	ClusterID                string
+	ListenAddr               string // host:port
+	AdvertisedHost           string
+	AdvertisedPort           int32
+	DataDir                  string
+	NumPartitions            int32
+	DefaultReplicationFactor int16
+	AutoCreateTopics         bool
+	DeleteTopicEnable        bool
+	SocketRequestMaxBytes    int32
+	QueuedMaxRequests        int
+	MaxConnections           int
+	ConnectionsMaxIdle       time.Duration
+	SocketSendBuffer         int
+	SocketRecvBuffer         int
+	FetchSessionSlots        int
+	FetchMaxBytes            int32
+	FlushMode                string
+	FlushSchedulerInterval   time.Duration
+	SendBufferBytes          int
+}
+
+// Default is a configuration with every default applied, as `samsa serve`
+// runs with no flags.
+func Default() *Config {
+	c, err := New(nil)
+	if err != nil {
+		panic(err) // the defaults in keys.go are wrong; a programming error
+	}
+	return c
+}
+
+// New resolves a configuration from explicitly set properties, rejecting
+// unknown keys and bad values.
+func New(values map[string]string) (*Config, error) {
+	c := &Config{Values: map[string]string{}}
+	var errs []error
+	for k, v := range values {
+		key, ok := brokerByName[k]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%w: unknown setting %q", ErrInvalid, k))
+			continue
+		}
+		if err := key.Check(v); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.Values[k] = v
+	}
+	if len(errs) > 0 {
+		sortErrs(errs)
+		return nil, errors.Join(errs...)
+	}
+	if err := c.resolve(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func sortErrs(errs []error) {
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+}
+
+// Get returns the value of a broker setting: set explicitly or its default.
+func (c *Config) Get(name string) string {
+	if v, ok := c.Values[name]; ok {
+		return v
+	}
+	if k, ok := brokerByName[name]; ok {
+		return k.Default
+	}
+	return ""
+}
+
+// IsSet reports whether a broker setting was given explicitly.
+func (c *Config) IsSet(name string) bool { _, ok := c.Values[name]; return ok }
+
+func (c *Config) int(name string) int64 {
+	v, _ := strconv.ParseInt(strings.TrimSpace(c.Get(name)), 10, 64)
+	return v
+}
+
+func (c *Config) resolve() error {
+	c.NodeID = int32(c.int("node.id"))
+	if c.IsSet("broker.id") && !c.IsSet("node.id") && c.int("broker.id") >= 0 {
+		c.NodeID = int32(c.int("broker.id"))
+	}
+	c.ClusterID = c.Get("cluster.id")
+	c.NumPartitions = int32(c.int("num.partitions"))
+	c.DefaultReplicationFactor = int16(c.int("default.replication.factor"))
+	c.AutoCreateTopics = c.Get("auto.create.topics.enable") == "true"
+	c.DeleteTopicEnable = c.Get("delete.topic.enable") == "true"
+	c.SocketRequestMaxBytes = int32(c.int("socket.request.max.bytes"))
+	c.QueuedMaxRequests = int(c.int("queued.max.requests"))
+	c.MaxConnections = int(c.int("max.connections"))
+	c.ConnectionsMaxIdle = ms(c.int("connections.max.idle.ms"))
+	c.SocketSendBuffer = int(c.int("socket.send.buffer.bytes"))
+	c.SocketRecvBuffer = int(c.int("socket.receive.buffer.bytes"))
+	c.FetchSessionSlots = int(c.int("max.incremental.fetch.session.cache.slots"))
+	c.FetchMaxBytes = int32(c.int("fetch.max.bytes"))
+	c.FlushMode = c.Get("log.flush.mode")
+	c.FlushSchedulerInterval = ms(c.int("log.flush.scheduler.interval.ms"))
+
+	c.DataDir = "samsa-data"
+	if d := c.Get("log.dirs"); d != "" {
+		c.DataDir = strings.TrimSpace(strings.Split(d, ",")[0])
+	} else if d := c.Get("log.dir"); d != "" {
+		c.DataDir = d
+	}
+	addr, err := listenerAddr(c.Get("listeners"))
+	if err != nil {
+		return fmt.Errorf("%w: listeners: %v", ErrInvalid, err)
+	}
+	c.ListenAddr = addr
+	adv := addr
+	if a := c.Get("advertised.listeners"); a != "" {
+		if adv, err = listenerAddr(a); err != nil {
+			return fmt.Errorf("%w: advertised.listeners: %v", ErrInvalid, err)
+		}
+	}
+	host, port, err := net.SplitHostPort(adv)
+	if err != nil {
+		return fmt.Errorf("%w: advertised address %q: %v", ErrInvalid, adv, err)
+	}
+	p, _ := strconv.Atoi(port)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	c.AdvertisedHost, c.AdvertisedPort = host, int32(p)
+	return nil
+}
+
+// listenerAddr takes the first listener of a Kafka listener list
+// ("PLAINTEXT://host:port,...") and returns host:port. A bare host:port is
+// accepted too.
+func listenerAddr(list string) (string, error) {
+	first := strings.TrimSpace(strings.Split(list, ",")[0])
+	if i := strings.Index(first, "://"); i >= 0 {
+		name := first[:i]
+		if name != "PLAINTEXT" && name != "" {
+			return "", fmt.Errorf("listener %q: only PLAINTEXT listeners are supported so far", name)
+		}
+		first = first[i+3:]
+	}
+	host, port, err := net.SplitHostPort(first)
+	if err != nil {
+		return "", err
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", fmt.Errorf("bad port %q", port)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// SetListen changes the listener to host:port (the --listen flag). If no
+// advertised listener was configured, the advertised address follows.
+func (c *Config) SetListen(addr string) error {
+	vals := copyMap(c.Values)
+	vals["listeners"] = "PLAINTEXT://" + addr
+	n, err := New(vals)
+	if err != nil {
+		return err
+	}
+	*c = *n
+	return nil
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Unsupported lists the explicitly set settings that Samsa accepts but does
+// not act on yet, so start-up can say so.
+func (c *Config) Unsupported() []string {
+	var out []string
+	for k := range c.Values {
+		if brokerByName[k].Inert {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ReadProperties parses a Java properties file: key=value or key:value
+// lines, # and ! comments, blank lines, and backslash line continuations.
+func ReadProperties(r io.Reader) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	var pending string
+	lineNo := 0
+	for sc.Scan() {
+		lineNo++
+		line := strings.TrimLeft(sc.Text(), " \t\f")
+		if pending == "" && (line == "" || line[0] == '#' || line[0] == '!') {
+			continue
+		}
+		if strings.HasSuffix(line, "\\") && !strings.HasSuffix(line, "\\\\") {
+			pending += strings.TrimSuffix(line, "\\")
+			continue
+		}
+		line = pending + line
+		pending = ""
+		k, v, ok := splitProperty(line)
+		if !ok {
+			return nil, fmt.Errorf("%w: line %d: expected key=value, got %q", ErrInvalid, lineNo, line)
+		}
+		out[k] = v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func splitProperty(line string) (key, value string, ok bool) {
+	i := strings.IndexAny(line, "=:")
+	if i <= 0 {
+		return "", "", false
+	}
+	return strings.TrimSpace(line[:i]), strings.TrimSpace(line[i+1:]), true
+}
+
+// Load reads an optional properties file and applies key=value overrides
+// on top, then resolves.
+func Load(file string, overrides []string) (*Config, error) {
+	vals := map[string]string{}
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("config file: %w", err)
+		}
+		defer f.Close()
+		if vals, err = ReadProperties(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	for _, o := range overrides {
+		k, v, ok := strings.Cut(o, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("%w: --override %q: expected key=value", ErrInvalid, o)
+		}
+		vals[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return New(vals)
+}

@@ -1,0 +1,169 @@
+package config
+
+import (
+	"math"
+	"time"
+)
+
+// Type is the value type of a setting, named as Kafka's DescribeConfigs
+// reports it.
+type Type int8
+
+// The config types of KIP-569 (DescribeConfigs v3+ ConfigType).
+const (
+	TypeBoolean  Type = 1
+	TypeString   Type = 2
+	TypeInt      Type = 3
+	TypeShort    Type = 4
+	TypeLong     Type = 5
+	TypeDouble   Type = 6
+	TypeList     Type = 7
+	TypeClass    Type = 8
+	TypePassword Type = 9
+)
+
+// Key describes one setting.
+type Key struct {
+	Name    string
+	Type    Type
+	Default string
+	Doc     string
+	// Min and Max bound numeric values (inclusive).
+	Min, Max int64
+	// Enum lists the legal values of a string setting, if it is closed.
+	Enum []string
+	// Topic is the name of the topic-level override of this broker
+	// setting ("" if none), as retention.ms is for log.retention.ms.
+	Topic string
+	// Inert marks settings accepted for compatibility that Samsa does not
+	// act on yet; Unsupported lists those that were set.
+	Inert bool
+	// ReadOnly settings cannot be changed without a restart.
+	ReadOnly bool
+}
+
+const (
+	maxInt32 = math.MaxInt32
+	maxInt64 = math.MaxInt64
+)
+
+// Broker is every broker setting Samsa knows.
+var Broker = []Key{
+	{Name: "node.id", Type: TypeInt, Default: "1", Min: 0, Max: maxInt32, ReadOnly: true, Doc: "This broker's id."},
+	{Name: "broker.id", Type: TypeInt, Default: "-1", Min: -1, Max: maxInt32, ReadOnly: true, Doc: "Alias of node.id kept for old configuration files."},
+	{Name: "process.roles", Type: TypeList, Default: "broker,controller", ReadOnly: true, Inert: true, Doc: "Accepted for KRaft configuration files; a Samsa node is always both."},
+	{Name: "controller.quorum.voters", Type: TypeList, Default: "", ReadOnly: true, Inert: true, Doc: "Reserved for clustering."},
+	{Name: "controller.listener.names", Type: TypeList, Default: "", ReadOnly: true, Inert: true, Doc: "Reserved for clustering."},
+	{Name: "listener.security.protocol.map", Type: TypeList, Default: "PLAINTEXT:PLAINTEXT", ReadOnly: true, Inert: true, Doc: "Only PLAINTEXT listeners exist so far."},
+	{Name: "inter.broker.listener.name", Type: TypeString, Default: "PLAINTEXT", ReadOnly: true, Inert: true, Doc: "Reserved for clustering."},
+	{Name: "listeners", Type: TypeList, Default: "PLAINTEXT://127.0.0.1:9092", ReadOnly: true, Doc: "Where the broker listens. Only the first PLAINTEXT listener is used."},
+	{Name: "advertised.listeners", Type: TypeList, Default: "", ReadOnly: true, Doc: "The address clients are told to connect to; defaults to the listener."},
+	{Name: "log.dirs", Type: TypeList, Default: "", ReadOnly: true, Doc: "Directory holding the logs (the first is used). Defaults to ./samsa-data."},
+	{Name: "log.dir", Type: TypeString, Default: "", ReadOnly: true, Doc: "Used when log.dirs is not set."},
+	{Name: "cluster.id", Type: TypeString, Default: "", ReadOnly: true, Doc: "Cluster id; generated and stored in meta.properties on first start."},
+	{Name: "num.partitions", Type: TypeInt, Default: "1", Min: 1, Max: 100000, Doc: "Partitions of an automatically created topic or of one created without a count."},
+	{Name: "default.replication.factor", Type: TypeShort, Default: "1", Min: 1, Max: 1, Doc: "Replication factor for topics created without one. A single node holds one replica."},
+	{Name: "auto.create.topics.enable", Type: TypeBoolean, Default: "true", Doc: "Create a topic when a producer or consumer asks for one that does not exist."},
+	{Name: "delete.topic.enable", Type: TypeBoolean, Default: "true", Doc: "Allow DeleteTopics."},
+	{Name: "log.segment.bytes", Type: TypeInt, Default: "1073741824", Min: 14, Max: maxInt32, Topic: "segment.bytes", Doc: "Roll a segment when it reaches this size."},
+	{Name: "log.roll.ms", Type: TypeLong, Default: "", Min: 1, Max: maxInt64, Topic: "segment.ms", Doc: "Roll a segment older than this; log.roll.hours when unset."},
+	{Name: "log.roll.hours", Type: TypeInt, Default: "168", Min: 1, Max: maxInt32, Doc: "Roll a segment older than this many hours."},
+	{Name: "log.index.interval.bytes", Type: TypeInt, Default: "4096", Min: 0, Max: maxInt32, Topic: "index.interval.bytes", Doc: "Bytes of log between offset index entries."},
+	{Name: "log.index.size.max.bytes", Type: TypeInt, Default: "10485760", Min: 4, Max: maxInt32, Topic: "segment.index.bytes", Doc: "Largest offset or time index; a segment rolls when one would grow past it."},
+	{Name: "log.flush.interval.messages", Type: TypeLong, Default: "9223372036854775807", Min: 1, Max: maxInt64, Topic: "flush.messages", Doc: "Fsync a partition after this many messages."},
+	{Name: "log.flush.interval.ms", Type: TypeLong, Default: "", Min: 0, Max: maxInt64, Topic: "flush.ms", Doc: "Fsync a partition whose oldest unflushed message is older than this; log.flush.scheduler.interval.ms when unset."},
+	{Name: "log.flush.scheduler.interval.ms", Type: TypeLong, Default: "9223372036854775807", Min: 0, Max: maxInt64, Doc: "How often the background flusher checks log.flush.interval.ms."},
+	{Name: "log.flush.mode", Type: TypeString, Default: "page-cache", Enum: []string{"page-cache", "group-commit"}, ReadOnly: true, Doc: "Samsa only. page-cache: acks=all is acknowledged once in the page cache (Kafka's default; survives a process crash, not power loss). group-commit: acks=all is acknowledged after an fsync shared by every request waiting at that moment (survives power loss)."},
+	{Name: "log.retention.hours", Type: TypeInt, Default: "168", Min: -1, Max: maxInt32, Inert: true, Doc: "Retention arrives with the retention issue."},
+	{Name: "log.retention.ms", Type: TypeLong, Default: "", Min: -1, Max: maxInt64, Topic: "retention.ms", Inert: true, Doc: "Retention arrives with the retention issue."},
+	{Name: "log.retention.bytes", Type: TypeLong, Default: "-1", Min: -1, Max: maxInt64, Topic: "retention.bytes", Inert: true, Doc: "Retention arrives with the retention issue."},
+	{Name: "log.retention.check.interval.ms", Type: TypeLong, Default: "300000", Min: 1, Max: maxInt64, Inert: true, Doc: "Retention arrives with the retention issue."},
+	{Name: "log.cleanup.policy", Type: TypeList, Default: "delete", Topic: "cleanup.policy", Inert: true, Doc: "Compaction arrives with the retention issue."},
+	{Name: "message.max.bytes", Type: TypeInt, Default: "1048588", Min: 0, Max: maxInt32, Topic: "max.message.bytes", Doc: "Largest record batch the broker accepts."},
+	{Name: "log.message.timestamp.type", Type: TypeString, Default: "CreateTime", Enum: []string{"CreateTime", "LogAppendTime"}, Topic: "message.timestamp.type", Doc: "Whether records keep the producer's timestamp or get the broker's."},
+	{Name: "compression.type", Type: TypeString, Default: "producer", Enum: []string{"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"}, Topic: "compression.type", Inert: true, Doc: "Only producer (keep what the producer sent) is applied so far."},
+	{Name: "min.insync.replicas", Type: TypeInt, Default: "1", Min: 1, Max: maxInt32, Topic: "min.insync.replicas", Doc: "With one replica there is nothing to wait for."},
+	{Name: "socket.request.max.bytes", Type: TypeInt, Default: "104857600", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "Largest request frame; bigger frames close the connection before any allocation."},
+	{Name: "socket.send.buffer.bytes", Type: TypeInt, Default: "102400", Min: -1, Max: maxInt32, ReadOnly: true, Doc: "SO_SNDBUF of client connections; -1 keeps the OS default."},
+	{Name: "socket.receive.buffer.bytes", Type: TypeInt, Default: "102400", Min: -1, Max: maxInt32, ReadOnly: true, Doc: "SO_RCVBUF of client connections; -1 keeps the OS default."},
+	{Name: "queued.max.requests", Type: TypeInt, Default: "500", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "Requests read but not yet answered, per connection in Samsa; reading stops while the queue is full."},
+	{Name: "max.connections", Type: TypeInt, Default: "2147483647", Min: 0, Max: maxInt32, Doc: "Connections accepted at once; more are closed on accept."},
+	{Name: "connections.max.idle.ms", Type: TypeLong, Default: "600000", Min: 0, Max: maxInt64, ReadOnly: true, Doc: "Close connections idle this long."},
+	{Name: "num.network.threads", Type: TypeInt, Default: "3", Min: 1, Max: maxInt32, Inert: true, ReadOnly: true, Doc: "Go schedules connections itself; accepted for compatibility."},
+	{Name: "num.io.threads", Type: TypeInt, Default: "8", Min: 1, Max: maxInt32, Inert: true, ReadOnly: true, Doc: "Go schedules requests itself; accepted for compatibility."},
+	{Name: "num.recovery.threads.per.data.dir", Type: TypeInt, Default: "1", Min: 1, Max: maxInt32, Inert: true, ReadOnly: true, Doc: "Accepted for compatibility."},
+	{Name: "offsets.topic.replication.factor", Type: TypeShort, Default: "1", Min: 1, Max: 1, Inert: true, Doc: "Consumer groups arrive with their own issue."},
+	{Name: "offsets.topic.num.partitions", Type: TypeInt, Default: "50", Min: 1, Max: maxInt32, Inert: true, Doc: "Consumer groups arrive with their own issue."},
+	{Name: "transaction.state.log.replication.factor", Type: TypeShort, Default: "1", Min: 1, Max: 1, Inert: true, Doc: "Transactions arrive with their own issue."},
+	{Name: "transaction.state.log.min.isr", Type: TypeInt, Default: "1", Min: 1, Max: maxInt32, Inert: true, Doc: "Transactions arrive with their own issue."},
+	{Name: "group.initial.rebalance.delay.ms", Type: TypeInt, Default: "3000", Min: 0, Max: maxInt32, Inert: true, Doc: "Consumer groups arrive with their own issue."},
+	{Name: "producer.id.expiration.ms", Type: TypeInt, Default: "86400000", Min: 1, Max: maxInt32, Inert: true, Doc: "Idle producer ids are kept; expiry arrives with retention."},
+	{Name: "max.incremental.fetch.session.cache.slots", Type: TypeInt, Default: "1000", Min: 0, Max: maxInt32, ReadOnly: true, Doc: "Fetch sessions (KIP-227) kept at once."},
+	{Name: "fetch.max.bytes", Type: TypeInt, Default: "57671680", Min: 0, Max: maxInt32, Doc: "Largest fetch response, whatever the client asks."},
+}
+
+// topicOnly are topic settings with no broker counterpart in Broker.
+var topicOnly = []Key{
+	{Name: "delete.retention.ms", Type: TypeLong, Default: "86400000", Min: 0, Max: maxInt64, Inert: true},
+	{Name: "min.compaction.lag.ms", Type: TypeLong, Default: "0", Min: 0, Max: maxInt64, Inert: true},
+	{Name: "max.compaction.lag.ms", Type: TypeLong, Default: "9223372036854775807", Min: 1, Max: maxInt64, Inert: true},
+	{Name: "min.cleanable.dirty.ratio", Type: TypeDouble, Default: "0.5", Inert: true},
+	{Name: "file.delete.delay.ms", Type: TypeLong, Default: "60000", Min: 0, Max: maxInt64, Inert: true},
+	{Name: "preallocate", Type: TypeBoolean, Default: "false", Inert: true},
+	{Name: "unclean.leader.election.enable", Type: TypeBoolean, Default: "false", Inert: true},
+	{Name: "message.timestamp.before.max.ms", Type: TypeLong, Default: "9223372036854775807", Min: 0, Max: maxInt64, Inert: true},
+	{Name: "message.timestamp.after.max.ms", Type: TypeLong, Default: "3600000", Min: 0, Max: maxInt64, Inert: true},
+	{Name: "local.retention.ms", Type: TypeLong, Default: "-2", Min: -2, Max: maxInt64, Inert: true, Doc: "Reserved for tiered storage."},
+	{Name: "local.retention.bytes", Type: TypeLong, Default: "-2", Min: -2, Max: maxInt64, Inert: true, Doc: "Reserved for tiered storage."},
+	{Name: "remote.storage.enable", Type: TypeBoolean, Default: "false", Inert: true, Doc: "Reserved for tiered storage."},
+	{Name: "message.downconversion.enable", Type: TypeBoolean, Default: "true", Inert: true},
+	{Name: "follower.replication.throttled.replicas", Type: TypeList, Default: "", Inert: true},
+	{Name: "leader.replication.throttled.replicas", Type: TypeList, Default: "", Inert: true},
+}
+
+var (
+	brokerByName = map[string]*Key{}
+	topicByName  = map[string]*Key{}
+	// topicToBroker maps a topic setting to the broker setting that
+	// supplies its default.
+	topicToBroker = map[string]string{}
+)
+
+func init() {
+	for i := range Broker {
+		k := &Broker[i]
+		brokerByName[k.Name] = k
+		if k.Topic != "" {
+			tk := *k
+			tk.Name = k.Topic
+			tk.Topic = ""
+			tk.ReadOnly = false
+			topicByName[tk.Name] = &tk
+			topicToBroker[tk.Name] = k.Name
+		}
+	}
+	for i := range topicOnly {
+		topicByName[topicOnly[i].Name] = &topicOnly[i]
+	}
+}
+
+// LookupBroker returns the description of a broker setting.
+func LookupBroker(name string) (*Key, bool) { k, ok := brokerByName[name]; return k, ok }
+
+// LookupTopic returns the description of a topic setting.
+func LookupTopic(name string) (*Key, bool) { k, ok := topicByName[name]; return k, ok }
+
+// BrokerSynonym returns the broker setting whose value a topic setting
+// inherits ("" if none).
+func BrokerSynonym(topicKey string) string { return topicToBroker[topicKey] }
+
+// TopicKeys returns every topic setting name.
+func TopicKeys() []string {
+	out := make([]string, 0, len(topicByName))
+	for n := range topicByName {
+		out = append(out, n)
+	}
+	return out
+}
+
+func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
