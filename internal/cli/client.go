@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// clientID is sent in every request header so that broker logs and quotas
+// can tell the CLI apart from applications.
+const clientID = "samsa-cli"
+
+// defaultPort is the port kgo assumes for a seed given without one; the
+// reachability check must assume the same.
+const defaultPort = "9092"
+
+// newClient checks that at least one seed broker accepts TCP connections and
+// then builds a kgo client with the shared options plus opts. The up-front
+// check exists because kgo retries refused connections until its deadline,
+// which would turn "nothing is listening" into a ten-second wait followed by
+// a vague timeout.
+func (g *globals) newClient(cmd *cobra.Command, opts ...kgo.Opt) (*kgo.Client, error) {
+	seeds := g.seeds(cmd)
+	if len(seeds) == 0 {
+		return nil, usageErrorf(cmd, "no brokers given: set -b/--brokers or %s", brokersEnv)
+	}
+	if err := checkReachable(cmd.Context(), seeds, g.timeout); err != nil {
+		return nil, err
+	}
+	base := []kgo.Opt{
+		kgo.SeedBrokers(seeds...),
+		kgo.ClientID(clientID),
+		kgo.DialTimeout(g.timeout),
+	}
+	cl, err := kgo.NewClient(append(base, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot configure client for %s: %w", strings.Join(seeds, ","), err)
+	}
+	return cl, nil
+}
+
+// newAdmin returns an admin client whose broker-side timeouts (for topic
+// creation and deletion) match --timeout, plus the kgo client to close.
+func (g *globals) newAdmin(cmd *cobra.Command) (*kadm.Client, *kgo.Client, error) {
+	cl, err := g.newClient(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	adm := kadm.NewClient(cl)
+	adm.SetTimeoutMillis(int32(g.timeout.Milliseconds()))
+	return adm, cl, nil
+}
+
+// opContext bounds one broker operation by --timeout.
+func (g *globals) opContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(cmd.Context(), g.timeout)
+}
+
+// explain turns transport failures into messages that say what to do. Kafka
+// protocol errors pass through untouched; callers wrap those with the topic
+// they concern (see brokerError).
+func (g *globals) explain(cmd *cobra.Command, err error) error {
+	if err == nil {
+		return nil
+	}
+	seeds := strings.Join(g.seeds(cmd), ",")
+	var op *net.OpError
+	switch {
+	case errors.As(err, &op) && op.Op == "dial":
+		return unreachableError(seeds, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("timed out after %s waiting for the cluster at %s: the broker may be overloaded "+
+			"or advertise an address this machine cannot reach; raise --timeout or check its advertised listeners",
+			g.timeout, seeds)
+	}
+	return err
+}
+
+func unreachableError(addr string, err error) error {
+	return fmt.Errorf("cannot reach broker at %s: is `samsa serve` running? set -b/--brokers or %s (%w)",
+		addr, brokersEnv, err)
+}
+
+// checkReachable dials each seed in turn and succeeds at the first that
+// accepts a connection; it reports the first seed's error otherwise.
+func checkReachable(ctx context.Context, seeds []string, timeout time.Duration) error {
+	var firstErr error
+	var firstAddr string
+	d := net.Dialer{Timeout: timeout}
+	for _, s := range seeds {
+		addr := withDefaultPort(s)
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if firstErr == nil {
+			firstErr, firstAddr = err, addr
+		}
+	}
+	return unreachableError(firstAddr, firstErr)
+}
+
+// withDefaultPort appends Kafka's default port to an address without one,
+// as kgo does for its seeds.
+func withDefaultPort(addr string) string {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return addr
+	}
+	return net.JoinHostPort(strings.Trim(addr, "[]"), defaultPort)
+}
+
+// brokerError reports a Kafka error about one subject (usually a topic),
+// preferring the broker's own message, naming the error code so it can be
+// searched for, and adding a hint when the fix is well known.
+type brokerError struct {
+	subject string
+	message string // the broker's error message, if it sent one
+	hint    string
+	err     error
+}
+
+func (e *brokerError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.subject)
+	b.WriteString(": ")
+	var ke *kerr.Error
+	switch {
+	case errors.As(e.err, &ke) && e.message != "":
+		fmt.Fprintf(&b, "%s (%s)", e.message, ke.Message)
+	case errors.As(e.err, &ke):
+		fmt.Fprintf(&b, "%s (%s)", strings.TrimSuffix(ke.Description, "."), ke.Message)
+	case e.message != "":
+		fmt.Fprintf(&b, "%s (%v)", e.message, e.err)
+	default:
+		b.WriteString(e.err.Error())
+	}
+	if e.hint != "" {
+		b.WriteString("; ")
+		b.WriteString(e.hint)
+	}
+	return b.String()
+}
+
+func (e *brokerError) Unwrap() error { return e.err }
+
+// topicError wraps a per-topic error from an admin response. It returns nil
+// for a nil err so callers can wrap unconditionally.
+func topicError(topic string, err error, message string) error {
+	if err == nil {
+		return nil
+	}
+	subject := fmt.Sprintf("topic %q", topic)
+	switch {
+	case errors.Is(err, kerr.UnknownTopicOrPartition), errors.Is(err, kerr.UnknownTopicID):
+		return &brokerError{subject: subject, message: "does not exist",
+			hint: "list topics with `samsa topic list`", err: err}
+	case errors.Is(err, kerr.TopicAlreadyExists):
+		return &brokerError{subject: subject, message: "already exists",
+			hint: "inspect it with `samsa topic describe " + topic + "`", err: err}
+	case errors.Is(err, kerr.InvalidReplicationFactor):
+		return &brokerError{subject: subject, message: message,
+			hint: "use -r/--replication-factor no larger than the broker count (see `samsa cluster info`)", err: err}
+	}
+	return &brokerError{subject: subject, message: message, err: err}
+}
+
+// withAdmin runs fn with an admin client and a context bounded by --timeout,
+// closes the client afterwards and explains transport errors.
+func (g *globals) withAdmin(cmd *cobra.Command, fn func(ctx context.Context, adm *kadm.Client) error) error {
+	adm, cl, err := g.newAdmin(cmd)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := g.opContext(cmd)
+	defer cancel()
+	return g.explain(cmd, fn(ctx, adm))
+}
