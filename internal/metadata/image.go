@@ -1,0 +1,147 @@
+package metadata
+
+import (
+	"encoding/hex"
+	"fmt"
+	"sort"
+)
+
+// Image is the metadata at one point of the log. It is immutable once
+// published: Apply returns a new Image sharing unchanged parts.
+type Image struct {
+	topics  map[string]*Topic
+	byID    map[UUID]*Topic
+	configs map[configKey]map[string]string
+	// nextProducerID is the first id of the next unallocated block.
+	nextProducerID int64
+	// Offset is the number of records applied so far.
+	Offset int64
+}
+
+type configKey struct {
+	typ  int8
+	name string
+}
+
+// Topic is one topic in an Image.
+type Topic struct {
+	Name       string
+	ID         UUID
+	Partitions []Partition
+}
+
+// Partition is one partition's assignment and leadership.
+type Partition struct {
+	Replicas    []int32
+	Leader      int32
+	LeaderEpoch int32
+}
+
+// String formats a UUID the way Kafka prints topic ids in logs (hex).
+func (u UUID) String() string { return hex.EncodeToString(u[:]) }
+
+func emptyImage() *Image {
+	return &Image{
+		topics:  map[string]*Topic{},
+		byID:    map[UUID]*Topic{},
+		configs: map[configKey]map[string]string{},
+	}
+}
+
+// Topic returns a topic by name.
+func (im *Image) Topic(name string) (*Topic, bool) { t, ok := im.topics[name]; return t, ok }
+
+// TopicByID returns a topic by id.
+func (im *Image) TopicByID(id UUID) (*Topic, bool) { t, ok := im.byID[id]; return t, ok }
+
+// TopicNames returns every topic name, sorted.
+func (im *Image) TopicNames() []string {
+	out := make([]string, 0, len(im.topics))
+	for n := range im.topics {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Configs returns the overrides of a resource. The map must not be
+// modified.
+func (im *Image) Configs(resourceType int8, name string) map[string]string {
+	return im.configs[configKey{resourceType, name}]
+}
+
+// NextProducerID is where the next producer-id block starts.
+func (im *Image) NextProducerID() int64 { return im.nextProducerID }
+
+// apply returns the image after r. It fails on records that contradict the
+// image (a partition for an unknown topic, say), which means the log is
+// corrupt or the controller has a bug.
+func (im *Image) apply(r Record) (*Image, error) {
+	next := *im
+	next.Offset++
+	switch r.Type {
+	case TypeTopic:
+		if _, ok := im.topics[r.Topic.Name]; ok {
+			return nil, fmt.Errorf("topic %q already exists", r.Topic.Name)
+		}
+		t := &Topic{Name: r.Topic.Name, ID: r.Topic.ID}
+		next.topics = cloneMap(im.topics)
+		next.byID = cloneMap(im.byID)
+		next.topics[t.Name], next.byID[t.ID] = t, t
+	case TypePartition:
+		p := r.Partition
+		old, ok := im.byID[p.TopicID]
+		if !ok || p.Partition < 0 || int(p.Partition) > len(old.Partitions) {
+			return nil, fmt.Errorf("partition %d of unknown topic %s", p.Partition, p.TopicID)
+		}
+		t := *old
+		t.Partitions = append([]Partition(nil), old.Partitions...)
+		np := Partition{Replicas: p.Replicas, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch}
+		if int(p.Partition) == len(t.Partitions) {
+			t.Partitions = append(t.Partitions, np)
+		} else {
+			t.Partitions[p.Partition] = np
+		}
+		next.topics = cloneMap(im.topics)
+		next.byID = cloneMap(im.byID)
+		next.topics[t.Name], next.byID[t.ID] = &t, &t
+	case TypeRemoveTopic:
+		t, ok := im.byID[r.RemoveTopic.ID]
+		if !ok {
+			return nil, fmt.Errorf("removing unknown topic %s", r.RemoveTopic.ID)
+		}
+		next.topics = cloneMap(im.topics)
+		next.byID = cloneMap(im.byID)
+		delete(next.topics, t.Name)
+		delete(next.byID, t.ID)
+		next.configs = cloneMap(im.configs)
+		delete(next.configs, configKey{ResourceTopic, t.Name})
+	case TypeConfig:
+		c := r.Config
+		key := configKey{c.ResourceType, c.ResourceName}
+		next.configs = cloneMap(im.configs)
+		m := cloneMap(im.configs[key])
+		if c.Value == nil {
+			delete(m, c.Name)
+		} else {
+			m[c.Name] = *c.Value
+		}
+		next.configs[key] = m
+	case TypeProducerIDs:
+		if r.ProducerIDs.Start != im.nextProducerID {
+			return nil, fmt.Errorf("producer id block at %d, expected %d", r.ProducerIDs.Start, im.nextProducerID)
+		}
+		next.nextProducerID = r.ProducerIDs.Start + r.ProducerIDs.Size
+	default:
+		return nil, fmt.Errorf("unknown record type %q", r.Type)
+	}
+	return &next, nil
+}
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,109 @@
+package metadata
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Record types, as stored in the "type" field of each log entry.
+const (
+	TypeTopic       = "topic"
+	TypePartition   = "partition"
+	TypeRemoveTopic = "remove_topic"
+	TypeConfig      = "config"
+	TypeProducerIDs = "producer_ids"
+)
+
+// Resource types of ConfigRecord, Kafka's ConfigResource codes.
+const (
+	ResourceTopic  int8 = 2
+	ResourceBroker int8 = 4
+)
+
+// UUID is a topic id.
+type UUID [16]byte
+
+// Record is one metadata change. Exactly one of the pointer fields is set,
+// matching Type.
+type Record struct {
+	Type        string             `json:"type"`
+	Topic       *TopicRecord       `json:"topic,omitempty"`
+	Partition   *PartitionRecord   `json:"partition,omitempty"`
+	RemoveTopic *RemoveTopicRecord `json:"remove_topic,omitempty"`
+	Config      *ConfigRecord      `json:"config,omitempty"`
+	ProducerIDs *ProducerIDsRecord `json:"producer_ids,omitempty"`
+}
+
+// TopicRecord creates a topic.
+type TopicRecord struct {
+	Name string `json:"name"`
+	ID   UUID   `json:"id"`
+}
+
+// PartitionRecord creates a partition or changes its leadership.
+type PartitionRecord struct {
+	TopicID     UUID    `json:"topic_id"`
+	Partition   int32   `json:"partition"`
+	Replicas    []int32 `json:"replicas"`
+	Leader      int32   `json:"leader"`
+	LeaderEpoch int32   `json:"leader_epoch"`
+}
+
+// RemoveTopicRecord deletes a topic with all its partitions and configs.
+type RemoveTopicRecord struct {
+	ID UUID `json:"id"`
+}
+
+// ConfigRecord sets (Value non-nil) or removes (nil) one config override.
+type ConfigRecord struct {
+	ResourceType int8    `json:"resource_type"`
+	ResourceName string  `json:"resource_name"`
+	Name         string  `json:"name"`
+	Value        *string `json:"value"`
+}
+
+// ProducerIDsRecord hands the block of producer ids [Start, Start+Size) to
+// a broker; the next block starts at Start+Size.
+type ProducerIDsRecord struct {
+	BrokerID int32 `json:"broker_id"`
+	Start    int64 `json:"start"`
+	Size     int64 `json:"size"`
+}
+
+func (r *Record) validate() error {
+	n := 0
+	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil} {
+		if set {
+			n++
+		}
+	}
+	ok := n == 1
+	switch r.Type {
+	case TypeTopic:
+		ok = ok && r.Topic != nil
+	case TypePartition:
+		ok = ok && r.Partition != nil
+	case TypeRemoveTopic:
+		ok = ok && r.RemoveTopic != nil
+	case TypeConfig:
+		ok = ok && r.Config != nil
+	case TypeProducerIDs:
+		ok = ok && r.ProducerIDs != nil
+	default:
+		ok = false
+	}
+	if !ok {
+		return fmt.Errorf("%w: malformed %q record", ErrCorrupt, r.Type)
+	}
+	return nil
+}
+
+func encode(r Record) ([]byte, error) { return json.Marshal(r) }
+
+func decode(b []byte) (Record, error) {
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return r, r.validate()
+}
