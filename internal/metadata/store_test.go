@@ -91,3 +91,39 @@ func FuzzParseFrames(f *testing.F) {
 		}
 	})
 }
+
+func TestTopicNames(t *testing.T) {
+	long := make([]byte, 250)
+	for i := range long {
+		long[i] = 'a'
+	}
+	for _, bad := range []string{"", ".", "..", "a b", "ü", string(long)} {
+		if err := ValidateTopicName(bad); !errors.Is(err, ErrInvalidTopic) {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	for _, good := range []string{"a", "a.b_c-D9", string(long[:249])} {
+		if err := ValidateTopicName(good); err != nil {
+			t.Errorf("%q rejected: %v", good, err)
+		}
+	}
+	im := emptyImage()
+	recs, err := CreateTopicRecords(im, CreateTopic{Name: "x.y", Partitions: 2, ReplicationFactor: 1}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if im, err = im.apply(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := CreateTopicRecords(im, CreateTopic{Name: "x_y", Partitions: 1, ReplicationFactor: 1}, 1); !errors.Is(err, ErrInvalidTopic) {
+		t.Fatalf("collision accepted: %v", err)
+	}
+	if _, err := CreateTopicRecords(im, CreateTopic{Name: "__consumer_offsets", Partitions: 1, ReplicationFactor: 1}, 1); !errors.Is(err, ErrReservedTopic) {
+		t.Fatalf("reserved accepted: %v", err)
+	}
+	if _, err := CreatePartitionsRecords(im, "x.y", 2, 1); !errors.Is(err, ErrPartitionsNotGrowing) {
+		t.Fatalf("shrink accepted: %v", err)
+	}
+}

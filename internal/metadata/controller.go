@@ -1,0 +1,160 @@
+package metadata
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Errors the controller returns; the broker maps them to Kafka error codes.
+var (
+	ErrTopicExists          = errors.New("topic already exists")
+	ErrUnknownTopic         = errors.New("unknown topic")
+	ErrInvalidTopic         = errors.New("invalid topic name")
+	ErrInvalidPartitions    = errors.New("invalid number of partitions")
+	ErrInvalidReplication   = errors.New("invalid replication factor")
+	ErrInvalidConfig        = errors.New("invalid config")
+	ErrReservedTopic        = errors.New("topic name is reserved")
+	ErrPartitionsNotGrowing = errors.New("partition count can only grow")
+)
+
+// MaxTopicNameLength is Kafka's limit on topic names.
+const MaxTopicNameLength = 249
+
+// MaxPartitions bounds how many partitions one request may create, so a
+// single request cannot exhaust file descriptors or disk.
+const MaxPartitions = 100000
+
+// Internal topics reserved for coordinators that come later.
+var internalTopics = map[string]bool{"__consumer_offsets": true, "__transaction_state": true}
+
+// IsInternal reports whether a topic is one of Kafka's internal topics.
+func IsInternal(name string) bool { return internalTopics[name] }
+
+// ValidateTopicName applies Kafka's rules: 1 to 249 characters of
+// [a-zA-Z0-9._-], and neither "." nor "..".
+func ValidateTopicName(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty", ErrInvalidTopic)
+	}
+	if name == "." || name == ".." {
+		return fmt.Errorf("%w: %q is not allowed", ErrInvalidTopic, name)
+	}
+	if len(name) > MaxTopicNameLength {
+		return fmt.Errorf("%w: longer than %d characters", ErrInvalidTopic, MaxTopicNameLength)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("%w: %q contains %q; legal characters are ASCII letters, digits, '.', '_' and '-'", ErrInvalidTopic, name, c)
+		}
+	}
+	return nil
+}
+
+// collisionKey maps '.' to '_' the way Kafka does to find topics whose
+// names collide in metric names.
+func collisionKey(name string) string { return strings.ReplaceAll(name, ".", "_") }
+
+// CollidingTopic returns an existing topic whose name differs from name
+// only by '.' versus '_' ("" if none).
+func (im *Image) CollidingTopic(name string) string {
+	k := collisionKey(name)
+	for n := range im.topics {
+		if n != name && collisionKey(n) == k {
+			return n
+		}
+	}
+	return ""
+}
+
+// CreateTopic describes a topic to create.
+type CreateTopic struct {
+	Name              string
+	Partitions        int32
+	ReplicationFactor int16
+	Configs           map[string]string
+	// Internal allows the reserved internal topic names.
+	Internal bool
+}
+
+// CreateTopicRecords plans the records that create t on broker nodeID. It
+// checks the name, counts and collisions against im; config values must
+// already be validated by the caller.
+func CreateTopicRecords(im *Image, t CreateTopic, nodeID int32) ([]Record, error) {
+	if err := ValidateTopicName(t.Name); err != nil {
+		return nil, err
+	}
+	if IsInternal(t.Name) && !t.Internal {
+		return nil, fmt.Errorf("%w: %s", ErrReservedTopic, t.Name)
+	}
+	if _, ok := im.topics[t.Name]; ok {
+		return nil, fmt.Errorf("%w: %s", ErrTopicExists, t.Name)
+	}
+	if c := im.CollidingTopic(t.Name); c != "" {
+		return nil, fmt.Errorf("%w: %q collides with existing topic %q (Kafka treats '.' and '_' alike in metric names)", ErrInvalidTopic, t.Name, c)
+	}
+	if t.Partitions < 1 || t.Partitions > MaxPartitions {
+		return nil, fmt.Errorf("%w: %d (must be 1 to %d)", ErrInvalidPartitions, t.Partitions, MaxPartitions)
+	}
+	if t.ReplicationFactor != 1 {
+		return nil, fmt.Errorf("%w: %d, but this cluster has 1 broker", ErrInvalidReplication, t.ReplicationFactor)
+	}
+	var id UUID
+	for id == (UUID{}) {
+		if _, err := rand.Read(id[:]); err != nil {
+			return nil, err
+		}
+	}
+	recs := []Record{{Type: TypeTopic, Topic: &TopicRecord{Name: t.Name, ID: id}}}
+	recs = append(recs, partitionRecords(id, 0, t.Partitions, nodeID)...)
+	for k, v := range t.Configs {
+		v := v
+		recs = append(recs, Record{Type: TypeConfig, Config: &ConfigRecord{ResourceType: ResourceTopic, ResourceName: t.Name, Name: k, Value: &v}})
+	}
+	return recs, nil
+}
+
+func partitionRecords(id UUID, from, to int32, nodeID int32) []Record {
+	var recs []Record
+	for p := from; p < to; p++ {
+		recs = append(recs, Record{Type: TypePartition, Partition: &PartitionRecord{
+			TopicID: id, Partition: p, Replicas: []int32{nodeID}, Leader: nodeID, LeaderEpoch: 0,
+		}})
+	}
+	return recs
+}
+
+// DeleteTopicRecords plans the deletion of a topic.
+func DeleteTopicRecords(im *Image, name string) ([]Record, error) {
+	t, ok := im.topics[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	return []Record{{Type: TypeRemoveTopic, RemoveTopic: &RemoveTopicRecord{ID: t.ID}}}, nil
+}
+
+// CreatePartitionsRecords plans growing a topic to total partitions.
+func CreatePartitionsRecords(im *Image, name string, total int32, nodeID int32) ([]Record, error) {
+	t, ok := im.topics[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	have := int32(len(t.Partitions))
+	if total <= have {
+		return nil, fmt.Errorf("%w: topic %s has %d partitions, asked for %d", ErrPartitionsNotGrowing, name, have, total)
+	}
+	if total > MaxPartitions {
+		return nil, fmt.Errorf("%w: %d exceeds %d", ErrInvalidPartitions, total, MaxPartitions)
+	}
+	return partitionRecords(t.ID, have, total, nodeID), nil
+}
+
+// ProducerIDBlockSize is how many producer ids one metadata record hands
+// out; InitProducerId takes ids from the block without touching the log.
+const ProducerIDBlockSize = 1000
+
+// ProducerIDBlockRecords plans the allocation of the next block.
+func ProducerIDBlockRecords(im *Image, nodeID int32) []Record {
+	return []Record{{Type: TypeProducerIDs, ProducerIDs: &ProducerIDsRecord{BrokerID: nodeID, Start: im.nextProducerID, Size: ProducerIDBlockSize}}}
+}
