@@ -1,0 +1,319 @@
+package storage
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Files at the log dir level, named as Kafka names them.
+const (
+	recoveryPointFile  = "recovery-point-offset-checkpoint"
+	logStartFile       = "log-start-offset-checkpoint"
+	cleanShutdownFile  = ".kafka_cleanshutdown"
+	partitionMetaFile  = "partition.metadata"
+	deleteDirSuffix    = "-delete"
+	maxTopicNameLength = 249
+)
+
+// Dir is one entry of log.dirs, like Kafka's LogManager restricted to a
+// single directory: it opens every partition log found in it, creates and
+// deletes logs, and owns the dir-level checkpoint files and the
+// clean-shutdown marker. Its methods are safe for concurrent use.
+type Dir struct {
+	path   string
+	cfg    Config
+	logger *slog.Logger
+
+	mu     sync.Mutex // guards logs and closed
+	logs   map[TopicPartition]*Log
+	closed bool
+}
+
+// OpenDir opens the log dir at path (creating it if needed) and every
+// partition log in it, recovering them as needed. cfg is used for every
+// log found; Log.SetConfig applies per-topic overrides afterwards. A
+// clean-shutdown marker is honoured and then removed, so a crash from here
+// on is seen as unclean by the next open.
+func OpenDir(path string, cfg Config, logger *slog.Logger) (*Dir, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return nil, fmt.Errorf("storage: create log dir: %w", err)
+	}
+	d := &Dir{path: path, cfg: cfg, logger: logger, logs: make(map[TopicPartition]*Log)}
+	_, err := os.Stat(filepath.Join(path, cleanShutdownFile))
+	clean := err == nil
+	recovery := d.readOffsets(recoveryPointFile)
+	starts := d.readOffsets(logStartFile)
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("storage: list log dir: %w", err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		if strings.HasSuffix(name, deleteDirSuffix) {
+			// A deletion interrupted by a crash: finish it.
+			if err := os.RemoveAll(filepath.Join(path, name)); err != nil {
+				d.closeAll()
+				return nil, fmt.Errorf("storage: finish deleting %s: %w", name, err)
+			}
+			continue
+		}
+		tp, ok := parsePartitionDir(name)
+		if !ok {
+			continue
+		}
+		st := logState{recoveryPoint: -1, logStart: -1, clean: clean}
+		if off, ok := recovery[tp]; ok {
+			st.recoveryPoint = off
+		}
+		if off, ok := starts[tp]; ok {
+			st.logStart = off
+		}
+		l, err := openLog(filepath.Join(path, name), tp, cfg, st, logger)
+		if err != nil {
+			d.closeAll()
+			return nil, fmt.Errorf("storage: open %s: %w", name, err)
+		}
+		d.logs[tp] = l
+	}
+	if clean {
+		if err := os.Remove(filepath.Join(path, cleanShutdownFile)); err != nil {
+			d.closeAll()
+			return nil, fmt.Errorf("storage: remove clean-shutdown marker: %w", err)
+		}
+		if err := syncDir(path); err != nil {
+			d.closeAll()
+			return nil, err
+		}
+	}
+	logger.Info("opened log dir", "path", path, "logs", len(d.logs), "clean_shutdown", clean)
+	return d, nil
+}
+
+// readOffsets reads a dir-level checkpoint; an unreadable one is logged
+// and ignored, which only costs a longer recovery.
+func (d *Dir) readOffsets(name string) map[TopicPartition]int64 {
+	m, err := readOffsetCheckpoint(filepath.Join(d.path, name))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.logger.Warn("ignoring unreadable checkpoint", "file", name, "err", err)
+	}
+	return m
+}
+
+// parsePartitionDir splits "<topic>-<partition>" at the last dash.
+func parsePartitionDir(name string) (TopicPartition, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return TopicPartition{}, false
+	}
+	p, err := strconv.ParseInt(name[i+1:], 10, 32)
+	if err != nil || p < 0 || validTopic(name[:i]) != nil {
+		return TopicPartition{}, false
+	}
+	return TopicPartition{Topic: name[:i], Partition: int32(p)}, true
+}
+
+// validTopic applies Kafka's topic name rules.
+func validTopic(t string) error {
+	if t == "" || t == "." || t == ".." || len(t) > maxTopicNameLength {
+		return fmt.Errorf("%w: %q", ErrInvalidTopic, t)
+	}
+	for _, c := range t {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("%w: %q", ErrInvalidTopic, t)
+		}
+	}
+	return nil
+}
+
+// Path returns the log dir.
+func (d *Dir) Path() string { return d.path }
+
+// Logs returns the open logs.
+func (d *Dir) Logs() map[TopicPartition]*Log {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[TopicPartition]*Log, len(d.logs))
+	for tp, l := range d.logs {
+		out[tp] = l
+	}
+	return out
+}
+
+// Log returns the log of a partition, if this dir holds it.
+func (d *Dir) Log(topic string, partition int32) (*Log, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l, ok := d.logs[TopicPartition{Topic: topic, Partition: partition}]
+	return l, ok
+}
+
+// CreateLog creates an empty log with its partition.metadata.
+func (d *Dir) CreateLog(topic string, partition int32, topicID [16]byte, cfg Config) (*Log, error) {
+	if err := validTopic(topic); err != nil {
+		return nil, err
+	}
+	if partition < 0 {
+		return nil, fmt.Errorf("%w: negative partition %d", ErrInvalidTopic, partition)
+	}
+	tp := TopicPartition{Topic: topic, Partition: partition}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	if _, ok := d.logs[tp]; ok {
+		return nil, fmt.Errorf("%w: %s", ErrLogExists, tp)
+	}
+	dir := filepath.Join(d.path, tp.String())
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("%w: %s", ErrLogExists, tp)
+		}
+		return nil, fmt.Errorf("storage: create %s: %w", dir, err)
+	}
+	if err := writePartitionMetadata(dir, topicID); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := syncDir(d.path); err != nil {
+		return nil, err
+	}
+	l, err := openLog(dir, tp, cfg, logState{recoveryPoint: 0, logStart: 0, clean: true}, d.logger)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	d.logs[tp] = l
+	return l, nil
+}
+
+// DeleteLog closes a log and removes its directory. The directory is first
+// renamed to "<topic>-<partition>.<random>-delete" (as Kafka does) so that a
+// crash half way through the removal is finished at the next open instead
+// of resurrecting a partial log.
+func (d *Dir) DeleteLog(topic string, partition int32) error {
+	tp := TopicPartition{Topic: topic, Partition: partition}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l, ok := d.logs[tp]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrLogNotFound, tp)
+	}
+	delete(d.logs, tp)
+	cerr := l.Close()
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	doomed := filepath.Join(d.path, tp.String()+"."+hex.EncodeToString(rnd[:])+deleteDirSuffix)
+	if err := os.Rename(l.dir, doomed); err != nil {
+		return fmt.Errorf("storage: delete %s: %w", tp, err)
+	}
+	if err := syncDir(d.path); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(doomed); err != nil {
+		return fmt.Errorf("storage: delete %s: %w", tp, err)
+	}
+	if cerr != nil {
+		d.logger.Warn("error closing deleted log", "partition", tp, "err", cerr)
+	}
+	return nil
+}
+
+// Checkpoint writes recovery-point-offset-checkpoint and
+// log-start-offset-checkpoint for every open log. The broker calls it
+// periodically (log.flush.offset.checkpoint.interval.ms) and after
+// DeleteRecords; Close calls it too.
+func (d *Dir) Checkpoint() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.checkpointLocked()
+}
+
+func (d *Dir) checkpointLocked() error {
+	rp := make(map[TopicPartition]int64, len(d.logs))
+	ls := make(map[TopicPartition]int64, len(d.logs))
+	for tp, l := range d.logs {
+		rp[tp] = l.RecoveryPoint()
+		ls[tp] = l.LogStartOffset()
+	}
+	if err := writeOffsetCheckpoint(filepath.Join(d.path, recoveryPointFile), rp); err != nil {
+		return err
+	}
+	return writeOffsetCheckpoint(filepath.Join(d.path, logStartFile), ls)
+}
+
+// Close closes every log, writes the checkpoints and, if every log shut
+// down cleanly, the clean-shutdown marker that lets the next open skip
+// recovery.
+func (d *Dir) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	var errs []error
+	clean := true
+	for _, l := range d.logs {
+		errs = append(errs, l.Close())
+		clean = clean && l.cleanlyClosed()
+	}
+	if err := d.checkpointLocked(); err != nil {
+		errs = append(errs, err)
+		clean = false
+	}
+	if clean && errors.Join(errs...) == nil {
+		errs = append(errs, writeFileAtomic(filepath.Join(d.path, cleanShutdownFile), nil))
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Dir) closeAll() {
+	for _, l := range d.logs {
+		l.Close()
+	}
+}
+
+// writePartitionMetadata writes Kafka's partition.metadata: "version: 0"
+// and the topic id in Kafka's Uuid text form (URL-safe base64, no padding).
+func writePartitionMetadata(dir string, id [16]byte) error {
+	data := "version: 0\ntopic_id: " + base64.RawURLEncoding.EncodeToString(id[:]) + "\n"
+	return writeFileAtomic(filepath.Join(dir, partitionMetaFile), []byte(data))
+}
+
+func readPartitionMetadata(dir string) ([16]byte, error) {
+	var id [16]byte
+	path := filepath.Join(dir, partitionMetaFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return id, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(k) != "topic_id" {
+			continue
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(raw) != 16 {
+			return id, corruptf(path, 0, "bad topic_id %q", strings.TrimSpace(v))
+		}
+		copy(id[:], raw)
+		return id, nil
+	}
+	return id, corruptf(path, 0, "no topic_id line")
+}

@@ -1,0 +1,479 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+// Position locates an offset in the log like Kafka's LogOffsetMetadata: the
+// offset, the base offset of the segment holding it, and the byte position
+// in that segment's file. The end Position of the log is where the next
+// batch will go.
+type Position struct {
+	Offset      int64
+	SegmentBase int64
+	FilePos     int64
+}
+
+// AppendResult reports where a batch went.
+type AppendResult struct {
+	BaseOffset, LastOffset int64
+	// Duplicate is set when the batch repeats one of the producer's last five
+	// batches; nothing was written and the offsets are the original ones.
+	Duplicate      bool
+	End            Position // the log end after the append
+	LogStartOffset int64
+}
+
+// SegmentInfo describes one segment, for tools and metrics.
+type SegmentInfo struct {
+	BaseOffset   int64
+	Size         int64
+	MaxTimestamp int64 // -1 for an empty segment
+	Path         string
+}
+
+// Log is one partition's durable log. It is safe for concurrent use by one
+// writer at a time (Append, AppendFollower, DeleteRecordsBefore, TruncateTo
+// and Close are serialized by mu) and any number of readers (Read and the
+// accessors), which never wait for a write syscall.
+//
+// Lock order: flushMu, then mu, then stateMu (and the small per-structure
+// locks inside segments, indexes, the epoch cache and the producer table).
+type Log struct {
+	dir     string
+	tp      TopicPartition
+	topicID [16]byte
+	logger  *slog.Logger
+
+	// flushMu serializes Flush, and keeps segments from being closed or
+	// removed (retention, truncation, Close) while a Flush fsyncs them
+	// outside mu.
+	flushMu      sync.Mutex
+	flushScratch []*segment
+
+	mu        sync.Mutex // serializes writers; guards the fields below it
+	cfg       Config
+	failed    error // first write or fsync error; the Log is fail-stop after it
+	closed    bool
+	leo       int64 // log end offset, also published in end
+	unflushed int64 // records appended since the last Flush started
+
+	stateMu  sync.RWMutex // guards segs, end and logStart for readers; written with mu held
+	segs     []*segment   // ascending base offsets, last is active; replaced, never modified in place
+	end      Position
+	logStart int64
+
+	recoveryPoint atomic.Int64 // every offset below it is fsynced
+	lastFlush     atomic.Int64 // unix nanoseconds of the last completed Flush
+	dirDirty      atomic.Bool  // files were created or removed since the last directory fsync
+
+	epochs    *epochCache
+	producers *producerState
+}
+
+// TopicPartition names a partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+func (tp TopicPartition) String() string { return fmt.Sprintf("%s-%d", tp.Topic, tp.Partition) }
+
+// Append writes one v2 batch as the leader: it runs the idempotent producer
+// checks, assigns offsets from the log end and stamps leaderEpoch by
+// patching the batch in place (both fields are outside the CRC), and
+// writes it with a single write to the active segment, rolling first when
+// needed. batch must be exactly one batch already checked by
+// record.Validate; Append keeps no reference to it after returning.
+func (l *Log) Append(batch []byte, leaderEpoch int32, now time.Time) (AppendResult, error) {
+	return l.append(batch, leaderEpoch, now, true)
+}
+
+// AppendFollower writes one batch fetched from the leader as it is: offsets
+// and leader epoch come from the batch, its base offset must be >= the log
+// end (gaps are allowed, as in compacted topics), and producer state is
+// updated without idempotence checks, as Kafka does for replication.
+func (l *Log) AppendFollower(batch []byte, now time.Time) (AppendResult, error) {
+	return l.append(batch, -1, now, false)
+}
+
+func (l *Log) append(batch []byte, leaderEpoch int32, now time.Time, leader bool) (AppendResult, error) {
+	h, err := record.ParseHeader(batch)
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+	}
+	if h.TotalSize() != int64(len(batch)) {
+		return AppendResult{}, fmt.Errorf("%w: batch length %d but %d bytes given", ErrInvalidBatch, h.TotalSize(), len(batch))
+	}
+	l.mu.Lock()
+	res, flush, err := l.appendLocked(batch, &h, leaderEpoch, now, leader)
+	l.mu.Unlock()
+	if err == nil && flush {
+		if _, err := l.Flush(); err != nil {
+			return res, err
+		}
+	}
+	return res, err
+}
+
+func (l *Log) appendLocked(batch []byte, h *record.Header, leaderEpoch int32, now time.Time, leader bool) (AppendResult, bool, error) {
+	if l.closed {
+		return AppendResult{}, false, ErrClosed
+	}
+	if l.failed != nil {
+		return AppendResult{}, false, fmt.Errorf("%w: %w", ErrLogFailed, l.failed)
+	}
+	size := int64(len(batch))
+	if size > l.cfg.SegmentBytes {
+		return AppendResult{}, false, ErrBatchTooLarge
+	}
+	if leader {
+		if h.ProducerID >= 0 {
+			d, isDup, err := l.producers.check(h)
+			if err != nil {
+				return AppendResult{}, false, err
+			}
+			if isDup {
+				return AppendResult{
+					BaseOffset: d.lastOffset - int64(d.offsetDelta), LastOffset: d.lastOffset,
+					Duplicate: true, End: l.end, LogStartOffset: l.logStart,
+				}, false, nil
+			}
+		}
+		h.BaseOffset, h.PartitionLeaderEpoch = l.leo, leaderEpoch
+		record.SetBaseOffset(batch, l.leo)
+		record.SetPartitionLeaderEpoch(batch, leaderEpoch)
+	} else if h.BaseOffset < l.leo {
+		return AppendResult{}, false, fmt.Errorf("%w: follower batch at offset %d below log end %d", ErrInvalidBatch, h.BaseOffset, l.leo)
+	}
+	if l.shouldRoll(l.active(), h, size, now) {
+		if err := l.roll(now, h.BaseOffset); err != nil {
+			return AppendResult{}, false, l.fail(err)
+		}
+	}
+	end, err := l.write(batch, h)
+	if err != nil {
+		return AppendResult{}, false, l.fail(err)
+	}
+	l.unflushed += int64(h.NumRecords)
+	res := AppendResult{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset(), End: end, LogStartOffset: l.logStart}
+	return res, l.unflushed >= l.cfg.FlushMessages, nil
+}
+
+// write puts the batch at the end of the active segment and updates the
+// indexes, the epoch cache, the producer table and the published end.
+func (l *Log) write(batch []byte, h *record.Header) (Position, error) {
+	seg := l.active()
+	pos := seg.size.Load()
+	if _, err := seg.file.f.WriteAt(batch, pos); err != nil {
+		return Position{}, fmt.Errorf("storage: write %s at %d: %w", seg.path, pos, err)
+	}
+	seg.needSync.Store(true)
+	if err := seg.indexBatch(pos, h, l.cfg.IndexIntervalBytes); err != nil {
+		return Position{}, err
+	}
+	if l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset) {
+		if err := l.epochs.persist(); err != nil {
+			return Position{}, err
+		}
+	}
+	l.producers.update(h)
+	l.leo = h.LastOffset() + 1
+	end := Position{Offset: l.leo, SegmentBase: seg.base, FilePos: pos + int64(len(batch))}
+	seg.size.Store(end.FilePos)
+	l.stateMu.Lock()
+	l.end = end
+	l.stateMu.Unlock()
+	return end, nil
+}
+
+// shouldRoll applies Kafka's LogSegment.shouldRoll: the batch would overflow
+// the segment or an index, its offsets would not fit the 32-bit relative
+// offsets, or the segment is older than SegmentRoll by Kafka's measure
+// (message time since the first batch's max timestamp when both are known,
+// otherwise wall time since the segment was created here). An empty segment
+// is only rolled when the offsets cannot fit.
+func (l *Log) shouldRoll(seg *segment, h *record.Header, size int64, now time.Time) bool {
+	if h.LastOffset()-seg.base > math.MaxInt32 {
+		return true
+	}
+	cur := seg.size.Load()
+	if cur == 0 {
+		return false
+	}
+	if cur+size > l.cfg.SegmentBytes || seg.idx.full() || seg.tidx.full() {
+		return true
+	}
+	var waited time.Duration
+	if seg.rollTS >= 0 && h.MaxTimestamp >= 0 {
+		waited = time.Duration(h.MaxTimestamp-seg.rollTS) * time.Millisecond
+	} else {
+		waited = now.Sub(seg.created)
+	}
+	return waited > l.cfg.SegmentRoll
+}
+
+// roll finishes the active segment, snapshots producer state at base and
+// starts a new segment there. base is the log end offset, or a follower
+// batch's base offset past a gap.
+func (l *Log) roll(now time.Time, base int64) error {
+	old := l.active()
+	if err := old.finish(); err != nil {
+		return err
+	}
+	seg, err := createSegment(l.dir, base, l.cfg, now)
+	if err != nil {
+		return err
+	}
+	if err := writeSnapshot(l.dir, base, l.producers); err != nil {
+		seg.remove()
+		return err
+	}
+	l.dirDirty.Store(true)
+	l.stateMu.Lock()
+	l.segs = append(l.segs[:len(l.segs):len(l.segs)], seg)
+	l.stateMu.Unlock()
+	l.logger.Debug("rolled segment", "partition", l.tp, "base", base, "previous_size", old.size.Load())
+	return nil
+}
+
+// fail records the first write or fsync error; the Log is fail-stop after
+// it. mu must be held.
+func (l *Log) fail(err error) error {
+	if l.failed == nil {
+		l.failed = err
+		l.logger.Error("log failed, refusing appends until restart", "partition", l.tp, "err", err)
+	}
+	return fmt.Errorf("%w: %w", ErrLogFailed, err)
+}
+
+func (l *Log) active() *segment { return l.segs[len(l.segs)-1] }
+
+// Flush fsyncs the data and indexes of every segment written since the last
+// flush, then advances the recovery point to the log end offset seen when
+// it started, which it returns. It runs concurrently with Append: the lock
+// is held only to collect what to sync, so a group-commit loop can call it
+// back to back. An fsync error fails the Log.
+func (l *Log) Flush() (flushedOffset int64, err error) {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return l.recoveryPoint.Load(), ErrClosed
+	}
+	if l.failed != nil {
+		l.mu.Unlock()
+		return l.recoveryPoint.Load(), fmt.Errorf("%w: %w", ErrLogFailed, l.failed)
+	}
+	target := l.leo
+	segs := l.flushScratch[:0]
+	for _, s := range l.segs {
+		if s.needSync.Swap(false) {
+			if err := s.writePending(); err != nil {
+				err = l.fail(err)
+				l.mu.Unlock()
+				return l.recoveryPoint.Load(), err
+			}
+			segs = append(segs, s)
+		}
+	}
+	dirDirty := l.dirDirty.Swap(false)
+	l.unflushed = 0
+	l.mu.Unlock()
+
+	err = l.syncSegments(segs, dirDirty)
+	clear(segs)
+	l.flushScratch = segs[:0]
+	if err != nil {
+		l.mu.Lock()
+		err = l.fail(err)
+		l.mu.Unlock()
+		return l.recoveryPoint.Load(), err
+	}
+	if target > l.recoveryPoint.Load() {
+		l.recoveryPoint.Store(target)
+	}
+	l.lastFlush.Store(time.Now().UnixNano())
+	return target, nil
+}
+
+func (l *Log) syncSegments(segs []*segment, dir bool) error {
+	for _, s := range segs {
+		if err := s.sync(); err != nil {
+			return err
+		}
+	}
+	if dir {
+		return syncDir(l.dir)
+	}
+	return nil
+}
+
+// Close shuts the log down cleanly: it finishes the active segment, writes
+// a producer snapshot at the log end, fsyncs everything and closes the
+// files (Slices still held by readers stay readable until released). A
+// failed log is closed without any of that, so the next open recovers it.
+func (l *Log) Close() error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	var err error
+	if l.failed == nil {
+		err = l.shutdownLocked()
+		if err != nil {
+			l.fail(err)
+		}
+	}
+	l.closed = true
+	var errs []error
+	for _, s := range l.segs {
+		errs = append(errs, s.close())
+	}
+	return errors.Join(append(errs, err)...)
+}
+
+func (l *Log) shutdownLocked() error {
+	if err := l.active().finish(); err != nil {
+		return err
+	}
+	if err := writeSnapshot(l.dir, l.leo, l.producers); err != nil {
+		return err
+	}
+	for _, s := range l.segs {
+		if s.needSync.Swap(false) {
+			if err := s.writePending(); err != nil {
+				return err
+			}
+			if err := s.sync(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := syncDir(l.dir); err != nil {
+		return err
+	}
+	l.recoveryPoint.Store(l.leo)
+	return nil
+}
+
+// cleanlyClosed reports whether Close completed without a failure; the Dir
+// writes its clean-shutdown marker only if every log did.
+func (l *Log) cleanlyClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed && l.failed == nil
+}
+
+// SetConfig changes the settings used by later appends.
+func (l *Log) SetConfig(cfg Config) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cfg = cfg.withDefaults()
+}
+
+// TopicPartition returns the partition this log stores.
+func (l *Log) TopicPartition() TopicPartition { return l.tp }
+
+// TopicID returns the topic id from partition.metadata (zero if unknown).
+func (l *Log) TopicID() [16]byte { return l.topicID }
+
+// Path returns the partition directory.
+func (l *Log) Path() string { return l.dir }
+
+// LogStartOffset is the first offset readable (Kafka's log start offset).
+func (l *Log) LogStartOffset() int64 {
+	l.stateMu.RLock()
+	defer l.stateMu.RUnlock()
+	return l.logStart
+}
+
+// LogEndOffset is the offset the next batch will get.
+func (l *Log) LogEndOffset() int64 { return l.EndPosition().Offset }
+
+// EndPosition is the log end as a Position, for high watermark tracking.
+func (l *Log) EndPosition() Position {
+	l.stateMu.RLock()
+	defer l.stateMu.RUnlock()
+	return l.end
+}
+
+// Size is the total size in bytes of all segments.
+func (l *Log) Size() int64 {
+	l.stateMu.RLock()
+	defer l.stateMu.RUnlock()
+	var n int64
+	for _, s := range l.segs {
+		n += s.size.Load()
+	}
+	return n
+}
+
+// Segments describes the segments, oldest first.
+func (l *Log) Segments() []SegmentInfo {
+	l.stateMu.RLock()
+	segs := l.segs
+	l.stateMu.RUnlock()
+	out := make([]SegmentInfo, len(segs))
+	for i, s := range segs {
+		ts, _ := s.maxTimestamp()
+		out[i] = SegmentInfo{BaseOffset: s.base, Size: s.size.Load(), MaxTimestamp: ts, Path: s.path}
+	}
+	return out
+}
+
+// RecoveryPoint is the offset below which everything is fsynced.
+func (l *Log) RecoveryPoint() int64 { return l.recoveryPoint.Load() }
+
+// LastFlush is when the last Flush completed (zero if never). A caller
+// implementing log.flush.interval.ms flushes logs whose LastFlush is older
+// than Config.FlushInterval.
+func (l *Log) LastFlush() time.Time {
+	ns := l.lastFlush.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// LatestEpoch is the newest leader epoch in the epoch cache, or -1.
+func (l *Log) LatestEpoch() int32 {
+	if e, ok := l.epochs.latest(); ok {
+		return e.Epoch
+	}
+	return -1
+}
+
+// EndOffsetForEpoch answers OffsetForLeaderEpoch with the semantics of
+// Kafka's LeaderEpochFileCache.endOffsetFor (see epochCache.endOffsetFor).
+func (l *Log) EndOffsetForEpoch(epoch int32) (foundEpoch int32, endOffset int64) {
+	return l.epochs.endOffsetFor(epoch, l.LogEndOffset())
+}
+
+// Epochs returns a copy of the leader epoch cache.
+func (l *Log) Epochs() []EpochEntry { return l.epochs.snapshot() }
+
+// ProducerStates lists the producers known to this partition, for
+// DescribeProducers.
+func (l *Log) ProducerStates() []ProducerInfo { return l.producers.infos() }
+
+// snapshotState returns the segments and end as one consistent view.
+func (l *Log) snapshotState() ([]*segment, Position, int64) {
+	l.stateMu.RLock()
+	defer l.stateMu.RUnlock()
+	return l.segs, l.end, l.logStart
+}
+
+

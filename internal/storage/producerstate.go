@@ -1,0 +1,204 @@
+package storage
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+// maxBatchesPerProducer is how many recent batches are remembered per
+// producer for duplicate detection, matching the five in-flight requests an
+// idempotent Kafka producer may have.
+const maxBatchesPerProducer = 5
+
+// batchMeta is what is remembered of one idempotent batch.
+type batchMeta struct {
+	firstSeq, lastSeq int32
+	lastOffset        int64
+	offsetDelta       int32
+	timestamp         int64
+}
+
+// producerEntry is one producer id's state, as Kafka's ProducerStateEntry.
+type producerEntry struct {
+	id               int64
+	epoch            int16 // -1 when unknown: any sequence is then accepted
+	batches          [maxBatchesPerProducer]batchMeta
+	n                int // batches[:n] are valid, oldest first
+	lastTimestamp    int64
+	coordinatorEpoch int32
+	txnFirstOffset   int64 // first offset of the open transaction, -1 if none
+}
+
+func newProducerEntry(id int64) *producerEntry {
+	return &producerEntry{id: id, epoch: -1, coordinatorEpoch: -1, txnFirstOffset: -1}
+}
+
+func (e *producerEntry) lastSeq() int32 {
+	if e.n == 0 {
+		return -1
+	}
+	return e.batches[e.n-1].lastSeq
+}
+
+func (e *producerEntry) addBatch(b batchMeta) {
+	if e.n == maxBatchesPerProducer {
+		copy(e.batches[:], e.batches[1:])
+		e.n--
+	}
+	e.batches[e.n] = b
+	e.n++
+}
+
+// duplicate returns the remembered batch with the same epoch and sequence
+// range as h, if any.
+func (e *producerEntry) duplicate(h *record.Header) (batchMeta, bool) {
+	if h.ProducerEpoch != e.epoch {
+		return batchMeta{}, false
+	}
+	last := h.LastSequence()
+	for i := 0; i < e.n; i++ {
+		if e.batches[i].firstSeq == h.BaseSequence && e.batches[i].lastSeq == last {
+			return e.batches[i], true
+		}
+	}
+	return batchMeta{}, false
+}
+
+// ProducerInfo describes one producer for DescribeProducers.
+type ProducerInfo struct {
+	ProducerID            int64
+	ProducerEpoch         int16
+	LastSequence          int32
+	LastTimestamp         int64
+	CoordinatorEpoch      int32 // always -1: markers are not decoded here
+	CurrentTxnStartOffset int64 // -1 when no transaction is open
+}
+
+// producerState is the partition's idempotence table (Kafka's
+// ProducerStateManager without transaction index bookkeeping).
+type producerState struct {
+	mu        sync.RWMutex // guards producers for ProducerStates; writers hold Log.mu too
+	producers map[int64]*producerEntry
+}
+
+func newProducerState() *producerState {
+	return &producerState{producers: make(map[int64]*producerEntry)}
+}
+
+// inSequence reports whether next follows last, with Kafka's wrap from
+// math.MaxInt32 to 0.
+func inSequence(last, next int32) bool {
+	return int64(next) == int64(last)+1 || (next == 0 && last == 1<<31-1)
+}
+
+// check applies Kafka's idempotence rules to a client batch with a producer
+// id. It returns the original batch when h is a retry of one of the last
+// five batches, or ErrInvalidProducerEpoch / ErrOutOfOrderSequence.
+// It only reads; update commits the batch after it is written.
+func (p *producerState) check(h *record.Header) (dup batchMeta, isDup bool, err error) {
+	e := p.producers[h.ProducerID]
+	if e == nil {
+		// An unknown producer (new, or forgotten after retention) may start
+		// at any sequence.
+		return batchMeta{}, false, nil
+	}
+	if h.IsControl() {
+		if h.ProducerEpoch < e.epoch {
+			return batchMeta{}, false, ErrInvalidProducerEpoch
+		}
+		return batchMeta{}, false, nil
+	}
+	if d, ok := e.duplicate(h); ok {
+		return d, true, nil
+	}
+	if h.ProducerEpoch < e.epoch {
+		return batchMeta{}, false, ErrInvalidProducerEpoch
+	}
+	if e.epoch < 0 {
+		return batchMeta{}, false, nil
+	}
+	if h.ProducerEpoch != e.epoch {
+		if h.BaseSequence != 0 {
+			return batchMeta{}, false, ErrOutOfOrderSequence
+		}
+		return batchMeta{}, false, nil
+	}
+	if !inSequence(e.lastSeq(), h.BaseSequence) {
+		return batchMeta{}, false, ErrOutOfOrderSequence
+	}
+	return batchMeta{}, false, nil
+}
+
+// update records a written batch (client, follower or replayed). A batch
+// from a newer epoch resets the remembered batches; a control batch ends
+// the producer's transaction.
+func (p *producerState) update(h *record.Header) {
+	if h.ProducerID < 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.producers[h.ProducerID]
+	if e == nil {
+		e = newProducerEntry(h.ProducerID)
+		p.producers[h.ProducerID] = e
+	}
+	if h.ProducerEpoch != e.epoch {
+		e.epoch = h.ProducerEpoch
+		e.n = 0
+	}
+	e.lastTimestamp = h.MaxTimestamp
+	if h.IsControl() {
+		e.txnFirstOffset = -1
+		return
+	}
+	e.addBatch(batchMeta{
+		firstSeq:    h.BaseSequence,
+		lastSeq:     h.LastSequence(),
+		lastOffset:  h.LastOffset(),
+		offsetDelta: h.LastOffsetDelta,
+		timestamp:   h.MaxTimestamp,
+	})
+	if h.IsTransactional() && e.txnFirstOffset < 0 {
+		e.txnFirstOffset = h.BaseOffset
+	}
+}
+
+func (p *producerState) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.producers = make(map[int64]*producerEntry)
+}
+
+// infos lists producers sorted by id.
+func (p *producerState) infos() []ProducerInfo {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := make([]ProducerInfo, 0, len(p.producers))
+	for _, e := range p.producers {
+		out = append(out, ProducerInfo{
+			ProducerID:            e.id,
+			ProducerEpoch:         e.epoch,
+			LastSequence:          e.lastSeq(),
+			LastTimestamp:         e.lastTimestamp,
+			CoordinatorEpoch:      e.coordinatorEpoch,
+			CurrentTxnStartOffset: e.txnFirstOffset,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ProducerID < out[j].ProducerID })
+	return out
+}
+
+// sortedEntries returns the entries sorted by producer id, for snapshots.
+func (p *producerState) sortedEntries() []*producerEntry {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := make([]*producerEntry, 0, len(p.producers))
+	for _, e := range p.producers {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}

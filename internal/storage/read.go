@@ -1,0 +1,263 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+// NoLimit passed as Read's limit reads up to the log end.
+var NoLimit = Position{Offset: math.MaxInt64}
+
+// Slice is a byte range of one segment file, to be sent with sendfile or
+// read with ReadAt at Pos (never through the file's seek position, which
+// other readers share). It holds a reference on the file: call Release once
+// when done, after which File must not be used. The file stays open, even if
+// the segment is deleted meanwhile, until every Slice on it is released.
+// The last batch in the range may be cut short; Kafka clients drop a
+// trailing partial batch.
+type Slice struct {
+	File *os.File
+	Pos  int64
+	Size int64
+	ref  *segFile
+}
+
+// Release drops the Slice's file reference. It is safe on an empty Slice
+// and on a Slice already released through the same variable.
+func (s *Slice) Release() {
+	if s.ref != nil {
+		s.ref.release()
+		s.ref = nil
+	}
+}
+
+// Bytes reads the Slice into memory, for tests and tools.
+func (s *Slice) Bytes() ([]byte, error) {
+	if s.Size == 0 {
+		return nil, nil
+	}
+	b := make([]byte, s.Size)
+	_, err := io.ReadFull(io.NewSectionReader(s.File, s.Pos, s.Size), b)
+	return b, err
+}
+
+// Read returns the bytes of the log starting at the batch that holds
+// offset, like Kafka's LogSegment.read: at most maxBytes (or the whole
+// first batch if minOneBatch and it is larger), never past limit (a high
+// watermark Position, or NoLimit) nor the log end, and never past the end
+// of the segment holding offset. An offset equal to the log end or to
+// limit.Offset gives an empty Slice. Only batch headers are read from disk.
+func (l *Log) Read(offset int64, maxBytes int32, minOneBatch bool, limit Position) (Slice, error) {
+	segs, end, start := l.snapshotState()
+	if offset < start || offset > end.Offset {
+		return Slice{}, fmt.Errorf("%w: offset %d not in [%d, %d]", ErrOffsetOutOfRange, offset, start, end.Offset)
+	}
+	if limit.Offset < 0 || limit.Offset >= end.Offset {
+		limit = end
+	}
+	if offset >= limit.Offset {
+		return Slice{}, nil
+	}
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
+	for i = max(i, 0); i < len(segs); i++ {
+		seg := segs[i]
+		if seg.base > limit.SegmentBase {
+			break
+		}
+		s, found, err := l.readSegment(seg, offset, maxBytes, minOneBatch, end, limit)
+		if err != nil || found {
+			return s, err
+		}
+	}
+	return Slice{}, nil
+}
+
+func (l *Log) readSegment(seg *segment, offset int64, maxBytes int32, minOneBatch bool, end, limit Position) (Slice, bool, error) {
+	if !seg.file.acquire() {
+		// Deleted since the snapshot: the log start moved past offset.
+		return Slice{}, false, fmt.Errorf("%w: offset %d was deleted", ErrOffsetOutOfRange, offset)
+	}
+	segEnd := seg.size.Load()
+	if seg.base == end.SegmentBase {
+		segEnd = min(segEnd, end.FilePos)
+	}
+	if seg.base == limit.SegmentBase {
+		segEnd = min(segEnd, limit.FilePos)
+	}
+	pos, h, found, err := seg.find(offset, segEnd)
+	if err != nil || !found {
+		seg.file.release()
+		return Slice{}, false, err
+	}
+	n := min(int64(max(maxBytes, 0)), segEnd-pos)
+	if minOneBatch && h.TotalSize() > n {
+		n = min(h.TotalSize(), segEnd-pos)
+	}
+	if n <= 0 {
+		seg.file.release()
+		return Slice{}, true, nil
+	}
+	return Slice{File: seg.file.f, Pos: pos, Size: n, ref: seg.file}, true, nil
+}
+
+// find translates offset to the position of the first batch in [0, end)
+// whose last offset is >= offset, using the sparse index and then a walk
+// over headers.
+func (s *segment) find(offset, end int64) (pos int64, h record.Header, found bool, err error) {
+	_, from := s.idx.lookup(offset)
+	if from >= end {
+		from = 0
+	}
+	err = s.walk(from, end, func(p int64, hh record.Header) bool {
+		if hh.LastOffset() >= offset {
+			pos, h, found = p, hh, true
+			return true
+		}
+		return false
+	})
+	return pos, h, found, err
+}
+
+// OffsetForTimestamp answers ListOffsets by time: the first offset (at or
+// after the log start) whose record timestamp is >= ts, and that
+// timestamp. The segment is chosen by its max timestamp, the start position
+// by the time and offset indexes, then batch headers are walked to the
+// first batch whose max timestamp reaches ts. Inside an uncompressed
+// CreateTime batch the records are walked to the exact record; for a
+// compressed or LogAppendTime batch the batch base offset and the batch max
+// timestamp are returned (documented difference from Kafka, which
+// decompresses). ok is false when no record is that recent.
+func (l *Log) OffsetForTimestamp(ts int64) (offset int64, timestamp int64, ok bool) {
+	segs, end, start := l.snapshotState()
+	for _, seg := range segs {
+		if maxTS, _ := seg.maxTimestamp(); maxTS < ts {
+			continue
+		}
+		if !seg.file.acquire() {
+			continue
+		}
+		off, t, found := seg.searchTime(ts, start, segmentEnd(seg, end))
+		seg.file.release()
+		if found {
+			return off, t, true
+		}
+	}
+	return -1, -1, false
+}
+
+func segmentEnd(seg *segment, end Position) int64 {
+	n := seg.size.Load()
+	if seg.base == end.SegmentBase {
+		n = min(n, end.FilePos)
+	}
+	return n
+}
+
+func (s *segment) searchTime(ts, start, end int64) (int64, int64, bool) {
+	_, pos := s.idx.lookup(max(s.tidx.lookup(ts), start))
+	if pos >= end {
+		pos = 0
+	}
+	var off, t int64
+	found := false
+	s.walk(pos, end, func(p int64, h record.Header) bool {
+		if h.MaxTimestamp < ts || h.LastOffset() < start {
+			return false
+		}
+		off, t, found = s.recordAtTime(p, &h, func(rts, roff int64) bool { return rts >= ts && roff >= start })
+		off = max(off, start)
+		return found
+	})
+	return off, t, found
+}
+
+// recordAtTime finds the first record of the batch at pos accepted by
+// match. Compressed and LogAppendTime batches answer with the batch base
+// offset (at least the log start) and the batch max timestamp.
+func (s *segment) recordAtTime(pos int64, h *record.Header, match func(ts, off int64) bool) (int64, int64, bool) {
+	if h.Compression() != record.CompressionNone || h.HasLogAppendTime() || h.IsControl() {
+		return h.BaseOffset, h.MaxTimestamp, match(h.MaxTimestamp, h.LastOffset())
+	}
+	b := make([]byte, h.TotalSize())
+	if _, err := s.file.f.ReadAt(b, pos); err != nil {
+		return h.BaseOffset, h.MaxTimestamp, match(h.MaxTimestamp, h.LastOffset())
+	}
+	found := false
+	var off, ts int64
+	walkRecords(b, h, func(rts, roff int64) bool {
+		if match(rts, roff) {
+			off, ts, found = roff, rts, true
+			return true
+		}
+		return false
+	})
+	if !found {
+		return h.BaseOffset, h.MaxTimestamp, match(h.MaxTimestamp, h.LastOffset())
+	}
+	return off, ts, true
+}
+
+// walkRecords calls fn with the timestamp and offset of each record of an
+// uncompressed v2 batch, stopping when fn returns true or at the first
+// malformed record. Only the fields up to the offset delta are decoded.
+// TODO: move to internal/record once it grows a record iterator.
+func walkRecords(b []byte, h *record.Header, fn func(ts, off int64) bool) {
+	r := b[record.HeaderSize:]
+	for i := int32(0); i < h.NumRecords && len(r) > 0; i++ {
+		length, n := binary.Varint(r)
+		if n <= 0 || length < 0 || length > int64(len(r)-n) {
+			return
+		}
+		body := r[n : n+int(length)]
+		r = r[n+int(length):]
+		if len(body) < 1 {
+			return
+		}
+		tsDelta, n1 := binary.Varint(body[1:])
+		if n1 <= 0 {
+			return
+		}
+		offDelta, n2 := binary.Varint(body[1+n1:])
+		if n2 <= 0 {
+			return
+		}
+		if fn(h.FirstTimestamp+tsDelta, h.BaseOffset+offDelta) {
+			return
+		}
+	}
+}
+
+// MaxTimestamp answers ListOffsets with timestamp -3: the largest record
+// timestamp in the log and the offset of the first record carrying it
+// (the batch base offset for compressed batches), or (-1, -1) when the log
+// is empty.
+func (l *Log) MaxTimestamp() (ts, offset int64) {
+	segs, end, start := l.snapshotState()
+	var best *segment
+	ts = -1
+	for _, s := range segs {
+		if t, _ := s.maxTimestamp(); t > ts {
+			ts, best = t, s
+		}
+	}
+	if best == nil || !best.file.acquire() {
+		return -1, -1
+	}
+	defer best.file.release()
+	_, lastOff := best.maxTimestamp()
+	pos, h, found, err := best.find(lastOff, segmentEnd(best, end))
+	if err != nil || !found {
+		return ts, max(lastOff, start)
+	}
+	off, _, ok := best.recordAtTime(pos, &h, func(rts, roff int64) bool { return rts == ts })
+	if !ok {
+		off = h.BaseOffset
+	}
+	return ts, max(off, start)
+}

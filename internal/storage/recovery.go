@@ -1,0 +1,381 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+// logState is what the Dir knows about a log before opening it.
+type logState struct {
+	recoveryPoint int64 // -1 when unknown: every segment is recovered
+	logStart      int64 // -1 when unknown
+	clean         bool  // the log dir had a clean-shutdown marker
+}
+
+// openLog opens a partition directory and brings it to a consistent state.
+// After a clean shutdown it trusts the files and only checks the tail of
+// the last segment against its index. Otherwise every segment from the one
+// holding the recovery point onwards is validated batch by batch (CRC
+// included): the log is cut at the first torn or corrupt batch, later
+// segments are deleted, indexes are rebuilt and the leader epoch cache is
+// completed from batch headers. Producer state is then loaded from the
+// newest usable snapshot and brought up to the log end by replaying headers.
+func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slog.Logger) (*Log, error) {
+	l := &Log{dir: dir, tp: tp, cfg: cfg.withDefaults(), logger: logger, producers: newProducerState()}
+	id, err := readPartitionMetadata(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	l.topicID = id
+	if err := removeStrayFiles(dir); err != nil {
+		return nil, err
+	}
+	l.epochs, err = loadEpochCache(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		// Rebuild the cache from every batch header: recover everything.
+		logger.Warn("leader epoch checkpoint unreadable, rebuilding it from the log", "partition", tp, "err", err)
+		l.epochs.entries = nil
+		st.clean, st.recoveryPoint = false, -1
+	}
+	epochsBefore := l.epochs.snapshot()
+	if err := l.loadSegments(st, time.Now()); err != nil {
+		for _, s := range l.segs {
+			s.close()
+		}
+		return nil, err
+	}
+	if err := l.finishOpen(st, epochsBefore); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry) error {
+	active := l.active()
+	l.leo = max(l.leo, active.base)
+	l.logStart = min(max(st.logStart, l.segs[0].base), l.leo)
+	l.end = Position{Offset: l.leo, SegmentBase: active.base, FilePos: active.size.Load()}
+	l.epochs.truncateFromEnd(l.leo)
+	l.epochs.truncateFromStart(l.logStart)
+	if !slices.Equal(epochsBefore, l.epochs.snapshot()) {
+		if err := l.epochs.persist(); err != nil {
+			return err
+		}
+	}
+	if err := l.loadProducerState(); err != nil {
+		return err
+	}
+	if st.clean {
+		l.recoveryPoint.Store(l.leo)
+	} else {
+		l.recoveryPoint.Store(max(st.recoveryPoint, 0))
+	}
+	// Recovered segments and rebuilt indexes are made durable before the
+	// recovery point moves to the log end.
+	_, err := l.Flush()
+	return err
+}
+
+// loadSegments opens every segment, checks or recovers them and sets leo.
+func (l *Log) loadSegments(st logState, now time.Time) error {
+	bases, err := listSegmentBases(l.dir)
+	if err != nil {
+		return err
+	}
+	if len(bases) == 0 {
+		seg, err := createSegment(l.dir, max(st.logStart, 0), l.cfg, now)
+		if err != nil {
+			return err
+		}
+		l.segs, l.leo = []*segment{seg}, seg.base
+		l.dirDirty.Store(true)
+		return nil
+	}
+	oks := make([]bool, 0, len(bases))
+	for _, b := range bases {
+		s, ok, err := openSegment(l.dir, b, l.cfg, now)
+		if err != nil {
+			return err
+		}
+		l.segs, oks = append(l.segs, s), append(oks, ok)
+	}
+	recoverFrom := len(l.segs)
+	if !st.clean {
+		recoverFrom = 0
+		if st.recoveryPoint >= 0 {
+			recoverFrom = max(0, sort.Search(len(l.segs), func(i int) bool { return l.segs[i].base > st.recoveryPoint })-1)
+		}
+	}
+	for i := 0; i < recoverFrom; i++ {
+		next, err := l.loadTrusted(i, oks[i])
+		if errors.Is(err, ErrCorrupt) {
+			l.logger.Warn("segment failed its sanity check, recovering it", "partition", l.tp, "err", err)
+			recoverFrom = i
+			break
+		}
+		if err != nil {
+			return err
+		}
+		l.leo = next
+	}
+	if recoverFrom < len(l.segs) {
+		return l.recoverSegments(recoverFrom)
+	}
+	return nil
+}
+
+// loadTrusted prepares a segment whose data is trusted (before the recovery
+// point, or any segment after a clean shutdown). Indexes that fail the cheap
+// shape checks are rebuilt from headers. For the last segment the headers
+// after the last index entry are walked: they must end exactly at the file
+// end, which also yields the log end offset. It returns the offset after the
+// segment's last batch as far as it knows (exact for the last segment).
+func (l *Log) loadTrusted(i int, indexesOK bool) (int64, error) {
+	seg := l.segs[i]
+	size := seg.size.Load()
+	if size > math.MaxInt32 {
+		return 0, corruptf(seg.path, math.MaxInt32, "segment of %d bytes exceeds 2 GiB", size)
+	}
+	limit := int64(math.MaxInt64)
+	if i+1 < len(l.segs) {
+		limit = l.segs[i+1].base - 1
+	}
+	if indexesOK && (seg.idx.check(size) != nil || seg.tidx.check(limit) != nil) {
+		indexesOK = false
+	}
+	if i+1 < len(l.segs) {
+		ts, off, ok := seg.tidx.last()
+		if indexesOK && (ok || size == 0) {
+			if ok {
+				seg.maxTS, seg.maxTSOffset = ts, off
+			}
+			return limit + 1, nil
+		}
+		seg.needSync.Store(true)
+		return seg.rebuildIndexes(size, l.cfg.IndexIntervalBytes)
+	}
+	if !indexesOK {
+		seg.needSync.Store(true)
+		return seg.rebuildIndexes(size, l.cfg.IndexIntervalBytes)
+	}
+	return l.checkTail(seg, size)
+}
+
+// checkTail walks the headers after the last index entry of the active
+// segment and restores its in-memory write state.
+func (l *Log) checkTail(seg *segment, size int64) (int64, error) {
+	from := int64(0)
+	if _, p, ok := seg.idx.last(); ok {
+		from = p
+	}
+	next := seg.base
+	if ts, off, ok := seg.tidx.last(); ok {
+		seg.maxTS, seg.maxTSOffset = ts, off
+	}
+	err := seg.walk(from, size, func(pos int64, h record.Header) bool {
+		next = h.LastOffset() + 1
+		if h.MaxTimestamp > seg.maxTS {
+			seg.maxTS, seg.maxTSOffset = h.MaxTimestamp, h.LastOffset()
+		}
+		return false
+	})
+	if err != nil {
+		return 0, err
+	}
+	if size > 0 {
+		var buf [record.HeaderSize]byte
+		h, err := seg.readHeader(0, size, buf[:])
+		if err != nil {
+			return 0, err
+		}
+		seg.rollTS = h.MaxTimestamp
+	}
+	seg.bytesSinceIndex = size - from
+	return next, nil
+}
+
+// recoverSegments validates segments from index from onwards, truncating at
+// the first bad batch and deleting every segment after it.
+func (l *Log) recoverSegments(from int) error {
+	next := l.segs[from].base
+	var buf []byte
+	for i := from; i < len(l.segs); i++ {
+		seg := l.segs[i]
+		n, badPos, cerr, err := l.recoverSegment(seg, next, &buf)
+		if err != nil {
+			return err
+		}
+		next = n
+		if cerr == nil {
+			continue
+		}
+		l.logger.Warn("truncating log at a torn or corrupt batch", "partition", l.tp,
+			"segment", seg.path, "position", badPos, "dropped_bytes", seg.size.Load()-badPos, "err", cerr)
+		if err := seg.truncate(badPos); err != nil {
+			return err
+		}
+		for _, s := range l.segs[i+1:] {
+			l.logger.Warn("deleting segment after truncation point", "partition", l.tp, "segment", s.path)
+			if err := s.remove(); err != nil {
+				return err
+			}
+		}
+		l.segs = l.segs[:i+1]
+		l.dirDirty.Store(true)
+		break
+	}
+	l.leo = next
+	return nil
+}
+
+// recoverSegment rebuilds one segment's indexes from fully validated
+// batches. cerr describes the first bad batch (at badPos); err is an I/O
+// error that stops the open.
+func (l *Log) recoverSegment(seg *segment, next int64, buf *[]byte) (_ int64, badPos int64, cerr, err error) {
+	size := seg.size.Load()
+	if size > math.MaxInt32 {
+		size = math.MaxInt32 // bytes past 2 GiB cannot be indexed; the walk stops there
+	}
+	if err := seg.resetState(); err != nil {
+		return 0, 0, nil, err
+	}
+	seg.needSync.Store(true)
+	var hdr [record.HeaderSize]byte
+	pos := int64(0)
+	for pos < size {
+		h, herr := seg.readHeader(pos, size, hdr[:])
+		if herr != nil {
+			if errors.Is(herr, ErrCorrupt) {
+				return next, pos, herr, nil
+			}
+			return 0, 0, nil, herr
+		}
+		if h.BaseOffset < next {
+			return next, pos, corruptf(seg.path, pos, "batch base offset %d below expected %d", h.BaseOffset, next), nil
+		}
+		n := h.TotalSize() // bounded by size - pos by readHeader
+		if int64(cap(*buf)) < n {
+			*buf = make([]byte, n)
+		}
+		b := (*buf)[:n]
+		if _, err := seg.file.f.ReadAt(b, pos); err != nil {
+			return 0, 0, nil, fmt.Errorf("storage: read %s at %d: %w", seg.path, pos, err)
+		}
+		if _, verr := record.Validate(b); verr != nil {
+			return next, pos, &CorruptionError{Path: seg.path, Pos: pos, Err: verr}, nil
+		}
+		if err := seg.indexBatch(pos, &h, l.cfg.IndexIntervalBytes); err != nil {
+			return 0, 0, nil, err
+		}
+		l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset)
+		next = h.LastOffset() + 1
+		pos += n
+	}
+	if pos < seg.size.Load() {
+		return next, pos, corruptf(seg.path, pos, "segment larger than 2 GiB"), nil
+	}
+	return next, pos, nil, nil
+}
+
+// loadProducerState loads the newest readable snapshot at or below the log
+// end and replays batch headers from its offset to the log end.
+func (l *Log) loadProducerState() error {
+	leo, first := l.leo, l.segs[0].base
+	if err := deleteSnapshots(l.dir, func(off int64) bool { return off > leo }); err != nil {
+		return err
+	}
+	offs, err := listSnapshots(l.dir)
+	if err != nil {
+		return err
+	}
+	from := first
+	l.producers.reset()
+	for i := len(offs) - 1; i >= 0; i-- {
+		path := segmentPath(l.dir, offs[i], snapshotSuffix)
+		m, err := readSnapshot(path)
+		if err != nil {
+			l.logger.Warn("discarding unreadable producer snapshot", "partition", l.tp, "path", path, "err", err)
+			os.Remove(path)
+			continue
+		}
+		l.producers.producers = m
+		from = max(offs[i], first)
+		break
+	}
+	return l.replayProducers(from)
+}
+
+// replayProducers feeds the headers of batches at or after from into the
+// producer table. from is a batch boundary (a snapshot is taken at the log
+// end).
+func (l *Log) replayProducers(from int64) error {
+	for i, seg := range l.segs {
+		if i+1 < len(l.segs) && l.segs[i+1].base <= from {
+			continue
+		}
+		_, pos := seg.idx.lookup(from)
+		err := seg.walk(pos, seg.size.Load(), func(_ int64, h record.Header) bool {
+			if h.BaseOffset >= from {
+				l.producers.update(&h)
+			}
+			return false
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listSegmentBases returns the base offsets of the .log files in dir.
+func listSegmentBases(dir string) ([]int64, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*"+logSuffix))
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, n := range names {
+		if off, ok := parseOffsetName(filepath.Base(n), logSuffix); ok {
+			out = append(out, off)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+// removeStrayFiles deletes leftovers of interrupted operations: temporary
+// files of atomic writes and index files whose segment is gone.
+func removeStrayFiles(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("storage: list %s: %w", dir, err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		stray := strings.HasSuffix(name, ".tmp")
+		for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+			if off, ok := parseOffsetName(name, suffix); ok {
+				if _, err := os.Stat(segmentPath(dir, off, logSuffix)); errors.Is(err, os.ErrNotExist) {
+					stray = true
+				}
+			}
+		}
+		if stray {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("storage: remove stray file: %w", err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,319 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+// File name suffixes, as in Kafka.
+const (
+	logSuffix       = ".log"
+	indexSuffix     = ".index"
+	timeIndexSuffix = ".timeindex"
+	snapshotSuffix  = ".snapshot"
+)
+
+// segmentPath names a segment or snapshot file the way Kafka does: the base
+// offset in 20 zero-padded digits followed by the suffix.
+func segmentPath(dir string, base int64, suffix string) string {
+	return filepath.Join(dir, fmt.Sprintf("%020d%s", base, suffix))
+}
+
+// segFile is a segment's .log file, shared by the Log and by readers that
+// hold a Slice. It is closed when the last reference goes, so a reader can
+// keep sending from a segment that retention or truncation has unlinked,
+// and its file descriptor number is never reused under it.
+type segFile struct {
+	f    *os.File
+	refs atomic.Int32 // the Log's own reference plus one per live Slice
+}
+
+func newSegFile(f *os.File) *segFile {
+	s := &segFile{f: f}
+	s.refs.Store(1)
+	return s
+}
+
+// acquire takes a reference unless the file is already closed.
+func (s *segFile) acquire() bool {
+	for {
+		r := s.refs.Load()
+		if r <= 0 {
+			return false
+		}
+		if s.refs.CompareAndSwap(r, r+1) {
+			return true
+		}
+	}
+}
+
+func (s *segFile) release() {
+	if s.refs.Add(-1) == 0 {
+		s.f.Close()
+	}
+}
+
+// segment is one .log file with its two indexes. Its base offset is the
+// offset the log end had when it was created; every batch in it has a
+// base offset >= base and a last offset < base+2^31.
+type segment struct {
+	base int64
+	path string
+	file *segFile
+	idx  *offsetIndex
+	tidx *timeIndex
+
+	// size is the number of bytes of whole batches. It is written by the
+	// Log's writer after each append and read by readers.
+	size atomic.Int64
+	// needSync says something was written since the last fsync. Flush clears
+	// it before syncing, so a write racing with the fsync sets it again.
+	needSync atomic.Bool
+
+	// Writer state, guarded by the Log's mu.
+	bytesSinceIndex int64
+	rollTS          int64     // max timestamp of the first batch, -1 when unknown
+	created         time.Time // when this process created or opened the segment
+
+	tsMu        sync.Mutex // guards maxTS and maxTSOffset for readers
+	maxTS       int64      // largest batch max timestamp, -1 when none
+	maxTSOffset int64      // last offset of the batch that carried maxTS
+}
+
+func newSegment(dir string, base int64, f *os.File, idx, tidx *indexFile, now time.Time) *segment {
+	return &segment{
+		base:    base,
+		path:    segmentPath(dir, base, logSuffix),
+		file:    newSegFile(f),
+		idx:     &offsetIndex{indexFile: idx, base: base},
+		tidx:    &timeIndex{indexFile: tidx, base: base},
+		rollTS:  -1,
+		created: now,
+		maxTS:   -1,
+	}
+}
+
+// createSegment makes a new empty segment, replacing any stale files with
+// the same base offset (left by a crash before recovery deleted them).
+func createSegment(dir string, base int64, cfg Config, now time.Time) (*segment, error) {
+	path := segmentPath(dir, base, logSuffix)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("storage: create segment: %w", err)
+	}
+	for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+		if err := os.Remove(segmentPath(dir, base, suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			f.Close()
+			return nil, fmt.Errorf("storage: create segment: %w", err)
+		}
+	}
+	s, _, err := openSegmentFiles(dir, base, f, cfg, now)
+	return s, err
+}
+
+// openSegment opens an existing segment. indexesOK is false when an index
+// file is malformed by its shape; the caller rebuilds it.
+func openSegment(dir string, base int64, cfg Config, now time.Time) (s *segment, indexesOK bool, err error) {
+	f, err := os.OpenFile(segmentPath(dir, base, logSuffix), os.O_RDWR, 0)
+	if err != nil {
+		return nil, false, fmt.Errorf("storage: open segment: %w", err)
+	}
+	return openSegmentFiles(dir, base, f, cfg, now)
+}
+
+func openSegmentFiles(dir string, base int64, f *os.File, cfg Config, now time.Time) (*segment, bool, error) {
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("storage: stat segment: %w", err)
+	}
+	idx, ok1, err := openIndexFile(segmentPath(dir, base, indexSuffix), offsetEntrySize, cfg.SegmentIndexBytes)
+	if err != nil {
+		f.Close()
+		return nil, false, err
+	}
+	tidx, ok2, err := openIndexFile(segmentPath(dir, base, timeIndexSuffix), timeEntrySize, cfg.SegmentIndexBytes)
+	if err != nil {
+		f.Close()
+		idx.close()
+		return nil, false, err
+	}
+	s := newSegment(dir, base, f, idx, tidx, now)
+	s.size.Store(st.Size())
+	return s, ok1 && ok2, nil
+}
+
+// readHeader reads the batch header at pos into buf and checks that the
+// whole batch lies below end. It reads only the header, never the batch.
+func (s *segment) readHeader(pos, end int64, buf []byte) (record.Header, error) {
+	if pos+record.HeaderSize > end {
+		return record.Header{}, &CorruptionError{Path: s.path, Pos: pos, Err: record.ErrShort}
+	}
+	if _, err := s.file.f.ReadAt(buf[:record.HeaderSize], pos); err != nil {
+		return record.Header{}, fmt.Errorf("storage: read %s at %d: %w", s.path, pos, err)
+	}
+	h, err := record.ParseHeader(buf)
+	if err != nil {
+		return h, &CorruptionError{Path: s.path, Pos: pos, Err: err}
+	}
+	if pos+h.TotalSize() > end {
+		return h, &CorruptionError{Path: s.path, Pos: pos, Err: record.ErrShort}
+	}
+	if h.BaseOffset < s.base || h.LastOffset()-s.base > 1<<31-1 {
+		return h, corruptf(s.path, pos, "batch offsets [%d, %d] outside segment base %d", h.BaseOffset, h.LastOffset(), s.base)
+	}
+	return h, nil
+}
+
+// walk calls fn with the position and header of each batch in [from, end),
+// reading headers only. It returns a CorruptionError at the first header
+// that does not parse or whose batch runs past end.
+func (s *segment) walk(from, end int64, fn func(pos int64, h record.Header) (stop bool)) error {
+	var buf [record.HeaderSize]byte
+	for pos := from; pos < end; {
+		h, err := s.readHeader(pos, end, buf[:])
+		if err != nil {
+			return err
+		}
+		if fn(pos, h) {
+			return nil
+		}
+		pos += h.TotalSize()
+	}
+	return nil
+}
+
+// indexBatch updates the segment's timestamps and indexes for a batch just
+// placed at pos. Append and every rebuild use it, so a rebuilt index is
+// identical to the one written while appending: an entry for a batch is
+// added when more than interval bytes went by since the previous entry
+// (Kafka's rule), pointing at the batch's last offset and start position.
+func (s *segment) indexBatch(pos int64, h *record.Header, interval int32) error {
+	s.tsMu.Lock()
+	if h.MaxTimestamp > s.maxTS {
+		s.maxTS, s.maxTSOffset = h.MaxTimestamp, h.LastOffset()
+	}
+	maxTS, maxOff := s.maxTS, s.maxTSOffset
+	s.tsMu.Unlock()
+	if pos == 0 {
+		s.rollTS = h.MaxTimestamp
+	}
+	if s.bytesSinceIndex > int64(interval) {
+		if err := s.idx.add(h.LastOffset(), pos); err != nil {
+			return err
+		}
+		if err := s.tidx.maybeAdd(maxTS, maxOff); err != nil {
+			return err
+		}
+		s.bytesSinceIndex = 0
+	}
+	s.bytesSinceIndex += h.TotalSize()
+	return nil
+}
+
+// maxTimestamp returns the largest batch max timestamp and the last offset
+// of the batch that carried it; ts is -1 for an empty segment.
+func (s *segment) maxTimestamp() (ts, offset int64) {
+	s.tsMu.Lock()
+	defer s.tsMu.Unlock()
+	return s.maxTS, s.maxTSOffset
+}
+
+// resetState forgets indexes and timestamps before a rebuild.
+func (s *segment) resetState() error {
+	s.tsMu.Lock()
+	s.maxTS, s.maxTSOffset = -1, 0
+	s.tsMu.Unlock()
+	s.rollTS = -1
+	s.bytesSinceIndex = 0
+	if err := s.idx.reset(); err != nil {
+		return err
+	}
+	return s.tidx.reset()
+}
+
+// rebuildIndexes recreates both indexes from the batch headers of the first
+// end bytes (no CRC check: it is for segments whose data is trusted).
+func (s *segment) rebuildIndexes(end int64, interval int32) (next int64, err error) {
+	if err := s.resetState(); err != nil {
+		return 0, err
+	}
+	next = s.base
+	var ierr error
+	werr := s.walk(0, end, func(pos int64, h record.Header) bool {
+		if ierr = s.indexBatch(pos, &h, interval); ierr != nil {
+			return true
+		}
+		next = h.LastOffset() + 1
+		return false
+	})
+	return next, errors.Join(werr, ierr)
+}
+
+// finish is called when the segment stops being active (roll, close): it
+// records the segment's max timestamp as a last time index entry, as Kafka
+// does, and writes out pending index entries.
+func (s *segment) finish() error {
+	if ts, off := s.maxTimestamp(); ts >= 0 {
+		if err := s.tidx.maybeAdd(ts, off); err != nil {
+			return err
+		}
+	}
+	s.needSync.Store(true)
+	return s.writePending()
+}
+
+func (s *segment) writePending() error {
+	if err := s.idx.writePending(); err != nil {
+		return err
+	}
+	return s.tidx.writePending()
+}
+
+// sync fsyncs the log and both indexes. Pending index entries must have
+// been written (under the Log's mu) first.
+func (s *segment) sync() error {
+	if err := s.file.f.Sync(); err != nil {
+		return fmt.Errorf("storage: fsync %s: %w", s.path, err)
+	}
+	if err := s.idx.sync(); err != nil {
+		return err
+	}
+	return s.tidx.sync()
+}
+
+// truncate cuts the log file at pos, which must be a batch boundary.
+func (s *segment) truncate(pos int64) error {
+	if err := s.file.f.Truncate(pos); err != nil {
+		return fmt.Errorf("storage: truncate %s to %d: %w", s.path, pos, err)
+	}
+	s.size.Store(pos)
+	s.needSync.Store(true)
+	return nil
+}
+
+// close drops the Log's reference; readers may keep the file a while.
+func (s *segment) close() error {
+	err := errors.Join(s.idx.close(), s.tidx.close())
+	s.file.release()
+	return err
+}
+
+// remove unlinks the segment's files and closes it.
+func (s *segment) remove() error {
+	var errs []error
+	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		if err := os.Remove(segmentPath(filepath.Dir(s.path), s.base, suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, s.close())
+	return errors.Join(errs...)
+}
