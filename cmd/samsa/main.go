@@ -1,0 +1,19 @@
+// Command samsa is the Samsa broker and its command-line client in one
+// binary: `samsa serve` runs a broker; every other subcommand talks to
+// brokers over the Kafka protocol.
+package main
+
+import (
+	"os"
+
+	"github.com/samsa-streaming/samsa/internal/cli"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	root := cli.NewRoot(version)
+	root.AddCommand(newServeCmd())
+	os.Exit(cli.Execute(root))
+}

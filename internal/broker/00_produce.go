@@ -1,0 +1,171 @@
+package broker
+
+// Produce, key 0, v3-v13.
+//   v3: record batch v2 only, transactional id.  v5: log start offset.
+//   v8: per-record errors and an error message.  v9: flexible.
+//   v10-v11: current leader hints (KIP-951).  v12: no change.
+//   v13: topics by id (KIP-516).
+// v0-v2 carry message-format v0/v1 message sets, which Kafka 4 removed and
+// Samsa never stores; they are not advertised.
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/partition"
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+var errMultipleBatches = errors.New("a v2 produce must carry exactly one record batch per partition")
+
+func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
+	req := reqAny.(*kmsg.ProduceRequest)
+	b := rc.broker()
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	im := b.meta.Image()
+	now := b.now()
+
+	// Allocate every response entry first: group-commit callbacks write
+	// into them from the flusher goroutine, so they must not move.
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		resp.Topics[i] = kmsg.NewProduceResponseTopic()
+		resp.Topics[i].Topic, resp.Topics[i].TopicID = rt.Topic, rt.TopicID
+		resp.Topics[i].Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		for j := range rt.Partitions {
+			rp := kmsg.NewProduceResponseTopicPartition()
+			rp.Partition = rt.Partitions[j].Partition
+			resp.Topics[i].Partitions[j] = rp
+		}
+	}
+
+	waitAll := req.Acks == -1
+	var outstanding atomic.Int64
+	outstanding.Store(1) // held until every append is issued
+	var anyErr atomic.Bool
+	finish := func() {
+		if outstanding.Add(-1) != 0 {
+			return
+		}
+		if req.Acks == 0 {
+			// Kafka sends nothing for acks=0 and closes the
+			// connection on error, the only way the client can learn.
+			p.close = anyErr.Load()
+			p.complete(nil)
+			return
+		}
+		p.complete(resp)
+	}
+
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		name, unknownCode := produceTopicName(im, req.Version, rt)
+		for j := range rt.Partitions {
+			rp := &resp.Topics[i].Partitions[j]
+			if unknownCode != 0 {
+				rp.ErrorCode = unknownCode
+				anyErr.Store(true)
+				continue
+			}
+			part, ok := b.parts.Get(name, rp.Partition)
+			if !ok {
+				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				anyErr.Store(true)
+				continue
+			}
+			var done func(error)
+			if waitAll {
+				outstanding.Add(1)
+				done = func(err error) {
+					if err != nil {
+						rp.ErrorCode = kerr.KafkaStorageError.Code
+						rp.BaseOffset = -1
+						anyErr.Store(true)
+					}
+					finish()
+				}
+			}
+			if err := produceOne(b, part, rt.Partitions[j].Records, now, rp, done); err != nil {
+				anyErr.Store(true)
+			}
+		}
+	}
+	finish()
+}
+
+func produceTopicName(im *metadata.Image, version int16, rt *kmsg.ProduceRequestTopic) (string, int16) {
+	if version >= 13 {
+		t, ok := im.TopicByID(rt.TopicID)
+		if !ok {
+			return "", kerr.UnknownTopicID.Code
+		}
+		return t.Name, 0
+	}
+	if _, ok := im.Topic(rt.Topic); !ok {
+		return "", kerr.UnknownTopicOrPartition.Code
+	}
+	return rt.Topic, 0
+}
+
+// produceOne validates and appends one partition's batch, filling rp. done
+// (may be nil) is called exactly once if and only if the append succeeds;
+// on error it is not called and the error is already in rp.
+func produceOne(b *Broker, part *partition.Partition, records []byte, now time.Time, rp *kmsg.ProduceResponseTopicPartition, done func(error)) (err error) {
+	defer func() {
+		if err != nil {
+			rp.ErrorCode = errCode(err)
+			rp.ErrorMessage = errMessage(err)
+			rp.BaseOffset = -1
+			if done != nil {
+				done(nil) // the error is already recorded
+			}
+		}
+	}()
+	cfg := part.Config()
+	if len(records) > int(cfg.MaxMessageBytes) {
+		return kerr.MessageTooLarge
+	}
+	var batch []byte
+	if err := record.Split(records, func(x []byte) error {
+		if batch != nil {
+			return errMultipleBatches
+		}
+		batch = x
+		return nil
+	}); err != nil {
+		if errors.Is(err, errMultipleBatches) {
+			return kerr.InvalidRecord
+		}
+		return err
+	}
+	if batch == nil {
+		return kerr.InvalidRecord
+	}
+	h, err := record.ValidateProduced(batch)
+	if err != nil {
+		return err
+	}
+	switch {
+	case h.IsControl():
+		return kerr.InvalidRecord // only the broker writes control batches
+	case h.IsTransactional():
+		return kerr.InvalidTxnState // transactions come with their own issue
+	}
+	if cfg.LogAppendTime {
+		record.SetLogAppendTime(batch, now.UnixMilli())
+		rp.LogAppendTime = now.UnixMilli()
+	}
+	res, err := part.Append(batch, now, done)
+	if err != nil {
+		return err // Append did not call done; the deferred func does
+	}
+	rp.BaseOffset = res.BaseOffset
+	rp.LogStartOffset = res.LogStartOffset
+	return nil
+}

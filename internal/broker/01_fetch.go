@@ -1,0 +1,220 @@
+package broker
+
+// Fetch, key 1, v4-v18.
+//   v4: isolation level, last stable offset, aborted transactions.
+//   v5: log start offset.  v7: fetch sessions (KIP-227).
+//   v9: current leader epoch (KIP-320).  v11: rack, preferred replica.
+//   v12: flexible, last fetched epoch, diverging epoch.
+//   v13: topics by id.  v15: replica state.  v16-v18: leader hints, no
+//   change for consumers.
+// v0-v3 return message-format v0/v1 sets, which would need down-conversion;
+// Kafka 4 removed them and Samsa does not advertise them.
+
+import (
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/partition"
+)
+
+func handleFetch(rc *reqCtx, p *pending, reqAny kmsg.Request) {
+	req := reqAny.(*kmsg.FetchRequest)
+	b := rc.broker()
+	parts, forgotten, unknownIDs := b.fetchParts(req)
+	plan := b.planFetch(req, parts, forgotten)
+	if plan.errCode != 0 {
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = plan.errCode
+		p.complete(resp)
+		return
+	}
+	maxBytes := req.MaxBytes
+	if req.Version < 3 || maxBytes <= 0 || maxBytes > b.cfg.FetchMaxBytes {
+		maxBytes = b.cfg.FetchMaxBytes
+	}
+	f := &fetch{b: b, req: req, p: p, plan: plan, maxBytes: maxBytes, unknownIDs: unknownIDs}
+	if f.attempt(false) {
+		return
+	}
+	go f.wait(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+}
+
+// fetch is one fetch request in progress.
+type fetch struct {
+	b          *Broker
+	req        *kmsg.FetchRequest
+	p          *pending
+	plan       fetchPlan
+	maxBytes   int32
+	unknownIDs []kmsg.FetchResponseTopic
+}
+
+// attempt reads every partition and completes the response if it has
+// MinBytes of data, an error, or final is set. It reports whether it
+// completed.
+func (f *fetch) attempt(final bool) bool {
+	resp, slices, bytes, hasErr := f.b.readFetch(f.req, f.plan, f.maxBytes, !final)
+	if !final && !hasErr && bytes < int64(f.req.MinBytes) && f.req.MaxWaitMillis > 0 {
+		return false
+	}
+	if f.plan.session != nil {
+		resp.SessionID = f.plan.session.id
+		f.plan.commit(resp)
+	}
+	resp.Topics = append(resp.Topics, f.unknownIDs...)
+	f.plan.done()
+	f.p.fetch = slices
+	f.p.complete(resp)
+	return true
+}
+
+// wait long-polls: it re-reads whenever a partition's high watermark moves
+// until MinBytes are there or maxWait passes.
+func (f *fetch) wait(maxWait time.Duration) {
+	w := partition.NewWaiter()
+	var watched []*partition.Partition
+	for _, fp := range f.plan.parts {
+		if part, ok := f.b.parts.Get(fp.topic, fp.partition); ok {
+			part.Watch(w)
+			watched = append(watched, part)
+		}
+	}
+	defer func() {
+		for _, part := range watched {
+			part.Unwatch(w)
+		}
+	}()
+	timer := time.NewTimer(maxWait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-w.C:
+			if f.attempt(false) {
+				return
+			}
+		case <-timer.C:
+			f.attempt(true)
+			return
+		}
+	}
+}
+
+// fetchParts turns the request's topics into fetchParts, resolving topic
+// ids (v13+). Unknown ids are answered with UNKNOWN_TOPIC_ID entries.
+func (b *Broker) fetchParts(req *kmsg.FetchRequest) ([]*fetchPart, []partKey, []kmsg.FetchResponseTopic) {
+	im := b.meta.Image()
+	var parts []*fetchPart
+	var unknown []kmsg.FetchResponseTopic
+	for _, rt := range req.Topics {
+		name := rt.Topic
+		if req.Version >= 13 {
+			t, ok := im.TopicByID(rt.TopicID)
+			if !ok {
+				ut := kmsg.NewFetchResponseTopic()
+				ut.TopicID = rt.TopicID
+				for _, rp := range rt.Partitions {
+					up := kmsg.NewFetchResponseTopicPartition()
+					up.Partition, up.ErrorCode = rp.Partition, kerr.UnknownTopicID.Code
+					up.HighWatermark, up.LastStableOffset, up.LogStartOffset = -1, -1, -1
+					ut.Partitions = append(ut.Partitions, up)
+				}
+				unknown = append(unknown, ut)
+				continue
+			}
+			name = t.Name
+		}
+		for _, rp := range rt.Partitions {
+			parts = append(parts, &fetchPart{
+				topic: name, topicID: rt.TopicID, partition: rp.Partition, offset: rp.FetchOffset,
+				maxBytes: rp.PartitionMaxBytes, leaderEpoch: rp.CurrentLeaderEpoch, sentHW: -1, sentLogStart: -1,
+			})
+		}
+	}
+	var forgotten []partKey
+	for _, ft := range req.ForgottenTopics {
+		name := ft.Topic
+		if req.Version >= 13 {
+			if t, ok := im.TopicByID(ft.TopicID); ok {
+				name = t.Name
+			}
+		}
+		for _, p := range ft.Partitions {
+			forgotten = append(forgotten, partKey{name, p})
+		}
+	}
+	return parts, forgotten, unknown
+}
+
+// readFetch reads every planned partition within the byte limits and builds
+// the response. Record data is not copied: each non-empty partition gets a
+// placeholder and a fileSlice. It returns the response, the slices, the
+// record bytes found and whether any partition has an error.
+func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int32, probe bool) (*kmsg.FetchResponse, []fileSlice, int64, bool) {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	var slices []fileSlice
+	var total int64
+	hasErr := false
+	remaining := maxBytes
+	var cur *kmsg.FetchResponseTopic
+	for _, fp := range plan.parts {
+		rp := kmsg.NewFetchResponseTopicPartition()
+		rp.Partition = fp.partition
+		slice, err := b.readPartition(fp, &rp, remaining, total == 0)
+		if err != nil {
+			rp.ErrorCode = errCode(err)
+			hasErr = true
+		}
+		if slice.size > 0 {
+			rp.RecordBatches = marker(len(slices))
+			slices = append(slices, slice)
+			total += slice.size
+			remaining -= int32(min(slice.size, int64(remaining)))
+		}
+		if plan.incremental && slice.size == 0 && err == nil && rp.HighWatermark == fp.sentHW && rp.LogStartOffset == fp.sentLogStart {
+			continue // nothing new for this partition
+		}
+		if cur == nil || cur.Topic != fp.topic {
+			resp.Topics = append(resp.Topics, kmsg.NewFetchResponseTopic())
+			cur = &resp.Topics[len(resp.Topics)-1]
+			cur.Topic, cur.TopicID = fp.topic, fp.topicID
+		}
+		cur.Partitions = append(cur.Partitions, rp)
+	}
+	return resp, slices, total, hasErr
+}
+
+// readPartition fills rp's offsets and returns the record range to send.
+func (b *Broker) readPartition(fp *fetchPart, rp *kmsg.FetchResponseTopicPartition, remaining int32, first bool) (fileSlice, error) {
+	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
+	part, ok := b.parts.Get(fp.topic, fp.partition)
+	if !ok {
+		return fileSlice{}, kerr.UnknownTopicOrPartition
+	}
+	if err := part.CheckEpoch(fp.leaderEpoch); err != nil {
+		return fileSlice{}, err
+	}
+	hw := part.HighWatermark()
+	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hw, hw, part.Log().LogStartOffset()
+	limit := min(fp.maxBytes, remaining)
+	if limit <= 0 && !first {
+		return fileSlice{}, nil
+	}
+	s, err := part.Read(fp.offset, max(limit, 0), first)
+	if err != nil {
+		return fileSlice{}, err
+	}
+	return fileSlice{f: s.File, pos: s.Pos, size: s.Size}, nil
+}
+
+// commit records, in the session, what this response told the client.
+func (fp *fetchPlan) commit(resp *kmsg.FetchResponse) {
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if sp, ok := fp.session.index[partKey{t.Topic, p.Partition}]; ok {
+				sp.sentHW, sp.sentLogStart = p.HighWatermark, p.LogStartOffset
+			}
+		}
+	}
+}

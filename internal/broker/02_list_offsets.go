@@ -1,0 +1,73 @@
+package broker
+
+// ListOffsets, key 2, v0-v11.
+//   v0: max_num_offsets, old offsets array.  v1: one offset and timestamp.
+//   v2: isolation level.  v4: current leader epoch, leader epoch in answer.
+//   v6: flexible.  v7: max timestamp (-3, KIP-734).
+//   v8: local log start (-4, KIP-405).  v9: last tiered offset (-5).
+//   v10: timeout.  v11: earliest pending upload (-6).
+// Special timestamps: -2 earliest, -1 latest, -3 max timestamp, -4 local
+// log start (= earliest: nothing is tiered), -5 last tiered (-1: none).
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func handleListOffsets(rc *reqCtx, req *kmsg.ListOffsetsRequest) kmsg.Response {
+	b := rc.broker()
+	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	for _, rt := range req.Topics {
+		st := kmsg.NewListOffsetsResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewListOffsetsResponseTopicPartition()
+			sp.Partition = rp.Partition
+			listOffset(b, rt.Topic, rp, &sp, req.Version)
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}
+
+func listOffset(b *Broker, topic string, rp kmsg.ListOffsetsRequestTopicPartition, sp *kmsg.ListOffsetsResponseTopicPartition, version int16) {
+	sp.Timestamp, sp.Offset = -1, -1
+	part, ok := b.parts.Get(topic, rp.Partition)
+	if !ok {
+		sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+		return
+	}
+	if err := part.CheckEpoch(rp.CurrentLeaderEpoch); err != nil {
+		sp.ErrorCode = errCode(err)
+		return
+	}
+	log := part.Log()
+	sp.LeaderEpoch = part.LeaderEpoch()
+	switch rp.Timestamp {
+	case -2, -4: // earliest, earliest local
+		sp.Offset = log.LogStartOffset()
+	case -1: // latest: the high watermark, as consumers see it
+		sp.Offset = part.HighWatermark()
+	case -3: // max timestamp
+		ts, off := log.MaxTimestamp()
+		if off >= 0 && off < part.HighWatermark() {
+			sp.Timestamp, sp.Offset = ts, off
+		}
+	case -5, -6: // nothing is tiered
+	default:
+		if rp.Timestamp < 0 {
+			sp.ErrorCode = kerr.InvalidRequest.Code
+			return
+		}
+		if off, ts, ok := log.OffsetForTimestamp(rp.Timestamp); ok && off < part.HighWatermark() {
+			sp.Timestamp, sp.Offset = ts, off
+		}
+	}
+	if version == 0 {
+		sp.OldStyleOffsets = []int64{}
+		if sp.Offset >= 0 && rp.MaxNumOffsets > 0 {
+			sp.OldStyleOffsets = []int64{sp.Offset}
+		}
+	}
+}

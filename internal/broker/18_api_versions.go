@@ -1,0 +1,62 @@
+package broker
+
+// ApiVersions, key 18, v0-v4.
+//   v1-v2: throttle time.
+//   v3: flexible; client software name and version; supported features.
+//   v4: no change (KIP-511 follow-up).
+// An unknown (too new) version is answered with a v0 body carrying
+// UNSUPPORTED_VERSION and the ranges, so the client can retry (KIP-511);
+// see conn.handle.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func apiVersionKeys() []kmsg.ApiVersionsResponseApiKey {
+	var out []kmsg.ApiVersionsResponseApiKey
+	for _, k := range supportedKeys() {
+		a := apiTable[k]
+		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: k, MinVersion: a.min, MaxVersion: a.max})
+	}
+	return out
+}
+
+func handleAPIVersions(rc *reqCtx, req *kmsg.ApiVersionsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
+	if req.Version >= 3 && !validSoftware(req.ClientSoftwareName, req.ClientSoftwareVersion) {
+		resp.ErrorCode = kerr.InvalidRequest.Code
+		return resp
+	}
+	resp.ApiKeys = apiVersionKeys()
+	return resp
+}
+
+// validSoftware applies KIP-511's rule: names and versions are non-empty,
+// start and end with a letter or digit, and hold only letters, digits,
+// '.' and '-'.
+func validSoftware(name, version string) bool {
+	ok := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+		if !alnum(s[0]) || !alnum(s[len(s)-1]) {
+			return false
+		}
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; !alnum(c) && c != '.' && c != '-' {
+				return false
+			}
+		}
+		return true
+	}
+	return ok(name) && ok(version)
+}
+
+// apiVersionsFallback is the v0 body sent for an ApiVersions version newer
+// than we know.
+func apiVersionsFallback() []byte {
+	resp := &kmsg.ApiVersionsResponse{Version: 0, ErrorCode: kerr.UnsupportedVersion.Code, ApiKeys: apiVersionKeys()}
+	return resp.AppendTo(nil)
+}

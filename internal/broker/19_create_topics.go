@@ -1,0 +1,104 @@
+package broker
+
+// CreateTopics, key 19, v0-v7.
+//   v1: validate_only, error messages.  v2: throttle.
+//   v4: -1 partitions/replication factor take the broker defaults (KIP-464).
+//   v5: flexible; configs, partition count and replication factor in the
+//   response.  v7: topic ids in the response.
+
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/metadata"
+)
+
+func handleCreateTopics(rc *reqCtx, req *kmsg.CreateTopicsRequest) kmsg.Response {
+	b := rc.broker()
+	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	seen := map[string]int{}
+	for _, rt := range req.Topics {
+		seen[rt.Topic]++
+	}
+	for _, rt := range req.Topics {
+		st := kmsg.NewCreateTopicsResponseTopic()
+		st.Topic = rt.Topic
+		if seen[rt.Topic] > 1 {
+			st.ErrorCode = kerr.InvalidRequest.Code
+			st.ErrorMessage = errMessage(fmt.Errorf("topic %q appears more than once in the request", rt.Topic))
+			resp.Topics = append(resp.Topics, st)
+			continue
+		}
+		err := b.createTopic(rt, req.ValidateOnly, &st)
+		st.ErrorCode, st.ErrorMessage = errCode(err), errMessage(err)
+		if err != nil {
+			st.NumPartitions, st.ReplicationFactor = -1, -1
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}
+
+func (b *Broker) createTopic(rt kmsg.CreateTopicsRequestTopic, validateOnly bool, st *kmsg.CreateTopicsResponseTopic) error {
+	if len(rt.ReplicaAssignment) > 0 {
+		return kerr.InvalidReplicaAssignment
+	}
+	overrides := map[string]string{}
+	for _, c := range rt.Configs {
+		if c.Value == nil {
+			return fmt.Errorf("%w: config %q has a null value", config.ErrInvalid, c.Name)
+		}
+		overrides[c.Name] = *c.Value
+	}
+	if err := config.CheckTopic(overrides); err != nil {
+		return err
+	}
+	ct := metadata.CreateTopic{Name: rt.Topic, Partitions: rt.NumPartitions, ReplicationFactor: rt.ReplicationFactor, Configs: overrides}
+	if ct.Partitions == -1 {
+		ct.Partitions = b.cfg.NumPartitions
+	}
+	if ct.ReplicationFactor == -1 {
+		ct.ReplicationFactor = b.cfg.DefaultReplicationFactor
+	}
+	im, err := b.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
+		recs, err := metadata.CreateTopicRecords(im, ct, b.cfg.NodeID)
+		if validateOnly {
+			return nil, err
+		}
+		return recs, err
+	})
+	if err != nil {
+		return err
+	}
+	st.NumPartitions, st.ReplicationFactor = ct.Partitions, ct.ReplicationFactor
+	if t, ok := im.Topic(rt.Topic); ok {
+		st.TopicID = t.ID
+	}
+	st.Configs = describeTopicConfigs(b, rt.Topic, overrides)
+	if !validateOnly {
+		b.logger.Info("created topic", "topic", rt.Topic, "partitions", ct.Partitions)
+	}
+	return nil
+}
+
+// describeTopicConfigs lists a topic's effective configs for the
+// CreateTopics v5+ response.
+func describeTopicConfigs(b *Broker, topic string, overrides map[string]string) []kmsg.CreateTopicsResponseTopicConfig {
+	var out []kmsg.CreateTopicsResponseTopicConfig
+	for _, name := range sortedTopicKeys() {
+		v, isOverride := b.cfg.TopicValue(overrides, name)
+		c := kmsg.NewCreateTopicsResponseTopicConfig()
+		c.Name, c.Value = name, &v
+		c.Source = int8(kmsg.ConfigSourceDefaultConfig)
+		if isOverride {
+			c.Source = int8(kmsg.ConfigSourceDynamicTopicConfig)
+		} else if syn := config.BrokerSynonym(name); syn != "" && b.cfg.IsSet(syn) {
+			c.Source = int8(kmsg.ConfigSourceStaticBrokerConfig)
+		}
+		out = append(out, c)
+	}
+	return out
+}

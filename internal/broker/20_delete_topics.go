@@ -1,0 +1,67 @@
+package broker
+
+// DeleteTopics, key 20, v0-v6.
+//   v1: throttle.  v4: flexible.  v5: error messages.
+//   v6: topics by name or id.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/metadata"
+)
+
+func handleDeleteTopics(rc *reqCtx, req *kmsg.DeleteTopicsRequest) kmsg.Response {
+	b := rc.broker()
+	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	type target struct {
+		name *string
+		id   [16]byte
+	}
+	var targets []target
+	if req.Version >= 6 {
+		for _, t := range req.Topics {
+			targets = append(targets, target{t.Topic, t.TopicID})
+		}
+	} else {
+		for i := range req.TopicNames {
+			targets = append(targets, target{&req.TopicNames[i], [16]byte{}})
+		}
+	}
+	for _, t := range targets {
+		st := kmsg.NewDeleteTopicsResponseTopic()
+		st.Topic, st.TopicID = t.name, t.id
+		st.ErrorCode = deleteTopic(b, &st, t.name, t.id)
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}
+
+func deleteTopic(b *Broker, st *kmsg.DeleteTopicsResponseTopic, name *string, id [16]byte) int16 {
+	if !b.cfg.DeleteTopicEnable {
+		return kerr.TopicDeletionDisabled.Code
+	}
+	im := b.meta.Image()
+	var t *metadata.Topic
+	var ok bool
+	if name != nil && *name != "" {
+		t, ok = im.Topic(*name)
+	} else {
+		if t, ok = im.TopicByID(id); !ok {
+			return kerr.UnknownTopicID.Code
+		}
+	}
+	if !ok {
+		return kerr.UnknownTopicOrPartition.Code
+	}
+	topic := t.Name
+	st.Topic, st.TopicID = &topic, t.ID
+	_, err := b.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
+		return metadata.DeleteTopicRecords(im, topic)
+	})
+	if err == nil {
+		b.logger.Info("deleted topic", "topic", topic)
+	}
+	st.ErrorMessage = errMessage(err)
+	return errCode(err)
+}

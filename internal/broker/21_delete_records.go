@@ -1,0 +1,46 @@
+package broker
+
+// DeleteRecords, key 21, v0-v2.
+//   v1: no change.  v2: flexible.
+// Offset -1 means the high watermark.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func handleDeleteRecords(rc *reqCtx, req *kmsg.DeleteRecordsRequest) kmsg.Response {
+	b := rc.broker()
+	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)
+	for _, rt := range req.Topics {
+		st := kmsg.NewDeleteRecordsResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
+			sp.Partition, sp.LowWatermark = rp.Partition, -1
+			part, ok := b.parts.Get(rt.Topic, rp.Partition)
+			switch {
+			case !ok:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			default:
+				hw := part.HighWatermark()
+				off := rp.Offset
+				if off == -1 {
+					off = hw
+				}
+				if off < 0 || off > hw {
+					sp.ErrorCode = kerr.OffsetOutOfRange.Code
+					break
+				}
+				if err := part.Log().DeleteRecordsBefore(off); err != nil {
+					sp.ErrorCode = errCode(err)
+					break
+				}
+				sp.LowWatermark = part.Log().LogStartOffset()
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}

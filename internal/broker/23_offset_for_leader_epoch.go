@@ -1,0 +1,39 @@
+package broker
+
+// OffsetForLeaderEpoch, key 23, v0-v4.
+//   v1: leader epoch in the answer.  v2: current leader epoch (KIP-320).
+//   v3: replica id.  v4: flexible.
+// Consumers use it after a leader change to detect log truncation.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func handleOffsetForLeaderEpoch(rc *reqCtx, req *kmsg.OffsetForLeaderEpochRequest) kmsg.Response {
+	b := rc.broker()
+	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	for _, rt := range req.Topics {
+		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+			sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, -1, -1
+			part, ok := b.parts.Get(rt.Topic, rp.Partition)
+			switch {
+			case !ok:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case part.CheckEpoch(rp.CurrentLeaderEpoch) != nil:
+				sp.ErrorCode = errCode(part.CheckEpoch(rp.CurrentLeaderEpoch))
+			default:
+				sp.LeaderEpoch, sp.EndOffset = part.Log().EndOffsetForEpoch(rp.LeaderEpoch)
+				if hw := part.HighWatermark(); sp.EndOffset > hw {
+					sp.EndOffset = hw
+				}
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}

@@ -1,0 +1,35 @@
+package broker
+
+// CreatePartitions, key 37, v0-v3.
+//   v1: no change.  v2: flexible.  v3: no change.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/metadata"
+)
+
+func handleCreatePartitions(rc *reqCtx, req *kmsg.CreatePartitionsRequest) kmsg.Response {
+	b := rc.broker()
+	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	for _, rt := range req.Topics {
+		st := kmsg.NewCreatePartitionsResponseTopic()
+		st.Topic = rt.Topic
+		var err error
+		if len(rt.Assignment) > 0 {
+			err = kerr.InvalidReplicaAssignment
+		} else {
+			_, err = b.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
+				recs, err := metadata.CreatePartitionsRecords(im, rt.Topic, rt.Count, b.cfg.NodeID)
+				if req.ValidateOnly {
+					return nil, err
+				}
+				return recs, err
+			})
+		}
+		st.ErrorCode, st.ErrorMessage = errCode(err), errMessage(err)
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}

@@ -1,0 +1,58 @@
+package broker
+
+import (
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// api is one supported API key: the versions advertised in ApiVersions and
+// its handler. Version ranges cover every version Kafka 3.9 or 4.x accepts
+// for the API, except where noted in the handler's file.
+type api struct {
+	min, max int16
+	handle   func(rc *reqCtx, p *pending, req kmsg.Request)
+}
+
+// now adapts a handler that answers at once.
+func now[Req kmsg.Request](fn func(rc *reqCtx, req Req) kmsg.Response) func(*reqCtx, *pending, kmsg.Request) {
+	return func(rc *reqCtx, p *pending, req kmsg.Request) {
+		p.complete(fn(rc, req.(Req)))
+	}
+}
+
+var apiTable map[int16]api
+
+func init() {
+	// Assigned in init to break the initialization cycle between the
+	// table and the ApiVersions handler, which reads the table.
+	apiTable = map[int16]api{
+		kmsg.Produce.Int16():              {3, 13, handleProduce},
+		kmsg.Fetch.Int16():                {4, 18, handleFetch},
+		kmsg.ListOffsets.Int16():          {0, 11, now(handleListOffsets)},
+		kmsg.Metadata.Int16():             {0, 13, now(handleMetadata)},
+		kmsg.ApiVersions.Int16():          {0, 4, now(handleAPIVersions)},
+		kmsg.CreateTopics.Int16():         {0, 7, now(handleCreateTopics)},
+		kmsg.DeleteTopics.Int16():         {0, 6, now(handleDeleteTopics)},
+		kmsg.DeleteRecords.Int16():        {0, 2, now(handleDeleteRecords)},
+		kmsg.InitProducerID.Int16():       {0, 5, now(handleInitProducerID)},
+		kmsg.OffsetForLeaderEpoch.Int16(): {0, 4, now(handleOffsetForLeaderEpoch)},
+		kmsg.DescribeConfigs.Int16():      {0, 4, now(handleDescribeConfigs)},
+		kmsg.AlterConfigs.Int16():         {0, 2, now(handleAlterConfigs)},
+		kmsg.IncrementalAlterConfigs.Int16(): {0, 1, now(handleIncrementalAlterConfigs)},
+		kmsg.DescribeLogDirs.Int16():      {0, 4, now(handleDescribeLogDirs)},
+		kmsg.CreatePartitions.Int16():     {0, 3, now(handleCreatePartitions)},
+		kmsg.DescribeCluster.Int16():      {0, 2, now(handleDescribeCluster)},
+		kmsg.DescribeProducers.Int16():    {0, 0, now(handleDescribeProducers)},
+	}
+}
+
+// supportedKeys returns the API keys in ascending order.
+func supportedKeys() []int16 {
+	keys := make([]int16, 0, len(apiTable))
+	for k := range apiTable {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return keys
+}

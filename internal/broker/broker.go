@@ -1,0 +1,119 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/partition"
+)
+
+// Broker serves the Kafka protocol for one node.
+type Broker struct {
+	cfg    *config.Config
+	logger *slog.Logger
+	meta   *metadata.Store
+	parts  *partition.Manager
+	pids   *producerIDs
+	fetchSessions *sessionCache
+	now    func() time.Time
+
+	ln      net.Listener
+	conns   sync.WaitGroup
+	mu      sync.Mutex // guards live
+	live    map[*conn]struct{}
+	nconns  atomic.Int64
+	closing atomic.Bool
+}
+
+// New builds a broker over an opened metadata store and partition manager.
+func New(cfg *config.Config, meta *metadata.Store, parts *partition.Manager, logger *slog.Logger) *Broker {
+	return &Broker{
+		cfg: cfg, logger: logger, meta: meta, parts: parts,
+		pids:          newProducerIDs(meta, cfg.NodeID),
+		fetchSessions: newSessionCache(cfg.FetchSessionSlots),
+		now:           time.Now,
+		live:          map[*conn]struct{}{},
+	}
+}
+
+// Listen binds the configured listener.
+func (b *Broker) Listen() (net.Addr, error) {
+	ln, err := net.Listen("tcp", b.cfg.ListenAddr)
+	if err != nil {
+		return nil, err
+	}
+	b.ln = ln
+	return ln.Addr(), nil
+}
+
+// Serve accepts connections until Close. It returns nil after Close.
+func (b *Broker) Serve() error {
+	for {
+		nc, err := b.ln.Accept()
+		if err != nil {
+			if b.closing.Load() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		if int(b.nconns.Load()) >= b.cfg.MaxConnections {
+			b.logger.Warn("max.connections reached; closing new connection", "remote", nc.RemoteAddr())
+			nc.Close()
+			continue
+		}
+		c := newConn(b, nc)
+		b.mu.Lock()
+		if b.closing.Load() {
+			b.mu.Unlock()
+			nc.Close()
+			return nil
+		}
+		b.live[c] = struct{}{}
+		b.mu.Unlock()
+		b.nconns.Add(1)
+		b.conns.Add(1)
+		go func() {
+			defer b.conns.Done()
+			defer b.nconns.Add(-1)
+			c.serve()
+			b.mu.Lock()
+			delete(b.live, c)
+			b.mu.Unlock()
+		}()
+	}
+}
+
+// Close stops accepting, closes every connection and waits for their
+// goroutines. In-flight produce requests finish their appends first.
+func (b *Broker) Close(ctx context.Context) error {
+	b.closing.Store(true)
+	var err error
+	if b.ln != nil {
+		err = b.ln.Close()
+	}
+	b.mu.Lock()
+	for c := range b.live {
+		c.shutdown()
+	}
+	b.mu.Unlock()
+	done := make(chan struct{})
+	go func() { b.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return err
+}

@@ -1,0 +1,266 @@
+package broker
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// conn is one client connection.
+type conn struct {
+	b  *Broker
+	nc net.Conn
+
+	queue    chan *pending // responses in request order; bounded
+	done     chan struct{} // closed when the connection is shutting down
+	stopOnce sync.Once
+
+	// budget bounds the request bytes held by requests not yet answered,
+	// so a client pipelining large produces cannot make the broker hold
+	// more than socket.request.max.bytes per connection.
+	budgetMu   sync.Mutex
+	budgetCond *sync.Cond
+	held       int64
+
+	wbuf []byte // writer goroutine's encode buffer
+}
+
+// pending is a response that may not be ready yet.
+type pending struct {
+	corr       int32
+	key        int16
+	version    int16
+	flexHeader bool // response header v1 (tag buffer)
+	held       int64
+
+	ready chan struct{}
+	once  sync.Once
+	resp  kmsg.Response // nil: send nothing (acks=0 produce)
+	raw   []byte        // a pre-encoded body, used instead of resp
+	fetch []fileSlice   // record data spliced into a fetch response
+	close bool          // close the connection after sending
+}
+
+// complete hands the response to the writer. Only the first call counts.
+func (p *pending) complete(resp kmsg.Response) {
+	p.once.Do(func() {
+		p.resp = resp
+		close(p.ready)
+	})
+}
+
+func newConn(b *Broker, nc net.Conn) *conn {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+		if b.cfg.SocketSendBuffer > 0 {
+			tc.SetWriteBuffer(b.cfg.SocketSendBuffer)
+		}
+		if b.cfg.SocketRecvBuffer > 0 {
+			tc.SetReadBuffer(b.cfg.SocketRecvBuffer)
+		}
+	}
+	c := &conn{b: b, nc: nc, queue: make(chan *pending, b.cfg.QueuedMaxRequests), done: make(chan struct{})}
+	c.budgetCond = sync.NewCond(&c.budgetMu)
+	return c
+}
+
+func (c *conn) shutdown() {
+	c.stopOnce.Do(func() {
+		close(c.done)
+		c.nc.Close()
+		c.budgetMu.Lock()
+		c.budgetCond.Broadcast()
+		c.budgetMu.Unlock()
+	})
+}
+
+// serve runs the reader loop on the calling goroutine and the writer on
+// another, and returns when both have stopped.
+func (c *conn) serve() {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer c.recoverPanic("writer")
+		c.writeLoop()
+	}()
+	func() {
+		defer c.recoverPanic("reader")
+		if err := c.readLoop(); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			c.b.logger.Debug("connection closed", "remote", c.nc.RemoteAddr(), "err", err)
+		}
+	}()
+	close(c.queue)
+	wg.Wait()
+	c.shutdown()
+}
+
+func (c *conn) recoverPanic(where string) {
+	if r := recover(); r != nil {
+		c.b.logger.Error("panic serving connection; closing it", "where", where, "remote", c.nc.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
+		c.shutdown()
+	}
+}
+
+// acquire blocks until n more request bytes fit in the connection budget.
+// A single frame is always admitted when nothing else is held.
+func (c *conn) acquire(n int64) bool {
+	limit := int64(c.b.cfg.SocketRequestMaxBytes)
+	c.budgetMu.Lock()
+	defer c.budgetMu.Unlock()
+	for c.held > 0 && c.held+n > limit {
+		select {
+		case <-c.done:
+			return false
+		default:
+		}
+		c.budgetCond.Wait()
+	}
+	c.held += n
+	return true
+}
+
+func (c *conn) release(n int64) {
+	c.budgetMu.Lock()
+	c.held -= n
+	c.budgetCond.Broadcast()
+	c.budgetMu.Unlock()
+}
+
+func (c *conn) readLoop() error {
+	var sizeBuf [4]byte
+	for {
+		if c.b.cfg.ConnectionsMaxIdle > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(c.b.cfg.ConnectionsMaxIdle))
+		}
+		if _, err := io.ReadFull(c.nc, sizeBuf[:]); err != nil {
+			return err
+		}
+		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+		if size < 8 || size > c.b.cfg.SocketRequestMaxBytes {
+			// Kafka closes the connection on an invalid frame size
+			// without reading it (InvalidReceiveException).
+			c.b.logger.Warn("refusing request frame", "remote", c.nc.RemoteAddr(), "bytes", size, "max", c.b.cfg.SocketRequestMaxBytes)
+			return fmt.Errorf("frame size %d outside [8, %d]", size, c.b.cfg.SocketRequestMaxBytes)
+		}
+		if !c.acquire(int64(size)) {
+			return net.ErrClosed
+		}
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(c.nc, buf); err != nil {
+			c.release(int64(size))
+			return err
+		}
+		p, err := c.handle(buf)
+		if err != nil {
+			c.release(int64(size))
+			return err
+		}
+		p.held = int64(size)
+		select {
+		case c.queue <- p:
+		case <-c.done:
+			return net.ErrClosed
+		}
+	}
+}
+
+// handle parses the request header, decodes the body with kmsg and starts
+// the handler. An error closes the connection.
+func (c *conn) handle(buf []byte) (*pending, error) {
+	h, body, err := parseHeader(buf)
+	if err != nil {
+		return nil, err
+	}
+	p := &pending{corr: h.corr, key: h.key, version: h.version, ready: make(chan struct{})}
+	api, known := apiTable[h.key]
+	if h.key == kmsg.ApiVersions.Int16() && h.version > api.max {
+		// KIP-511: answer a v0 body with the supported ranges so the
+		// client can retry with a version we know.
+		p.raw = apiVersionsFallback()
+		close(p.ready)
+		return p, nil
+	}
+	req := kmsg.RequestForKey(h.key)
+	if !known || req == nil || h.version < api.min || h.version > api.max {
+		c.b.logger.Warn("unsupported request; answering UNSUPPORTED_VERSION and closing", "key", h.key, "version", h.version, "client", h.clientID)
+		p.raw = binary.BigEndian.AppendUint16(nil, uint16(kerr.UnsupportedVersion.Code))
+		p.close = true
+		close(p.ready)
+		return p, nil
+	}
+	req.SetVersion(h.version)
+	if req.IsFlexible() {
+		if body, err = skipTags(body); err != nil {
+			return nil, err
+		}
+	}
+	p.flexHeader = req.IsFlexible() && h.key != kmsg.ApiVersions.Int16()
+	if err := req.ReadFrom(body); err != nil {
+		return nil, fmt.Errorf("decoding %s v%d: %w", kmsg.NameForKey(h.key), h.version, err)
+	}
+	api.handle(&reqCtx{c: c, clientID: h.clientID}, p, req)
+	return p, nil
+}
+
+// reqCtx is what a handler knows about the request besides its body.
+type reqCtx struct {
+	c        *conn
+	clientID string
+}
+
+func (rc *reqCtx) broker() *Broker { return rc.c.b }
+
+func (c *conn) writeLoop() {
+	for p := range c.queue {
+		select {
+		case <-p.ready:
+		case <-c.done:
+			c.release(p.held)
+			continue
+		}
+		err := c.write(p)
+		c.release(p.held)
+		if err != nil || p.close {
+			c.shutdown()
+		}
+	}
+}
+
+// write encodes and sends one response frame.
+func (c *conn) write(p *pending) error {
+	if p.resp == nil && p.raw == nil {
+		return nil
+	}
+	buf := append(c.wbuf[:0], 0, 0, 0, 0)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(p.corr))
+	if p.flexHeader {
+		buf = append(buf, 0)
+	}
+	if p.raw != nil {
+		buf = append(buf, p.raw...)
+	} else {
+		buf = p.resp.AppendTo(buf)
+	}
+	c.wbuf = buf[:0]
+	if c.b.cfg.ConnectionsMaxIdle > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.b.cfg.ConnectionsMaxIdle))
+	}
+	if len(p.fetch) > 0 {
+		return c.writeWithFiles(buf, p)
+	}
+	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+	_, err := c.nc.Write(buf)
+	if cap(c.wbuf) > 1<<20 {
+		c.wbuf = nil // do not pin a large buffer per idle connection
+	}
+	return err
+}

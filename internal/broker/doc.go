@@ -1,0 +1,20 @@
+// Package broker speaks the Kafka wire protocol: it accepts connections,
+// reads request frames, decodes them with franz-go's kmsg, dispatches each
+// to its handler (one file per API, named after its key: 00_produce.go,
+// 01_fetch.go, ...), and writes the responses back in request order.
+//
+// Connections: each has a reader goroutine and a writer goroutine joined
+// by a bounded queue of pending responses (queued.max.requests). The
+// reader decodes and runs handlers; a handler either completes its
+// response at once or later (produce waiting for group commit, fetch long
+// polls). The writer sends responses strictly in queue order, so
+// pipelined requests are answered in order while their work overlaps.
+// Fetch responses carry record data straight from segment files with
+// sendfile(2) at explicit offsets.
+//
+// Robustness: a frame over socket.request.max.bytes is refused before any
+// allocation; a frame that does not decode closes only its connection; a
+// panic in a handler is recovered, logged, and closes only its connection.
+// Errors are mapped to Kafka error codes here, at the edge, and nowhere
+// else.
+package broker

@@ -1,0 +1,60 @@
+package broker
+
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/partition"
+	"github.com/samsa-streaming/samsa/internal/record"
+	"github.com/samsa-streaming/samsa/internal/storage"
+)
+
+// errCode maps an error from a lower layer to the Kafka error code a
+// client expects. This is the only place where that mapping happens.
+func errCode(err error) int16 {
+	var ke *kerr.Error
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ke):
+		return ke.Code
+	case errors.Is(err, record.ErrCorrupt):
+		return kerr.CorruptMessage.Code
+	case errors.Is(err, storage.ErrOffsetOutOfRange):
+		return kerr.OffsetOutOfRange.Code
+	case errors.Is(err, storage.ErrOutOfOrderSequence):
+		return kerr.OutOfOrderSequenceNumber.Code
+	case errors.Is(err, storage.ErrInvalidProducerEpoch):
+		return kerr.InvalidProducerEpoch.Code
+	case errors.Is(err, partition.ErrFencedLeaderEpoch):
+		return kerr.FencedLeaderEpoch.Code
+	case errors.Is(err, partition.ErrUnknownLeaderEpoch):
+		return kerr.UnknownLeaderEpoch.Code
+	case errors.Is(err, metadata.ErrTopicExists):
+		return kerr.TopicAlreadyExists.Code
+	case errors.Is(err, metadata.ErrUnknownTopic):
+		return kerr.UnknownTopicOrPartition.Code
+	case errors.Is(err, metadata.ErrInvalidTopic), errors.Is(err, metadata.ErrReservedTopic):
+		return kerr.InvalidTopicException.Code
+	case errors.Is(err, metadata.ErrInvalidPartitions), errors.Is(err, metadata.ErrPartitionsNotGrowing):
+		return kerr.InvalidPartitions.Code
+	case errors.Is(err, metadata.ErrInvalidReplication):
+		return kerr.InvalidReplicationFactor.Code
+	case errors.Is(err, metadata.ErrInvalidConfig), errors.Is(err, config.ErrInvalid):
+		return kerr.InvalidConfig.Code
+	}
+	return kerr.KafkaStorageError.Code
+}
+
+// errMessage is the message sent with an error code in responses that have
+// an error-message field; nil for success.
+func errMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	return &s
+}

@@ -1,0 +1,97 @@
+package partition
+
+import (
+	"log/slog"
+	"sync"
+)
+
+// Flusher implements group commit: appends enqueue their partition, and
+// one goroutine repeatedly takes everything queued, fsyncs each partition
+// once, advances the high watermarks and answers the waiters. While one
+// round's fsyncs run, the next round's requests accumulate, so the number
+// of fsyncs per second is bounded by the disk, not by the request rate.
+type Flusher struct {
+	logger *slog.Logger
+
+	mu      sync.Mutex // guards pending and closed
+	pending map[*Partition][]func(error)
+	closed  bool
+	kick    chan struct{}
+	done    chan struct{}
+}
+
+// NewFlusher starts the flusher goroutine; Close stops it.
+func NewFlusher(logger *slog.Logger) *Flusher {
+	f := &Flusher{logger: logger, pending: map[*Partition][]func(error){}, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go f.run()
+	return f
+}
+
+func (f *Flusher) enqueue(p *Partition, done func(error)) {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		if done != nil {
+			done(errFlusherClosed)
+		}
+		return
+	}
+	cbs := f.pending[p]
+	if done != nil {
+		cbs = append(cbs, done)
+	}
+	f.pending[p] = cbs
+	f.mu.Unlock()
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (f *Flusher) run() {
+	defer close(f.done)
+	for range f.kick {
+		f.mu.Lock()
+		batch := f.pending
+		f.pending = make(map[*Partition][]func(error), len(batch))
+		closed := f.closed
+		f.mu.Unlock()
+		f.round(batch)
+		if closed {
+			return
+		}
+	}
+}
+
+func (f *Flusher) round(batch map[*Partition][]func(error)) {
+	for p, cbs := range batch {
+		// The end position is read before the fsync: everything up to it
+		// is in the file, so the fsync makes at least that much durable.
+		end := p.log.EndPosition()
+		_, err := p.log.Flush()
+		if err != nil {
+			f.logger.Error("fsync failed; the partition stops accepting writes", "topic", p.Topic, "partition", p.Index, "err", err)
+		} else {
+			p.advance(end)
+		}
+		for _, cb := range cbs {
+			cb(err)
+		}
+	}
+}
+
+// Close flushes what is queued and stops the goroutine.
+func (f *Flusher) Close() {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return
+	}
+	f.closed = true
+	f.mu.Unlock()
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+	<-f.done
+}

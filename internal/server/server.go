@@ -1,0 +1,178 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/samsa-streaming/samsa/internal/broker"
+	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/partition"
+)
+
+// Server is a running single-node Samsa broker.
+type Server struct {
+	cfg    *config.Config
+	logger *slog.Logger
+	lock   *os.File
+	meta   *metadata.Store
+	parts  *partition.Manager
+	broker *broker.Broker
+	addr   net.Addr
+	served chan error
+}
+
+// Start opens the data directory, recovers every log, and starts serving.
+func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: cfg, logger: logger, served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.closeParts()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if s.lock, err = lockDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if cfg.ClusterID, err = loadIdentity(cfg); err != nil {
+		return nil, err
+	}
+	if s.meta, err = metadata.Open(cfg.DataDir, logger); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if s.parts, err = partition.NewManager(cfg, s.meta.Image(), logger); err != nil {
+		return nil, err
+	}
+	logger.Info("logs loaded", "partitions", len(s.parts.All()), "took", time.Since(start).Round(time.Millisecond))
+	s.meta.OnCommit(s.parts.Apply)
+	s.broker = broker.New(cfg, s.meta, s.parts, logger)
+	if s.addr, err = s.broker.Listen(); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	go func() { s.served <- s.broker.Serve() }()
+	logger.Info("samsa is serving", "listen", s.addr.String(), "advertised", fmt.Sprintf("%s:%d", cfg.AdvertisedHost, cfg.AdvertisedPort),
+		"data_dir", cfg.DataDir, "cluster_id", cfg.ClusterID, "node_id", cfg.NodeID, "flush_mode", cfg.FlushMode)
+	return s, nil
+}
+
+// Addr is the address the broker listens on.
+func (s *Server) Addr() net.Addr { return s.addr }
+
+// Config is the configuration the server runs with.
+func (s *Server) Config() *config.Config { return s.cfg }
+
+// Done reports the end of serving (nil after Close).
+func (s *Server) Done() <-chan error { return s.served }
+
+// Close stops serving and shuts down cleanly: connections first, then the
+// logs (flushed and closed with a clean-shutdown marker), then metadata.
+func (s *Server) Close(ctx context.Context) error {
+	var errs []error
+	if s.broker != nil {
+		errs = append(errs, s.broker.Close(ctx))
+	}
+	errs = append(errs, s.closeParts())
+	return errors.Join(errs...)
+}
+
+func (s *Server) closeParts() error {
+	var errs []error
+	if s.parts != nil {
+		errs = append(errs, s.parts.Close())
+		s.parts = nil
+	}
+	if s.meta != nil {
+		errs = append(errs, s.meta.Close())
+		s.meta = nil
+	}
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// lockDir takes an exclusive flock on the data directory, as Kafka does
+// with its .lock file, so two brokers never share one directory.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("data dir %s is in use by another process (lock: %v)", dir, err)
+	}
+	return f, nil
+}
+
+// loadIdentity reads meta.properties (Kafka's format) or writes it on
+// first start, and returns the cluster id. A configured cluster.id must
+// match the stored one.
+func loadIdentity(cfg *config.Config) (string, error) {
+	path := filepath.Join(cfg.DataDir, "meta.properties")
+	f, err := os.Open(path)
+	if err == nil {
+		defer f.Close()
+		props, err := config.ReadProperties(f)
+		if err != nil {
+			return "", fmt.Errorf("meta.properties: %w", err)
+		}
+		id := props["cluster.id"]
+		if cfg.ClusterID != "" && cfg.ClusterID != id {
+			return "", fmt.Errorf("cluster.id %q does not match %q stored in %s", cfg.ClusterID, id, path)
+		}
+		if n := props["node.id"]; n != "" && n != fmt.Sprint(cfg.NodeID) {
+			return "", fmt.Errorf("node.id %d does not match %s stored in %s", cfg.NodeID, n, path)
+		}
+		return id, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	id := cfg.ClusterID
+	if id == "" {
+		id = newUUID()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "#\n#%s\ncluster.id=%s\ndirectory.id=%s\nnode.id=%d\nversion=1\n", time.Now().UTC().Format(time.UnixDate), id, newUUID(), cfg.NodeID)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return "", err
+	}
+	if err := syncFile(tmp); err != nil {
+		return "", err
+	}
+	return id, os.Rename(tmp, path)
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// newUUID returns a random UUID in Kafka's URL-safe base64 form.
+func newUUID() string {
+	var u [16]byte
+	rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return base64.RawURLEncoding.EncodeToString(u[:])
+}
