@@ -475,5 +475,3 @@ func (l *Log) snapshotState() ([]*segment, Position, int64) {
 	defer l.stateMu.RUnlock()
 	return l.segs, l.end, l.logStart
 }
-
-

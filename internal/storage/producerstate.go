@@ -166,10 +166,12 @@ func (p *producerState) update(h *record.Header) {
 	}
 }
 
-func (p *producerState) reset() {
+func (p *producerState) reset() { p.replace(make(map[int64]*producerEntry)) }
+
+func (p *producerState) replace(m map[int64]*producerEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.producers = make(map[int64]*producerEntry)
+	p.producers = m
 }
 
 // infos lists producers sorted by id.

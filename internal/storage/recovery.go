@@ -309,7 +309,7 @@ func (l *Log) loadProducerState() error {
 			os.Remove(path)
 			continue
 		}
-		l.producers.producers = m
+		l.producers.replace(m)
 		from = max(offs[i], first)
 		break
 	}

@@ -184,5 +184,3 @@ func parseOffsetName(name, suffix string) (int64, bool) {
 	}
 	return off, true
 }
-
-
