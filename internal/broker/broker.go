@@ -16,13 +16,13 @@ import (
 
 // Broker serves the Kafka protocol for one node.
 type Broker struct {
-	cfg    *config.Config
-	logger *slog.Logger
-	meta   *metadata.Store
-	parts  *partition.Manager
-	pids   *producerIDs
+	cfg           *config.Config
+	logger        *slog.Logger
+	meta          *metadata.Store
+	parts         *partition.Manager
+	pids          *producerIDs
 	fetchSessions *sessionCache
-	now    func() time.Time
+	now           func() time.Time
 
 	ln      net.Listener
 	conns   sync.WaitGroup

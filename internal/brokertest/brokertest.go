@@ -16,11 +16,11 @@ import (
 
 // Broker is a running test broker.
 type Broker struct {
-	t       testing.TB
-	dir     string
-	props   map[string]string
-	srv     *server.Server
-	addr    string
+	t     testing.TB
+	dir   string
+	props map[string]string
+	srv   *server.Server
+	addr  string
 }
 
 // Start runs a broker with the given property overrides (Kafka names) on
