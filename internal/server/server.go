@@ -62,6 +62,10 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if s.addr, err = s.broker.Listen(); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
+	if tcp, ok := s.addr.(*net.TCPAddr); ok && cfg.AdvertisedPort == 0 {
+		// Listening on port 0 (tests): advertise the port the OS chose.
+		cfg.AdvertisedPort = int32(tcp.Port)
+	}
 	go func() { s.served <- s.broker.Serve() }()
 	logger.Info("samsa is serving", "listen", s.addr.String(), "advertised", fmt.Sprintf("%s:%d", cfg.AdvertisedHost, cfg.AdvertisedPort),
 		"data_dir", cfg.DataDir, "cluster_id", cfg.ClusterID, "node_id", cfg.NodeID, "flush_mode", cfg.FlushMode)
