@@ -71,10 +71,18 @@ func (g *globals) explain(cmd *cobra.Command, err error) error {
 	if err == nil {
 		return nil
 	}
-	seeds := strings.Join(g.seeds(cmd), ",")
+	seedList := g.seeds(cmd)
+	seeds := strings.Join(seedList, ",")
 	var op *net.OpError
 	switch {
 	case errors.As(err, &op) && op.Op == "dial":
+		// The seeds answered the reachability check, so a failed dial to
+		// another address means a broker advertises an address that this
+		// machine cannot reach, a configuration mistake worth naming.
+		if op.Addr != nil && !isSeed(op.Addr.String(), seedList) {
+			return fmt.Errorf("the cluster at %s advertises broker address %s, which cannot be reached from here: "+
+				"check the broker's advertised.listeners (%w)", seeds, op.Addr, err)
+		}
 		return unreachableError(seeds, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("timed out after %s waiting for the cluster at %s: the broker may be overloaded "+
@@ -110,6 +118,16 @@ func checkReachable(ctx context.Context, seeds []string, timeout time.Duration) 
 		}
 	}
 	return unreachableError(firstAddr, firstErr)
+}
+
+// isSeed reports whether addr is one of the seeds.
+func isSeed(addr string, seeds []string) bool {
+	for _, s := range seeds {
+		if withDefaultPort(s) == addr {
+			return true
+		}
+	}
+	return false
 }
 
 // withDefaultPort appends Kafka's default port to an address without one,
