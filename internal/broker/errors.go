@@ -25,6 +25,8 @@ func errCode(err error) int16 {
 		return kerr.CorruptMessage.Code
 	case errors.Is(err, storage.ErrOffsetOutOfRange):
 		return kerr.OffsetOutOfRange.Code
+	case errors.Is(err, storage.ErrBatchTooLarge):
+		return kerr.RecordListTooLarge.Code
 	case errors.Is(err, storage.ErrOutOfOrderSequence):
 		return kerr.OutOfOrderSequenceNumber.Code
 	case errors.Is(err, storage.ErrInvalidProducerEpoch):
