@@ -253,3 +253,37 @@ func TestEndToEndBench(t *testing.T) {
 		t.Errorf("bench produce line %q", stdout)
 	}
 }
+
+// TestEndToEndConsumeFromEnd checks the default start position: records
+// already in the topic are skipped and new ones are printed. The consumer
+// cannot announce when it has resolved the end offset, so the test keeps
+// producing until the consumer has printed a record instead of guessing
+// with a sleep.
+func TestEndToEndConsumeFromEnd(t *testing.T) {
+	r := newCLIRunner(t)
+	r.ok("", "topic", "create", "tail", "-p", "1")
+	r.ok("old\n", "produce", "tail")
+
+	type result struct {
+		stdout, stderr string
+		code           int
+	}
+	done := make(chan result, 1)
+	go func() {
+		stdout, stderr, code := runCLI(t, "", "-b", r.addr, "consume", "tail", "-n", "1", "--timeout-idle", "30s")
+		done <- result{stdout, stderr, code}
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case res := <-done:
+			if res.code != exitOK || res.stdout != "new\n" {
+				t.Fatalf("consume from the end: code %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
+			}
+			return
+		case <-tick.C:
+			r.ok("new\n", "produce", "tail")
+		}
+	}
+}
