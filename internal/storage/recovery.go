@@ -172,30 +172,34 @@ func (l *Log) loadTrusted(i int, indexesOK bool) (int64, error) {
 	return l.checkTail(seg, size)
 }
 
-// checkTail walks the headers after the last index entry of the active
-// segment and restores its in-memory write state.
+// checkTail validates, CRC included, the batches after the last index
+// entry of the active segment (about IndexIntervalBytes plus one batch, so
+// it is cheap) and restores the segment's in-memory write state. Anything
+// wrong makes the caller recover the whole segment.
 func (l *Log) checkTail(seg *segment, size int64) (int64, error) {
 	from := int64(0)
 	if _, p, ok := seg.idx.last(); ok {
 		from = p
 	}
-	next := seg.base
 	if ts, off, ok := seg.tidx.last(); ok {
 		seg.maxTS, seg.maxTSOffset = ts, off
 	}
-	err := seg.walk(from, size, func(pos int64, h record.Header) bool {
-		next = h.LastOffset() + 1
+	var buf []byte
+	next, _, cerr, err := l.scanBatches(seg, from, seg.base, size, &buf, func(_ int64, h *record.Header) error {
 		if h.MaxTimestamp > seg.maxTS {
 			seg.maxTS, seg.maxTSOffset = h.MaxTimestamp, h.LastOffset()
 		}
-		return false
+		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
+	if cerr != nil {
+		return 0, cerr
+	}
 	if size > 0 {
-		var buf [record.HeaderSize]byte
-		h, err := seg.readHeader(0, size, buf[:])
+		var hdr [record.HeaderSize]byte
+		h, err := seg.readHeader(0, size, hdr[:])
 		if err != nil {
 			return 0, err
 		}
@@ -243,18 +247,25 @@ func (l *Log) recoverSegments(from int) error {
 // batches. cerr describes the first bad batch (at badPos); err is an I/O
 // error that stops the open.
 func (l *Log) recoverSegment(seg *segment, next int64, buf *[]byte) (_ int64, badPos int64, cerr, err error) {
-	size := seg.size.Load()
-	if size > math.MaxInt32 {
-		size = math.MaxInt32 // bytes past 2 GiB cannot be indexed; the walk stops there
-	}
 	if err := seg.resetState(); err != nil {
 		return 0, 0, nil, err
 	}
 	seg.needSync.Store(true)
+	return l.scanBatches(seg, 0, next, seg.size.Load(), buf, func(pos int64, h *record.Header) error {
+		l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset)
+		return seg.indexBatch(pos, h, l.cfg.IndexIntervalBytes)
+	})
+}
+
+// scanBatches reads and validates (CRC included) every batch of seg from
+// pos to size, checking that offsets increase from next, and calls fn for
+// each. It stops at the first bad batch and describes it in cerr, with its
+// position in badPos; err is an I/O error or fn's error.
+func (l *Log) scanBatches(seg *segment, pos, next, size int64, buf *[]byte, fn func(pos int64, h *record.Header) error) (_ int64, badPos int64, cerr, err error) {
+	end := min(size, math.MaxInt32) // bytes past 2 GiB cannot be indexed
 	var hdr [record.HeaderSize]byte
-	pos := int64(0)
-	for pos < size {
-		h, herr := seg.readHeader(pos, size, hdr[:])
+	for pos < end {
+		h, herr := seg.readHeader(pos, end, hdr[:])
 		if herr != nil {
 			if errors.Is(herr, ErrCorrupt) {
 				return next, pos, herr, nil
@@ -264,7 +275,7 @@ func (l *Log) recoverSegment(seg *segment, next int64, buf *[]byte) (_ int64, ba
 		if h.BaseOffset < next {
 			return next, pos, corruptf(seg.path, pos, "batch base offset %d below expected %d", h.BaseOffset, next), nil
 		}
-		n := h.TotalSize() // bounded by size - pos by readHeader
+		n := h.TotalSize() // bounded by end - pos by readHeader
 		if int64(cap(*buf)) < n {
 			*buf = make([]byte, n)
 		}
@@ -275,14 +286,13 @@ func (l *Log) recoverSegment(seg *segment, next int64, buf *[]byte) (_ int64, ba
 		if _, verr := record.Validate(b); verr != nil {
 			return next, pos, &CorruptionError{Path: seg.path, Pos: pos, Err: verr}, nil
 		}
-		if err := seg.indexBatch(pos, &h, l.cfg.IndexIntervalBytes); err != nil {
+		if err := fn(pos, &h); err != nil {
 			return 0, 0, nil, err
 		}
-		l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset)
 		next = h.LastOffset() + 1
 		pos += n
 	}
-	if pos < seg.size.Load() {
+	if pos < size {
 		return next, pos, corruptf(seg.path, pos, "segment larger than 2 GiB"), nil
 	}
 	return next, pos, nil, nil
