@@ -3,9 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runCLI runs one samsa command line in-process and returns what it printed
@@ -141,5 +144,39 @@ func TestHelpAndVersion(t *testing.T) {
 		if stdout, _, code := runCLI(t, "", args...); code != exitOK || !strings.Contains(stdout, "--brokers") {
 			t.Errorf("%v: code %d, want help listing the global flags", args, code)
 		}
+	}
+}
+
+func TestExplainDialErrors(t *testing.T) {
+	root := NewRoot("test")
+	cmd, _, err := root.Find([]string{"topic", "list"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(brokersEnv, "") // the test must not depend on the caller's environment
+	g := &globals{brokers: "seed:9092", timeout: time.Second}
+	dial := func(addr string) error {
+		tcp, _ := net.ResolveTCPAddr("tcp", addr)
+		return fmt.Errorf("unable to dial: %w", &net.OpError{Op: "dial", Net: "tcp", Addr: tcp, Err: errors.New("refused")})
+	}
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{dial("10.9.9.9:9092"), "the cluster at seed:9092 advertises broker address 10.9.9.9:9092, which cannot be reached from here: check the broker's advertised.listeners"},
+		{context.DeadlineExceeded, "timed out after 1s waiting for the cluster at seed:9092"},
+		{errors.New("other"), "other"},
+	}
+	for _, tt := range tests {
+		got := g.explain(cmd, tt.err)
+		if !strings.HasPrefix(got.Error(), tt.want) {
+			t.Errorf("explain(%v) = %q, want prefix %q", tt.err, got, tt.want)
+		}
+		if !errors.Is(got, tt.err) && tt.err != context.DeadlineExceeded {
+			t.Errorf("explain(%v) must wrap the cause", tt.err)
+		}
+	}
+	if g.explain(cmd, nil) != nil {
+		t.Error("explain(nil) must be nil")
 	}
 }
