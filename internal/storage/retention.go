@@ -104,7 +104,7 @@ func (l *Log) truncateLocked(offset int64) error {
 	}
 	l.leo = max(next, seg.base)
 	l.stateMu.Lock()
-	l.segs = l.segs[:k+1 : k+1]
+	l.segs = l.segs[: k+1 : k+1]
 	l.end = Position{Offset: l.leo, SegmentBase: seg.base, FilePos: pos}
 	l.stateMu.Unlock()
 	for _, s := range doomed {
