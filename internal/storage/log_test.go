@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/samsa-streaming/samsa/internal/record"
 )
@@ -510,4 +511,27 @@ func TestConcurrentReadAppendFlush(t *testing.T) {
 	}
 	close(done)
 	wg.Wait()
+}
+
+func TestRollByTime(t *testing.T) {
+	_, l := newTestLog(t, Config{SegmentRoll: time.Hour})
+	hour := int64(time.Hour / time.Millisecond)
+	mustAppend(t, l, makeBatch(t, spec{ts: 1000}), 0)
+	mustAppend(t, l, makeBatch(t, spec{ts: 1000 + hour}), 0) // exactly an hour: no roll
+	if n := len(l.Segments()); n != 1 {
+		t.Fatalf("%d segments before the roll time", n)
+	}
+	mustAppend(t, l, makeBatch(t, spec{ts: 1001 + hour}), 0)
+	if segs := l.Segments(); len(segs) != 2 || segs[1].BaseOffset != 2 {
+		t.Fatalf("segments after the roll time: %+v", segs)
+	}
+	// Without timestamps, wall time since the segment was created counts.
+	_, l2 := newTestLog(t, Config{SegmentRoll: time.Hour})
+	mustAppend(t, l2, makeBatch(t, spec{ts: -1}), 0)
+	if _, err := l2.Append(makeBatch(t, spec{ts: -1}), 0, time.Now().Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(l2.Segments()); n != 2 {
+		t.Fatalf("%d segments after two hours of wall time", n)
+	}
 }
