@@ -34,7 +34,7 @@ func handleFetch(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	if req.Version < 3 || maxBytes <= 0 || maxBytes > b.cfg.FetchMaxBytes {
 		maxBytes = b.cfg.FetchMaxBytes
 	}
-	f := &fetch{b: b, req: req, p: p, plan: plan, maxBytes: maxBytes, unknownIDs: unknownIDs}
+	f := &fetch{b: b, rc: rc, req: req, p: p, plan: plan, maxBytes: maxBytes, unknownIDs: unknownIDs}
 	if f.attempt(false) {
 		return
 	}
@@ -44,6 +44,7 @@ func handleFetch(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 // fetch is one fetch request in progress.
 type fetch struct {
 	b          *Broker
+	rc         *reqCtx
 	req        *kmsg.FetchRequest
 	p          *pending
 	plan       fetchPlan
@@ -55,9 +56,17 @@ type fetch struct {
 // MinBytes of data, an error, or final is set. It reports whether it
 // completed.
 func (f *fetch) attempt(final bool) bool {
-	resp, slices, bytes, hasErr := f.b.readFetch(f.req, f.plan, f.maxBytes, !final)
+	resp, slices, bytes, hasErr := f.b.readFetch(f.req, f.plan, f.maxBytes)
 	if !final && !hasErr && bytes < int64(f.req.MinBytes) && f.req.MaxWaitMillis > 0 {
+		releaseAll(slices)
 		return false
+	}
+	select {
+	case <-f.rc.c.done:
+		releaseAll(slices) // nobody will send them
+		f.plan.done()
+		return true
+	default:
 	}
 	if f.plan.session != nil {
 		resp.SessionID = f.plan.session.id
@@ -90,6 +99,11 @@ func (f *fetch) wait(maxWait time.Duration) {
 	defer timer.Stop()
 	for {
 		select {
+		case <-f.rc.c.done:
+			// The client went away: answer nobody, but end the session
+			// epoch so the session stays usable.
+			f.plan.done()
+			return
 		case <-w.C:
 			if f.attempt(false) {
 				return
@@ -151,7 +165,7 @@ func (b *Broker) fetchParts(req *kmsg.FetchRequest) ([]*fetchPart, []partKey, []
 // the response. Record data is not copied: each non-empty partition gets a
 // placeholder and a fileSlice. It returns the response, the slices, the
 // record bytes found and whether any partition has an error.
-func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int32, probe bool) (*kmsg.FetchResponse, []fileSlice, int64, bool) {
+func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int32) (*kmsg.FetchResponse, []fileSlice, int64, bool) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	var slices []fileSlice
 	var total int64
@@ -205,7 +219,11 @@ func (b *Broker) readPartition(fp *fetchPart, rp *kmsg.FetchResponseTopicPartiti
 	if err != nil {
 		return fileSlice{}, err
 	}
-	return fileSlice{f: s.File, pos: s.Pos, size: s.Size}, nil
+	if s.Size == 0 {
+		s.Release()
+		return fileSlice{}, nil
+	}
+	return fileSlice{f: s.File, pos: s.Pos, size: s.Size, ref: s}, nil
 }
 
 // commit records, in the session, what this response told the client.

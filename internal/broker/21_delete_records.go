@@ -36,6 +36,12 @@ func handleDeleteRecords(rc *reqCtx, req *kmsg.DeleteRecordsRequest) kmsg.Respon
 					sp.ErrorCode = errCode(err)
 					break
 				}
+				// The new log start offset lives in the directory's
+				// checkpoint; write it before answering.
+				if err := b.parts.Checkpoint(); err != nil {
+					sp.ErrorCode = errCode(err)
+					break
+				}
 				sp.LowWatermark = part.Log().LogStartOffset()
 			}
 			st.Partitions = append(st.Partitions, sp)

@@ -98,9 +98,11 @@ func (c *conn) serve() {
 			c.b.logger.Debug("connection closed", "remote", c.nc.RemoteAddr(), "err", err)
 		}
 	}()
+	// Kafka clients never half-close: once reading stops, nobody will read
+	// the answers, so stop waiting for them (long polls included).
+	c.shutdown()
 	close(c.queue)
 	wg.Wait()
-	c.shutdown()
 }
 
 func (c *conn) recoverPanic(where string) {
@@ -224,10 +226,18 @@ func (c *conn) writeLoop() {
 		select {
 		case <-p.ready:
 		case <-c.done:
+			// Release what a completed fetch holds; one still running
+			// releases its own reads when it sees c.done.
+			select {
+			case <-p.ready:
+				releaseAll(p.fetch)
+			default:
+			}
 			c.release(p.held)
 			continue
 		}
 		err := c.write(p)
+		releaseAll(p.fetch)
 		c.release(p.held)
 		if err != nil || p.close {
 			c.shutdown()

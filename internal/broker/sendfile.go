@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
 // Fetch responses are encoded by kmsg like every other response, but the
@@ -35,6 +37,15 @@ type fileSlice struct {
 	f    *os.File
 	pos  int64
 	size int64
+	ref  storage.Slice // holds the segment file open until released
+}
+
+// releaseAll drops the file references of slices that were read but will
+// not be sent (or have been sent).
+func releaseAll(slices []fileSlice) {
+	for i := range slices {
+		slices[i].ref.Release()
+	}
 }
 
 func marker(i int) []byte {

@@ -188,6 +188,10 @@ func (m *Manager) All() []*Partition {
 	return out
 }
 
+// Checkpoint writes the log directory's recovery-point and log-start
+// checkpoints now (DeleteRecords must be durable before it is answered).
+func (m *Manager) Checkpoint() error { return m.dir.Checkpoint() }
+
 // DataDir is the log directory's path.
 func (m *Manager) DataDir() string { return m.cfg.DataDir }
 
