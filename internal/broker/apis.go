@@ -45,6 +45,12 @@ func init() {
 		kmsg.DescribeCluster.Int16():         {0, 2, now(handleDescribeCluster)},
 		kmsg.DescribeProducers.Int16():       {0, 0, now(handleDescribeProducers)},
 	}
+	// Each feature area registers its APIs in a table of its own.
+	for _, extra := range []map[int16]api{groupAPIs()} {
+		for k, a := range extra {
+			apiTable[k] = a
+		}
+	}
 }
 
 // supportedKeys returns the API keys in ascending order.
