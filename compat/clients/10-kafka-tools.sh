@@ -1,0 +1,242 @@
+# Apache Kafka's own command-line tools (from Maven Central, see setup.sh),
+# starting with the seed tutorial verbatim.
+# shellcheck shell=bash disable=SC2034
+
+CLIENT=kafka-tools
+SCENARIOS=(quickstart console-partition topics-list topics-describe topics-alter-partitions
+	topics-delete configs-describe configs-alter producer-perf-test consumer-perf-test
+	get-offsets delete-records)
+
+client_version() {
+	[[ -x $KAFKA_HOME/bin/kafka-topics ]] && echo "Apache Kafka $KAFKA_VERSION"
+}
+
+# The seed tutorial (docs 004), command for command; the consumer gets
+# --max-messages and --timeout-ms so that it ends instead of waiting forever.
+# The console consumer always joins a consumer group: this waits on issue 6.
+sc_quickstart() {
+	kafka_path
+	local out
+	out=$(run kafka-topics --create --topic test-topic --bootstrap-server "localhost:$PORT" --partitions 3 --replication-factor 1)
+	expect_eq "$out" "Created topic test-topic." "kafka-topics --create"
+	echo 'Hello, Kafka!' | run kafka-console-producer --topic test-topic --bootstrap-server "localhost:$PORT"
+	out=$(run kafka-console-consumer --topic test-topic --from-beginning --bootstrap-server "localhost:$PORT" \
+		--max-messages 1 --timeout-ms 30000)
+	expect_eq "$out" "Hello, Kafka!" "kafka-console-consumer --from-beginning"
+}
+
+# Console producer with keys and headers; console consumer of one partition
+# from an offset (assign, no group).
+sc_console_partition() {
+	kafka_path
+	local t=kt-console
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 1 --replication-factor 1
+	local i
+	for i in $(seq 0 199); do echo "h1:a$i,h2:b$i	key-$i	value-$i"; done >"$WORK/in.txt"
+	run kafka-console-producer --topic $t --bootstrap-server "$BOOTSTRAP" \
+		--reader-property parse.key=true --reader-property parse.headers=true \
+		--reader-property key.separator=$'\t' <"$WORK/in.txt"
+	run kafka-console-consumer --topic $t --bootstrap-server "$BOOTSTRAP" --partition 0 --offset 50 \
+		--max-messages 150 --timeout-ms 30000 \
+		--formatter-property print.offset=true --formatter-property print.key=true \
+		--formatter-property print.headers=true --formatter-property print.partition=true \
+		>"$WORK/out.txt"
+	for i in $(seq 50 199); do echo "Partition:0	Offset:$i	h1:a$i,h2:b$i	key-$i	value-$i"; done >"$WORK/want.txt"
+	expect_file_eq "$WORK/out.txt" "$WORK/want.txt" "console consumer --partition 0 --offset 50"
+}
+
+sc_topics_list() {
+	kafka_path
+	local t
+	for t in kt-list-a kt-list-b kt-list-c; do
+		run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 2 --replication-factor 1
+	done
+	local out
+	out=$(run kafka-topics --list --bootstrap-server "$BOOTSTRAP" | grep '^kt-list-' || true)
+	expect_eq "$out" $'kt-list-a\nkt-list-b\nkt-list-c' "kafka-topics --list"
+	out=$(run kafka-topics --list --topic 'kt-list-[ab]' --bootstrap-server "$BOOTSTRAP")
+	expect_eq "$out" $'kt-list-a\nkt-list-b' "kafka-topics --list --topic REGEX"
+}
+
+sc_topics_describe() {
+	kafka_path
+	local t=kt-describe
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 4 --replication-factor 1 \
+		--config retention.ms=3600000 --config cleanup.policy=delete
+	run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" >"$WORK/out.txt"
+	cat "$WORK/out.txt"
+	local head
+	head=$(grep -E "^Topic: $t	" "$WORK/out.txt") || fail "no summary line for $t"
+	expect_contains "$head" "PartitionCount: 4	ReplicationFactor: 1	" "summary line"
+	expect_contains "$head" "retention.ms=3600000" "summary configs"
+	expect_contains "$head" "cleanup.policy=delete" "summary configs"
+	[[ $head =~ TopicId:\ ([A-Za-z0-9_-]{22}) ]] || fail "summary line has no topic id: $head"
+	[[ ${BASH_REMATCH[1]} != AAAAAAAAAAAAAAAAAAAAAA ]] || fail "topic id is zero"
+	local p
+	for p in 0 1 2 3; do
+		grep -qE "^	Topic: $t	Partition: $p	Leader: ([0-9]+)	Replicas: \\1	Isr: \\1	" "$WORK/out.txt" ||
+			fail "partition $p line missing or leader/replicas/isr disagree"
+	done
+	expect_eq "$(grep -c "Partition: " "$WORK/out.txt")" 4 "partition lines"
+}
+
+sc_topics_alter_partitions() {
+	kafka_path
+	local t=kt-alter
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 2 --replication-factor 1
+	run kafka-topics --alter --topic $t --partitions 5 --bootstrap-server "$BOOTSTRAP"
+	local out
+	out=$(run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP")
+	expect_contains "$out" "PartitionCount: 5" "describe after --alter --partitions 5"
+	expect_eq "$(grep -c 'Partition: ' <<<"$out")" 5 "partition lines"
+	# Shrinking is refused, as by Kafka.
+	if run kafka-topics --alter --topic $t --partitions 3 --bootstrap-server "$BOOTSTRAP" >"$WORK/shrink.txt" 2>&1; then
+		fail "--alter --partitions 3 (a decrease) succeeded"
+	fi
+	cat "$WORK/shrink.txt"
+	grep -q 'InvalidPartitionsException' "$WORK/shrink.txt" || fail "decrease refused without InvalidPartitionsException"
+}
+
+sc_topics_delete() {
+	kafka_path
+	local t=kt-delete
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 3 --replication-factor 1
+	echo x | run kafka-console-producer --topic $t --bootstrap-server "$BOOTSTRAP"
+	run kafka-topics --delete --topic $t --bootstrap-server "$BOOTSTRAP"
+	local out
+	out=$(run kafka-topics --list --bootstrap-server "$BOOTSTRAP")
+	expect_not_contains $'\n'"$out"$'\n' $'\n'"$t"$'\n' "kafka-topics --list after --delete"
+	if run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" >"$WORK/d.txt" 2>&1; then
+		fail "--describe of a deleted topic succeeded: $(cat "$WORK/d.txt")"
+	fi
+	# The name can be used again, and the new topic starts empty.
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 1 --replication-factor 1
+	out=$(run kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic $t)
+	expect_eq "$out" "$t:0:0" "offsets of the re-created topic"
+}
+
+sc_configs_describe() {
+	kafka_path
+	local t=kt-configs-describe out
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 1 --replication-factor 1 \
+		--config retention.ms=3600000
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type topics --entity-name $t --describe)
+	echo "$out"
+	expect_contains "$out" "Dynamic configs for topic $t are:" "kafka-configs --describe"
+	expect_contains "$out" "retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=3600000" \
+		"kafka-configs --describe"
+	expect_eq "$(grep -c '^  ' <<<"$out")" 1 "dynamic config lines"
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type topics --entity-name $t --describe --all)
+	echo "$out"
+	expect_contains "$out" "All configs for topic $t are:" "kafka-configs --describe --all"
+	local k
+	for k in cleanup.policy=delete segment.bytes= max.message.bytes= compression.type= min.insync.replicas=; do
+		expect_contains "$out" "  $k" "kafka-configs --describe --all"
+	done
+	expect_contains "$out" "retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG" "--all keeps the override"
+}
+
+sc_configs_alter() {
+	kafka_path
+	local t=kt-configs-alter out
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 1 --replication-factor 1
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type topics --entity-name $t --alter \
+		--add-config retention.ms=7200000,max.message.bytes=2000000
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type topics --entity-name $t --describe)
+	echo "$out"
+	expect_contains "$out" "retention.ms=7200000 sensitive=false" "after --add-config"
+	expect_contains "$out" "max.message.bytes=2000000 sensitive=false" "after --add-config"
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type topics --entity-name $t --alter \
+		--delete-config retention.ms
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type topics --entity-name $t --describe)
+	echo "$out"
+	expect_not_contains "$out" "retention.ms" "after --delete-config retention.ms"
+	expect_contains "$out" "max.message.bytes=2000000" "after --delete-config retention.ms"
+	# An unknown config is refused.
+	if run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type topics --entity-name $t --alter \
+		--add-config no.such.config=1 >"$WORK/bad.txt" 2>&1; then
+		fail "--add-config no.such.config=1 succeeded"
+	fi
+	cat "$WORK/bad.txt"
+	# The same through kafka-topics' own describe.
+	out=$(run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" | head -1)
+	expect_contains "$out" "max.message.bytes=2000000" "kafka-topics --describe after alter"
+}
+
+sc_producer_perf_test() {
+	kafka_path
+	local t=kt-perf
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 3 --replication-factor 1
+	run kafka-producer-perf-test --topic $t --num-records 100000 --record-size 200 --throughput -1 \
+		--producer-props "bootstrap.servers=$BOOTSTRAP" acks=all linger.ms=5 >"$WORK/out.txt"
+	cat "$WORK/out.txt"
+	grep -qE '^100000 records sent, ' "$WORK/out.txt" || fail "no final '100000 records sent' line"
+	local total
+	total=$(run kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic $t | awk -F: '{s += $3} END {print s}')
+	expect_eq "$total" 100000 "sum of the end offsets"
+}
+
+# Uses subscribe() with a group: waits on issue 6.
+sc_consumer_perf_test() {
+	kafka_path
+	local t=kt-consumer-perf
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 3 --replication-factor 1
+	run kafka-producer-perf-test --topic $t --num-records 20000 --record-size 100 --throughput -1 \
+		--producer-props "bootstrap.servers=$BOOTSTRAP"
+	run kafka-consumer-perf-test --bootstrap-server "$BOOTSTRAP" --topic $t --messages 20000 --timeout 30000 \
+		>"$WORK/out.txt"
+	cat "$WORK/out.txt"
+	# start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, ...
+	local n
+	n=$(awk -F', ' 'NR == 2 {print $5}' "$WORK/out.txt")
+	expect_eq "$n" 20000 "data.consumed.in.nMsg"
+}
+
+sc_get_offsets() {
+	kafka_path
+	local t=kt-offsets out
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 3 --replication-factor 1
+	seq 1 10 | run "$SAMSA" -b "$BOOTSTRAP" produce $t -p 0
+	seq 1 25 | run "$SAMSA" -b "$BOOTSTRAP" produce $t -p 1
+	out=$(run kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic $t)
+	expect_eq "$out" "$t:0:10"$'\n'"$t:1:25"$'\n'"$t:2:0" "kafka-get-offsets (latest)"
+	out=$(run kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic $t --time -1 --partitions 1)
+	expect_eq "$out" "$t:1:25" "kafka-get-offsets --time -1 --partitions 1"
+	out=$(run kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic $t --time earliest)
+	expect_eq "$out" "$t:0:0"$'\n'"$t:1:0"$'\n'"$t:2:0" "kafka-get-offsets --time earliest"
+	# -3 (max-timestamp): the offset of the record with the largest timestamp.
+	out=$(run kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic $t --time -3 --partitions 0)
+	[[ $out =~ ^$t:0:[0-9]$ ]] || fail "kafka-get-offsets --time -3: [$out], want an offset in 0..9"
+	# A timestamp in the future has no offset: the tool prints nothing for it.
+	out=$(run kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic $t --time $(($(date +%s) * 1000 + 3600000)))
+	expect_eq "$out" "" "kafka-get-offsets --time <future>"
+}
+
+sc_delete_records() {
+	kafka_path
+	local t=kt-delete-records out
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 2 --replication-factor 1
+	seq 0 99 | sed 's/^/msg-/' | run "$SAMSA" -b "$BOOTSTRAP" produce $t -p 0
+	seq 0 9 | run "$SAMSA" -b "$BOOTSTRAP" produce $t -p 1
+	cat >"$WORK/offsets.json" <<EOF
+{"partitions": [{"topic": "$t", "partition": 0, "offset": 40},
+                {"topic": "$t", "partition": 1, "offset": -1}], "version": 1}
+EOF
+	out=$(run kafka-delete-records --bootstrap-server "$BOOTSTRAP" --offset-json-file "$WORK/offsets.json")
+	echo "$out"
+	expect_contains "$out" "partition: $t-0	low_watermark: 40" "kafka-delete-records"
+	expect_contains "$out" "partition: $t-1	low_watermark: 10" "kafka-delete-records (offset -1: the high watermark)"
+	out=$(run kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic $t --time earliest)
+	expect_eq "$out" "$t:0:40"$'\n'"$t:1:10" "earliest offsets after delete-records"
+	out=$(run kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic $t --time latest)
+	expect_eq "$out" "$t:0:100"$'\n'"$t:1:10" "latest offsets after delete-records"
+	run kafka-console-consumer --topic $t --bootstrap-server "$BOOTSTRAP" --partition 0 --offset earliest \
+		--max-messages 60 --timeout-ms 30000 --formatter-property print.offset=true >"$WORK/out.txt"
+	seq 40 99 | awk '{print "Offset:" $1 "\tmsg-" $1}' >"$WORK/want.txt"
+	expect_file_eq "$WORK/out.txt" "$WORK/want.txt" "records after delete-records"
+	# Deleting beyond the high watermark is refused.
+	echo "{\"partitions\": [{\"topic\": \"$t\", \"partition\": 0, \"offset\": 101}], \"version\": 1}" >"$WORK/bad.json"
+	out=$(run kafka-delete-records --bootstrap-server "$BOOTSTRAP" --offset-json-file "$WORK/bad.json" 2>&1 || true)
+	echo "$out"
+	expect_contains "$out" "OffsetOutOfRange" "delete-records beyond the high watermark"
+}

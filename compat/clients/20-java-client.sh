@@ -1,0 +1,26 @@
+# Apache Kafka's Java client (kafka-clients): KafkaProducer with its defaults
+# (idempotence on, acks=all), KafkaConsumer with assign() and no group, and the
+# Admin client. The program is compat/java/src/main/java/samsa/compat/RoundTrip.java.
+# shellcheck shell=bash disable=SC2034
+
+CLIENT=java-client
+SCENARIOS=(roundtrip-idempotent compression-gzip compression-snappy compression-lz4 compression-zstd
+	admin offsets-for-times)
+
+client_version() {
+	[[ -f $KAFKA_HOME/lib/kafka-clients-$KAFKA_VERSION.jar ]] && echo "kafka-clients $KAFKA_VERSION"
+}
+
+java_scenario() {
+	need java "$KAFKA_HOME/samsa-compat.jar"
+	run java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+		-cp "$KAFKA_HOME/samsa-compat.jar:$KAFKA_HOME/lib/*" samsa.compat.RoundTrip "$BOOTSTRAP" "$1"
+}
+
+sc_roundtrip_idempotent() { java_scenario roundtrip-idempotent; }
+sc_compression_gzip() { java_scenario compression-gzip; }
+sc_compression_snappy() { java_scenario compression-snappy; }
+sc_compression_lz4() { java_scenario compression-lz4; }
+sc_compression_zstd() { java_scenario compression-zstd; }
+sc_admin() { java_scenario admin; }
+sc_offsets_for_times() { java_scenario offsets-for-times; }

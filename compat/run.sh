@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# The compatibility suite: builds samsa, starts it on a free loopback port with
+# a fresh data dir, runs every scenario of every client (compat/clients/*.sh)
+# against it, writes docs/compatibility.md and exits non-zero if a scenario
+# that is expected to pass fails, or if an expected failure starts passing
+# (so that compat/expected-failures.txt gets updated).
+#
+#   compat/run.sh                      everything; rewrites docs/compatibility.md
+#   compat/run.sh kcat java-client/roundtrip-idempotent
+#                                      only these clients or client/scenario
+#                                      (the matrix is printed, not written)
+#
+# Environment:
+#   SAMSA_COMPAT_CACHE     where setup.sh installs tools (default $HOME/.cache/samsa-compat)
+#   SAMSA_COMPAT_SETUP=0   do not run setup.sh first
+#   SAMSA_LOG_LEVEL        the broker's --log-level (default info)
+#   SCENARIO_TIMEOUT       seconds one scenario may take (default 180)
+set -uo pipefail
+
+COMPAT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$COMPAT")
+# shellcheck source=lib.sh
+source "$COMPAT/lib.sh"
+export SAMSA_COMPAT_CACHE CACHE COMPAT
+
+RUN=$CACHE/run
+SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-180}
+FILTERS=("$@")
+START_S=$SECONDS
+
+log() { echo "compat: $*" >&2; }
+
+rm -rf "$RUN" && mkdir -p "$RUN/logs" || exit 2
+
+# 1. Tools. setup.sh keeps going past a component that fails to install; the
+# scenarios that need it then fail, loudly.
+if [[ ${SAMSA_COMPAT_SETUP:-1} != 0 ]]; then
+	log "setup (log: $RUN/setup.log)"
+	if ! "$COMPAT/setup.sh" >"$RUN/setup.log" 2>&1; then
+		log "setup.sh reported failures; scenarios that need the missing tools will fail:"
+		grep -E '^setup: (FAILED|WARN)' "$RUN/setup.log" >&2
+	fi
+fi
+SETUP_S=$((SECONDS - START_S))
+
+# 2. The broker under test.
+log "building samsa"
+SAMSA=$RUN/samsa
+(cd "$ROOT" && go build -o "$SAMSA" ./cmd/samsa) || { log "samsa does not build"; exit 2; }
+export SAMSA
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BOOTSTRAP=127.0.0.1:$PORT
+export PORT BOOTSTRAP
+BROKER_PID=
+BROKER_STARTS=0
+
+start_broker() {
+	BROKER_STARTS=$((BROKER_STARTS + 1))
+	local data=$RUN/data
+	# A restart after a crash keeps the data: it is what a user would see.
+	"$SAMSA" serve --data-dir "$data" --listen "$BOOTSTRAP" \
+		--log-level "${SAMSA_LOG_LEVEL:-info}" >>"$RUN/samsa.log" 2>&1 &
+	BROKER_PID=$!
+	local i
+	for i in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "$BROKER_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	log "the broker did not start; tail of $RUN/samsa.log:"
+	tail -20 "$RUN/samsa.log" >&2
+	return 1
+}
+
+stop_broker() {
+	[[ -n $BROKER_PID ]] || return 0
+	kill -TERM "$BROKER_PID" 2>/dev/null
+	local i
+	for i in $(seq 50); do
+		kill -0 "$BROKER_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$BROKER_PID" 2>/dev/null; then
+		log "the broker ignored SIGTERM for 10s; killing it"
+		kill -KILL "$BROKER_PID" 2>/dev/null
+	fi
+	wait "$BROKER_PID" 2>/dev/null
+	BROKER_PID=
+}
+trap stop_broker EXIT
+
+start_broker || exit 2
+log "$("$SAMSA" --version 2>/dev/null | head -1) on $BOOTSTRAP, data in $RUN/data"
+
+# 3. Expected failures: "client scenario issue reason..." per line.
+declare -A XFAIL
+while read -r c s issue reason; do
+	[[ -z $c || $c == \#* ]] && continue
+	XFAIL["$c/$s"]="$reason (issue $issue)"
+done <"$COMPAT/expected-failures.txt"
+
+selected() { # client scenario
+	((${#FILTERS[@]} == 0)) && return 0
+	local f
+	for f in "${FILTERS[@]}"; do
+		[[ $f == "$1" || $f == "$1/$2" ]] && return 0
+	done
+	return 1
+}
+
+# 4. Scenarios, one process each, with a time limit.
+RESULTS=$RUN/results.tsv
+: >"$RESULTS"
+unexpected_fail=0
+unexpected_pass=0
+total=0
+for file in "$COMPAT"/clients/*.sh; do
+	# Each client file sets CLIENT and SCENARIOS and defines client_version.
+	meta=$(
+		# shellcheck disable=SC1090
+		source "$file"
+		echo "$CLIENT"
+		client_version 2>/dev/null | head -1 || true
+		echo "${SCENARIOS[*]}"
+	)
+	client=$(sed -n 1p <<<"$meta")
+	version=$(sed -n 2p <<<"$meta")
+	[[ -n $version ]] || version="not installed"
+	read -r -a scenarios <<<"$(sed -n 3p <<<"$meta")"
+	for sc in "${scenarios[@]}"; do
+		selected "$client" "$sc" || continue
+		total=$((total + 1))
+		logf=$RUN/logs/$client.$sc.log
+		export WORK=$RUN/work/$client.$sc
+		mkdir -p "$WORK"
+		t0=$SECONDS
+		timeout -k 10 "$SCENARIO_TIMEOUT" bash -c '
+			set -euo pipefail
+			source "$1"; source "$2"; "sc_${3//-/_}"' \
+			scenario "$COMPAT/lib.sh" "$file" "$sc" >"$logf" 2>&1 </dev/null
+		rc=$?
+		secs=$((SECONDS - t0))
+		if ((rc == 0)); then
+			status=PASS detail=""
+		else
+			status=FAIL
+			detail=$(grep -h '^FAIL: ' "$logf" | tail -1 | cut -c7-)
+			((rc == 124 || rc == 137)) && detail="timed out after ${SCENARIO_TIMEOUT}s${detail:+; $detail}"
+			[[ -n $detail ]] || detail="exit $rc: $(grep -v '^+ ' "$logf" | grep -v '^[[:space:]]*$' | tail -1)"
+		fi
+		if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+			detail="the broker died during this scenario; ${detail}"
+			status=FAIL
+			log "the broker died; restarting it (log: $RUN/samsa.log)"
+			wait "$BROKER_PID" 2>/dev/null
+			start_broker || exit 2
+		fi
+		key="$client/$sc"
+		note=""
+		if [[ -n ${XFAIL[$key]:-} ]]; then
+			if [[ $status == PASS ]]; then
+				note="UNEXPECTED PASS: remove from compat/expected-failures.txt"
+				unexpected_pass=$((unexpected_pass + 1))
+			else
+				note="expected: ${XFAIL[$key]}"
+			fi
+		elif [[ $status == FAIL ]]; then
+			unexpected_fail=$((unexpected_fail + 1))
+		fi
+		detail=${detail//$'\t'/ }
+		detail=${detail//|/\\|}
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$client" "$version" "$sc" "$status" "$note" "${detail:0:300}" "$secs" >>"$RESULTS"
+		printf 'compat: %-24s %-28s %-4s %3ss %s\n' "$client" "$sc" "$status" "$secs" "${note:-$detail}" >&2
+	done
+done
+stop_broker
+TOTAL_S=$((SECONDS - START_S))
+
+passed=$(awk -F'\t' '$4=="PASS"' "$RESULTS" | wc -l)
+failed=$(awk -F'\t' '$4=="FAIL"' "$RESULTS" | wc -l)
+xfailed=$(awk -F'\t' '$4=="FAIL" && $5 ~ /^expected/' "$RESULTS" | wc -l)
+
+# 5. The matrix.
+render() {
+	cat <<EOF
+# Client compatibility
+
+Generated by \`compat/run.sh\` from its last full run: every scenario below ran
+against a fresh \`samsa serve\` on a loopback port. Do not edit by hand.
+
+- Run: $(date -u +%Y-%m-%dT%H:%MZ), samsa commit \`$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)\`$(cd "$ROOT" && git diff --quiet HEAD -- internal cmd 2>/dev/null || echo ' (with uncommitted broker changes)')
+- Result: **$passed passed, $failed failed** of $total; $xfailed of the failures are expected
+  (listed in \`compat/expected-failures.txt\` with the issue they wait on).
+- Runtime on this machine ($(nproc) cores): ${TOTAL_S}s in all, of which ${SETUP_S}s for \`compat/setup.sh\`
+  with its downloads already cached.
+
+Each scenario checks the data that comes back (counts, order per partition, keys, headers,
+offsets), not only exit codes. A missing tool fails its scenarios.
+The scenarios are in \`compat/clients/\`; a failing scenario's log is in
+\`\$SAMSA_COMPAT_CACHE/run/logs/\` after a run.
+
+| client | version | scenario | result | notes |
+|---|---|---|---|---|
+EOF
+	awk -F'\t' '{
+		notes = $5
+		if ($4 == "FAIL" && $6 != "") notes = (notes == "" ? "" : notes ". ") "`" $6 "`"
+		res = $4 == "PASS" ? "PASS" : "**FAIL**"
+		printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, res, notes
+	}' "$RESULTS"
+}
+
+if ((${#FILTERS[@]} == 0)); then
+	render >"$ROOT/docs/compatibility.md"
+	log "wrote docs/compatibility.md"
+fi
+
+echo
+echo "compat: $passed passed, $failed failed ($xfailed expected) of $total in ${TOTAL_S}s; logs in $RUN/logs"
+if ((unexpected_pass > 0)); then
+	echo "compat: $unexpected_pass expected failure(s) now pass: remove them from compat/expected-failures.txt"
+	awk -F'\t' '$5 ~ /^UNEXPECTED/ {print "  " $1 "/" $3}' "$RESULTS"
+fi
+if ((unexpected_fail > 0)); then
+	echo "compat: unexpected failures:"
+	awk -F'\t' '$4=="FAIL" && $5 !~ /^expected/ {print "  " $1 "/" $3 ": " $6}' "$RESULTS"
+fi
+# The closing line in the form CI counts.
+echo "$((passed - unexpected_pass + xfailed)) passed, $((unexpected_fail + unexpected_pass)) failed"
+((unexpected_fail == 0 && unexpected_pass == 0))

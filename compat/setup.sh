@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Installs or fetches every client the compatibility suite runs, into
+# $SAMSA_COMPAT_CACHE (default $HOME/.cache/samsa-compat). Safe to run again: a
+# component whose pinned inputs have not changed since it last installed is
+# skipped. A component that fails to install is reported and the others still
+# install; the scenarios that need it then fail (never skip).
+#
+#   kcat                 Debian package (kcat, else kafkacat)
+#   Apache Kafka 4.3.1   kafka-clients, kafka-tools, kafka_2.13 and their
+#                        dependencies from Maven Central (compat/java/pom.xml),
+#                        with bin/kafka-* wrappers; the Java scenario program
+#   Python               confluent-kafka + kafka-python (current), kafka-python 2.0.2
+#                        in two venvs (compat/python/requirements-*.txt)
+#   Node                 kafkajs 2.2.4 and codecs (compat/node/package-lock.json)
+#   Go                   sarama, segmentio/kafka-go, franz-go (compat/goclients)
+set -uo pipefail
+
+COMPAT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$COMPAT/lib.sh"
+mkdir -p "$CACHE/stamps"
+failures=0
+
+say() { echo "setup: $*"; }
+
+# fresh NAME FILE...: true if the component NAME was installed from exactly
+# these inputs (and this script) before.
+fresh() {
+	local name=$1
+	shift
+	local sum
+	sum=$(cat "$@" "$COMPAT/setup.sh" | sha256sum | cut -d' ' -f1)
+	[[ -f $CACHE/stamps/$name && $(cat "$CACHE/stamps/$name") == "$sum" ]] && return 0
+	echo "$sum" >"$CACHE/stamps/$name.new"
+	return 1
+}
+stamp() { mv "$CACHE/stamps/$1.new" "$CACHE/stamps/$1"; }
+
+component() { # NAME FUNCTION
+	say "$1"
+	if "$2"; then
+		say "$1 ok"
+	else
+		say "FAILED: $1"
+		failures=$((failures + 1))
+	fi
+}
+
+install_kcat() {
+	command -v kcat >/dev/null 2>&1 && return 0
+	if command -v kafkacat >/dev/null 2>&1; then
+		mkdir -p "$CACHE/bin" && ln -sf "$(command -v kafkacat)" "$CACHE/bin/kcat"
+		return 0
+	fi
+	local sudo=""
+	((EUID == 0)) || sudo=sudo
+	$sudo apt-get update -qq || return 1
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq kcat && return 0
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq kafkacat || return 1
+	mkdir -p "$CACHE/bin" && ln -sf "$(command -v kafkacat)" "$CACHE/bin/kcat"
+}
+
+# Kafka 4.x main classes, as the distribution's bin/kafka-*.sh scripts name them.
+KAFKA_TOOLS=(
+	"kafka-topics org.apache.kafka.tools.TopicCommand"
+	"kafka-console-producer org.apache.kafka.tools.ConsoleProducer"
+	"kafka-console-consumer org.apache.kafka.tools.consumer.ConsoleConsumer"
+	"kafka-configs kafka.admin.ConfigCommand"
+	"kafka-producer-perf-test org.apache.kafka.tools.ProducerPerformance"
+	"kafka-consumer-perf-test org.apache.kafka.tools.ConsumerPerformance"
+	"kafka-get-offsets org.apache.kafka.tools.GetOffsetShell"
+	"kafka-delete-records org.apache.kafka.tools.DeleteRecordsCommand"
+)
+
+has_class() {
+	local jar
+	for jar in "$KAFKA_HOME"/lib/kafka*-"$KAFKA_VERSION".jar; do
+		unzip -Z1 "$jar" "${1//.//}.class" >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+
+install_kafka() {
+	need_cmd java mvn || return 1
+	local srcs
+	srcs=$(find "$COMPAT/java/src" -type f | sort)
+	# shellcheck disable=SC2086
+	fresh kafka "$COMPAT/java/pom.xml" $srcs && [[ -x $KAFKA_HOME/bin/kafka-topics ]] && return 0
+	rm -rf "$KAFKA_HOME/lib"
+	mvn -q -B -f "$COMPAT/java/pom.xml" -Dcompat.buildDir="$KAFKA_HOME/build" \
+		package dependency:copy-dependencies -DoutputDirectory="$KAFKA_HOME/lib" || return 1
+	cp "$KAFKA_HOME/build/samsa-compat-0.jar" "$KAFKA_HOME/samsa-compat.jar" || return 1
+	mkdir -p "$KAFKA_HOME/bin"
+	local t name class
+	for t in "${KAFKA_TOOLS[@]}"; do
+		read -r name class <<<"$t"
+		has_class "$class" || { say "FAILED: no class $class in the Kafka jars"; return 1; }
+		cat >"$KAFKA_HOME/bin/$name" <<EOF
+#!/bin/sh
+# $name from Apache Kafka $KAFKA_VERSION, as bin/$name.sh runs it.
+exec java \${KAFKA_HEAP_OPTS:--Xmx512m} \${KAFKA_JVM_PERFORMANCE_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1} \\
+  -Dorg.slf4j.simpleLogger.defaultLogLevel=\${KAFKA_LOG_LEVEL:-warn} -Dorg.slf4j.simpleLogger.logFile=System.err \\
+  -cp '$KAFKA_HOME/lib/*' $class "\$@"
+EOF
+		chmod +x "$KAFKA_HOME/bin/$name"
+	done
+	stamp kafka
+}
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || { say "FAILED: $c is not installed"; return 1; }
+	done
+}
+
+venv() { # NAME REQUIREMENTS
+	local dir=$CACHE/$1
+	fresh "$1" "$2" && [[ -x $dir/bin/python ]] && return 0
+	rm -rf "$dir"
+	python3 -m venv "$dir" || return 1
+	"$dir/bin/pip" install -q --disable-pip-version-check -r "$2" || return 1
+	stamp "$1"
+}
+install_python() {
+	need_cmd python3 || return 1
+	venv py-current "$COMPAT/python/requirements-current.txt" &&
+		venv py-kafka-python-2.0.2 "$COMPAT/python/requirements-kafka-python-2.0.2.txt"
+}
+
+install_node() {
+	need_cmd node npm || return 1
+	local dir=$CACHE/node
+	fresh node "$COMPAT/node/package.json" "$COMPAT/node/package-lock.json" &&
+		[[ -d $dir/node_modules/kafkajs ]] && return 0
+	rm -rf "$dir" && mkdir -p "$dir" || return 1
+	cp "$COMPAT/node/package.json" "$COMPAT/node/package-lock.json" "$dir/" || return 1
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+	stamp node
+}
+
+install_go() {
+	need_cmd go || return 1
+	mkdir -p "$CACHE/bin"
+	# go build is incremental: cheap when nothing changed.
+	(cd "$COMPAT/goclients" && GOWORK=off GOFLAGS=-mod=readonly go build -o "$CACHE/bin/goclients" .)
+}
+
+component kcat install_kcat
+component "Apache Kafka $KAFKA_VERSION (Maven)" install_kafka
+component "Python clients" install_python
+component "Node clients" install_node
+component "Go clients" install_go
+
+if ((failures > 0)); then
+	say "$failures component(s) FAILED to install"
+	exit 1
+fi
+say "all components installed in $CACHE"
