@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,7 +21,7 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var (
-		dataDir, listen, configFile, logLevel string
+		dataDir, listen, configFile, logLevel, debugAddr string
 		overrides                             []string
 	)
 	cmd := &cobra.Command{
@@ -48,7 +50,7 @@ and closed, and the next start reuses the data without recovery.`,
 			if err != nil {
 				return err
 			}
-			return serve(cfg, logLevel)
+			return serve(cfg, logLevel, debugAddr)
 		},
 	}
 	f := cmd.Flags()
@@ -57,10 +59,11 @@ and closed, and the next start reuses the data without recovery.`,
 	f.StringVar(&configFile, "config", "", "Kafka-style server.properties file")
 	f.StringArrayVar(&overrides, "override", nil, "set a property, key=value (repeatable)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&debugAddr, "debug-addr", "", "serve Go's pprof profiles on this HOST:PORT (/debug/pprof/); off by default")
 	return cmd
 }
 
-func serve(cfg *config.Config, level string) error {
+func serve(cfg *config.Config, level, debugAddr string) error {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return fmt.Errorf("--log-level %q: %w", level, err)
@@ -74,6 +77,15 @@ func serve(cfg *config.Config, level string) error {
 	srv, err := server.Start(cfg, logger)
 	if err != nil {
 		return err
+	}
+	if debugAddr != "" {
+		go func() {
+			// net/http/pprof registers on the default mux.
+			logger.Info("pprof listening", "addr", debugAddr)
+			if err := http.ListenAndServe(debugAddr, nil); err != nil {
+				logger.Error("pprof listener", "err", err)
+			}
+		}()
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)

@@ -40,6 +40,7 @@ type pending struct {
 	version    int16
 	flexHeader bool // response header v1 (tag buffer)
 	held       int64
+	frame      []byte // the pooled request frame, returned after the write
 
 	ready chan struct{}
 	once  sync.Once
@@ -156,17 +157,19 @@ func (c *conn) readLoop() error {
 		if !c.acquire(int64(size)) {
 			return net.ErrClosed
 		}
-		buf := make([]byte, size)
+		buf := getFrame(int(size))
 		if _, err := io.ReadFull(c.nc, buf); err != nil {
+			putFrame(buf)
 			c.release(int64(size))
 			return err
 		}
 		p, err := c.handle(buf)
 		if err != nil {
+			putFrame(buf)
 			c.release(int64(size))
 			return err
 		}
-		p.held = int64(size)
+		p.held, p.frame = int64(size), buf
 		select {
 		case c.queue <- p:
 		case <-c.done:
@@ -231,13 +234,17 @@ func (c *conn) writeLoop() {
 			select {
 			case <-p.ready:
 				releaseAll(p.fetch)
+				putFrame(p.frame)
 			default:
+				// A handler may still be using the frame; let the
+				// garbage collector have it.
 			}
 			c.release(p.held)
 			continue
 		}
 		err := c.write(p)
 		releaseAll(p.fetch)
+		putFrame(p.frame)
 		c.release(p.held)
 		if err != nil || p.close {
 			c.shutdown()

@@ -12,6 +12,14 @@
 // Fetch responses carry record data straight from segment files with
 // sendfile(2) at explicit offsets.
 //
+// Invariants:
+//   - A handler must not keep a reference into its request after it has
+//     completed its pending response: the request frame goes back to a pool
+//     once the response is written (decoded []byte fields alias the frame).
+//   - Every storage.Slice read for a fetch is released exactly once: after
+//     the response is written, or at once when a long-poll attempt is not
+//     sent.
+//
 // Robustness: a frame over socket.request.max.bytes is refused before any
 // allocation; a frame that does not decode closes only its connection; a
 // panic in a handler is recovered, logged, and closes only its connection.
