@@ -22,7 +22,7 @@ import (
 func newServeCmd() *cobra.Command {
 	var (
 		dataDir, listen, configFile, logLevel, debugAddr string
-		overrides                             []string
+		overrides                                        []string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
