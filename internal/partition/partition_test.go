@@ -1,0 +1,127 @@
+package partition
+
+import (
+	"hash/crc32"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/metadata"
+)
+
+func testBatch(n int) []byte {
+	var recs []byte
+	for i := 0; i < n; i++ {
+		r := kmsg.Record{OffsetDelta: int32(i), Value: []byte("value")}
+		r.Length = int32(len(r.AppendTo(nil)) - 1)
+		recs = r.AppendTo(recs)
+	}
+	rb := kmsg.RecordBatch{Magic: 2, LastOffsetDelta: int32(n - 1), FirstTimestamp: 1, MaxTimestamp: 1,
+		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(n), Records: recs}
+	raw := rb.AppendTo(nil)
+	rb.Length = int32(len(raw) - 12)
+	raw = rb.AppendTo(nil)
+	rb.CRC = int32(crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return rb.AppendTo(nil)
+}
+
+func newManager(t *testing.T, mode string) (*Manager, *Partition) {
+	t.Helper()
+	cfg, err := config.New(map[string]string{"log.dirs": t.TempDir(), "log.flush.mode": mode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	meta, err := metadata.Open(cfg.DataDir, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewManager(cfg, meta.Image(), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta.OnCommit(m.Apply)
+	t.Cleanup(func() { m.Close(); meta.Close() })
+	if _, err := meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
+		return metadata.CreateTopicRecords(im, metadata.CreateTopic{Name: "t", Partitions: 1, ReplicationFactor: 1}, cfg.NodeID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p, ok := m.Get("t", 0)
+	if !ok {
+		t.Fatal("partition not created from the metadata commit")
+	}
+	return m, p
+}
+
+func TestPageCacheModeAdvancesAtOnce(t *testing.T) {
+	_, p := newManager(t, "page-cache")
+	called := false
+	res, err := p.Append(testBatch(3), time.Now(), func(err error) { called = err == nil })
+	if err != nil || !called {
+		t.Fatalf("append: %v, done called: %v", err, called)
+	}
+	if p.HighWatermark() != 3 || res.LastOffset != 2 {
+		t.Fatalf("high watermark %d after appending 3 records", p.HighWatermark())
+	}
+}
+
+// TestGroupCommit appends from many goroutines and checks that every
+// waiter is answered after a flush that covers its batch, that the high
+// watermark never passes the flushed offset, and that it reaches the end.
+func TestGroupCommit(t *testing.T) {
+	_, p := newManager(t, "group-commit")
+	w := NewWaiter()
+	p.Watch(w)
+	defer p.Unwatch(w)
+	const writers, perWriter = 8, 50
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []string
+	for g := 0; g < writers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perWriter; i++ {
+				ack := make(chan error, 1)
+				res, err := p.Append(testBatch(2), time.Now(), func(err error) { ack <- err })
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := <-ack; err != nil {
+					t.Error(err)
+					return
+				}
+				// Acknowledged means durable: the recovery point and the
+				// high watermark cover the batch.
+				if rp := p.Log().RecoveryPoint(); rp <= res.LastOffset {
+					mu.Lock()
+					failures = append(failures, "acknowledged before fsync")
+					mu.Unlock()
+				}
+				if hw := p.HighWatermark(); hw <= res.LastOffset {
+					mu.Lock()
+					failures = append(failures, "acknowledged before the high watermark covered it")
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d violations, first: %s", len(failures), failures[0])
+	}
+	if hw, leo := p.HighWatermark(), p.Log().LogEndOffset(); hw != leo || leo != writers*perWriter*2 {
+		t.Fatalf("high watermark %d, log end %d", hw, leo)
+	}
+	select {
+	case <-w.C:
+	default:
+		t.Fatal("watcher never woken")
+	}
+}
