@@ -131,6 +131,7 @@ func (b *Broker) fetchParts(req *kmsg.FetchRequest) ([]*fetchPart, []partKey, []
 				for _, rp := range rt.Partitions {
 					up := kmsg.NewFetchResponseTopicPartition()
 					up.Partition, up.ErrorCode = rp.Partition, kerr.UnknownTopicID.Code
+					up.RecordBatches = []byte{}
 					up.HighWatermark, up.LastStableOffset, up.LogStartOffset = -1, -1, -1
 					ut.Partitions = append(ut.Partitions, up)
 				}
@@ -175,6 +176,9 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 	for _, fp := range plan.parts {
 		rp := kmsg.NewFetchResponseTopicPartition()
 		rp.Partition = fp.partition
+		// Kafka sends an empty, never a null, record set: librdkafka
+		// rejects a null one ("invalid MessageSetSize -1").
+		rp.RecordBatches = []byte{}
 		slice, err := b.readPartition(fp, &rp, remaining, total == 0)
 		if err != nil {
 			rp.ErrorCode = errCode(err)

@@ -79,3 +79,45 @@ func TestFetchSessions(t *testing.T) {
 		t.Fatalf("closed session: %d", r.ErrorCode)
 	}
 }
+
+// TestFetchEmptyPartitionIsNotNull: an empty partition's record set is
+// sent as zero bytes, never as null (librdkafka rejects null).
+func TestFetchEmptyPartitionIsNotNull(t *testing.T) {
+	b := brokertest.Start(t)
+	createTopic(t, b.Addr(), "empty", 1, nil)
+	for _, v := range []int16{4, 11, 12} {
+		req := kmsg.NewPtrFetchRequest()
+		req.Version, req.MaxBytes, req.SessionEpoch = v, 1<<20, -1
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic = "empty"
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = 1<<20, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		body := req.AppendTo(nil)
+		frameBytes := frame(int16(kmsg.Fetch), v, 9, append(flexTag(req.IsFlexible()), body...))
+		raw, err := rawRequest(t, b.Addr(), frameBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := kmsg.NewPtrFetchResponse()
+		resp.Version = v
+		skip := 4
+		if resp.IsFlexible() {
+			skip = 5
+		}
+		if err := resp.ReadFrom(raw[skip:]); err != nil {
+			t.Fatalf("v%d: %v", v, err)
+		}
+		if got := resp.Topics[0].Partitions[0].RecordBatches; got == nil {
+			t.Fatalf("v%d: empty partition sent a null record set", v)
+		}
+	}
+}
+
+func flexTag(flexible bool) []byte {
+	if flexible {
+		return []byte{0}
+	}
+	return nil
+}
