@@ -1,12 +1,13 @@
 package broker
 
-// Produce, key 0, v3-v13.
+// Produce, key 0, v0-v13.
+//   v0-v2: message sets of magic 0/1, up-converted to one v2 batch before
+//   they are stored (as Kafka 3 does; Kafka 4 removed these versions).
+//   v1: throttle.  v2: log append time.
 //   v3: record batch v2 only, transactional id.  v5: log start offset.
 //   v8: per-record errors and an error message.  v9: flexible.
 //   v10-v11: current leader hints (KIP-951).  v12: no change.
 //   v13: topics by id (KIP-516).
-// v0-v2 carry message-format v0/v1 message sets, which Kafka 4 removed and
-// Samsa never stores; they are not advertised.
 
 import (
 	"errors"
@@ -91,7 +92,7 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 					finish()
 				}
 			}
-			if err := produceOne(b, part, rt.Partitions[j].Records, now, rp, done); err != nil {
+			if err := produceOne(b, part, rt.Partitions[j].Records, req.Version < 3, now, rp, done); err != nil {
 				anyErr.Store(true)
 			}
 		}
@@ -116,7 +117,7 @@ func produceTopicName(im *metadata.Image, version int16, rt *kmsg.ProduceRequest
 // produceOne validates and appends one partition's batch, filling rp. done
 // (may be nil) is called exactly once if and only if the append succeeds;
 // on error it is not called and the error is already in rp.
-func produceOne(b *Broker, part *partition.Partition, records []byte, now time.Time, rp *kmsg.ProduceResponseTopicPartition, done func(error)) (err error) {
+func produceOne(b *Broker, part *partition.Partition, records []byte, legacy bool, now time.Time, rp *kmsg.ProduceResponseTopicPartition, done func(error)) (err error) {
 	defer func() {
 		if err != nil {
 			rp.ErrorCode = errCode(err)
@@ -130,6 +131,11 @@ func produceOne(b *Broker, part *partition.Partition, records []byte, now time.T
 	cfg := part.Config()
 	if len(records) > int(cfg.MaxMessageBytes) {
 		return kerr.MessageTooLarge
+	}
+	if legacy {
+		if records, err = record.FromMessageSet(records); err != nil {
+			return err
+		}
 	}
 	var batch []byte
 	if err := record.Split(records, func(x []byte) error {

@@ -1,14 +1,16 @@
 package broker
 
-// Fetch, key 1, v4-v18.
+// Fetch, key 1, v0-v18.
+//   v0-v3: message sets of magic 0 (v0-v1) or 1 (v2-v3), down-converted
+//   from the stored v2 batches in memory (no sendfile for these versions;
+//   Kafka 4 removed them, old clients still send them).
+//   v3: response max bytes.
 //   v4: isolation level, last stable offset, aborted transactions.
 //   v5: log start offset.  v7: fetch sessions (KIP-227).
 //   v9: current leader epoch (KIP-320).  v11: rack, preferred replica.
 //   v12: flexible, last fetched epoch, diverging epoch.
 //   v13: topics by id.  v15: replica state.  v16-v18: leader hints, no
 //   change for consumers.
-// v0-v3 return message-format v0/v1 sets, which would need down-conversion;
-// Kafka 4 removed them and Samsa does not advertise them.
 
 import (
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-streaming/samsa/internal/partition"
+	"github.com/samsa-streaming/samsa/internal/record"
 )
 
 func handleFetch(rc *reqCtx, p *pending, reqAny kmsg.Request) {
@@ -180,6 +183,13 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 		// rejects a null one ("invalid MessageSetSize -1").
 		rp.RecordBatches = []byte{}
 		slice, err := b.readPartition(fp, &rp, remaining, total == 0)
+		if err == nil && req.Version < 4 && slice.size > 0 {
+			var n int
+			n, err = downConvert(&rp, slice, req.Version, remaining)
+			total += int64(n)
+			remaining -= int32(min(n, int(remaining)))
+			slice = fileSlice{}
+		}
 		if err != nil {
 			rp.ErrorCode = errCode(err)
 			hasErr = true
@@ -239,4 +249,24 @@ func (fp *fetchPlan) commit(resp *kmsg.FetchResponse) {
 			}
 		}
 	}
+}
+
+// downConvert turns a slice of stored v2 batches into the magic 0 or 1
+// message set an old fetcher reads, in memory, and releases the slice.
+func downConvert(rp *kmsg.FetchResponseTopicPartition, s fileSlice, version int16, limit int32) (int, error) {
+	defer s.ref.Release()
+	data, err := s.ref.Bytes()
+	if err != nil {
+		return 0, err
+	}
+	magic := int8(1)
+	if version < 2 {
+		magic = 0
+	}
+	set, err := record.ToMessageSet(data, magic, int(max(limit, 1)))
+	if err != nil {
+		return 0, err
+	}
+	rp.RecordBatches = set
+	return len(set), nil
 }

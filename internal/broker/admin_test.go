@@ -1,6 +1,8 @@
 package broker_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -281,5 +283,48 @@ func TestOldProtocolVersions(t *testing.T) {
 	if got := produceRaw(t, newClient(t, b.Addr(), old), "nosuchtopic-by-name", batch(1, -1, -1, -1)); got.ErrorCode != kerr.UnknownTopicOrPartition.Code {
 		// produceRaw resolves no id for an unknown topic; v8 uses names.
 		t.Fatalf("unknown topic by name: %d", got.ErrorCode)
+	}
+}
+
+// TestMessageFormatV0V1 has franz-go speak as to a Kafka 0.10 broker:
+// Produce v2 with magic 1 message sets (and magic 0 with 0.9's v1), Fetch
+// v3/v1, which the broker converts to and from its v2 batches.
+func TestMessageFormatV0V1(t *testing.T) {
+	b := brokertest.Start(t)
+	for name, versions := range map[string]*kversion.Versions{"0.10.2": kversion.V0_10_2(), "0.9.0": kversion.V0_9_0()} {
+		t.Run(name, func(t *testing.T) {
+			topic := "legacy-" + strings.ReplaceAll(name, ".", "-")
+			createTopic(t, b.Addr(), topic, 2, nil)
+			old := kgo.MaxVersions(versions)
+			cl := newClient(t, b.Addr(), old, kgo.ProducerBatchCompression(kgo.GzipCompression(), kgo.NoCompression()))
+			var recs []*kgo.Record
+			for i := 0; i < 40; i++ {
+				recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(fmt.Sprint("k", i%5)), Value: []byte(fmt.Sprint("v", i))})
+			}
+			res := cl.ProduceSync(ctxT(t), recs...)
+			if err := res.FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			want := map[int32][]*kgo.Record{}
+			for _, r := range res {
+				want[r.Record.Partition] = append(want[r.Record.Partition], r.Record)
+			}
+			got := consumeAll(t, b.Addr(), topic, 40, old)
+			for p, ws := range want {
+				if len(got[p]) != len(ws) {
+					t.Fatalf("partition %d: %d back of %d", p, len(got[p]), len(ws))
+				}
+				for i, w := range ws {
+					g := got[p][i]
+					if g.Offset != int64(i) || string(g.Key) != string(w.Key) || string(g.Value) != string(w.Value) {
+						t.Fatalf("partition %d #%d: %d %s=%s", p, i, g.Offset, g.Key, g.Value)
+					}
+				}
+			}
+			// A modern client reads what the old one wrote.
+			if n := len(consumeAll(t, b.Addr(), topic, 40)); n != len(want) {
+				t.Fatalf("modern consumer: %d partitions", n)
+			}
+		})
 	}
 }

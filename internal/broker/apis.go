@@ -27,8 +27,8 @@ func init() {
 	// Assigned in init to break the initialization cycle between the
 	// table and the ApiVersions handler, which reads the table.
 	apiTable = map[int16]api{
-		kmsg.Produce.Int16():                 {3, 13, handleProduce},
-		kmsg.Fetch.Int16():                   {4, 18, handleFetch},
+		kmsg.Produce.Int16():                 {0, 13, handleProduce},
+		kmsg.Fetch.Int16():                   {0, 18, handleFetch},
 		kmsg.ListOffsets.Int16():             {0, 11, now(handleListOffsets)},
 		kmsg.Metadata.Int16():                {0, 13, now(handleMetadata)},
 		kmsg.ApiVersions.Int16():             {0, 4, now(handleAPIVersions)},
