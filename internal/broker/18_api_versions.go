@@ -1,9 +1,11 @@
 package broker
 
-// ApiVersions, key 18, v0-v4.
+// ApiVersions, key 18, v0-v5.
 //   v1-v2: throttle time.
 //   v3: flexible; client software name and version; supported features.
 //   v4: no change (KIP-511 follow-up).
+//   v5: the client may name the cluster id and node id it expects; a
+//   mismatch gets REBOOTSTRAP_REQUIRED (KIP-1242).
 // An unknown (too new) version is answered with a v0 body carrying
 // UNSUPPORTED_VERSION and the ranges, so the client can retry (KIP-511);
 // see conn.handle.
@@ -27,6 +29,13 @@ func handleAPIVersions(rc *reqCtx, req *kmsg.ApiVersionsRequest) kmsg.Response {
 	if req.Version >= 3 && !validSoftware(req.ClientSoftwareName, req.ClientSoftwareVersion) {
 		resp.ErrorCode = kerr.InvalidRequest.Code
 		return resp
+	}
+	if req.Version >= 5 && req.ClusterID != nil && req.NodeID >= 0 {
+		b := rc.broker()
+		if *req.ClusterID != b.clusterID() || req.NodeID != b.cfg.NodeID {
+			resp.ErrorCode = kerr.RebootstrapRequired.Code
+			return resp
+		}
 	}
 	resp.ApiKeys = apiVersionKeys()
 	return resp

@@ -1,8 +1,9 @@
 package broker
 
-// DescribeLogDirs, key 35, v0-v4.
+// DescribeLogDirs, key 35, v0-v5.
 //   v1: throttle.  v2: flexible.  v3: top-level error code.
 //   v4: total and usable bytes of the directory.
+//   v5: whether the directory is cordoned (never, here).
 // Offset lag is 0: a leader's log is never behind itself.
 
 import (
