@@ -274,3 +274,41 @@ func TestInvalidTopicNames(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAPIVersionsRebootstrap: a v5 client naming another cluster or node
+// is told to rebootstrap (KIP-1242); naming this one gets the versions.
+func TestAPIVersionsRebootstrap(t *testing.T) {
+	b := brokertest.Start(t)
+	cl := newClient(t, b.Addr())
+	meta, err := kadm.NewClient(cl).BrokerMetadata(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		cluster string
+		node    int32
+		want    int16
+	}{
+		{meta.Cluster, meta.Brokers[0].NodeID, 0},
+		{"another-cluster", meta.Brokers[0].NodeID, kerr.RebootstrapRequired.Code},
+		{meta.Cluster, 42, kerr.RebootstrapRequired.Code},
+	} {
+		req := kmsg.NewPtrApiVersionsRequest()
+		req.Version = 5
+		req.ClientSoftwareName, req.ClientSoftwareVersion = "test", "1.0"
+		req.ClusterID, req.NodeID = &c.cluster, c.node
+		body := append([]byte{0}, req.AppendTo(nil)...)
+		raw, err := rawRequest(t, b.Addr(), frame(int16(kmsg.ApiVersions), 5, 1, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := kmsg.NewPtrApiVersionsResponse()
+		resp.Version = 5
+		if err := resp.ReadFrom(raw[4:]); err != nil {
+			t.Fatal(err)
+		}
+		if resp.ErrorCode != c.want || (c.want == 0 && len(resp.ApiKeys) == 0) {
+			t.Fatalf("cluster %q node %d: error %d, %d keys", c.cluster, c.node, resp.ErrorCode, len(resp.ApiKeys))
+		}
+	}
+}
