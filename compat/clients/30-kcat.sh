@@ -1,0 +1,176 @@
+# kcat (librdkafka) from the Debian package: metadata, keyed produce, consume
+# by partition and offset, headers, each compression codec. kcat consumes
+# with assign() unless -G is given, so none of this needs a consumer group.
+# shellcheck shell=bash disable=SC2034
+
+CLIENT=kcat
+SCENARIOS=(metadata keyed-produce consume-partition-offset consume-by-timestamp headers
+	compression-gzip compression-snappy compression-lz4 compression-zstd idempotent-produce)
+
+client_version() {
+	# "kcat - Apache Kafka producer and consumer tool ...\nVersion 1.7.1 (..., librdkafka 2.0.2 ...)"
+	kcat -V 2>&1 | sed -nE 's/^Version ([^ ]+) .*librdkafka ([^ ]+) .*/kcat \1 (librdkafka \2)/p'
+}
+
+# kcat_consume FILE ARGS...: kcat -C ARGS into FILE. With -e (exit at the end of
+# each partition) or -c it must end by itself; a kcat that is still running
+# after 30s fails the scenario with the first error librdkafka printed.
+kcat_consume() {
+	local out=$1
+	shift
+	echo "+ kcat $*" >&2
+	local rc=0
+	timeout 30 kcat "$@" >"$out" 2>"$WORK/kcat.err" || rc=$?
+	cat "$WORK/kcat.err" >&2
+	if ((rc != 0)); then
+		local err
+		err=$(grep -m1 -E 'ERROR|PROTOERR|error' "$WORK/kcat.err" | sed 's/^%[0-9]*|[0-9.]*|//')
+		((rc == 124)) && fail "kcat -C did not reach the end within 30s${err:+: $err}"
+		fail "kcat -C exited $rc${err:+: $err}"
+	fi
+}
+
+sc_metadata() {
+	need kcat python3
+	samsa_topic kc-meta 3
+	run kcat -b "$BOOTSTRAP" -L -J -t kc-meta >"$WORK/md.json"
+	cat "$WORK/md.json"
+	python3 - "$WORK/md.json" "$BOOTSTRAP" <<'EOF'
+import json, sys
+md = json.load(open(sys.argv[1]))
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr); sys.exit(1)
+if len(md["brokers"]) != 1: fail("brokers: %r" % md["brokers"])
+b = md["brokers"][0]
+if b["name"] != sys.argv[2]: fail("broker advertised as %s, want %s" % (b["name"], sys.argv[2]))
+if md.get("controllerid") != b["id"]: fail("controllerid %r, broker id %r" % (md.get("controllerid"), b["id"]))
+ts = [t for t in md["topics"] if t["topic"] == "kc-meta"]
+if len(ts) != 1: fail("topic kc-meta listed %d times" % len(ts))
+t = ts[0]
+if "error" in t: fail("topic error %r" % t["error"])
+ps = sorted(t["partitions"], key=lambda p: p["partition"])
+if [p["partition"] for p in ps] != [0, 1, 2]: fail("partitions %r" % ps)
+for p in ps:
+    if p["leader"] != b["id"] or [r["id"] for r in p["replicas"]] != [b["id"]] or [r["id"] for r in p["isrs"]] != [b["id"]]:
+        fail("partition %r" % p)
+EOF
+	local out
+	out=$(run kcat -b "$BOOTSTRAP" -L)
+	expect_contains "$out" ' topic "kc-meta" with 3 partitions:' "kcat -L (all topics)"
+}
+
+sc_keyed_produce() {
+	need kcat python3
+	samsa_topic kc-keyed 3
+	local i
+	for i in $(seq 0 599); do echo "key-$((i % 23)):value-$i"; done >"$WORK/in.txt"
+	run kcat -b "$BOOTSTRAP" -P -t kc-keyed -K: <"$WORK/in.txt"
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-keyed -o beginning -e -f '%p\t%o\t%k\t%s\n'
+	python3 - "$WORK/in.txt" "$WORK/out.txt" <<'EOF'
+import sys, collections
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr); sys.exit(1)
+sent = [l.rstrip("\n").split(":", 1) for l in open(sys.argv[1])]
+got = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])]
+if len(got) != len(sent): fail("consumed %d records, produced %d" % (len(got), len(sent)))
+offsets = collections.defaultdict(list)
+key_part = {}
+per_key = collections.defaultdict(list)
+for p, o, k, v in got:
+    offsets[p].append(int(o))
+    if key_part.setdefault(k, p) != p: fail("key %s in partitions %s and %s" % (k, key_part[k], p))
+    per_key[k].append(v)
+for p, offs in offsets.items():
+    if offs != list(range(len(offs))): fail("partition %s offsets not 0..n-1 in order: %r" % (p, offs[:20]))
+if len(offsets) < 2: fail("every key hashed to one partition")
+want = collections.defaultdict(list)
+for k, v in sent: want[k].append(v)
+for k in want:
+    if per_key[k] != want[k]: fail("key %s: values %r, want %r (order per key)" % (k, per_key[k][:5], want[k][:5]))
+print("ok: %d records, %d keys over %d partitions" % (len(got), len(want), len(offsets)))
+EOF
+}
+
+sc_consume_partition_offset() {
+	need kcat
+	samsa_topic kc-offsets 2
+	seq 0 99 | sed 's/^/m-/' | run kcat -b "$BOOTSTRAP" -P -t kc-offsets -p 1
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-offsets -p 1 -o 40 -e -f '%p %o %s\n'
+	seq 40 99 | awk '{print "1 " $1 " m-" $1}' >"$WORK/want.txt"
+	expect_file_eq "$WORK/out.txt" "$WORK/want.txt" "-p 1 -o 40"
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-offsets -p 1 -o -10 -e -f '%o %s\n'
+	seq 90 99 | awk '{print $1 " m-" $1}' >"$WORK/want.txt"
+	expect_file_eq "$WORK/out.txt" "$WORK/want.txt" "-p 1 -o -10 (relative to the end)"
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-offsets -p 1 -o 10 -c 5 -f '%o %s\n'
+	seq 10 14 | awk '{print $1 " m-" $1}' >"$WORK/want.txt"
+	expect_file_eq "$WORK/out.txt" "$WORK/want.txt" "-p 1 -o 10 -c 5"
+	local out
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-offsets -p 0 -o beginning -e -f '%o %s\n'
+	out=$(cat "$WORK/out.txt")
+	expect_eq "$out" "" "the empty partition 0"
+	# An offset past the end: kcat's default auto.offset.reset is end, so it sees nothing.
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-offsets -p 1 -o 500 -e -f '%o %s\n'
+	out=$(cat "$WORK/out.txt")
+	expect_eq "$out" "" "-o 500 past the end"
+}
+
+sc_consume_by_timestamp() {
+	need kcat
+	samsa_topic kc-times 1
+	local base=$(($(date +%s) * 1000 - 3600000)) i
+	# kcat has no per-message timestamp flag on the command line: produce in
+	# three rounds with known wall-clock boundaries instead.
+	seq 0 9 | sed 's/^/early-/' | run kcat -b "$BOOTSTRAP" -P -t kc-times
+	sleep 1.1
+	local mid=$(($(date +%s%N) / 1000000))
+	sleep 0.1
+	seq 10 19 | sed 's/^/late-/' | run kcat -b "$BOOTSTRAP" -P -t kc-times
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-times -p 0 -o "s@$mid" -e -f '%o %s\n'
+	seq 10 19 | awk '{print $1 " late-" $1}' >"$WORK/want.txt"
+	expect_file_eq "$WORK/out.txt" "$WORK/want.txt" "-o s@<timestamp between the rounds>"
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-times -p 0 -o "s@$base" -c 1 -f '%o %s\n'
+	expect_eq "$(cat "$WORK/out.txt")" "0 early-0" "-o s@<an hour ago>"
+	kcat_consume "$WORK/ts.txt" -b "$BOOTSTRAP" -C -t kc-times -p 0 -o beginning -e -f '%T\n'
+	for i in $(sed -n 1,10p "$WORK/ts.txt"); do ((i < mid)) || fail "early record timestamp $i >= $mid"; done
+	for i in $(sed -n 11,20p "$WORK/ts.txt"); do ((i > mid)) || fail "late record timestamp $i <= $mid"; done
+}
+
+sc_headers() {
+	need kcat
+	samsa_topic kc-headers 1
+	printf 'k1:v1\nk2:v2\n' | run kcat -b "$BOOTSTRAP" -P -t kc-headers -K: -H trace=abc -H n=1 -H empty=
+	echo 'no-headers' | run kcat -b "$BOOTSTRAP" -P -t kc-headers
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-headers -o beginning -e -f '%o|%k|%h|%s\n'
+	printf '0|k1|trace=abc,n=1,empty=|v1\n1|k2|trace=abc,n=1,empty=|v2\n2|||no-headers\n' >"$WORK/want.txt"
+	expect_file_eq "$WORK/out.txt" "$WORK/want.txt" "keys and headers read back"
+}
+
+kcat_compression() {
+	need kcat
+	local codec=$1 t=kc-$1 i
+	samsa_topic "$t" 2
+	for i in $(seq 0 1999); do echo "key-$((i % 7)):$codec value $i $(printf '%*s' $((i % 100)) '' | tr ' ' x)"; done >"$WORK/in.txt"
+	run kcat -b "$BOOTSTRAP" -P -t "$t" -K: -X compression.codec="$codec" -X linger.ms=20 <"$WORK/in.txt"
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t "$t" -o beginning -e -f '%k:%s\n'
+	sort "$WORK/in.txt" >"$WORK/want.sorted"
+	sort "$WORK/out.txt" >"$WORK/out.sorted"
+	expect_file_eq "$WORK/out.sorted" "$WORK/want.sorted" "records read back ($codec)"
+	# Order per key, per partition.
+	for i in 0 3 6; do
+		diff <(grep "^key-$i:" "$WORK/in.txt") <(grep "^key-$i:" "$WORK/out.txt") >/dev/null ||
+			fail "key-$i: records out of order"
+	done
+}
+sc_compression_gzip() { kcat_compression gzip; }
+sc_compression_snappy() { kcat_compression snappy; }
+sc_compression_lz4() { kcat_compression lz4; }
+sc_compression_zstd() { kcat_compression zstd; }
+
+sc_idempotent_produce() {
+	need kcat
+	samsa_topic kc-idempotent 1
+	seq 0 4999 | run kcat -b "$BOOTSTRAP" -P -t kc-idempotent -p 0 -X enable.idempotence=true -X linger.ms=5
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-idempotent -o beginning -e -f '%o %s\n'
+	seq 0 4999 | awk '{print $1 " " $1}' >"$WORK/want.txt"
+	expect_file_eq "$WORK/out.txt" "$WORK/want.txt" "5000 records, each once, in order"
+}
