@@ -3,7 +3,6 @@ package broker_test
 import (
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"io"
 	"net"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-streaming/samsa/internal/brokertest"
+	"github.com/samsa-streaming/samsa/internal/record"
 )
 
 // rawRequest sends one frame on a fresh connection and returns the
@@ -125,20 +125,12 @@ func TestOversizedAndMalformedFrames(t *testing.T) {
 
 // batch encodes one uncompressed v2 batch with the given producer fields.
 func batch(n int, pid int64, epoch int16, seq int32) []byte {
-	var recs []byte
-	for i := 0; i < n; i++ {
-		r := kmsg.Record{OffsetDelta: int32(i), Value: []byte("v")}
-		body := r.AppendTo(nil)
-		r.Length = int32(len(body) - 1)
-		recs = r.AppendTo(recs)
+	recs := make([]kmsg.Record, n)
+	for i := range recs {
+		recs[i] = kmsg.Record{OffsetDelta: int32(i), Value: []byte("v")}
 	}
-	rb := kmsg.RecordBatch{Magic: 2, LastOffsetDelta: int32(n - 1), FirstTimestamp: 1, MaxTimestamp: 1,
-		ProducerID: pid, ProducerEpoch: epoch, FirstSequence: seq, NumRecords: int32(n), Records: recs}
-	raw := rb.AppendTo(nil)
-	rb.Length = int32(len(raw) - 12)
-	raw = rb.AppendTo(nil)
-	rb.CRC = int32(crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
-	return rb.AppendTo(nil)
+	return record.EncodeBatch(&kmsg.RecordBatch{FirstTimestamp: 1, MaxTimestamp: 1,
+		ProducerID: pid, ProducerEpoch: epoch, FirstSequence: seq}, recs)
 }
 
 func produceRaw(t *testing.T, cl *kgo.Client, topic string, records []byte) kmsg.ProduceResponseTopicPartition {

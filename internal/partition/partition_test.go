@@ -1,7 +1,6 @@
 package partition
 
 import (
-	"hash/crc32"
 	"log/slog"
 	"sync"
 	"testing"
@@ -11,22 +10,15 @@ import (
 
 	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/record"
 )
 
 func testBatch(n int) []byte {
-	var recs []byte
-	for i := 0; i < n; i++ {
-		r := kmsg.Record{OffsetDelta: int32(i), Value: []byte("value")}
-		r.Length = int32(len(r.AppendTo(nil)) - 1)
-		recs = r.AppendTo(recs)
+	recs := make([]kmsg.Record, n)
+	for i := range recs {
+		recs[i].Value = []byte("value")
 	}
-	rb := kmsg.RecordBatch{Magic: 2, LastOffsetDelta: int32(n - 1), FirstTimestamp: 1, MaxTimestamp: 1,
-		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(n), Records: recs}
-	raw := rb.AppendTo(nil)
-	rb.Length = int32(len(raw) - 12)
-	raw = rb.AppendTo(nil)
-	rb.CRC = int32(crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
-	return rb.AppendTo(nil)
+	return record.NewBatch(1, recs...)
 }
 
 func newManager(t *testing.T, mode string) (*Manager, *Partition) {

@@ -11,21 +11,12 @@ import (
 // makeBatch encodes an uncompressed v2 batch of n records with franz-go's
 // kmsg types, the same encoder real clients use.
 func makeBatch(n int, pid int64, seq int32) []byte {
-	var recs []byte
-	for i := 0; i < n; i++ {
-		r := kmsg.Record{OffsetDelta: int32(i), Key: []byte("k"), Value: []byte("value")}
-		r.Length = int32(len(r.AppendTo(nil)) - 1) // length of the body after the varint, approx for one-byte varints
-		recs = r.AppendTo(recs)
+	recs := make([]kmsg.Record, n)
+	for i := range recs {
+		recs[i] = kmsg.Record{OffsetDelta: int32(i), Key: []byte("k"), Value: []byte("value")}
 	}
-	b := kmsg.RecordBatch{
-		Magic: 2, LastOffsetDelta: int32(n - 1), FirstTimestamp: 1000, MaxTimestamp: 1000 + int64(n),
-		ProducerID: pid, ProducerEpoch: 0, FirstSequence: seq, NumRecords: int32(n), Records: recs,
-	}
-	raw := b.AppendTo(nil)
-	b.Length = int32(len(raw) - LengthOffset)
-	raw = b.AppendTo(nil)
-	b.CRC = int32(crc32.Checksum(raw[posAttributes:], castagnoli))
-	return b.AppendTo(nil)
+	return EncodeBatch(&kmsg.RecordBatch{FirstTimestamp: 1000, MaxTimestamp: 1000 + int64(n),
+		ProducerID: pid, ProducerEpoch: 0, FirstSequence: seq}, recs)
 }
 
 func TestValidate(t *testing.T) {

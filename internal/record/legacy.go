@@ -53,30 +53,13 @@ func FromMessageSet(set []byte) ([]byte, error) {
 			delta = m.timestamp - first
 		}
 		r := kmsg.Record{TimestampDelta64: delta, OffsetDelta: int32(i), Key: m.key, Value: m.value}
-		recs = appendRecord(recs, &r)
+		recs = AppendRecord(recs, &r)
 	}
 	b := kmsg.RecordBatch{
 		Magic: 2, LastOffsetDelta: int32(len(msgs) - 1), FirstTimestamp: first, MaxTimestamp: maxTS,
 		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(len(msgs)), Records: recs,
 	}
 	return finishBatch(&b), nil
-}
-
-// appendRecord appends r with its varint length prefix filled in.
-func appendRecord(dst []byte, r *kmsg.Record) []byte {
-	r.Length = 0
-	body := r.AppendTo(nil)
-	r.Length = int32(len(body) - 1) // the zero length took one byte
-	return r.AppendTo(dst)
-}
-
-// finishBatch encodes b with its length and CRC set.
-func finishBatch(b *kmsg.RecordBatch) []byte {
-	raw := b.AppendTo(nil)
-	b.Length = int32(len(raw) - LengthOffset)
-	raw = b.AppendTo(raw[:0])
-	binary.BigEndian.PutUint32(raw[posCRC:], crc32.Checksum(raw[posAttributes:], castagnoli))
-	return raw
 }
 
 // walkMessageSet appends the messages of set to out, descending into
