@@ -6,7 +6,9 @@ import (
 )
 
 // Config holds the per-log settings, named after the Kafka broker and topic
-// configs they mirror. Zero fields take Kafka's defaults (see DefaultConfig).
+// configs they mirror. Zero fields of the segment and flush settings take
+// Kafka's defaults; the retention and compaction settings are used as
+// given (see DefaultConfig for Kafka's values).
 type Config struct {
 	// SegmentBytes is log.segment.bytes: a segment is rolled before a batch
 	// would make it larger. It also bounds the size of one batch. It is
@@ -31,6 +33,38 @@ type Config struct {
 	// caller runs a ticker and calls Flush on logs whose LastFlush is older.
 	// Zero or negative means never by time.
 	FlushInterval time.Duration
+
+	// CleanupDelete and CleanupCompact are cleanup.policy's "delete" and
+	// "compact". With neither (the zero Config) nothing is ever removed by
+	// retention or compaction.
+	CleanupDelete, CleanupCompact bool
+	// RetentionTime is retention.ms: with CleanupDelete, a non-active
+	// segment whose largest timestamp is more than this before now is
+	// deleted. Negative keeps forever; zero deletes every non-active
+	// segment (Kafka's retention.ms=0). It is not defaulted: the zero
+	// Config has CleanupDelete off.
+	RetentionTime time.Duration
+	// RetentionBytes is retention.bytes: with CleanupDelete, the oldest
+	// segments are deleted while the log is larger than this by at least
+	// their size. Negative is unlimited.
+	RetentionBytes int64
+	// FileDeleteDelay is file.delete.delay.ms: deleted segments are renamed
+	// to .deleted and unlinked this much later by RemoveDeleted. Zero
+	// unlinks at once.
+	FileDeleteDelay time.Duration
+	// DeleteRetention is delete.retention.ms: how long the cleaner keeps a
+	// tombstone after it first stamped its batch with a delete horizon.
+	DeleteRetention time.Duration
+	// MinCompactionLag is min.compaction.lag.ms: a segment holding a record
+	// younger than this is not cleaned.
+	MinCompactionLag time.Duration
+	// MaxCompactionLag is max.compaction.lag.ms: a log whose oldest dirty
+	// batch is older than this is cleaned whatever its dirty ratio. Zero
+	// or negative means no bound.
+	MaxCompactionLag time.Duration
+	// MinCleanableRatio is min.cleanable.dirty.ratio: the cleaner skips a
+	// log whose dirty bytes are a smaller share of its cleanable bytes.
+	MinCleanableRatio float64
 }
 
 // Kafka's defaults for the settings above.
@@ -39,15 +73,26 @@ const (
 	DefaultSegmentRoll        = 7 * 24 * time.Hour
 	DefaultIndexIntervalBytes = 4096
 	DefaultSegmentIndexBytes  = 10 << 20
+	DefaultRetentionTime      = 7 * 24 * time.Hour
+	DefaultFileDeleteDelay    = time.Minute
+	DefaultDeleteRetention    = 24 * time.Hour
+	DefaultMinCleanableRatio  = 0.5
 )
 
-// DefaultConfig returns Kafka's defaults.
+// DefaultConfig returns Kafka's defaults (cleanup.policy=delete, seven days
+// of retention).
 func DefaultConfig() Config {
 	return Config{
 		SegmentBytes:       DefaultSegmentBytes,
 		SegmentRoll:        DefaultSegmentRoll,
 		IndexIntervalBytes: DefaultIndexIntervalBytes,
 		SegmentIndexBytes:  DefaultSegmentIndexBytes,
+		CleanupDelete:      true,
+		RetentionTime:      DefaultRetentionTime,
+		RetentionBytes:     -1,
+		FileDeleteDelay:    DefaultFileDeleteDelay,
+		DeleteRetention:    DefaultDeleteRetention,
+		MinCleanableRatio:  DefaultMinCleanableRatio,
 	}
 }
 

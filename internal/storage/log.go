@@ -45,7 +45,7 @@ type SegmentInfo struct {
 // and Close are serialized by mu) and any number of readers (Read and the
 // accessors), which never wait for a write syscall.
 //
-// Lock order: flushMu, then mu, then stateMu (and the small per-structure
+// Lock order: cleanMu, then flushMu, then mu, then stateMu (and the small per-structure
 // locks inside segments, indexes, the epoch cache and the producer table).
 type Log struct {
 	dir     string
@@ -63,8 +63,9 @@ type Log struct {
 	cfg       Config
 	failed    error // first write or fsync error; the Log is fail-stop after it
 	closed    bool
-	leo       int64 // log end offset, also published in end
-	unflushed int64 // records appended since the last Flush started
+	leo       int64           // log end offset, also published in end
+	unflushed int64           // records appended since the last Flush started
+	pending   []pendingDelete // segments renamed .deleted, awaiting unlink
 
 	stateMu  sync.RWMutex // guards segs, end and logStart for readers; written with mu held
 	segs     []*segment   // ascending base offsets, last is active; replaced, never modified in place
@@ -77,6 +78,13 @@ type Log struct {
 
 	epochs    *epochCache
 	producers *producerState
+
+	// cleanMu serializes Clean on this log; it is taken before flushMu.
+	cleanMu sync.Mutex
+	// cleanerOffset is the first dirty offset: everything below it has
+	// been compacted (Kafka's cleaner-offset-checkpoint entry). -1 when
+	// unknown, which makes the whole log dirty.
+	cleanerOffset atomic.Int64
 }
 
 // TopicPartition names a partition.
@@ -342,6 +350,12 @@ func (l *Log) Close() error {
 	for _, s := range l.segs {
 		errs = append(errs, s.close())
 	}
+	// Segments waiting for file.delete.delay.ms go now; the next open
+	// would delete them anyway.
+	for _, p := range l.pending {
+		errs = append(errs, removeFiles(p.paths))
+	}
+	l.pending = nil
 	return errors.Join(append(errs, err)...)
 }
 

@@ -365,7 +365,10 @@ func listSegmentBases(dir string) ([]int64, error) {
 }
 
 // removeStrayFiles deletes leftovers of interrupted operations: temporary
-// files of atomic writes and index files whose segment is gone.
+// files of atomic writes, segments renamed .deleted (retention or the
+// cleaner already dropped them), cleaner output never swapped in
+// (.cleaned) and index files whose segment is gone. completeSwaps runs
+// first, so no .swap file that matters is left.
 func removeStrayFiles(dir string) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -373,7 +376,8 @@ func removeStrayFiles(dir string) error {
 	}
 	for _, e := range ents {
 		name := e.Name()
-		stray := strings.HasSuffix(name, ".tmp")
+		stray := strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, deletedSuffix) ||
+			strings.HasSuffix(name, cleanedSuffix) || strings.HasSuffix(name, swapSuffix)
 		for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
 			if off, ok := parseOffsetName(name, suffix); ok {
 				if _, err := os.Stat(segmentPath(dir, off, logSuffix)); errors.Is(err, os.ErrNotExist) {

@@ -3,6 +3,9 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"math"
+	"os"
+	"time"
 )
 
 // DeleteRecordsBefore implements the DeleteRecords API: it raises the log
@@ -29,25 +32,164 @@ func (l *Log) DeleteRecordsBefore(offset int64) error {
 	for k+1 < len(l.segs) && l.segs[k+1].base <= offset {
 		k++
 	}
-	doomed := l.segs[:k]
+	err := l.deleteOldestLocked(k, offset, time.Now())
+	if k > 0 {
+		l.logger.Info("deleted segments below log start", "partition", l.tp, "log_start", offset, "segments", k)
+	}
+	return err
+}
+
+// DeleteRetained applies retention.ms and retention.bytes (when
+// Config.CleanupDelete is set) as Kafka's UnifiedLog.deleteOldSegments
+// does: oldest first, it deletes every non-active segment whose largest
+// timestamp (the file's modification time if it has none) is more than
+// RetentionTime before now, then more while the log stays larger than
+// RetentionBytes without them. Only segments entirely below limit (the
+// high watermark offset) are eligible. The active segment is never
+// deleted. The log start offset moves to the first remaining segment; it is
+// durable once the Dir writes its checkpoint.
+func (l *Log) DeleteRetained(now time.Time, limit int64) (deleted int, err error) {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writableLocked(); err != nil {
+		return 0, err
+	}
+	if !l.cfg.CleanupDelete {
+		return 0, nil
+	}
+	n := retainedCount(l.segs, l.cfg, now, limit)
+	if n == 0 {
+		return 0, nil
+	}
+	start := max(l.logStart, l.segs[n].base)
+	if err := l.deleteOldestLocked(n, start, now); err != nil {
+		return n, err
+	}
+	l.logger.Info("deleted segments by retention", "partition", l.tp, "segments", n, "log_start", start)
+	return n, nil
+}
+
+// retainedCount is how many of the oldest segments retention deletes. Time
+// and size rules each select a prefix; deleting by time and then by size,
+// as Kafka does, deletes the longer of the two.
+func retainedCount(segs []*segment, cfg Config, now time.Time, limit int64) int {
+	eligible := 0 // never the active segment, never data at or above limit
+	for eligible+1 < len(segs) && segs[eligible+1].base <= limit {
+		eligible++
+	}
+	byTime := 0
+	if cfg.RetentionTime >= 0 {
+		cutoff := now.Add(-cfg.RetentionTime).UnixMilli()
+		for byTime < eligible && segs[byTime].largestTimestamp() < cutoff {
+			byTime++
+		}
+	}
+	bySize := 0
+	if cfg.RetentionBytes >= 0 {
+		var total int64
+		for _, s := range segs {
+			total += s.size.Load()
+		}
+		diff := total - cfg.RetentionBytes
+		for bySize < eligible && diff-segs[bySize].size.Load() >= 0 {
+			diff -= segs[bySize].size.Load()
+			bySize++
+		}
+	}
+	return max(byTime, bySize)
+}
+
+// largestTimestamp is Kafka's LogSegment.largestTimestamp: the largest
+// record timestamp, or the file's modification time when no batch has one.
+func (s *segment) largestTimestamp() int64 {
+	if ts, _ := s.maxTimestamp(); ts >= 0 {
+		return ts
+	}
+	st, err := s.file.f.Stat()
+	if err != nil {
+		return math.MaxInt64 // keep what we cannot date
+	}
+	return st.ModTime().UnixMilli()
+}
+
+// deleteOldestLocked drops the n oldest segments (never the active one),
+// raises the log start offset to start, trims the leader epoch cache and
+// the producer snapshots, and deletes the dropped files asynchronously.
+// flushMu and mu must be held.
+func (l *Log) deleteOldestLocked(n int, start int64, now time.Time) error {
+	doomed := l.segs[:n]
 	l.stateMu.Lock()
-	l.logStart = offset
-	l.segs = l.segs[k:]
+	l.logStart = max(l.logStart, start)
+	l.segs = l.segs[n:]
 	l.stateMu.Unlock()
-	if l.epochs.truncateFromStart(offset) {
+	if l.epochs.truncateFromStart(l.logStart) {
 		if err := l.epochs.persist(); err != nil {
 			return l.fail(err)
 		}
 	}
 	var errs []error
 	for _, s := range doomed {
-		errs = append(errs, s.remove())
+		errs = append(errs, l.deleteSegmentLocked(s, now))
 	}
 	first := l.segs[0].base
 	errs = append(errs, deleteSnapshots(l.dir, func(off int64) bool { return off < first }))
 	l.dirDirty.Store(true)
-	if len(doomed) > 0 {
-		l.logger.Info("deleted segments below log start", "partition", l.tp, "log_start", offset, "segments", len(doomed))
+	return errors.Join(errs...)
+}
+
+// pendingDelete is a segment renamed to .deleted, to be unlinked at due.
+type pendingDelete struct {
+	paths []string
+	due   time.Time
+}
+
+// deleteSegmentLocked renames a segment that has left the segment list to
+// .deleted and drops the Log's reference on it (readers holding a Slice
+// keep reading). The files are unlinked by RemoveDeleted once
+// FileDeleteDelay has passed, or now when it is zero. mu must be held.
+func (l *Log) deleteSegmentLocked(s *segment, now time.Time) error {
+	paths, err := s.renameDeleted()
+	if l.cfg.FileDeleteDelay <= 0 {
+		return errors.Join(err, removeFiles(paths))
+	}
+	l.pending = append(l.pending, pendingDelete{paths: paths, due: now.Add(l.cfg.FileDeleteDelay)})
+	return err
+}
+
+// RemoveDeleted unlinks the .deleted files whose file.delete.delay.ms has
+// passed. The background retention loop calls it.
+func (l *Log) RemoveDeleted(now time.Time) error {
+	l.mu.Lock()
+	var due []pendingDelete
+	kept := l.pending[:0]
+	for _, p := range l.pending {
+		if now.Before(p.due) {
+			kept = append(kept, p)
+		} else {
+			due = append(due, p)
+		}
+	}
+	clear(l.pending[len(kept):])
+	l.pending = kept
+	l.mu.Unlock()
+	var errs []error
+	for _, p := range due {
+		errs = append(errs, removeFiles(p.paths))
+	}
+	if len(due) > 0 {
+		l.dirDirty.Store(true)
+	}
+	return errors.Join(errs...)
+}
+
+func removeFiles(paths []string) error {
+	var errs []error
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("storage: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

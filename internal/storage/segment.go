@@ -18,7 +18,18 @@ const (
 	indexSuffix     = ".index"
 	timeIndexSuffix = ".timeindex"
 	snapshotSuffix  = ".snapshot"
+
+	// Suffixes added to a segment's file names by retention and the
+	// cleaner (see docs/format/log.md): .deleted files await unlinking,
+	// .cleaned files are a cleaner's output being written, .swap files are
+	// complete cleaner output replacing the segments they cover.
+	deletedSuffix = ".deleted"
+	cleanedSuffix = ".cleaned"
+	swapSuffix    = ".swap"
 )
+
+// segmentSuffixes are the files of one segment.
+var segmentSuffixes = [...]string{logSuffix, indexSuffix, timeIndexSuffix}
 
 // segmentPath names a segment or snapshot file the way Kafka does: the base
 // offset in 20 zero-padded digits followed by the suffix.
@@ -306,10 +317,31 @@ func (s *segment) close() error {
 	return err
 }
 
+// renameDeleted renames the segment's files to .deleted and closes it
+// (readers holding a Slice keep the file open). It returns the new paths.
+func (s *segment) renameDeleted() ([]string, error) {
+	var errs []error
+	var paths []string
+	dir := filepath.Dir(s.path)
+	for _, suffix := range segmentSuffixes {
+		from := segmentPath(dir, s.base, suffix)
+		to := from + deletedSuffix
+		if err := os.Rename(from, to); err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("storage: %w", err))
+			}
+			continue
+		}
+		paths = append(paths, to)
+	}
+	errs = append(errs, s.close())
+	return paths, errors.Join(errs...)
+}
+
 // remove unlinks the segment's files and closes it.
 func (s *segment) remove() error {
 	var errs []error
-	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+	for _, suffix := range segmentSuffixes {
 		if err := os.Remove(segmentPath(filepath.Dir(s.path), s.base, suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}

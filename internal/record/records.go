@@ -1,0 +1,177 @@
+package record
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// ErrNoKey means a record without a key was sent to a compacted topic; the
+// broker answers INVALID_RECORD, as Kafka does ("Compacted topic cannot
+// accept message without key").
+var ErrNoKey = errors.New("compacted topic cannot accept message without key")
+
+// MaxRecordsBytes bounds the decompressed records section of one batch
+// that CheckKeys and the log cleaner will expand: a producer cannot make
+// the broker allocate more than this for one batch.
+const MaxRecordsBytes = 64 << 20
+
+// Record is one record of a v2 batch as WalkRecords decodes it. Its slices
+// point into the (decompressed) records section.
+type Record struct {
+	Attributes     int8
+	TimestampDelta int64
+	OffsetDelta    int32
+	// Key is nil when the key is null; an empty key is a non-nil empty
+	// slice (Kafka treats it as a key).
+	Key []byte
+	// Value is nil for a tombstone (null value).
+	Value []byte
+	// Raw is the whole encoded record, length prefix included.
+	Raw []byte
+	// tail is the encoding from the offset delta onwards.
+	tail []byte
+}
+
+// WalkRecords decodes the n records of an uncompressed records section
+// (the batch bytes after HeaderSize, decompressed if needed) and calls fn
+// for each. Every length is bounded by the input; malformed input returns
+// an error wrapping ErrCorrupt.
+func WalkRecords(data []byte, n int32, fn func(r *Record) error) error {
+	var r Record
+	for i := int32(0); i < n; i++ {
+		length, k := binary.Varint(data)
+		if k <= 0 || length < 0 || length > int64(len(data)-k) {
+			return fmt.Errorf("%w: bad record length at record %d", ErrCorrupt, i)
+		}
+		body := data[k : k+int(length)]
+		r = Record{Raw: data[:k+int(length)]}
+		data = data[k+int(length):]
+		if err := decodeRecord(body, &r); err != nil {
+			return fmt.Errorf("%w: record %d: %w", ErrCorrupt, i, err)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeRecord(b []byte, r *Record) error {
+	if len(b) < 1 {
+		return errors.New("empty record")
+	}
+	r.Attributes = int8(b[0])
+	b = b[1:]
+	var k int
+	if r.TimestampDelta, k = binary.Varint(b); k <= 0 {
+		return errors.New("bad timestamp delta")
+	}
+	b = b[k:]
+	r.tail = b
+	od, k := binary.Varint(b)
+	if k <= 0 || od < 0 || od > 1<<31-1 {
+		return errors.New("bad offset delta")
+	}
+	r.OffsetDelta = int32(od)
+	b = b[k:]
+	var err error
+	if r.Key, b, err = nullableBytes(b); err != nil {
+		return fmt.Errorf("key: %w", err)
+	}
+	if r.Value, _, err = nullableBytes(b); err != nil {
+		return fmt.Errorf("value: %w", err)
+	}
+	return nil
+}
+
+func nullableBytes(b []byte) (v, rest []byte, err error) {
+	n, k := binary.Varint(b)
+	if k <= 0 || n < -1 || n > int64(len(b)-k) {
+		return nil, nil, errors.New("bad length")
+	}
+	b = b[k:]
+	if n < 0 {
+		return nil, b, nil
+	}
+	return b[:n:n], b[n:], nil
+}
+
+// AppendRetimed appends r re-encoded with a new timestamp delta (the
+// offset delta, key, value and headers are copied as they are).
+func AppendRetimed(dst []byte, r *Record, timestampDelta int64) []byte {
+	if timestampDelta == r.TimestampDelta {
+		return append(dst, r.Raw...)
+	}
+	var tmp [binary.MaxVarintLen64]byte
+	tsLen := binary.PutVarint(tmp[:], timestampDelta)
+	dst = binary.AppendVarint(dst, int64(1+tsLen+len(r.tail)))
+	dst = append(dst, byte(r.Attributes))
+	dst = append(dst, tmp[:tsLen]...)
+	return append(dst, r.tail...)
+}
+
+// BatchRecords returns the uncompressed records section of a batch,
+// decompressing into buf when the batch is compressed.
+func BatchRecords(buf, batch []byte, h *Header) ([]byte, error) {
+	return Decompress(buf, batch[HeaderSize:], h.Compression(), MaxRecordsBytes)
+}
+
+// BuildBatch encodes a v2 batch from header fields and an already encoded
+// (and compressed, if h says so) records section. Length and CRC are
+// computed; h.Length and h.CRC are ignored.
+func BuildBatch(dst []byte, h *Header, records []byte) []byte {
+	be := binary.BigEndian
+	start := len(dst)
+	dst = be.AppendUint64(dst, uint64(h.BaseOffset))
+	dst = be.AppendUint32(dst, uint32(HeaderSize-LengthOffset+len(records)))
+	dst = be.AppendUint32(dst, uint32(h.PartitionLeaderEpoch))
+	dst = append(dst, 2)
+	dst = be.AppendUint32(dst, 0) // CRC, below
+	dst = be.AppendUint16(dst, uint16(h.Attributes))
+	dst = be.AppendUint32(dst, uint32(h.LastOffsetDelta))
+	dst = be.AppendUint64(dst, uint64(h.FirstTimestamp))
+	dst = be.AppendUint64(dst, uint64(h.MaxTimestamp))
+	dst = be.AppendUint64(dst, uint64(h.ProducerID))
+	dst = be.AppendUint16(dst, uint16(h.ProducerEpoch))
+	dst = be.AppendUint32(dst, uint32(h.BaseSequence))
+	dst = be.AppendUint32(dst, uint32(h.NumRecords))
+	dst = append(dst, records...)
+	b := dst[start:]
+	be.PutUint32(b[posCRC:], crc32.Checksum(b[posAttributes:], castagnoli))
+	return dst
+}
+
+// HasDeleteHorizon reports whether the cleaner has stamped the batch with
+// a delete horizon (KIP-534): FirstTimestamp then holds the time after
+// which its tombstones and transaction markers may be removed.
+func (h Header) HasDeleteHorizon() bool { return h.Attributes&DeleteHorizonFlagBit != 0 }
+
+// CheckKeys returns ErrNoKey if any record of the batch has a null key.
+// It decompresses the batch, so the broker calls it only for compacted
+// topics (Kafka's LogValidator does the same check there). A batch that
+// cannot be decoded returns an error wrapping ErrCorrupt; control batches
+// are not checked.
+func CheckKeys(batch []byte) error {
+	h, err := ParseHeader(batch)
+	if err != nil {
+		return err
+	}
+	if h.IsControl() {
+		return nil
+	}
+	if h.TotalSize() != int64(len(batch)) {
+		return ErrShort
+	}
+	data, err := BatchRecords(nil, batch, &h)
+	if err != nil {
+		return err
+	}
+	return WalkRecords(data, h.NumRecords, func(r *Record) error {
+		if r.Key == nil {
+			return ErrNoKey
+		}
+		return nil
+	})
+}
