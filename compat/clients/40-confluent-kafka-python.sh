@@ -1,0 +1,22 @@
+# confluent-kafka-python (librdkafka bundled in the wheel) from PyPI:
+# compat/python/confluent_scenarios.py.
+# shellcheck shell=bash disable=SC2034
+
+CLIENT=confluent-kafka-python
+SCENARIOS=(admin-create-topics admin-describe-topics admin-delete-topics idempotent-produce
+	consume-assign offsets-for-times)
+
+client_version() {
+	"$CACHE/py-current/bin/python" "$COMPAT/python/confluent_scenarios.py" --version
+}
+
+confluent() {
+	need "$CACHE/py-current/bin/python"
+	run "$CACHE/py-current/bin/python" "$COMPAT/python/confluent_scenarios.py" "$BOOTSTRAP" "$1"
+}
+sc_admin_create_topics() { confluent admin-create-topics; }
+sc_admin_describe_topics() { confluent admin-describe-topics; }
+sc_admin_delete_topics() { confluent admin-delete-topics; }
+sc_idempotent_produce() { confluent idempotent-produce; }
+sc_consume_assign() { confluent consume-assign; }
+sc_offsets_for_times() { confluent offsets-for-times; }

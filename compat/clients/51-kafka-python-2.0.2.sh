@@ -1,0 +1,18 @@
+# kafka-python 2.0.2, the last 2.0 release, still widely deployed, from PyPI:
+# compat/python/kafka_python_scenarios.py in the venv $CACHE/py-kafka-python-2.0.2.
+# shellcheck shell=bash disable=SC2034
+
+CLIENT=kafka-python-2.0.2
+SCENARIOS=(roundtrip compression-gzip admin)
+
+client_version() {
+	"$CACHE/py-kafka-python-2.0.2/bin/python" "$COMPAT/python/kafka_python_scenarios.py" --version
+}
+
+kafka_python() {
+	need "$CACHE/py-kafka-python-2.0.2/bin/python"
+	run "$CACHE/py-kafka-python-2.0.2/bin/python" "$COMPAT/python/kafka_python_scenarios.py" "$BOOTSTRAP" "$1"
+}
+sc_roundtrip() { kafka_python roundtrip; }
+sc_compression_gzip() { kafka_python compression-gzip; }
+sc_admin() { kafka_python admin; }

@@ -1,0 +1,286 @@
+"""confluent-kafka-python (librdkafka) scenarios of the compatibility suite.
+
+Usage: confluent_scenarios.py BOOTSTRAP SCENARIO. Exits 0 when every check
+passes; otherwise prints "FAIL: why" and exits 1. No scenario uses a consumer
+group: librdkafka wants a group.id in the config, but the consumers only
+assign() partitions and never commit.
+"""
+
+import sys
+import time
+import traceback
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicCollection,
+    TopicPartition,
+)
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ConfigSource,
+    NewPartitions,
+    NewTopic,
+)
+
+BOOTSTRAP = ""
+
+
+class Check(Exception):
+    pass
+
+
+def check(ok, msg):
+    if not ok:
+        raise Check(msg)
+
+
+def admin():
+    return AdminClient({"bootstrap.servers": BOOTSTRAP})
+
+
+def consumer():
+    return Consumer(
+        {
+            "bootstrap.servers": BOOTSTRAP,
+            # Required by librdkafka's config, never used: no subscribe, no commit.
+            "group.id": "compat-unused",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+        }
+    )
+
+
+def create(a, *topics):
+    for name, fut in a.create_topics(list(topics), operation_timeout=10).items():
+        fut.result(timeout=30)
+
+
+def wait_listed(a, topic, present, timeout_s=10):
+    deadline = time.time() + timeout_s
+    while (topic in a.list_topics(timeout=10).topics) != present:
+        check(time.time() < deadline, "topic %s %s listed after %ss" % (topic, "not" if present else "still", timeout_s))
+        time.sleep(0.1)
+
+
+def admin_create_topics():
+    a = admin()
+    create(
+        a,
+        NewTopic("ck-create-a", num_partitions=3, replication_factor=1),
+        NewTopic("ck-create-b", num_partitions=1, replication_factor=1, config={"retention.ms": "3600000"}),
+    )
+    md = a.list_topics(timeout=10)
+    check(len(md.topics["ck-create-a"].partitions) == 3, "ck-create-a partitions: %r" % md.topics["ck-create-a"].partitions)
+    check(len(md.topics["ck-create-b"].partitions) == 1, "ck-create-b partitions")
+    # Creating it again is refused with TOPIC_ALREADY_EXISTS.
+    fut = a.create_topics([NewTopic("ck-create-a", num_partitions=3, replication_factor=1)])["ck-create-a"]
+    try:
+        fut.result(timeout=30)
+        raise Check("creating ck-create-a twice succeeded")
+    except KafkaException as e:
+        check(e.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS, "second create: %r" % e)
+    # validate_only creates nothing.
+    for fut in a.create_topics([NewTopic("ck-create-v", 2, 1)], validate_only=True).values():
+        fut.result(timeout=30)
+    check("ck-create-v" not in a.list_topics(timeout=10).topics, "validate_only created the topic")
+    # More partitions later.
+    a.create_partitions([NewPartitions("ck-create-a", 5)])["ck-create-a"].result(timeout=30)
+    deadline = time.time() + 10
+    while len(a.list_topics("ck-create-a", timeout=10).topics["ck-create-a"].partitions) != 5:
+        check(time.time() < deadline, "create_partitions to 5 not visible after 10s")
+        time.sleep(0.1)
+
+
+def admin_describe_topics():
+    a = admin()
+    create(a, NewTopic("ck-describe", num_partitions=3, replication_factor=1, config={"retention.ms": "7200000"}))
+    d = a.describe_topics(TopicCollection(["ck-describe"]))["ck-describe"].result(timeout=30)
+    check(d.name == "ck-describe", "name %r" % d.name)
+    check(len(d.partitions) == 3, "describe_topics partitions: %d" % len(d.partitions))
+    for p in d.partitions:
+        check(p.leader is not None and [r.id for r in p.replicas] == [p.leader.id] and [r.id for r in p.isr] == [p.leader.id],
+              "partition %d: leader %r replicas %r isr %r" % (p.id, p.leader, p.replicas, p.isr))
+    check(d.topic_id is not None and str(d.topic_id) != "AAAAAAAAAAAAAAAAAAAAAA", "topic id %r" % d.topic_id)
+    cluster = a.describe_cluster().result(timeout=30)
+    check(len(cluster.nodes) == 1 and cluster.controller is not None, "describe_cluster: %r" % cluster)
+    res = ConfigResource(ConfigResource.Type.TOPIC, "ck-describe")
+    cfg = a.describe_configs([res])[res].result(timeout=30)
+    check(cfg["retention.ms"].value == "7200000", "retention.ms %r" % cfg["retention.ms"])
+    check(ConfigSource(cfg["retention.ms"].source) == ConfigSource.DYNAMIC_TOPIC_CONFIG,
+          "retention.ms source %r" % cfg["retention.ms"].source)
+    check(cfg["cleanup.policy"].value == "delete", "cleanup.policy %r" % cfg["cleanup.policy"])
+    a.incremental_alter_configs(
+        [ConfigResource(ConfigResource.Type.TOPIC, "ck-describe", incremental_configs=[
+            ConfigEntry("retention.ms", "1000000", incremental_operation=AlterConfigOpType.SET),
+            ConfigEntry("cleanup.policy", None, incremental_operation=AlterConfigOpType.DELETE),
+        ])]
+    )[res].result(timeout=30)
+    cfg = a.describe_configs([res])[res].result(timeout=30)
+    check(cfg["retention.ms"].value == "1000000", "after incremental_alter_configs retention.ms %r" % cfg["retention.ms"])
+    # A topic that does not exist.
+    try:
+        a.describe_topics(TopicCollection(["ck-no-such-topic"]))["ck-no-such-topic"].result(timeout=30)
+        raise Check("describe_topics of a missing topic succeeded")
+    except KafkaException as e:
+        check(e.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART, "missing topic: %r" % e)
+
+
+def admin_delete_topics():
+    a = admin()
+    create(a, NewTopic("ck-delete", num_partitions=2, replication_factor=1))
+    wait_listed(a, "ck-delete", True)
+    for fut in a.delete_topics(["ck-delete"], operation_timeout=10).values():
+        fut.result(timeout=30)
+    wait_listed(a, "ck-delete", False)
+    try:
+        a.delete_topics(["ck-delete"])["ck-delete"].result(timeout=30)
+        raise Check("deleting ck-delete twice succeeded")
+    except KafkaException as e:
+        check(e.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART, "second delete: %r" % e)
+
+
+def produce_keyed(topic, n, conf=None):
+    """Produces n keyed records with headers; returns them with their delivery reports."""
+    p = Producer(dict({"bootstrap.servers": BOOTSTRAP, "enable.idempotence": True, "linger.ms": 5}, **(conf or {})))
+    sent, errors = [], []
+
+    def reporter(headers):
+        # The delivery report's message does not carry the headers: keep the sent ones.
+        def report(err, msg):
+            if err is not None:
+                errors.append(err)
+            else:
+                sent.append((msg.partition(), msg.offset(), msg.key(), msg.value(), headers))
+        return report
+
+    for i in range(n):
+        headers = [("seq", str(i).encode()), ("client", b"confluent-kafka")]
+        p.produce(topic, key=b"key-%d" % (i % 41), value=b"value-%d" % i, headers=headers, on_delivery=reporter(headers))
+        if i % 1000 == 0:
+            p.poll(0)
+    left = p.flush(30)
+    check(left == 0, "%d records not delivered after 30s" % left)
+    check(not errors, "delivery errors: %r" % errors[:5])
+    check(len(sent) == n, "%d delivery reports for %d records" % (len(sent), n))
+    return sent
+
+
+def by_partition(sent):
+    parts = {}
+    for rec in sent:
+        parts.setdefault(rec[0], []).append(rec)
+    for recs in parts.values():
+        recs.sort(key=lambda r: r[1])
+    return parts
+
+
+def idempotent_produce():
+    a = admin()
+    create(a, NewTopic("ck-idempotent", num_partitions=3, replication_factor=1))
+    n = 6000
+    sent = produce_keyed("ck-idempotent", n)
+    parts = by_partition(sent)
+    check(len(parts) == 3, "records in %d partitions, want 3" % len(parts))
+    keys = {}
+    for p, recs in parts.items():
+        check([r[1] for r in recs] == list(range(len(recs))), "partition %d: offsets are not 0..%d" % (p, len(recs) - 1))
+        seqs = [int(r[4][0][1]) for r in recs]
+        check(seqs == sorted(seqs), "partition %d: records out of send order" % p)
+        for r in recs:
+            check(keys.setdefault(r[2], p) == p, "key %r in two partitions" % r[2])
+    c = consumer()
+    for p, recs in parts.items():
+        lo, hi = c.get_watermark_offsets(TopicPartition("ck-idempotent", p), timeout=10)
+        check((lo, hi) == (0, len(recs)), "partition %d watermarks %r, want (0, %d)" % (p, (lo, hi), len(recs)))
+    c.close()
+
+
+def consume_assign():
+    a = admin()
+    create(a, NewTopic("ck-consume", num_partitions=3, replication_factor=1))
+    n = 3000
+    parts = by_partition(produce_keyed("ck-consume", n, {"compression.type": "lz4"}))
+    c = consumer()
+    c.assign([TopicPartition("ck-consume", p, OFFSET_BEGINNING) for p in range(3)])
+    got = {}
+    count = 0
+    deadline = time.time() + 60
+    while count < n:
+        check(time.time() < deadline, "consumed %d of %d in 60s" % (count, n))
+        for m in c.consume(500, timeout=0.5):
+            check(m.error() is None, "consume error %r" % m.error())
+            got.setdefault(m.partition(), []).append((m.partition(), m.offset(), m.key(), m.value(), m.headers()))
+            count += 1
+    check(not c.consume(100, timeout=0.5), "records beyond the %d produced" % n)
+    for p, recs in parts.items():
+        check(got.get(p) == recs, "partition %d: consumed records differ from produced (first: %r vs %r)"
+              % (p, (got.get(p) or [None])[0], recs[0]))
+    # Seek to an offset of one partition.
+    tp = TopicPartition("ck-consume", 1, 7)
+    c.assign([tp])
+    m = None
+    deadline = time.time() + 10
+    while m is None and time.time() < deadline:
+        m = c.poll(0.5)
+    check(m is not None and m.offset() == 7 and (1, 7, m.key(), m.value(), m.headers()) == parts[1][7],
+          "after assign at offset 7: %r" % ((m and (m.partition(), m.offset())),))
+    c.close()
+
+
+def offsets_for_times():
+    a = admin()
+    create(a, NewTopic("ck-times", num_partitions=1, replication_factor=1))
+    base = int(time.time() * 1000) - 3600_000
+    p = Producer({"bootstrap.servers": BOOTSTRAP, "enable.idempotence": True})
+    for i in range(100):
+        p.produce("ck-times", value=b"v%d" % i, partition=0, timestamp=base + i * 1000)
+    check(p.flush(30) == 0, "not delivered")
+    c = consumer()
+    for i in (0, 1, 42, 99):
+        for ts in (base + i * 1000, base + i * 1000 - 500):
+            r = c.offsets_for_times([TopicPartition("ck-times", 0, ts)], timeout=10)
+            check(r[0].error is None and r[0].offset == i, "offsets_for_times(%d): %r, want offset %d" % (ts - base, r[0], i))
+    r = c.offsets_for_times([TopicPartition("ck-times", 0, base + 500_000)], timeout=10)
+    check(r[0].offset == -1, "offsets_for_times after the last record: %r, want -1 (end)" % r[0])
+    c.assign([TopicPartition("ck-times", 0, c.offsets_for_times([TopicPartition("ck-times", 0, base + 60_000)], timeout=10)[0].offset)])
+    got = []
+    deadline = time.time() + 30
+    while len(got) < 40 and time.time() < deadline:
+        got += c.consume(100, timeout=0.5)
+    check([m.offset() for m in got] == list(range(60, 100)), "offsets after seeking to t60: %r" % [m.offset() for m in got][:10])
+    check(got[0].timestamp()[1] == base + 60_000 and got[0].value() == b"v60", "first record: %r" % (got[0].timestamp(),))
+    c.close()
+
+
+SCENARIOS = {
+    "admin-create-topics": admin_create_topics,
+    "admin-describe-topics": admin_describe_topics,
+    "admin-delete-topics": admin_delete_topics,
+    "idempotent-produce": idempotent_produce,
+    "consume-assign": consume_assign,
+    "offsets-for-times": offsets_for_times,
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) == 2 and sys.argv[1] == "--version":
+        import confluent_kafka
+        print("confluent-kafka %s (librdkafka %s)" % (confluent_kafka.version()[0], confluent_kafka.libversion()[0]))
+        sys.exit(0)
+    BOOTSTRAP, name = sys.argv[1], sys.argv[2]
+    try:
+        SCENARIOS[name]()
+    except Check as e:
+        print("FAIL: %s" % e, file=sys.stderr)
+        sys.exit(1)
+    except Exception as e:
+        traceback.print_exc()
+        print("FAIL: %r" % e, file=sys.stderr)
+        sys.exit(1)
+    print("ok", name)

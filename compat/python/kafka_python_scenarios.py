@@ -1,0 +1,134 @@
+"""kafka-python scenarios of the compatibility suite (run under 2.0.2 and the
+current release, each in its own venv).
+
+Usage: kafka_python_scenarios.py BOOTSTRAP SCENARIO. Exits 0 when every check
+passes; otherwise prints "FAIL: why" and exits 1. The consumer has no group:
+group_id=None, assign() and seek_to_beginning().
+"""
+
+import sys
+import time
+import traceback
+
+import kafka
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+BOOTSTRAP = ""
+
+
+class Check(Exception):
+    pass
+
+
+def check(ok, msg):
+    if not ok:
+        raise Check(msg)
+
+
+def admin():
+    return KafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=30000)
+
+
+def create(topic, partitions, configs=None):
+    a = admin()
+    a.create_topics([NewTopic(topic, partitions, 1, topic_configs=configs or {})])
+    a.close()
+
+
+def roundtrip(topic, n, compression=None):
+    create(topic, 3)
+    p = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", linger_ms=5, compression_type=compression)
+    futures = []
+    for i in range(n):
+        futures.append(p.send(topic, key=b"key-%d" % (i % 29), value=b"value-%d" % i,
+                              headers=[("seq", str(i).encode()), ("client", b"kafka-python")]))
+    p.flush(30)
+    sent = {}
+    keys = {}
+    for i, f in enumerate(futures):
+        md = f.get(timeout=30)
+        sent.setdefault(md.partition, []).append((md.offset, b"key-%d" % (i % 29), b"value-%d" % i,
+                                                   [("seq", str(i).encode()), ("client", b"kafka-python")]))
+        check(keys.setdefault(i % 29, md.partition) == md.partition, "key %d in two partitions" % (i % 29))
+    p.close()
+    check(len(sent) > 1, "every record in one partition")
+    for part, recs in sent.items():
+        check([r[0] for r in recs] == list(range(len(recs))), "partition %d: acknowledged offsets not 0..n-1" % part)
+
+    c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=None, enable_auto_commit=False)
+    tps = [TopicPartition(topic, part) for part in range(3)]
+    c.assign(tps)
+    c.seek_to_beginning(*tps)
+    ends = c.end_offsets(tps)
+    for tp in tps:
+        check(ends[tp] == len(sent.get(tp.partition, [])), "%r end offset %d" % (tp, ends[tp]))
+    got = {}
+    count = 0
+    deadline = time.time() + 60
+    while count < n:
+        check(time.time() < deadline, "consumed %d of %d in 60s" % (count, n))
+        for tp, msgs in c.poll(timeout_ms=500).items():
+            for m in msgs:
+                got.setdefault(m.partition, []).append((m.offset, m.key, m.value, [(k, v) for k, v in m.headers]))
+                count += 1
+    check(not c.poll(timeout_ms=500), "records beyond the %d produced" % n)
+    c.close()
+    for part, recs in sent.items():
+        check(got.get(part) == recs, "partition %d: consumed records differ (first %r, want %r)"
+              % (part, (got.get(part) or [None])[0], recs[0]))
+    print("produced and consumed %d records over %d partitions" % (n, len(sent)))
+
+
+def admin_scenario():
+    topic = "kp-%s-admin" % kafka.__version__
+    a = admin()
+    a.create_topics([NewTopic(topic, 2, 1, topic_configs={"retention.ms": "3600000"})])
+    try:
+        a.create_topics([NewTopic(topic, 2, 1)])
+        raise Check("creating the topic twice succeeded")
+    except TopicAlreadyExistsError:
+        pass
+    check(topic in a.list_topics(), "list_topics does not list the topic")
+    res = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    if isinstance(res, dict):
+        # 3.x: {resource type: {name: {config key: {config data}}}}
+        print("describe_configs: %r" % res)
+        entries = {}
+        for names in res.values():
+            for k, v in names.get(topic, {}).items():
+                entries[k] = v.get("value") if isinstance(v, dict) else v
+    else:
+        # 2.0: a list of DescribeConfigsResponse; resources: (error, message, type, name, entries)
+        entries = {e[0]: e[1] for e in res[0].resources[0][4]}
+    check(entries.get("retention.ms") == "3600000", "describe_configs retention.ms=%r" % entries.get("retention.ms"))
+    a.delete_topics([topic])
+    deadline = time.time() + 10
+    while topic in a.list_topics():
+        check(time.time() < deadline, "topic still listed 10s after delete_topics")
+        time.sleep(0.1)
+    a.close()
+
+
+SCENARIOS = {
+    "roundtrip": lambda: roundtrip("kp-%s-roundtrip" % kafka.__version__, 2000),
+    "compression-gzip": lambda: roundtrip("kp-%s-gzip" % kafka.__version__, 1000, "gzip"),
+    "admin": admin_scenario,
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) == 2 and sys.argv[1] == "--version":
+        print("kafka-python %s" % kafka.__version__)
+        sys.exit(0)
+    BOOTSTRAP, name = sys.argv[1], sys.argv[2]
+    try:
+        SCENARIOS[name]()
+    except Check as e:
+        print("FAIL: %s" % e, file=sys.stderr)
+        sys.exit(1)
+    except Exception as e:
+        traceback.print_exc()
+        print("FAIL: %r" % e, file=sys.stderr)
+        sys.exit(1)
+    print("ok", name)
