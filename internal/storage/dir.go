@@ -18,6 +18,7 @@ import (
 const (
 	recoveryPointFile  = "recovery-point-offset-checkpoint"
 	logStartFile       = "log-start-offset-checkpoint"
+	cleanerOffsetFile  = "cleaner-offset-checkpoint"
 	cleanShutdownFile  = ".kafka_cleanshutdown"
 	partitionMetaFile  = "partition.metadata"
 	deleteDirSuffix    = "-delete"
@@ -55,6 +56,7 @@ func OpenDir(path string, cfg Config, logger *slog.Logger) (*Dir, error) {
 	clean := err == nil
 	recovery := d.readOffsets(recoveryPointFile)
 	starts := d.readOffsets(logStartFile)
+	cleaned := d.readOffsets(cleanerOffsetFile)
 	ents, err := os.ReadDir(path)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list log dir: %w", err)
@@ -76,7 +78,10 @@ func OpenDir(path string, cfg Config, logger *slog.Logger) (*Dir, error) {
 		if !ok {
 			continue
 		}
-		st := logState{recoveryPoint: -1, logStart: -1, clean: clean}
+		st := logState{recoveryPoint: -1, logStart: -1, cleanerOffset: -1, clean: clean}
+		if off, ok := cleaned[tp]; ok {
+			st.cleanerOffset = off
+		}
 		if off, ok := recovery[tp]; ok {
 			st.recoveryPoint = off
 		}
@@ -193,7 +198,7 @@ func (d *Dir) CreateLog(topic string, partition int32, topicID [16]byte, cfg Con
 	if err := syncDir(d.path); err != nil {
 		return nil, err
 	}
-	l, err := openLog(dir, tp, cfg, logState{recoveryPoint: 0, logStart: 0, clean: true}, d.logger)
+	l, err := openLog(dir, tp, cfg, logState{recoveryPoint: 0, logStart: 0, cleanerOffset: -1, clean: true}, d.logger)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -235,7 +240,8 @@ func (d *Dir) DeleteLog(topic string, partition int32) error {
 }
 
 // Checkpoint writes recovery-point-offset-checkpoint and
-// log-start-offset-checkpoint for every open log. The broker calls it
+// log-start-offset-checkpoint for every open log, and
+// cleaner-offset-checkpoint for every log the cleaner has compacted. The broker calls it
 // periodically (log.flush.offset.checkpoint.interval.ms) and after
 // DeleteRecords; Close calls it too.
 func (d *Dir) Checkpoint() error {
@@ -247,12 +253,21 @@ func (d *Dir) Checkpoint() error {
 func (d *Dir) checkpointLocked() error {
 	rp := make(map[TopicPartition]int64, len(d.logs))
 	ls := make(map[TopicPartition]int64, len(d.logs))
+	co := make(map[TopicPartition]int64)
 	for tp, l := range d.logs {
 		rp[tp] = l.RecoveryPoint()
 		ls[tp] = l.LogStartOffset()
+		if off := l.cleanerOffset.Load(); off >= 0 {
+			co[tp] = off
+		}
 	}
 	if err := writeOffsetCheckpoint(filepath.Join(d.path, recoveryPointFile), rp); err != nil {
 		return err
+	}
+	if len(co) > 0 {
+		if err := writeOffsetCheckpoint(filepath.Join(d.path, cleanerOffsetFile), co); err != nil {
+			return err
+		}
 	}
 	return writeOffsetCheckpoint(filepath.Join(d.path, logStartFile), ls)
 }

@@ -2,10 +2,12 @@ package storage
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"sort"
 
 	"github.com/samsa-streaming/samsa/internal/record"
@@ -54,6 +56,22 @@ func (s *Slice) Bytes() ([]byte, error) {
 // of the segment holding offset. An offset equal to the log end or to
 // limit.Offset gives an empty Slice. Only batch headers are read from disk.
 func (l *Log) Read(offset int64, maxBytes int32, minOneBatch bool, limit Position) (Slice, error) {
+	// A segment can leave the list between the snapshot and the read: the
+	// cleaner swapped a rewritten one in (retry with the new list) or
+	// retention deleted it (the retry finds offset below the log start).
+	for try := 0; ; try++ {
+		s, err := l.read(offset, maxBytes, minOneBatch, limit)
+		if !errors.Is(err, errSegmentGone) {
+			return s, err
+		}
+		if try == 100 {
+			return Slice{}, fmt.Errorf("%w: offset %d was deleted", ErrOffsetOutOfRange, offset)
+		}
+		runtime.Gosched()
+	}
+}
+
+func (l *Log) read(offset int64, maxBytes int32, minOneBatch bool, limit Position) (Slice, error) {
 	segs, end, start := l.snapshotState()
 	if offset < start || offset > end.Offset {
 		return Slice{}, fmt.Errorf("%w: offset %d not in [%d, %d]", ErrOffsetOutOfRange, offset, start, end.Offset)
@@ -80,8 +98,7 @@ func (l *Log) Read(offset int64, maxBytes int32, minOneBatch bool, limit Positio
 
 func (l *Log) readSegment(seg *segment, offset int64, maxBytes int32, minOneBatch bool, end, limit Position) (Slice, bool, error) {
 	if !seg.file.acquire() {
-		// Deleted since the snapshot: the log start moved past offset.
-		return Slice{}, false, fmt.Errorf("%w: offset %d was deleted", ErrOffsetOutOfRange, offset)
+		return Slice{}, false, errSegmentGone
 	}
 	segEnd := seg.size.Load()
 	if seg.base == end.SegmentBase {

@@ -19,6 +19,7 @@ import (
 type logState struct {
 	recoveryPoint int64 // -1 when unknown: every segment is recovered
 	logStart      int64 // -1 when unknown
+	cleanerOffset int64 // first dirty offset from cleaner-offset-checkpoint, -1 when unknown
 	clean         bool  // the log dir had a clean-shutdown marker
 }
 
@@ -37,6 +38,10 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 		return nil, err
 	}
 	l.topicID = id
+	l.cleanerOffset.Store(st.cleanerOffset)
+	if err := completeSwaps(dir); err != nil {
+		return nil, err
+	}
 	if err := removeStrayFiles(dir); err != nil {
 		return nil, err
 	}

@@ -263,6 +263,9 @@ func (l *Log) truncateLocked(offset int64) error {
 	if l.recoveryPoint.Load() > l.leo {
 		l.recoveryPoint.Store(l.leo)
 	}
+	if l.cleanerOffset.Load() > l.leo {
+		l.cleanerOffset.Store(l.leo)
+	}
 	return l.loadProducerState()
 }
 

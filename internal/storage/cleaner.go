@@ -1,0 +1,716 @@
+package storage
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"time"
+
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+// Log compaction, as Kafka's LogCleaner does it for one log:
+//
+//  1. The dirty range runs from the first dirty offset (the cleaner offset,
+//     or the log start) to the first uncleanable segment: the active one,
+//     one not entirely below the high watermark, or one holding a record
+//     younger than min.compaction.lag.ms. The pass runs only if the dirty
+//     bytes are at least min.cleanable.dirty.ratio of the log from its
+//     start to there, or max.compaction.lag.ms has passed for the oldest
+//     dirty batch.
+//  2. A map from key to the offset of its latest record is built over the
+//     dirty range (stopping at a segment boundary if it outgrows
+//     CleanOptions.MaxMapBytes).
+//  3. Every segment from the log start to the end of the mapped range is
+//     rewritten, in groups that fit one segment, keeping a record if it has
+//     a key, no later record has the same key, and it is not a tombstone
+//     whose batch's delete horizon has passed. Offsets are preserved; a
+//     batch keeps its base and last offset (so producer sequences stay
+//     consistent) and is dropped when empty, unless it is the last batch of
+//     its producer, whose header is kept. Batches with tombstones and no
+//     horizon get one: now + delete.retention.ms (KIP-534).
+//  4. Each group's output is written to .cleaned files and fsynced, renamed
+//     to .swap, and swapped in under the writer lock: the old segments are
+//     renamed .deleted and the .swap files take their final names. Opening
+//     a log completes a swap a crash interrupted (completeSwaps).
+
+// CleanOptions are the broker-level settings of one cleaning pass.
+type CleanOptions struct {
+	// Limit is the high watermark offset: only segments entirely below it
+	// are cleaned. (With transactions it becomes the last stable offset.)
+	Limit int64
+	// Throttle, if set, is told of every byte read or written and may
+	// block (log.cleaner.io.max.bytes.per.second).
+	Throttle *Throttler
+	// MaxMapBytes bounds the memory of the key map
+	// (log.cleaner.dedupe.buffer.size); zero means 128 MiB. At least one
+	// segment is always mapped.
+	MaxMapBytes int64
+}
+
+// CleanStats reports a cleaning pass.
+type CleanStats struct {
+	FirstDirty, End int64 // the mapped dirty range [FirstDirty, End)
+	Segments        int   // segments read for rewriting
+	Rewritten       int   // new segments swapped in
+	BytesRead       int64
+	BytesWritten    int64
+	RecordsRead     int64
+	RecordsKept     int64
+	Keys            int
+}
+
+// Cleanable describes how dirty a log is, for the cleaner to pick the
+// dirtiest log first.
+type Cleanable struct {
+	FirstDirty  int64
+	DirtyBytes  int64
+	Ratio       float64 // dirty bytes / (clean + dirty bytes)
+	Due         bool    // max.compaction.lag.ms has passed for a dirty batch
+	ShouldClean bool    // Ratio >= min.cleanable.dirty.ratio or Due
+}
+
+const defaultMaxMapBytes = 128 << 20
+
+// mapEntryOverhead estimates the memory of one key map entry beyond the
+// key bytes (map bucket share, string header, offset).
+const mapEntryOverhead = 48
+
+// cleanRange is the dirty range of a log as seen in one snapshot.
+type cleanRange struct {
+	firstDirty int64
+	dirty      int // index of the first dirty segment
+	end        int // index of the first uncleanable segment
+	clean      int64
+	dirtyBytes int64
+	due        bool
+}
+
+func (l *Log) config() Config {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cfg
+}
+
+func dirtyRange(segs []*segment, start, cleanerOffset int64, cfg Config, now time.Time, limit int64) cleanRange {
+	r := cleanRange{firstDirty: max(cleanerOffset, start)}
+	for r.dirty+1 < len(segs) && segs[r.dirty+1].base <= r.firstDirty {
+		r.dirty++
+	}
+	minLagCutoff := now.Add(-cfg.MinCompactionLag).UnixMilli()
+	r.end = r.dirty
+	for r.end+1 < len(segs) && segs[r.end+1].base <= limit {
+		if cfg.MinCompactionLag > 0 && segs[r.end].largestTimestamp() > minLagCutoff {
+			break
+		}
+		r.end++
+	}
+	for i, s := range segs[:r.end] {
+		if i < r.dirty {
+			r.clean += s.size.Load()
+		} else {
+			r.dirtyBytes += s.size.Load()
+		}
+	}
+	if cfg.MaxCompactionLag > 0 && r.dirty < r.end {
+		cutoff := now.Add(-cfg.MaxCompactionLag).UnixMilli()
+		for _, s := range segs[r.dirty:r.end] {
+			if ts := s.firstBatchTimestamp(); ts > 0 && ts < cutoff {
+				r.due = true
+				break
+			}
+		}
+	}
+	return r
+}
+
+// firstBatchTimestamp is the max timestamp of the segment's first batch
+// (Kafka's LogSegment.getFirstBatchTimestamp), -1 if unknown.
+func (s *segment) firstBatchTimestamp() int64 {
+	if !s.file.acquire() {
+		return -1
+	}
+	defer s.file.release()
+	var buf [record.HeaderSize]byte
+	h, err := s.readHeader(0, s.size.Load(), buf[:])
+	if err != nil {
+		return -1
+	}
+	return h.MaxTimestamp
+}
+
+// Cleanable reports how dirty the log is at now for a high watermark of
+// limit. ok is false when the log is not compacted.
+func (l *Log) Cleanable(now time.Time, limit int64) (c Cleanable, ok bool) {
+	cfg := l.config()
+	if !cfg.CleanupCompact {
+		return Cleanable{}, false
+	}
+	segs, _, start := l.snapshotState()
+	r := dirtyRange(segs, start, l.cleanerOffset.Load(), cfg, now, limit)
+	c = Cleanable{FirstDirty: r.firstDirty, DirtyBytes: r.dirtyBytes, Due: r.due}
+	if total := r.clean + r.dirtyBytes; total > 0 {
+		c.Ratio = float64(r.dirtyBytes) / float64(total)
+	}
+	c.ShouldClean = r.dirtyBytes > 0 && (c.Ratio >= cfg.MinCleanableRatio || c.Due)
+	return c, true
+}
+
+// CleanerOffset is the first offset not yet compacted (the log start if
+// the log was never cleaned).
+func (l *Log) CleanerOffset() int64 { return max(l.cleanerOffset.Load(), l.LogStartOffset()) }
+
+// Clean runs one compaction pass if the log is compacted and dirty enough
+// (or force is set and it has any dirty segment). It never touches the
+// active segment, and appends and reads go on while it runs; the writer
+// lock is held only to swap each rewritten group in.
+func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (CleanStats, error) {
+	l.cleanMu.Lock()
+	defer l.cleanMu.Unlock()
+	cfg := l.config()
+	if !cfg.CleanupCompact {
+		return CleanStats{}, nil
+	}
+	if opt.MaxMapBytes <= 0 {
+		opt.MaxMapBytes = defaultMaxMapBytes
+	}
+	segs, _, start := l.snapshotState()
+	r := dirtyRange(segs, start, l.cleanerOffset.Load(), cfg, now, opt.Limit)
+	if r.dirtyBytes == 0 && (r.dirty >= r.end || !force) {
+		return CleanStats{}, nil
+	}
+	if !force && !r.due && float64(r.dirtyBytes) < cfg.MinCleanableRatio*float64(r.clean+r.dirtyBytes) {
+		return CleanStats{}, nil
+	}
+	c := &cleaner{l: l, cfg: cfg, opt: opt, now: now, keys: make(map[string]int64)}
+	c.stats.FirstDirty = r.firstDirty
+	end, err := c.buildMap(segs[r.dirty:r.end], r.firstDirty)
+	if err != nil {
+		return c.stats, err
+	}
+	c.stats.End = segs[end+r.dirty].base
+	c.lastOffsets = l.producers.lastOffsets()
+	upto := r.dirty + end
+	for _, g := range groupSegments(segs[:upto], cfg) {
+		if err := c.cleanGroup(g); err != nil {
+			return c.stats, err
+		}
+	}
+	if !c.skipped {
+		l.cleanerOffset.Store(c.stats.End)
+	}
+	l.logger.Info("cleaned log", "partition", l.tp, "dirty_from", c.stats.FirstDirty, "dirty_to", c.stats.End,
+		"segments", c.stats.Segments, "read_bytes", c.stats.BytesRead, "written_bytes", c.stats.BytesWritten,
+		"records", c.stats.RecordsRead, "kept", c.stats.RecordsKept, "keys", c.stats.Keys)
+	return c.stats, nil
+}
+
+// groupSegments splits segs into runs that fit one segment: total size at
+// most SegmentBytes and offsets within 2^31 of the first base (Kafka's
+// groupSegmentsBySize).
+func groupSegments(segs []*segment, cfg Config) [][]*segment {
+	var out [][]*segment
+	for len(segs) > 0 {
+		n, size := 1, segs[0].size.Load()
+		for n < len(segs) {
+			next := segs[n]
+			lastBound := int64(math.MaxInt64)
+			if n+1 < len(segs) {
+				lastBound = segs[n+1].base - 1
+			}
+			if size+next.size.Load() > cfg.SegmentBytes || lastBound-segs[0].base > math.MaxInt32 {
+				break
+			}
+			size += next.size.Load()
+			n++
+		}
+		out = append(out, segs[:n:n])
+		segs = segs[n:]
+	}
+	return out
+}
+
+// cleaner is the state of one pass.
+type cleaner struct {
+	l           *Log
+	cfg         Config
+	opt         CleanOptions
+	now         time.Time
+	keys        map[string]int64 // key -> offset of its latest record in the dirty range
+	mapBytes    int64
+	lastOffsets map[int64]int64 // producer id -> last offset of its last batch
+	stats       CleanStats
+	skipped     bool // a group was not swapped in: do not move the cleaner offset
+	buf, out    []byte
+	recs, comp  []byte
+}
+
+// buildMap maps keys over the dirty segments; it returns how many segments
+// it mapped (at least one).
+func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
+	for i, s := range segs {
+		if i > 0 && c.mapBytes > c.opt.MaxMapBytes {
+			return i, nil
+		}
+		err := c.eachBatch(s, func(_ int64, h *record.Header, batch []byte) error {
+			if h.IsControl() || h.LastOffset() < from {
+				return nil // TODO(transactions): skip aborted data here too
+			}
+			data, err := record.BatchRecords(c.recs, batch, h)
+			if err != nil {
+				return &CorruptionError{Path: s.path, Pos: 0, Err: err}
+			}
+			if h.Compression() != record.CompressionNone {
+				c.recs = data
+			}
+			return record.WalkRecords(data, h.NumRecords, func(r *record.Record) error {
+				off := h.BaseOffset + int64(r.OffsetDelta)
+				if r.Key == nil || off < from {
+					return nil
+				}
+				if _, ok := c.keys[string(r.Key)]; !ok {
+					c.mapBytes += int64(len(r.Key)) + mapEntryOverhead
+				}
+				c.keys[string(r.Key)] = off
+				return nil
+			})
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	c.stats.Keys = len(c.keys)
+	return len(segs), nil
+}
+
+// eachBatch reads a segment sequentially and calls fn with each batch,
+// whose bytes are valid only during the call.
+func (c *cleaner) eachBatch(s *segment, fn func(pos int64, h *record.Header, batch []byte) error) error {
+	if !s.file.acquire() {
+		return errSegmentGone
+	}
+	defer s.file.release()
+	size := s.size.Load()
+	br := bufio.NewReaderSize(io.NewSectionReader(s.file.f, 0, size), 1<<20)
+	for pos := int64(0); pos < size; {
+		if pos+record.HeaderSize > size {
+			return corruptf(s.path, pos, "partial batch header at the end of a segment")
+		}
+		c.buf = grow(c.buf, record.HeaderSize)
+		if _, err := io.ReadFull(br, c.buf[:record.HeaderSize]); err != nil {
+			return fmt.Errorf("storage: read %s at %d: %w", s.path, pos, err)
+		}
+		h, err := record.ParseHeader(c.buf)
+		if err != nil {
+			return &CorruptionError{Path: s.path, Pos: pos, Err: err}
+		}
+		n := h.TotalSize()
+		if pos+n > size {
+			return corruptf(s.path, pos, "batch of %d bytes runs past the segment end %d", n, size)
+		}
+		c.buf = grow(c.buf, int(n))
+		if _, err := io.ReadFull(br, c.buf[record.HeaderSize:n]); err != nil {
+			return fmt.Errorf("storage: read %s at %d: %w", s.path, pos, err)
+		}
+		c.stats.BytesRead += n
+		c.opt.Throttle.Wait(n)
+		if err := fn(pos, &h, c.buf[:n]); err != nil {
+			return err
+		}
+		pos += n
+	}
+	return nil
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		nb := make([]byte, n, max(n, 2*cap(b)))
+		copy(nb, b)
+		return nb
+	}
+	return b[:n]
+}
+
+// errSegmentGone means a segment was dropped (retention, truncation, another
+// swap) while a reader or the cleaner was about to use it.
+var errSegmentGone = errors.New("storage: segment no longer in the log")
+
+// retainControl decides whether the cleaner keeps a control batch
+// (transaction marker). Until transactions exist every marker is kept; with
+// them, Kafka removes a marker once its transaction's data is gone and the
+// batch's delete horizon has passed.
+func (c *cleaner) retainControl(h *record.Header) bool { return true }
+
+// filter decides the fate of one batch. It returns the bytes to write
+// (batch itself when unchanged) or nil to drop the batch.
+func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64) ([]byte, error) {
+	if _, err := record.Validate(batch); err != nil {
+		return nil, &CorruptionError{Path: path, Pos: pos, Err: err}
+	}
+	if h.IsControl() {
+		if c.retainControl(h) {
+			return batch, nil
+		}
+		return nil, nil
+	}
+	data, err := record.BatchRecords(c.recs, batch, h)
+	if err != nil {
+		return nil, &CorruptionError{Path: path, Pos: pos, Err: err}
+	}
+	if h.Compression() != record.CompressionNone {
+		c.recs = data
+	}
+	horizonPassed := h.HasDeleteHorizon() && c.now.UnixMilli() >= h.FirstTimestamp
+	kept, tombstones := int32(0), false
+	maxTS := int64(-1)
+	retained := c.out[:0]
+	newFirst := h.FirstTimestamp
+	// A first pass decides what is kept; records are re-encoded only if
+	// the batch changes.
+	keep := func(r *record.Record) bool {
+		if r.Key == nil {
+			return false // Kafka drops keyless records from compacted logs
+		}
+		if latest, ok := c.keys[string(r.Key)]; ok && h.BaseOffset+int64(r.OffsetDelta) < latest {
+			return false
+		}
+		return r.Value != nil || !horizonPassed
+	}
+	err = record.WalkRecords(data, h.NumRecords, func(r *record.Record) error {
+		c.stats.RecordsRead++
+		if keep(r) {
+			kept++
+			tombstones = tombstones || r.Value == nil
+			maxTS = max(maxTS, h.FirstTimestamp+r.TimestampDelta)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, &CorruptionError{Path: path, Pos: pos, Err: err}
+	}
+	c.stats.RecordsKept += int64(kept)
+	stamp := tombstones && !h.HasDeleteHorizon()
+	if kept == h.NumRecords && !stamp {
+		return batch, nil
+	}
+	out := *h
+	if kept == 0 {
+		if h.ProducerID < 0 || c.lastOffsets[h.ProducerID] != h.LastOffset() {
+			return nil, nil
+		}
+		// Keep the header of a producer's last batch so its epoch and
+		// sequence survive (Kafka's BatchRetention.RETAIN_EMPTY).
+		out.Attributes &^= record.CompressionMask | record.DeleteHorizonFlagBit
+		out.FirstTimestamp, out.NumRecords = h.MaxTimestamp, 0
+		c.out = record.BuildBatch(c.out[:0], &out, nil)
+		return c.out, nil
+	}
+	if stamp {
+		out.Attributes |= record.DeleteHorizonFlagBit
+		newFirst = c.now.Add(c.cfg.DeleteRetention).UnixMilli()
+	}
+	err = record.WalkRecords(data, h.NumRecords, func(r *record.Record) error {
+		if keep(r) {
+			retained = record.AppendRetimed(retained, r, h.FirstTimestamp+r.TimestampDelta-newFirst)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	section := retained
+	if h.Compression() != record.CompressionNone {
+		xerial := h.Compression() == record.CompressionSnappy && record.IsXerial(batch[record.HeaderSize:])
+		if c.comp, err = record.Compress(c.comp, retained, h.Compression(), xerial); err != nil {
+			return nil, fmt.Errorf("storage: recompress: %w", err)
+		}
+		section = c.comp
+	}
+	out.FirstTimestamp, out.NumRecords = newFirst, kept
+	if !h.HasLogAppendTime() {
+		out.MaxTimestamp = maxTS
+	}
+	built := record.BuildBatch(make([]byte, 0, record.HeaderSize+len(section)), &out, section)
+	c.out = retained[:0]
+	return built, nil
+}
+
+// lastOffsets maps each producer id to the last offset of its last batch,
+// which the cleaner keeps even when all its records are obsolete.
+func (p *producerState) lastOffsets() map[int64]int64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := make(map[int64]int64, len(p.producers))
+	for id, e := range p.producers {
+		if e.n > 0 {
+			out[id] = e.batches[e.n-1].lastOffset
+		}
+	}
+	return out
+}
+
+// cleanGroup rewrites a group of segments into one and swaps it in.
+func (c *cleaner) cleanGroup(group []*segment) error {
+	l := c.l
+	base := group[0].base
+	seg, err := createCleaned(l.dir, base, c.cfg, c.now)
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			seg.close()
+			removeFiles(cleanedPaths(l.dir, base, cleanedSuffix))
+		}
+	}()
+	w := bufio.NewWriterSize(seg.file.f, 1<<20)
+	var pos int64
+	changed := len(group) > 1
+	sizes := make([]int64, len(group))
+	for i, s := range group {
+		sizes[i] = s.size.Load()
+	}
+	for _, s := range group {
+		c.stats.Segments++
+		err := c.eachBatch(s, func(p int64, h *record.Header, batch []byte) error {
+			out, err := c.filter(h, batch, s.path, p)
+			if err != nil || out == nil {
+				changed = true
+				return err
+			}
+			if len(out) != len(batch) || &out[0] != &batch[0] {
+				changed = true
+			}
+			oh, err := record.ParseHeader(out)
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(out); err != nil {
+				return fmt.Errorf("storage: write cleaned segment: %w", err)
+			}
+			c.opt.Throttle.Wait(int64(len(out)))
+			if err := seg.indexBatch(pos, &oh, c.cfg.IndexIntervalBytes); err != nil {
+				return err
+			}
+			pos += int64(len(out))
+			return nil
+		})
+		if errors.Is(err, errSegmentGone) {
+			c.skipped = true
+			return nil // retention or truncation got there first
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("storage: write cleaned segment: %w", err)
+	}
+	seg.size.Store(pos)
+	if err := seg.finish(); err != nil {
+		return err
+	}
+	if err := seg.sync(); err != nil {
+		return err
+	}
+	c.stats.BytesWritten += pos
+	swapped, err := l.swapIn(group, sizes, seg, c.now)
+	if err != nil {
+		return err
+	}
+	ok = swapped
+	if swapped {
+		c.stats.Rewritten++
+	} else {
+		c.skipped = true
+	}
+	return nil
+}
+
+// cleanedPaths names a cleaned segment's three files with a suffix.
+func cleanedPaths(dir string, base int64, suffix string) []string {
+	out := make([]string, 0, len(segmentSuffixes))
+	for _, s := range segmentSuffixes {
+		out = append(out, segmentPath(dir, base, s)+suffix)
+	}
+	return out
+}
+
+// createCleaned creates the .cleaned files of a segment at base. The
+// segment's paths are the final names, which it will have once swapped in.
+func createCleaned(dir string, base int64, cfg Config, now time.Time) (*segment, error) {
+	paths := cleanedPaths(dir, base, cleanedSuffix)
+	if err := removeFiles(paths); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(paths[0], os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("storage: create cleaned segment: %w", err)
+	}
+	idx, _, err := openIndexFile(paths[1], offsetEntrySize, cfg.SegmentIndexBytes)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	tidx, _, err := openIndexFile(paths[2], timeEntrySize, cfg.SegmentIndexBytes)
+	if err != nil {
+		f.Close()
+		idx.close()
+		return nil, err
+	}
+	idx.path, tidx.path = segmentPath(dir, base, indexSuffix), segmentPath(dir, base, timeIndexSuffix)
+	return newSegment(dir, base, f, idx, tidx, now), nil
+}
+
+// swapIn replaces group with seg, whose .cleaned files are complete and
+// fsynced: rename them to .swap (the commit point: from here a crash
+// completes the swap at the next open), then under the writer lock publish
+// the new segment list, rename the old segments to .deleted and give the
+// .swap files their final names, the log file last. If the group is no
+// longer in the log as it was read (retention, truncation), nothing is
+// swapped and swapped is false.
+func (l *Log) swapIn(group []*segment, sizes []int64, seg *segment, now time.Time) (swapped bool, err error) {
+	cleaned := cleanedPaths(l.dir, seg.base, cleanedSuffix)
+	swaps := cleanedPaths(l.dir, seg.base, swapSuffix)
+	crashPoint("cleaned", l.dir)
+	// Indexes first: a .log.swap exists only once all three are renamed.
+	for _, i := range []int{1, 2, 0} {
+		if err := os.Rename(cleaned[i], swaps[i]); err != nil {
+			return false, fmt.Errorf("storage: %w", err)
+		}
+		crashPoint("to-swap", l.dir)
+	}
+	if err := syncDir(l.dir); err != nil {
+		return false, err
+	}
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := -1
+	for i, s := range l.segs {
+		if s == group[0] {
+			k = i
+			break
+		}
+	}
+	current := k >= 0 && k+len(group) < len(l.segs) && l.writableLocked() == nil
+	for j := 0; current && j < len(group); j++ {
+		current = l.segs[k+j] == group[j] && group[j].size.Load() == sizes[j]
+	}
+	if !current {
+		return false, removeFiles(swaps)
+	}
+	segs := make([]*segment, 0, len(l.segs)-len(group)+1)
+	segs = append(append(append(segs, l.segs[:k]...), seg), l.segs[k+len(group):]...)
+	l.stateMu.Lock()
+	l.segs = segs
+	l.stateMu.Unlock()
+	var errs []error
+	for _, s := range group {
+		errs = append(errs, l.deleteSegmentLocked(s, now))
+		crashPoint("deleted", l.dir)
+	}
+	final := cleanedPaths(l.dir, seg.base, "")
+	for _, i := range []int{1, 2, 0} {
+		if err := os.Rename(swaps[i], final[i]); err != nil {
+			errs = append(errs, fmt.Errorf("storage: %w", err))
+		}
+		crashPoint("to-final", l.dir)
+	}
+	l.dirDirty.Store(true)
+	if err := errors.Join(errs...); err != nil {
+		// The files are in an unknown state; the next open sorts them out.
+		return true, l.fail(err)
+	}
+	return true, nil
+}
+
+// crashHook, set only by tests, sees the partition directory at each step
+// of a swap, so a test can copy the files a kill -9 at that moment would
+// leave.
+var crashHook func(stage, dir string)
+
+func crashPoint(stage, dir string) {
+	if crashHook != nil {
+		crashHook(stage, dir)
+	}
+}
+
+// completeSwaps finishes swaps interrupted by a crash, as Kafka's log
+// loader does: a <base>.log.swap is complete cleaner output, so every
+// segment whose base offset lies in its offset range is deleted and the
+// .swap files take their final names. Leftover .cleaned, .deleted and
+// orphan index .swap files are removed afterwards by removeStrayFiles.
+func completeSwaps(dir string) error {
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("storage: list %s: %w", dir, err)
+	}
+	for _, e := range names {
+		base, ok := parseOffsetName(e.Name(), logSuffix+swapSuffix)
+		if !ok {
+			continue
+		}
+		next, err := swapEnd(dir, base)
+		if err != nil {
+			return err
+		}
+		bases, err := listSegmentBases(dir)
+		if err != nil {
+			return err
+		}
+		for _, b := range bases {
+			if b >= base && b < next {
+				if err := removeFiles(cleanedPaths(dir, b, "")); err != nil {
+					return err
+				}
+			}
+		}
+		swaps, final := cleanedPaths(dir, base, swapSuffix), cleanedPaths(dir, base, "")
+		if err := removeFiles(final); err != nil {
+			return err
+		}
+		for _, i := range []int{1, 2, 0} {
+			if err := os.Rename(swaps[i], final[i]); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("storage: complete swap: %w", err)
+			}
+		}
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// swapEnd is the offset after the last batch of a .log.swap file (its base
+// when empty).
+func swapEnd(dir string, base int64) (int64, error) {
+	path := segmentPath(dir, base, logSuffix) + swapSuffix
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("storage: open swap: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("storage: stat swap: %w", err)
+	}
+	s := &segment{base: base, path: path, file: newSegFile(f)}
+	next := base
+	err = s.walk(0, st.Size(), func(_ int64, h record.Header) bool {
+		next = h.LastOffset() + 1
+		return false
+	})
+	if err != nil {
+		return 0, err
+	}
+	return next, nil
+}
