@@ -1,0 +1,26 @@
+# kafkajs from npm (compat/node/package-lock.json) with the codec packages
+# that work on current Node: kafkajs-snappy, kafkajs-lz4, and zstd-codec
+# behind a small adapter. compat/node/kafkajs_scenarios.js.
+# shellcheck shell=bash disable=SC2034
+
+CLIENT=kafkajs
+SCENARIOS=(admin-create-topics fetch-topic-metadata produce-none produce-idempotent produce-gzip
+	produce-snappy produce-lz4 produce-zstd consume-from-beginning)
+
+client_version() {
+	NODE_PATH=$CACHE/node/node_modules node "$COMPAT/node/kafkajs_scenarios.js" --version
+}
+
+kafkajs() {
+	need node "$CACHE/node/node_modules/kafkajs"
+	NODE_PATH=$CACHE/node/node_modules run node "$COMPAT/node/kafkajs_scenarios.js" "$BOOTSTRAP" "$1"
+}
+sc_admin_create_topics() { kafkajs admin-create-topics; }
+sc_fetch_topic_metadata() { kafkajs fetch-topic-metadata; }
+sc_produce_none() { kafkajs produce-none; }
+sc_produce_idempotent() { kafkajs produce-idempotent; }
+sc_produce_gzip() { kafkajs produce-gzip; }
+sc_produce_snappy() { kafkajs produce-snappy; }
+sc_produce_lz4() { kafkajs produce-lz4; }
+sc_produce_zstd() { kafkajs produce-zstd; }
+sc_consume_from_beginning() { kafkajs consume-from-beginning; }

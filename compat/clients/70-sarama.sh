@@ -1,0 +1,20 @@
+# IBM/sarama: SyncProducer (idempotent) and PartitionConsumer (no group) at sarama's newest protocol version and at its default (Kafka 2.8), each codec, ClusterAdmin.
+# compat/goclients (its own Go module), built by setup.sh into $CACHE/bin/goclients.
+# shellcheck shell=bash disable=SC2034
+
+CLIENT=sarama
+SCENARIOS=(produce-consume produce-consume-v2.8 compression-gzip compression-snappy compression-lz4 compression-zstd admin)
+
+client_version() { "$CACHE/bin/goclients" -version sarama; }
+
+goclient() {
+	need "$CACHE/bin/goclients"
+	run "$CACHE/bin/goclients" "$BOOTSTRAP" sarama "$1"
+}
+sc_produce_consume() { goclient produce-consume; }
+sc_produce_consume_v2_8() { goclient produce-consume-v2.8; }
+sc_compression_gzip() { goclient compression-gzip; }
+sc_compression_snappy() { goclient compression-snappy; }
+sc_compression_lz4() { goclient compression-lz4; }
+sc_compression_zstd() { goclient compression-zstd; }
+sc_admin() { goclient admin; }
