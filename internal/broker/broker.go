@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/coordinator/group"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/partition"
 )
@@ -23,6 +24,7 @@ type Broker struct {
 	pids          *producerIDs
 	fetchSessions *sessionCache
 	now           func() time.Time
+	groups        *group.Runtime // consumer group coordinator (apis_group.go)
 
 	ln      net.Listener
 	conns   sync.WaitGroup
@@ -34,13 +36,15 @@ type Broker struct {
 
 // New builds a broker over an opened metadata store and partition manager.
 func New(cfg *config.Config, meta *metadata.Store, parts *partition.Manager, logger *slog.Logger) *Broker {
-	return &Broker{
+	b := &Broker{
 		cfg: cfg, logger: logger, meta: meta, parts: parts,
 		pids:          newProducerIDs(meta, cfg.NodeID),
 		fetchSessions: newSessionCache(cfg.FetchSessionSlots),
 		now:           time.Now,
 		live:          map[*conn]struct{}{},
 	}
+	b.groups = newGroupCoordinator(cfg, b)
+	return b
 }
 
 // Listen binds the configured listener.
@@ -99,6 +103,7 @@ func (b *Broker) Serve() error {
 // goroutines. In-flight produce requests finish their appends first.
 func (b *Broker) Close(ctx context.Context) error {
 	b.closing.Store(true)
+	defer b.groups.Close() // after the connections, so no request is mid-step
 	var err error
 	if b.ln != nil {
 		err = b.ln.Close()

@@ -42,6 +42,16 @@ type Config struct {
 	FlushMode                string
 	FlushSchedulerInterval   time.Duration
 	SendBufferBytes          int
+
+	// Consumer groups (internal/coordinator/group).
+	GroupInitialRebalanceDelay time.Duration
+	GroupMinSessionTimeout     time.Duration
+	GroupMaxSessionTimeout     time.Duration
+	GroupMaxSize               int
+	OffsetsTopicPartitions     int32
+	OffsetsRetention           time.Duration
+	OffsetsRetentionCheck      time.Duration
+	OffsetMetadataMaxBytes     int
 }
 
 // Default is a configuration with every default applied, as `samsa serve`
@@ -124,6 +134,14 @@ func (c *Config) resolve() error {
 	c.FetchMaxBytes = int32(c.int("fetch.max.bytes"))
 	c.FlushMode = c.Get("log.flush.mode")
 	c.FlushSchedulerInterval = ms(c.int("log.flush.scheduler.interval.ms"))
+	c.GroupInitialRebalanceDelay = ms(c.int("group.initial.rebalance.delay.ms"))
+	c.GroupMinSessionTimeout = ms(c.int("group.min.session.timeout.ms"))
+	c.GroupMaxSessionTimeout = ms(c.int("group.max.session.timeout.ms"))
+	c.GroupMaxSize = int(c.int("group.max.size"))
+	c.OffsetsTopicPartitions = int32(c.int("offsets.topic.num.partitions"))
+	c.OffsetsRetention = time.Duration(c.int("offsets.retention.minutes")) * time.Minute
+	c.OffsetsRetentionCheck = ms(c.int("offsets.retention.check.interval.ms"))
+	c.OffsetMetadataMaxBytes = int(c.int("offset.metadata.max.bytes"))
 
 	c.DataDir = "samsa-data"
 	if d := c.Get("log.dirs"); d != "" {

@@ -59,6 +59,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	logger.Info("logs loaded", "partitions", len(s.parts.All()), "took", time.Since(start).Round(time.Millisecond))
 	s.meta.OnCommit(s.parts.Apply)
 	s.broker = broker.New(cfg, s.meta, s.parts, logger)
+	s.broker.StartCoordinators() // load __consumer_offsets; Broker.Close stops them
 	if s.addr, err = s.broker.Listen(); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}

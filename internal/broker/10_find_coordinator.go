@@ -1,0 +1,49 @@
+package broker
+
+// FindCoordinator, key 10, v0-v6.
+//   v1: key type (0 group, 1 transaction), throttle time, error message.
+//   v2: no change.  v3: flexible.  v4: several keys per request (KIP-699),
+//   answered per key.  v5: no change (transaction errors).  v6: key type 2
+//   for share groups (KIP-932).
+// This node coordinates every group. Transactions and share groups are not
+// implemented yet: those keys get COORDINATOR_NOT_AVAILABLE.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func handleFindCoordinator(rc *reqCtx, req *kmsg.FindCoordinatorRequest) kmsg.Response {
+	b := rc.broker()
+	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	keys := req.CoordinatorKeys
+	if req.Version < 4 {
+		keys = []string{req.CoordinatorKey}
+	}
+	for _, key := range keys {
+		c := kmsg.NewFindCoordinatorResponseCoordinator()
+		c.Key, c.NodeID, c.Host, c.Port = key, b.cfg.NodeID, b.cfg.AdvertisedHost, b.cfg.AdvertisedPort
+		switch req.CoordinatorType {
+		case 0:
+			if err := b.groups.EnsureTopic(); err != nil {
+				c.ErrorCode, c.ErrorMessage = kerr.CoordinatorNotAvailable.Code, errMessage(err)
+			}
+		case 1, 2:
+			c.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			msg := "transactions and share groups are not supported yet"
+			c.ErrorMessage = &msg
+		default:
+			c.ErrorCode = kerr.InvalidRequest.Code
+		}
+		if c.ErrorCode != 0 {
+			c.NodeID, c.Host, c.Port = -1, "", -1
+		}
+		resp.Coordinators = append(resp.Coordinators, c)
+	}
+	if req.Version < 4 {
+		c := resp.Coordinators[0]
+		resp.ErrorCode, resp.ErrorMessage, resp.NodeID, resp.Host, resp.Port = c.ErrorCode, c.ErrorMessage, c.NodeID, c.Host, c.Port
+		resp.Coordinators = nil
+	}
+	return resp
+}

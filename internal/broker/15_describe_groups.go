@@ -1,0 +1,12 @@
+package broker
+
+// DescribeGroups, key 15, v0-v6.
+//   v1: throttle time.  v2: no change.  v3: authorized operations.
+//   v4: group.instance.id of members.  v5: flexible.  v6: an unknown group
+//   is GROUP_ID_NOT_FOUND with a message (before: state Dead, no error).
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+func handleDescribeGroups(rc *reqCtx, req *kmsg.DescribeGroupsRequest) kmsg.Response {
+	return rc.broker().groups.DescribeGroups(req)
+}

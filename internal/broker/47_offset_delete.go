@@ -1,0 +1,12 @@
+package broker
+
+// OffsetDelete, key 47, v0 (KIP-496).
+// Deletes committed offsets of topics the group does not subscribe to
+// (GROUP_SUBSCRIBED_TO_TOPIC otherwise); the response waits for the
+// tombstones to be stored.
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+func handleOffsetDelete(rc *reqCtx, p *pending, req kmsg.Request) {
+	rc.broker().groups.OffsetDelete(req.(*kmsg.OffsetDeleteRequest), p.complete)
+}

@@ -1,0 +1,355 @@
+package group
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Coordinator is the deterministic state machine of every consumer group
+// this node coordinates. It is not safe for concurrent use: its runtime
+// serializes calls. Every method takes the current time; none reads a
+// clock, starts a goroutine or does I/O. Records to append and responses to
+// send are returned in an Out.
+type Coordinator struct {
+	cfg     Config
+	nonce   string // makes member ids unique across restarts
+	seq     uint64 // member id and append id counter
+	loading bool
+	groups  map[string]*group
+
+	// inflight maps an Append's ID to what to do once it is durable.
+	inflight map[uint64]func(now time.Time, err error, out *Out)
+
+	nextExpiry time.Time
+}
+
+// New returns a Coordinator that answers COORDINATOR_LOAD_IN_PROGRESS until
+// FinishLoad. nonce is mixed into member ids so that ids handed out by an
+// earlier run of the broker are never reused.
+func New(cfg Config, nonce string) *Coordinator {
+	return &Coordinator{cfg: cfg, nonce: nonce, loading: true, groups: map[string]*group{}, inflight: map[uint64]func(time.Time, error, *Out){}}
+}
+
+// Loading reports whether the state is still being rebuilt.
+func (c *Coordinator) Loading() bool { return c.loading }
+
+func (c *Coordinator) newID(prefix string) string {
+	c.seq++
+	return fmt.Sprintf("%s-%s-%d", prefix, c.nonce, c.seq)
+}
+
+// append queues records for the group's partition and registers then to run
+// when they are durable.
+func (c *Coordinator) append(out *Out, groupID string, recs []Record, then func(now time.Time, err error, out *Out)) {
+	c.seq++
+	id := c.seq
+	out.Appends = append(out.Appends, Append{ID: id, Partition: PartitionFor(groupID, c.cfg.Partitions), Records: recs})
+	if then != nil {
+		c.inflight[id] = then
+	}
+}
+
+// AppendDone tells the Coordinator that the Append with this ID is durable
+// (err nil) or failed.
+func (c *Coordinator) AppendDone(now time.Time, id uint64, err error) Out {
+	var out Out
+	if then, ok := c.inflight[id]; ok {
+		delete(c.inflight, id)
+		then(now, err, &out)
+	}
+	return out
+}
+
+// Replay applies one record read back from __consumer_offsets while
+// loading. Records must be replayed in log order.
+func (c *Coordinator) Replay(now time.Time, key, value []byte) error {
+	d, ok, err := decodeRecord(key, value)
+	if err != nil || !ok {
+		return err
+	}
+	g := c.groups[d.group]
+	if d.isOffset {
+		t := tp{d.topic, d.partition}
+		if d.offset == nil {
+			if g != nil {
+				delete(g.offsets, t)
+			}
+			return nil
+		}
+		if g == nil {
+			g = newGroup(d.group, now)
+			c.groups[d.group] = g
+		}
+		g.offsets[t] = offset{offset: d.offset.Offset, leaderEpoch: d.offset.LeaderEpoch, metadata: d.offset.Metadata, commitMs: d.offset.CommitTimestamp}
+		return nil
+	}
+	if d.meta == nil {
+		if g != nil {
+			g.members, g.order, g.static, g.leader = map[string]*member{}, nil, map[string]string{}, ""
+			g.protocol, g.protocolType, g.generation = "", "", 0
+			g.transition(Empty, now)
+		}
+		return nil
+	}
+	offsets := map[tp]offset{}
+	if g != nil {
+		offsets = g.offsets
+	}
+	g = newGroup(d.group, now)
+	g.offsets = offsets
+	c.groups[d.group] = g
+	v := d.meta
+	g.protocolType, g.generation = v.ProtocolType, v.Generation
+	if v.Protocol != nil {
+		g.protocol = *v.Protocol
+	}
+	if v.CurrentStateTimestamp > 0 {
+		g.stateSince = time.UnixMilli(v.CurrentStateTimestamp)
+	}
+	for _, vm := range v.Members {
+		m := &member{id: vm.MemberID, clientID: vm.ClientID, clientHost: vm.ClientHost,
+			sessionTimeout: time.Duration(vm.SessionTimeoutMillis) * time.Millisecond, rebalanceTimeout: time.Duration(vm.RebalanceTimeoutMillis) * time.Millisecond,
+			protocols: []protocol{{g.protocol, vm.Subscription}}, assignment: vm.Assignment}
+		if vm.InstanceID != nil {
+			m.instanceID = *vm.InstanceID
+		}
+		g.addMember(m)
+	}
+	if v.Leader != nil && g.members[*v.Leader] != nil {
+		g.leader = *v.Leader
+	}
+	if len(g.members) > 0 {
+		g.state = Stable
+	} else {
+		g.state = Empty
+	}
+	return nil
+}
+
+// FinishLoad ends loading: members loaded from group metadata get a full
+// session from now to heartbeat, as Kafka gives them after a failover.
+func (c *Coordinator) FinishLoad(now time.Time) {
+	c.loading = false
+	for _, g := range c.groups {
+		for _, m := range g.members {
+			m.expiresAt = now.Add(m.sessionTimeout)
+		}
+		if len(g.members) == 0 && len(g.offsets) == 0 {
+			delete(c.groups, g.id)
+		}
+	}
+	c.nextExpiry = now.Add(c.cfg.RetentionCheck)
+}
+
+// NextDeadline is the earliest time Tick has something to do; zero if
+// nothing is scheduled.
+func (c *Coordinator) NextDeadline() time.Time {
+	var next time.Time
+	take := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if c.loading {
+		return next
+	}
+	take(c.nextExpiry)
+	for _, g := range c.groups {
+		switch g.state {
+		case PreparingRebalance:
+			take(g.joinDeadline)
+		case CompletingRebalance:
+			take(g.syncDeadline)
+		}
+		for _, m := range g.members {
+			take(m.expiresAt)
+		}
+		for _, t := range g.pending {
+			take(t)
+		}
+	}
+	return next
+}
+
+// Tick runs every timer due at now: session expiry, join and sync
+// deadlines, offset retention.
+func (c *Coordinator) Tick(now time.Time) Out {
+	var out Out
+	if c.loading {
+		return out
+	}
+	for _, id := range c.sortedGroups() {
+		g := c.groups[id]
+		c.expireMembers(g, now, &out)
+		switch {
+		case g.state == PreparingRebalance && !now.Before(g.joinDeadline):
+			c.joinDeadlinePassed(g, now, &out)
+		case g.state == CompletingRebalance && !g.syncDeadline.IsZero() && !now.Before(g.syncDeadline):
+			c.syncDeadlinePassed(g, now, &out)
+		}
+	}
+	if !c.nextExpiry.IsZero() && !now.Before(c.nextExpiry) {
+		c.expireOffsets(now, &out)
+		c.nextExpiry = now.Add(c.cfg.RetentionCheck)
+	}
+	return out
+}
+
+func (c *Coordinator) sortedGroups() []string {
+	ids := make([]string, 0, len(c.groups))
+	for id := range c.groups {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// expireMembers removes members whose session ran out. Members waiting in
+// a join or sync are kept (their deadline is the rebalance's), except new
+// members, which get NewMemberJoinTimeout.
+func (c *Coordinator) expireMembers(g *group, now time.Time, out *Out) {
+	for id, deadline := range g.pending {
+		if !now.Before(deadline) {
+			delete(g.pending, id)
+			if g.state == PreparingRebalance && g.allJoined() && !g.initialDelay {
+				c.completeJoin(g, now, out)
+			}
+		}
+	}
+	var expired []string
+	for _, id := range g.order {
+		m := g.members[id]
+		if m.expiresAt.IsZero() || now.Before(m.expiresAt) {
+			continue
+		}
+		if (m.join != nil && !m.isNew) || m.sync != nil {
+			continue
+		}
+		expired = append(expired, id)
+	}
+	for _, id := range expired {
+		m := g.members[id]
+		if m.join != nil {
+			out.reply(m.join, joinError(m.joinReq, kerr.UnknownMemberID.Code, id))
+		}
+		c.removeMemberAndUpdate(g, id, now, out)
+	}
+}
+
+// removeMemberAndUpdate removes a member and moves the group along:
+// a stable group rebalances, a rebalancing one may now be complete.
+func (c *Coordinator) removeMemberAndUpdate(g *group, id string, now time.Time, out *Out) {
+	g.removeMember(id)
+	switch g.state {
+	case Stable, CompletingRebalance:
+		c.prepareRebalance(g, now, out)
+	case PreparingRebalance:
+		if g.allJoined() && !g.initialDelay {
+			c.completeJoin(g, now, out)
+		}
+	}
+}
+
+// expireOffsets deletes the offsets of groups without members that have
+// been empty, and not committed to, for the retention period; a group left
+// with nothing is deleted too.
+func (c *Coordinator) expireOffsets(now time.Time, out *Out) {
+	for _, id := range c.sortedGroups() {
+		g := c.groups[id]
+		if g.state != Empty || len(g.members) > 0 {
+			continue
+		}
+		var tomb []Record
+		for t, o := range g.offsets {
+			base := max(o.commitMs, g.stateSince.UnixMilli())
+			if now.UnixMilli()-base >= c.cfg.OffsetsRetention.Milliseconds() && g.pendingCommits[t] == 0 {
+				delete(g.offsets, t)
+				tomb = append(tomb, Record{Key: offsetKey(g.id, t.topic, t.partition)})
+			}
+		}
+		if len(g.offsets) == 0 && len(g.pendingCommits) == 0 {
+			tomb = append(tomb, Record{Key: groupKey(g.id)})
+			g.transition(Dead, now)
+			delete(c.groups, g.id)
+		}
+		if len(tomb) > 0 {
+			c.append(out, g.id, tomb, nil)
+		}
+	}
+}
+
+// DropTopic deletes every committed offset of a deleted topic.
+func (c *Coordinator) DropTopic(now time.Time, topic string) Out {
+	var out Out
+	for _, id := range c.sortedGroups() {
+		g := c.groups[id]
+		var tomb []Record
+		for t := range g.offsets {
+			if t.topic == topic {
+				delete(g.offsets, t)
+				tomb = append(tomb, Record{Key: offsetKey(g.id, t.topic, t.partition)})
+			}
+		}
+		if len(tomb) > 0 {
+			c.append(&out, g.id, tomb, nil)
+		}
+	}
+	return out
+}
+
+// OffsetTopics lists the topics any group has committed offsets for.
+func (c *Coordinator) OffsetTopics() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range c.groups {
+		for t := range g.offsets {
+			if !seen[t.topic] {
+				seen[t.topic] = true
+				out = append(out, t.topic)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkGroupID is the common first check of every group request.
+func (c *Coordinator) checkGroupID(id string) int16 {
+	switch {
+	case c.loading:
+		return kerr.CoordinatorLoadInProgress.Code
+	case id == "":
+		return kerr.InvalidGroupID.Code
+	}
+	return 0
+}
+
+func joinError(req *kmsg.JoinGroupRequest, code int16, memberID string) *kmsg.JoinGroupResponse {
+	resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+	resp.ErrorCode = code
+	resp.Generation = -1
+	resp.MemberID = memberID
+	if req.Version >= 7 {
+		resp.ProtocolType, resp.Protocol = nil, nil
+	}
+	return resp
+}
+
+func syncError(req *kmsg.SyncGroupRequest, code int16) *kmsg.SyncGroupResponse {
+	resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
+	resp.ErrorCode = code
+	return resp
+}
+
+// storeError maps a failed append of __consumer_offsets to what Kafka
+// answers: the coordinator cannot serve right now.
+func storeError(err error) int16 {
+	if err == nil {
+		return 0
+	}
+	return kerr.CoordinatorNotAvailable.Code
+}

@@ -1,0 +1,395 @@
+package group
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/partition"
+)
+
+var errNoPartition = errors.New("__consumer_offsets partition is not hosted")
+
+// Runtime runs the Coordinator for a broker.
+//
+// Threading: one mutex (mu) serializes every call into the Coordinator and
+// every append to __consumer_offsets, so records reach the log in the
+// order the state machine produced them. Handlers call in on their own
+// goroutines. One goroutine (run) owns the timer: it loads the state at
+// start, then calls Tick when the earliest deadline passes and applies
+// append completions that arrive from the group-commit flusher. Append
+// callbacks never take mu (they may run inside Append, under mu); they
+// queue a completion and wake run. Replies are delivered after mu is
+// released. Metadata observers likewise only queue (they run under the
+// metadata commit lock, and Runtime calls metadata.Commit).
+type Runtime struct {
+	logger *slog.Logger
+	meta   *metadata.Store
+	parts  *partition.Manager
+	nodeID int32
+	now    func() time.Time
+	n      int32 // partitions of __consumer_offsets
+
+	mu    sync.Mutex // guards co and the order of appends
+	co    *Coordinator
+	armed time.Time // deadline run sleeps until (guarded by mu)
+
+	qmu         sync.Mutex // guards completions and deleted
+	completions []completion
+	deleted     []string
+
+	createMu   sync.Mutex // serializes creating __consumer_offsets
+	topicReady atomic.Bool
+
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	started bool
+}
+
+type completion struct {
+	id  uint64
+	err error
+}
+
+// NewRuntime builds the runtime; Start loads the state and starts timers.
+func NewRuntime(cfg Config, meta *metadata.Store, parts *partition.Manager, nodeID int32, logger *slog.Logger) *Runtime {
+	if t, ok := meta.Image().Topic(Topic); ok {
+		// Hashing must match the partitions the topic really has.
+		cfg.Partitions = int32(len(t.Partitions))
+	}
+	var nonce [4]byte
+	rand.Read(nonce[:])
+	r := &Runtime{
+		logger: logger, meta: meta, parts: parts, nodeID: nodeID, now: time.Now, n: cfg.Partitions,
+		co:   New(cfg, hex.EncodeToString(nonce[:])),
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	meta.OnCommit(r.onMetadata)
+	return r
+}
+
+// Start loads the groups from __consumer_offsets in the background; until
+// that is done, group requests get COORDINATOR_LOAD_IN_PROGRESS.
+func (r *Runtime) Start() {
+	r.started = true
+	go r.run()
+}
+
+// Close stops the timer goroutine. Appends already issued complete on
+// their own; their replies go to connections that are closing anyway.
+func (r *Runtime) Close() {
+	if !r.started {
+		return
+	}
+	close(r.stop)
+	<-r.done
+}
+
+// onMetadata queues the deletion of offsets of deleted topics.
+func (r *Runtime) onMetadata(prev, _ *metadata.Image, recs []metadata.Record) {
+	for _, rec := range recs {
+		if rec.Type != metadata.TypeRemoveTopic {
+			continue
+		}
+		if t, ok := prev.TopicByID(rec.RemoveTopic.ID); ok {
+			if t.Name == Topic {
+				r.topicReady.Store(false)
+			}
+			r.qmu.Lock()
+			r.deleted = append(r.deleted, t.Name)
+			r.qmu.Unlock()
+			r.poke()
+		}
+	}
+}
+
+func (r *Runtime) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runtime) run() {
+	defer close(r.done)
+	start := r.now()
+	if err := r.load(); err != nil {
+		r.logger.Error("loading consumer groups; offsets committed before this start may be missing", "err", err)
+	}
+	r.mu.Lock()
+	r.co.FinishLoad(r.now())
+	for _, t := range r.co.OffsetTopics() {
+		if _, ok := r.meta.Image().Topic(t); !ok {
+			r.qmu.Lock()
+			r.deleted = append(r.deleted, t)
+			r.qmu.Unlock()
+		}
+	}
+	r.mu.Unlock()
+	r.logger.Info("consumer groups loaded", "took", r.now().Sub(start).Round(time.Millisecond))
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		r.mu.Lock()
+		now := r.now()
+		replies := r.performLocked(now, r.co.Tick(now))
+		r.armed = r.co.NextDeadline()
+		wait := time.Hour
+		if !r.armed.IsZero() {
+			wait = max(r.armed.Sub(now), 0)
+		}
+		r.mu.Unlock()
+		deliver(replies)
+		timer.Reset(wait)
+		select {
+		case <-r.stop:
+			return
+		case <-r.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// load replays every partition of __consumer_offsets, one read (up to
+// 1 MiB) per lock hold so that requests are answered meanwhile.
+func (r *Runtime) load() error {
+	t, ok := r.meta.Image().Topic(Topic)
+	if !ok {
+		return nil
+	}
+	r.topicReady.Store(true)
+	var errs []error
+	for p := range int32(len(t.Partitions)) {
+		part, ok := r.parts.Get(Topic, p)
+		if !ok {
+			errs = append(errs, fmt.Errorf("partition %d: %w", p, errNoPartition))
+			continue
+		}
+		if err := r.loadPartition(part); err != nil {
+			errs = append(errs, fmt.Errorf("partition %d: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Runtime) loadPartition(part *partition.Partition) error {
+	off := part.Log().LogStartOffset()
+	end := part.HighWatermark()
+	for off < end {
+		s, err := part.Read(off, 1<<20, true)
+		if err != nil {
+			return err
+		}
+		data, err := s.Bytes()
+		s.Release()
+		if err != nil {
+			return err
+		}
+		if len(data) == 0 {
+			return nil
+		}
+		r.mu.Lock()
+		now := r.now()
+		next, err := WalkBatches(data, func(o int64, key, value []byte) {
+			if err := r.co.Replay(now, key, value); err != nil {
+				r.logger.Warn("skipping bad __consumer_offsets record", "partition", part.Index, "offset", o, "err", err)
+			}
+		})
+		r.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if next <= off {
+			return fmt.Errorf("no progress reading at offset %d", off)
+		}
+		off = next
+	}
+	return nil
+}
+
+// performLocked appends what out asks for, in order, and applies every
+// completion that is already in (page-cache mode completes inside Append).
+// It returns the replies to deliver once mu is released.
+func (r *Runtime) performLocked(now time.Time, out Out) []Reply {
+	replies := out.Replies
+	appends := out.Appends
+	for {
+		for _, a := range appends {
+			r.appendLocked(now, a)
+		}
+		appends = nil
+		r.qmu.Lock()
+		cs := r.completions
+		r.completions = nil
+		var del []string
+		if !r.co.Loading() {
+			del, r.deleted = r.deleted, nil
+		}
+		r.qmu.Unlock()
+		if len(cs) == 0 && len(del) == 0 {
+			return replies
+		}
+		for _, c := range cs {
+			o := r.co.AppendDone(now, c.id, c.err)
+			replies = append(replies, o.Replies...)
+			appends = append(appends, o.Appends...)
+		}
+		for _, t := range del {
+			o := r.co.DropTopic(now, t)
+			appends = append(appends, o.Appends...)
+		}
+	}
+}
+
+func (r *Runtime) appendLocked(now time.Time, a Append) {
+	id := a.ID
+	done := func(err error) {
+		r.qmu.Lock()
+		r.completions = append(r.completions, completion{id, err})
+		r.qmu.Unlock()
+		r.poke()
+	}
+	part, ok := r.parts.Get(Topic, a.Partition)
+	if !ok {
+		done(errNoPartition)
+		return
+	}
+	if _, err := part.Append(EncodeBatch(a.Records, now.UnixMilli()), now, done); err != nil {
+		r.logger.Error("appending to __consumer_offsets", "partition", a.Partition, "err", err)
+		done(err)
+	}
+}
+
+func deliver(replies []Reply) {
+	for _, rep := range replies {
+		if rep.To != nil {
+			rep.To.Complete(rep.Resp)
+		}
+	}
+}
+
+// EnsureTopic creates __consumer_offsets if it does not exist yet, as
+// Kafka does on the first FindCoordinator for a group.
+func (r *Runtime) EnsureTopic() error {
+	if r.topicReady.Load() {
+		return nil
+	}
+	r.createMu.Lock()
+	defer r.createMu.Unlock()
+	if r.topicReady.Load() {
+		return nil
+	}
+	_, err := r.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
+		if _, ok := im.Topic(Topic); ok {
+			return nil, nil
+		}
+		return metadata.CreateTopicRecords(im, metadata.CreateTopic{
+			Name: Topic, Partitions: r.n, ReplicationFactor: 1, Internal: true,
+			Configs: map[string]string{"cleanup.policy": "compact", "segment.bytes": "104857600"},
+		}, r.nodeID)
+	})
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", Topic, err)
+	}
+	r.topicReady.Store(true)
+	return nil
+}
+
+// do runs one step of the Coordinator and performs its output.
+func (r *Runtime) do(step func(co *Coordinator, now time.Time) Out) {
+	if err := r.EnsureTopic(); err != nil {
+		r.logger.Error("consumer groups cannot store state", "err", err)
+	}
+	r.mu.Lock()
+	now := r.now()
+	replies := r.performLocked(now, step(r.co, now))
+	next := r.co.NextDeadline()
+	if !next.IsZero() && (r.armed.IsZero() || next.Before(r.armed)) {
+		r.armed = next
+		r.poke()
+	}
+	r.mu.Unlock()
+	deliver(replies)
+}
+
+// JoinGroup answers through reply, usually once the rebalance completes.
+func (r *Runtime) JoinGroup(req *kmsg.JoinGroupRequest, clientID, clientHost string, reply func(kmsg.Response)) {
+	r.do(func(co *Coordinator, now time.Time) Out {
+		return co.JoinGroup(now, req, clientID, clientHost, ReplyFunc(reply))
+	})
+}
+
+// SyncGroup answers through reply once the leader's assignment is stored.
+func (r *Runtime) SyncGroup(req *kmsg.SyncGroupRequest, reply func(kmsg.Response)) {
+	r.do(func(co *Coordinator, now time.Time) Out { return co.SyncGroup(now, req, ReplyFunc(reply)) })
+}
+
+// Heartbeat answers at once.
+func (r *Runtime) Heartbeat(req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.co.Heartbeat(r.now(), req)
+}
+
+// LeaveGroup answers at once; members it removes may complete a rebalance.
+func (r *Runtime) LeaveGroup(req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupResponse {
+	var resp *kmsg.LeaveGroupResponse
+	r.do(func(co *Coordinator, now time.Time) Out {
+		var out Out
+		resp, out = co.LeaveGroup(now, req)
+		return out
+	})
+	return resp
+}
+
+// OffsetCommit answers through reply once the commit is durable.
+func (r *Runtime) OffsetCommit(req *kmsg.OffsetCommitRequest, known Known, reply func(kmsg.Response)) {
+	r.do(func(co *Coordinator, now time.Time) Out { return co.OffsetCommit(now, req, known, ReplyFunc(reply)) })
+}
+
+// FetchOffsets returns committed offsets (see Coordinator.FetchOffsets).
+func (r *Runtime) FetchOffsets(group string, topics []FetchTopic, requireStable bool) ([]FetchedOffset, int16) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.co.FetchOffsets(group, topics, requireStable)
+}
+
+// OffsetDelete answers through reply once the tombstones are durable.
+func (r *Runtime) OffsetDelete(req *kmsg.OffsetDeleteRequest, reply func(kmsg.Response)) {
+	r.do(func(co *Coordinator, now time.Time) Out { return co.OffsetDelete(now, req, ReplyFunc(reply)) })
+}
+
+// DeleteGroups answers through reply once the tombstones are durable.
+func (r *Runtime) DeleteGroups(req *kmsg.DeleteGroupsRequest, reply func(kmsg.Response)) {
+	r.do(func(co *Coordinator, now time.Time) Out { return co.DeleteGroups(now, req, ReplyFunc(reply)) })
+}
+
+// ListGroups answers at once.
+func (r *Runtime) ListGroups(req *kmsg.ListGroupsRequest) *kmsg.ListGroupsResponse {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.co.ListGroups(req)
+}
+
+// DescribeGroups answers at once.
+func (r *Runtime) DescribeGroups(req *kmsg.DescribeGroupsRequest) *kmsg.DescribeGroupsResponse {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.co.DescribeGroups(req)
+}
+
+// Info summarizes one group (for tests and tools).
+func (r *Runtime) Info(id string) (GroupInfo, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.co.Info(id)
+}
