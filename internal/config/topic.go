@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,17 @@ type Topic struct {
 	FlushInterval      time.Duration // 0: no time-based flush
 	MaxMessageBytes    int32
 	LogAppendTime      bool
+
+	// Retention and compaction (internal/storage.Config mirrors these).
+	CleanupDelete     bool          // cleanup.policy has delete
+	CleanupCompact    bool          // cleanup.policy has compact
+	Retention         time.Duration // retention.ms; negative keeps forever
+	RetentionBytes    int64         // retention.bytes; negative is unlimited
+	FileDeleteDelay   time.Duration // file.delete.delay.ms
+	DeleteRetention   time.Duration // delete.retention.ms
+	MinCompactionLag  time.Duration // min.compaction.lag.ms
+	MaxCompactionLag  time.Duration // max.compaction.lag.ms
+	MinCleanableRatio float64       // min.cleanable.dirty.ratio
 }
 
 // CheckTopic validates topic overrides as CreateTopics and AlterConfigs
@@ -52,8 +64,13 @@ func (c *Config) TopicValue(overrides map[string]string, key string) (value stri
 				return strconv.FormatInt(c.int("log.roll.hours")*3600*1000, 10), false
 			}
 		case "log.retention.ms":
+			// Kafka's precedence: ms, then minutes, then hours; any
+			// negative value keeps forever.
 			if !c.IsSet(b) {
-				return strconv.FormatInt(c.int("log.retention.hours")*3600*1000, 10), false
+				if c.IsSet("log.retention.minutes") {
+					return strconv.FormatInt(max(c.int("log.retention.minutes")*60*1000, -1), 10), false
+				}
+				return strconv.FormatInt(max(c.int("log.retention.hours")*3600*1000, -1), 10), false
 			}
 		}
 		return c.Get(b), false
@@ -85,5 +102,25 @@ func (c *Config) ResolveTopic(overrides map[string]string) Topic {
 	}
 	tt, _ := c.TopicValue(overrides, "message.timestamp.type")
 	t.LogAppendTime = strings.EqualFold(tt, "LogAppendTime")
+	policy, _ := c.TopicValue(overrides, "cleanup.policy")
+	for _, p := range strings.Split(policy, ",") {
+		switch strings.TrimSpace(p) {
+		case "delete":
+			t.CleanupDelete = true
+		case "compact":
+			t.CleanupCompact = true
+		}
+	}
+	t.Retention = ms(num("retention.ms"))
+	t.RetentionBytes = num("retention.bytes")
+	t.FileDeleteDelay = ms(num("file.delete.delay.ms"))
+	t.DeleteRetention = ms(num("delete.retention.ms"))
+	t.MinCompactionLag = ms(num("min.compaction.lag.ms"))
+	t.MaxCompactionLag = ms(num("max.compaction.lag.ms")) // MaxInt64 ms overflows to a negative: no bound
+	if mc := num("max.compaction.lag.ms"); mc > int64(math.MaxInt64/time.Millisecond) {
+		t.MaxCompactionLag = 0
+	}
+	ratio, _ := c.TopicValue(overrides, "min.cleanable.dirty.ratio")
+	t.MinCleanableRatio, _ = strconv.ParseFloat(strings.TrimSpace(ratio), 64)
 	return t
 }

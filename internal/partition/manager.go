@@ -64,6 +64,13 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 	}
 	m.wg.Add(1)
 	go m.backgroundFlush()
+	cs := readCleanerSettings(cfg)
+	m.wg.Add(1)
+	go m.backgroundRetention(cs)
+	if cs.enabled {
+		m.wg.Add(1)
+		go m.backgroundCleaner(cs)
+	}
 	return m, nil
 }
 
@@ -79,6 +86,15 @@ func storageConfig(t config.Topic) storage.Config {
 		SegmentIndexBytes:  t.SegmentIndexBytes,
 		FlushMessages:      t.FlushMessages,
 		FlushInterval:      t.FlushInterval,
+		CleanupDelete:      t.CleanupDelete,
+		CleanupCompact:     t.CleanupCompact,
+		RetentionTime:      t.Retention,
+		RetentionBytes:     t.RetentionBytes,
+		FileDeleteDelay:    t.FileDeleteDelay,
+		DeleteRetention:    t.DeleteRetention,
+		MinCompactionLag:   t.MinCompactionLag,
+		MaxCompactionLag:   t.MaxCompactionLag,
+		MinCleanableRatio:  t.MinCleanableRatio,
 	}
 }
 

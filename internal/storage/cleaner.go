@@ -49,7 +49,13 @@ type CleanOptions struct {
 	// (log.cleaner.dedupe.buffer.size); zero means 128 MiB. At least one
 	// segment is always mapped.
 	MaxMapBytes int64
+	// Cancel, when closed, stops the pass at the next batch with
+	// ErrCleanCanceled; nothing half-done becomes visible.
+	Cancel <-chan struct{}
 }
+
+// ErrCleanCanceled is returned by Clean when CleanOptions.Cancel closes.
+var ErrCleanCanceled = errors.New("storage: cleaning canceled")
 
 // CleanStats reports a cleaning pass.
 type CleanStats struct {
@@ -317,6 +323,11 @@ func (c *cleaner) eachBatch(s *segment, fn func(pos int64, h *record.Header, bat
 		}
 		c.stats.BytesRead += n
 		c.opt.Throttle.Wait(n)
+		select {
+		case <-c.opt.Cancel:
+			return ErrCleanCanceled
+		default:
+		}
 		if err := fn(pos, &h, c.buf[:n]); err != nil {
 			return err
 		}
