@@ -21,9 +21,9 @@ import (
 
 // scenarios maps client name to scenario name to its function.
 var scenarios = map[string]map[string]func(bootstrap string) error{
-	"sarama":    saramaScenarios,
-	"kafka-go":  kafkaGoScenarios,
-	"franz-go":  franzScenarios,
+	"sarama":   saramaScenarios,
+	"kafka-go": kafkaGoScenarios,
+	"franz-go": franzScenarios,
 }
 
 var modules = map[string]string{
