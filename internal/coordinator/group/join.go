@@ -298,8 +298,8 @@ func (c *Coordinator) maybeCompleteJoin(g *group, now time.Time, out *Out) {
 // the join completes without the members that did not rejoin.
 func (c *Coordinator) joinDeadlinePassed(g *group, now time.Time, out *Out) {
 	if g.initialDelay {
-		if g.newMemberAdded && g.initialLeft > 0 {
-			d := min(c.cfg.InitialRebalanceDelay, g.initialLeft)
+		d := min(c.cfg.InitialRebalanceDelay, g.initialLeft)
+		if g.newMemberAdded && d > 0 {
 			g.initialLeft -= d
 			g.newMemberAdded = false
 			g.joinDeadline = now.Add(d)
