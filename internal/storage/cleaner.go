@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"time"
@@ -252,6 +251,8 @@ type cleaner struct {
 	skipped     bool // a group was not swapped in: do not move the cleaner offset
 	buf, out    []byte
 	recs, comp  []byte
+	built       []byte
+	keep        []bool // per record of the batch being filtered
 }
 
 // buildMap maps keys over the dirty segments; it returns how many segments
@@ -292,24 +293,27 @@ func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 	return len(segs), nil
 }
 
-// eachBatch reads a segment sequentially and calls fn with each batch,
-// whose bytes are valid only during the call.
+// eachBatch reads a segment sequentially in large chunks and calls fn with
+// each batch, whose bytes (pointing into the chunk) are valid only during
+// the call.
 func (c *cleaner) eachBatch(s *segment, fn func(pos int64, h *record.Header, batch []byte) error) error {
 	if !s.file.acquire() {
 		return errSegmentGone
 	}
 	defer s.file.release()
 	size := s.size.Load()
-	br := bufio.NewReaderSize(io.NewSectionReader(s.file.f, 0, size), 1<<20)
+	var chunk []byte // bytes of the file from chunkPos
+	chunkPos := int64(0)
 	for pos := int64(0); pos < size; {
-		if pos+record.HeaderSize > size {
-			return corruptf(s.path, pos, "partial batch header at the end of a segment")
+		off := int(pos - chunkPos)
+		if off+record.HeaderSize > len(chunk) {
+			var err error
+			if c.buf, err = c.readChunk(s, pos, size, record.HeaderSize); err != nil {
+				return err
+			}
+			chunk, chunkPos, off = c.buf, pos, 0
 		}
-		c.buf = grow(c.buf, record.HeaderSize)
-		if _, err := io.ReadFull(br, c.buf[:record.HeaderSize]); err != nil {
-			return fmt.Errorf("storage: read %s at %d: %w", s.path, pos, err)
-		}
-		h, err := record.ParseHeader(c.buf)
+		h, err := record.ParseHeader(chunk[off:])
 		if err != nil {
 			return &CorruptionError{Path: s.path, Pos: pos, Err: err}
 		}
@@ -317,9 +321,11 @@ func (c *cleaner) eachBatch(s *segment, fn func(pos int64, h *record.Header, bat
 		if pos+n > size {
 			return corruptf(s.path, pos, "batch of %d bytes runs past the segment end %d", n, size)
 		}
-		c.buf = grow(c.buf, int(n))
-		if _, err := io.ReadFull(br, c.buf[record.HeaderSize:n]); err != nil {
-			return fmt.Errorf("storage: read %s at %d: %w", s.path, pos, err)
+		if off+int(n) > len(chunk) {
+			if c.buf, err = c.readChunk(s, pos, size, int(n)); err != nil {
+				return err
+			}
+			chunk, chunkPos, off = c.buf, pos, 0
 		}
 		c.stats.BytesRead += n
 		c.opt.Throttle.Wait(n)
@@ -328,12 +334,29 @@ func (c *cleaner) eachBatch(s *segment, fn func(pos int64, h *record.Header, bat
 			return ErrCleanCanceled
 		default:
 		}
-		if err := fn(pos, &h, c.buf[:n]); err != nil {
+		if err := fn(pos, &h, chunk[off:off+int(n)]); err != nil {
 			return err
 		}
 		pos += n
 	}
 	return nil
+}
+
+// cleanerChunkBytes is the read size of the cleaner.
+const cleanerChunkBytes = 4 << 20
+
+// readChunk reads from pos up to cleanerChunkBytes (at least need bytes,
+// at most to the segment end) into c.buf and returns it.
+func (c *cleaner) readChunk(s *segment, pos, size int64, need int) ([]byte, error) {
+	n := int(min(int64(max(cleanerChunkBytes, need)), size-pos))
+	if n < need {
+		return nil, corruptf(s.path, pos, "partial batch at the end of a segment")
+	}
+	buf := grow(c.buf, n)
+	if _, err := s.file.f.ReadAt(buf, pos); err != nil {
+		return nil, fmt.Errorf("storage: read %s at %d: %w", s.path, pos, err)
+	}
+	return buf, nil
 }
 
 func grow(b []byte, n int) []byte {
@@ -390,9 +413,12 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 		}
 		return r.Value != nil || !horizonPassed
 	}
+	c.keep = c.keep[:0]
 	err = record.WalkRecords(data, h.NumRecords, func(r *record.Record) error {
 		c.stats.RecordsRead++
-		if keep(r) {
+		k := keep(r)
+		c.keep = append(c.keep, k)
+		if k {
 			kept++
 			tombstones = tombstones || r.Value == nil
 			maxTS = max(maxTS, h.FirstTimestamp+r.TimestampDelta)
@@ -423,8 +449,9 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 		out.Attributes |= record.DeleteHorizonFlagBit
 		newFirst = c.now.Add(c.cfg.DeleteRetention).UnixMilli()
 	}
+	i := 0
 	err = record.WalkRecords(data, h.NumRecords, func(r *record.Record) error {
-		if keep(r) {
+		if i++; c.keep[i-1] {
 			retained = record.AppendRetimed(retained, r, h.FirstTimestamp+r.TimestampDelta-newFirst)
 		}
 		return nil
@@ -444,9 +471,9 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 	if !h.HasLogAppendTime() {
 		out.MaxTimestamp = maxTS
 	}
-	built := record.BuildBatch(make([]byte, 0, record.HeaderSize+len(section)), &out, section)
+	c.built = record.BuildBatch(c.built[:0], &out, section)
 	c.out = retained[:0]
-	return built, nil
+	return c.built, nil
 }
 
 // lastOffsets maps each producer id to the last offset of its last batch,
