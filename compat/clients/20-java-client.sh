@@ -5,6 +5,8 @@
 
 CLIENT=java-client
 SCENARIOS=(roundtrip-idempotent compression-gzip compression-snappy compression-lz4 compression-zstd
+	read-committed large-records-small-fetch record-too-large offset-out-of-range auto-create-topic
+	acks-0-and-1 describe-producers-log-dirs
 	admin offsets-for-times)
 
 client_version() {
@@ -24,3 +26,10 @@ sc_compression_lz4() { java_scenario compression-lz4; }
 sc_compression_zstd() { java_scenario compression-zstd; }
 sc_admin() { java_scenario admin; }
 sc_offsets_for_times() { java_scenario offsets-for-times; }
+sc_read_committed() { java_scenario read-committed; }
+sc_large_records_small_fetch() { java_scenario large-records-small-fetch; }
+sc_record_too_large() { java_scenario record-too-large; }
+sc_offset_out_of_range() { java_scenario offset-out-of-range; }
+sc_auto_create_topic() { java_scenario auto-create-topic; }
+sc_acks_0_and_1() { java_scenario acks-0-and-1; }
+sc_describe_producers_log_dirs() { java_scenario describe-producers-log-dirs; }

@@ -41,7 +41,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * when every check passes; otherwise prints "FAIL: why" and exits 1.
  */
 public final class RoundTrip {
-    private static String bootstrap;
+    static String bootstrap;
 
     public static void main(String[] args) throws Exception {
         if (args.length != 2) {
@@ -59,6 +59,13 @@ public final class RoundTrip {
                 }
                 case "admin" -> adminScenario();
                 case "offsets-for-times" -> offsetsForTimes();
+                case "read-committed" -> Edge.readCommitted(bootstrap);
+                case "large-records-small-fetch" -> Edge.largeRecordsSmallFetch(bootstrap);
+                case "record-too-large" -> Edge.recordTooLarge(bootstrap);
+                case "offset-out-of-range" -> Edge.offsetOutOfRange(bootstrap);
+                case "auto-create-topic" -> Edge.autoCreateTopic(bootstrap);
+                case "acks-0-and-1" -> Edge.acks(bootstrap);
+                case "describe-producers-log-dirs" -> Edge.describeProducersAndLogDirs(bootstrap);
                 default -> throw new Check("unknown scenario " + scenario);
             }
         } catch (Check c) {
