@@ -78,7 +78,7 @@ var Broker = []Key{
 	{Name: "log.retention.minutes", Type: TypeInt, Default: "", Min: -1, Max: maxInt32, Doc: "Retention in minutes; overrides log.retention.hours, overridden by log.retention.ms."},
 	{Name: "log.retention.ms", Type: TypeLong, Default: "", Min: -1, Max: maxInt64, Topic: "retention.ms", Doc: "Delete non-active segments whose newest record is older than this (cleanup.policy delete); -1 keeps forever."},
 	{Name: "log.retention.bytes", Type: TypeLong, Default: "-1", Min: -1, Max: maxInt64, Topic: "retention.bytes", Doc: "Delete the oldest non-active segments while a partition stays at least this large without them; -1 is unlimited."},
-	{Name: "log.retention.check.interval.ms", Type: TypeLong, Default: "300000", Min: 1, Max: maxInt64, Doc: "How often retention runs."},
+	{Name: "log.retention.check.interval.ms", Type: TypeLong, Default: "300000", Min: 1, Max: maxInt64, ReadOnly: true, Doc: "How often retention runs."},
 	{Name: "log.cleanup.policy", Type: TypeList, Default: "delete", Topic: "cleanup.policy", Doc: "delete (retention by time and size), compact (keep the latest record per key), or both."},
 	{Name: "log.segment.delete.delay.ms", Type: TypeLong, Default: "60000", Min: 0, Max: maxInt64, Topic: "file.delete.delay.ms", Doc: "How long a deleted segment is kept as .deleted before it is unlinked."},
 	{Name: "log.cleaner.enable", Type: TypeBoolean, Default: "true", ReadOnly: true, Doc: "Run the log cleaner for compacted topics."},

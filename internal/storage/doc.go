@@ -5,8 +5,10 @@
 // producer-state snapshots (<offset>.snapshot) and partition.metadata. A
 // Dir is one entry of log.dirs: it finds, creates and deletes partition
 // logs and writes the dir-level recovery-point-offset-checkpoint,
-// log-start-offset-checkpoint and .kafka_cleanshutdown files. Byte
-// diagrams of every file are in docs/format/log.md.
+// log-start-offset-checkpoint, cleaner-offset-checkpoint and
+// .kafka_cleanshutdown files. Retention and compaction (cleaner.go)
+// remove whole segments and rewrite inactive ones; the caller's background
+// loops decide when. Byte diagrams of every file are in docs/format/log.md.
 //
 // The package knows nothing of leaders, replicas or high watermarks beyond
 // what it is told: Append takes the leader epoch, Read takes a limit
@@ -22,6 +24,8 @@
 //	(*Log).Read(offset, maxBytes, minOneBatch, limit) (Slice, error)
 //	(*Log).Flush() (flushedOffset, error)                           // group commit
 //	(*Log).DeleteRecordsBefore(offset) / TruncateTo(offset)
+//	(*Log).DeleteRetained(now, limit) / RemoveDeleted(now)          // retention.ms, retention.bytes
+//	(*Log).Cleanable(now, limit) / Clean(now, opts, force) / CleanerOffset()   // compaction
 //	(*Log).OffsetForTimestamp(ts) / MaxTimestamp() / EndOffsetForEpoch(epoch) / LatestEpoch()
 //	(*Log).ProducerStates() / LogStartOffset() / LogEndOffset() / EndPosition() / RecoveryPoint()
 //	(*Log).Size() / Segments() / Epochs() / LastFlush() / SetConfig(cfg) / Close()
@@ -29,8 +33,8 @@
 // # Concurrency
 //
 // A Log has one writer at a time (Append, AppendFollower, TruncateTo,
-// DeleteRecordsBefore, Close serialize on a mutex) and any number of
-// readers. Readers take a read lock only to copy the segment list and the
+// DeleteRecordsBefore, DeleteRetained, Close and the cleaner's swap
+// serialize on a mutex) and any number of readers. Readers take a read lock only to copy the segment list and the
 // published end Position, then read files with pread; they never wait for
 // a write syscall. Flush holds the writer mutex only to collect the dirty
 // segments, so appends continue while it fsyncs. The lock order is written
@@ -101,9 +105,19 @@
 //   - The coordinator epoch of transaction markers is not decoded
 //     (ProducerInfo.CoordinatorEpoch is -1); no transaction index (.txnindex)
 //     is kept yet.
-//   - There is no roll jitter and no asynchronous segment deletion: deleted
-//     segment files are unlinked at once and kept open only while Slices
-//     reference them.
+//   - There is no roll jitter. Deleted segments are renamed .deleted and
+//     unlinked after Config.FileDeleteDelay by RemoveDeleted (the caller's
+//     loop), or at Close or the next open.
+//   - Retention never deletes the active segment (Kafka rolls it first when
+//     the whole log has expired); an expired active segment goes once a
+//     later append rolls it. Segments roll only on append, as in Kafka.
+//   - The cleaner's key map is exact (a Go map of key bytes), not Kafka's
+//     hashed SkimpyOffsetMap, so no hash collision can drop a record; its
+//     size is bounded by CleanOptions.MaxMapBytes instead.
+//   - Transaction markers are always kept by the cleaner and aborted data is
+//     not removed yet (cleaner.retainControl and buildMap are the hooks).
+//   - The delete horizon is stamped on batches with tombstones only; Kafka
+//     also stamps batches holding transaction markers.
 //
 // # Non-obvious invariants
 //
@@ -136,6 +150,20 @@
 //     Snapshots above the log end are deleted at open and after truncation.
 //   - Recovery validates the offset order across segments too: every
 //     batch's base offset must be above the previous batch's last offset.
+//   - Retention and the cleaner never touch the active segment nor any
+//     segment not entirely below the limit (high watermark) they are given.
+//   - The cleaner preserves every batch's base and last offset and
+//     producer fields, so offsets only gain gaps, the offset index rule
+//     still holds in rewritten segments, and producer sequences stay
+//     consistent; the last batch of every producer is kept (as an empty
+//     header if all its records are obsolete).
+//   - A cleaner's output becomes visible in one step: the .log.swap rename is
+//     the commit point, and opening a log completes or discards an
+//     interrupted swap before loading segments (docs/format/log.md), so a
+//     kill -9 at any point leaves the old segments or the new one.
+//   - Read retries when a segment leaves the list between its snapshot and
+//     the read (swapped or deleted), so a concurrent cleaner swap never
+//     shows a reader OFFSET_OUT_OF_RANGE for a live offset.
 //   - No length read from disk is used before it is bounded by the size of
 //     the file it came from, and no byte read from disk can cause a panic
 //     (FuzzRecover).
@@ -151,4 +179,14 @@
 //
 // The 39 B/op of Append is the amortized growth of the in-memory index
 // copies; TestAppendDoesNotAllocate holds the zero allocations per call.
+//
+// Compaction (BenchmarkClean: 16 records of 1 KiB per uncompressed batch,
+// 100k distinct keys, 64 MiB segments, page cache, including the fsync of
+// the output) against one sequential read of the same files:
+//
+//	64 MiB:  read 13-19 ms, clean 120-200 ms (8-11x a read)
+//	1 GiB:   read 269 ms,   clean 2.19 s     (8.2x a read; 2 GiB read in two passes, 101 MiB written)
+//
+// The cleaner reads the dirty range twice (key map, then rewrite) and
+// walks and CRC-checks every record; the 2x target is not met.
 package storage
