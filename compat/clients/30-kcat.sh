@@ -5,7 +5,8 @@
 
 CLIENT=kcat
 SCENARIOS=(metadata keyed-produce consume-partition-offset consume-by-timestamp headers
-	compression-gzip compression-snappy compression-lz4 compression-zstd idempotent-produce)
+	compression-gzip compression-snappy compression-lz4 compression-zstd idempotent-produce
+	large-messages-small-fetch)
 
 client_version() {
 	# "kcat - Apache Kafka producer and consumer tool ...\nVersion 1.7.1 (..., librdkafka 2.0.2 ...)"
@@ -173,4 +174,27 @@ sc_idempotent_produce() {
 	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-idempotent -o beginning -e -f '%o %s\n'
 	seq 0 4999 | awk '{print $1 " " $1}' >"$WORK/want.txt"
 	expect_file_eq "$WORK/out.txt" "$WORK/want.txt" "5000 records, each once, in order"
+}
+
+# Messages of 600 KB read with fetch sizes of 1 KiB: the broker must still
+# return each first batch whole (KIP-74) for librdkafka to make progress.
+sc_large_messages_small_fetch() {
+	need kcat python3
+	samsa_topic kc-large 1
+	python3 -c '
+for i in range(5):
+    print(chr(ord("a") + i) * 600000)' >"$WORK/in.txt"
+	run kcat -b "$BOOTSTRAP" -P -t kc-large -p 0 -X message.max.bytes=1000000 -X batch.size=1000 <"$WORK/in.txt"
+	kcat_consume "$WORK/out.txt" -b "$BOOTSTRAP" -C -t kc-large -p 0 -o beginning -e \
+		-X fetch.message.max.bytes=1024 -X fetch.max.bytes=1024 -X message.max.bytes=1000 -f '%o %S %s\n'
+	python3 - "$WORK/out.txt" <<'EOF2'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+if len(lines) != 5:
+    print("FAIL: read back %d messages of 5" % len(lines), file=sys.stderr); sys.exit(1)
+for i, l in enumerate(lines):
+    o, size, v = l.split(" ")
+    if int(o) != i or int(size) != 600000 or v != chr(ord("a") + i) * 600000:
+        print("FAIL: message %d: offset %s size %s" % (i, o, size), file=sys.stderr); sys.exit(1)
+EOF2
 }

@@ -4,7 +4,7 @@
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=kafkajs
-SCENARIOS=(admin-create-topics fetch-topic-metadata produce-none produce-idempotent produce-gzip
+SCENARIOS=(admin-create-topics fetch-topic-metadata admin-offsets-configs produce-none produce-idempotent produce-gzip
 	produce-snappy produce-lz4 produce-zstd consume-from-beginning)
 
 client_version() {
@@ -13,10 +13,11 @@ client_version() {
 
 kafkajs() {
 	need node "$CACHE/node/node_modules/kafkajs"
-	NODE_PATH=$CACHE/node/node_modules run node "$COMPAT/node/kafkajs_scenarios.js" "$BOOTSTRAP" "$1"
+	KAFKAJS_NO_PARTITIONER_WARNING=1 NODE_PATH=$CACHE/node/node_modules run node "$COMPAT/node/kafkajs_scenarios.js" "$BOOTSTRAP" "$1"
 }
 sc_admin_create_topics() { kafkajs admin-create-topics; }
 sc_fetch_topic_metadata() { kafkajs fetch-topic-metadata; }
+sc_admin_offsets_configs() { kafkajs admin-offsets-configs; }
 sc_produce_none() { kafkajs produce-none; }
 sc_produce_idempotent() { kafkajs produce-idempotent; }
 sc_produce_gzip() { kafkajs produce-gzip; }

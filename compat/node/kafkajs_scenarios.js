@@ -111,6 +111,43 @@ async function fetchTopicMetadata() {
   }
 }
 
+// Offsets by timestamp, deleteTopicRecords, and the legacy AlterConfigs API
+// (which replaces a topic's whole set of overrides).
+async function adminOffsetsConfigs() {
+  const topic = 'kj-offsets';
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await createTopic(admin, topic, 1, [{ name: 'retention.ms', value: '3600000' }]);
+    const producer = kafka.producer();
+    await producer.connect();
+    const base = Date.now() - 600000;
+    const messages = [];
+    for (let i = 0; i < 20; i++) messages.push({ value: `v${i}`, timestamp: String(base + i * 1000) });
+    await producer.send({ topic, messages, acks: -1 });
+    await producer.disconnect();
+    let offs = await admin.fetchTopicOffsetsByTimestamp(topic, base + 7500);
+    check(offs.length === 1 && offs[0].offset === '8', `fetchTopicOffsetsByTimestamp(t7.5): ${JSON.stringify(offs)}`);
+    offs = await admin.fetchTopicOffsetsByTimestamp(topic, base);
+    check(offs[0].offset === '0', `fetchTopicOffsetsByTimestamp(t0): ${JSON.stringify(offs)}`);
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '5' }] });
+    offs = await admin.fetchTopicOffsets(topic);
+    check(offs[0].low === '5' && offs[0].high === '20', `after deleteTopicRecords(5): ${JSON.stringify(offs)}`);
+
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: topic,
+      configEntries: [{ name: 'segment.bytes', value: '2097152' }] }] });
+    const cfg = await admin.describeConfigs({ resources: [{ type: 2, name: topic }], includeSynonyms: false });
+    const entries = Object.fromEntries(cfg.resources[0].configEntries.map((e) => [e.configName, e]));
+    check(entries['segment.bytes'].configValue === '2097152' && !entries['segment.bytes'].isDefault,
+      `segment.bytes after alterConfigs: ${JSON.stringify(entries['segment.bytes'])}`);
+    // AlterConfigs replaces the whole set: the retention.ms override is gone.
+    check(entries['retention.ms'].configValue !== '3600000',
+      `retention.ms after a legacy alterConfigs without it: ${JSON.stringify(entries['retention.ms'])}`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 function samsaConsume(topic, n) {
   const out = execFileSync(process.env.SAMSA, ['-b', bootstrap, 'consume', topic, '--from-beginning',
     '-n', String(n), '--timeout-idle', '10s', '-f', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -210,6 +247,7 @@ async function consumeFromBeginning() {
 const scenarios = {
   'admin-create-topics': adminCreateTopics,
   'fetch-topic-metadata': fetchTopicMetadata,
+  'admin-offsets-configs': adminOffsetsConfigs,
   'produce-none': () => produce('kj-none', CompressionTypes.None, false),
   'produce-idempotent': () => produce('kj-idempotent', CompressionTypes.None, true),
   'produce-gzip': () => produce('kj-gzip', CompressionTypes.GZIP, false),

@@ -27,6 +27,7 @@ from confluent_kafka.admin import (
     ConfigSource,
     NewPartitions,
     NewTopic,
+    OffsetSpec,
 )
 
 BOOTSTRAP = ""
@@ -259,7 +260,42 @@ def offsets_for_times():
     c.close()
 
 
+def admin_list_offsets_delete_records():
+    a = admin()
+    create(a, NewTopic("ck-offsets", num_partitions=2, replication_factor=1))
+    base = int(time.time() * 1000) - 600_000
+    p = Producer({"bootstrap.servers": BOOTSTRAP})
+    for i in range(30):
+        # Partition 0 gets 30 records, the newest timestamp at offset 17.
+        p.produce("ck-offsets", value=b"v%d" % i, partition=0, timestamp=base + (99_000 if i == 17 else i * 1000))
+    check(p.flush(30) == 0, "not delivered")
+    tp0, tp1 = TopicPartition("ck-offsets", 0), TopicPartition("ck-offsets", 1)
+
+    def offsets(spec):
+        res = a.list_offsets({tp0: spec, tp1: spec})
+        return tuple(res[tp].result(timeout=30).offset for tp in (tp0, tp1))
+
+    check(offsets(OffsetSpec.earliest()) == (0, 0), "list_offsets earliest %r" % (offsets(OffsetSpec.earliest()),))
+    check(offsets(OffsetSpec.latest()) == (30, 0), "list_offsets latest %r" % (offsets(OffsetSpec.latest()),))
+    mt = a.list_offsets({tp0: OffsetSpec.max_timestamp()})[tp0].result(timeout=30)
+    check(mt.offset == 17 and mt.timestamp == base + 99_000, "list_offsets max_timestamp: offset %d ts %d" % (mt.offset, mt.timestamp))
+    ts = a.list_offsets({tp0: OffsetSpec.for_timestamp(base + 5_500)})[tp0].result(timeout=30)
+    check(ts.offset == 6, "list_offsets for_timestamp(t5.5): %d, want 6" % ts.offset)
+
+    res = a.delete_records([TopicPartition("ck-offsets", 0, 12)])
+    for tp, fut in res.items():
+        r = fut.result(timeout=30)
+        check(r.low_watermark == 12, "delete_records low watermark %r, want 12" % r.low_watermark)
+    check(offsets(OffsetSpec.earliest()) == (12, 0), "earliest after delete_records %r" % (offsets(OffsetSpec.earliest()),))
+    try:
+        a.delete_records([TopicPartition("ck-offsets", 0, 31)])[TopicPartition("ck-offsets", 0, 31)].result(timeout=30)
+        raise Check("delete_records beyond the high watermark succeeded")
+    except KafkaException as e:
+        check(e.args[0].code() == KafkaError.OFFSET_OUT_OF_RANGE, "delete_records beyond the end: %r" % e)
+
+
 SCENARIOS = {
+    "admin-list-offsets-delete-records": admin_list_offsets_delete_records,
     "admin-create-topics": admin_create_topics,
     "admin-describe-topics": admin_describe_topics,
     "admin-delete-topics": admin_delete_topics,
