@@ -111,9 +111,41 @@ def admin_scenario():
     a.close()
 
 
+def offsets_for_times():
+    topic = "kp-%s-times" % kafka.__version__
+    create(topic, 1)
+    base = int(time.time() * 1000) - 600_000
+    p = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all")
+    for i in range(50):
+        p.send(topic, value=b"v%d" % i, partition=0, timestamp_ms=base + i * 1000)
+    p.flush(30)
+    p.close()
+    tp = TopicPartition(topic, 0)
+    c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=None, enable_auto_commit=False)
+    check(c.beginning_offsets([tp])[tp] == 0 and c.end_offsets([tp])[tp] == 50,
+          "beginning/end offsets %r %r" % (c.beginning_offsets([tp]), c.end_offsets([tp])))
+    for i in (0, 7, 49):
+        r = c.offsets_for_times({tp: base + i * 1000 - 200})[tp]
+        check(r is not None and r.offset == i and r.timestamp == base + i * 1000, "offsets_for_times(t%d): %r" % (i, r))
+    check(c.offsets_for_times({tp: base + 100_000})[tp] is None, "offsets_for_times after the end is not None")
+    c.assign([tp])
+    c.seek(tp, 45)
+    got = []
+    deadline = time.time() + 30
+    while len(got) < 5 and time.time() < deadline:
+        for msgs in c.poll(timeout_ms=300).values():
+            got += [(m.offset, m.value, m.timestamp) for m in msgs]
+    check(got == [(i, b"v%d" % i, base + i * 1000) for i in range(45, 50)], "after seek(45): %r" % got)
+    c.close()
+
+
 SCENARIOS = {
     "roundtrip": lambda: roundtrip("kp-%s-roundtrip" % kafka.__version__, 2000),
     "compression-gzip": lambda: roundtrip("kp-%s-gzip" % kafka.__version__, 1000, "gzip"),
+    "compression-snappy": lambda: roundtrip("kp-%s-snappy" % kafka.__version__, 1000, "snappy"),
+    "compression-lz4": lambda: roundtrip("kp-%s-lz4" % kafka.__version__, 1000, "lz4"),
+    "compression-zstd": lambda: roundtrip("kp-%s-zstd" % kafka.__version__, 1000, "zstd"),
+    "offsets-for-times": offsets_for_times,
     "admin": admin_scenario,
 }
 
