@@ -1,6 +1,8 @@
 package group
 
 import (
+	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -621,3 +623,22 @@ var errTest = errTestType{}
 type errTestType struct{}
 
 func (errTestType) Error() string { return "injected append failure" }
+
+// TestRecordBytes pins the example in docs/format/consumer-offsets.md.
+func TestRecordBytes(t *testing.T) {
+	key := offsetKey("g", "t", 0)
+	val := offsetValue(offset{offset: 42, leaderEpoch: 0, commitMs: 1795305600000})
+	if got := fmt.Sprintf("% x", key); got != "00 01 00 01 67 00 01 74 00 00 00 00" {
+		t.Errorf("key: %s", got)
+	}
+	if got := fmt.Sprintf("% x", val); got != "00 03 00 00 00 00 00 00 00 2a 00 00 00 00 00 00 00 00 01 a2 00 8d 74 00" {
+		t.Errorf("value: %s", got)
+	}
+	// A batch of them walks back to the same records, tombstones included.
+	batch := EncodeBatch([]Record{{key, val}, {Key: groupKey("g")}}, 1795305600000)
+	var got []Record
+	next, err := WalkBatches(append(batch, batch[:20]...), func(_ int64, k, v []byte) { got = append(got, Record{k, v}) })
+	if err != nil || next != 2 || len(got) != 2 || !bytes.Equal(got[0].Value, val) || got[1].Value != nil {
+		t.Fatalf("walk: next %d, err %v, %d records", next, err, len(got))
+	}
+}
