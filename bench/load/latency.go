@@ -1,0 +1,69 @@
+package main
+
+import (
+	"math"
+	"slices"
+	"sync"
+	"time"
+)
+
+// latencies collects every measured latency; a run of a few million records
+// keeps a few tens of MB, which is cheaper than being wrong in the tail.
+type latencies struct {
+	mu sync.Mutex // guards d
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+// summary is the latency part of every result, in milliseconds. CDF holds
+// [quantile, ms] pairs, denser towards the tail, for plotting.
+type summary struct {
+	Count int64        `json:"count"`
+	Avg   float64      `json:"avg_ms"`
+	P50   float64      `json:"p50_ms"`
+	P99   float64      `json:"p99_ms"`
+	P999  float64      `json:"p999_ms"`
+	Max   float64      `json:"max_ms"`
+	CDF   [][2]float64 `json:"cdf"`
+}
+
+func (l *latencies) summary() summary {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := l.d
+	if len(d) == 0 {
+		return summary{}
+	}
+	slices.Sort(d)
+	q := func(f float64) float64 {
+		i := int(math.Ceil(f*float64(len(d)))) - 1
+		return ms(d[max(0, min(i, len(d)-1))])
+	}
+	var sum time.Duration
+	for _, x := range d {
+		sum += x
+	}
+	s := summary{Count: int64(len(d)), Avg: ms(sum / time.Duration(len(d))),
+		P50: q(0.5), P99: q(0.99), P999: q(0.999), Max: ms(d[len(d)-1])}
+	for i := 1; i <= 100; i++ { // 1%..100% in 1% steps
+		s.CDF = append(s.CDF, [2]float64{float64(i) / 100, q(float64(i) / 100)})
+	}
+	for _, f := range []float64{0.995, 0.999, 0.9995, 0.9999} {
+		s.CDF = append(s.CDF, [2]float64{f, q(f)})
+	}
+	slices.SortFunc(s.CDF, func(a, b [2]float64) int {
+		switch {
+		case a[0] < b[0]:
+			return -1
+		case a[0] > b[0]:
+			return 1
+		}
+		return 0
+	})
+	return s
+}

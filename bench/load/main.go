@@ -1,0 +1,176 @@
+// Command load is the benchmark harness's load generator: one franz-go
+// client, the same settings for every broker under test, results as one JSON
+// object on stdout. bench/run.sh drives it.
+//
+//	load produce  --brokers B --topic T [--bytes N | --duration D] [--rate R] [--warmup W]
+//	load consume  --brokers B --topic T
+//	load e2e      --brokers B --topic T --rate R --duration D [--warmup W]
+//	load first    --brokers B --topic T --since UNIX_NANOS [--deadline D]
+//	load topic    --brokers B --topic T --partitions P
+//
+// It exists beside `samsa bench` because that command reports only a few
+// latency percentiles (the harness plots whole distributions) and cannot
+// measure end-to-end latency or time to first produce.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// options are the flags shared by every subcommand; each uses a subset.
+type options struct {
+	brokers    string
+	topic      string
+	partitions int
+	recordSize int
+	bytes      int64
+	duration   time.Duration
+	warmup     time.Duration
+	rate       float64
+	linger     time.Duration
+	since      int64
+	deadline   time.Duration
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: load produce|consume|e2e|first|topic [flags]")
+		os.Exit(2)
+	}
+	var o options
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	fs.StringVar(&o.brokers, "brokers", "127.0.0.1:9092", "bootstrap broker host:port")
+	fs.StringVar(&o.topic, "topic", "bench", "topic")
+	fs.IntVar(&o.partitions, "partitions", 16, "partitions of a topic this command creates")
+	fs.IntVar(&o.recordSize, "record-size", 1024, "value size in bytes")
+	fs.Int64Var(&o.bytes, "bytes", 0, "produce: stop after this many value bytes")
+	fs.DurationVar(&o.duration, "duration", 0, "produce, e2e: measure for this long")
+	fs.DurationVar(&o.warmup, "warmup", 0, "produce, e2e: run this long before measuring")
+	fs.Float64Var(&o.rate, "rate", 0, "records/s (0: as fast as possible)")
+	fs.DurationVar(&o.linger, "linger", 5*time.Millisecond, "producer linger")
+	fs.Int64Var(&o.since, "since", 0, "first: the broker's start time, Unix nanoseconds")
+	fs.DurationVar(&o.deadline, "deadline", 3*time.Minute, "first: give up after this long")
+	_ = fs.Parse(os.Args[2:])
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
+	defer cancel()
+	var (
+		res any
+		err error
+	)
+	switch os.Args[1] {
+	case "produce":
+		res, err = runProduce(ctx, o)
+	case "consume":
+		res, err = runConsume(ctx, o)
+	case "e2e":
+		res, err = runE2E(ctx, o)
+	case "first":
+		res, err = runFirst(ctx, o)
+	case "topic":
+		err = ensureTopic(ctx, o)
+		res = map[string]any{"topic": o.topic, "partitions": o.partitions}
+	default:
+		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// producerOpts are the producer settings of every workload: acks=all,
+// idempotent (kgo's default), linger, 1 MiB batches, no compression.
+func producerOpts(o options) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.SeedBrokers(strings.Split(o.brokers, ",")...),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(o.linger),
+		kgo.ProducerBatchMaxBytes(1 << 20),
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.DefaultProduceTopic(o.topic),
+	}
+}
+
+// ensureTopic creates the topic with o.partitions partitions (replication
+// factor 1) unless it exists, and waits until the broker serves metadata for
+// every partition with a leader.
+func ensureTopic(ctx context.Context, o options) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(o.brokers, ",")...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	resp, err := adm.CreateTopic(ctx, int32(o.partitions), 1, nil, o.topic)
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("creating %s: %w", o.topic, err)
+	}
+	if resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("creating %s: %w", o.topic, resp.Err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		md, err := adm.Metadata(ctx, o.topic)
+		if err == nil {
+			if td, ok := md.Topics[o.topic]; ok && td.Err == nil && len(td.Partitions) > 0 {
+				ready := true
+				for _, p := range td.Partitions {
+					ready = ready && p.Err == nil && p.Leader >= 0
+				}
+				if ready {
+					return nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topic %s has no leaders after 30s (last error: %v)", o.topic, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// payload returns printable random bytes, as Kafka's perf test sends.
+func payload(n int) []byte {
+	p := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range p {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		p[i] = 'A' + byte(x%26)
+	}
+	return p
+}
+
+// pacer paces a loop to rate records/s like Kafka's ThroughputThrottler:
+// it sleeps only when ahead of schedule, so an oversleep is caught up.
+type pacer struct {
+	start time.Time
+	rate  float64
+}
+
+func (p pacer) wait(sent int64) {
+	if p.rate <= 0 {
+		return
+	}
+	due := p.start.Add(time.Duration(float64(sent) / p.rate * float64(time.Second)))
+	if d := time.Until(due); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+const mib = 1 << 20
