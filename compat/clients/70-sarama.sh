@@ -1,9 +1,11 @@
-# IBM/sarama: SyncProducer (idempotent) and PartitionConsumer (no group) at sarama's newest protocol version and at its default (Kafka 2.8), each codec, ClusterAdmin.
+# IBM/sarama: SyncProducer (idempotent) and PartitionConsumer (no group) at sarama's
+# newest protocol version, at its default (Kafka 2.8) and at 0.10 (message format v1),
+# each codec, ClusterAdmin.
 # compat/goclients (its own Go module), built by setup.sh into $CACHE/bin/goclients.
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=sarama
-SCENARIOS=(produce-consume produce-consume-v2.8 compression-gzip compression-snappy compression-lz4 compression-zstd admin)
+SCENARIOS=(produce-consume produce-consume-v2.8 produce-consume-v0.10 produce-consume-v0.10-gzip compression-gzip compression-snappy compression-lz4 compression-zstd admin)
 
 client_version() { "$CACHE/bin/goclients" -version sarama; }
 
@@ -13,6 +15,8 @@ goclient() {
 }
 sc_produce_consume() { goclient produce-consume; }
 sc_produce_consume_v2_8() { goclient produce-consume-v2.8; }
+sc_produce_consume_v0_10() { goclient produce-consume-v0.10; }
+sc_produce_consume_v0_10_gzip() { goclient produce-consume-v0.10-gzip; }
 sc_compression_gzip() { goclient compression-gzip; }
 sc_compression_snappy() { goclient compression-snappy; }
 sc_compression_lz4() { goclient compression-lz4; }

@@ -1,4 +1,5 @@
-# segmentio/kafka-go: Writer and a Reader with Partition set (no group), each codec, the Client admin calls and the older Conn API.
+# segmentio/kafka-go: Writer and a Reader with Partition set (no group), each codec, the
+# Client admin calls and the older Conn API.
 # compat/goclients (its own Go module), built by setup.sh into $CACHE/bin/goclients.
 # shellcheck shell=bash disable=SC2034
 

@@ -1,4 +1,5 @@
-# franz-go: idempotent producer (its default) and direct partition consumption (no group), each codec.
+# franz-go: idempotent producer (its default) and direct partition consumption (no group),
+# each codec.
 # compat/goclients (its own Go module), built by setup.sh into $CACHE/bin/goclients.
 # shellcheck shell=bash disable=SC2034
 

@@ -94,6 +94,8 @@ func testRecords(n int, client string) []rec {
 	return rs
 }
 
+// seqOf returns the index of a record in testRecords: from its seq header,
+// or, for message formats without headers, from its value.
 func seqOf(r rec) int {
 	for _, h := range r.Headers {
 		if h.Key == "seq" {
@@ -101,6 +103,10 @@ func seqOf(r rec) int {
 			fmt.Sscan(h.Value, &n)
 			return n
 		}
+	}
+	var n int
+	if _, err := fmt.Sscanf(r.Value, "value-%d-", &n); err == nil {
+		return n
 	}
 	return -1
 }
