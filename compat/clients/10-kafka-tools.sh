@@ -168,7 +168,7 @@ sc_producer_perf_test() {
 	local t=kt-perf
 	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 3 --replication-factor 1
 	run kafka-producer-perf-test --topic $t --num-records 100000 --record-size 200 --throughput -1 \
-		--producer-props "bootstrap.servers=$BOOTSTRAP" acks=all linger.ms=5 >"$WORK/out.txt"
+		--command-property "bootstrap.servers=$BOOTSTRAP" acks=all linger.ms=5 >"$WORK/out.txt"
 	cat "$WORK/out.txt"
 	grep -qE '^100000 records sent, ' "$WORK/out.txt" || fail "no final '100000 records sent' line"
 	local total
@@ -182,13 +182,13 @@ sc_consumer_perf_test() {
 	local t=kt-consumer-perf
 	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 3 --replication-factor 1
 	run kafka-producer-perf-test --topic $t --num-records 20000 --record-size 100 --throughput -1 \
-		--producer-props "bootstrap.servers=$BOOTSTRAP"
-	run kafka-consumer-perf-test --bootstrap-server "$BOOTSTRAP" --topic $t --messages 20000 --timeout 30000 \
+		--command-property "bootstrap.servers=$BOOTSTRAP"
+	run kafka-consumer-perf-test --bootstrap-server "$BOOTSTRAP" --topic $t --num-records 20000 --timeout 30000 \
 		>"$WORK/out.txt"
 	cat "$WORK/out.txt"
 	# start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, ...
 	local n
-	n=$(awk -F', ' 'NR == 2 {print $5}' "$WORK/out.txt")
+	n=$(awk -F', ' '/^start.time/ {getline; print $5}' "$WORK/out.txt")
 	expect_eq "$n" 20000 "data.consumed.in.nMsg"
 }
 
