@@ -22,13 +22,14 @@ type consumeOptions struct {
 	num           int
 	idle          time.Duration
 	format        string
+	group         string
 }
 
 func newConsumeCmd(g *globals) *cobra.Command {
 	var o consumeOptions
 	cmd := &cobra.Command{
 		Use:   "consume TOPIC",
-		Short: "Print records from a topic (without a consumer group)",
+		Short: "Print records from a topic, alone or as a consumer group member (-g)",
 		Long: `Consume prints the records of a topic to stdout, one per line. Like
 kafka-console-consumer it starts at the end of each partition and waits for
 new records unless told otherwise, and it runs until Ctrl-C, until -n records
@@ -66,6 +67,7 @@ Formats (-f/--format):
 	f.IntVarP(&o.num, "num", "n", 0, "stop after N records (default: no limit)")
 	f.DurationVar(&o.idle, "timeout-idle", 0, "stop when no record arrived for this long (default: never)")
 	f.StringVarP(&o.format, "format", "f", "text", "output format: text, kv, json, a %-layout or a {{template}}")
+	f.StringVarP(&o.group, "group", "g", "", "consume as a member of this consumer group: start at its committed offsets and commit what was printed")
 	return cmd
 }
 
@@ -145,6 +147,9 @@ func runConsume(cmd *cobra.Command, g *globals, o *consumeOptions, topic string)
 	}
 	if o.num < 0 {
 		return usageErrorf(cmd, "-n/--num must not be negative")
+	}
+	if o.group != "" {
+		return runGroupConsume(cmd, g, o, topic, format)
 	}
 	parts, err := g.lookupPartitions(cmd, topic, o.partitions)
 	if err != nil {

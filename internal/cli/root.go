@@ -91,6 +91,7 @@ Brokers are taken from -b/--brokers, else from $SAMSA_BROKERS, else ` + defaultB
 		newConsumeCmd(g),
 		newClusterCmd(g),
 		newBenchCmd(g),
+		newGroupCmd(g),
 	)
 	return root
 }
