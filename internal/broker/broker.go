@@ -24,6 +24,7 @@ type Broker struct {
 	pids          *producerIDs
 	fetchSessions *sessionCache
 	now           func() time.Time
+	budget        *budget        // request bytes held across connections
 	groups        *group.Runtime // consumer group coordinator (apis_group.go)
 
 	ln      net.Listener
@@ -42,6 +43,7 @@ func New(cfg *config.Config, meta *metadata.Store, parts *partition.Manager, log
 		fetchSessions: newSessionCache(cfg.FetchSessionSlots),
 		now:           time.Now,
 		live:          map[*conn]struct{}{},
+		budget:        newBudget(cfg.QueuedMaxRequestBytes),
 	}
 	b.groups = newGroupCoordinator(cfg, b)
 	return b

@@ -26,9 +26,7 @@ type conn struct {
 	// budget bounds the request bytes held by requests not yet answered,
 	// so a client pipelining large produces cannot make the broker hold
 	// more than socket.request.max.bytes per connection.
-	budgetMu   sync.Mutex
-	budgetCond *sync.Cond
-	held       int64
+	budget *budget
 
 	wbuf []byte // writer goroutine's encode buffer
 }
@@ -68,18 +66,16 @@ func newConn(b *Broker, nc net.Conn) *conn {
 			tc.SetReadBuffer(b.cfg.SocketRecvBuffer)
 		}
 	}
-	c := &conn{b: b, nc: nc, queue: make(chan *pending, b.cfg.QueuedMaxRequests), done: make(chan struct{})}
-	c.budgetCond = sync.NewCond(&c.budgetMu)
-	return c
+	return &conn{b: b, nc: nc, queue: make(chan *pending, b.cfg.QueuedMaxRequests), done: make(chan struct{}),
+		budget: newBudget(int64(b.cfg.SocketRequestMaxBytes))}
 }
 
 func (c *conn) shutdown() {
 	c.stopOnce.Do(func() {
 		close(c.done)
 		c.nc.Close()
-		c.budgetMu.Lock()
-		c.budgetCond.Broadcast()
-		c.budgetMu.Unlock()
+		c.budget.wake()
+		c.b.budget.wake()
 	})
 }
 
@@ -113,29 +109,22 @@ func (c *conn) recoverPanic(where string) {
 	}
 }
 
-// acquire blocks until n more request bytes fit in the connection budget.
-// A single frame is always admitted when nothing else is held.
+// acquire blocks until n more request bytes fit in the connection's and
+// the broker's budgets.
 func (c *conn) acquire(n int64) bool {
-	limit := int64(c.b.cfg.SocketRequestMaxBytes)
-	c.budgetMu.Lock()
-	defer c.budgetMu.Unlock()
-	for c.held > 0 && c.held+n > limit {
-		select {
-		case <-c.done:
-			return false
-		default:
-		}
-		c.budgetCond.Wait()
+	if !c.budget.acquire(n, c.done) {
+		return false
 	}
-	c.held += n
+	if !c.b.budget.acquire(n, c.done) {
+		c.budget.release(n)
+		return false
+	}
 	return true
 }
 
 func (c *conn) release(n int64) {
-	c.budgetMu.Lock()
-	c.held -= n
-	c.budgetCond.Broadcast()
-	c.budgetMu.Unlock()
+	c.b.budget.release(n)
+	c.budget.release(n)
 }
 
 func (c *conn) readLoop() error {

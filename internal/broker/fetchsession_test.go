@@ -62,7 +62,8 @@ func TestFetchSessions(t *testing.T) {
 		t.Fatalf("incremental with no news: error %d, %d partitions", r.ErrorCode, count(r))
 	}
 	// New data on partition 1 only.
-	if err := cl.ProduceSync(ctxT(t), &kgo.Record{Topic: "sess", Partition: 1, Value: []byte("x")}).FirstErr(); err != nil {
+	manual := newClient(t, b.Addr(), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err := manual.ProduceSync(ctxT(t), &kgo.Record{Topic: "sess", Partition: 1, Value: []byte("x")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	r := fetch(sid, 2)

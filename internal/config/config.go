@@ -33,6 +33,7 @@ type Config struct {
 	DeleteTopicEnable        bool
 	SocketRequestMaxBytes    int32
 	QueuedMaxRequests        int
+	QueuedMaxRequestBytes    int64 // -1: unbounded
 	MaxConnections           int
 	ConnectionsMaxIdle       time.Duration
 	SocketSendBuffer         int
@@ -126,6 +127,7 @@ func (c *Config) resolve() error {
 	c.DeleteTopicEnable = c.Get("delete.topic.enable") == "true"
 	c.SocketRequestMaxBytes = int32(c.int("socket.request.max.bytes"))
 	c.QueuedMaxRequests = int(c.int("queued.max.requests"))
+	c.QueuedMaxRequestBytes = c.int("queued.max.request.bytes")
 	c.MaxConnections = int(c.int("max.connections"))
 	c.ConnectionsMaxIdle = ms(c.int("connections.max.idle.ms"))
 	c.SocketSendBuffer = int(c.int("socket.send.buffer.bytes"))
