@@ -18,7 +18,7 @@ import (
 
 // startGroupBroker starts a broker with no initial rebalance delay and a
 // short minimum session timeout, so group tests run quickly.
-func startGroupBroker(t *testing.T, props ...string) *brokertest.Broker {
+func startGroupBroker(t testing.TB, props ...string) *brokertest.Broker {
 	return brokertest.Start(t, append([]string{"group.initial.rebalance.delay.ms", "0", "group.min.session.timeout.ms", "500", "offsets.topic.num.partitions", "5"}, props...)...)
 }
 
