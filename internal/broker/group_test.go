@@ -371,3 +371,38 @@ func TestGroupAdmin(t *testing.T) {
 		t.Fatalf("delete twice: %+v", del)
 	}
 }
+
+// TestOffsetsOfDeletedTopic: deleting a topic deletes every group's
+// committed offsets for it, also after a restart and when a topic of the
+// same name is created again.
+func TestOffsetsOfDeletedTopic(t *testing.T) {
+	b := startGroupBroker(t)
+	createTopic(t, b.Addr(), "doomed", 2, nil)
+	createTopic(t, b.Addr(), "kept", 1, nil)
+	adm := kadm.NewClient(newClient(t, b.Addr()))
+	var os kadm.Offsets
+	os.Add(kadm.Offset{Topic: "doomed", Partition: 0, At: 5, LeaderEpoch: -1})
+	os.Add(kadm.Offset{Topic: "doomed", Partition: 1, At: 6, LeaderEpoch: -1})
+	os.Add(kadm.Offset{Topic: "kept", Partition: 0, At: 7, LeaderEpoch: -1})
+	if r, err := adm.CommitOffsets(ctxT(t), "dg", os); err != nil || r.Error() != nil {
+		t.Fatalf("commit: %v %v", err, r.Error())
+	}
+	if _, err := adm.DeleteTopics(ctxT(t), "doomed"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		offs := committed(t, b.Addr(), "dg")
+		if _, ok := offs.Lookup("doomed", 0); ok {
+			t.Fatalf("%s: offsets of the deleted topic remain: %+v", when, offs)
+		}
+		if o, ok := offs.Lookup("kept", 0); !ok || o.At != 7 {
+			t.Fatalf("%s: offset of the other topic: %+v", when, offs)
+		}
+	}
+	check("after delete")
+	b.Restart()
+	check("after restart")
+	createTopic(t, b.Addr(), "doomed", 2, nil)
+	check("after re-creating the topic")
+}

@@ -334,10 +334,9 @@ func (r *Runtime) SyncGroup(req *kmsg.SyncGroupRequest, reply func(kmsg.Response
 }
 
 // Heartbeat answers at once.
-func (r *Runtime) Heartbeat(req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.co.Heartbeat(r.now(), req)
+func (r *Runtime) Heartbeat(req *kmsg.HeartbeatRequest) (resp *kmsg.HeartbeatResponse) {
+	r.read(func(co *Coordinator, now time.Time) { resp = co.Heartbeat(now, req) })
+	return resp
 }
 
 // LeaveGroup answers at once; members it removes may complete a rebalance.
@@ -356,11 +355,22 @@ func (r *Runtime) OffsetCommit(req *kmsg.OffsetCommitRequest, known Known, reply
 	r.do(func(co *Coordinator, now time.Time) Out { return co.OffsetCommit(now, req, known, ReplyFunc(reply)) })
 }
 
-// FetchOffsets returns committed offsets (see Coordinator.FetchOffsets).
-func (r *Runtime) FetchOffsets(group string, topics []FetchTopic, requireStable bool) ([]FetchedOffset, int16) {
+// read runs a step that only reads the state, after applying whatever is
+// queued (completions, deleted topics), so that it sees every change that
+// happened before it was called.
+func (r *Runtime) read(step func(co *Coordinator, now time.Time)) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.co.FetchOffsets(group, topics, requireStable)
+	now := r.now()
+	replies := r.performLocked(now, Out{})
+	step(r.co, now)
+	r.mu.Unlock()
+	deliver(replies)
+}
+
+// FetchOffsets returns committed offsets (see Coordinator.FetchOffsets).
+func (r *Runtime) FetchOffsets(group string, topics []FetchTopic, requireStable bool) (out []FetchedOffset, code int16) {
+	r.read(func(co *Coordinator, _ time.Time) { out, code = co.FetchOffsets(group, topics, requireStable) })
+	return out, code
 }
 
 // OffsetDelete answers through reply once the tombstones are durable.
@@ -374,17 +384,15 @@ func (r *Runtime) DeleteGroups(req *kmsg.DeleteGroupsRequest, reply func(kmsg.Re
 }
 
 // ListGroups answers at once.
-func (r *Runtime) ListGroups(req *kmsg.ListGroupsRequest) *kmsg.ListGroupsResponse {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.co.ListGroups(req)
+func (r *Runtime) ListGroups(req *kmsg.ListGroupsRequest) (resp *kmsg.ListGroupsResponse) {
+	r.read(func(co *Coordinator, _ time.Time) { resp = co.ListGroups(req) })
+	return resp
 }
 
 // DescribeGroups answers at once.
-func (r *Runtime) DescribeGroups(req *kmsg.DescribeGroupsRequest) *kmsg.DescribeGroupsResponse {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.co.DescribeGroups(req)
+func (r *Runtime) DescribeGroups(req *kmsg.DescribeGroupsRequest) (resp *kmsg.DescribeGroupsResponse) {
+	r.read(func(co *Coordinator, _ time.Time) { resp = co.DescribeGroups(req) })
+	return resp
 }
 
 // Info summarizes one group (for tests and tools).
