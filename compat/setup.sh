@@ -70,6 +70,7 @@ KAFKA_TOOLS=(
 	"kafka-consumer-perf-test org.apache.kafka.tools.ConsumerPerformance"
 	"kafka-get-offsets org.apache.kafka.tools.GetOffsetShell"
 	"kafka-delete-records org.apache.kafka.tools.DeleteRecordsCommand"
+	"kafka-consumer-groups org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 )
 
 has_class() {

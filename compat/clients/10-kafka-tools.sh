@@ -5,7 +5,7 @@
 CLIENT=kafka-tools
 SCENARIOS=(quickstart console-partition topics-list topics-describe topics-alter-partitions
 	topics-delete configs-describe configs-alter producer-perf-test consumer-perf-test
-	get-offsets delete-records)
+	get-offsets delete-records consumer-groups)
 
 client_version() {
 	[[ -x $KAFKA_HOME/bin/kafka-topics ]] && echo "Apache Kafka $KAFKA_VERSION"
@@ -239,4 +239,41 @@ EOF
 	out=$(run kafka-delete-records --bootstrap-server "$BOOTSTRAP" --offset-json-file "$WORK/bad.json" 2>&1 || true)
 	echo "$out"
 	expect_contains "$out" "OffsetOutOfRange" "delete-records beyond the high watermark"
+}
+
+# The console consumer in a group, kafka-consumer-groups --list/--describe/
+# --reset-offsets, and a second run that resumes at the reset offsets.
+sc_consumer_groups() {
+	kafka_path
+	local t=kt-groups g=kt-group out
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 3 --replication-factor 1
+	# Keyed, so that the records spread over the partitions.
+	seq 0 29 | sed 's/.*/k&:m-&/' | run kafka-console-producer --topic $t --bootstrap-server "$BOOTSTRAP" \
+		--reader-property parse.key=true --reader-property key.separator=:
+	run kafka-console-consumer --topic $t --bootstrap-server "$BOOTSTRAP" --group $g --from-beginning \
+		--max-messages 30 --timeout-ms 30000 >"$WORK/first.txt"
+	seq 0 29 | sed 's/^/m-/' >"$WORK/want.txt"
+	sort -V "$WORK/first.txt" >"$WORK/first.sorted"
+	expect_file_eq "$WORK/first.sorted" "$WORK/want.txt" "first read in group $g"
+	out=$(run kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --list)
+	expect_contains $'\n'"$out"$'\n' $'\n'"$g"$'\n' "kafka-consumer-groups --list"
+	# GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
+	run kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --describe --group $g >"$WORK/describe.txt"
+	cat "$WORK/describe.txt"
+	local lag
+	lag=$(awk -v t=$t '$2 == t {n++; if ($4 != $5 || $6 != 0) bad++; s += $4} END {print n + 0, bad + 0, s + 0}' "$WORK/describe.txt")
+	expect_eq "$lag" "3 0 30" "describe: partitions, partitions with lag, sum of committed offsets"
+	(($(awk -v t=$t '$2 == t && $5 > 0' "$WORK/describe.txt" | wc -l) > 1)) || fail "all keys in one partition"
+	run kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --group $g --topic $t --reset-offsets --to-earliest --execute
+	run kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --describe --group $g >"$WORK/describe.txt"
+	cat "$WORK/describe.txt"
+	lag=$(awk -v t=$t '$2 == t {n++; if ($4 != 0) bad++; l += $6} END {print n + 0, bad + 0, l + 0}' "$WORK/describe.txt")
+	expect_eq "$lag" "3 0 30" "describe after --reset-offsets --to-earliest: partitions, not at 0, total lag"
+	run kafka-console-consumer --topic $t --bootstrap-server "$BOOTSTRAP" --group $g \
+		--max-messages 30 --timeout-ms 30000 >"$WORK/second.txt"
+	sort -V "$WORK/second.txt" >"$WORK/second.sorted"
+	expect_file_eq "$WORK/second.sorted" "$WORK/want.txt" "second read in group $g after the reset"
+	run kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --delete --group $g
+	out=$(run kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --list)
+	expect_not_contains $'\n'"$out"$'\n' $'\n'"$g"$'\n' "kafka-consumer-groups --list after --delete"
 }

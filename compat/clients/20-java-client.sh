@@ -7,7 +7,7 @@ CLIENT=java-client
 SCENARIOS=(roundtrip-idempotent compression-gzip compression-snappy compression-lz4 compression-zstd
 	read-committed large-records-small-fetch record-too-large offset-out-of-range auto-create-topic
 	acks-0-and-1 describe-producers-log-dirs
-	admin offsets-for-times)
+	admin offsets-for-times group-classic group-consumer-protocol)
 
 client_version() {
 	[[ -f $KAFKA_HOME/lib/kafka-clients-$KAFKA_VERSION.jar ]] && echo "kafka-clients $KAFKA_VERSION"
@@ -33,3 +33,5 @@ sc_offset_out_of_range() { java_scenario offset-out-of-range; }
 sc_auto_create_topic() { java_scenario auto-create-topic; }
 sc_acks_0_and_1() { java_scenario acks-0-and-1; }
 sc_describe_producers_log_dirs() { java_scenario describe-producers-log-dirs; }
+sc_group_classic() { java_scenario group-classic; }
+sc_group_consumer_protocol() { java_scenario group-consumer-protocol; }

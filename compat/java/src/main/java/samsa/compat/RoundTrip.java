@@ -66,6 +66,8 @@ public final class RoundTrip {
                 case "auto-create-topic" -> Edge.autoCreateTopic(bootstrap);
                 case "acks-0-and-1" -> Edge.acks(bootstrap);
                 case "describe-producers-log-dirs" -> Edge.describeProducersAndLogDirs(bootstrap);
+                case "group-classic" -> Groups.run(bootstrap, "classic");
+                case "group-consumer-protocol" -> Groups.run(bootstrap, "consumer");
                 default -> throw new Check("unknown scenario " + scenario);
             }
         } catch (Check c) {
