@@ -6,7 +6,7 @@
 CLIENT=kcat
 SCENARIOS=(metadata keyed-produce consume-partition-offset consume-by-timestamp headers
 	compression-gzip compression-snappy compression-lz4 compression-zstd idempotent-produce
-	large-messages-small-fetch)
+	large-messages-small-fetch balanced-consumer-group)
 
 client_version() {
 	# "kcat - Apache Kafka producer and consumer tool ...\nVersion 1.7.1 (..., librdkafka 2.0.2 ...)"
@@ -197,4 +197,23 @@ for i, l in enumerate(lines):
     if int(o) != i or int(size) != 600000 or v != chr(ord("a") + i) * 600000:
         print("FAIL: message %d: offset %s size %s" % (i, o, size), file=sys.stderr); sys.exit(1)
 EOF2
+}
+
+# kcat -G: the balanced consumer (librdkafka's consumer group). kcat commits
+# what it consumed when it exits, so a second run resumes after it.
+sc_balanced_consumer_group() {
+	need kcat
+	samsa_topic kc-group 3
+	seq 0 59 | sed 's/.*/k&:m-&/' | run kcat -b "$BOOTSTRAP" -P -t kc-group -K:
+	kcat_consume "$WORK/first.txt" -b "$BOOTSTRAP" -G kc-group -X auto.offset.reset=earliest -c 60 \
+		-f '%s\n' kc-group
+	seq 0 59 | sed 's/^/m-/' >"$WORK/want.txt"
+	sort -V "$WORK/first.txt" >"$WORK/first.sorted"
+	expect_file_eq "$WORK/first.sorted" "$WORK/want.txt" "first run of group kc-group"
+	seq 60 79 | sed 's/.*/k&:m-&/' | run kcat -b "$BOOTSTRAP" -P -t kc-group -K:
+	kcat_consume "$WORK/second.txt" -b "$BOOTSTRAP" -G kc-group -X auto.offset.reset=earliest -c 20 \
+		-f '%s\n' kc-group
+	seq 60 79 | sed 's/^/m-/' >"$WORK/want.txt"
+	sort -V "$WORK/second.txt" >"$WORK/second.sorted"
+	expect_file_eq "$WORK/second.sorted" "$WORK/want.txt" "second run resumes at the committed offsets"
 }

@@ -4,7 +4,7 @@
 
 CLIENT=confluent-kafka-python
 SCENARIOS=(admin-create-topics admin-describe-topics admin-delete-topics idempotent-produce
-	consume-assign offsets-for-times admin-list-offsets-delete-records)
+	consume-assign offsets-for-times admin-list-offsets-delete-records consumer-group)
 
 client_version() {
 	"$CACHE/py-current/bin/python" "$COMPAT/python/confluent_scenarios.py" --version
@@ -21,3 +21,4 @@ sc_idempotent_produce() { confluent idempotent-produce; }
 sc_consume_assign() { confluent consume-assign; }
 sc_offsets_for_times() { confluent offsets-for-times; }
 sc_admin_list_offsets_delete_records() { confluent admin-list-offsets-delete-records; }
+sc_consumer_group() { confluent consumer-group; }

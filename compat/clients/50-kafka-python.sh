@@ -3,7 +3,7 @@
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=kafka-python
-SCENARIOS=(roundtrip compression-gzip compression-snappy compression-lz4 compression-zstd offsets-for-times admin)
+SCENARIOS=(roundtrip compression-gzip compression-snappy compression-lz4 compression-zstd offsets-for-times admin consumer-group)
 
 client_version() {
 	"$CACHE/py-current/bin/python" "$COMPAT/python/kafka_python_scenarios.py" --version
@@ -20,3 +20,4 @@ sc_compression_lz4() { kafka_python compression-lz4; }
 sc_compression_zstd() { kafka_python compression-zstd; }
 sc_offsets_for_times() { kafka_python offsets-for-times; }
 sc_admin() { kafka_python admin; }
+sc_consumer_group() { kafka_python consumer-group; }

@@ -5,7 +5,7 @@
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=sarama
-SCENARIOS=(produce-consume produce-consume-v2.8 produce-consume-v0.10 produce-consume-v0.10-gzip compression-gzip compression-snappy compression-lz4 compression-zstd admin)
+SCENARIOS=(produce-consume produce-consume-v2.8 produce-consume-v0.10 produce-consume-v0.10-gzip compression-gzip compression-snappy compression-lz4 compression-zstd admin consumer-group)
 
 client_version() { "$CACHE/bin/goclients" -version sarama; }
 
@@ -22,3 +22,4 @@ sc_compression_snappy() { goclient compression-snappy; }
 sc_compression_lz4() { goclient compression-lz4; }
 sc_compression_zstd() { goclient compression-zstd; }
 sc_admin() { goclient admin; }
+sc_consumer_group() { goclient consumer-group; }

@@ -4,7 +4,7 @@
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=kafka-go
-SCENARIOS=(produce-consume compression-gzip compression-snappy compression-lz4 compression-zstd client-admin conn-admin)
+SCENARIOS=(produce-consume compression-gzip compression-snappy compression-lz4 compression-zstd client-admin conn-admin reader-group)
 
 client_version() { "$CACHE/bin/goclients" -version kafka-go; }
 
@@ -19,3 +19,4 @@ sc_compression_lz4() { goclient compression-lz4; }
 sc_compression_zstd() { goclient compression-zstd; }
 sc_client_admin() { goclient client-admin; }
 sc_conn_admin() { goclient conn-admin; }
+sc_reader_group() { goclient reader-group; }

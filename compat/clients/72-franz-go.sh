@@ -4,7 +4,7 @@
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=franz-go
-SCENARIOS=(produce-consume compression-gzip compression-snappy compression-lz4 compression-zstd)
+SCENARIOS=(produce-consume compression-gzip compression-snappy compression-lz4 compression-zstd consumer-group)
 
 client_version() { "$CACHE/bin/goclients" -version franz-go; }
 
@@ -17,3 +17,4 @@ sc_compression_gzip() { goclient compression-gzip; }
 sc_compression_snappy() { goclient compression-snappy; }
 sc_compression_lz4() { goclient compression-lz4; }
 sc_compression_zstd() { goclient compression-zstd; }
+sc_consumer_group() { goclient consumer-group; }

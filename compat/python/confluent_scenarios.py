@@ -294,7 +294,39 @@ def admin_list_offsets_delete_records():
         check(e.args[0].code() == KafkaError.OFFSET_OUT_OF_RANGE, "delete_records beyond the end: %r" % e)
 
 
+def consumer_group():
+    a = admin()
+    create(a, NewTopic("ck-group", num_partitions=3, replication_factor=1))
+    n = 1000
+    produce_keyed("ck-group", n)
+    first, rest = set(), set()
+    for seen, want in ((first, n // 2), (rest, None)):
+        c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "ck-group", "enable.auto.commit": False,
+                      "auto.offset.reset": "earliest"})
+        c.subscribe(["ck-group"])
+        target = want if want is not None else n - len(first)
+        deadline = time.time() + 60
+        while len(seen) < target:
+            check(time.time() < deadline, "consumed %d of %d in 60s" % (len(seen), target))
+            for m in c.consume(100, timeout=0.5):
+                check(m.error() is None, "consume error %r" % m.error())
+                v = m.value()
+                check(v not in first and v not in rest, "record %r consumed twice" % v)
+                seen.add(v)
+        # Commit the position: everything consumed so far.
+        c.commit(asynchronous=False)
+        committed = {tp.partition: tp.offset for tp in c.committed(c.assignment(), timeout=10)}
+        # A partition this member read nothing from has no position (OFFSET_INVALID).
+        positions = {tp.partition: tp.offset for tp in c.position(c.assignment()) if tp.offset >= 0}
+        check(all(committed[p] == o for p, o in positions.items()), "committed %r, positions %r" % (committed, positions))
+        c.close()
+    check(len(first) >= n // 2 and len(first) + len(rest) == n, "first member %d, second %d, want %d" % (len(first), len(rest), n))
+    groups = a.list_consumer_groups().result(timeout=30)
+    check("ck-group" in [g.group_id for g in groups.valid], "list_consumer_groups: %r" % groups.valid)
+
+
 SCENARIOS = {
+    "consumer-group": consumer_group,
     "admin-list-offsets-delete-records": admin_list_offsets_delete_records,
     "admin-create-topics": admin_create_topics,
     "admin-describe-topics": admin_describe_topics,

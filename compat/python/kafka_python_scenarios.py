@@ -139,7 +139,36 @@ def offsets_for_times():
     c.close()
 
 
+def consumer_group():
+    topic = group = "kp-%s-group" % kafka.__version__
+    create(topic, 3)
+    n = 1000
+    p = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all")
+    for i in range(n):
+        p.send(topic, key=b"k%d" % (i % 13), value=b"v%d" % i)
+    p.flush(30)
+    p.close()
+    first, rest = set(), set()
+    for seen, target in ((first, n // 2), (rest, None)):
+        c = KafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, group_id=group, enable_auto_commit=False,
+                          auto_offset_reset="earliest")
+        target = target if target is not None else n - len(first)
+        deadline = time.time() + 60
+        while len(seen) < target:
+            check(time.time() < deadline, "consumed %d of %d in 60s" % (len(seen), target))
+            for msgs in c.poll(timeout_ms=300, max_records=100).values():
+                for m in msgs:
+                    check(m.value not in first and m.value not in rest, "record %r consumed twice" % m.value)
+                    seen.add(m.value)
+        c.commit()
+        for tp in c.assignment():
+            check(c.committed(tp) == c.position(tp), "%r: committed %r, position %r" % (tp, c.committed(tp), c.position(tp)))
+        c.close()
+    check(len(first) >= n // 2 and len(first) + len(rest) == n, "first member %d, second %d, want %d" % (len(first), len(rest), n))
+
+
 SCENARIOS = {
+    "consumer-group": consumer_group,
     "roundtrip": lambda: roundtrip("kp-%s-roundtrip" % kafka.__version__, 2000),
     "compression-gzip": lambda: roundtrip("kp-%s-gzip" % kafka.__version__, 1000, "gzip"),
     "compression-snappy": lambda: roundtrip("kp-%s-snappy" % kafka.__version__, 1000, "snappy"),
