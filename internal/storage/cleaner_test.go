@@ -497,3 +497,73 @@ func TestThrottler(t *testing.T) {
 		t.Fatal("unlimited throttler not nil")
 	}
 }
+
+// TestCleanConcurrentWithAppendsAndReads cleans repeatedly while a writer
+// appends and a reader scans from the log start: the reader must never see
+// an error (in particular no OFFSET_OUT_OF_RANGE for a live offset) nor
+// offsets going backwards.
+func TestCleanConcurrentWithAppendsAndReads(t *testing.T) {
+	_, l := newTestLog(t, compactConfig())
+	m := &model{recs: map[int64]kv{}, ts: map[int64]int64{}}
+	rng := rand.New(rand.NewPCG(11, 12))
+	appendRandom(t, l, m, rng, 100, 20, testNow.UnixMilli())
+	done := make(chan struct{})
+	errc := make(chan error, 2)
+	go func() {
+		defer close(done)
+		for i := 0; i < 400; i++ {
+			recs := []kv{{key: []byte(fmt.Sprintf("key-%d", i%20)), value: []byte(strings.Repeat("w", 80))}}
+			if _, err := l.Append(keyedBatch(t, recs, testNow.UnixMilli(), 0, false, -1, 0), 0, testNow); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	go func() {
+		for {
+			select {
+			case <-done:
+				errc <- nil
+				return
+			default:
+			}
+			last := int64(-1)
+			for off := l.LogStartOffset(); off < l.LogEndOffset(); {
+				s, err := l.Read(off, 4096, true, NoLimit)
+				if err != nil {
+					errc <- fmt.Errorf("Read(%d): %w", off, err)
+					return
+				}
+				b, err := s.Bytes()
+				s.Release()
+				if err != nil || len(b) < record.HeaderSize {
+					errc <- fmt.Errorf("Read(%d): %d bytes, %v", off, len(b), err)
+					return
+				}
+				h, _ := record.ParseHeader(b)
+				if h.LastOffset() < off || h.BaseOffset <= last {
+					errc <- fmt.Errorf("Read(%d) gave batch [%d, %d] after %d", off, h.BaseOffset, h.LastOffset(), last)
+					return
+				}
+				last, off = h.BaseOffset, h.LastOffset()+1
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+		default:
+			if _, err := l.Clean(testNow, CleanOptions{Limit: math.MaxInt64}, true); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		break
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
