@@ -26,6 +26,9 @@ func groupAPIs() map[int16]api {
 		kmsg.ListGroups.Int16():      {0, 5, now(handleListGroups)},
 		kmsg.DeleteGroups.Int16():    {0, 3, handleDeleteGroups},
 		kmsg.OffsetDelete.Int16():    {0, 0, handleOffsetDelete},
+
+		kmsg.ConsumerGroupHeartbeat.Int16(): {0, 1, now(handleConsumerGroupHeartbeat)},
+		kmsg.ConsumerGroupDescribe.Int16():  {0, 1, now(handleConsumerGroupDescribe)},
 	}
 }
 
@@ -39,6 +42,7 @@ func newGroupCoordinator(cfg *config.Config, b *Broker) *group.Runtime {
 	gc.Partitions = cfg.OffsetsTopicPartitions
 	gc.OffsetsRetention, gc.RetentionCheck = cfg.OffsetsRetention, cfg.OffsetsRetentionCheck
 	gc.MaxMetadataBytes = cfg.OffsetMetadataMaxBytes
+	gc.ConsumerHeartbeatInterval, gc.ConsumerSessionTimeout = cfg.ConsumerHeartbeatInterval, cfg.ConsumerSessionTimeout
 	return group.NewRuntime(gc, b.meta, b.parts, cfg.NodeID, b.logger)
 }
 

@@ -53,6 +53,8 @@ type Config struct {
 	OffsetsRetention           time.Duration
 	OffsetsRetentionCheck      time.Duration
 	OffsetMetadataMaxBytes     int
+	ConsumerHeartbeatInterval  time.Duration
+	ConsumerSessionTimeout     time.Duration
 }
 
 // Default is a configuration with every default applied, as `samsa serve`
@@ -144,6 +146,8 @@ func (c *Config) resolve() error {
 	c.OffsetsRetention = time.Duration(c.int("offsets.retention.minutes")) * time.Minute
 	c.OffsetsRetentionCheck = ms(c.int("offsets.retention.check.interval.ms"))
 	c.OffsetMetadataMaxBytes = int(c.int("offset.metadata.max.bytes"))
+	c.ConsumerHeartbeatInterval = ms(c.int("group.consumer.heartbeat.interval.ms"))
+	c.ConsumerSessionTimeout = ms(c.int("group.consumer.session.timeout.ms"))
 
 	c.DataDir = "samsa-data"
 	if d := c.Get("log.dirs"); d != "" {

@@ -115,6 +115,8 @@ var Broker = []Key{
 	{Name: "group.min.session.timeout.ms", Type: TypeInt, Default: "6000", Min: 0, Max: maxInt32, Doc: "Smallest session timeout a group member may ask for."},
 	{Name: "group.max.session.timeout.ms", Type: TypeInt, Default: "1800000", Min: 0, Max: maxInt32, Doc: "Largest session timeout a group member may ask for."},
 	{Name: "group.max.size", Type: TypeInt, Default: "2147483647", Min: 1, Max: maxInt32, Doc: "Most members a consumer group may have."},
+	{Name: "group.consumer.heartbeat.interval.ms", Type: TypeInt, Default: "5000", Min: 1, Max: maxInt32, Doc: "Heartbeat interval the coordinator gives KIP-848 (group.protocol=consumer) members."},
+	{Name: "group.consumer.session.timeout.ms", Type: TypeInt, Default: "45000", Min: 1, Max: maxInt32, Doc: "A KIP-848 member that has not heartbeaten for this long is removed from its group."},
 	{Name: "producer.id.expiration.ms", Type: TypeInt, Default: "86400000", Min: 1, Max: maxInt32, Inert: true, Doc: "Idle producer ids are kept; expiry arrives with retention."},
 	{Name: "max.incremental.fetch.session.cache.slots", Type: TypeInt, Default: "1000", Min: 0, Max: maxInt32, ReadOnly: true, Doc: "Fetch sessions (KIP-227) kept at once."},
 	{Name: "fetch.max.bytes", Type: TypeInt, Default: "57671680", Min: 0, Max: maxInt32, Doc: "Largest fetch response, whatever the client asks."},

@@ -33,11 +33,15 @@ func (c *Coordinator) ListGroups(req *kmsg.ListGroupsRequest) *kmsg.ListGroupsRe
 	}
 	for _, id := range c.sortedGroups() {
 		g := c.groups[id]
-		if g.state == Dead || !match(req.StatesFilter, string(g.state)) || !match(req.TypesFilter, "classic") {
+		state, typ := string(g.state), "classic"
+		if g.cg != nil && len(g.members) == 0 {
+			state, typ = g.cg.state(), "consumer"
+		}
+		if g.state == Dead || !match(req.StatesFilter, state) || !match(req.TypesFilter, typ) {
 			continue
 		}
 		lg := kmsg.NewListGroupsResponseGroup()
-		lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.id, g.protocolType, string(g.state), "classic"
+		lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.id, g.protocolType, state, typ
 		resp.Groups = append(resp.Groups, lg)
 	}
 	return resp
@@ -57,11 +61,16 @@ func (c *Coordinator) DescribeGroups(req *kmsg.DescribeGroupsRequest) *kmsg.Desc
 		switch {
 		case c.loading:
 			dg.ErrorCode = kerr.CoordinatorLoadInProgress.Code
-		case g == nil || g.state == Dead:
+		case g == nil || g.state == Dead || (g.cg != nil && len(g.members) == 0):
+			// A KIP-848 group is not a classic group: Kafka answers as
+			// for an unknown group, with its own message from v6.
 			dg.State = string(Dead)
 			if req.Version >= 6 {
 				dg.ErrorCode = kerr.GroupIDNotFound.Code
-				msg := "group " + id + " not found"
+				msg := "Group " + id + " not found."
+				if g != nil && g.state != Dead {
+					msg = "Group " + id + " is not a classic group."
+				}
 				dg.ErrorMessage = &msg
 			}
 		default:

@@ -171,6 +171,9 @@ func (c *Coordinator) NextDeadline() time.Time {
 		for _, t := range g.pending {
 			take(t)
 		}
+		if g.cg != nil {
+			g.cg.nextDeadline(take)
+		}
 	}
 	return next
 }
@@ -185,6 +188,7 @@ func (c *Coordinator) Tick(now time.Time) Out {
 	for _, id := range c.sortedGroups() {
 		g := c.groups[id]
 		c.expireMembers(g, now, &out)
+		c.expireConsumers(g, now)
 		switch {
 		case g.state == PreparingRebalance && !now.Before(g.joinDeadline):
 			c.joinDeadlinePassed(g, now, &out)
@@ -260,7 +264,7 @@ func (c *Coordinator) removeMemberAndUpdate(g *group, id string, now time.Time, 
 func (c *Coordinator) expireOffsets(now time.Time, out *Out) {
 	for _, id := range c.sortedGroups() {
 		g := c.groups[id]
-		if g.state != Empty || len(g.members) > 0 {
+		if g.state != Empty || len(g.members) > 0 || g.isConsumer() {
 			continue
 		}
 		var tomb []Record

@@ -34,6 +34,12 @@ func (c *Coordinator) JoinGroup(now time.Time, req *kmsg.JoinGroupRequest, clien
 		g = newGroup(req.Group, now)
 		c.groups[req.Group] = g
 	}
+	if g.isConsumer() {
+		return fail(kerr.InconsistentGroupProtocol.Code) // KIP-848 members own it
+	}
+	if g.cg != nil {
+		g.cg, g.protocolType = nil, "" // an empty consumer group turns classic
+	}
 	protos := make([]protocol, len(req.Protocols))
 	for i, p := range req.Protocols {
 		// Copy: the request's bytes live in a pooled frame that is reused

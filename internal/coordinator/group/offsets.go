@@ -115,6 +115,9 @@ func (c *Coordinator) validateCommit(g *group, req *kmsg.OffsetCommitRequest) in
 	if g.state == Dead {
 		return kerr.CoordinatorNotAvailable.Code
 	}
+	if g.cg != nil && len(g.members) == 0 {
+		return validateConsumerCommit(g.cg, req.MemberID, req.Generation, managed)
+	}
 	if !managed {
 		if g.state == Empty {
 			return 0
@@ -218,7 +221,17 @@ func (c *Coordinator) OffsetDelete(now time.Time, req *kmsg.OffsetDeleteRequest,
 		return out
 	}
 	var subscribed map[string]bool
-	if len(g.members) > 0 {
+	if g.isConsumer() {
+		subscribed = map[string]bool{}
+		for _, m := range g.cg.members {
+			for _, t := range m.subscribed {
+				subscribed[t] = true
+			}
+			for t := range m.assigned {
+				subscribed[t.topic] = true
+			}
+		}
+	} else if len(g.members) > 0 {
 		if g.protocolType != "consumer" {
 			resp.ErrorCode = kerr.NonEmptyGroup.Code
 			out.reply(to, resp)

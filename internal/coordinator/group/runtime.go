@@ -401,3 +401,49 @@ func (r *Runtime) Info(id string) (GroupInfo, bool) {
 	defer r.mu.Unlock()
 	return r.co.Info(id)
 }
+
+// imageTopics is the Topics view of a metadata image.
+type imageTopics struct {
+	im    *metadata.Image
+	names []string
+}
+
+func (t *imageTopics) ByName(name string) (TopicMeta, bool) {
+	tt, ok := t.im.Topic(name)
+	if !ok {
+		return TopicMeta{}, false
+	}
+	return TopicMeta{Name: tt.Name, ID: tt.ID, Partitions: int32(len(tt.Partitions))}, true
+}
+
+func (t *imageTopics) ByID(id [16]byte) (TopicMeta, bool) {
+	tt, ok := t.im.TopicByID(metadata.UUID(id))
+	if !ok {
+		return TopicMeta{}, false
+	}
+	return TopicMeta{Name: tt.Name, ID: tt.ID, Partitions: int32(len(tt.Partitions))}, true
+}
+
+func (t *imageTopics) Names() []string {
+	if t.names == nil {
+		t.names = t.im.TopicNames()
+	}
+	return t.names
+}
+
+// ConsumerGroupHeartbeat answers a KIP-848 heartbeat at once.
+func (r *Runtime) ConsumerGroupHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest, clientID, clientHost string) (resp *kmsg.ConsumerGroupHeartbeatResponse) {
+	topics := &imageTopics{im: r.meta.Image()}
+	r.do(func(co *Coordinator, now time.Time) Out {
+		resp = co.ConsumerGroupHeartbeat(now, req, clientID, clientHost, topics)
+		return Out{}
+	})
+	return resp
+}
+
+// ConsumerGroupDescribe answers at once.
+func (r *Runtime) ConsumerGroupDescribe(req *kmsg.ConsumerGroupDescribeRequest) (resp *kmsg.ConsumerGroupDescribeResponse) {
+	topics := &imageTopics{im: r.meta.Image()}
+	r.read(func(co *Coordinator, _ time.Time) { resp = co.ConsumerGroupDescribe(req, topics) })
+	return resp
+}

@@ -17,6 +17,9 @@ type Config struct {
 	OffsetsRetention      time.Duration // offsets.retention.minutes
 	RetentionCheck        time.Duration // offsets.retention.check.interval.ms
 	MaxMetadataBytes      int           // offset.metadata.max.bytes
+	// KIP-848 consumer groups.
+	ConsumerHeartbeatInterval time.Duration // group.consumer.heartbeat.interval.ms
+	ConsumerSessionTimeout    time.Duration // group.consumer.session.timeout.ms
 	// NewMemberJoinTimeout bounds how long a member that joined for the
 	// first time may wait in a rebalance without heartbeating (Kafka's
 	// 5 minutes).
@@ -35,6 +38,9 @@ func DefaultConfig() Config {
 		RetentionCheck:        10 * time.Minute,
 		MaxMetadataBytes:      4096,
 		NewMemberJoinTimeout:  5 * time.Minute,
+
+		ConsumerHeartbeatInterval: 5 * time.Second,
+		ConsumerSessionTimeout:    45 * time.Second,
 	}
 }
 
@@ -176,6 +182,8 @@ type group struct {
 
 	offsets        map[tp]offset
 	pendingCommits map[tp]int // commits appended but not yet durable
+
+	cg *cgroup // KIP-848 state; nil for a classic group (consumer.go)
 }
 
 func newGroup(id string, now time.Time) *group {
