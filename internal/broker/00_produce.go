@@ -11,6 +11,7 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -162,6 +163,17 @@ func produceOne(b *Broker, part *partition.Partition, records []byte, legacy boo
 		return kerr.InvalidRecord // only the broker writes control batches
 	case h.IsTransactional():
 		return kerr.InvalidTxnState // transactions come with their own issue
+	}
+	if cfg.CleanupCompact {
+		// Compaction keeps the latest record per key: a keyless record
+		// could never be compacted, so Kafka refuses it. This walks the
+		// records, so only compacted topics pay for it.
+		if err := record.CheckKeys(batch); err != nil {
+			if errors.Is(err, record.ErrNoKey) {
+				return fmt.Errorf("%w: %v", kerr.InvalidRecord, err)
+			}
+			return err
+		}
 	}
 	if cfg.LogAppendTime {
 		record.SetLogAppendTime(batch, now.UnixMilli())

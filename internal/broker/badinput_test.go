@@ -304,3 +304,16 @@ func TestAPIVersionsRebootstrap(t *testing.T) {
 		}
 	}
 }
+
+func TestCompactedTopicRejectsKeylessRecords(t *testing.T) {
+	b := brokertest.Start(t)
+	createTopic(t, b.Addr(), "table", 1, map[string]*string{"cleanup.policy": ptr("compact")})
+	cl := newClient(t, b.Addr())
+	if got := produceRaw(t, cl, "table", batch(1, -1, -1, -1)); got.ErrorCode != kerr.InvalidRecord.Code {
+		t.Fatalf("keyless record on a compacted topic: error %d, want INVALID_RECORD", got.ErrorCode)
+	}
+	keyed := record.NewBatch(1, kmsg.Record{Key: []byte("k"), Value: []byte("v")})
+	if got := produceRaw(t, cl, "table", keyed); got.ErrorCode != 0 {
+		t.Fatalf("keyed record: error %d", got.ErrorCode)
+	}
+}
