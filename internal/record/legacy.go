@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/crc32"
 
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -13,13 +12,14 @@ import (
 // carries and Fetch v0-v3 returns. Samsa stores only v2 batches, as Kafka 3
 // does: FromMessageSet up-converts a produced message set into one v2
 // batch, and ToMessageSet down-converts stored batches for an old fetcher.
-// Both decode with kmsg and decompress with franz-go's decompressor; they
+// Both decode with kmsg and decompress with Decompress (bounded); they
 // are off the hot path (only old clients use these versions).
 
 // ErrLegacy is wrapped by errors about a malformed message set.
 var ErrLegacy = fmt.Errorf("%w: bad legacy message set", ErrCorrupt)
 
-var decompressor = kgo.DefaultDecompressor()
+// maxLegacyBytes bounds what one compressed wrapper or batch may expand to.
+const maxLegacyBytes = 64 << 20
 
 // maxLegacyRecords bounds how many records one converted batch may hold, so
 // a small compressed input cannot expand without limit.
@@ -110,7 +110,7 @@ func walkMessageSet(set []byte, depth int, out *[]legacyMessage) error {
 		if depth > 0 {
 			return fmt.Errorf("%w: nested compression", ErrLegacy)
 		}
-		inner, err := decompressor.Decompress(m.value, kgo.CompressionCodecType(codec))
+		inner, err := Decompress(nil, m.value, int(codec), maxLegacyBytes)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrLegacy, err)
 		}
@@ -156,7 +156,7 @@ func appendBatchAsMessages(out, batch []byte, h Header, magic int8) ([]byte, err
 	if err := rb.ReadFrom(batch); err != nil {
 		return out, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	recs, err := decompressor.Decompress(rb.Records, kgo.CompressionCodecType(h.Compression()))
+	recs, err := Decompress(nil, rb.Records, h.Compression(), maxLegacyBytes)
 	if err != nil {
 		return out, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
