@@ -24,7 +24,7 @@
 # Ceilings (fsync at 1 MiB, page-cache write/read, loopback TCP) run at the
 # start of every round. Everything the run writes, except the report, stays
 # under $SAMSA_BENCH_CACHE (default ~/.cache/samsa-bench), which must not be
-# a tmpfs. Kafka comes from the compat suite's cache when present, else Maven.
+# a tmpfs. Kafka's jars come from Maven Central (cached there too).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
@@ -51,9 +51,9 @@ done
 # Sizes per mode. BIG_MIB: the big topic of (a), (c) and (f); LAT_SECS and
 # E2E_SECS: measured seconds per fixed-rate run, after WARM_SECS of warmup.
 case $MODE in
-smoke) R=1 BIG_MIB=24 WARM_MIB=4 LAT_SECS=0.5 E2E_SECS=0.5 WARM_SECS=0.2 CEIL_MIB=32 PERF_RECORDS=10000 IDLE_SECS=0.5 ;;
-quick) R=3 BIG_MIB=512 WARM_MIB=64 LAT_SECS=4 E2E_SECS=4 WARM_SECS=1 CEIL_MIB=256 PERF_RECORDS=200000 IDLE_SECS=1 ;;
-full) R=3 BIG_MIB=4096 WARM_MIB=256 LAT_SECS=15 E2E_SECS=15 WARM_SECS=3 CEIL_MIB=1024 PERF_RECORDS=1000000 IDLE_SECS=2 ;;
+smoke) R=1 BIG_MIB=24 WARM_MIB=4 LAT_SECS=0.5 E2E_SECS=0.5 WARM_SECS=0.2 CEIL_MIB=32 PERF_RECORDS=10000 IDLE_SECS=0.5 TOOL_TIMEOUT=120 ;;
+quick) R=3 BIG_MIB=512 WARM_MIB=64 LAT_SECS=4 E2E_SECS=4 WARM_SECS=1 CEIL_MIB=256 PERF_RECORDS=200000 IDLE_SECS=1 TOOL_TIMEOUT=300 ;;
+full) R=3 BIG_MIB=4096 WARM_MIB=256 LAT_SECS=15 E2E_SECS=15 WARM_SECS=3 CEIL_MIB=1024 PERF_RECORDS=1000000 IDLE_SECS=2 TOOL_TIMEOUT=900 ;;
 esac
 ROUNDS=${ROUNDS:-$R}
 TARGETS=(kfake samsa-page-cache samsa-group-commit kafka-default kafka-flush1)
@@ -101,20 +101,18 @@ mkdir -p "$BIN"
 (cd "$ROOT" && go build -o "$BIN/samsa" ./cmd/samsa)
 (cd "$BENCH" && go build -o "$BIN/kfake" ./kfake && go build -o "$BIN/load" ./load && go build -o "$BIN/ceilings" ./ceilings)
 
-find_kafka() {
-	local d
-	for d in "$CACHE/kafka-$KAFKA_VERSION/lib" "$HOME/.cache/samsa-compat/kafka-$KAFKA_VERSION/lib"; do
-		[[ -f $d/kafka_2.13-$KAFKA_VERSION.jar && -f $d/kafka-tools-$KAFKA_VERSION.jar ]] && { echo "$d"; return 0; }
-	done
-	return 1
-}
-if ! KLIB=$(find_kafka); then
-	say "fetching Apache Kafka $KAFKA_VERSION from Maven Central"
+# Kafka's jars, copied into this harness's own cache by Maven (from ~/.m2 when
+# the compat suite fetched them already, else from Maven Central). The compat
+# suite's copy is not used directly: its setup replaces it while it runs.
+KLIB=$CACHE/kafka-$KAFKA_VERSION/lib
+kafka_stamp=$(sha256sum "$BENCH/kafka/pom.xml" | cut -d' ' -f1)
+if [[ $(cat "$CACHE/kafka-$KAFKA_VERSION/stamp" 2>/dev/null) != "$kafka_stamp" ]]; then
+	say "fetching Apache Kafka $KAFKA_VERSION jars (Maven) into $KLIB"
 	command -v mvn >/dev/null || { echo "run.sh: mvn is needed to fetch Kafka" >&2; exit 1; }
 	rm -rf "$CACHE/kafka-$KAFKA_VERSION"
-	mvn -q -B -f "$BENCH/kafka/pom.xml" dependency:copy-dependencies \
-		-DoutputDirectory="$CACHE/kafka-$KAFKA_VERSION/lib"
-	KLIB=$(find_kafka)
+	mvn -q -B -f "$BENCH/kafka/pom.xml" dependency:copy-dependencies -DoutputDirectory="$KLIB.new"
+	mv "$KLIB.new" "$KLIB"
+	echo "$kafka_stamp" >"$CACHE/kafka-$KAFKA_VERSION/stamp"
 fi
 command -v java >/dev/null || { echo "run.sh: java is needed for Kafka" >&2; exit 1; }
 
@@ -169,7 +167,7 @@ start() {
 		kafka_props "$RUN/$t.properties" "$dir" "$p" "$cp" "$([[ $t == kafka-flush1 ]] && echo 1 || echo 0)"
 		T0=$(date +%s%N)
 		# shellcheck disable=SC2086
-		java $KAFKA_HEAP $KAFKA_JVM -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$KLIB/*" kafka.Kafka "$RUN/$t.properties" >>"$RUN/logs/$t.log" 2>&1 &
+		java $KAFKA_HEAP $KAFKA_JVM -Dorg.slf4j.simpleLogger.defaultLogLevel=info -cp "$KLIB/*" kafka.Kafka "$RUN/$t.properties" >>"$RUN/logs/$t.log" 2>&1 &
 		;;
 	esac
 	PID=$!
@@ -209,14 +207,14 @@ is_kafka_tool_target() { [[ $target != kfake ]]; }
 
 perf_producer() {
 	# shellcheck disable=SC2086
-	java $TOOL_JVM -cp "$KLIB/*" org.apache.kafka.tools.ProducerPerformance --topic perf \
+	timeout "$TOOL_TIMEOUT" java $TOOL_JVM -cp "$KLIB/*" org.apache.kafka.tools.ProducerPerformance --topic perf \
 		--num-records "$PERF_RECORDS" --record-size 1024 --throughput -1 --bootstrap-server "$ADDR" \
 		--producer-props acks=all enable.idempotence=true linger.ms=5 batch.size=1048576 |
 		grep 'records sent,' | tail -1 | python3 "$BENCH/perfparse.py" producer
 }
 perf_consumer() {
 	# shellcheck disable=SC2086
-	java $TOOL_JVM -cp "$KLIB/*" org.apache.kafka.tools.ConsumerPerformance --topic big \
+	timeout "$TOOL_TIMEOUT" java $TOOL_JVM -cp "$KLIB/*" org.apache.kafka.tools.ConsumerPerformance --topic big \
 		--num-records "$((BIG_MIB * 1024))" --bootstrap-server "$ADDR" --timeout 60000 --hide-header |
 		tail -1 | python3 "$BENCH/perfparse.py" consumer "$((BIG_MIB * 1024))"
 }
@@ -236,8 +234,7 @@ phase1() {
 	stage consume L consume --topic big || true
 	crash
 	start "$target" "$dir"
-	stage start_recover L first --topic big --since "$T0" || true
-	if is_kafka_tool_target; then
+	if stage start_recover L first --topic big --since "$T0" && is_kafka_tool_target; then
 		L topic --topic perf --partitions "$PARTITIONS" >/dev/null 2>&1 || true
 		stage perf_producer perf_producer || true
 		stage perf_consumer perf_consumer || true
