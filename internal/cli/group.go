@@ -121,11 +121,17 @@ func newGroupDescribeCmd(g *globals) *cobra.Command {
 					if !ok {
 						return fmt.Errorf("group %q: the broker returned no description", name)
 					}
+					if l.State == "Dead" || errors.Is(l.DescribeErr, kerr.GroupIDNotFound) {
+						// Not a classic group: a KIP-848 consumer group, or none.
+						d, err := describeConsumerGroup(ctx, adm, name)
+						if err != nil {
+							return err
+						}
+						descs = append(descs, d)
+						continue
+					}
 					if err := l.Error(); err != nil {
 						return fmt.Errorf("group %q: %w", name, err)
-					}
-					if l.State == "Dead" {
-						return fmt.Errorf("group %q does not exist", name)
 					}
 					descs = append(descs, describeLag(l))
 				}
@@ -588,4 +594,82 @@ func runGroupConsume(cmd *cobra.Command, g *globals, o *consumeOptions, topic st
 		cerr = fmt.Errorf("committing offsets of group %q: %w", o.group, cerr)
 	}
 	return g.explain(cmd, errors.Join(err, cerr))
+}
+
+// describeConsumerGroup describes a KIP-848 group (ConsumerGroupDescribe)
+// with the same per-partition lag view as a classic one.
+func describeConsumerGroup(ctx context.Context, adm *kadm.Client, name string) (groupDescription, error) {
+	described, err := adm.DescribeConsumerGroups(ctx, name)
+	if err != nil && len(described) == 0 {
+		return groupDescription{}, err
+	}
+	cg, ok := described[name]
+	if !ok || errors.Is(cg.Err, kerr.GroupIDNotFound) || cg.State == "Dead" {
+		return groupDescription{}, fmt.Errorf("group %q does not exist", name)
+	}
+	if cg.Err != nil {
+		return groupDescription{}, fmt.Errorf("group %q: %w", name, cg.Err)
+	}
+	d := groupDescription{Group: name, State: cg.State, ProtocolType: "consumer", Protocol: cg.AssignorName,
+		Coordinator: cg.Coordinator.NodeID, Members: []groupMember{}, Offsets: []partitionLag{}}
+	owner := map[string]map[int32]kadm.ConsumerGroupMember{}
+	for _, m := range cg.Members {
+		gm := groupMember{ConsumerID: m.MemberID, Host: strings.TrimPrefix(m.ClientHost, "/"), ClientID: m.ClientID, Partitions: []string{}}
+		if m.InstanceID != nil {
+			gm.InstanceID = *m.InstanceID
+		}
+		m.Assignment.Each(func(t string, p int32) {
+			gm.Partitions = append(gm.Partitions, fmt.Sprintf("%s-%d", t, p))
+			if owner[t] == nil {
+				owner[t] = map[int32]kadm.ConsumerGroupMember{}
+			}
+			owner[t][p] = m
+		})
+		sort.Strings(gm.Partitions)
+		d.Members = append(d.Members, gm)
+	}
+	commits, err := adm.FetchOffsets(ctx, name)
+	if err != nil {
+		return d, err
+	}
+	topics := map[string]bool{}
+	commits.Each(func(o kadm.OffsetResponse) { topics[o.Topic] = true })
+	for t := range owner {
+		topics[t] = true
+	}
+	if len(topics) == 0 {
+		return d, nil
+	}
+	var names []string
+	for t := range topics {
+		names = append(names, t)
+	}
+	ends, err := adm.ListEndOffsets(ctx, names...)
+	if err != nil {
+		return d, err
+	}
+	ends.Each(func(e kadm.ListedOffset) {
+		pl := partitionLag{Topic: e.Topic, Partition: e.Partition, LogEndOffset: e.Offset}
+		c, committed := commits.Lookup(e.Topic, e.Partition)
+		m, owned := owner[e.Topic][e.Partition]
+		if !committed && !owned {
+			return
+		}
+		if committed && c.Err == nil && c.At >= 0 {
+			at, lag := c.At, max(e.Offset-c.At, 0)
+			pl.CurrentOffset, pl.Lag = &at, &lag
+			d.TotalLag += lag
+		}
+		if owned {
+			pl.ConsumerID, pl.Host, pl.ClientID = m.MemberID, strings.TrimPrefix(m.ClientHost, "/"), m.ClientID
+		}
+		d.Offsets = append(d.Offsets, pl)
+	})
+	sort.Slice(d.Offsets, func(i, j int) bool {
+		if d.Offsets[i].Topic != d.Offsets[j].Topic {
+			return d.Offsets[i].Topic < d.Offsets[j].Topic
+		}
+		return d.Offsets[i].Partition < d.Offsets[j].Partition
+	})
+	return d, nil
 }

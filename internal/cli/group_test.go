@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/samsa-streaming/samsa/internal/brokertest"
 )
@@ -82,5 +86,46 @@ func TestEndToEndGroups(t *testing.T) {
 	}
 	if stderr := r.fail("group", "describe", "app"); !strings.Contains(stderr, "does not exist") {
 		t.Errorf("describe deleted: %s", stderr)
+	}
+}
+
+// A KIP-848 group (group.protocol=consumer) is described through
+// ConsumerGroupDescribe with the same columns.
+func TestEndToEndConsumerProtocolGroup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a broker")
+	}
+	b := brokertest.Start(t, "group.consumer.heartbeat.interval.ms", "100")
+	r := &cliRunner{t: t, addr: b.Addr()}
+	r.ok("", "topic", "create", "kt", "-p", "3")
+	r.ok("1\n2\n3\n4\n", "produce", "kt")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumerGroup("next"), kgo.ConsumeTopics("kt"),
+		kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for n := 0; n < 4; {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of 4", n)
+		}
+		n += len(fs.Records())
+	}
+	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var descs []groupDescription
+	r.json(&descs, "group", "describe", "next")
+	d := descs[0]
+	if d.ProtocolType != "consumer" || d.Protocol != "range" || len(d.Members) != 1 || d.TotalLag != 0 || len(d.Offsets) != 3 {
+		t.Fatalf("describe: %+v", d)
+	}
+	var list []groupSummary
+	r.json(&list, "group", "list")
+	if len(list) != 1 || list[0].Group != "next" {
+		t.Fatalf("list: %+v", list)
 	}
 }
