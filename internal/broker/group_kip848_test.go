@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -230,5 +231,51 @@ func TestKIP848Errors(t *testing.T) {
 	del.Groups = []string{"kg"}
 	if r := request[*kmsg.DeleteGroupsResponse](t, cl, del, 2); r.Groups[0].ErrorCode != 0 {
 		t.Fatalf("delete: %+v", r.Groups[0])
+	}
+}
+
+// TestKIP848SurvivesRestart: KIP-848 membership is not stored, so after a
+// broker restart members are unknown; franz-go rejoins by itself and goes
+// on from the committed offsets. A commit sent before the client noticed
+// fails with UNKNOWN_MEMBER_ID (Kafka, which stores membership, would
+// accept it); the next one, after the rejoin, succeeds.
+func TestKIP848SurvivesRestart(t *testing.T) {
+	b := startGroupBroker(t, "group.consumer.heartbeat.interval.ms", "100")
+	createTopic(t, b.Addr(), "nr", 2, nil)
+	produceN(t, newClient(t, b.Addr()), "nr", 20)
+	cl := groupClient(t, b.Addr(), "nr-group", kgo.ConsumeTopics("nr"), kgo.ServerSideBalancer(),
+		kgo.Balancers(kgo.RangeBalancer()), kgo.DisableAutoCommit())
+	pollUntil(t, cl, 20)
+	if err := cl.CommitUncommittedOffsets(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	b.Restart()
+	produceN(t, newClient(t, b.Addr()), "nr", 10)
+	got := pollUntil(t, cl, 10)
+	for _, r := range got {
+		if r.Offset < 5 { // each partition had about 10 before the restart
+			t.Fatalf("re-read %s/%d at %d after restart", r.Topic, r.Partition, r.Offset)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := cl.CommitUncommittedOffsets(ctxT(t))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, kerr.UnknownMemberID) || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		// The heartbeat loop learns of the restart and rejoins; polling
+		// lets the client apply the new assignment.
+		pctx, cancel := context.WithTimeout(ctxT(t), 200*time.Millisecond)
+		cl.PollFetches(pctx)
+		cancel()
+	}
+	offs := committed(t, b.Addr(), "nr-group")
+	var sum int64
+	offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
+	if sum != 30 {
+		t.Fatalf("committed offsets sum to %d, want 30", sum)
 	}
 }
