@@ -1,9 +1,11 @@
 // Package group is the consumer group coordinator: Kafka's classic group
 // protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), committed
 // offsets (OffsetCommit, OffsetFetch, OffsetDelete) and group
-// administration (ListGroups, DescribeGroups, DeleteGroups), with every
-// change stored in the internal compacted topic __consumer_offsets in
-// Kafka's own record schemas (docs/format/consumer-offsets.md).
+// administration (ListGroups, DescribeGroups, DeleteGroups), and the
+// KIP-848 consumer protocol (ConsumerGroupHeartbeat, ConsumerGroupDescribe)
+// with server-side assignors. Committed offsets and classic group metadata
+// are stored in the internal compacted topic __consumer_offsets in Kafka's
+// own record schemas (docs/format/consumer-offsets.md).
 //
 // # Two layers
 //
@@ -94,11 +96,54 @@
 //   - Member ids are clientId-<nonce>-<n> with a random nonce per broker
 //     start, so an id from before a restart is never handed out again.
 //
+// # KIP-848 consumer groups (consumer.go, assignor.go)
+//
+// ConsumerGroupHeartbeat v0-v1 and ConsumerGroupDescribe v0-v1. A group
+// is classic or consumer by who is in it: an empty group becomes whichever
+// kind joins first; JoinGroup to a consumer group with members is
+// INCONSISTENT_GROUP_PROTOCOL, a heartbeat to a classic group with members
+// GROUP_ID_NOT_FOUND, classic DescribeGroups of a consumer group answers
+// as Kafka does (Dead; from v6 GROUP_ID_NOT_FOUND "is not a classic
+// group"). The group epoch moves (once per heartbeat) when a member joins,
+// leaves or is fenced, a subscription (names or RE2 regex, matched against
+// whole topic names) changes, or a subscribed topic gains partitions; the
+// target assignment is then recomputed by the assignor most members ask
+// for: uniform (default; sticky, counts differ by at most one for equal
+// subscriptions) or range (per topic, contiguous ranges by member id).
+// Reconciliation follows KIP-848: partitions leaving a member are revoked
+// first, its epoch held until it reports it no longer owns them (or it is
+// fenced after its rebalance timeout); then it takes the new epoch and the
+// partitions of its target no other member still holds, the rest on later
+// heartbeats. Session timeout group.consumer.session.timeout.ms, heartbeat
+// interval group.consumer.heartbeat.interval.ms. OffsetCommit from a
+// consumer group member carries its member epoch: unknown member
+// UNKNOWN_MEMBER_ID, an epoch other than its current or previous one
+// STALE_MEMBER_EPOCH.
+//
+// # Figures (2-vCPU VM, broker and clients on one machine)
+//
+//	go test ./internal/broker -run RebalanceTime -v
+//	  10 franz-go consumers own all 100 partitions 26-49 ms (range) /
+//	  120-245 ms (cooperative-sticky) after they start (initial delay 0);
+//	  an 11th member joining rebalances the group in 100 ms (range,
+//	  eager) / 104-208 ms (cooperative-sticky), i.e. one or two heartbeat
+//	  intervals (100 ms in the test; members learn of a rebalance from
+//	  their next heartbeat, 3 s by default, as with Kafka).
+//	go test ./internal/broker -run XXX -bench OffsetCommit -benchtime 3s
+//	  one group, 16 concurrent committers of one offset each:
+//	  28k-36k commits/s in page-cache mode, 5.7k-11.5k commits/s in
+//	  group-commit mode (every commit waits for its fsync).
+//
 // # Not done yet
 //
-// KIP-848 (ConsumerGroupHeartbeat, ConsumerGroupDescribe, server-side
-// assignors) is not implemented: ListGroups reports every group as
-// "classic" and the new APIs are not advertised, so Java clients with
-// group.protocol=consumer fail at start; use group.protocol=classic.
-// Transactional offset commits (TxnOffsetCommit) come with transactions.
+//   - KIP-848 membership and target assignments are kept in memory, not in
+//     __consumer_offsets (Kafka writes ConsumerGroup* records, key versions
+//     3-8, which kmsg does not encode): after a restart members get
+//     UNKNOWN_MEMBER_ID and rejoin, and a commit sent before they notice
+//     fails once. Committed offsets are durable as for classic groups.
+//   - No migration between protocols while members are in a group (Kafka's
+//     group.consumer.migration.policy); static KIP-848 members are replaced,
+//     not kept across a -2 leave; no rack-aware assignment.
+//   - Transactional offset commits (TxnOffsetCommit) come with transactions.
+//   - Share groups (KIP-932) and streams groups (KIP-1071).
 package group
