@@ -7,15 +7,16 @@
 #   consume   reading the produced topic from the start
 # Prints `go tool pprof -top` of each and keeps the .pprof files.
 #
-#   bench/profile.sh [--mode page-cache|group-commit] [--mib N] [--seconds S]
+#   bench/profile.sh [--mode page-cache|group-commit] [--seconds S]
+# The produce runs S+3 seconds (profiled for S from its second second); the
+# consume reads all of it, profiled for its first S/2 seconds.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${SAMSA_BENCH_CACHE:=$HOME/.cache/samsa-bench}"
-MODE=page-cache MIB=2048 SECS=4
+MODE=page-cache SECS=4
 while (($#)); do
 	case $1 in
 	--mode) MODE=$2; shift ;;
-	--mib) MIB=$2; shift ;;
 	--seconds) SECS=$2; shift ;;
 	*) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -33,19 +34,19 @@ PID=$!
 trap 'kill -9 $PID 2>/dev/null || true; rm -rf "$OUT/data"' EXIT
 "$OUT/load" first --brokers "$ADDR" --topic first --since "$(date +%s%N)" >/dev/null
 
-# profile NAME CMD...: runs CMD and takes a CPU profile of SECS seconds
-# starting one second into it.
+# profile NAME DELAY SECONDS CMD...: runs CMD and takes a CPU profile of
+# SECONDS starting DELAY seconds into it.
 profile() {
-	local name=$1
-	shift
+	local name=$1 delay=$2 secs=$3
+	shift 3
 	"$@" >"$OUT/$name.json" &
 	local load=$!
-	sleep 1
-	curl -sf -o "$OUT/$name.pprof" "http://$DBG/debug/pprof/profile?seconds=$SECS"
+	sleep "$delay"
+	curl -sf -o "$OUT/$name.pprof" "http://$DBG/debug/pprof/profile?seconds=$secs"
 	wait "$load"
-	echo "== $name: $(cat "$OUT/$name.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"mib_per_s\"]:.0f} MiB/s")')"
+	echo "== $name: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.0f MiB/s, client %.2f cores" % (d["mib_per_s"], d["client_cores"]))' "$OUT/$name.json")"
 	go tool pprof -top -nodecount=25 "$OUT/samsa" "$OUT/$name.pprof" 2>/dev/null | sed -n '1,32p'
 }
-profile produce "$OUT/load" produce --brokers "$ADDR" --topic big --partitions 16 --bytes $((MIB << 20))
-profile consume "$OUT/load" consume --brokers "$ADDR" --topic big
+profile produce 1 "$SECS" "$OUT/load" produce --brokers "$ADDR" --topic big --partitions 16 --duration "$((SECS + 3))s"
+profile consume 0.5 "$((SECS / 2))" "$OUT/load" consume --brokers "$ADDR" --topic big
 echo "profiles in $OUT"

@@ -30,10 +30,12 @@ def load(res):
     out = {}
     for path in sorted(glob.glob(os.path.join(res, "*.*"))):
         base = os.path.basename(path)
-        m = re.match(r"(\d+)\.([\w-]+)\.(\w+)\.(json|err)$", base)
+        m = re.match(r"(\d+)\.([\w-]+)\.(\w+)\.(json|err|cpu)$", base)
         if not m:
             continue
         _, target, stage, kind = m.groups()
+        if kind == "cpu":  # the broker's CPU time during the stage, from /proc
+            stage, kind = stage + "_cpu", "json"
         e = out.setdefault((target, stage), {"ok": [], "err": []})
         with open(path) as f:
             if kind == "json":
@@ -114,7 +116,11 @@ ROWS = [
     *[(f"(b) produce @ {p}% rate: achieved rec/s", f"produce_rate{p}", "rec_per_s", True) for p in (10, 50, 80)],
     *[(f"(b) produce @ {p}% rate: {q} ms", f"produce_rate{p}", f"latency.{k}", False)
       for p in (10, 50, 80) for q, k in (("p50", "p50_ms"), ("p99", "p99_ms"), ("p99.9", "p999_ms"))],
+    ("(a) broker CPU during max produce, cores busy", "produce_max_cpu", "broker_cores", False),
+    ("(a) client CPU during max produce, cores busy", "produce_max", "client_cores", False),
     ("(c) consume from start, MiB/s", "consume", "mib_per_s", True),
+    ("(c) broker CPU during consume, cores busy", "consume_cpu", "broker_cores", False),
+    ("(c) client CPU during consume, cores busy", "consume", "client_cores", False),
     ("(d) end-to-end @ 50% rate: p50 ms", "e2e", "latency.p50_ms", False),
     ("(d) end-to-end @ 50% rate: p99 ms", "e2e", "latency.p99_ms", False),
     ("(d) end-to-end @ 50% rate: p99.9 ms", "e2e", "latency.p999_ms", False),
@@ -142,6 +148,8 @@ def table(data, rows, targets):
            "|---|" + "---|" * (len(targets) + 2)]
     for label, stage, path, _ in rows:
         cells = [cell(data, t, stage, path) for t in targets]
+        if all(c == "-" for c in cells):  # not measured by the run that made these results
+            continue
         rs = [fmt_ratio(ratio(median(data, a, stage, path), median(data, b, stage, path))) for a, b in PAIRS]
         out.append(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(rs) + " |")
     return out

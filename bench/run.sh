@@ -181,6 +181,10 @@ stop() { # graceful; kill -9 if it does not stop in 60 s
 	wait "$PID" 2>/dev/null || true
 }
 crash() { kill -9 "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+cpu_ticks() { # utime+stime of the running target, or nothing
+	[[ $target != machine && -n ${PID:-} && -r /proc/$PID/stat ]] || return 0
+	awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$PID/stat"
+}
 rss_mib() { awk -v k="$2:" '$1 == k {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 
 # stage NAME CMD...: runs CMD, keeps its stdout as $RES/$round.$target.NAME.json,
@@ -189,10 +193,14 @@ stage() {
 	local name=$1 f=$RES/$round.$target.$1
 	shift
 	say "  $target round $round: $name"
-	local rc=0
+	local rc=0 cpu0 t0
+	cpu0=$(cpu_ticks) t0=$(date +%s%N)
 	"$@" >"$f.out" 2>"$f.stderr" || rc=$?
 	if ((rc == 0)); then
 		mv "$f.out" "$f.json"
+		# The broker's CPU time during the stage (user+system, all threads).
+		[[ -n $cpu0 ]] && awk -v a="$cpu0" -v b="$(cpu_ticks)" -v t0="$t0" -v t1="$(date +%s%N)" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN { w = (t1 - t0) / 1e9; printf "{\"broker_cpu_s\": %.3f, \"wall_s\": %.3f, \"broker_cores\": %.3f}\n", (b - a) / hz, w, (b - a) / hz / w }' >"$f.cpu"
 		return 0
 	fi
 	{ echo "exit $rc"; tail -5 "$f.stderr"; } >"$f.err"

@@ -21,6 +21,8 @@ rows=(
 	"(b) produce @ 50% rate: p50 ms" "(b) produce @ 50% rate: p99 ms" "(b) produce @ 50% rate: p99.9 ms"
 	"(b) produce @ 80% rate: p50 ms" "(b) produce @ 80% rate: p99 ms" "(b) produce @ 80% rate: p99.9 ms"
 	"(c) consume from start, MiB/s"
+	"(a) broker CPU during max produce, cores busy" "(a) client CPU during max produce, cores busy"
+	"(c) broker CPU during consume, cores busy" "(c) client CPU during consume, cores busy"
 	"(d) end-to-end @ 50% rate: p50 ms" "(d) end-to-end @ 50% rate: p99 ms" "(d) end-to-end @ 50% rate: p99.9 ms"
 	"(e) RSS idle, MiB" "(e) RSS peak under load, MiB"
 	"(f) start to first produce, empty dir, ms" "(f) start to first produce after kill -9, ms"

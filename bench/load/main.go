@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -63,6 +64,7 @@ func main() {
 	fs.DurationVar(&o.deadline, "deadline", 3*time.Minute, "first: give up after this long")
 	_ = fs.Parse(os.Args[2:])
 
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
 	defer cancel()
 	var (
@@ -88,7 +90,25 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
-	_ = json.NewEncoder(os.Stdout).Encode(res)
+	_ = json.NewEncoder(os.Stdout).Encode(withCPU(res, start))
+}
+
+// withCPU adds this process's CPU time (user+system, all threads) and the
+// cores it kept busy on average, so a report can tell a client-bound run.
+func withCPU(res any, start time.Time) any {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return res
+	}
+	b, err := json.Marshal(res)
+	m := map[string]any{}
+	if err != nil || json.Unmarshal(b, &m) != nil {
+		return res
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	m["client_cpu_s"] = cpu.Seconds()
+	m["client_cores"] = cpu.Seconds() / time.Since(start).Seconds()
+	return m
 }
 
 // producerOpts are the producer settings of every workload: acks=all,
