@@ -88,7 +88,7 @@ install_kafka() {
 	# shellcheck disable=SC2086
 	fresh kafka "$COMPAT/java/pom.xml" $srcs && [[ -x $KAFKA_HOME/bin/kafka-topics ]] && return 0
 	rm -rf "$KAFKA_HOME/lib"
-	mvn -q -B -f "$COMPAT/java/pom.xml" -Dcompat.buildDir="$KAFKA_HOME/build" \
+	mvn -q -B -Dstyle.color=never -f "$COMPAT/java/pom.xml" -Dcompat.buildDir="$KAFKA_HOME/build" \
 		package dependency:copy-dependencies -DoutputDirectory="$KAFKA_HOME/lib" || return 1
 	cp "$KAFKA_HOME/build/samsa-compat-0.jar" "$KAFKA_HOME/samsa-compat.jar" || return 1
 	mkdir -p "$KAFKA_HOME/bin"
