@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -99,9 +100,15 @@ func TestGroupConsumeCommitRestart(t *testing.T) {
 // consumed (at least once) and the final commits must cover everything.
 func TestGroupRebalanceNoSkips(t *testing.T) {
 	for _, balancer := range []struct {
-		name string
-		b    kgo.GroupBalancer
-	}{{"eager-range", kgo.RangeBalancer()}, {"cooperative-sticky", kgo.CooperativeStickyBalancer()}} {
+		name  string
+		b     kgo.GroupBalancer
+		crash bool // the leaving member crashes instead of leaving
+	}{
+		{"eager-range", kgo.RangeBalancer(), false},
+		{"cooperative-sticky", kgo.CooperativeStickyBalancer(), false},
+		{"eager-range-crash", kgo.RangeBalancer(), true},
+		{"cooperative-sticky-crash", kgo.CooperativeStickyBalancer(), true},
+	} {
 		t.Run(balancer.name, func(t *testing.T) {
 			b := startGroupBroker(t)
 			const parts, total = 6, 3000
@@ -114,10 +121,12 @@ func TestGroupRebalanceNoSkips(t *testing.T) {
 			defer cancel()
 			consume := func(name string, stop <-chan struct{}) {
 				defer wg.Done()
+				link := &severable{}
 				cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumerGroup("load-group"), kgo.ConsumeTopics("load"),
+					kgo.Dialer(link.dial),
 					kgo.Balancers(balancer.b), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
 					kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond),
-					kgo.SessionTimeout(6*time.Second), kgo.HeartbeatInterval(200*time.Millisecond),
+					kgo.SessionTimeout(1500*time.Millisecond), kgo.HeartbeatInterval(200*time.Millisecond),
 					// Fetch sessions are the fetch path's business; with them a
 					// consumer whose partitions change can loop on
 					// INVALID_FETCH_SESSION_EPOCH (reported separately).
@@ -126,10 +135,28 @@ func TestGroupRebalanceNoSkips(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				defer cl.Close()
+				crashed := false
+				defer func() {
+					if !crashed {
+						cl.Close()
+					}
+				}()
+				t.Cleanup(func() {
+					if crashed {
+						cl.Close() // cannot reach the broker: leaves nothing behind
+					}
+				})
 				for {
 					select {
 					case <-stop:
+						if balancer.crash {
+							// Every connection dies at once and no request
+							// gets out any more: the coordinator only notices
+							// when the session times out.
+							link.sever()
+							crashed = true
+							return
+						}
 						cl.CommitUncommittedOffsets(context.Background())
 						return
 					case <-ctx.Done():
@@ -177,6 +204,34 @@ func TestGroupRebalanceNoSkips(t *testing.T) {
 					}
 				}
 			}
+			// Committed offsets must never move backwards: sample them while
+			// members come and go.
+			monitorDone := make(chan struct{})
+			go func() {
+				defer close(monitorDone)
+				adm := kadm.NewClient(newClient(t, b.Addr()))
+				last := map[int32]int64{}
+				tick := time.NewTicker(20 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-tick.C:
+					}
+					offs, err := adm.FetchOffsets(ctx, "load-group")
+					if err != nil {
+						continue
+					}
+					offs.Each(func(o kadm.OffsetResponse) {
+						if o.At < last[o.Partition] {
+							t.Errorf("partition %d: committed offset went back from %d to %d", o.Partition, last[o.Partition], o.At)
+						}
+						last[o.Partition] = o.At
+					})
+				}
+			}()
+			defer func() { cancel(); <-monitorDone }()
 			stops := make([]chan struct{}, 4)
 			for i := range stops {
 				stops[i] = make(chan struct{})
@@ -405,4 +460,34 @@ func TestOffsetsOfDeletedTopic(t *testing.T) {
 	check("after restart")
 	createTopic(t, b.Addr(), "doomed", 2, nil)
 	check("after re-creating the topic")
+}
+
+// severable dials real connections and can cut them all, and refuse new
+// ones, to make a client look like a crashed process.
+type severable struct {
+	mu    sync.Mutex
+	conns []net.Conn
+	dead  bool
+}
+
+func (s *severable) dial(ctx context.Context, network, host string) (net.Conn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dead {
+		return nil, errors.New("crashed")
+	}
+	c, err := (&net.Dialer{}).DialContext(ctx, network, host)
+	if err == nil {
+		s.conns = append(s.conns, c)
+	}
+	return c, err
+}
+
+func (s *severable) sever() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dead = true
+	for _, c := range s.conns {
+		c.Close()
+	}
 }
