@@ -56,7 +56,9 @@ type Log struct {
 	// flushMu serializes Flush, and keeps segments from being closed or
 	// removed (retention, truncation, Close) while a Flush fsyncs them
 	// outside mu.
-	flushMu      sync.Mutex
+	flushMu sync.Mutex
+	// rollFlushes tracks the background flushes started at each roll.
+	rollFlushes  sync.WaitGroup
 	flushScratch []*segment
 
 	mu        sync.Mutex // serializes writers; guards the fields below it
@@ -250,6 +252,16 @@ func (l *Log) roll(now time.Time, base int64) error {
 	l.segs = append(l.segs[:len(l.segs):len(l.segs)], seg)
 	l.stateMu.Unlock()
 	l.logger.Debug("rolled segment", "partition", l.tp, "base", base, "previous_size", old.size.Load())
+	// Like Kafka, flush the rolled segment in the background so the
+	// recovery point advances with every roll: after a crash only the
+	// active segment needs validating, whatever the flush policy.
+	l.rollFlushes.Add(1)
+	go func() {
+		defer l.rollFlushes.Done()
+		if _, err := l.Flush(); err != nil && !errors.Is(err, ErrClosed) {
+			l.logger.Error("flushing a rolled segment", "partition", l.tp, "err", err)
+		}
+	}()
 	return nil
 }
 
@@ -331,6 +343,9 @@ func (l *Log) syncSegments(segs []*segment, dir bool) error {
 // files (Slices still held by readers stay readable until released). A
 // failed log is closed without any of that, so the next open recovers it.
 func (l *Log) Close() error {
+	// Wait for background flushes of rolled segments first: they take
+	// flushMu. One started after this wait finds the log closed.
+	l.rollFlushes.Wait()
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
 	l.mu.Lock()
