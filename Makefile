@@ -1,13 +1,14 @@
 # The test command the README gives and CI runs: unit and integration tests
 # with franz-go against in-process brokers, then the compatibility suite
 # (Kafka's own Java tools and client, librdkafka, sarama, kafka-go, kafkajs,
-# kafka-python), which fetches its tools on first use and caches them.
-.PHONY: build test gotest compat fuzz
+# kafka-python), which fetches its tools on first use and caches them, then
+# the benchmark harness's smoke mode.
+.PHONY: build test gotest compat benchsmoke fuzz
 
 build:
 	go build -o samsa ./cmd/samsa
 
-test: gotest compat
+test: gotest compat benchsmoke
 
 gotest:
 	go vet ./...
@@ -15,6 +16,11 @@ gotest:
 
 compat:
 	@if [ -x compat/run.sh ]; then compat/run.sh; else echo "compat/run.sh missing"; exit 1; fi
+
+# The benchmark harness in smoke mode (every stage, tiny sizes, one round;
+# about two minutes), so it cannot rot. The real runs: bench/run.sh.
+benchsmoke:
+	bench/smoke_test.sh
 
 # Short fuzzing of every decoder (the seed corpora also run in `go test`).
 fuzz:
