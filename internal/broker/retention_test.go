@@ -43,7 +43,9 @@ func startOffset(t *testing.T, adm *kadm.Client, topic string) int64 {
 // OFFSET_OUT_OF_RANGE, and a consumer starting there resets to the start.
 func TestRetentionOffsetOutOfRange(t *testing.T) {
 	b := brokertest.Start(t, "log.retention.check.interval.ms", "20", "log.segment.delete.delay.ms", "0")
-	createTopic(t, b.Addr(), "ret", 1, map[string]*string{"segment.bytes": ptr("2048"), "retention.ms": ptr("3600000")})
+	// Keep everything while producing, then turn retention on, so one
+	// retention pass deletes every closed segment and the start is stable.
+	createTopic(t, b.Addr(), "ret", 1, map[string]*string{"segment.bytes": ptr("2048"), "retention.ms": ptr("-1")})
 	cl := newClient(t, b.Addr(), kgo.DefaultProduceTopic("ret"))
 	old := time.Now().Add(-2 * time.Hour)
 	for i := 0; i < 100; i++ {
@@ -53,6 +55,9 @@ func TestRetentionOffsetOutOfRange(t *testing.T) {
 		}
 	}
 	adm := kadm.NewClient(cl)
+	if r, err := adm.AlterTopicConfigs(ctxT(t), []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: ptr("3600000")}}, "ret"); err != nil || r[0].Err != nil {
+		t.Fatal(err, r)
+	}
 	eventually(t, "retention to move the log start", func() bool { return startOffset(t, adm, "ret") > 0 })
 	start := startOffset(t, adm, "ret")
 
