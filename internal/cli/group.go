@@ -168,7 +168,7 @@ func describeLag(l kadm.DescribedGroupLag) groupDescription {
 			at := ml.Commit.At
 			pl.CurrentOffset = &at
 		}
-		if ml.Lag >= 0 {
+		if ml.Lag >= 0 && ml.Commit.At >= 0 { // no commit: "-" as kafka-consumer-groups shows
 			lag := ml.Lag
 			pl.Lag = &lag
 			d.TotalLag += lag
