@@ -59,10 +59,13 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	logger.Info("logs loaded", "partitions", len(s.parts.All()), "took", time.Since(start).Round(time.Millisecond))
 	s.meta.OnCommit(s.parts.Apply)
 	s.broker = broker.New(cfg, s.meta, s.parts, logger)
-	s.broker.StartCoordinators() // load __consumer_offsets; Broker.Close stops them
 	if s.addr, err = s.broker.Listen(); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
+	// Once nothing can fail any more: load __consumer_offsets in the
+	// background (group requests wait with COORDINATOR_LOAD_IN_PROGRESS);
+	// Broker.Close stops it.
+	s.broker.StartCoordinators()
 	if tcp, ok := s.addr.(*net.TCPAddr); ok && cfg.AdvertisedPort == 0 {
 		// Listening on port 0 (tests): advertise the port the OS chose.
 		cfg.AdvertisedPort = int32(tcp.Port)
