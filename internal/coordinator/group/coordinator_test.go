@@ -642,3 +642,103 @@ func TestRecordBytes(t *testing.T) {
 		t.Fatalf("walk: next %d, err %v, %d records", next, err, len(got))
 	}
 }
+
+// TestPendingMemberHoldsRebalance: a KIP-394 member id that was handed out
+// keeps a rebalance waiting until it joins, leaves or its session runs out.
+func TestPendingMemberHoldsRebalance(t *testing.T) {
+	h := newHarness(t, nil)
+	ids, _ := h.stableGroup("g", 1)
+	pending := h.join(joinReq("g", "", 9)).last(t).(*kmsg.JoinGroupResponse).MemberID
+	b := h.join(joinReq("g", ids[0], 9)) // the leader rejoins: rebalance
+	h.advance(5 * time.Second)
+	if len(b.got) != 0 {
+		t.Fatal("join completed while a handed-out member id was outstanding")
+	}
+	h.heartbeat("g", ids[0], 1, nil)
+	h.advance(6 * time.Second) // the pending id's session (10 s) runs out
+	if code(t, b) != 0 || b.last(t).(*kmsg.JoinGroupResponse).Generation != 2 {
+		t.Fatalf("join after the pending id expired: %+v", b.last(t))
+	}
+	// An expired pending id is unknown.
+	if c := code(t, h.join(joinReq("g", pending, 9))); c != kerr.UnknownMemberID.Code {
+		t.Fatalf("join with the expired id: %d", c)
+	}
+
+	// A pending id that leaves lets a waiting join complete at once.
+	h2 := newHarness(t, nil)
+	ids2, _ := h2.stableGroup("g", 1)
+	p2 := h2.join(joinReq("g", "", 9)).last(t).(*kmsg.JoinGroupResponse).MemberID
+	b2 := h2.join(joinReq("g", ids2[0], 9))
+	lr := kmsg.NewPtrLeaveGroupRequest()
+	lr.Version, lr.Group = 3, "g"
+	lr.Members = []kmsg.LeaveGroupRequestMember{{MemberID: p2}}
+	_, out := h2.c.LeaveGroup(h2.now, lr)
+	h2.apply(out)
+	if code(t, b2) != 0 {
+		t.Fatal("join did not complete when the pending id left")
+	}
+}
+
+// TestSyncDeadline: members that do not send SyncGroup within the
+// rebalance timeout after the join completed are removed, and the group
+// rebalances without them.
+func TestSyncDeadline(t *testing.T) {
+	h := newHarness(t, nil)
+	ids, gen := h.stableGroup("g", 2)
+	b0 := h.join(joinReq("g", ids[0], 9))
+	b1 := h.join(joinReq("g", ids[1], 9))
+	if code(t, b0) != 0 || code(t, b1) != 0 || h.state("g") != CompletingRebalance {
+		t.Fatalf("rejoin: %s", h.state("g"))
+	}
+	gen++
+	// The follower syncs and waits; the leader never does.
+	s1 := h.sync("g", ids[1], gen, nil)
+	for range 10 {
+		h.advance(3 * time.Second)
+		h.heartbeat("g", ids[1], gen, nil)
+	}
+	h.advance(3 * time.Second)
+	if c := code(t, s1); c != kerr.RebalanceInProgress.Code {
+		t.Fatalf("waiting follower: %d", c)
+	}
+	info, _ := h.c.Info("g")
+	if len(info.Members) != 1 || info.Members[0] != ids[1] || info.State != PreparingRebalance {
+		t.Fatalf("after the sync deadline: %+v", info)
+	}
+}
+
+// TestStaticMemberRejoinsDuringRebalance: the old incarnation's parked
+// JoinGroup is fenced and the new one takes its place in the rebalance.
+func TestStaticMemberRejoinsDuringRebalance(t *testing.T) {
+	h := newHarness(t, nil)
+	inst := "i-1"
+	static := joinReq("g", "", 9)
+	static.InstanceID = &inst
+	sb := h.join(static)
+	db, did := h.joinNew("g")
+	h.advance(0)
+	old := sb.last(t).(*kmsg.JoinGroupResponse).MemberID
+	gen := db.last(t).(*kmsg.JoinGroupResponse).Generation
+	h.sync("g", did, gen, nil)
+	sr := kmsg.NewPtrSyncGroupRequest()
+	sr.Version, sr.Group, sr.MemberID, sr.Generation, sr.InstanceID = 5, "g", old, gen, &inst
+	h.apply(h.c.SyncGroup(h.now, sr, &box{}))
+	if h.state("g") != Stable {
+		t.Fatalf("state %s", h.state("g"))
+	}
+	h.joinNew("g") // a third member: everyone must rejoin
+	rejoin := joinReq("g", old, 9)
+	rejoin.InstanceID = &inst
+	parked := h.join(rejoin) // the static member rejoins; the other has not yet
+	fresh := h.join(static)  // then the static instance restarts
+	if code(t, parked) != kerr.FencedInstanceID.Code {
+		t.Fatalf("old incarnation: %d", code(t, parked))
+	}
+	h.join(joinReq("g", did, 9)) // the last member rejoins: the join completes
+	if code(t, fresh) != 0 || fresh.last(t).(*kmsg.JoinGroupResponse).MemberID == old {
+		t.Fatalf("new incarnation: %+v", fresh.last(t))
+	}
+	if c := h.heartbeat("g", old, gen+1, &inst); c != kerr.FencedInstanceID.Code {
+		t.Fatalf("old id after the rebalance: %d", c)
+	}
+}
