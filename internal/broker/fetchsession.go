@@ -132,7 +132,12 @@ func (b *Broker) planFetch(req *kmsg.FetchRequest, parts []*fetchPart, forgotten
 	switch {
 	case req.Version < 7 || (req.SessionID == 0 && req.SessionEpoch == -1):
 		return fetchPlan{parts: parts}
-	case req.SessionID == 0 && req.SessionEpoch == 0:
+	case req.SessionEpoch == 0:
+		// Epoch 0 asks for a new session; with a session id it also
+		// closes that one (clients reset this way after an error).
+		if req.SessionID != 0 {
+			b.fetchSessions.remove(req.SessionID)
+		}
 		s := b.fetchSessions.create(now)
 		if s == nil {
 			return fetchPlan{parts: parts}

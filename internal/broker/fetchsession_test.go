@@ -73,10 +73,20 @@ func TestFetchSessions(t *testing.T) {
 	if r := fetch(sid, 7); r.ErrorCode != kerr.InvalidFetchSessionEpoch.Code {
 		t.Fatalf("wrong epoch: %d", r.ErrorCode)
 	}
+	// Epoch 0 with the session id is how clients reset after an error:
+	// the old session closes and a new one opens (KIP-227).
+	reset := fetch(sid, 0, 0, 1)
+	if reset.ErrorCode != 0 || reset.SessionID == 0 || reset.SessionID == sid || count(reset) != 2 {
+		t.Fatalf("reset: error %d session %d (old %d) partitions %d", reset.ErrorCode, reset.SessionID, sid, count(reset))
+	}
+	if r := fetch(sid, 3); r.ErrorCode != kerr.FetchSessionIDNotFound.Code {
+		t.Fatalf("the reset session is still open: %d", r.ErrorCode)
+	}
+	sid = reset.SessionID
 	if r := fetch(sid, -1, 0); r.ErrorCode != 0 || r.SessionID != 0 {
 		t.Fatalf("closing: error %d session %d", r.ErrorCode, r.SessionID)
 	}
-	if r := fetch(sid, 4); r.ErrorCode != kerr.FetchSessionIDNotFound.Code {
+	if r := fetch(sid, 2); r.ErrorCode != kerr.FetchSessionIDNotFound.Code {
 		t.Fatalf("closed session: %d", r.ErrorCode)
 	}
 }

@@ -46,7 +46,6 @@ func TestRebalanceTime(t *testing.T) {
 			}
 			start := func() {
 				newClient(t, b.Addr(), kgo.ConsumerGroup("rb-group"), kgo.ConsumeTopics("rb"), kgo.Balancers(bal.b),
-					kgo.DisableFetchSessions(),
 					// Members learn of a rebalance from their next heartbeat
 					// (3 s by default, as in Kafka): beat often so the figure
 					// is the coordinator's, not the heartbeat interval's.

@@ -37,7 +37,6 @@ func TestKIP848Group(t *testing.T) {
 				cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumerGroup("ng-group"), kgo.ConsumeTopics("ng"),
 					kgo.Balancers(bal.b), kgo.ServerSideBalancer(), kgo.DisableAutoCommit(),
 					kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond),
-					kgo.DisableFetchSessions(),
 					kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
 						cl.CommitUncommittedOffsets(ctx)
 					}))

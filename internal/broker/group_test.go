@@ -127,10 +127,7 @@ func TestGroupRebalanceNoSkips(t *testing.T) {
 					kgo.Balancers(balancer.b), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
 					kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond),
 					kgo.SessionTimeout(1500*time.Millisecond), kgo.HeartbeatInterval(200*time.Millisecond),
-					// Fetch sessions are the fetch path's business; with them a
-					// consumer whose partitions change can loop on
-					// INVALID_FETCH_SESSION_EPOCH (reported separately).
-					kgo.DisableFetchSessions())
+				)
 				if err != nil {
 					t.Error(err)
 					return
