@@ -65,7 +65,10 @@ export SAMSA
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BOOTSTRAP=127.0.0.1:$PORT
-export PORT BOOTSTRAP
+# The broker's data directory, for scenarios that read its files with
+# Kafka's own tools (kafka-dump-log).
+SAMSA_DATA=$RUN/data
+export PORT BOOTSTRAP SAMSA_DATA
 BROKER_PID=
 BROKER_STARTS=0
 

@@ -71,7 +71,17 @@ KAFKA_TOOLS=(
 	"kafka-get-offsets org.apache.kafka.tools.GetOffsetShell"
 	"kafka-delete-records org.apache.kafka.tools.DeleteRecordsCommand"
 	"kafka-consumer-groups org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
+	"kafka-dump-log org.apache.kafka.tools.DumpLogSegments"
 )
+
+# kafka_wrappers_present: every tool above has its wrapper script.
+kafka_wrappers_present() {
+	local t name class
+	for t in "${KAFKA_TOOLS[@]}"; do
+		read -r name class <<<"$t"
+		[[ -x $KAFKA_HOME/bin/$name ]] || return 1
+	done
+}
 
 has_class() {
 	local jar
@@ -86,7 +96,7 @@ install_kafka() {
 	local srcs
 	srcs=$(find "$COMPAT/java/src" -type f | sort)
 	# shellcheck disable=SC2086
-	fresh kafka "$COMPAT/java/pom.xml" $srcs && [[ -x $KAFKA_HOME/bin/kafka-topics ]] && return 0
+	fresh kafka "$COMPAT/java/pom.xml" $srcs && kafka_wrappers_present && return 0
 	rm -rf "$KAFKA_HOME/lib"
 	mvn -q -B -Dstyle.color=never -f "$COMPAT/java/pom.xml" -Dcompat.buildDir="$KAFKA_HOME/build" \
 		package dependency:copy-dependencies -DoutputDirectory="$KAFKA_HOME/lib" || return 1
