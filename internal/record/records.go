@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"hash/crc32"
 )
 
@@ -122,24 +123,17 @@ func BatchRecords(buf, batch []byte, h *Header) ([]byte, error) {
 // (and compressed, if h says so) records section. Length and CRC are
 // computed; h.Length and h.CRC are ignored.
 func BuildBatch(dst []byte, h *Header, records []byte) []byte {
-	be := binary.BigEndian
 	start := len(dst)
-	dst = be.AppendUint64(dst, uint64(h.BaseOffset))
-	dst = be.AppendUint32(dst, uint32(HeaderSize-LengthOffset+len(records)))
-	dst = be.AppendUint32(dst, uint32(h.PartitionLeaderEpoch))
-	dst = append(dst, 2)
-	dst = be.AppendUint32(dst, 0) // CRC, below
-	dst = be.AppendUint16(dst, uint16(h.Attributes))
-	dst = be.AppendUint32(dst, uint32(h.LastOffsetDelta))
-	dst = be.AppendUint64(dst, uint64(h.FirstTimestamp))
-	dst = be.AppendUint64(dst, uint64(h.MaxTimestamp))
-	dst = be.AppendUint64(dst, uint64(h.ProducerID))
-	dst = be.AppendUint16(dst, uint16(h.ProducerEpoch))
-	dst = be.AppendUint32(dst, uint32(h.BaseSequence))
-	dst = be.AppendUint32(dst, uint32(h.NumRecords))
-	dst = append(dst, records...)
+	rb := kmsg.RecordBatch{
+		FirstOffset: h.BaseOffset, Length: int32(HeaderSize - LengthOffset + len(records)),
+		PartitionLeaderEpoch: h.PartitionLeaderEpoch, Magic: 2, Attributes: h.Attributes,
+		LastOffsetDelta: h.LastOffsetDelta, FirstTimestamp: h.FirstTimestamp, MaxTimestamp: h.MaxTimestamp,
+		ProducerID: h.ProducerID, ProducerEpoch: h.ProducerEpoch, FirstSequence: h.BaseSequence,
+		NumRecords: h.NumRecords, Records: records,
+	}
+	dst = rb.AppendTo(dst)
 	b := dst[start:]
-	be.PutUint32(b[posCRC:], crc32.Checksum(b[posAttributes:], castagnoli))
+	binary.BigEndian.PutUint32(b[posCRC:], crc32.Checksum(b[posAttributes:], castagnoli))
 	return dst
 }
 
