@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/twmb/franz-go/pkg/kmsg"
 	"hash/crc32"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // ErrNoKey means a record without a key was sent to a compacted topic; the
