@@ -32,7 +32,7 @@ func handleMetadata(rc *reqCtx, req *kmsg.MetadataRequest) kmsg.Response {
 		}
 		return resp
 	}
-	autoCreate := b.cfg.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
+	autoCreate := b.config(im).AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
 	for _, rt := range req.Topics {
 		var t *metadata.Topic
 		var ok bool
@@ -99,16 +99,19 @@ func (b *Broker) autoCreate(name string) (*metadata.Image, error) {
 	if metadata.IsInternal(name) {
 		return nil, metadata.ErrReservedTopic
 	}
+	var partitions int32
 	im, err := b.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
 		if _, ok := im.Topic(name); ok {
 			return nil, nil // created meanwhile
 		}
+		cfg := b.config(im)
+		partitions = cfg.NumPartitions
 		return metadata.CreateTopicRecords(im, metadata.CreateTopic{
-			Name: name, Partitions: b.cfg.NumPartitions, ReplicationFactor: b.cfg.DefaultReplicationFactor,
+			Name: name, Partitions: cfg.NumPartitions, ReplicationFactor: cfg.DefaultReplicationFactor,
 		}, b.cfg.NodeID)
 	})
-	if err == nil {
-		b.logger.Info("auto-created topic", "topic", name, "partitions", b.cfg.NumPartitions)
+	if err == nil && partitions > 0 {
+		b.logger.Info("auto-created topic", "topic", name, "partitions", partitions)
 	}
 	return im, err
 }

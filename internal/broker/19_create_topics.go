@@ -57,11 +57,12 @@ func (b *Broker) createTopic(rt kmsg.CreateTopicsRequestTopic, validateOnly bool
 		return err
 	}
 	ct := metadata.CreateTopic{Name: rt.Topic, Partitions: rt.NumPartitions, ReplicationFactor: rt.ReplicationFactor, Configs: overrides}
+	cfg := b.config(b.meta.Image())
 	if ct.Partitions == -1 {
-		ct.Partitions = b.cfg.NumPartitions
+		ct.Partitions = cfg.NumPartitions
 	}
 	if ct.ReplicationFactor == -1 {
-		ct.ReplicationFactor = b.cfg.DefaultReplicationFactor
+		ct.ReplicationFactor = cfg.DefaultReplicationFactor
 	}
 	im, err := b.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
 		recs, err := metadata.CreateTopicRecords(im, ct, b.cfg.NodeID)
@@ -77,7 +78,7 @@ func (b *Broker) createTopic(rt kmsg.CreateTopicsRequestTopic, validateOnly bool
 	if t, ok := im.Topic(rt.Topic); ok {
 		st.TopicID = t.ID
 	}
-	st.Configs = describeTopicConfigs(b, rt.Topic, overrides)
+	st.Configs = describeTopicConfigs(b.config(im), rt.Topic, overrides)
 	if !validateOnly {
 		b.logger.Info("created topic", "topic", rt.Topic, "partitions", ct.Partitions)
 	}
@@ -86,16 +87,20 @@ func (b *Broker) createTopic(rt kmsg.CreateTopicsRequestTopic, validateOnly bool
 
 // describeTopicConfigs lists a topic's effective configs for the
 // CreateTopics v5+ response.
-func describeTopicConfigs(b *Broker, topic string, overrides map[string]string) []kmsg.CreateTopicsResponseTopicConfig {
+func describeTopicConfigs(cfg *config.Config, topic string, overrides map[string]string) []kmsg.CreateTopicsResponseTopicConfig {
 	var out []kmsg.CreateTopicsResponseTopicConfig
 	for _, name := range sortedTopicKeys() {
-		v, isOverride := b.cfg.TopicValue(overrides, name)
+		v, isOverride := cfg.TopicValue(overrides, name)
 		c := kmsg.NewCreateTopicsResponseTopicConfig()
 		c.Name, c.Value = name, &v
 		c.Source = int8(kmsg.ConfigSourceDefaultConfig)
-		if isOverride {
+		syn := config.BrokerSynonym(name)
+		switch {
+		case isOverride:
 			c.Source = int8(kmsg.ConfigSourceDynamicTopicConfig)
-		} else if syn := config.BrokerSynonym(name); syn != "" && b.cfg.IsSet(syn) {
+		case syn != "" && cfg.IsDynamic(syn):
+			c.Source = int8(kmsg.ConfigSourceDynamicBrokerConfig)
+		case syn != "" && cfg.IsSet(syn):
 			c.Source = int8(kmsg.ConfigSourceStaticBrokerConfig)
 		}
 		out = append(out, c)

@@ -38,10 +38,10 @@ func handleDeleteTopics(rc *reqCtx, req *kmsg.DeleteTopicsRequest) kmsg.Response
 }
 
 func deleteTopic(b *Broker, st *kmsg.DeleteTopicsResponseTopic, name *string, id [16]byte) int16 {
-	if !b.cfg.DeleteTopicEnable {
+	im := b.meta.Image()
+	if !b.config(im).DeleteTopicEnable {
 		return kerr.TopicDeletionDisabled.Code
 	}
-	im := b.meta.Image()
 	var t *metadata.Topic
 	var ok bool
 	if name != nil && *name != "" {

@@ -33,6 +33,7 @@ func handleDescribeConfigs(rc *reqCtx, req *kmsg.DescribeConfigsRequest) kmsg.Re
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
 	im := b.meta.Image()
+	cfg := b.config(im)
 	for _, r := range req.Resources {
 		rr := kmsg.NewDescribeConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
@@ -53,7 +54,7 @@ func handleDescribeConfigs(rc *reqCtx, req *kmsg.DescribeConfigsRequest) kmsg.Re
 			overrides := im.Configs(metadata.ResourceTopic, r.ResourceName)
 			for _, name := range sortedTopicKeys() {
 				if wanted(name) {
-					rr.Configs = append(rr.Configs, topicConfigEntry(b, req, overrides, name))
+					rr.Configs = append(rr.Configs, topicConfigEntry(cfg, b.cfg, req, overrides, name))
 				}
 			}
 		case kmsg.ConfigResourceTypeBroker:
@@ -64,7 +65,7 @@ func handleDescribeConfigs(rc *reqCtx, req *kmsg.DescribeConfigsRequest) kmsg.Re
 			}
 			for i := range config.Broker {
 				if k := &config.Broker[i]; wanted(k.Name) {
-					rr.Configs = append(rr.Configs, brokerConfigEntry(b, req, k))
+					rr.Configs = append(rr.Configs, brokerConfigEntry(cfg, b.cfg, req, k))
 				}
 			}
 		default:
@@ -79,62 +80,78 @@ type errUnknownBroker string
 
 func (e errUnknownBroker) Error() string { return "no broker with id " + string(e) }
 
-func topicConfigEntry(b *Broker, req *kmsg.DescribeConfigsRequest, overrides map[string]string, name string) kmsg.DescribeConfigsResponseResourceConfig {
+// topicConfigEntry describes one topic setting. cfg is the broker
+// configuration in effect (dynamic settings applied), static the one from
+// start-up, for the synonym chain: topic override, dynamic broker, static
+// broker, default.
+func topicConfigEntry(cfg, static *config.Config, req *kmsg.DescribeConfigsRequest, overrides map[string]string, name string) kmsg.DescribeConfigsResponseResourceConfig {
 	key, _ := config.LookupTopic(name)
-	v, isOverride := b.cfg.TopicValue(overrides, name)
+	v, isOverride := cfg.TopicValue(overrides, name)
 	c := kmsg.NewDescribeConfigsResponseResourceConfig()
 	c.Name, c.Value, c.ConfigType = name, &v, kmsg.ConfigType(key.Type)
 	if req.IncludeDocumentation && key.Doc != "" {
 		c.Documentation = &key.Doc
 	}
 	syn := config.BrokerSynonym(name)
-	var synonyms []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym
-	addSyn := func(n, val string, src kmsg.ConfigSource) {
-		s := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
-		s.Name, s.Value, s.Source = n, &val, src
-		synonyms = append(synonyms, s)
-	}
 	switch {
 	case isOverride:
 		c.Source = kmsg.ConfigSourceDynamicTopicConfig
-	case syn != "" && b.cfg.IsSet(syn):
+	case syn != "" && cfg.IsDynamic(syn):
+		c.Source = kmsg.ConfigSourceDynamicBrokerConfig
+	case syn != "" && static.IsSet(syn):
 		c.Source = kmsg.ConfigSourceStaticBrokerConfig
 	default:
 		c.Source, c.IsDefault = kmsg.ConfigSourceDefaultConfig, true
 	}
-	if isOverride {
-		addSyn(name, overrides[name], kmsg.ConfigSourceDynamicTopicConfig)
-	}
-	if syn != "" {
-		if b.cfg.IsSet(syn) {
-			addSyn(syn, b.cfg.Get(syn), kmsg.ConfigSourceStaticBrokerConfig)
-		}
-		if bk, ok := config.LookupBroker(syn); ok && bk.Default != "" {
-			addSyn(syn, bk.Default, kmsg.ConfigSourceDefaultConfig)
-		}
-	}
 	if req.IncludeSynonyms {
-		c.ConfigSynonyms = synonyms
+		if isOverride {
+			c.ConfigSynonyms = append(c.ConfigSynonyms, synonym(name, overrides[name], kmsg.ConfigSourceDynamicTopicConfig))
+		}
+		if syn != "" {
+			c.ConfigSynonyms = append(c.ConfigSynonyms, brokerSynonyms(cfg, static, syn)...)
+		}
 	}
 	return c
 }
 
-func brokerConfigEntry(b *Broker, req *kmsg.DescribeConfigsRequest, k *config.Key) kmsg.DescribeConfigsResponseResourceConfig {
+func synonym(name, value string, src kmsg.ConfigSource) kmsg.DescribeConfigsResponseResourceConfigConfigSynonym {
+	s := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+	s.Name, s.Value, s.Source = name, &value, src
+	return s
+}
+
+// brokerSynonyms is the chain of a broker setting: dynamic, static, default.
+func brokerSynonyms(cfg, static *config.Config, name string) []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym {
+	var out []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym
+	if cfg.IsDynamic(name) {
+		out = append(out, synonym(name, cfg.Get(name), kmsg.ConfigSourceDynamicBrokerConfig))
+	}
+	if static.IsSet(name) {
+		out = append(out, synonym(name, static.Get(name), kmsg.ConfigSourceStaticBrokerConfig))
+	}
+	if k, ok := config.LookupBroker(name); ok && k.Default != "" {
+		out = append(out, synonym(name, k.Default, kmsg.ConfigSourceDefaultConfig))
+	}
+	return out
+}
+
+func brokerConfigEntry(cfg, static *config.Config, req *kmsg.DescribeConfigsRequest, k *config.Key) kmsg.DescribeConfigsResponseResourceConfig {
 	c := kmsg.NewDescribeConfigsResponseResourceConfig()
-	v := b.cfg.Get(k.Name)
+	v := cfg.Get(k.Name)
 	c.Name, c.ConfigType, c.ReadOnly = k.Name, kmsg.ConfigType(k.Type), k.ReadOnly
 	if v != "" || k.Type != config.TypeList {
 		c.Value = &v
 	}
-	if b.cfg.IsSet(k.Name) {
+	switch {
+	case cfg.IsDynamic(k.Name):
+		c.Source = kmsg.ConfigSourceDynamicBrokerConfig
+	case static.IsSet(k.Name):
 		c.Source = kmsg.ConfigSourceStaticBrokerConfig
-		if req.IncludeSynonyms {
-			s := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
-			s.Name, s.Value, s.Source = k.Name, &v, kmsg.ConfigSourceStaticBrokerConfig
-			c.ConfigSynonyms = append(c.ConfigSynonyms, s)
-		}
-	} else {
+	default:
 		c.Source, c.IsDefault = kmsg.ConfigSourceDefaultConfig, true
+	}
+	if req.IncludeSynonyms {
+		c.ConfigSynonyms = brokerSynonyms(cfg, static, k.Name)
 	}
 	if req.IncludeDocumentation && k.Doc != "" {
 		c.Documentation = &k.Doc

@@ -1,15 +1,19 @@
 package broker
 
 // IncrementalAlterConfigs, key 44, v0-v1 (v1: flexible), and AlterConfigs,
-// key 33, v0-v2 (v1: no change, v2: flexible), for topic resources.
-// Incremental operations: 0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT (the last
-// two on list settings). AlterConfigs replaces the whole set of overrides.
-// Dynamic broker settings arrive with the retention and configuration
-// issue; until then broker resources are refused with INVALID_REQUEST.
+// key 33, v0-v2 (v1: no change, v2: flexible), for topic and broker
+// resources. Incremental operations: 0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT
+// (the last two on list settings). AlterConfigs replaces the whole set of
+// overrides. Broker changes are dynamic broker configs: the cluster-wide
+// default (resource name "") or this node's (its id); read-only settings
+// are refused with INVALID_REQUEST, as Kafka refuses them. Both kinds are
+// records in the metadata log and apply without a restart.
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -18,8 +22,6 @@ import (
 	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
-
-var errBrokerConfigs = fmt.Errorf("%w: dynamic broker configs are not supported yet; set them in server.properties", kerr.InvalidRequest)
 
 type configOp struct {
 	name  string
@@ -59,46 +61,72 @@ func handleAlterConfigs(rc *reqCtx, req *kmsg.AlterConfigsRequest) kmsg.Response
 	return resp
 }
 
-// alterConfigs applies ops to a topic's overrides; replace drops every
-// override not named (AlterConfigs semantics).
+// alterConfigs applies ops to a topic's overrides or to the dynamic broker
+// settings; replace drops every override not named (AlterConfigs).
 func alterConfigs(b *Broker, typ kmsg.ConfigResourceType, name string, ops []configOp, replace, validateOnly bool) error {
-	if typ == kmsg.ConfigResourceTypeBroker {
-		return errBrokerConfigs
-	}
-	if typ != kmsg.ConfigResourceTypeTopic {
+	var rtype int8
+	switch typ {
+	case kmsg.ConfigResourceTypeTopic:
+		rtype = metadata.ResourceTopic
+	case kmsg.ConfigResourceTypeBroker:
+		rtype = metadata.ResourceBroker
+		if name != "" && name != strconv.Itoa(int(b.cfg.NodeID)) {
+			return fmt.Errorf("%w: %v", kerr.InvalidRequest, errUnknownBroker(name))
+		}
+	default:
 		return kerr.InvalidRequest
 	}
 	_, err := b.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
-		if _, ok := im.Topic(name); !ok {
+		if _, ok := im.Topic(name); rtype == metadata.ResourceTopic && !ok {
 			return nil, kerr.UnknownTopicOrPartition
 		}
-		old := im.Configs(metadata.ResourceTopic, name)
+		old := im.Configs(rtype, name)
 		next := map[string]string{}
 		if !replace {
 			for k, v := range old {
 				next[k] = v
 			}
 		}
+		cfg := b.config(im)
 		for _, op := range ops {
-			if err := applyOp(b, next, old, op); err != nil {
+			if err := applyOp(cfg, rtype, next, op); err != nil {
 				return nil, err
 			}
 		}
-		if err := config.CheckTopic(next); err != nil {
+		if err := checkConfigs(rtype, next); err != nil {
 			return nil, err
 		}
 		if validateOnly {
 			return nil, nil
 		}
-		return configDiff(name, old, next), nil
+		return configDiff(rtype, name, old, next), nil
 	})
 	return err
 }
 
-func applyOp(b *Broker, next, old map[string]string, op configOp) error {
-	key, ok := config.LookupTopic(op.name)
+func checkConfigs(rtype int8, next map[string]string) error {
+	if rtype == metadata.ResourceTopic {
+		return config.CheckTopic(next)
+	}
+	for k, v := range next {
+		if err := config.CheckDynamic(k, v); err != nil {
+			if errors.Is(err, config.ErrReadOnly) {
+				return fmt.Errorf("%w: %v", kerr.InvalidRequest, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func applyOp(cfg *config.Config, rtype int8, next map[string]string, op configOp) error {
+	lookup, kind := config.LookupTopic, "topic"
+	if rtype == metadata.ResourceBroker {
+		lookup, kind = config.LookupBroker, "broker"
+	}
+	key, ok := lookup(op.name)
 	if !ok {
-		return fmt.Errorf("%w: unknown topic config %q", config.ErrInvalid, op.name)
+		return fmt.Errorf("%w: unknown %s config %q", config.ErrInvalid, kind, op.name)
 	}
 	switch op.op {
 	case 0:
@@ -112,7 +140,12 @@ func applyOp(b *Broker, next, old map[string]string, op configOp) error {
 		if key.Type != config.TypeList || op.value == nil {
 			return fmt.Errorf("%w: APPEND and SUBTRACT apply only to list configs", config.ErrInvalid)
 		}
-		cur, _ := b.cfg.TopicValue(next, op.name)
+		cur, ok := next[op.name]
+		if !ok && rtype == metadata.ResourceTopic {
+			cur, _ = cfg.TopicValue(next, op.name)
+		} else if !ok {
+			cur = cfg.Get(op.name)
+		}
 		items := splitList(cur)
 		for _, v := range splitList(*op.value) {
 			i := slices.Index(items, v)
@@ -139,11 +172,11 @@ func splitList(s string) []string {
 	return out
 }
 
-func configDiff(topic string, old, next map[string]string) []metadata.Record {
+func configDiff(rtype int8, name string, old, next map[string]string) []metadata.Record {
 	var recs []metadata.Record
 	add := func(k string, v *string) {
 		recs = append(recs, metadata.Record{Type: metadata.TypeConfig, Config: &metadata.ConfigRecord{
-			ResourceType: metadata.ResourceTopic, ResourceName: topic, Name: k, Value: v,
+			ResourceType: rtype, ResourceName: name, Name: k, Value: v,
 		}})
 	}
 	for k, v := range next {

@@ -124,3 +124,9 @@ func (b *Broker) Close(ctx context.Context) error {
 	}
 	return err
 }
+
+// config returns the broker configuration in effect under image im: the
+// static settings with the dynamic broker settings of im applied.
+func (b *Broker) config(im *metadata.Image) *config.Config {
+	return b.cfg.WithDynamic(im.BrokerConfigs(b.cfg.NodeID))
+}

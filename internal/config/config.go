@@ -20,6 +20,8 @@ var ErrInvalid = errors.New("invalid configuration")
 type Config struct {
 	// Values holds every explicitly set broker property by Kafka name.
 	Values map[string]string
+	// dynamic marks the Values that come from dynamic broker configs.
+	dynamic map[string]bool
 
 	NodeID                   int32
 	ClusterID                string
@@ -297,3 +299,49 @@ func Load(file string, overrides []string) (*Config, error) {
 	}
 	return New(vals)
 }
+
+// WithDynamic returns the configuration with dynamic broker settings (set
+// at run time with AlterConfigs and kept in the metadata log) applied over
+// the static ones. Read-only and unknown keys in dyn are ignored: they were
+// refused when set. The receiver is not changed.
+func (c *Config) WithDynamic(dyn map[string]string) *Config {
+	if len(dyn) == 0 {
+		return c
+	}
+	n := *c
+	n.Values = copyMap(c.Values)
+	n.dynamic = map[string]bool{}
+	for k, v := range dyn {
+		if key, ok := brokerByName[k]; ok && !key.ReadOnly && key.Check(v) == nil {
+			n.Values[k] = v
+			n.dynamic[k] = true
+		}
+	}
+	// Static-only fields (listener, data dir, identity) keep their values.
+	listen, advHost, advPort, dataDir, clusterID := c.ListenAddr, c.AdvertisedHost, c.AdvertisedPort, c.DataDir, c.ClusterID
+	if err := n.resolve(); err != nil {
+		return c
+	}
+	n.ListenAddr, n.AdvertisedHost, n.AdvertisedPort, n.DataDir, n.ClusterID = listen, advHost, advPort, dataDir, clusterID
+	return &n
+}
+
+// IsDynamic reports whether a broker setting's value comes from a dynamic
+// (run-time) change.
+func (c *Config) IsDynamic(name string) bool { return c.dynamic[name] }
+
+// CheckDynamic validates a dynamic broker change: the key must exist and be
+// changeable without a restart, and the value must be legal.
+func CheckDynamic(name, value string) error {
+	key, ok := brokerByName[name]
+	if !ok {
+		return fmt.Errorf("%w: unknown broker setting %q", ErrInvalid, name)
+	}
+	if key.ReadOnly {
+		return fmt.Errorf("%w: %s cannot be changed without a restart; set it in server.properties", ErrReadOnly, name)
+	}
+	return key.Check(value)
+}
+
+// ErrReadOnly is returned for a dynamic change of a static-only setting.
+var ErrReadOnly = errors.New("read-only setting")

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 )
 
 // Image is the metadata at one point of the log. It is immutable once
@@ -141,6 +142,21 @@ func (im *Image) apply(r Record) (*Image, error) {
 func cloneMap[K comparable, V any](m map[K]V) map[K]V {
 	out := make(map[K]V, len(m)+1)
 	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// BrokerConfigs returns the dynamic broker settings in effect on nodeID:
+// the cluster-wide defaults (resource name "") with the node's own on top.
+func (im *Image) BrokerConfigs(nodeID int32) map[string]string {
+	def := im.configs[configKey{ResourceBroker, ""}]
+	own := im.configs[configKey{ResourceBroker, strconv.Itoa(int(nodeID))}]
+	if len(own) == 0 {
+		return def
+	}
+	out := cloneMap(def)
+	for k, v := range own {
 		out[k] = v
 	}
 	return out

@@ -75,7 +75,7 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 }
 
 func (m *Manager) topicConfig(im *metadata.Image, name string) config.Topic {
-	return m.cfg.ResolveTopic(im.Configs(metadata.ResourceTopic, name))
+	return m.cfg.WithDynamic(im.BrokerConfigs(m.cfg.NodeID)).ResolveTopic(im.Configs(metadata.ResourceTopic, name))
 }
 
 func storageConfig(t config.Topic) storage.Config {
