@@ -5,7 +5,7 @@
 CLIENT=kafka-tools
 SCENARIOS=(quickstart console-partition topics-list topics-describe topics-alter-partitions
 	topics-delete configs-describe configs-alter producer-perf-test consumer-perf-test
-	get-offsets delete-records consumer-groups dump-log)
+	get-offsets delete-records consumer-groups dump-log configs-broker)
 
 client_version() {
 	[[ -x $KAFKA_HOME/bin/kafka-topics ]] && echo "Apache Kafka $KAFKA_VERSION"
@@ -316,4 +316,30 @@ sc_dump_log() {
 	n=$(grep -c "^| offset: " <<<"$out")
 	expect_eq "$n" "200" "records across every segment"
 	expect_contains "$out" "key: key-199 payload: value-199" "last record"
+}
+
+# Dynamic broker configs: the cluster-wide default and this broker's own,
+# set and described with kafka-configs, then removed.
+sc_configs_broker() {
+	kafka_path
+	local out
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type brokers --entity-default --alter \
+		--add-config log.retention.ms=777777
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type brokers --entity-default --describe)
+	echo "$out"
+	expect_contains "$out" "log.retention.ms=777777" "cluster-wide dynamic default"
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type brokers --entity-name 1 --alter \
+		--add-config log.retention.ms=888888
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type brokers --entity-name 1 --describe)
+	echo "$out"
+	expect_contains "$out" "log.retention.ms=888888" "this broker's dynamic setting"
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type brokers --entity-name 1 --alter \
+		--add-config log.dirs=/elsewhere 2>&1 || true)
+	echo "$out"
+	expect_contains "$out" "InvalidRequest" "a read-only setting is refused"
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type brokers --entity-name 1 --alter --delete-config log.retention.ms
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type brokers --entity-default --alter --delete-config log.retention.ms
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type brokers --entity-default --describe)
+	[[ $out == *"log.retention.ms="* ]] && fail "default still set after --delete-config: $out"
+	return 0
 }

@@ -99,7 +99,7 @@ func describeTopicConfigs(cfg *config.Config, topic string, overrides map[string
 		case isOverride:
 			c.Source = int8(kmsg.ConfigSourceDynamicTopicConfig)
 		case syn != "" && cfg.IsDynamic(syn):
-			c.Source = int8(kmsg.ConfigSourceDynamicBrokerConfig)
+			c.Source = int8(dynamicSource(cfg, syn))
 		case syn != "" && cfg.IsSet(syn):
 			c.Source = int8(kmsg.ConfigSourceStaticBrokerConfig)
 		}

@@ -97,7 +97,7 @@ func topicConfigEntry(cfg, static *config.Config, req *kmsg.DescribeConfigsReque
 	case isOverride:
 		c.Source = kmsg.ConfigSourceDynamicTopicConfig
 	case syn != "" && cfg.IsDynamic(syn):
-		c.Source = kmsg.ConfigSourceDynamicBrokerConfig
+		c.Source = dynamicSource(cfg, syn)
 	case syn != "" && static.IsSet(syn):
 		c.Source = kmsg.ConfigSourceStaticBrokerConfig
 	default:
@@ -124,7 +124,7 @@ func synonym(name, value string, src kmsg.ConfigSource) kmsg.DescribeConfigsResp
 func brokerSynonyms(cfg, static *config.Config, name string) []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym {
 	var out []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym
 	if cfg.IsDynamic(name) {
-		out = append(out, synonym(name, cfg.Get(name), kmsg.ConfigSourceDynamicBrokerConfig))
+		out = append(out, synonym(name, cfg.Get(name), dynamicSource(cfg, name)))
 	}
 	if static.IsSet(name) {
 		out = append(out, synonym(name, static.Get(name), kmsg.ConfigSourceStaticBrokerConfig))
@@ -144,7 +144,7 @@ func brokerConfigEntry(cfg, static *config.Config, req *kmsg.DescribeConfigsRequ
 	}
 	switch {
 	case cfg.IsDynamic(k.Name):
-		c.Source = kmsg.ConfigSourceDynamicBrokerConfig
+		c.Source = dynamicSource(cfg, k.Name)
 	case static.IsSet(k.Name):
 		c.Source = kmsg.ConfigSourceStaticBrokerConfig
 	default:
@@ -157,4 +157,13 @@ func brokerConfigEntry(cfg, static *config.Config, req *kmsg.DescribeConfigsRequ
 		c.Documentation = &k.Doc
 	}
 	return c
+}
+
+// dynamicSource maps where a dynamic broker setting comes from to Kafka's
+// config source: this node's, or the cluster-wide default.
+func dynamicSource(cfg *config.Config, name string) kmsg.ConfigSource {
+	if cfg.DynamicSource(name) == config.SourceDynamicDefault {
+		return kmsg.ConfigSourceDynamicDefaultBrokerConfig
+	}
+	return kmsg.ConfigSourceDynamicBrokerConfig
 }

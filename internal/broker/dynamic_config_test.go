@@ -53,7 +53,8 @@ func TestDynamicBrokerConfigs(t *testing.T) {
 		found := false
 		for _, c := range bc[0].Configs {
 			if c.Key == "num.partitions" {
-				found = c.MaybeValue() == "4" && c.Source == kmsg.ConfigSourceDynamicBrokerConfig
+				// kadm alters the cluster-wide default (resource "").
+				found = c.MaybeValue() == "4" && c.Source == kmsg.ConfigSourceDynamicDefaultBrokerConfig
 			}
 		}
 		if !found {
@@ -71,7 +72,7 @@ func TestDynamicBrokerConfigs(t *testing.T) {
 		rc, _ := adm.DescribeTopicConfigs(ctxT(t), name)
 		cfg, _ := rc.On(name, nil)
 		for _, c := range cfg.Configs {
-			if c.Key == "retention.ms" && (c.MaybeValue() != "123456" || c.Source != kmsg.ConfigSourceDynamicBrokerConfig) {
+			if c.Key == "retention.ms" && (c.MaybeValue() != "123456" || c.Source != kmsg.ConfigSourceDynamicDefaultBrokerConfig) {
 				t.Fatalf("retention.ms = %s from %v", c.MaybeValue(), c.Source)
 			}
 		}
@@ -79,4 +80,18 @@ func TestDynamicBrokerConfigs(t *testing.T) {
 	check(b.Addr(), "auto-before")
 	b.Restart()
 	check(b.Addr(), "auto-after")
+
+	// This node's own setting wins over the cluster-wide default.
+	adm = kadm.NewClient(newClient(t, b.Addr()))
+	meta, _ := adm.BrokerMetadata(ctxT(t))
+	rs, err := adm.AlterBrokerConfigs(ctxT(t), []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "num.partitions", Value: ptr("6")}}, meta.Brokers[0].NodeID)
+	if err != nil || rs[0].Err != nil {
+		t.Fatal(err, rs)
+	}
+	bc, _ := adm.DescribeBrokerConfigs(ctxT(t), meta.Brokers[0].NodeID)
+	for _, c := range bc[0].Configs {
+		if c.Key == "num.partitions" && (c.MaybeValue() != "6" || c.Source != kmsg.ConfigSourceDynamicBrokerConfig) {
+			t.Fatalf("node setting: num.partitions = %s from %v", c.MaybeValue(), c.Source)
+		}
+	}
 }

@@ -21,7 +21,7 @@ type Config struct {
 	// Values holds every explicitly set broker property by Kafka name.
 	Values map[string]string
 	// dynamic marks the Values that come from dynamic broker configs.
-	dynamic map[string]bool
+	dynamic map[string]Source
 
 	NodeID                   int32
 	ClusterID                string
@@ -302,19 +302,25 @@ func Load(file string, overrides []string) (*Config, error) {
 
 // WithDynamic returns the configuration with dynamic broker settings (set
 // at run time with AlterConfigs and kept in the metadata log) applied over
-// the static ones. Read-only and unknown keys in dyn are ignored: they were
-// refused when set. The receiver is not changed.
-func (c *Config) WithDynamic(dyn map[string]string) *Config {
-	if len(dyn) == 0 {
+// the static ones: def holds the cluster-wide defaults, own this node's
+// (which win). Read-only and unknown keys are ignored: they were refused
+// when set. The receiver is not changed.
+func (c *Config) WithDynamic(def, own map[string]string) *Config {
+	if len(def) == 0 && len(own) == 0 {
 		return c
 	}
 	n := *c
 	n.Values = copyMap(c.Values)
-	n.dynamic = map[string]bool{}
-	for k, v := range dyn {
-		if key, ok := brokerByName[k]; ok && !key.ReadOnly && key.Check(v) == nil {
-			n.Values[k] = v
-			n.dynamic[k] = true
+	n.dynamic = map[string]Source{}
+	for src, m := range map[Source]map[string]string{SourceDynamicDefault: def, SourceDynamic: own} {
+		for k, v := range m {
+			if src == SourceDynamicDefault && own[k] != "" {
+				continue
+			}
+			if key, ok := brokerByName[k]; ok && !key.ReadOnly && key.Check(v) == nil {
+				n.Values[k] = v
+				n.dynamic[k] = src
+			}
 		}
 	}
 	// Static-only fields (listener, data dir, identity) keep their values.
@@ -326,9 +332,22 @@ func (c *Config) WithDynamic(dyn map[string]string) *Config {
 	return &n
 }
 
+// Source says where a dynamic broker setting comes from.
+type Source int8
+
+// Dynamic sources (0: not dynamic).
+const (
+	SourceDynamic        Source = 1 // this node's dynamic setting
+	SourceDynamicDefault Source = 2 // the cluster-wide dynamic default
+)
+
+// DynamicSource reports whether and how a broker setting's value comes from
+// a dynamic (run-time) change.
+func (c *Config) DynamicSource(name string) Source { return c.dynamic[name] }
+
 // IsDynamic reports whether a broker setting's value comes from a dynamic
 // (run-time) change.
-func (c *Config) IsDynamic(name string) bool { return c.dynamic[name] }
+func (c *Config) IsDynamic(name string) bool { return c.dynamic[name] != 0 }
 
 // CheckDynamic validates a dynamic broker change: the key must exist and be
 // changeable without a restart, and the value must be legal.

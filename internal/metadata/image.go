@@ -147,17 +147,8 @@ func cloneMap[K comparable, V any](m map[K]V) map[K]V {
 	return out
 }
 
-// BrokerConfigs returns the dynamic broker settings in effect on nodeID:
-// the cluster-wide defaults (resource name "") with the node's own on top.
-func (im *Image) BrokerConfigs(nodeID int32) map[string]string {
-	def := im.configs[configKey{ResourceBroker, ""}]
-	own := im.configs[configKey{ResourceBroker, strconv.Itoa(int(nodeID))}]
-	if len(own) == 0 {
-		return def
-	}
-	out := cloneMap(def)
-	for k, v := range own {
-		out[k] = v
-	}
-	return out
+// BrokerConfigs returns the dynamic broker settings: the cluster-wide
+// defaults (resource name "") and nodeID's own.
+func (im *Image) BrokerConfigs(nodeID int32) (def, own map[string]string) {
+	return im.configs[configKey{ResourceBroker, ""}], im.configs[configKey{ResourceBroker, strconv.Itoa(int(nodeID))}]
 }
