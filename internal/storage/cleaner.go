@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/samsa-streaming/samsa/internal/record"
@@ -80,9 +82,19 @@ type Cleanable struct {
 
 const defaultMaxMapBytes = 128 << 20
 
-// mapEntryOverhead estimates the memory of one key map entry beyond the
-// key bytes (map bucket share, string header, offset).
-const mapEntryOverhead = 48
+// keyHash stands for a key in the cleaner's map: 128 bits of two seeded
+// hashes, as Kafka's cleaner keeps a 128-bit digest rather than the key.
+// Two distinct keys of one log share a digest with a probability of about
+// n^2/2^129 for n keys: never, for any log that fits a disk.
+type keyHash [2]uint64
+
+func (c *cleaner) hash(key []byte) keyHash {
+	return keyHash{maphash.Bytes(c.seeds[0], key), maphash.Bytes(c.seeds[1], key)}
+}
+
+// mapEntryBytes estimates the memory of one key map entry (digest, offset
+// and the map's own overhead).
+const mapEntryBytes = 40
 
 // cleanRange is the dirty range of a log as seen in one snapshot.
 type cleanRange struct {
@@ -172,9 +184,22 @@ func (l *Log) CleanerOffset() int64 { return max(l.cleanerOffset.Load(), l.LogSt
 // (or force is set and it has any dirty segment). It never touches the
 // active segment, and appends and reads go on while it runs; the writer
 // lock is held only to swap each rewritten group in.
-func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (CleanStats, error) {
+func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (st CleanStats, err error) {
 	l.cleanMu.Lock()
 	defer l.cleanMu.Unlock()
+	// Segments are mapped into memory while cleaned: a fault reading one
+	// (an I/O error, a file cut short underneath) becomes an error of this
+	// pass, not a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if f, ok := r.(interface{ Addr() uintptr }); ok {
+				err = fmt.Errorf("storage: fault reading a segment of %s while cleaning (address %#x)", l.tp, f.Addr())
+				return
+			}
+			panic(r)
+		}
+	}()
 	cfg := l.config()
 	if !cfg.CleanupCompact {
 		return CleanStats{}, nil
@@ -190,7 +215,8 @@ func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (CleanStats, er
 	if !force && !r.due && float64(r.dirtyBytes) < cfg.MinCleanableRatio*float64(r.clean+r.dirtyBytes) {
 		return CleanStats{}, nil
 	}
-	c := &cleaner{l: l, cfg: cfg, opt: opt, now: now, keys: make(map[string]int64)}
+	c := &cleaner{l: l, cfg: cfg, opt: opt, now: now, keys: make(map[keyHash]int64),
+		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	c.stats.FirstDirty = r.firstDirty
 	end, err := c.buildMap(segs[r.dirty:r.end], r.firstDirty)
 	if err != nil {
@@ -244,7 +270,8 @@ type cleaner struct {
 	cfg         Config
 	opt         CleanOptions
 	now         time.Time
-	keys        map[string]int64 // key -> offset of its latest record in the dirty range
+	keys        map[keyHash]int64 // key -> offset of its latest record in the dirty range
+	seeds       [2]maphash.Seed
 	mapBytes    int64
 	lastOffsets map[int64]int64 // producer id -> last offset of its last batch
 	stats       CleanStats
@@ -278,10 +305,11 @@ func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 				if r.Key == nil || off < from {
 					return nil
 				}
-				if _, ok := c.keys[string(r.Key)]; !ok {
-					c.mapBytes += int64(len(r.Key)) + mapEntryOverhead
+				k := c.hash(r.Key)
+				if _, ok := c.keys[k]; !ok {
+					c.mapBytes += mapEntryBytes
 				}
-				c.keys[string(r.Key)] = off
+				c.keys[k] = off
 				return nil
 			})
 		})
@@ -302,6 +330,44 @@ func (c *cleaner) eachBatch(s *segment, fn func(pos int64, h *record.Header, bat
 	}
 	defer s.file.release()
 	size := s.size.Load()
+	// step parses the batch at pos, the start of b, and calls fn.
+	step := func(pos int64, b []byte, whole bool) (int64, error) {
+		h, err := record.ParseHeader(b)
+		if err != nil {
+			return 0, &CorruptionError{Path: s.path, Pos: pos, Err: err}
+		}
+		n := h.TotalSize()
+		if pos+n > size {
+			return 0, corruptf(s.path, pos, "batch of %d bytes runs past the segment end %d", n, size)
+		}
+		if !whole && n > int64(len(b)) {
+			return n, nil // the caller reads more
+		}
+		c.stats.BytesRead += n
+		c.opt.Throttle.Wait(n)
+		select {
+		case <-c.opt.Cancel:
+			return 0, ErrCleanCanceled
+		default:
+		}
+		return n, fn(pos, &h, b[:n])
+	}
+	// Mapped, the segment is walked in place: batches that are dropped or
+	// only looked at (the key map pass) are never copied.
+	if data, unmap, _ := mapSegment(s.file.f, size); data != nil {
+		defer unmap()
+		if mappedHook != nil {
+			mappedHook(s.path)
+		}
+		for pos := int64(0); pos < size; {
+			n, err := step(pos, data[pos:], true)
+			if err != nil {
+				return err
+			}
+			pos += n
+		}
+		return nil
+	}
 	var chunk []byte // bytes of the file from chunkPos
 	chunkPos := int64(0)
 	for pos := int64(0); pos < size; {
@@ -313,29 +379,18 @@ func (c *cleaner) eachBatch(s *segment, fn func(pos int64, h *record.Header, bat
 			}
 			chunk, chunkPos, off = c.buf, pos, 0
 		}
-		h, err := record.ParseHeader(chunk[off:])
+		n, err := step(pos, chunk[off:], false)
 		if err != nil {
-			return &CorruptionError{Path: s.path, Pos: pos, Err: err}
-		}
-		n := h.TotalSize()
-		if pos+n > size {
-			return corruptf(s.path, pos, "batch of %d bytes runs past the segment end %d", n, size)
+			return err
 		}
 		if off+int(n) > len(chunk) {
 			if c.buf, err = c.readChunk(s, pos, size, int(n)); err != nil {
 				return err
 			}
-			chunk, chunkPos, off = c.buf, pos, 0
-		}
-		c.stats.BytesRead += n
-		c.opt.Throttle.Wait(n)
-		select {
-		case <-c.opt.Cancel:
-			return ErrCleanCanceled
-		default:
-		}
-		if err := fn(pos, &h, chunk[off:off+int(n)]); err != nil {
-			return err
+			chunk, chunkPos = c.buf, pos
+			if n, err = step(pos, chunk, false); err != nil {
+				return err
+			}
 		}
 		pos += n
 	}
@@ -402,13 +457,14 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 	maxTS := int64(-1)
 	retained := c.out[:0]
 	newFirst := h.FirstTimestamp
-	// A first pass decides what is kept; records are re-encoded only if
-	// the batch changes.
+	// One walk decides what is kept and copies the kept records as they
+	// are; they are re-encoded only if the batch's first timestamp moves
+	// (a delete horizon is stamped), which needs a second walk.
 	keep := func(r *record.Record) bool {
 		if r.Key == nil {
 			return false // Kafka drops keyless records from compacted logs
 		}
-		if latest, ok := c.keys[string(r.Key)]; ok && h.BaseOffset+int64(r.OffsetDelta) < latest {
+		if latest, ok := c.keys[c.hash(r.Key)]; ok && h.BaseOffset+int64(r.OffsetDelta) < latest {
 			return false
 		}
 		return r.Value != nil || !horizonPassed
@@ -422,12 +478,14 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 			kept++
 			tombstones = tombstones || r.Value == nil
 			maxTS = max(maxTS, h.FirstTimestamp+r.TimestampDelta)
+			retained = append(retained, r.Raw...)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, &CorruptionError{Path: path, Pos: pos, Err: err}
 	}
+	c.out = retained[:0]
 	c.stats.RecordsKept += int64(kept)
 	stamp := tombstones && !h.HasDeleteHorizon()
 	if kept == h.NumRecords && !stamp {
@@ -442,22 +500,23 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 		// sequence survive (Kafka's BatchRetention.RETAIN_EMPTY).
 		out.Attributes &^= record.CompressionMask | record.DeleteHorizonFlagBit
 		out.FirstTimestamp, out.NumRecords = h.MaxTimestamp, 0
-		c.out = record.BuildBatch(c.out[:0], &out, nil)
-		return c.out, nil
+		c.built = record.BuildBatch(c.built[:0], &out, nil)
+		return c.built, nil
 	}
 	if stamp {
 		out.Attributes |= record.DeleteHorizonFlagBit
 		newFirst = c.now.Add(c.cfg.DeleteRetention).UnixMilli()
-	}
-	i := 0
-	err = record.WalkRecords(data, h.NumRecords, func(r *record.Record) error {
-		if i++; c.keep[i-1] {
-			retained = record.AppendRetimed(retained, r, h.FirstTimestamp+r.TimestampDelta-newFirst)
+		retained = retained[:0]
+		i := 0
+		err = record.WalkRecords(data, h.NumRecords, func(r *record.Record) error {
+			if i++; c.keep[i-1] {
+				retained = record.AppendRetimed(retained, r, h.FirstTimestamp+r.TimestampDelta-newFirst)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	section := retained
 	if h.Compression() != record.CompressionNone {
@@ -506,7 +565,7 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 		}
 	}()
 	w := bufio.NewWriterSize(seg.file.f, 1<<20)
-	var pos int64
+	var pos, flushed int64
 	changed := len(group) > 1
 	sizes := make([]int64, len(group))
 	for i, s := range group {
@@ -535,6 +594,15 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 				return err
 			}
 			pos += int64(len(out))
+			if pos-flushed >= writebackBytes {
+				// Start writing back now, so the fsync before the swap
+				// does not wait for the whole segment.
+				if err := w.Flush(); err != nil {
+					return fmt.Errorf("storage: write cleaned segment: %w", err)
+				}
+				startWriteback(seg.file.f, flushed, pos-flushed)
+				flushed = pos
+			}
 			return nil
 		})
 		if errors.Is(err, errSegmentGone) {
@@ -571,6 +639,10 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 	}
 	return nil
 }
+
+// writebackBytes is how much cleaned output is buffered before its
+// writeback is started.
+const writebackBytes = 4 << 20
 
 // cleanedPaths names a cleaned segment's three files with a suffix.
 func cleanedPaths(dir string, base int64, suffix string) []string {
@@ -675,6 +747,9 @@ func (l *Log) swapIn(group []*segment, sizes []int64, seg *segment, now time.Tim
 // of a swap, so a test can copy the files a kill -9 at that moment would
 // leave.
 var crashHook func(stage, dir string)
+
+// mappedHook, set by tests, runs when the cleaner has mapped a segment.
+var mappedHook func(path string)
 
 func crashPoint(stage, dir string) {
 	if crashHook != nil {

@@ -86,6 +86,7 @@ func BenchmarkClean(b *testing.B) {
 		b.StopTimer()
 		c := compactConfig()
 		c.SegmentBytes, c.IndexIntervalBytes, c.SegmentIndexBytes = 64<<20, 4096, 10<<20
+		c.FileDeleteDelay = time.Minute // Kafka's default: old segments are unlinked later, in the background
 		_, l := newTestLog(b, c)
 		fillKeyed(b, l, mib, keys)
 		size := l.Size()

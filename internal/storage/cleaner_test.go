@@ -567,3 +567,27 @@ func TestCleanConcurrentWithAppendsAndReads(t *testing.T) {
 		}
 	}
 }
+
+// A segment cut short underneath the cleaner while it is mapped makes the
+// pass fail with an error instead of crashing the process (SIGBUS).
+func TestCleanSurvivesFaultOnMappedSegment(t *testing.T) {
+	_, l := newTestLog(t, compactConfig())
+	m := &model{recs: map[int64]kv{}, ts: map[int64]int64{}}
+	appendRandom(t, l, m, rand.New(rand.NewPCG(3, 4)), 300, 30, testNow.UnixMilli())
+	mapped := 0
+	mappedHook = func(path string) {
+		if mapped++; mapped == 1 {
+			if err := os.Truncate(path, 0); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer func() { mappedHook = nil }()
+	_, err := l.Clean(testNow, CleanOptions{Limit: math.MaxInt64}, true)
+	if mapped == 0 {
+		t.Skip("segments are not mapped on this platform")
+	}
+	if err == nil || !strings.Contains(err.Error(), "fault") {
+		t.Fatalf("Clean after the segment was cut short: err = %v, want a fault error", err)
+	}
+}
