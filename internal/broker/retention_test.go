@@ -49,7 +49,11 @@ func TestRetentionOffsetOutOfRange(t *testing.T) {
 	cl := newClient(t, b.Addr(), kgo.DefaultProduceTopic("ret"))
 	old := time.Now().Add(-2 * time.Hour)
 	for i := 0; i < 100; i++ {
-		r := &kgo.Record{Key: []byte("k"), Value: []byte(fmt.Sprintf("%03d-%s", i, strings.Repeat("x", 100))), Timestamp: old}
+		ts := old
+		if i == 99 {
+			ts = time.Now() // the active segment does not expire
+		}
+		r := &kgo.Record{Key: []byte("k"), Value: []byte(fmt.Sprintf("%03d-%s", i, strings.Repeat("x", 100))), Timestamp: ts}
 		if err := cl.ProduceSync(ctxT(t), r).FirstErr(); err != nil {
 			t.Fatal(err)
 		}

@@ -45,9 +45,11 @@ func (l *Log) DeleteRecordsBefore(offset int64) error {
 // timestamp (the file's modification time if it has none) is more than
 // RetentionTime before now, then more while the log stays larger than
 // RetentionBytes without them. Only segments entirely below limit (the
-// high watermark offset) are eligible. The active segment is never
-// deleted. The log start offset moves to the first remaining segment; it is
-// durable once the Dir writes its checkpoint.
+// high watermark offset) are eligible. The active segment is eligible too
+// once all of it is below the limit: when it expires, the log rolls a new
+// empty segment at the log end first, so a topic nobody writes to any more
+// still empties (Kafka does the same). The log start offset moves to the
+// first remaining segment; it is durable once the Dir writes its checkpoint.
 func (l *Log) DeleteRetained(now time.Time, limit int64) (deleted int, err error) {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
@@ -59,9 +61,14 @@ func (l *Log) DeleteRetained(now time.Time, limit int64) (deleted int, err error
 	if !l.cfg.CleanupDelete {
 		return 0, nil
 	}
-	n := retainedCount(l.segs, l.cfg, now, limit)
+	n := retainedCount(l.segs, l.cfg, now, limit, l.leo)
 	if n == 0 {
 		return 0, nil
+	}
+	if n == len(l.segs) {
+		if err := l.roll(now, l.leo); err != nil {
+			return 0, l.fail(err)
+		}
 	}
 	start := max(l.logStart, l.segs[n].base)
 	if err := l.deleteOldestLocked(n, start, now); err != nil {
@@ -74,10 +81,13 @@ func (l *Log) DeleteRetained(now time.Time, limit int64) (deleted int, err error
 // retainedCount is how many of the oldest segments retention deletes. Time
 // and size rules each select a prefix; deleting by time and then by size,
 // as Kafka does, deletes the longer of the two.
-func retainedCount(segs []*segment, cfg Config, now time.Time, limit int64) int {
-	eligible := 0 // never the active segment, never data at or above limit
+func retainedCount(segs []*segment, cfg Config, now time.Time, limit, leo int64) int {
+	eligible := 0 // never data at or above limit
 	for eligible+1 < len(segs) && segs[eligible+1].base <= limit {
 		eligible++
+	}
+	if eligible == len(segs)-1 && limit >= leo && segs[eligible].size.Load() > 0 {
+		eligible++ // the active segment, all of it below the limit
 	}
 	byTime := 0
 	if cfg.RetentionTime >= 0 {

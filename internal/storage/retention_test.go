@@ -54,13 +54,33 @@ func TestRetentionByTime(t *testing.T) {
 	if _, err := os.Stat(segs[0].Path); !os.IsNotExist(err) {
 		t.Fatalf("deleted segment still on disk: %v", err)
 	}
-	// Far in the future everything but the active segment goes.
-	if _, err := l.DeleteRetained(now.Add(1000*time.Hour), math.MaxInt64); err != nil {
+	// Far in the future, with the high watermark short of the log end,
+	// everything but the active segment goes.
+	far := now.Add(1000 * time.Hour)
+	if _, err := l.DeleteRetained(far, l.LogEndOffset()-1); err != nil {
 		t.Fatal(err)
 	}
 	left := l.Segments()
 	if len(left) != 1 || left[0].BaseOffset != segs[len(segs)-1].BaseOffset {
 		t.Fatalf("active segment not kept alone: %+v", left)
+	}
+	// Once the high watermark reaches the log end, the expired active
+	// segment goes too: a new empty one is rolled at the log end.
+	if n, err := l.DeleteRetained(far, l.LogEndOffset()); err != nil || n != 1 {
+		t.Fatalf("DeleteRetained of the expired active segment: %d, %v", n, err)
+	}
+	left = l.Segments()
+	if len(left) != 1 || left[0].BaseOffset != 100 || left[0].Size != 0 || l.LogStartOffset() != 100 {
+		t.Fatalf("after the active segment expired: start %d, segments %+v", l.LogStartOffset(), left)
+	}
+	// An empty active segment is never "expired" again.
+	if n, err := l.DeleteRetained(far.Add(time.Hour), l.LogEndOffset()); err != nil || n != 0 {
+		t.Fatalf("DeleteRetained of an empty log: %d, %v", n, err)
+	}
+	// Appends go on at the log end.
+	mustAppend(t, l, makeBatch(t, spec{valueSize: 100, ts: far.UnixMilli()}), 0)
+	if l.LogEndOffset() != 101 {
+		t.Fatalf("log end after an append: %d", l.LogEndOffset())
 	}
 	// The log start survives a restart through the checkpoint.
 	start := l.LogStartOffset()
@@ -73,8 +93,8 @@ func TestRetentionByTime(t *testing.T) {
 	}
 	defer d2.Close()
 	l2, _ := d2.Log("topic", 0)
-	if l2.LogStartOffset() != start || l2.LogEndOffset() != 100 {
-		t.Fatalf("after reopen: start %d end %d, want %d 100", l2.LogStartOffset(), l2.LogEndOffset(), start)
+	if l2.LogStartOffset() != start || l2.LogEndOffset() != 101 {
+		t.Fatalf("after reopen: start %d end %d, want %d 101", l2.LogStartOffset(), l2.LogEndOffset(), start)
 	}
 }
 
