@@ -171,3 +171,53 @@ func readCompacted(t *testing.T, addr string) map[string][]*kgo.Record {
 	}
 	return out
 }
+
+// TestCleanerSettingsAreDynamic: log.cleaner.backoff.ms set on the broker
+// default resource takes effect without a restart, as in Kafka.
+func TestCleanerSettingsAreDynamic(t *testing.T) {
+	b := brokertest.Start(t, "log.cleaner.backoff.ms", "3600000")
+	createTopic(t, b.Addr(), "table", 1, map[string]*string{
+		"cleanup.policy": ptr("compact"), "segment.bytes": ptr("4096"), "min.cleanable.dirty.ratio": ptr("0.01"),
+	})
+	cl := newClient(t, b.Addr(), kgo.DefaultProduceTopic("table"))
+	round := func(n int) map[string]int64 {
+		latest := map[string]int64{}
+		for i := 0; i < n; i++ {
+			key := fmt.Sprintf("key-%d", i%10)
+			res := cl.ProduceSync(ctxT(t), &kgo.Record{Key: []byte(key), Value: []byte(fmt.Sprintf("%s=%d", key, i))})
+			if err := res.FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			latest[key] = res[0].Record.Offset
+		}
+		for i := 0; i < 60; i++ { // push the keyed records out of the active segment
+			if err := cl.ProduceSync(ctxT(t), &kgo.Record{Key: []byte("filler"), Value: []byte(strings.Repeat("f", 200))}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return latest
+	}
+	compacted := func(latest map[string]int64) bool {
+		got := readCompacted(t, b.Addr())
+		for key, off := range latest {
+			if len(got[key]) != 1 || got[key][0].Offset != off {
+				return false
+			}
+		}
+		return true
+	}
+	latest := round(200)
+	time.Sleep(300 * time.Millisecond)
+	if compacted(latest) {
+		t.Fatal("compacted although the cleaner backs off for an hour")
+	}
+	adm := kadm.NewClient(cl)
+	res, err := adm.AlterBrokerConfigs(ctxT(t), []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "log.cleaner.backoff.ms", Value: ptr("20")}})
+	if err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	eventually(t, "the cleaner to run after its backoff was lowered", func() bool { return compacted(latest) })
+	// The new backoff holds for later passes too.
+	latest = round(200)
+	eventually(t, "a second pass with the new backoff", func() bool { return compacted(latest) })
+}

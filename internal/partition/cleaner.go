@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
@@ -89,9 +90,15 @@ func (m *Manager) applyRetention(now time.Time) {
 // backgroundCleaner is the log cleaner (one thread, as Kafka's default
 // log.cleaner.threads): it cleans the dirtiest compacted log that is due,
 // then looks again; when none is, it sleeps log.cleaner.backoff.ms.
-func (m *Manager) backgroundCleaner(s cleanerSettings) {
+//
+// Its settings (log.cleaner.backoff.ms, log.cleaner.io.max.bytes.per.second,
+// log.cleaner.dedupe.buffer.size) are dynamic, as in Kafka: it reads them
+// before every pass, and a change wakes it.
+func (m *Manager) backgroundCleaner() {
 	defer m.wg.Done()
-	throttle := storage.NewThrottler(s.ioBytesPerSec)
+	s := m.cleanerSettings.Load()
+	rate := s.ioBytesPerSec
+	throttle := storage.NewThrottler(rate)
 	timer := time.NewTimer(s.backoff)
 	defer timer.Stop()
 	for {
@@ -99,12 +106,38 @@ func (m *Manager) backgroundCleaner(s cleanerSettings) {
 		case <-m.stop:
 			return
 		case <-timer.C:
+		case <-m.cleanerWake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+		s = m.cleanerSettings.Load()
+		if s.ioBytesPerSec != rate {
+			rate = s.ioBytesPerSec
+			throttle = storage.NewThrottler(rate)
+			m.logger.Info("log cleaner rate changed", "bytes_per_second", rate)
 		}
 		wait := s.backoff
 		if m.cleanDirtiest(time.Now(), throttle, s.mapBytes) {
 			wait = 0
 		}
 		timer.Reset(wait)
+	}
+}
+
+// reconfigureCleaner takes the broker-level cleaner settings of a new
+// metadata image and wakes the cleaner if they changed.
+func (m *Manager) reconfigureCleaner(im *metadata.Image) {
+	s := readCleanerSettings(m.cfg.WithDynamic(im.BrokerConfigs(m.cfg.NodeID)))
+	if old := m.cleanerSettings.Swap(&s); old != nil && *old == s {
+		return
+	}
+	select {
+	case m.cleanerWake <- struct{}{}:
+	default:
 	}
 }
 

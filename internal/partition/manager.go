@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/samsa-streaming/samsa/internal/config"
@@ -31,6 +32,11 @@ type Manager struct {
 	mu    sync.RWMutex // guards parts
 	parts map[TopicPartition]*Partition
 
+	// cleanerSettings are the broker-level cleaner settings with the
+	// dynamic ones applied; cleanerWake tells the cleaner they changed.
+	cleanerSettings atomic.Pointer[cleanerSettings]
+	cleanerWake     chan struct{}
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -43,7 +49,8 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{logger: logger, cfg: cfg, dir: dir, parts: map[TopicPartition]*Partition{}, stop: make(chan struct{})}
+	m := &Manager{logger: logger, cfg: cfg, dir: dir, parts: map[TopicPartition]*Partition{}, stop: make(chan struct{}),
+		cleanerWake: make(chan struct{}, 1)}
 	if cfg.FlushMode == "group-commit" {
 		m.flusher = NewFlusher(logger)
 	}
@@ -64,12 +71,13 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 	}
 	m.wg.Add(1)
 	go m.backgroundFlush()
-	cs := readCleanerSettings(cfg)
+	m.reconfigureCleaner(im)
+	cs := m.cleanerSettings.Load()
 	m.wg.Add(1)
-	go m.backgroundRetention(cs)
+	go m.backgroundRetention(*cs)
 	if cs.enabled {
 		m.wg.Add(1)
-		go m.backgroundCleaner(cs)
+		go m.backgroundCleaner()
 	}
 	return m, nil
 }
@@ -143,6 +151,7 @@ func (m *Manager) Apply(prev, next *metadata.Image, recs []metadata.Record) {
 				for _, n := range next.TopicNames() {
 					m.reconfigure(next, n)
 				}
+				m.reconfigureCleaner(next)
 			}
 		}
 	}
