@@ -325,7 +325,104 @@ def consumer_group():
     check("ck-group" in [g.group_id for g in groups.valid], "list_consumer_groups: %r" % groups.valid)
 
 
+def configs_compaction():
+    """Broker and topic configs through DescribeConfigs and
+    IncrementalAlterConfigs (SET, DELETE, APPEND, SUBTRACT), Kafka's error for
+    a bad value and for a keyless record on a compacted topic, then the
+    cleaner compacting a topic that librdkafka reads back across the gaps."""
+    a = admin()
+    broker = ConfigResource(ConfigResource.Type.BROKER, "1")
+    cfg = a.describe_configs([broker])[broker].result(timeout=30)
+    check(cfg["log.retention.hours"].value == "168", "log.retention.hours %r" % cfg["log.retention.hours"])
+    check(ConfigSource(cfg["log.cleaner.backoff.ms"].source) == ConfigSource.DEFAULT_CONFIG,
+          "log.cleaner.backoff.ms source %r" % cfg["log.cleaner.backoff.ms"].source)
+    # librdkafka refuses the cluster-default resource (an empty name), so
+    # this sets broker 1's own value.
+    default = ConfigResource(ConfigResource.Type.BROKER, "1", incremental_configs=[
+        ConfigEntry("log.cleaner.backoff.ms", "20", incremental_operation=AlterConfigOpType.SET)])
+    for f in a.incremental_alter_configs([default]).values():
+        f.result(timeout=30)
+    try:
+        cfg = a.describe_configs([broker])[broker].result(timeout=30)
+        e = cfg["log.cleaner.backoff.ms"]
+        check(e.value == "20" and ConfigSource(e.source) == ConfigSource.DYNAMIC_BROKER_CONFIG,
+              "after setting broker 1's value: %r source %r" % (e.value, e.source))
+
+        create(a, NewTopic("ck-compact", num_partitions=1, replication_factor=1, config={
+            "cleanup.policy": "compact", "segment.bytes": "4096", "min.cleanable.dirty.ratio": "0.01"}))
+        topic = ConfigResource(ConfigResource.Type.TOPIC, "ck-compact")
+
+        def alter(*entries):
+            r = ConfigResource(ConfigResource.Type.TOPIC, "ck-compact", incremental_configs=list(entries))
+            for f in a.incremental_alter_configs([r]).values():
+                f.result(timeout=30)
+            return a.describe_configs([topic])[topic].result(timeout=30)
+
+        cfg = alter(ConfigEntry("cleanup.policy", "delete", incremental_operation=AlterConfigOpType.APPEND))
+        check(cfg["cleanup.policy"].value == "compact,delete", "after APPEND delete: %r" % cfg["cleanup.policy"].value)
+        cfg = alter(ConfigEntry("cleanup.policy", "delete", incremental_operation=AlterConfigOpType.SUBTRACT))
+        check(cfg["cleanup.policy"].value == "compact", "after SUBTRACT delete: %r" % cfg["cleanup.policy"].value)
+        try:
+            alter(ConfigEntry("retention.ms", "soon", incremental_operation=AlterConfigOpType.SET))
+            raise Check("retention.ms=soon was accepted")
+        except KafkaException as e:
+            check(e.args[0].code() == KafkaError.INVALID_CONFIG, "retention.ms=soon: %r" % e)
+
+        errors = []
+        p = Producer({"bootstrap.servers": BOOTSTRAP, "linger.ms": 0})
+        p.produce("ck-compact", value=b"no key", on_delivery=lambda err, msg: errors.append(err))
+        p.flush(30)
+        check(len(errors) == 1 and errors[0] is not None and errors[0].code() == KafkaError.INVALID_RECORD,
+              "keyless record on a compacted topic: %r" % errors)
+
+        latest = {}
+        for i in range(200):
+            key = "key-%d" % (i % 10)
+            latest[key] = "%s=%d" % (key, i)
+            p.produce("ck-compact", key=key, value=latest[key])
+        for i in range(60):  # push the keyed records out of the active segment
+            p.produce("ck-compact", key="filler", value="f" * 200)
+        check(p.flush(30) == 0, "records left unsent")
+
+        deadline = time.time() + 30
+        while True:
+            got = read_all("ck-compact")
+            values = {}
+            for k, v in got:
+                values.setdefault(k, []).append(v)
+            if all(values.get(k) == [v] for k, v in latest.items()):
+                break
+            check(time.time() < deadline, "not compacted after 30 s: %r" % {k: len(v) for k, v in values.items()})
+            time.sleep(0.2)
+    finally:
+        restore = ConfigResource(ConfigResource.Type.BROKER, "1", incremental_configs=[
+            ConfigEntry("log.cleaner.backoff.ms", None, incremental_operation=AlterConfigOpType.DELETE)])
+        for f in a.incremental_alter_configs([restore]).values():
+            f.result(timeout=30)
+
+
+def read_all(topic):
+    """Reads partition 0 of topic from the start to its end; (key, value) pairs."""
+    c = consumer()
+    low, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
+    c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    out, last = [], low - 1
+    deadline = time.time() + 30
+    while last + 1 < high:
+        check(time.time() < deadline, "reading %s: at %d of %d" % (topic, last, high))
+        m = c.poll(1.0)
+        if m is None:
+            continue
+        check(m.error() is None, "consume: %r" % m.error())
+        check(m.offset() > last, "offset %d after %d" % (m.offset(), last))
+        last = m.offset()
+        out.append((m.key().decode(), m.value().decode()))
+    c.close()
+    return out
+
+
 SCENARIOS = {
+    "configs-compaction": configs_compaction,
     "consumer-group": consumer_group,
     "admin-list-offsets-delete-records": admin_list_offsets_delete_records,
     "admin-create-topics": admin_create_topics,
