@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"math"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -66,4 +68,30 @@ func (l *latencies) summary() summary {
 		return 0
 	})
 	return s
+}
+
+// timeline keeps each measured record's send time and latency, for
+// latency within a window of the run (bench/compaction.sh).
+type timeline struct {
+	mu   sync.Mutex // guards sent and lat
+	sent []int64
+	lat  []time.Duration
+}
+
+func (t *timeline) add(sent time.Time, d time.Duration) {
+	t.mu.Lock()
+	t.sent = append(t.sent, sent.UnixNano())
+	t.lat = append(t.lat, d)
+	t.mu.Unlock()
+}
+
+// write saves "send_unix_ns latency_ns" lines.
+func (t *timeline) write(path string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var b []byte
+	for i, s := range t.sent {
+		b = fmt.Appendf(b, "%d %d\n", s, int64(t.lat[i]))
+	}
+	return os.WriteFile(path, b, 0o644)
 }

@@ -2,7 +2,7 @@
 // client, the same settings for every broker under test, results as one JSON
 // object on stdout. bench/run.sh drives it.
 //
-//	load produce  --brokers B --topic T [--bytes N | --duration D] [--rate R] [--warmup W]
+//	load produce  --brokers B --topic T [--bytes N | --duration D] [--rate R] [--warmup W] [--keys K] [--topic-config k=v,...] [--timeline FILE]
 //	load consume  --brokers B --topic T
 //	load e2e      --brokers B --topic T --rate R --duration D [--warmup W]
 //	load first    --brokers B --topic T --since UNIX_NANOS [--deadline D]
@@ -42,6 +42,9 @@ type options struct {
 	linger     time.Duration
 	since      int64
 	deadline   time.Duration
+	keys       int                // produce: keys drawn from this many (0: no key)
+	topicCfg   map[string]*string // topic configs of a topic this command creates
+	timeline   string             // produce: file for each measured record's send time and latency
 }
 
 func main() {
@@ -62,7 +65,21 @@ func main() {
 	fs.DurationVar(&o.linger, "linger", 5*time.Millisecond, "producer linger")
 	fs.Int64Var(&o.since, "since", 0, "first: the broker's start time, Unix nanoseconds")
 	fs.DurationVar(&o.deadline, "deadline", 3*time.Minute, "first: give up after this long")
+	fs.IntVar(&o.keys, "keys", 0, "produce: give each record a key drawn uniformly from this many (0: no keys)")
+	fs.StringVar(&o.timeline, "timeline", "", "produce: write \"send_unix_ns latency_ns\" per measured record to this file")
+	topicCfg := fs.String("topic-config", "", "configs of a topic this command creates, k=v,k=v")
 	_ = fs.Parse(os.Args[2:])
+	if *topicCfg != "" {
+		o.topicCfg = map[string]*string{}
+		for _, kv := range strings.Split(*topicCfg, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				fmt.Fprintf(os.Stderr, "load: --topic-config %q: want k=v\n", kv)
+				os.Exit(2)
+			}
+			o.topicCfg[k] = &v
+		}
+	}
 
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
@@ -134,7 +151,7 @@ func ensureTopic(ctx context.Context, o options) error {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	resp, err := adm.CreateTopic(ctx, int32(o.partitions), 1, nil, o.topic)
+	resp, err := adm.CreateTopic(ctx, int32(o.partitions), 1, o.topicCfg, o.topic)
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("creating %s: %w", o.topic, err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,7 @@ func runProduce(ctx context.Context, o options) (*produceResult, error) {
 
 	value := payload(o.recordSize)
 	var (
+		tl       timeline
 		lat      latencies
 		acked    atomic.Int64
 		failed   atomic.Int64
@@ -61,6 +63,9 @@ func runProduce(ctx context.Context, o options) (*produceResult, error) {
 			errOnce.Do(func() { firstErr = err })
 		} else if !sr.sent.Before(measureStart) {
 			lat.add(now.Sub(sr.sent))
+			if o.timeline != "" {
+				tl.add(sr.sent, now.Sub(sr.sent))
+			}
 			acked.Add(1)
 			lastAck.Store(now.UnixNano())
 		}
@@ -74,6 +79,14 @@ func runProduce(ctx context.Context, o options) (*produceResult, error) {
 	if o.duration > 0 {
 		end = measureStart.Add(o.duration)
 	}
+	var keys [][]byte
+	if o.keys > 0 {
+		keys = make([][]byte, o.keys)
+		for i := range keys {
+			keys[i] = fmt.Appendf(nil, "key-%09d", i)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
 	p := pacer{start: start, rate: o.rate}
 	var sent, measured int64
 	for limit == 0 || measured < limit {
@@ -84,6 +97,9 @@ func runProduce(ctx context.Context, o options) (*produceResult, error) {
 		sr := pool.Get().(*sentRecord)
 		sr.sent = now
 		sr.rec = kgo.Record{Value: value, Context: sr}
+		if keys != nil {
+			sr.rec.Key = keys[rng.IntN(len(keys))]
+		}
 		cl.Produce(ctx, &sr.rec, promise)
 		sent++
 		if !now.Before(measureStart) {
@@ -96,6 +112,11 @@ func runProduce(ctx context.Context, o options) (*produceResult, error) {
 	}
 	if n := failed.Load(); n > 0 {
 		return nil, fmt.Errorf("%d records failed, first: %w", n, firstErr)
+	}
+	if o.timeline != "" {
+		if err := tl.write(o.timeline); err != nil {
+			return nil, err
+		}
 	}
 	res := &produceResult{Records: acked.Load(), TargetRate: o.rate, Latency: lat.summary()}
 	res.Bytes = res.Records * int64(o.recordSize)
