@@ -27,7 +27,7 @@ func groupAPIs() map[int16]api {
 		kmsg.DeleteGroups.Int16():    {0, 3, handleDeleteGroups},
 		kmsg.OffsetDelete.Int16():    {0, 0, handleOffsetDelete},
 
-		kmsg.ConsumerGroupHeartbeat.Int16(): {0, 1, now(handleConsumerGroupHeartbeat)},
+		kmsg.ConsumerGroupHeartbeat.Int16(): {0, 1, handleConsumerGroupHeartbeat},
 		kmsg.ConsumerGroupDescribe.Int16():  {0, 1, now(handleConsumerGroupDescribe)},
 	}
 }

@@ -119,7 +119,7 @@ func (c *Coordinator) DeleteGroups(now time.Time, req *kmsg.DeleteGroupsRequest,
 			resp.Groups[i].ErrorCode = kerr.NonEmptyGroup.Code
 			continue
 		}
-		recs := []Record{{Key: groupKey(id)}}
+		recs := groupTombstones(g)
 		for t := range g.offsets {
 			recs = append(recs, Record{Key: offsetKey(id, t.topic, t.partition)})
 		}

@@ -1,6 +1,8 @@
 package group
 
 import (
+	"bytes"
+	"hash/fnv"
 	"regexp"
 	"slices"
 	"sort"
@@ -51,14 +53,13 @@ type cmember struct {
 // cgroup is the KIP-848 part of a group.
 type cgroup struct {
 	epoch, assignmentEpoch int32
-	assignor               string
 	members                map[string]*cmember
 	target                 map[string]map[tp]bool // member id -> target assignment
-	subscriptionSig        string                 // partition counts of subscribed topics
+	metadataHash           int64                  // of the subscribed topics, see metadataHash
 }
 
 func newCGroup() *cgroup {
-	return &cgroup{members: map[string]*cmember{}, target: map[string]map[tp]bool{}, assignor: Assignors[0]}
+	return &cgroup{members: map[string]*cmember{}, target: map[string]map[tp]bool{}}
 }
 
 // isConsumer reports whether g is a KIP-848 group with members.
@@ -81,15 +82,51 @@ func (cg *cgroup) state() string {
 }
 
 // ConsumerGroupHeartbeat handles a KIP-848 heartbeat: join (epoch 0),
-// heartbeat, or leave (epoch -1, or -2 for a static member).
-func (c *Coordinator) ConsumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, clientID, clientHost string, topics Topics) *kmsg.ConsumerGroupHeartbeatResponse {
+// heartbeat, or leave (epoch -1, or -2 for a static member). Like Kafka it
+// answers once the records the heartbeat wrote are durable; one that wrote
+// nothing waits for the appends to the group's partition still in flight,
+// whose state it may have answered from.
+func (c *Coordinator) ConsumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, clientID, clientHost string, topics Topics, to Caller) Out {
+	var out Out
+	resp, recs := c.consumerHeartbeat(now, req, clientID, clientHost, topics)
+	if resp.ErrorCode != 0 {
+		out.reply(to, resp)
+		return out
+	}
+	answer := func(now time.Time, err error, out *Out) {
+		if err != nil {
+			// The state is not rolled back (a failed append stops the
+			// log, see partition.Append); the member gets its whole
+			// assignment again with its next heartbeat.
+			if g := c.groups[req.Group]; g != nil && g.cg != nil && g.cg.members[req.MemberID] != nil {
+				g.cg.members[req.MemberID].sent = false
+			}
+			resp = req.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
+			resp.ErrorCode = storeError(err)
+		}
+		out.reply(to, resp)
+	}
+	if len(recs) > 0 {
+		c.append(&out, req.Group, recs, answer)
+	} else {
+		c.afterDurable(now, &out, req.Group, answer)
+	}
+	return out
+}
+
+// consumerHeartbeat applies a heartbeat and returns the response and the
+// records that store what it changed, in Kafka's order: tombstones of
+// members it removed, the member's metadata, the group epoch, the target
+// assignment, the member's current assignment. An unchanged heartbeat
+// writes nothing.
+func (c *Coordinator) consumerHeartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, clientID, clientHost string, topics Topics) (*kmsg.ConsumerGroupHeartbeatResponse, []Record) {
 	resp := req.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
-	fail := func(err *kerr.Error, msg string) *kmsg.ConsumerGroupHeartbeatResponse {
+	fail := func(err *kerr.Error, msg string) (*kmsg.ConsumerGroupHeartbeatResponse, []Record) {
 		resp.ErrorCode = err.Code
 		if msg != "" {
 			resp.ErrorMessage = &msg
 		}
-		return resp
+		return resp, nil
 	}
 	if c.loading {
 		return fail(kerr.CoordinatorLoadInProgress, "")
@@ -112,34 +149,58 @@ func (c *Coordinator) ConsumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGr
 	if req.MemberEpoch < 0 {
 		return c.consumerLeave(now, g, req, resp)
 	}
-	if g == nil {
-		if req.MemberEpoch != 0 {
-			return fail(kerr.UnknownMemberID, "")
+	var m *cmember
+	if g != nil && g.cg != nil {
+		m = g.cg.members[req.MemberID]
+	}
+	switch {
+	case req.MemberEpoch == 0:
+		n := 0
+		if g != nil && g.cg != nil {
+			n = len(g.cg.members)
 		}
+		if m != nil {
+			n-- // a rejoin replaces the member
+		}
+		if n >= c.cfg.MaxSize {
+			return fail(kerr.GroupMaxSizeReached, "")
+		}
+	case m == nil:
+		return fail(kerr.UnknownMemberID, "")
+	case req.MemberEpoch != m.epoch && !(req.MemberEpoch == m.prevEpoch && ownedSubset(req, m, topics)):
+		return fail(kerr.FencedMemberEpoch, "")
+	}
+	if g == nil {
 		g = newGroup(req.Group, now)
 		c.groups[req.Group] = g
 	}
+	var recs []Record
 	if g.cg == nil {
+		if g.generation > 0 {
+			// An empty classic group turns into a consumer group: its
+			// classic metadata goes, as Kafka deletes the group it
+			// replaces.
+			recs = append(recs, Record{Key: groupKey(g.id)})
+			g.generation, g.protocol, g.leader = 0, "", ""
+		}
 		g.cg = newCGroup()
 		g.protocolType = "consumer"
 	}
 	cg := g.cg
-	m := cg.members[req.MemberID]
-	bump := false // the group epoch moves once per heartbeat, whatever changed
+	startEpoch, startHash := cg.epoch, cg.metadataHash
+	var oldMeta, oldCurrent []byte // nil for a new member: always written
+	bump := false                  // the group epoch moves once per heartbeat, whatever changed
 	if req.MemberEpoch == 0 {
 		if m != nil {
 			// A rejoin: the member starts over, giving up what it had.
-			c.removeConsumer(g, m.id, now)
+			recs = append(recs, c.removeConsumer(g, m.id, now)...)
 		}
-		if len(cg.members) >= c.cfg.MaxSize {
-			return fail(kerr.GroupMaxSizeReached, "")
-		}
-		m = &cmember{id: req.MemberID, clientID: clientID, clientHost: clientHost, assigned: map[tp]bool{}, revoking: map[tp]bool{}}
+		m = &cmember{id: req.MemberID, assigned: map[tp]bool{}, revoking: map[tp]bool{}}
 		if req.InstanceID != nil {
 			m.instanceID = *req.InstanceID
-			for _, o := range cg.members {
-				if o.instanceID == m.instanceID {
-					c.removeConsumer(g, o.id, now) // the static member restarted
+			for _, id := range cg.sortedMembers() {
+				if cg.members[id].instanceID == m.instanceID {
+					recs = append(recs, c.removeConsumer(g, id, now)...) // the static member restarted
 				}
 			}
 		}
@@ -147,13 +208,10 @@ func (c *Coordinator) ConsumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGr
 		bump = true
 		g.transition(Stable, now)
 	} else {
-		if m == nil {
-			return fail(kerr.UnknownMemberID, "")
-		}
-		if req.MemberEpoch != m.epoch && !(req.MemberEpoch == m.prevEpoch && ownedSubset(req, m, topics)) {
-			return fail(kerr.FencedMemberEpoch, "")
-		}
+		oldMeta = memberMetadataValue(m).encode()
+		oldCurrent = currentAssignmentValue(cg, m, topics).encode()
 	}
+	m.clientID, m.clientHost = clientID, clientHost
 	m.expiresAt = now.Add(c.cfg.ConsumerSessionTimeout)
 	if req.RebalanceTimeoutMillis > 0 {
 		m.rebalanceTimeout = msDuration(req.RebalanceTimeoutMillis)
@@ -161,8 +219,9 @@ func (c *Coordinator) ConsumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGr
 	if req.RackID != nil {
 		m.rackID = *req.RackID
 	}
-	if req.ServerAssignor != nil {
+	if req.ServerAssignor != nil && *req.ServerAssignor != m.assignor {
 		m.assignor = *req.ServerAssignor
+		bump = true // the group may now prefer another assignor
 	}
 	if req.SubscribedTopicNames != nil {
 		subs := slices.Clone(req.SubscribedTopicNames)
@@ -177,15 +236,23 @@ func (c *Coordinator) ConsumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGr
 		m.regex = *req.SubscribedTopicRegex
 		bump = true
 	}
-	if sig := c.subscriptionSig(cg, topics); sig != cg.subscriptionSig {
-		cg.subscriptionSig = sig
+	if h := metadataHash(cg, topics); h != cg.metadataHash {
+		cg.metadataHash = h
 		bump = true
 	}
 	if bump {
 		cg.epoch++
 	}
+	if v := memberMetadataValue(m).encode(); !bytes.Equal(v, oldMeta) {
+		recs = append(recs, Record{consumerMemberKey(keyConsumerGroupMember, g.id, m.id), v})
+	}
+	if cg.epoch != startEpoch || cg.metadataHash != startHash {
+		recs = append(recs, groupEpochRecord(g))
+	}
 	if cg.assignmentEpoch < cg.epoch {
+		old := cg.target
 		c.computeTarget(cg, topics)
+		recs = append(recs, targetRecords(g, old, topics, now)...)
 	}
 	if req.Topics != nil && len(m.revoking) > 0 {
 		owned := ownedSet(req, topics)
@@ -201,6 +268,9 @@ func (c *Coordinator) ConsumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGr
 		}
 	}
 	changed := c.reconcile(cg, m, now)
+	if v := currentAssignmentValue(cg, m, topics).encode(); !bytes.Equal(v, oldCurrent) {
+		recs = append(recs, Record{consumerMemberKey(keyConsumerGroupCurrent, g.id, m.id), v})
+	}
 	resp.MemberID = &m.id
 	resp.MemberEpoch = m.epoch
 	resp.HeartbeatIntervalMillis = int32(c.cfg.ConsumerHeartbeatInterval.Milliseconds())
@@ -208,7 +278,7 @@ func (c *Coordinator) ConsumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGr
 		resp.Assignment = assignmentOf(m.assigned, topics)
 		m.sent = true
 	}
-	return resp
+	return resp, recs
 }
 
 func validateHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest) string {
@@ -231,19 +301,22 @@ func validateHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest) string {
 	return ""
 }
 
-func (c *Coordinator) consumerLeave(now time.Time, g *group, req *kmsg.ConsumerGroupHeartbeatRequest, resp *kmsg.ConsumerGroupHeartbeatResponse) *kmsg.ConsumerGroupHeartbeatResponse {
+func (c *Coordinator) consumerLeave(now time.Time, g *group, req *kmsg.ConsumerGroupHeartbeatRequest, resp *kmsg.ConsumerGroupHeartbeatResponse) (*kmsg.ConsumerGroupHeartbeatResponse, []Record) {
 	if g == nil || g.cg == nil || g.cg.members[req.MemberID] == nil {
 		resp.ErrorCode = kerr.UnknownMemberID.Code
-		return resp
+		return resp, nil
 	}
-	c.removeConsumer(g, req.MemberID, now)
+	recs := c.removeConsumer(g, req.MemberID, now)
+	recs = append(recs, groupEpochRecord(g))
 	resp.MemberID, resp.MemberEpoch = &req.MemberID, req.MemberEpoch
-	return resp
+	return resp, recs
 }
 
-// removeConsumer removes a KIP-848 member; its partitions go to the others
-// at the next assignment.
-func (c *Coordinator) removeConsumer(g *group, id string, now time.Time) {
+// removeConsumer removes a KIP-848 member and bumps the group epoch; its
+// partitions go to the others at the next assignment. It returns the
+// member's tombstones in the order Kafka writes them (current assignment,
+// target assignment, metadata); the caller writes the new group epoch.
+func (c *Coordinator) removeConsumer(g *group, id string, now time.Time) []Record {
 	cg := g.cg
 	delete(cg.members, id)
 	delete(cg.target, id)
@@ -251,24 +324,39 @@ func (c *Coordinator) removeConsumer(g *group, id string, now time.Time) {
 	if len(cg.members) == 0 {
 		g.transition(Empty, now)
 	}
+	return []Record{
+		{Key: consumerMemberKey(keyConsumerGroupCurrent, g.id, id)},
+		{Key: consumerMemberKey(keyConsumerGroupTargetMember, g.id, id)},
+		{Key: consumerMemberKey(keyConsumerGroupMember, g.id, id)},
+	}
 }
 
 // expireConsumers removes members whose session ran out or that did not
 // give up revoked partitions within their rebalance timeout.
-func (c *Coordinator) expireConsumers(g *group, now time.Time) {
+func (c *Coordinator) expireConsumers(g *group, now time.Time, out *Out) {
 	if g.cg == nil {
 		return
 	}
-	var gone []string
-	for id, m := range g.cg.members {
+	var recs []Record
+	for _, id := range g.cg.sortedMembers() {
+		m := g.cg.members[id]
 		if !now.Before(m.expiresAt) || (!m.revokeDeadline.IsZero() && !now.Before(m.revokeDeadline)) {
-			gone = append(gone, id)
+			recs = append(recs, c.removeConsumer(g, id, now)...)
 		}
 	}
-	sort.Strings(gone)
-	for _, id := range gone {
-		c.removeConsumer(g, id, now)
+	if len(recs) > 0 {
+		recs = append(recs, groupEpochRecord(g))
+		c.append(out, g.id, recs, nil)
 	}
+}
+
+func (cg *cgroup) sortedMembers() []string {
+	ids := make([]string, 0, len(cg.members))
+	for id := range cg.members {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 func (cg *cgroup) nextDeadline(take func(time.Time)) {
@@ -295,45 +383,41 @@ func subscribedTopics(m *cmember, topics Topics) []string {
 	return slices.Compact(out)
 }
 
-// subscriptionSig summarizes the partition counts of every subscribed
-// topic: a new topic matching a regex or added partitions change it.
-func (c *Coordinator) subscriptionSig(cg *cgroup, topics Topics) string {
+// metadataHash summarizes the subscribed topics (id, name, partition
+// count) of every member: a new topic matching a regex, a topic recreated
+// or given more partitions change it, and the group rebalances. It is
+// stored with the group epoch (ConsumerGroupMetadataValue.MetadataHash,
+// Kafka 4.1+) so that a restart does not look like a change. It is
+// FNV-1a, not Kafka's hash: a group moved between Kafka and Samsa
+// rebalances once. 0 means no subscribed topic exists.
+func metadataHash(cg *cgroup, topics Topics) int64 {
 	seen := map[string]bool{}
-	var sig []byte
-	ids := make([]string, 0, len(cg.members))
-	for id := range cg.members {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	h := fnv.New64a()
+	var buf []byte
+	for _, id := range cg.sortedMembers() {
 		for _, t := range subscribedTopics(cg.members[id], topics) {
 			if seen[t] {
 				continue
 			}
 			seen[t] = true
-			if tm, ok := topics.ByName(t); ok {
-				sig = append(sig, t...)
-				sig = append(sig, byte(tm.Partitions>>24), byte(tm.Partitions>>16), byte(tm.Partitions>>8), byte(tm.Partitions), 0)
+			tm, ok := topics.ByName(t)
+			if !ok {
+				continue
 			}
+			buf = append(buf[:0], tm.ID[:]...)
+			buf = append(buf, t...)
+			buf = append(buf, 0, byte(tm.Partitions>>24), byte(tm.Partitions>>16), byte(tm.Partitions>>8), byte(tm.Partitions))
+			h.Write(buf)
 		}
 	}
-	return string(sig)
+	if buf == nil {
+		return 0
+	}
+	return int64(h.Sum64())
 }
 
 // computeTarget runs the group's assignor for the current epoch.
 func (c *Coordinator) computeTarget(cg *cgroup, topics Topics) {
-	votes := map[string]int{}
-	for _, m := range cg.members {
-		if m.assignor != "" {
-			votes[m.assignor]++
-		}
-	}
-	cg.assignor = Assignors[0]
-	for _, a := range Assignors {
-		if votes[a] > votes[cg.assignor] {
-			cg.assignor = a
-		}
-	}
 	subs := map[string][]string{}
 	for id, m := range cg.members {
 		subs[id] = subscribedTopics(m, topics)
@@ -346,12 +430,30 @@ func (c *Coordinator) computeTarget(cg *cgroup, topics Topics) {
 		tm, _ := topics.ByName(t)
 		return tm.Partitions
 	}
-	if cg.assignor == "range" {
+	if cg.preferredAssignor() == "range" {
 		cg.target = assignRange(subs, counts)
 	} else {
 		cg.target = assignUniform(subs, counts, current)
 	}
 	cg.assignmentEpoch = cg.epoch
+}
+
+// preferredAssignor is the assignor most members ask for (the default on
+// a tie with none), which the group uses and describes, as Kafka's does.
+func (cg *cgroup) preferredAssignor() string {
+	votes := map[string]int{}
+	for _, m := range cg.members {
+		if m.assignor != "" {
+			votes[m.assignor]++
+		}
+	}
+	best := Assignors[0]
+	for _, a := range Assignors {
+		if votes[a] > votes[best] {
+			best = a
+		}
+	}
+	return best
 }
 
 // reconcile moves a member towards its target assignment, KIP-848 style:
@@ -511,7 +613,7 @@ func (c *Coordinator) ConsumerGroupDescribe(req *kmsg.ConsumerGroupDescribeReque
 			dg.State, dg.AssignorName = "Empty", Assignors[0]
 		default:
 			cg := g.cg
-			dg.State, dg.Epoch, dg.AssignmentEpoch, dg.AssignorName = cg.state(), cg.epoch, cg.assignmentEpoch, cg.assignor
+			dg.State, dg.Epoch, dg.AssignmentEpoch, dg.AssignorName = cg.state(), cg.epoch, cg.assignmentEpoch, cg.preferredAssignor()
 			ids := make([]string, 0, len(cg.members))
 			for mid := range cg.members {
 				ids = append(ids, mid)

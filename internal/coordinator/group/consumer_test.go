@@ -45,7 +45,20 @@ func (h *harness) cgh(member string, epoch int32, owned []int32, mod ...func(*km
 	for _, f := range mod {
 		f(r)
 	}
-	return h.c.ConsumerGroupHeartbeat(h.now, r, "client", "/127.0.0.1", topicsT)
+	b := &box{}
+	h.apply(h.c.ConsumerGroupHeartbeat(h.now, r, "client", "/127.0.0.1", h.topics(), b))
+	if len(b.got) == 0 {
+		return nil // waits for an append the test has not completed
+	}
+	return b.last(h.t).(*kmsg.ConsumerGroupHeartbeatResponse)
+}
+
+// topics is the harness's topic view: topicsT unless a test set its own.
+func (h *harness) topics() Topics {
+	if h.tv != nil {
+		return h.tv
+	}
+	return topicsT
 }
 
 func assigned(r *kmsg.ConsumerGroupHeartbeatResponse) string {

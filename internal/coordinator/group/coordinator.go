@@ -1,6 +1,7 @@
 package group
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"time"
@@ -21,17 +22,25 @@ type Coordinator struct {
 	loading bool
 	groups  map[string]*group
 
-	// inflight maps an Append's ID to what to do once it is durable.
-	inflight map[uint64]func(now time.Time, err error, out *Out)
+	// inflight maps an Append's ID to its partition and what to do once
+	// it is durable; tails maps a partition to its last Append in flight.
+	inflight map[uint64]*inflightAppend
+	tails    map[int32]uint64
 
 	nextExpiry time.Time
+}
+
+type inflightAppend struct {
+	partition int32
+	then      []func(now time.Time, err error, out *Out)
 }
 
 // New returns a Coordinator that answers COORDINATOR_LOAD_IN_PROGRESS until
 // FinishLoad. nonce is mixed into member ids so that ids handed out by an
 // earlier run of the broker are never reused.
 func New(cfg Config, nonce string) *Coordinator {
-	return &Coordinator{cfg: cfg, nonce: nonce, loading: true, groups: map[string]*group{}, inflight: map[uint64]func(time.Time, error, *Out){}}
+	return &Coordinator{cfg: cfg, nonce: nonce, loading: true, groups: map[string]*group{},
+		inflight: map[uint64]*inflightAppend{}, tails: map[int32]uint64{}}
 }
 
 // Loading reports whether the state is still being rebuilt.
@@ -47,26 +56,60 @@ func (c *Coordinator) newID(prefix string) string {
 func (c *Coordinator) append(out *Out, groupID string, recs []Record, then func(now time.Time, err error, out *Out)) {
 	c.seq++
 	id := c.seq
-	out.Appends = append(out.Appends, Append{ID: id, Partition: PartitionFor(groupID, c.cfg.Partitions), Records: recs})
+	p := PartitionFor(groupID, c.cfg.Partitions)
+	out.Appends = append(out.Appends, Append{ID: id, Partition: p, Records: recs})
+	a := &inflightAppend{partition: p}
 	if then != nil {
-		c.inflight[id] = then
+		a.then = append(a.then, then)
 	}
+	c.inflight[id] = a
+	c.tails[p] = id
+}
+
+// afterDurable runs then once every append to the group's partition made
+// so far is durable: at once if none is in flight, else with the
+// completion of the last one (the log makes a partition's appends durable
+// in order), passing on its error. A step that writes nothing but answers
+// from state another step wrote uses it, as Kafka completes a write with
+// no records only once the partition's earlier records are committed.
+func (c *Coordinator) afterDurable(now time.Time, out *Out, groupID string, then func(now time.Time, err error, out *Out)) {
+	if id, ok := c.tails[PartitionFor(groupID, c.cfg.Partitions)]; ok {
+		a := c.inflight[id]
+		a.then = append(a.then, then)
+		return
+	}
+	then(now, nil, out)
 }
 
 // AppendDone tells the Coordinator that the Append with this ID is durable
 // (err nil) or failed.
 func (c *Coordinator) AppendDone(now time.Time, id uint64, err error) Out {
 	var out Out
-	if then, ok := c.inflight[id]; ok {
+	if a, ok := c.inflight[id]; ok {
 		delete(c.inflight, id)
-		then(now, err, &out)
+		if c.tails[a.partition] == id {
+			delete(c.tails, a.partition)
+		}
+		for _, then := range a.then {
+			then(now, err, &out)
+		}
 	}
 	return out
 }
 
 // Replay applies one record read back from __consumer_offsets while
-// loading. Records must be replayed in log order.
-func (c *Coordinator) Replay(now time.Time, key, value []byte) error {
+// loading. Records must be replayed in log order. topics resolves the
+// topic ids of KIP-848 assignments; partitions of topics that no longer
+// exist are dropped.
+func (c *Coordinator) Replay(now time.Time, key, value []byte, topics Topics) error {
+	if len(key) >= 2 && isConsumerKey(binary.BigEndian.Uint16(key)) {
+		r, ok, err := decodeConsumerRecord(key, value)
+		if err != nil || !ok {
+			return err
+		}
+		c.replayConsumer(now, &r, topics)
+		return nil
+	}
 	d, ok, err := decodeRecord(key, value)
 	if err != nil || !ok {
 		return err
@@ -90,7 +133,10 @@ func (c *Coordinator) Replay(now time.Time, key, value []byte) error {
 	if d.meta == nil {
 		if g != nil {
 			g.members, g.order, g.static, g.leader = map[string]*member{}, nil, map[string]string{}, ""
-			g.protocol, g.protocolType, g.generation = "", "", 0
+			g.protocol, g.generation = "", 0
+			if g.cg == nil {
+				g.protocolType = ""
+			}
 			g.transition(Empty, now)
 		}
 		return nil
@@ -131,12 +177,17 @@ func (c *Coordinator) Replay(now time.Time, key, value []byte) error {
 }
 
 // FinishLoad ends loading: members loaded from group metadata get a full
-// session from now to heartbeat, as Kafka gives them after a failover.
+// session from now to heartbeat, as Kafka gives them after a failover
+// (KIP-848 members also a full rebalance timeout to finish revoking).
 func (c *Coordinator) FinishLoad(now time.Time) {
 	c.loading = false
 	for _, g := range c.groups {
 		for _, m := range g.members {
 			m.expiresAt = now.Add(m.sessionTimeout)
+		}
+		if g.cg != nil {
+			c.finishConsumerLoad(g, now)
+			continue
 		}
 		if len(g.members) == 0 && len(g.offsets) == 0 {
 			delete(c.groups, g.id)
@@ -188,7 +239,7 @@ func (c *Coordinator) Tick(now time.Time) Out {
 	for _, id := range c.sortedGroups() {
 		g := c.groups[id]
 		c.expireMembers(g, now, &out)
-		c.expireConsumers(g, now)
+		c.expireConsumers(g, now, &out)
 		switch {
 		case g.state == PreparingRebalance && !now.Before(g.joinDeadline):
 			c.joinDeadlinePassed(g, now, &out)
@@ -276,7 +327,7 @@ func (c *Coordinator) expireOffsets(now time.Time, out *Out) {
 			}
 		}
 		if len(g.offsets) == 0 && len(g.pendingCommits) == 0 {
-			tomb = append(tomb, Record{Key: groupKey(g.id)})
+			tomb = append(tomb, groupTombstones(g)...)
 			g.transition(Dead, now)
 			delete(c.groups, g.id)
 		}

@@ -19,6 +19,7 @@ type harness struct {
 	log     []Record // every record appended, in order
 	pending []Append // appends not yet completed
 	auto    bool     // complete appends as soon as they are made
+	tv      Topics   // topics for KIP-848 heartbeats; nil: topicsT
 }
 
 func newHarness(t *testing.T, mod func(*Config)) *harness {
@@ -517,7 +518,7 @@ func TestReplayRebuildsState(t *testing.T) {
 
 	c2 := New(DefaultConfig(), "m")
 	for _, r := range h.log {
-		if err := c2.Replay(h.now, r.Key, r.Value); err != nil {
+		if err := c2.Replay(h.now, r.Key, r.Value, topicsT); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -38,7 +38,10 @@ func (c *Coordinator) JoinGroup(now time.Time, req *kmsg.JoinGroupRequest, clien
 		return fail(kerr.InconsistentGroupProtocol.Code) // KIP-848 members own it
 	}
 	if g.cg != nil {
-		g.cg, g.protocolType = nil, "" // an empty consumer group turns classic
+		// An empty consumer group turns classic: its KIP-848 records go,
+		// as Kafka deletes the consumer group it replaces.
+		c.append(&out, g.id, consumerGroupTombstones(g.id), nil)
+		g.cg, g.protocolType = nil, ""
 	}
 	protos := make([]protocol, len(req.Protocols))
 	for i, p := range req.Protocols {

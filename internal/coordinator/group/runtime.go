@@ -197,10 +197,11 @@ func (r *Runtime) loadPartition(part *partition.Partition) error {
 		if len(data) == 0 {
 			return nil
 		}
+		topics := &imageTopics{im: r.meta.Image()}
 		r.mu.Lock()
 		now := r.now()
 		next, err := WalkBatches(data, func(o int64, key, value []byte) {
-			if err := r.co.Replay(now, key, value); err != nil {
+			if err := r.co.Replay(now, key, value, topics); err != nil {
 				r.logger.Warn("skipping bad __consumer_offsets record", "partition", part.Index, "offset", o, "err", err)
 			}
 		})
@@ -431,14 +432,13 @@ func (t *imageTopics) Names() []string {
 	return t.names
 }
 
-// ConsumerGroupHeartbeat answers a KIP-848 heartbeat at once.
-func (r *Runtime) ConsumerGroupHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest, clientID, clientHost string) (resp *kmsg.ConsumerGroupHeartbeatResponse) {
+// ConsumerGroupHeartbeat answers a KIP-848 heartbeat through reply, once
+// the records it wrote (and those before it) are durable.
+func (r *Runtime) ConsumerGroupHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest, clientID, clientHost string, reply func(kmsg.Response)) {
 	topics := &imageTopics{im: r.meta.Image()}
 	r.do(func(co *Coordinator, now time.Time) Out {
-		resp = co.ConsumerGroupHeartbeat(now, req, clientID, clientHost, topics)
-		return Out{}
+		return co.ConsumerGroupHeartbeat(now, req, clientID, clientHost, topics, ReplyFunc(reply))
 	})
-	return resp
 }
 
 // ConsumerGroupDescribe answers at once.
