@@ -2,7 +2,6 @@ package broker_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -233,48 +232,146 @@ func TestKIP848Errors(t *testing.T) {
 	}
 }
 
-// TestKIP848SurvivesRestart: KIP-848 membership is not stored, so after a
-// broker restart members are unknown; franz-go rejoins by itself and goes
-// on from the committed offsets. A commit sent before the client noticed
-// fails with UNKNOWN_MEMBER_ID (Kafka, which stores membership, would
-// accept it); the next one, after the rejoin, succeeds.
+// TestKIP848SurvivesRestart: KIP-848 membership, member epochs and
+// assignments are stored in __consumer_offsets (Kafka's ConsumerGroup*
+// records), so after a broker restart the members carry on: a commit and
+// a heartbeat with a member's id and epoch are accepted right away (the
+// Java consumer commits before it learns anything happened), the franz-go
+// members never rejoin, and ConsumerGroupDescribe shows the same group.
 func TestKIP848SurvivesRestart(t *testing.T) {
 	b := startGroupBroker(t, "group.consumer.heartbeat.interval.ms", "100")
-	createTopic(t, b.Addr(), "nr", 2, nil)
-	produceN(t, newClient(t, b.Addr()), "nr", 20)
-	cl := groupClient(t, b.Addr(), "nr-group", kgo.ConsumeTopics("nr"), kgo.ServerSideBalancer(),
-		kgo.Balancers(kgo.RangeBalancer()), kgo.DisableAutoCommit())
-	pollUntil(t, cl, 20)
-	if err := cl.CommitUncommittedOffsets(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	b.Restart()
-	produceN(t, newClient(t, b.Addr()), "nr", 10)
-	got := pollUntil(t, cl, 10)
-	for _, r := range got {
-		if r.Offset < 5 { // each partition had about 10 before the restart
-			t.Fatalf("re-read %s/%d at %d after restart", r.Topic, r.Partition, r.Offset)
+	const parts = 4
+	createTopic(t, b.Addr(), "nr", parts, nil)
+	produceN(t, newClient(t, b.Addr()), "nr", 40)
+	opts := []kgo.Opt{kgo.ConsumeTopics("nr"), kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer()), kgo.DisableAutoCommit()}
+	c1 := groupClient(t, b.Addr(), "nr-group", opts...)
+	c2 := groupClient(t, b.Addr(), "nr-group", opts...)
+	adm := kadm.NewClient(newClient(t, b.Addr()))
+
+	// poll polls both clients once and notes the records they got (a
+	// partition moving to the second member is read again from the start).
+	seen := map[string]bool{}
+	poll := func() {
+		for _, cl := range []*kgo.Client{c1, c2} {
+			pctx, cancel := context.WithTimeout(ctxT(t), 100*time.Millisecond)
+			for _, r := range cl.PollFetches(pctx).Records() {
+				seen[fmt.Sprint(r.Partition, "/", r.Offset)] = true
+			}
+			cancel()
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	// Both members own their whole target, and have read everything.
+	var before kadm.DescribedConsumerGroup
+	deadline := time.Now().Add(20 * time.Second)
 	for {
-		err := cl.CommitUncommittedOffsets(ctxT(t))
-		if err == nil {
+		poll()
+		if dg, err := adm.DescribeConsumerGroups(ctxT(t), "nr-group"); err == nil {
+			before = dg["nr-group"]
+		}
+		if len(seen) == 40 && settled(before, 2, parts) {
 			break
 		}
-		if !errors.Is(err, kerr.UnknownMemberID) || time.Now().After(deadline) {
+		if time.Now().After(deadline) {
+			t.Fatalf("group not settled: %d records, %+v", len(seen), before)
+		}
+	}
+	for _, cl := range []*kgo.Client{c1, c2} {
+		if err := cl.CommitUncommittedOffsets(ctxT(t)); err != nil {
 			t.Fatal(err)
 		}
-		// The heartbeat loop learns of the restart and rejoins; polling
-		// lets the client apply the new assignment.
-		pctx, cancel := context.WithTimeout(ctxT(t), 200*time.Millisecond)
-		cl.PollFetches(pctx)
-		cancel()
+	}
+
+	prev := committed(t, b.Addr(), "nr-group")
+
+	b.Restart()
+
+	// Each member's first commit and heartbeat after the restart, with
+	// the id and epoch it had, are accepted.
+	raw := newClient(t, b.Addr())
+	tds, err := kadm.NewClient(raw).ListTopics(ctxT(t), "nr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	topicID := tds["nr"].ID
+	for _, m := range before.Members {
+		var p int32
+		for q := range m.Assignment["nr"] {
+			p = q
+		}
+		oc := kmsg.NewPtrOffsetCommitRequest()
+		oc.Group, oc.MemberID, oc.Generation = "nr-group", m.MemberID, m.MemberEpoch
+		o, _ := prev.Lookup("nr", p) // the same offset again
+		oc.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "nr", TopicID: topicID, Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: p, Offset: o.At, LeaderEpoch: -1}}}}
+		resp, err := oc.RequestWith(ctxT(t), raw) // kgo retries COORDINATOR_LOAD_IN_PROGRESS
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
+			t.Fatalf("commit of %s at epoch %d after the restart: %v", m.MemberID, m.MemberEpoch, kerr.ErrorForCode(code))
+		}
+		hb := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+		hb.Group, hb.MemberID, hb.MemberEpoch, hb.RebalanceTimeoutMillis = "nr-group", m.MemberID, m.MemberEpoch, -1
+		hresp, err := hb.RequestWith(ctxT(t), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hresp.ErrorCode != 0 || hresp.MemberEpoch != m.MemberEpoch {
+			t.Fatalf("heartbeat of %s at epoch %d after the restart: %v, epoch %d", m.MemberID, m.MemberEpoch, kerr.ErrorForCode(hresp.ErrorCode), hresp.MemberEpoch)
+		}
+	}
+
+	// The clients go on: they read what is produced now and their own
+	// commits succeed the first time.
+	produceN(t, newClient(t, b.Addr()), "nr", 20)
+	deadline = time.Now().Add(20 * time.Second)
+	for len(seen) < 60 {
+		poll()
+		if time.Now().After(deadline) {
+			t.Fatalf("read %d of 20 records after the restart", len(seen)-40)
+		}
+	}
+	for _, cl := range []*kgo.Client{c1, c2} {
+		if err := cl.CommitUncommittedOffsets(ctxT(t)); err != nil {
+			t.Fatalf("commit after the restart: %v", err)
+		}
 	}
 	offs := committed(t, b.Addr(), "nr-group")
 	var sum int64
 	offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
-	if sum != 30 {
-		t.Fatalf("committed offsets sum to %d, want 30", sum)
+	if sum != 60 {
+		t.Fatalf("committed offsets sum to %d, want 60", sum)
 	}
+
+	// Same members, epochs and assignments as before the restart.
+	dg, err := adm.DescribeConsumerGroups(ctxT(t), "nr-group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := dg["nr-group"]
+	if got, want := describeKIP848(after), describeKIP848(before); got != want {
+		t.Fatalf("after the restart:\n%s\nbefore:\n%s", got, want)
+	}
+}
+
+// settled reports whether a described KIP-848 group is Stable with n
+// members that together own all partitions of their targets.
+func settled(g kadm.DescribedConsumerGroup, n, parts int) bool {
+	if g.Err != nil || g.State != "Stable" || len(g.Members) != n {
+		return false
+	}
+	owned := 0
+	for _, m := range g.Members {
+		for _, ps := range m.Assignment {
+			owned += len(ps)
+		}
+	}
+	return owned == parts
+}
+
+func describeKIP848(g kadm.DescribedConsumerGroup) string {
+	out := fmt.Sprintf("state %s epoch %d assignment epoch %d assignor %s\n", g.State, g.Epoch, g.AssignmentEpoch, g.AssignorName)
+	for _, m := range g.Members {
+		out += fmt.Sprintf("  %s epoch %d client %s assigned %v target %v\n", m.MemberID, m.MemberEpoch, m.ClientID, m.Assignment, m.TargetAssignment)
+	}
+	return out
 }
