@@ -3,9 +3,11 @@
 // offsets (OffsetCommit, OffsetFetch, OffsetDelete) and group
 // administration (ListGroups, DescribeGroups, DeleteGroups), and the
 // KIP-848 consumer protocol (ConsumerGroupHeartbeat, ConsumerGroupDescribe)
-// with server-side assignors. Committed offsets and classic group metadata
-// are stored in the internal compacted topic __consumer_offsets in Kafka's
-// own record schemas (docs/format/consumer-offsets.md).
+// with server-side assignors. Committed offsets, classic group metadata and
+// KIP-848 consumer groups (epochs, members, target and current
+// assignments) are stored in the internal compacted topic
+// __consumer_offsets in Kafka's own record schemas
+// (docs/format/consumer-offsets.md).
 //
 // # Two layers
 //
@@ -32,8 +34,9 @@
 //
 // # Durability
 //
-// An OffsetCommit, the leader's SyncGroup, DeleteGroups and OffsetDelete
-// are answered only from AppendDone, i.e. when partition.Append calls done:
+// An OffsetCommit, the leader's SyncGroup, DeleteGroups, OffsetDelete and a
+// ConsumerGroupHeartbeat that wrote records are answered only from
+// AppendDone, i.e. when partition.Append calls done:
 // in log.flush.mode=group-commit after an fsync covering the batch, in
 // page-cache mode once the batch is in the page cache (survives kill -9,
 // not power loss: Kafka's behaviour). A commit is visible to OffsetFetch
@@ -95,6 +98,16 @@
 //     log order per partition and groups never span partitions.
 //   - Member ids are clientId-<nonce>-<n> with a random nonce per broker
 //     start, so an id from before a restart is never handed out again.
+//   - A ConsumerGroupHeartbeat that wrote nothing is still answered only
+//     once the appends to its partition in flight are durable
+//     (afterDurable): its answer may rest on state a heartbeat before it
+//     wrote, as Kafka completes a write without records only once the
+//     partition's earlier records are committed.
+//   - KIP-848 state changes in memory when a heartbeat is handled, not when
+//     its records are durable; a failed append answers
+//     COORDINATOR_NOT_AVAILABLE without rolling the state back (the log
+//     stops on a write error, see partition.Append), and the member is sent
+//     its whole assignment again.
 //
 // # KIP-848 consumer groups (consumer.go, assignor.go)
 //
@@ -118,7 +131,19 @@
 // interval group.consumer.heartbeat.interval.ms. OffsetCommit from a
 // consumer group member carries its member epoch: unknown member
 // UNKNOWN_MEMBER_ID, an epoch other than its current or previous one
-// STALE_MEMBER_EPOCH.
+// STALE_MEMBER_EPOCH. A member changing its assignor moves the epoch too;
+// the group's assignor (used and described) is the one most members ask
+// for.
+//
+// Persistence (consumer_store.go, records_consumer.go): a heartbeat writes
+// Kafka's ConsumerGroup* records for what it changed (member metadata,
+// group epoch with a hash of the subscribed topics, target assignment,
+// the member's current assignment) and nothing when nothing changed; a
+// member leaving or expiring leaves tombstones. Replay rebuilds members,
+// epochs, revocations and targets, resolving topic ids through the
+// metadata image, so after a restart members carry on with the same ids
+// and epochs. Kafka's type 4 (partition metadata, replaced in 4.1 by the
+// hash) and 16 (regex cache) are not written.
 //
 // # Figures (2-vCPU VM, broker and clients on one machine)
 //
@@ -141,11 +166,6 @@
 //
 // # Not done yet
 //
-//   - KIP-848 membership and target assignments are kept in memory, not in
-//     __consumer_offsets (Kafka writes ConsumerGroup* records, key versions
-//     3-8, which kmsg does not encode): after a restart members get
-//     UNKNOWN_MEMBER_ID and rejoin, and a commit sent before they notice
-//     fails once. Committed offsets are durable as for classic groups.
 //   - No migration between protocols while members are in a group (Kafka's
 //     group.consumer.migration.policy); static KIP-848 members are replaced,
 //     not kept across a -2 leave; no rack-aware assignment.
