@@ -98,8 +98,10 @@ func (c *Coordinator) ConsumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGr
 			// The state is not rolled back (a failed append stops the
 			// log, see partition.Append); the member gets its whole
 			// assignment again with its next heartbeat.
-			if g := c.groups[req.Group]; g != nil && g.cg != nil && g.cg.members[req.MemberID] != nil {
-				g.cg.members[req.MemberID].sent = false
+			if g := c.groups[req.Group]; g != nil && g.cg != nil && resp.MemberID != nil {
+				if m := g.cg.members[*resp.MemberID]; m != nil {
+					m.sent = false
+				}
 			}
 			resp = req.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
 			resp.ErrorCode = storeError(err)
@@ -149,9 +151,13 @@ func (c *Coordinator) consumerHeartbeat(now time.Time, req *kmsg.ConsumerGroupHe
 	if req.MemberEpoch < 0 {
 		return c.consumerLeave(now, g, req, resp)
 	}
+	memberID := req.MemberID
+	if memberID == "" && req.MemberEpoch == 0 {
+		memberID = c.newID(clientID) // v0: the coordinator names the member
+	}
 	var m *cmember
 	if g != nil && g.cg != nil {
-		m = g.cg.members[req.MemberID]
+		m = g.cg.members[memberID]
 	}
 	switch {
 	case req.MemberEpoch == 0:
@@ -195,7 +201,7 @@ func (c *Coordinator) consumerHeartbeat(now time.Time, req *kmsg.ConsumerGroupHe
 			// A rejoin: the member starts over, giving up what it had.
 			recs = append(recs, c.removeConsumer(g, m.id, now)...)
 		}
-		m = &cmember{id: req.MemberID, assigned: map[tp]bool{}, revoking: map[tp]bool{}}
+		m = &cmember{id: memberID, assigned: map[tp]bool{}, revoking: map[tp]bool{}}
 		if req.InstanceID != nil {
 			m.instanceID = *req.InstanceID
 			for _, id := range cg.sortedMembers() {

@@ -388,3 +388,21 @@ func TestConsumerReplayDropsDeletedTopics(t *testing.T) {
 		t.Fatalf("target after u was deleted: %s", got)
 	}
 }
+
+// TestConsumerV0MemberIDs: a v0 join without a member id is named by the
+// coordinator, so v0 members do not collide (in memory or in the log).
+func TestConsumerV0MemberIDs(t *testing.T) {
+	h := newHarness(t, nil)
+	ids := map[string]bool{}
+	for range 2 {
+		r := h.cgh("", 0, nil, func(r *kmsg.ConsumerGroupHeartbeatRequest) { r.Version = 0 })
+		if r.ErrorCode != 0 || r.MemberID == nil || *r.MemberID == "" {
+			t.Fatalf("v0 join: %+v", r)
+		}
+		ids[*r.MemberID] = true
+	}
+	if len(ids) != 2 || len(h.c.groups["cg"].cg.members) != 2 {
+		t.Fatalf("v0 members: %v", ids)
+	}
+	h.checkReplay("v0 joins")
+}
