@@ -98,6 +98,11 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 			}
 		}
 	}
+	// Every batch is in the log (copied by write(2)) and the response
+	// holds nothing of the request: the frame can go now rather than
+	// after the fsync that group-commit waits for, so requests waiting
+	// for one hold no memory and no budget.
+	rc.c.releaseFrame(p, true)
 	finish()
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -39,6 +40,10 @@ type pending struct {
 	flexHeader bool // response header v1 (tag buffer)
 	held       int64
 	frame      []byte // the pooled request frame, returned after the write
+	// frameDone is set once the frame and its budget bytes are released:
+	// after the write, or earlier by a handler that no longer needs them
+	// (produce, while waiting for an fsync).
+	frameDone atomic.Bool
 
 	ready chan struct{}
 	once  sync.Once
@@ -152,13 +157,12 @@ func (c *conn) readLoop() error {
 			c.release(int64(size))
 			return err
 		}
-		p, err := c.handle(buf)
+		p, err := c.handle(buf, int64(size))
 		if err != nil {
 			putFrame(buf)
 			c.release(int64(size))
 			return err
 		}
-		p.held, p.frame = int64(size), buf
 		select {
 		case c.queue <- p:
 		case <-c.done:
@@ -169,12 +173,12 @@ func (c *conn) readLoop() error {
 
 // handle parses the request header, decodes the body with kmsg and starts
 // the handler. An error closes the connection.
-func (c *conn) handle(buf []byte) (*pending, error) {
+func (c *conn) handle(buf []byte, held int64) (*pending, error) {
 	h, body, err := parseHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	p := &pending{corr: h.corr, key: h.key, version: h.version, ready: make(chan struct{})}
+	p := &pending{corr: h.corr, key: h.key, version: h.version, ready: make(chan struct{}), held: held, frame: buf}
 	api, known := apiTable[h.key]
 	if h.key == kmsg.ApiVersions.Int16() && h.version > api.max {
 		// KIP-511: answer a v0 body with the supported ranges so the
@@ -205,6 +209,20 @@ func (c *conn) handle(buf []byte) (*pending, error) {
 	return p, nil
 }
 
+// releaseFrame gives back a request's budget bytes and, if reuse is set,
+// its frame to the pool; only the first call for a request counts. A
+// handler may call it (with reuse) as soon as nothing refers to the frame
+// any more: nothing decoded from it is used after that.
+func (c *conn) releaseFrame(p *pending, reuse bool) {
+	if !p.frameDone.CompareAndSwap(false, true) {
+		return
+	}
+	if reuse {
+		putFrame(p.frame)
+	}
+	c.release(p.held)
+}
+
 // reqCtx is what a handler knows about the request besides its body.
 type reqCtx struct {
 	c        *conn
@@ -223,18 +241,17 @@ func (c *conn) writeLoop() {
 			select {
 			case <-p.ready:
 				releaseAll(p.fetch)
-				putFrame(p.frame)
+				c.releaseFrame(p, true)
 			default:
 				// A handler may still be using the frame; let the
 				// garbage collector have it.
+				c.releaseFrame(p, false)
 			}
-			c.release(p.held)
 			continue
 		}
 		err := c.write(p)
 		releaseAll(p.fetch)
-		putFrame(p.frame)
-		c.release(p.held)
+		c.releaseFrame(p, true)
 		if err != nil || p.close {
 			c.shutdown()
 		}
