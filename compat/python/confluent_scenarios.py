@@ -369,20 +369,24 @@ def configs_compaction():
             check(e.args[0].code() == KafkaError.INVALID_CONFIG, "retention.ms=soon: %r" % e)
 
         errors = []
-        p = Producer({"bootstrap.servers": BOOTSTRAP, "linger.ms": 0})
+        # Batches must stay under the topic's 4 KiB segments: a bigger one
+        # gets RECORD_LIST_TOO_LARGE, from Kafka as from Samsa.
+        p = Producer({"bootstrap.servers": BOOTSTRAP, "linger.ms": 0, "batch.size": 2048})
         p.produce("ck-compact", value=b"no key", on_delivery=lambda err, msg: errors.append(err))
         p.flush(30)
         check(len(errors) == 1 and errors[0] is not None and errors[0].code() == KafkaError.INVALID_RECORD,
               "keyless record on a compacted topic: %r" % errors)
 
-        latest = {}
+        latest, failed = {}, []
+        report = lambda err, msg: err is not None and failed.append(err)
         for i in range(200):
             key = "key-%d" % (i % 10)
             latest[key] = "%s=%d" % (key, i)
-            p.produce("ck-compact", key=key, value=latest[key])
+            p.produce("ck-compact", key=key, value=latest[key], on_delivery=report)
         for i in range(60):  # push the keyed records out of the active segment
-            p.produce("ck-compact", key="filler", value="f" * 200)
+            p.produce("ck-compact", key="filler", value="f" * 200, on_delivery=report)
         check(p.flush(30) == 0, "records left unsent")
+        check(not failed, "%d keyed records failed, first: %r" % (len(failed), failed[:1]))
 
         deadline = time.time() + 30
         while True:
