@@ -103,7 +103,7 @@ var Broker = []Key{
 	{Name: "connections.max.idle.ms", Type: TypeLong, Default: "600000", Min: 0, Max: maxInt64, ReadOnly: true, Doc: "Close connections idle this long."},
 	{Name: "num.network.threads", Type: TypeInt, Default: "3", Min: 1, Max: maxInt32, Inert: true, ReadOnly: true, Doc: "Go schedules connections itself; accepted for compatibility."},
 	{Name: "num.io.threads", Type: TypeInt, Default: "8", Min: 1, Max: maxInt32, Inert: true, ReadOnly: true, Doc: "Go schedules requests itself; accepted for compatibility."},
-	{Name: "num.recovery.threads.per.data.dir", Type: TypeInt, Default: "1", Min: 1, Max: maxInt32, Inert: true, ReadOnly: true, Doc: "Accepted for compatibility."},
+	{Name: "num.recovery.threads.per.data.dir", Type: TypeInt, Default: "1", Min: 1, Max: maxInt32, Inert: true, ReadOnly: true, Doc: "Accepted for compatibility: Samsa opens and recovers logs on one goroutine per core."},
 	{Name: "offsets.topic.replication.factor", Type: TypeShort, Default: "1", Min: 1, Max: 1, Inert: true, Doc: "Consumer groups arrive with their own issue."},
 	{Name: "offsets.topic.num.partitions", Type: TypeInt, Default: "50", Min: 1, Max: 100000, ReadOnly: true, Doc: "Partitions of __consumer_offsets when it is created; a group's offsets live in partition abs(hash(group.id)) % this."},
 	{Name: "offsets.retention.minutes", Type: TypeInt, Default: "10080", Min: 1, Max: maxInt32, Doc: "Committed offsets of a group with no members are deleted this long after the group became empty (or after the last commit, if later)."},
