@@ -191,15 +191,7 @@ func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (st CleanStats,
 	// (an I/O error, a file cut short underneath) becomes an error of this
 	// pass, not a crash.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			if f, ok := r.(interface{ Addr() uintptr }); ok {
-				err = fmt.Errorf("storage: fault reading a segment of %s while cleaning (address %#x)", l.tp, f.Addr())
-				return
-			}
-			panic(r)
-		}
-	}()
+	defer recoverFault(&err, "a segment of "+l.tp.String()+" while cleaning")
 	cfg := l.config()
 	if !cfg.CleanupCompact {
 		return CleanStats{}, nil

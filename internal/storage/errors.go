@@ -60,3 +60,19 @@ func (e *CorruptionError) Unwrap() []error { return []error{ErrCorrupt, e.Err} }
 func corruptf(path string, pos int64, format string, args ...any) error {
 	return &CorruptionError{Path: path, Pos: pos, Err: fmt.Errorf(format, args...)}
 }
+
+// recoverFault, deferred by a goroutine that reads a mapped segment with
+// debug.SetPanicOnFault set, turns a memory fault (the file cut short
+// underneath, an I/O error) into an error in *err naming what was read.
+// Any other panic goes on.
+func recoverFault(err *error, what string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	f, ok := r.(interface{ Addr() uintptr })
+	if !ok {
+		panic(r)
+	}
+	*err = fmt.Errorf("storage: fault reading %s (address %#x)", what, f.Addr())
+}

@@ -278,15 +278,7 @@ func (l *Log) scanBatches(seg *segment, pos, next, size int64, buf *[]byte, fn f
 	defer unmap()
 	if mapped != nil {
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-		defer func() {
-			if r := recover(); r != nil {
-				f, ok := r.(interface{ Addr() uintptr })
-				if !ok {
-					panic(r)
-				}
-				err = fmt.Errorf("storage: fault reading %s (address %#x)", seg.path, f.Addr())
-			}
-		}()
+		defer recoverFault(&err, seg.path)
 	}
 	for pos < end {
 		h, herr := seg.readHeader(pos, end, hdr[:])
