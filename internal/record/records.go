@@ -42,22 +42,36 @@ type Record struct {
 // an error wrapping ErrCorrupt.
 func WalkRecords(data []byte, n int32, fn func(r *Record) error) error {
 	var r Record
-	for i := int32(0); i < n; i++ {
-		length, k := binary.Varint(data)
-		if k <= 0 || length < 0 || length > int64(len(data)-k) {
-			return fmt.Errorf("%w: bad record length at record %d", ErrCorrupt, i)
-		}
-		body := data[k : k+int(length)]
-		r = Record{Raw: data[:k+int(length)]}
-		data = data[k+int(length):]
-		if err := decodeRecord(body, &r); err != nil {
+	for i, pos := int32(0), 0; i < n; i++ {
+		size, err := DecodeRecordAt(data, pos, &r)
+		if err != nil {
 			return fmt.Errorf("%w: record %d: %w", ErrCorrupt, i, err)
 		}
+		pos += size
 		if err := fn(&r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// DecodeRecordAt decodes the record that starts pos bytes into an
+// uncompressed records section into r and returns its encoded size. Every
+// length is bounded by data; malformed input returns an error.
+func DecodeRecordAt(data []byte, pos int, r *Record) (int, error) {
+	if pos < 0 || pos >= len(data) {
+		return 0, fmt.Errorf("record at %d outside a records section of %d bytes", pos, len(data))
+	}
+	data = data[pos:]
+	length, k := binary.Varint(data)
+	if k <= 0 || length < 0 || length > int64(len(data)-k) {
+		return 0, errors.New("bad record length")
+	}
+	*r = Record{Raw: data[: k+int(length) : k+int(length)]}
+	if err := decodeRecord(data[k:k+int(length)], r); err != nil {
+		return 0, err
+	}
+	return k + int(length), nil
 }
 
 func decodeRecord(b []byte, r *Record) error {

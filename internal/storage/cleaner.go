@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"os"
 	"runtime/debug"
@@ -68,6 +67,9 @@ type CleanStats struct {
 	RecordsRead     int64
 	RecordsKept     int64
 	Keys            int
+	// MapTime and RewriteTime are the durations of the two passes;
+	// SyncTime is the part of RewriteTime spent waiting for fsync.
+	MapTime, RewriteTime, SyncTime time.Duration
 }
 
 // Cleanable describes how dirty a log is, for the cleaner to pick the
@@ -81,20 +83,6 @@ type Cleanable struct {
 }
 
 const defaultMaxMapBytes = 128 << 20
-
-// keyHash stands for a key in the cleaner's map: 128 bits of two seeded
-// hashes, as Kafka's cleaner keeps a 128-bit digest rather than the key.
-// Two distinct keys of one log share a digest with a probability of about
-// n^2/2^129 for n keys: never, for any log that fits a disk.
-type keyHash [2]uint64
-
-func (c *cleaner) hash(key []byte) keyHash {
-	return keyHash{maphash.Bytes(c.seeds[0], key), maphash.Bytes(c.seeds[1], key)}
-}
-
-// mapEntryBytes estimates the memory of one key map entry (digest, offset
-// and the map's own overhead).
-const mapEntryBytes = 40
 
 // cleanRange is the dirty range of a log as seen in one snapshot.
 type cleanRange struct {
@@ -207,13 +195,16 @@ func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (st CleanStats,
 	if !force && !r.due && float64(r.dirtyBytes) < cfg.MinCleanableRatio*float64(r.clean+r.dirtyBytes) {
 		return CleanStats{}, nil
 	}
-	c := &cleaner{l: l, cfg: cfg, opt: opt, now: now, keys: make(map[keyHash]int64),
-		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	c := &cleaner{l: l, cfg: cfg, opt: opt, now: now, keys: newKeyMap(), from: r.firstDirty,
+		noted: make(map[*segment][2]int), mapped: make(map[*segment]mapping)}
+	defer c.unmapAll()
 	c.stats.FirstDirty = r.firstDirty
+	started := time.Now()
 	end, err := c.buildMap(segs[r.dirty:r.end], r.firstDirty)
 	if err != nil {
 		return c.stats, err
 	}
+	c.stats.MapTime = time.Since(started)
 	c.stats.End = segs[end+r.dirty].base
 	c.lastOffsets = l.producers.lastOffsets()
 	upto := r.dirty + end
@@ -222,12 +213,14 @@ func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (st CleanStats,
 			return c.stats, err
 		}
 	}
+	c.stats.RewriteTime = time.Since(started) - c.stats.MapTime
 	if !c.skipped {
 		l.cleanerOffset.Store(c.stats.End)
 	}
 	l.logger.Info("cleaned log", "partition", l.tp, "dirty_from", c.stats.FirstDirty, "dirty_to", c.stats.End,
 		"segments", c.stats.Segments, "read_bytes", c.stats.BytesRead, "written_bytes", c.stats.BytesWritten,
-		"records", c.stats.RecordsRead, "kept", c.stats.RecordsKept, "keys", c.stats.Keys)
+		"records", c.stats.RecordsRead, "kept", c.stats.RecordsKept, "keys", c.stats.Keys,
+		"map_time", c.stats.MapTime, "rewrite_time", c.stats.RewriteTime, "sync_time", c.stats.SyncTime)
 	return c.stats, nil
 }
 
@@ -258,31 +251,65 @@ func groupSegments(segs []*segment, cfg Config) [][]*segment {
 
 // cleaner is the state of one pass.
 type cleaner struct {
-	l           *Log
-	cfg         Config
-	opt         CleanOptions
-	now         time.Time
-	keys        map[keyHash]int64 // key -> offset of its latest record in the dirty range
-	seeds       [2]maphash.Seed
-	mapBytes    int64
+	l    *Log
+	cfg  Config
+	opt  CleanOptions
+	now  time.Time
+	keys *keyMap // the keys of the mapped dirty range
+	from int64   // the first dirty offset
+	// The map pass numbers the records it walks (ordinals from 0, in log
+	// order) and notes the key id (keyMap) and the position in its batch's
+	// records section of each; noted gives each mapped segment's range of
+	// ordinals. The rewriting pass reads them back with a cursor, cur,
+	// that runs to curEnd (cur is -1 outside mapped segments).
+	ids         []uint32
+	pos         []uint32
+	noted       map[*segment][2]int
+	cur, curEnd int
+	// mapped holds the mappings of the mapped segments from the map pass
+	// to the rewriting pass, so the second pass neither maps nor faults
+	// them in again.
+	mapped      map[*segment]mapping
 	lastOffsets map[int64]int64 // producer id -> last offset of its last batch
 	stats       CleanStats
 	skipped     bool // a group was not swapped in: do not move the cleaner offset
 	buf, out    []byte
 	recs, comp  []byte
 	built       []byte
-	keep        []bool // per record of the batch being filtered
+	kept        []record.Record // of the batch being filtered
+	touched     byte            // sums bytes loaded only to bring them into cache
 }
+
+// touchAhead prepares the walk of the records of a mapped segment, whose
+// every step waits for the length of the record before: it loads a byte
+// every touchStride bytes of the range touchDistance past batch, as long as
+// batch. The loads do not depend on each other, so their cache misses (and
+// the page faults that map that part of the segment) overlap, and the walk
+// then finds its bytes in cache.
+func (c *cleaner) touchAhead(batch []byte) {
+	ahead := batch[:cap(batch)] // batch is a slice of the mapping: its capacity runs to the segment end
+	var sum byte
+	for p := touchDistance; p < touchDistance+len(batch) && p < len(ahead); p += touchStride {
+		sum += ahead[p]
+	}
+	c.touched += sum
+}
+
+const (
+	touchDistance = 64 << 10
+	touchStride   = 512
+)
 
 // buildMap maps keys over the dirty segments; it returns how many segments
 // it mapped (at least one).
 func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 	for i, s := range segs {
-		if i > 0 && c.mapBytes > c.opt.MaxMapBytes {
+		if i > 0 && c.keys.bytes()+int64(cap(c.ids))*keyMapRecordSize > c.opt.MaxMapBytes {
 			return i, nil
 		}
-		err := c.eachBatch(s, func(_ int64, h *record.Header, batch []byte) error {
-			if h.IsControl() || h.LastOffset() < from {
+		first := len(c.ids)
+		err := c.eachBatch(s, true, func(_ int64, h *record.Header, batch []byte) error {
+			if !c.mapsBatch(h) {
 				return nil // TODO(transactions): skip aborted data here too
 			}
 			data, err := record.BatchRecords(c.recs, batch, h)
@@ -292,31 +319,49 @@ func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 			if h.Compression() != record.CompressionNone {
 				c.recs = data
 			}
-			return record.WalkRecords(data, h.NumRecords, func(r *record.Record) error {
-				off := h.BaseOffset + int64(r.OffsetDelta)
-				if r.Key == nil || off < from {
-					return nil
+			if len(c.ids)+int(h.NumRecords) >= lookupID {
+				return fmt.Errorf("storage: cleaning %s: too many records for one pass", s.path)
+			}
+			var r record.Record
+			c.touchAhead(batch)
+			for k, pos := int32(0), 0; k < h.NumRecords; k++ {
+				n, err := record.DecodeRecordAt(data, pos, &r)
+				if err != nil {
+					return &CorruptionError{Path: s.path, Pos: 0, Err: fmt.Errorf("%w: batch at offset %d, record %d: %w", record.ErrCorrupt, h.BaseOffset, k, err)}
 				}
-				k := c.hash(r.Key)
-				if _, ok := c.keys[k]; !ok {
-					c.mapBytes += mapEntryBytes
+				id := uint32(noKeyID)
+				switch off := h.BaseOffset + int64(r.OffsetDelta); {
+				case r.Key == nil:
+				case off < from:
+					id = lookupID
+				default:
+					id = c.keys.put(r.Key, uint32(len(c.ids)))
 				}
-				c.keys[k] = off
-				return nil
-			})
+				c.ids = append(c.ids, id)
+				c.pos = append(c.pos, uint32(pos))
+				pos += n
+			}
+			return nil
 		})
 		if err != nil {
 			return 0, err
 		}
+		c.noted[s] = [2]int{first, len(c.ids)}
 	}
-	c.stats.Keys = len(c.keys)
+	c.stats.Keys = c.keys.len()
 	return len(segs), nil
+}
+
+// mapsBatch reports whether the map pass walks a batch of a mapped segment
+// (and so notes an id for each of its records).
+func (c *cleaner) mapsBatch(h *record.Header) bool {
+	return !h.IsControl() && h.LastOffset() >= c.from
 }
 
 // eachBatch reads a segment sequentially in large chunks and calls fn with
 // each batch, whose bytes (pointing into the chunk) are valid only during
 // the call.
-func (c *cleaner) eachBatch(s *segment, fn func(pos int64, h *record.Header, batch []byte) error) error {
+func (c *cleaner) eachBatch(s *segment, keep bool, fn func(pos int64, h *record.Header, batch []byte) error) error {
 	if !s.file.acquire() {
 		return errSegmentGone
 	}
@@ -346,10 +391,24 @@ func (c *cleaner) eachBatch(s *segment, fn func(pos int64, h *record.Header, bat
 	}
 	// Mapped, the segment is walked in place: batches that are dropped or
 	// only looked at (the key map pass) are never copied.
-	if data, unmap, _ := mapSegment(s.file.f, size); data != nil {
-		defer unmap()
-		if mappedHook != nil {
+	m, ok := c.mapped[s]
+	if ok && int64(len(m.data)) != size {
+		delete(c.mapped, s)
+		m.unmap()
+		ok = false
+	}
+	if !ok {
+		m.data, m.unmap, _ = mapSegment(s.file.f, size)
+		if m.data != nil && mappedHook != nil {
 			mappedHook(s.path)
+		}
+	}
+	if data := m.data; data != nil {
+		if keep {
+			c.mapped[s] = m
+		} else {
+			delete(c.mapped, s)
+			defer m.unmap()
 		}
 		for pos := int64(0); pos < size; {
 			n, err := step(pos, data[pos:], true)
@@ -387,6 +446,20 @@ func (c *cleaner) eachBatch(s *segment, fn func(pos int64, h *record.Header, bat
 		pos += n
 	}
 	return nil
+}
+
+// mapping is a segment mapped into memory.
+type mapping struct {
+	data  []byte
+	unmap func()
+}
+
+// unmapAll unmaps the segments still mapped at the end of a pass.
+func (c *cleaner) unmapAll() {
+	for s, m := range c.mapped {
+		delete(c.mapped, s)
+		m.unmap()
+	}
 }
 
 // cleanerChunkBytes is the read size of the cleaner.
@@ -428,9 +501,11 @@ func (c *cleaner) retainControl(h *record.Header) bool { return true }
 // filter decides the fate of one batch. It returns the bytes to write
 // (batch itself when unchanged) or nil to drop the batch.
 func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64) ([]byte, error) {
-	if _, err := record.Validate(batch); err != nil {
-		return nil, &CorruptionError{Path: path, Pos: pos, Err: err}
-	}
+	// As in Kafka's cleaner, the CRC is not checked here: every batch was
+	// checked when appended, and after a crash by recovery, and one copied
+	// whole keeps its CRC for consumers to check. (Checking it cost as much
+	// as reading the log once.) The structure of every batch and record
+	// is still checked as it is walked.
 	if h.IsControl() {
 		if c.retainControl(h) {
 			return batch, nil
@@ -445,40 +520,50 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 		c.recs = data
 	}
 	horizonPassed := h.HasDeleteHorizon() && c.now.UnixMilli() >= h.FirstTimestamp
-	kept, tombstones := int32(0), false
-	maxTS := int64(-1)
-	retained := c.out[:0]
-	newFirst := h.FirstTimestamp
-	// One walk decides what is kept and copies the kept records as they
-	// are; they are re-encoded only if the batch's first timestamp moves
-	// (a delete horizon is stamped), which needs a second walk.
-	keep := func(r *record.Record) bool {
-		if r.Key == nil {
-			return false // Kafka drops keyless records from compacted logs
+	c.kept = c.kept[:0]
+	if c.cur >= 0 && c.mapsBatch(h) {
+		// The map pass noted every record of this batch: decide by
+		// ordinal, and decode only the records that may be kept.
+		first, end := c.cur, c.cur+int(h.NumRecords)
+		if end > c.curEnd {
+			return nil, fmt.Errorf("storage: cleaning %s: batch at %d has more records than the key map pass saw", path, pos)
 		}
-		if latest, ok := c.keys[c.hash(r.Key)]; ok && h.BaseOffset+int64(r.OffsetDelta) < latest {
-			return false
+		c.cur = end
+		c.stats.RecordsRead += int64(h.NumRecords)
+		var r record.Record
+		for i := first; i < end; i++ {
+			id := c.ids[i]
+			if id == noKeyID || (id != lookupID && c.keys.latest[id] != uint32(i)) {
+				continue // keyless (Kafka drops those from compacted logs), or obsolete
+			}
+			if _, err := record.DecodeRecordAt(data, int(c.pos[i]), &r); err != nil {
+				return nil, &CorruptionError{Path: path, Pos: pos, Err: fmt.Errorf("%w: %w", record.ErrCorrupt, err)}
+			}
+			if (id == lookupID && c.keys.has(r.Key)) || (r.Value == nil && horizonPassed) {
+				continue
+			}
+			c.kept = append(c.kept, r)
 		}
-		return r.Value != nil || !horizonPassed
+	} else {
+		// Older than the mapped range: obsolete if the key was mapped.
+		err = record.WalkRecords(data, h.NumRecords, func(r *record.Record) error {
+			c.stats.RecordsRead++
+			if r.Key != nil && !c.keys.has(r.Key) && (r.Value != nil || !horizonPassed) {
+				c.kept = append(c.kept, *r)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, &CorruptionError{Path: path, Pos: pos, Err: err}
+		}
 	}
-	c.keep = c.keep[:0]
-	err = record.WalkRecords(data, h.NumRecords, func(r *record.Record) error {
-		c.stats.RecordsRead++
-		k := keep(r)
-		c.keep = append(c.keep, k)
-		if k {
-			kept++
-			tombstones = tombstones || r.Value == nil
-			maxTS = max(maxTS, h.FirstTimestamp+r.TimestampDelta)
-			retained = append(retained, r.Raw...)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, &CorruptionError{Path: path, Pos: pos, Err: err}
-	}
-	c.out = retained[:0]
+	kept := int32(len(c.kept))
 	c.stats.RecordsKept += int64(kept)
+	tombstones, maxTS := false, int64(-1)
+	for i := range c.kept {
+		tombstones = tombstones || c.kept[i].Value == nil
+		maxTS = max(maxTS, h.FirstTimestamp+c.kept[i].TimestampDelta)
+	}
 	stamp := tombstones && !h.HasDeleteHorizon()
 	if kept == h.NumRecords && !stamp {
 		return batch, nil
@@ -495,20 +580,18 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 		c.built = record.BuildBatch(c.built[:0], &out, nil)
 		return c.built, nil
 	}
+	// The kept records are copied as they are, or re-encoded with new
+	// timestamp deltas if the batch's first timestamp moves (a delete
+	// horizon is stamped).
+	newFirst := h.FirstTimestamp
 	if stamp {
 		out.Attributes |= record.DeleteHorizonFlagBit
 		newFirst = c.now.Add(c.cfg.DeleteRetention).UnixMilli()
-		retained = retained[:0]
-		i := 0
-		err = record.WalkRecords(data, h.NumRecords, func(r *record.Record) error {
-			if i++; c.keep[i-1] {
-				retained = record.AppendRetimed(retained, r, h.FirstTimestamp+r.TimestampDelta-newFirst)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	}
+	retained := c.out[:0]
+	for i := range c.kept {
+		r := &c.kept[i]
+		retained = record.AppendRetimed(retained, r, h.FirstTimestamp+r.TimestampDelta-newFirst)
 	}
 	section := retained
 	if h.Compression() != record.CompressionNone {
@@ -565,7 +648,11 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 	}
 	for _, s := range group {
 		c.stats.Segments++
-		err := c.eachBatch(s, func(p int64, h *record.Header, batch []byte) error {
+		c.cur, c.curEnd = -1, -1
+		if r, ok := c.noted[s]; ok {
+			c.cur, c.curEnd = r[0], r[1]
+		}
+		err := c.eachBatch(s, false, func(p int64, h *record.Header, batch []byte) error {
 			out, err := c.filter(h, batch, s.path, p)
 			if err != nil || out == nil {
 				changed = true
@@ -604,6 +691,9 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 		if err != nil {
 			return err
 		}
+		if c.cur != c.curEnd {
+			return fmt.Errorf("storage: cleaning %s: %d records fewer than the key map pass saw", s.path, c.curEnd-c.cur)
+		}
 	}
 	if !changed {
 		return nil
@@ -615,9 +705,11 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 	if err := seg.finish(); err != nil {
 		return err
 	}
+	syncStart := time.Now()
 	if err := seg.sync(); err != nil {
 		return err
 	}
+	c.stats.SyncTime += time.Since(syncStart)
 	c.stats.BytesWritten += pos
 	swapped, err := l.swapIn(group, sizes, seg, c.now)
 	if err != nil {

@@ -142,6 +142,9 @@ func checkAgainst(t *testing.T, l *Log, want map[int64]kv, m *model) {
 		}
 	}
 	for off := range got {
+		if off < l.LogStartOffset() {
+			continue // in the log start's batch, not in the log
+		}
 		if _, ok := want[off]; !ok {
 			t.Errorf("offset %d (key %q) should have been compacted away", off, got[off].key)
 		}
@@ -232,6 +235,49 @@ func TestCleanMatchesModel(t *testing.T) {
 		}
 	}
 	checkAgainst(t, l, want, m)
+}
+
+// TestCleanSmallKeyMapFromMidSegment bounds the key map to one segment a
+// pass and moves the log start into the middle of a segment: records
+// before the first dirty offset, and all of the clean prefix, are looked up
+// by key, the rest by their position in the map pass, and the passes
+// together leave what the model's full compaction leaves.
+func TestCleanSmallKeyMapFromMidSegment(t *testing.T) {
+	_, l := newTestLog(t, compactConfig())
+	rng := rand.New(rand.NewPCG(3, 4))
+	m := &model{recs: map[int64]kv{}, ts: map[int64]int64{}}
+	appendRandom(t, l, m, rng, 300, 40, testNow.UnixMilli())
+	segs := l.Segments()
+	if len(segs) < 5 || segs[2].BaseOffset-segs[1].BaseOffset < 4 {
+		t.Fatalf("want several segments of several records, got %+v", segs)
+	}
+	start := segs[1].BaseOffset + 3
+	if err := l.DeleteRecordsBefore(start); err != nil {
+		t.Fatal(err)
+	}
+	for off := range m.recs {
+		if off < start {
+			delete(m.recs, off)
+		}
+	}
+	end := segs[len(segs)-1].BaseOffset
+	passes := 0
+	for l.CleanerOffset() < end {
+		if passes++; passes > len(segs) {
+			t.Fatalf("cleaner offset %d after %d passes, want %d", l.CleanerOffset(), passes-1, end)
+		}
+		st, err := l.Clean(testNow, CleanOptions{Limit: math.MaxInt64, MaxMapBytes: 1}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.End <= st.FirstDirty {
+			t.Fatalf("pass %d made no progress: %+v", passes, st)
+		}
+	}
+	if passes < 3 {
+		t.Fatalf("%d passes: the key map bound was not applied", passes)
+	}
+	checkAgainst(t, l, m.compacted(end, true), m)
 }
 
 func TestCleanNeverActiveAndLimits(t *testing.T) {
