@@ -55,6 +55,8 @@ func OpenDir(path string, cfg Config, logger *slog.Logger) (*Dir, error) {
 	d := &Dir{path: path, cfg: cfg, logger: logger, logs: make(map[TopicPartition]*Log)}
 	_, err := os.Stat(filepath.Join(path, cleanShutdownFile))
 	clean := err == nil
+	boot := bootID()
+	trusted := !clean && sameBoot(path, boot)
 	recovery := d.readOffsets(recoveryPointFile)
 	starts := d.readOffsets(logStartFile)
 	cleaned := d.readOffsets(cleanerOffsetFile)
@@ -80,7 +82,7 @@ func OpenDir(path string, cfg Config, logger *slog.Logger) (*Dir, error) {
 		if !ok {
 			continue
 		}
-		st := logState{recoveryPoint: -1, logStart: -1, cleanerOffset: -1, clean: clean}
+		st := logState{recoveryPoint: -1, logStart: -1, cleanerOffset: -1, clean: clean, sameBoot: trusted}
 		if off, ok := cleaned[tp]; ok {
 			st.cleanerOffset = off
 		}
@@ -96,6 +98,10 @@ func OpenDir(path string, cfg Config, logger *slog.Logger) (*Dir, error) {
 		d.closeAll()
 		return nil, err
 	}
+	if err := recordBoot(path, boot); err != nil {
+		d.closeAll()
+		return nil, err
+	}
 	if clean {
 		if err := os.Remove(filepath.Join(path, cleanShutdownFile)); err != nil {
 			d.closeAll()
@@ -106,7 +112,7 @@ func OpenDir(path string, cfg Config, logger *slog.Logger) (*Dir, error) {
 			return nil, err
 		}
 	}
-	logger.Info("opened log dir", "path", path, "logs", len(d.logs), "clean_shutdown", clean)
+	logger.Info("opened log dir", "path", path, "logs", len(d.logs), "clean_shutdown", clean, "crc_checked", !clean && !trusted)
 	return d, nil
 }
 

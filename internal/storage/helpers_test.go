@@ -5,6 +5,7 @@ import (
 	"hash/crc32"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -119,6 +120,17 @@ func mustAppend(t testing.TB, l *Log, b []byte, epoch int32) AppendResult {
 
 // crash abandons the Dir as a kill -9 would: no flush, no snapshot, no
 // checkpoint, no clean-shutdown marker. Only descriptors are closed.
+// reboot makes the next open of the log dir at path see a different boot
+// than the one that wrote it: an unclean open then checks CRCs, as after
+// an OS crash, the only way torn or corrupt batches other than a short
+// last one come about.
+func reboot(t testing.TB, path string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(path, bootFile), []byte("a boot before\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func crash(d *Dir) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

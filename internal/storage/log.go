@@ -52,6 +52,9 @@ type Log struct {
 	tp      TopicPartition
 	topicID [16]byte
 	logger  *slog.Logger
+	// skipCRC is set while a log is recovered after a process crash in
+	// the same boot: batches are checked by their headers only (boot.go).
+	skipCRC bool
 
 	// flushMu serializes Flush, and keeps segments from being closed or
 	// removed (retention, truncation, Close) while a Flush fsyncs them

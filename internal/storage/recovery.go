@@ -22,18 +22,22 @@ type logState struct {
 	logStart      int64 // -1 when unknown
 	cleanerOffset int64 // first dirty offset from cleaner-offset-checkpoint, -1 when unknown
 	clean         bool  // the log dir had a clean-shutdown marker
+	// sameBoot: the shutdown was unclean but the OS has not restarted
+	// since the logs were written, so batches need no CRC check (boot.go).
+	sameBoot bool
 }
 
 // openLog opens a partition directory and brings it to a consistent state.
 // After a clean shutdown it trusts the files and only checks the tail of
 // the last segment against its index. Otherwise every segment from the one
 // holding the recovery point onwards is validated batch by batch (CRC
-// included): the log is cut at the first torn or corrupt batch, later
+// included, unless the OS has not restarted since: see boot.go): the log is
+// cut at the first torn or corrupt batch, later
 // segments are deleted, indexes are rebuilt and the leader epoch cache is
 // completed from batch headers. Producer state is then loaded from the
 // newest usable snapshot and brought up to the log end by replaying headers.
 func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slog.Logger) (*Log, error) {
-	l := &Log{dir: dir, tp: tp, cfg: cfg.withDefaults(), logger: logger, producers: newProducerState()}
+	l := &Log{dir: dir, tp: tp, cfg: cfg.withDefaults(), logger: logger, producers: newProducerState(), skipCRC: st.sameBoot}
 	id, err := readPartitionMetadata(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -64,6 +68,7 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 		l.Close()
 		return nil, err
 	}
+	l.skipCRC = false
 	return l, nil
 }
 
@@ -273,9 +278,13 @@ func (l *Log) scanBatches(seg *segment, pos, next, size int64, buf *[]byte, fn f
 	// Batches are validated in place in a read-only mapping of the segment
 	// when possible (no copy of every byte out of the page cache); a fault
 	// there (the file cut underneath, an I/O error) is an I/O error of this
-	// open, not a crash.
-	mapped, unmap, _ := mapSegment(seg.file.f, end)
-	defer unmap()
+	// open, not a crash. Without the CRC check, only headers are read.
+	var mapped []byte
+	if !l.skipCRC {
+		var unmap func()
+		mapped, unmap, _ = mapSegment(seg.file.f, end)
+		defer unmap()
+	}
 	if mapped != nil {
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		defer recoverFault(&err, seg.path)
@@ -292,20 +301,22 @@ func (l *Log) scanBatches(seg *segment, pos, next, size int64, buf *[]byte, fn f
 			return next, pos, corruptf(seg.path, pos, "batch base offset %d below expected %d", h.BaseOffset, next), nil
 		}
 		n := h.TotalSize() // bounded by end - pos by readHeader
-		var b []byte
-		if mapped != nil {
-			b = mapped[pos : pos+n]
-		} else {
-			if int64(cap(*buf)) < n {
-				*buf = make([]byte, n)
+		if !l.skipCRC {
+			var b []byte
+			if mapped != nil {
+				b = mapped[pos : pos+n]
+			} else {
+				if int64(cap(*buf)) < n {
+					*buf = make([]byte, n)
+				}
+				b = (*buf)[:n]
+				if _, err := seg.file.f.ReadAt(b, pos); err != nil {
+					return 0, 0, nil, fmt.Errorf("storage: read %s at %d: %w", seg.path, pos, err)
+				}
 			}
-			b = (*buf)[:n]
-			if _, err := seg.file.f.ReadAt(b, pos); err != nil {
-				return 0, 0, nil, fmt.Errorf("storage: read %s at %d: %w", seg.path, pos, err)
+			if _, verr := record.Validate(b); verr != nil {
+				return next, pos, &CorruptionError{Path: seg.path, Pos: pos, Err: verr}, nil
 			}
-		}
-		if _, verr := record.Validate(b); verr != nil {
-			return next, pos, &CorruptionError{Path: seg.path, Pos: pos, Err: verr}, nil
 		}
 		if err := fn(pos, &h); err != nil {
 			return 0, 0, nil, err
