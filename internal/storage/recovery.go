@@ -91,6 +91,14 @@ func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry) error {
 		l.recoveryPoint.Store(l.leo)
 	} else {
 		l.recoveryPoint.Store(max(st.recoveryPoint, 0))
+		if !l.dirDirty.Load() {
+			// Recovery found the log whole and changed nothing but
+			// indexes: it stays to be recovered from the same point
+			// after another crash (as Kafka leaves it) rather than
+			// waiting here for the writeback of everything written
+			// since the last flush. The next flush moves the point.
+			return nil
+		}
 	}
 	// Recovered segments and rebuilt indexes are made durable before the
 	// recovery point moves to the log end.
