@@ -277,28 +277,7 @@ type cleaner struct {
 	recs, comp  []byte
 	built       []byte
 	kept        []record.Record // of the batch being filtered
-	touched     byte            // sums bytes loaded only to bring them into cache
 }
-
-// touchAhead prepares the walk of the records of a mapped segment, whose
-// every step waits for the length of the record before: it loads a byte
-// every touchStride bytes of the range touchDistance past batch, as long as
-// batch. The loads do not depend on each other, so their cache misses (and
-// the page faults that map that part of the segment) overlap, and the walk
-// then finds its bytes in cache.
-func (c *cleaner) touchAhead(batch []byte) {
-	ahead := batch[:cap(batch)] // batch is a slice of the mapping: its capacity runs to the segment end
-	var sum byte
-	for p := touchDistance; p < touchDistance+len(batch) && p < len(ahead); p += touchStride {
-		sum += ahead[p]
-	}
-	c.touched += sum
-}
-
-const (
-	touchDistance = 64 << 10
-	touchStride   = 512
-)
 
 // buildMap maps keys over the dirty segments; it returns how many segments
 // it mapped (at least one).
@@ -323,7 +302,6 @@ func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 				return fmt.Errorf("storage: cleaning %s: too many records for one pass", s.path)
 			}
 			var r record.Record
-			c.touchAhead(batch)
 			for k, pos := int32(0), 0; k < h.NumRecords; k++ {
 				n, err := record.DecodeRecordAt(data, pos, &r)
 				if err != nil {
