@@ -13,6 +13,7 @@ package broker
 //   change for consumers.
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -85,6 +86,9 @@ func (f *fetch) attempt(final bool) bool {
 // wait long-polls: it re-reads whenever a partition's high watermark moves
 // until MinBytes are there or maxWait passes.
 func (f *fetch) wait(maxWait time.Duration) {
+	if hook := fetchWaitHook.Load(); hook != nil {
+		(*hook)()
+	}
 	w := partition.NewWaiter()
 	var watched []*partition.Partition
 	for _, fp := range f.plan.parts {
@@ -98,6 +102,11 @@ func (f *fetch) wait(maxWait time.Duration) {
 			part.Unwatch(w)
 		}
 	}()
+	// Records appended between the first attempt and the watches above
+	// woke nobody: read once more now that any later append will.
+	if f.attempt(false) {
+		return
+	}
 	timer := time.NewTimer(maxWait)
 	defer timer.Stop()
 	for {
@@ -117,6 +126,10 @@ func (f *fetch) wait(maxWait time.Duration) {
 		}
 	}
 }
+
+// fetchWaitHook, set by tests, runs when a fetch starts to long-poll,
+// before it watches its partitions.
+var fetchWaitHook atomic.Pointer[func()]
 
 // fetchParts turns the request's topics into fetchParts, resolving topic
 // ids (v13+). Unknown ids are answered with UNKNOWN_TOPIC_ID entries.

@@ -3,12 +3,14 @@ package broker_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/samsa-streaming/samsa/internal/broker"
 	"github.com/samsa-streaming/samsa/internal/brokertest"
 )
 
@@ -184,5 +186,39 @@ func TestLongPollFetch(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("the parked fetch was not woken by the produce (it waits 20s)")
+	}
+}
+
+// TestLongPollSeesAppendBeforeWatch appends a record in the window between
+// a fetch's first read (nothing there yet) and its watch on the partition:
+// the fetch must still answer with it at once, not when MaxWait ends (a
+// lost wake-up that showed as ~500 ms end-to-end p99 under steady load).
+func TestLongPollSeesAppendBeforeWatch(t *testing.T) {
+	b := brokertest.Start(t)
+	createTopic(t, b.Addr(), "race", 1, nil)
+	prod := newClient(t, b.Addr())
+	var once sync.Once
+	broker.SetFetchWaitHook(func() {
+		once.Do(func() {
+			if err := prod.ProduceSync(ctxT(t), &kgo.Record{Topic: "race", Value: []byte("early")}).FirstErr(); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	t.Cleanup(func() { broker.SetFetchWaitHook(nil) })
+	cons := newClient(t, b.Addr(), kgo.ConsumeTopics("race"), kgo.FetchMaxWait(30*time.Second))
+	got := make(chan *kgo.Record, 1)
+	go func() {
+		fs := cons.PollFetches(ctxT(t))
+		fs.EachRecord(func(r *kgo.Record) { got <- r })
+		close(got)
+	}()
+	select {
+	case r := <-got:
+		if r == nil || string(r.Value) != "early" {
+			t.Fatalf("got %v", r)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the record appended before the fetch watched its partition was not returned until MaxWait (30s)")
 	}
 }
