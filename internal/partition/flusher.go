@@ -7,7 +7,8 @@ import (
 
 // Flusher implements group commit: appends enqueue their partition, and
 // one goroutine repeatedly takes everything queued, fsyncs each partition
-// once, advances the high watermarks and answers the waiters. While one
+// once (all of them at the same time), advances the high watermarks and
+// answers the waiters. While one
 // round's fsyncs run, the next round's requests accumulate, so the number
 // of fsyncs per second is bounded by the disk, not by the request rate.
 type Flusher struct {
@@ -64,19 +65,46 @@ func (f *Flusher) run() {
 }
 
 func (f *Flusher) round(batch map[*Partition][]func(error)) {
+	if len(batch) == 1 {
+		for p, cbs := range batch {
+			f.flush(p, cbs)
+		}
+		return
+	}
+	// The partitions of a round are fsynced at the same time, not one
+	// after another: the filesystem can commit their metadata in one
+	// journal transaction and the disk sees their writes together. Each
+	// partition is answered as soon as its own fsync is done.
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxConcurrentFsyncs)
 	for p, cbs := range batch {
-		// The end position is read before the fsync: everything up to it
-		// is in the file, so the fsync makes at least that much durable.
-		end := p.log.EndPosition()
-		_, err := p.log.Flush()
-		if err != nil {
-			f.logger.Error("fsync failed; the partition stops accepting writes", "topic", p.Topic, "partition", p.Index, "err", err)
-		} else {
-			p.advance(end)
-		}
-		for _, cb := range cbs {
-			cb(err)
-		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			f.flush(p, cbs)
+		}()
+	}
+	wg.Wait()
+}
+
+// maxConcurrentFsyncs bounds the fsyncs one round runs at the same time.
+const maxConcurrentFsyncs = 32
+
+// flush fsyncs one partition, advances its high watermark and answers its
+// waiters.
+func (f *Flusher) flush(p *Partition, cbs []func(error)) {
+	// The end position is read before the fsync: everything up to it is
+	// in the file, so the fsync makes at least that much durable.
+	end := p.log.EndPosition()
+	_, err := p.log.Flush()
+	if err != nil {
+		f.logger.Error("fsync failed; the partition stops accepting writes", "topic", p.Topic, "partition", p.Index, "err", err)
+	} else {
+		p.advance(end)
+	}
+	for _, cb := range cbs {
+		cb(err)
 	}
 }
 
