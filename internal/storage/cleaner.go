@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"time"
+	"unsafe"
 
 	"github.com/samsa-streaming/samsa/internal/record"
 )
@@ -264,6 +265,7 @@ type cleaner struct {
 	// that runs to curEnd (cur is -1 outside mapped segments).
 	ids         []uint32
 	pos         []uint32
+	frees       []func() // frees the off-heap memory behind ids and pos
 	noted       map[*segment][2]int
 	cur, curEnd int
 	// mapped holds the mappings of the mapped segments from the map pass
@@ -298,9 +300,15 @@ func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 			if h.Compression() != record.CompressionNone {
 				c.recs = data
 			}
+			// A record takes at least one byte: a bad count cannot make
+			// the arrays reserved below outgrow the batch.
+			if int(h.NumRecords) > len(data) {
+				return corruptf(s.path, 0, "batch at offset %d claims %d records in %d bytes", h.BaseOffset, h.NumRecords, len(data))
+			}
 			if len(c.ids)+int(h.NumRecords) >= lookupID {
 				return fmt.Errorf("storage: cleaning %s: too many records for one pass", s.path)
 			}
+			c.reserve(len(c.ids) + int(h.NumRecords))
 			var r record.Record
 			for k, pos := int32(0), 0; k < h.NumRecords; k++ {
 				n, err := record.DecodeRecordAt(data, pos, &r)
@@ -328,6 +336,23 @@ func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 	}
 	c.stats.Keys = c.keys.len()
 	return len(segs), nil
+}
+
+// reserve makes room for n records in ids and pos, outside the Go heap
+// (allocOffHeap), doubling as needed; unmapAll frees them.
+func (c *cleaner) reserve(n int) {
+	if n <= cap(c.ids) {
+		return
+	}
+	size := max(n, 2*cap(c.ids), 1<<16)
+	b, free := allocOffHeap(2 * keyMapIDBytes * size)
+	ids := unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), 2*size)
+	c.ids = append(ids[:0:size], c.ids...)
+	c.pos = append(ids[size:size:2*size], c.pos...)
+	for _, f := range c.frees { // the smaller arrays just copied
+		f()
+	}
+	c.frees = append(c.frees[:0], free)
 }
 
 // mapsBatch reports whether the map pass walks a batch of a mapped segment
@@ -432,12 +457,18 @@ type mapping struct {
 	unmap func()
 }
 
-// unmapAll unmaps the segments still mapped at the end of a pass.
+// unmapAll unmaps the segments still mapped at the end of a pass and
+// frees the per-record arrays.
 func (c *cleaner) unmapAll() {
 	for s, m := range c.mapped {
 		delete(c.mapped, s)
 		m.unmap()
 	}
+	c.ids, c.pos = nil, nil
+	for _, free := range c.frees {
+		free()
+	}
+	c.frees = nil
 }
 
 // cleanerChunkBytes is the read size of the cleaner.
