@@ -184,7 +184,7 @@
 // 100k distinct keys, 64 MiB segments, page cache, including the fsync of
 // the output) against one sequential read of the same files:
 //
-//	1 GiB:   read 198 ms,   clean 547 ms     (2.7x a read; median of 3, 101 MiB written)
+//	1 GiB:   read 236 ms,   clean 587 ms     (2.3x a read; median of 3, 101 MiB written)
 //
 // (8.2x when segments were copied, 3.7x when mapped.) The cleaner walks
 // the dirty range once to build the key map and once more, by the noted
