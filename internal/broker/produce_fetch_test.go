@@ -163,16 +163,27 @@ func TestRestartKeepsData(t *testing.T) {
 
 // TestLongPollFetch checks that a fetch waiting for data is answered when
 // data arrives: the consumer starts first, then the producer writes.
-func TestLongPollFetch(t *testing.T) {
-	b := brokertest.Start(t)
-	createTopic(t, b.Addr(), "poll", 1, nil)
-	cons := newClient(t, b.Addr(), kgo.ConsumeTopics("poll"), kgo.FetchMaxWait(20*time.Second))
+// pollOnce polls cons once in the background and delivers the first
+// record it gets (nil if none) on the returned channel.
+func pollOnce(t *testing.T, cons *kgo.Client) <-chan *kgo.Record {
 	got := make(chan *kgo.Record, 1)
 	go func() {
 		fs := cons.PollFetches(ctxT(t))
-		fs.EachRecord(func(r *kgo.Record) { got <- r })
-		close(got)
+		var first *kgo.Record
+		fs.EachRecord(func(r *kgo.Record) {
+			if first == nil {
+				first = r
+			}
+		})
+		got <- first
 	}()
+	return got
+}
+
+func TestLongPollFetch(t *testing.T) {
+	b := brokertest.Start(t)
+	createTopic(t, b.Addr(), "poll", 1, nil)
+	got := pollOnce(t, newClient(t, b.Addr(), kgo.ConsumeTopics("poll"), kgo.FetchMaxWait(20*time.Second)))
 	// Let the consumer's first (empty) fetch reach the broker and park.
 	time.Sleep(300 * time.Millisecond)
 	prod := newClient(t, b.Addr())
@@ -206,13 +217,7 @@ func TestLongPollSeesAppendBeforeWatch(t *testing.T) {
 		})
 	})
 	t.Cleanup(func() { broker.SetFetchWaitHook(nil) })
-	cons := newClient(t, b.Addr(), kgo.ConsumeTopics("race"), kgo.FetchMaxWait(30*time.Second))
-	got := make(chan *kgo.Record, 1)
-	go func() {
-		fs := cons.PollFetches(ctxT(t))
-		fs.EachRecord(func(r *kgo.Record) { got <- r })
-		close(got)
-	}()
+	got := pollOnce(t, newClient(t, b.Addr(), kgo.ConsumeTopics("race"), kgo.FetchMaxWait(30*time.Second)))
 	select {
 	case r := <-got:
 		if r == nil || string(r.Value) != "early" {

@@ -345,10 +345,10 @@ func (c *cleaner) reserve(n int) {
 		return
 	}
 	size := max(n, 2*cap(c.ids), 1<<16)
-	b, free := allocOffHeap(2 * keyMapIDBytes * size)
-	ids := unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), 2*size)
-	c.ids = append(ids[:0:size], c.ids...)
-	c.pos = append(ids[size:size:2*size], c.pos...)
+	b, free := allocOffHeap(keyMapRecordSize * size)
+	both := unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), 2*size)
+	c.ids = append(both[:0:size], c.ids...)
+	c.pos = append(both[size:size:2*size], c.pos...)
 	for _, f := range c.frees { // the smaller arrays just copied
 		f()
 	}

@@ -66,10 +66,8 @@ func (m *keyMap) digest(key []byte) keyDigest {
 
 // put records ord as the ordinal of key's latest record and returns the
 // key's id. Ordinals must be put in increasing order.
-func (m *keyMap) put(key []byte, ord uint32) uint32 { return m.putDigest(m.digest(key), ord) }
-
-// putDigest is put for a key's digest.
-func (m *keyMap) putDigest(d keyDigest, ord uint32) uint32 {
+func (m *keyMap) put(key []byte, ord uint32) uint32 {
+	d := m.digest(key)
 	mask := uint64(len(m.slots) - 1)
 	for i := d.h0 & mask; ; i = (i + 1) & mask {
 		s := &m.slots[i]
