@@ -11,7 +11,6 @@ package broker
 
 import (
 	"errors"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -169,17 +168,9 @@ func produceOne(b *Broker, part *partition.Partition, records []byte, legacy boo
 	case h.IsTransactional():
 		return kerr.InvalidTxnState // transactions come with their own issue
 	}
-	if cfg.CleanupCompact {
-		// Compaction keeps the latest record per key: a keyless record
-		// could never be compacted, so Kafka refuses it. This walks the
-		// records, so only compacted topics pay for it.
-		if err := record.CheckKeys(batch); err != nil {
-			if errors.Is(err, record.ErrNoKey) {
-				return fmt.Errorf("%w: %v", kerr.InvalidRecord, err)
-			}
-			return err
-		}
-	}
+	// A compacted topic refuses keyless records (Kafka's LogValidator):
+	// the log checks that as it computes the key digests it keeps for the
+	// cleaner, and fails with record.ErrNoKey (errCode: INVALID_RECORD).
 	if cfg.LogAppendTime {
 		record.SetLogAppendTime(batch, now.UnixMilli())
 		rp.LogAppendTime = now.UnixMilli()

@@ -21,6 +21,8 @@ func errCode(err error) int16 {
 		return 0
 	case errors.As(err, &ke):
 		return ke.Code
+	case errors.Is(err, record.ErrNoKey):
+		return kerr.InvalidRecord.Code
 	case errors.Is(err, record.ErrCorrupt):
 		return kerr.CorruptMessage.Code
 	case errors.Is(err, storage.ErrOffsetOutOfRange):

@@ -67,21 +67,6 @@ func keyedBatch(t *testing.T, codec int, keys ...[]byte) []byte {
 	return BuildBatch(nil, &h, z)
 }
 
-func TestCheckKeys(t *testing.T) {
-	for _, codec := range []int{CompressionNone, CompressionLZ4} {
-		if err := CheckKeys(keyedBatch(t, codec, []byte("a"), []byte{})); err != nil {
-			t.Fatalf("codec %d: keyed batch rejected: %v", codec, err)
-		}
-		if err := CheckKeys(keyedBatch(t, codec, []byte("a"), nil)); !errors.Is(err, ErrNoKey) {
-			t.Fatalf("codec %d: keyless record accepted: %v", codec, err)
-		}
-	}
-	b := keyedBatch(t, CompressionNone, []byte("a"))
-	if err := CheckKeys(b[:len(b)-1]); err == nil {
-		t.Fatal("truncated batch accepted")
-	}
-}
-
 func TestWalkRecordsAndRetime(t *testing.T) {
 	b := keyedBatch(t, CompressionNone, []byte("a"), nil, []byte("c"))
 	h, err := Validate(b)

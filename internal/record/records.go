@@ -15,7 +15,7 @@ import (
 var ErrNoKey = errors.New("compacted topic cannot accept message without key")
 
 // MaxRecordsBytes bounds the decompressed records section of one batch
-// that CheckKeys and the log cleaner will expand: a producer cannot make
+// that the log (checking keys on compacted topics) and the cleaner will expand: a producer cannot make
 // the broker allocate more than this for one batch.
 const MaxRecordsBytes = 64 << 20
 
@@ -156,31 +156,3 @@ func BuildBatch(dst []byte, h *Header, records []byte) []byte {
 // a delete horizon (KIP-534): FirstTimestamp then holds the time after
 // which its tombstones and transaction markers may be removed.
 func (h Header) HasDeleteHorizon() bool { return h.Attributes&DeleteHorizonFlagBit != 0 }
-
-// CheckKeys returns ErrNoKey if any record of the batch has a null key.
-// It decompresses the batch, so the broker calls it only for compacted
-// topics (Kafka's LogValidator does the same check there). A batch that
-// cannot be decoded returns an error wrapping ErrCorrupt; control batches
-// are not checked.
-func CheckKeys(batch []byte) error {
-	h, err := ParseHeader(batch)
-	if err != nil {
-		return err
-	}
-	if h.IsControl() {
-		return nil
-	}
-	if h.TotalSize() != int64(len(batch)) {
-		return ErrShort
-	}
-	data, err := BatchRecords(nil, batch, &h)
-	if err != nil {
-		return err
-	}
-	return WalkRecords(data, h.NumRecords, func(r *Record) error {
-		if r.Key == nil {
-			return ErrNoKey
-		}
-		return nil
-	})
-}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -68,6 +69,9 @@ type CleanStats struct {
 	RecordsRead     int64
 	RecordsKept     int64
 	Keys            int
+	// KeyFiles counts the segments mapped from their key files (the rest
+	// of the mapped segments were walked).
+	KeyFiles int
 	// MapTime and RewriteTime are the durations of the two passes;
 	// SyncTime is the part of RewriteTime spent waiting for fsync.
 	MapTime, RewriteTime, SyncTime time.Duration
@@ -220,7 +224,7 @@ func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (st CleanStats,
 	}
 	l.logger.Info("cleaned log", "partition", l.tp, "dirty_from", c.stats.FirstDirty, "dirty_to", c.stats.End,
 		"segments", c.stats.Segments, "read_bytes", c.stats.BytesRead, "written_bytes", c.stats.BytesWritten,
-		"records", c.stats.RecordsRead, "kept", c.stats.RecordsKept, "keys", c.stats.Keys,
+		"records", c.stats.RecordsRead, "kept", c.stats.RecordsKept, "keys", c.stats.Keys, "key_files", c.stats.KeyFiles,
 		"map_time", c.stats.MapTime, "rewrite_time", c.stats.RewriteTime, "sync_time", c.stats.SyncTime)
 	return c.stats, nil
 }
@@ -289,7 +293,18 @@ func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 			return i, nil
 		}
 		first := len(c.ids)
-		err := c.eachBatch(s, true, func(_ int64, h *record.Header, batch []byte) error {
+		done, err := false, error(nil)
+		if from <= s.base {
+			done, err = c.mapKeys(s)
+		}
+		if done || err != nil {
+			if err != nil {
+				return 0, err
+			}
+			c.noted[s] = [2]int{first, len(c.ids)}
+			continue
+		}
+		err = c.eachBatch(s, true, func(_ int64, h *record.Header, batch []byte) error {
 			if !c.mapsBatch(h) {
 				return nil // TODO(transactions): skip aborted data here too
 			}
@@ -321,7 +336,7 @@ func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 				case off < from:
 					id = lookupID
 				default:
-					id = c.keys.put(r.Key, uint32(len(c.ids)))
+					id = c.keys.put(digestKey(r.Key), uint32(len(c.ids)))
 				}
 				c.ids = append(c.ids, id)
 				c.pos = append(c.pos, uint32(pos))
@@ -337,6 +352,67 @@ func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 	c.stats.Keys = c.keys.len()
 	return len(segs), nil
 }
+
+// mapKeys maps a segment from its key file, if it has a finished one that
+// matches it, and reports whether it did. Every record of the segment must
+// be at or after the first dirty offset. A key file that does not match is
+// deleted, and the caller walks the segment.
+func (c *cleaner) mapKeys(s *segment) (bool, error) {
+	path := s.keysPath()
+	f, err := os.Open(path)
+	if err != nil {
+		return false, nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, nil
+	}
+	data, unmap, _ := mapSegment(f, st.Size())
+	if data == nil {
+		if data, err = os.ReadFile(path); err != nil {
+			return false, nil
+		}
+	}
+	defer unmap()
+	entries, err := checkKeys(data, s.base, s.size.Load())
+	if err != nil {
+		c.l.logger.Info("not using a key file, walking its segment", "partition", c.l.tp, "path", path, "err", err)
+		os.Remove(path)
+		return false, nil
+	}
+	n := len(entries) / keysEntrySize
+	if len(c.ids)+n >= lookupID {
+		return false, fmt.Errorf("storage: cleaning %s: too many records for one pass", s.path)
+	}
+	c.stats.BytesRead += int64(len(data))
+	c.opt.Throttle.Wait(int64(len(data)))
+	c.reserve(len(c.ids) + n)
+	be := binary.BigEndian
+	for k := 0; k < n; k++ {
+		if k&0xffff == 0 {
+			select {
+			case <-c.opt.Cancel:
+				return false, ErrCleanCanceled
+			default:
+			}
+		}
+		e := entries[k*keysEntrySize : (k+1)*keysEntrySize]
+		pos := be.Uint32(e[12:])
+		id := uint32(noKeyID)
+		if pos&keyless == 0 {
+			id = c.keys.put(keyDigest{h0: be.Uint64(e), h1: be.Uint32(e[8:])}, uint32(len(c.ids)))
+		}
+		c.ids = append(c.ids, id)
+		c.pos = append(c.pos, pos&^keyless)
+	}
+	c.stats.KeyFiles++
+	return true, nil
+}
+
+// errKeyMapMismatch means a batch's records are not what the map pass
+// noted for them (a key file that does not describe its segment).
+var errKeyMapMismatch = errors.New("records do not match the key map pass")
 
 // reserve makes room for n records in ids and pos, outside the Go heap
 // (allocOffHeap), doubling as needed; unmapAll frees them.
@@ -535,12 +611,21 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 		// ordinal, and decode only the records that may be kept.
 		first, end := c.cur, c.cur+int(h.NumRecords)
 		if end > c.curEnd {
-			return nil, fmt.Errorf("storage: cleaning %s: batch at %d has more records than the key map pass saw", path, pos)
+			return nil, fmt.Errorf("storage: cleaning %s: batch at %d has more records than the key map pass saw: %w", path, pos, errKeyMapMismatch)
 		}
 		c.cur = end
 		c.stats.RecordsRead += int64(h.NumRecords)
+		// What the pass noted must fit the batch: the first record at
+		// the start of the records section, positions increasing, and
+		// each record kept carrying the key its id says.
+		if first < end && c.pos[first] != 0 {
+			return nil, fmt.Errorf("storage: cleaning %s: batch at %d: %w", path, pos, errKeyMapMismatch)
+		}
 		var r record.Record
 		for i := first; i < end; i++ {
+			if i > first && c.pos[i] <= c.pos[i-1] {
+				return nil, fmt.Errorf("storage: cleaning %s: batch at %d: %w", path, pos, errKeyMapMismatch)
+			}
 			id := c.ids[i]
 			if id == noKeyID || (id != lookupID && c.keys.latest[id] != uint32(i)) {
 				continue // keyless (Kafka drops those from compacted logs), or obsolete
@@ -548,7 +633,14 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 			if _, err := record.DecodeRecordAt(data, int(c.pos[i]), &r); err != nil {
 				return nil, &CorruptionError{Path: path, Pos: pos, Err: fmt.Errorf("%w: %w", record.ErrCorrupt, err)}
 			}
-			if (id == lookupID && c.keys.has(r.Key)) || (r.Value == nil && horizonPassed) {
+			if id == lookupID {
+				if c.keys.has(r.Key) {
+					continue
+				}
+			} else if got, ok := c.keys.id(r.Key); !ok || got != id {
+				return nil, fmt.Errorf("storage: cleaning %s: batch at %d: %w", path, pos, errKeyMapMismatch)
+			}
+			if r.Value == nil && horizonPassed {
 				continue
 			}
 			c.kept = append(c.kept, r)
@@ -697,11 +789,18 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 			c.skipped = true
 			return nil // retention or truncation got there first
 		}
+		if err == nil && c.cur != c.curEnd {
+			err = fmt.Errorf("storage: cleaning %s: %d records fewer than the key map pass saw: %w", s.path, c.curEnd-c.cur, errKeyMapMismatch)
+		}
+		if errors.Is(err, errKeyMapMismatch) {
+			// A key file described something else: without them the
+			// next pass walks the segments.
+			for _, s := range group {
+				os.Remove(s.keysPath())
+			}
+		}
 		if err != nil {
 			return err
-		}
-		if c.cur != c.curEnd {
-			return fmt.Errorf("storage: cleaning %s: %d records fewer than the key map pass saw", s.path, c.curEnd-c.cur)
 		}
 	}
 	if !changed {
@@ -875,13 +974,13 @@ func completeSwaps(dir string) error {
 		}
 		for _, b := range bases {
 			if b >= base && b < next {
-				if err := removeFiles(cleanedPaths(dir, b, "")); err != nil {
+				if err := removeFiles(append(cleanedPaths(dir, b, ""), segmentPath(dir, b, keysSuffix))); err != nil {
 					return err
 				}
 			}
 		}
 		swaps, final := cleanedPaths(dir, base, swapSuffix), cleanedPaths(dir, base, "")
-		if err := removeFiles(final); err != nil {
+		if err := removeFiles(append(final, segmentPath(dir, base, keysSuffix))); err != nil {
 			return err
 		}
 		for _, i := range []int{1, 2, 0} {

@@ -112,8 +112,8 @@ func BenchmarkClean(b *testing.B) {
 		}
 		b.StopTimer()
 		if i == 0 {
-			b.Logf("%d MiB, %d keys: read %v, clean %v (map %v, rewrite %v, of which fsync %v; %d -> %d bytes, %d of %d records kept)",
-				size>>20, keys, readTime, cleanTime, st.MapTime, st.RewriteTime, st.SyncTime, st.BytesRead, st.BytesWritten, st.RecordsKept, st.RecordsRead)
+			b.Logf("%d MiB, %d keys: read %v, clean %v (map %v from %d key files, rewrite %v, of which fsync %v; %d -> %d bytes, %d of %d records kept)",
+				size>>20, keys, readTime, cleanTime, st.MapTime, st.KeyFiles, st.RewriteTime, st.SyncTime, st.BytesRead, st.BytesWritten, st.RecordsKept, st.RecordsRead)
 		}
 		l.Close()
 		os.RemoveAll(l.Path())

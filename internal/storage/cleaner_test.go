@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -176,12 +177,34 @@ func appendRandom(t *testing.T, l *Log, m *model, rng *rand.Rand, n, keys int, t
 			recs = append(recs, r)
 		}
 		codec := []int{record.CompressionNone, record.CompressionGzip, record.CompressionSnappy, record.CompressionLZ4, record.CompressionZstd}[rng.IntN(5)]
-		res := mustAppend(t, l, keyedBatch(t, recs, ts, codec, rng.IntN(2) == 0, -1, 0), 0)
+		res := appendMaybeKeyless(t, l, keyedBatch(t, recs, ts, codec, rng.IntN(2) == 0, -1, 0), recs)
 		for j, r := range recs {
 			m.recs[res.BaseOffset+int64(j)] = r
 			m.ts[res.BaseOffset+int64(j)] = ts + int64(j)
 		}
 	}
+}
+
+// appendMaybeKeyless appends a batch as the leader, or, if a record has
+// no key, as a follower would (a compacted log's leader refuses keyless
+// records; a follower takes what its leader accepted before the topic was
+// compacted, and the cleaner must drop those).
+func appendMaybeKeyless(t *testing.T, l *Log, b []byte, recs []kv) AppendResult {
+	t.Helper()
+	for _, r := range recs {
+		if r.key == nil && l.compacted.Load() {
+			if _, err := l.Append(b, 0, testNow); !errors.Is(err, record.ErrNoKey) {
+				t.Fatalf("leader append of a keyless record to a compacted log: %v, want ErrNoKey", err)
+			}
+			record.SetBaseOffset(b, l.LogEndOffset())
+			res, err := l.AppendFollower(b, testNow)
+			if err != nil {
+				t.Fatalf("AppendFollower: %v", err)
+			}
+			return res
+		}
+	}
+	return mustAppend(t, l, b, 0)
 }
 
 func TestCleanMatchesModel(t *testing.T) {

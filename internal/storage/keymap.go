@@ -1,15 +1,14 @@
 package storage
 
-import (
-	"hash/maphash"
-	"math"
-)
+import "math"
 
 // keyMap is the cleaner's map of the keys of the dirty range. Like Kafka's
 // SkimpyOffsetMap it keeps a digest of each key, not the key, in an
-// open-addressing table with linear probing. The digest has 96 bits: two
-// distinct keys of one log share one with a probability of about n^2/2^97
-// for n keys (below 10^-11 for a billion keys).
+// open-addressing table with linear probing. The digest (digestKey) has 96
+// bits: two distinct keys of one log share one with a probability of about
+// n^2/2^97 for n keys (below 10^-11 for a billion keys). It is the digest
+// the key files beside segments hold (keys.go), so the map pass can read
+// those instead of the records.
 //
 // Each distinct key gets a dense id, in order of first sight, and the map
 // keeps by id the ordinal of the key's latest record: the map pass numbers
@@ -19,7 +18,6 @@ import (
 // the mapped range (all older than it) are looked up by key: such a record
 // is obsolete if its key is in the map at all.
 type keyMap struct {
-	seeds  [2]maphash.Seed
 	slots  []keySlot // len is a power of two; at most 3/4 full
 	latest []uint32  // by id: the ordinal of the key's latest record
 }
@@ -48,10 +46,7 @@ const (
 )
 
 func newKeyMap() *keyMap {
-	return &keyMap{
-		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
-		slots: make([]keySlot, minKeyMapSlots),
-	}
+	return &keyMap{slots: make([]keySlot, minKeyMapSlots)}
 }
 
 // keyDigest is the 96-bit digest of a key.
@@ -60,14 +55,10 @@ type keyDigest struct {
 	h1 uint32
 }
 
-func (m *keyMap) digest(key []byte) keyDigest {
-	return keyDigest{maphash.Bytes(m.seeds[0], key), uint32(maphash.Bytes(m.seeds[1], key))}
-}
-
-// put records ord as the ordinal of key's latest record and returns the
-// key's id. Ordinals must be put in increasing order.
-func (m *keyMap) put(key []byte, ord uint32) uint32 {
-	d := m.digest(key)
+// put records ord as the ordinal of the latest record of the key with
+// digest d and returns the key's id. Ordinals must be put in increasing
+// order.
+func (m *keyMap) put(d keyDigest, ord uint32) uint32 {
 	mask := uint64(len(m.slots) - 1)
 	for i := d.h0 & mask; ; i = (i + 1) & mask {
 		s := &m.slots[i]
@@ -87,19 +78,25 @@ func (m *keyMap) put(key []byte, ord uint32) uint32 {
 	}
 }
 
-// has reports whether key is in the map.
-func (m *keyMap) has(key []byte) bool {
-	d := m.digest(key)
+// id returns the id of the key, if it is in the map.
+func (m *keyMap) id(key []byte) (uint32, bool) {
+	d := digestKey(key)
 	mask := uint64(len(m.slots) - 1)
 	for i := d.h0 & mask; ; i = (i + 1) & mask {
 		s := &m.slots[i]
 		if s.id == 0 {
-			return false
+			return 0, false
 		}
 		if s.h0 == d.h0 && s.h1 == d.h1 {
-			return true
+			return s.id - 1, true
 		}
 	}
+}
+
+// has reports whether key is in the map.
+func (m *keyMap) has(key []byte) bool {
+	_, ok := m.id(key)
+	return ok
 }
 
 func (m *keyMap) grow() {

@@ -10,11 +10,11 @@ func TestKeyMap(t *testing.T) {
 	const n = 100_000
 	ids := make([]uint32, n)
 	for i := range n {
-		ids[i] = m.put([]byte(fmt.Sprintf("k%d", i)), uint32(i))
+		ids[i] = m.put(digestKey([]byte(fmt.Sprintf("k%d", i))), uint32(i))
 	}
 	// A second round moves every key's latest ordinal; ids stay.
 	for i := range n {
-		if id := m.put([]byte(fmt.Sprintf("k%d", i)), uint32(n+i)); id != ids[i] {
+		if id := m.put(digestKey([]byte(fmt.Sprintf("k%d", i))), uint32(n+i)); id != ids[i] {
 			t.Fatalf("key %d: id %d, first %d", i, id, ids[i])
 		}
 	}

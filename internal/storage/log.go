@@ -77,6 +77,10 @@ type Log struct {
 	end      Position
 	logStart int64
 
+	// compacted mirrors cfg.CleanupCompact for appends to read before
+	// taking mu: they compute key file entries outside the lock.
+	compacted atomic.Bool
+
 	recoveryPoint atomic.Int64 // every offset below it is fsynced
 	lastFlush     atomic.Int64 // unix nanoseconds of the last completed Flush
 	dirDirty      atomic.Bool  // files were created or removed since the last directory fsync
@@ -126,8 +130,25 @@ func (l *Log) append(batch []byte, leaderEpoch int32, now time.Time, leader bool
 	if h.TotalSize() != int64(len(batch)) {
 		return AppendResult{}, fmt.Errorf("%w: batch length %d but %d bytes given", ErrInvalidBatch, h.TotalSize(), len(batch))
 	}
+	// A compacted log keeps the key digest of every record in the
+	// segment's key file (keys.go). Computing the entries walks the
+	// records, which is also the check that every record has a key:
+	// Kafka refuses keyless records on compacted topics (a follower
+	// takes what its leader accepted).
+	var entries []byte
+	if l.compacted.Load() && !h.IsControl() {
+		bufs := keyEntryPool.Get().(*keyEntryBufs)
+		defer keyEntryPool.Put(bufs)
+		var nullKey bool
+		if entries, nullKey, err = keyEntries(bufs, batch, &h); err != nil {
+			return AppendResult{}, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+		}
+		if nullKey && leader {
+			return AppendResult{}, record.ErrNoKey
+		}
+	}
 	l.mu.Lock()
-	res, flush, err := l.appendLocked(batch, &h, leaderEpoch, now, leader)
+	res, flush, err := l.appendLocked(batch, &h, entries, leaderEpoch, now, leader)
 	l.mu.Unlock()
 	if err == nil && flush {
 		if _, err := l.Flush(); err != nil {
@@ -137,7 +158,7 @@ func (l *Log) append(batch []byte, leaderEpoch int32, now time.Time, leader bool
 	return res, err
 }
 
-func (l *Log) appendLocked(batch []byte, h *record.Header, leaderEpoch int32, now time.Time, leader bool) (AppendResult, bool, error) {
+func (l *Log) appendLocked(batch []byte, h *record.Header, entries []byte, leaderEpoch int32, now time.Time, leader bool) (AppendResult, bool, error) {
 	if l.closed {
 		return AppendResult{}, false, ErrClosed
 	}
@@ -176,6 +197,7 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, leaderEpoch int32, no
 	if err != nil {
 		return AppendResult{}, false, l.fail(err)
 	}
+	l.writeKeys(h, entries)
 	l.unflushed += int64(h.NumRecords)
 	res := AppendResult{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset(), End: end, LogStartOffset: l.logStart}
 	return res, l.unflushed >= l.cfg.FlushMessages, nil
@@ -206,6 +228,25 @@ func (l *Log) write(batch []byte, h *record.Header) (Position, error) {
 	l.end = end
 	l.stateMu.Unlock()
 	return end, nil
+}
+
+// writeKeys adds a batch's entries to the active segment's key file. A
+// file that cannot be complete (its entries were not computed, because
+// the log was not compacted when the batch came, or a write failed) is
+// deleted: the cleaner then walks the segment.
+func (l *Log) writeKeys(h *record.Header, entries []byte) {
+	seg := l.active()
+	if seg.keys == nil || h.IsControl() {
+		return
+	}
+	if entries == nil && h.NumRecords > 0 {
+		seg.dropKeys()
+		return
+	}
+	if err := seg.keys.append(entries); err != nil {
+		l.logger.Warn("dropping a segment's key file; the cleaner will walk the segment", "partition", l.tp, "err", err)
+		seg.dropKeys()
+	}
 }
 
 // shouldRoll applies Kafka's LogSegment.shouldRoll: the batch would overflow
@@ -414,6 +455,7 @@ func (l *Log) SetConfig(cfg Config) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.cfg = cfg.withDefaults()
+	l.compacted.Store(l.cfg.CleanupCompact)
 }
 
 // TopicPartition returns the partition this log stores.

@@ -69,6 +69,14 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 		return nil, err
 	}
 	l.skipCRC = false
+	l.compacted.Store(l.cfg.CleanupCompact)
+	if active := l.active(); l.cfg.CleanupCompact {
+		if active.keys == nil { // else created by this open
+			active.keys = resumeKeys(dir, active.base, active.size.Load())
+		}
+	} else {
+		active.dropKeys()
+	}
 	return l, nil
 }
 
@@ -418,7 +426,7 @@ func removeStrayFiles(dir string) error {
 		name := e.Name()
 		stray := strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, deletedSuffix) ||
 			strings.HasSuffix(name, cleanedSuffix) || strings.HasSuffix(name, swapSuffix)
-		for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+		for _, suffix := range []string{indexSuffix, timeIndexSuffix, keysSuffix} {
 			if off, ok := parseOffsetName(name, suffix); ok {
 				if _, err := os.Stat(segmentPath(dir, off, logSuffix)); errors.Is(err, os.ErrNotExist) {
 					stray = true

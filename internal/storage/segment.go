@@ -92,6 +92,7 @@ type segment struct {
 	bytesSinceIndex int64
 	rollTS          int64     // max timestamp of the first batch, -1 when unknown
 	created         time.Time // when this process created or opened the segment
+	keys            *keysFile // the key file being written (active segment of a compacted log), or nil
 
 	tsMu        sync.Mutex // guards maxTS and maxTSOffset for readers
 	maxTS       int64      // largest batch max timestamp, -1 when none
@@ -119,14 +120,21 @@ func createSegment(dir string, base int64, cfg Config, now time.Time) (*segment,
 	if err != nil {
 		return nil, fmt.Errorf("storage: create segment: %w", err)
 	}
-	for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+	for _, suffix := range []string{indexSuffix, timeIndexSuffix, keysSuffix} {
 		if err := os.Remove(segmentPath(dir, base, suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			f.Close()
 			return nil, fmt.Errorf("storage: create segment: %w", err)
 		}
 	}
 	s, _, err := openSegmentFiles(dir, base, f, cfg, now)
-	return s, err
+	if err != nil || !cfg.CleanupCompact {
+		return s, err
+	}
+	if s.keys, err = createKeys(dir, base); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // openSegment opens an existing segment. indexesOK is false when an index
@@ -272,6 +280,12 @@ func (s *segment) rebuildIndexes(end int64, interval int32) (next int64, err err
 // records the segment's max timestamp as a last time index entry, as Kafka
 // does, and writes out pending index entries.
 func (s *segment) finish() error {
+	if s.keys != nil {
+		if err := s.keys.finish(s.size.Load()); err != nil {
+			os.Remove(s.keys.path) // the cleaner walks the segment instead
+		}
+		s.keys = nil
+	}
 	if ts, off := s.maxTimestamp(); ts >= 0 {
 		if err := s.tidx.maybeAdd(ts, off); err != nil {
 			return err
@@ -307,11 +321,29 @@ func (s *segment) truncate(pos int64) error {
 	}
 	s.size.Store(pos)
 	s.needSync.Store(true)
+	s.dropKeys()
 	return nil
+}
+
+// keysPath is the segment's key file.
+func (s *segment) keysPath() string { return segmentPath(filepath.Dir(s.path), s.base, keysSuffix) }
+
+// dropKeys deletes the segment's key file, written or finished: what it
+// describes is no longer the segment.
+func (s *segment) dropKeys() {
+	if s.keys != nil {
+		s.keys.f.Close()
+		s.keys = nil
+	}
+	os.Remove(s.keysPath())
 }
 
 // close drops the Log's reference; readers may keep the file a while.
 func (s *segment) close() error {
+	if s.keys != nil { // not finished: the next open deletes it
+		s.keys.f.Close()
+		s.keys = nil
+	}
 	err := errors.Join(s.idx.close(), s.tidx.close())
 	s.file.release()
 	return err
@@ -323,6 +355,7 @@ func (s *segment) renameDeleted() ([]string, error) {
 	var errs []error
 	var paths []string
 	dir := filepath.Dir(s.path)
+	s.dropKeys() // nobody reads it but the cleaner, which copes
 	for _, suffix := range segmentSuffixes {
 		from := segmentPath(dir, s.base, suffix)
 		to := from + deletedSuffix
@@ -341,6 +374,7 @@ func (s *segment) renameDeleted() ([]string, error) {
 // remove unlinks the segment's files and closes it.
 func (s *segment) remove() error {
 	var errs []error
+	s.dropKeys()
 	for _, suffix := range segmentSuffixes {
 		if err := os.Remove(segmentPath(filepath.Dir(s.path), s.base, suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)

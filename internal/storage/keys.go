@@ -1,0 +1,208 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"sync"
+
+	"github.com/zeebo/xxh3"
+
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+// A segment of a compacted log has a key file beside it, <base>.keys: one
+// 16-byte entry per record of its data batches, in log order, holding the
+// record's key digest and its position in its batch's records section
+// (docs/format/keys.md). The writer fills it as it appends, from the key
+// check compacted topics need anyway; the cleaner's key map pass then
+// reads a few MiB of entries instead of walking every record of the log.
+//
+// The file is a hint, never a source of truth: it is finished (a trailer
+// with the segment's size, the entry count and a CRC) when the segment
+// stops being active, and the cleaner uses it only if the trailer matches
+// the segment as it is. Anything else (a crash before the trailer, a
+// truncated segment, a torn file) makes the cleaner walk the segment as it
+// would without one, and the file is deleted.
+
+const (
+	keysSuffix      = ".keys"
+	keysMagic       = 0x534b4559 // "SKEY"
+	keysEndMagic    = 0x4b454e44 // "KEND"
+	keysVersion     = 1
+	keysHashXXH3    = 1 // digest: xxh3-128 of the key, high 64 bits then bits 32-63 of the low half
+	keysHeaderSize  = 16
+	keysEntrySize   = 16
+	keysTrailerSize = 24
+	// keyless marks an entry whose record has a null key (in the
+	// position's top bit; a records section is shorter than 2 GiB).
+	keyless = 1 << 31
+)
+
+// digestKey is the key digest the key map and key files share: fixed
+// (the files outlive the process), 96 of xxh3's 128 bits.
+func digestKey(key []byte) keyDigest {
+	h := xxh3.Hash128(key)
+	return keyDigest{h0: h.Hi, h1: uint32(h.Lo >> 32)}
+}
+
+// keysFile is the key file of the active segment, written under the Log's
+// mu. After an error it is dropped (the segment then has none).
+type keysFile struct {
+	path string
+	f    *os.File
+	n    int64  // entries written
+	crc  uint32 // of the header and entries written
+}
+
+func keysHeader(base int64) []byte {
+	b := make([]byte, keysHeaderSize)
+	binary.BigEndian.PutUint32(b[0:], keysMagic)
+	binary.BigEndian.PutUint16(b[4:], keysVersion)
+	binary.BigEndian.PutUint16(b[6:], keysHashXXH3)
+	binary.BigEndian.PutUint64(b[8:], uint64(base))
+	return b
+}
+
+// createKeys starts an empty key file for a new segment at base.
+func createKeys(dir string, base int64) (*keysFile, error) {
+	path := segmentPath(dir, base, keysSuffix)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("storage: create key file: %w", err)
+	}
+	h := keysHeader(base)
+	if _, err := f.WriteAt(h, 0); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("storage: write %s: %w", path, err)
+	}
+	return &keysFile{path: path, f: f, crc: crc32.Checksum(h, castagnoli)}, nil
+}
+
+// append writes the entries of one batch.
+func (k *keysFile) append(entries []byte) error {
+	if _, err := k.f.WriteAt(entries, keysHeaderSize+k.n*keysEntrySize); err != nil {
+		return fmt.Errorf("storage: write %s: %w", k.path, err)
+	}
+	k.crc = crc32.Update(k.crc, castagnoli, entries)
+	k.n += int64(len(entries) / keysEntrySize)
+	return nil
+}
+
+// finish writes the trailer for a segment of size bytes and closes the
+// file. It is not fsynced: a trailer that did not reach the disk with the
+// entries fails the CRC after a crash, and the cleaner walks the segment.
+func (k *keysFile) finish(size int64) error {
+	t := make([]byte, keysTrailerSize)
+	binary.BigEndian.PutUint64(t[0:], uint64(size))
+	binary.BigEndian.PutUint64(t[8:], uint64(k.n))
+	binary.BigEndian.PutUint32(t[16:], k.crc)
+	binary.BigEndian.PutUint32(t[20:], keysEndMagic)
+	_, err := k.f.WriteAt(t, keysHeaderSize+k.n*keysEntrySize)
+	return errors.Join(err, k.f.Close())
+}
+
+// drop closes and deletes the file.
+func (k *keysFile) drop() {
+	k.f.Close()
+	os.Remove(k.path)
+}
+
+// checkKeys validates a finished key file's bytes against its segment (base
+// offset and size) and returns its entries.
+func checkKeys(b []byte, base, size int64) ([]byte, error) {
+	if len(b) < keysHeaderSize+keysTrailerSize || (len(b)-keysHeaderSize-keysTrailerSize)%keysEntrySize != 0 {
+		return nil, fmt.Errorf("key file of %d bytes", len(b))
+	}
+	be := binary.BigEndian
+	if be.Uint32(b) != keysMagic || be.Uint16(b[4:]) != keysVersion || be.Uint16(b[6:]) != keysHashXXH3 || int64(be.Uint64(b[8:])) != base {
+		return nil, errors.New("key file header does not match")
+	}
+	entries := b[keysHeaderSize : len(b)-keysTrailerSize]
+	t := b[len(b)-keysTrailerSize:]
+	switch {
+	case be.Uint32(t[20:]) != keysEndMagic:
+		return nil, errors.New("key file not finished")
+	case int64(be.Uint64(t[0:])) != size:
+		return nil, fmt.Errorf("key file for a segment of %d bytes, segment has %d", be.Uint64(t[0:]), size)
+	case be.Uint64(t[8:]) != uint64(len(entries)/keysEntrySize):
+		return nil, errors.New("key file entry count does not match")
+	case crc32.Checksum(b[:len(b)-keysTrailerSize], castagnoli) != be.Uint32(t[16:]):
+		return nil, errors.New("key file CRC does not match")
+	}
+	return entries, nil
+}
+
+// resumeKeys reopens the key file of the active segment after a clean
+// shutdown (finished, matching the segment): the trailer is cut off and
+// appends go on. Any other key file of the active segment is deleted, and
+// the segment goes on without one.
+func resumeKeys(dir string, base, size int64) *keysFile {
+	path := segmentPath(dir, base, keysSuffix)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	if _, err := checkKeys(b, base, size); err != nil {
+		os.Remove(path)
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		os.Remove(path)
+		return nil
+	}
+	n := int64(len(b)-keysHeaderSize-keysTrailerSize) / keysEntrySize
+	if err := f.Truncate(int64(len(b) - keysTrailerSize)); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil
+	}
+	return &keysFile{path: path, f: f, n: n, crc: binary.BigEndian.Uint32(b[len(b)-keysTrailerSize+16:])}
+}
+
+// keyEntryPool holds buffers for keyEntries: decompressed records and
+// entries of one batch.
+var keyEntryPool = sync.Pool{New: func() any { return new(keyEntryBufs) }}
+
+type keyEntryBufs struct{ recs, entries []byte }
+
+// keyEntries computes the key file entries of a data batch into bufs, and
+// reports whether a record has a null key. A batch that cannot be decoded
+// is an ErrCorrupt error.
+func keyEntries(bufs *keyEntryBufs, batch []byte, h *record.Header) (entries []byte, nullKey bool, err error) {
+	data, err := record.BatchRecords(bufs.recs, batch, h)
+	if err != nil {
+		return nil, false, err
+	}
+	if h.Compression() != record.CompressionNone {
+		bufs.recs = data
+	}
+	if int(h.NumRecords) > len(data) || len(data) >= keyless {
+		return nil, false, fmt.Errorf("%w: batch of %d records in %d bytes", record.ErrCorrupt, h.NumRecords, len(data))
+	}
+	out := bufs.entries[:0]
+	var r record.Record
+	for i, pos := int32(0), 0; i < h.NumRecords; i++ {
+		n, err := record.DecodeRecordAt(data, pos, &r)
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: record %d: %w", record.ErrCorrupt, i, err)
+		}
+		var d keyDigest
+		p := uint32(pos)
+		if r.Key == nil {
+			nullKey, p = true, p|keyless
+		} else {
+			d = digestKey(r.Key)
+		}
+		out = binary.BigEndian.AppendUint64(out, d.h0)
+		out = binary.BigEndian.AppendUint32(out, d.h1)
+		out = binary.BigEndian.AppendUint32(out, p)
+		pos += n
+	}
+	bufs.entries = out
+	return out, nullKey, nil
+}
