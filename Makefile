@@ -27,4 +27,5 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./internal/record
 	go test -run '^$$' -fuzz FuzzParseFrames -fuzztime 30s ./internal/metadata
 	go test -run '^$$' -fuzz FuzzRecover -fuzztime 30s ./internal/storage
+	go test -run '^$$' -fuzz FuzzKeyFile -fuzztime 30s ./internal/storage
 	go test -run '^$$' -fuzz FuzzRequest -fuzztime 30s ./internal/broker

@@ -279,6 +279,7 @@ type cleaner struct {
 	lastOffsets map[int64]int64 // producer id -> last offset of its last batch
 	stats       CleanStats
 	skipped     bool // a group was not swapped in: do not move the cleaner offset
+	w           *bufio.Writer // of the group being written, reused
 	buf, out    []byte
 	recs, comp  []byte
 	built       []byte
@@ -541,6 +542,7 @@ func (c *cleaner) unmapAll() {
 		m.unmap()
 	}
 	c.ids, c.pos = nil, nil
+	c.keys.free()
 	for _, free := range c.frees {
 		free()
 	}
@@ -631,7 +633,9 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 				continue // keyless (Kafka drops those from compacted logs), or obsolete
 			}
 			if _, err := record.DecodeRecordAt(data, int(c.pos[i]), &r); err != nil {
-				return nil, &CorruptionError{Path: path, Pos: pos, Err: fmt.Errorf("%w: %w", record.ErrCorrupt, err)}
+				// The batch's CRC was checked on append: a position
+				// that does not decode is a bad note, not bad data.
+				return nil, fmt.Errorf("storage: cleaning %s: batch at %d: %w: %w", path, pos, errKeyMapMismatch, err)
 			}
 			if id == lookupID {
 				if c.keys.has(r.Key) {
@@ -740,7 +744,11 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 			removeFiles(cleanedPaths(l.dir, base, cleanedSuffix))
 		}
 	}()
-	w := bufio.NewWriterSize(seg.file.f, 1<<20)
+	if c.w == nil {
+		c.w = bufio.NewWriterSize(seg.file.f, 1<<20)
+	}
+	w := c.w
+	w.Reset(seg.file.f)
 	var pos, flushed int64
 	changed := len(group) > 1
 	sizes := make([]int64, len(group))
@@ -824,6 +832,7 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 		return err
 	}
 	ok = swapped
+	l.logger.Debug("cleaned segment group", "partition", l.tp, "base", base, "segments", len(group), "bytes", pos, "swapped", swapped, "sync_ms", time.Since(syncStart).Milliseconds())
 	if swapped {
 		c.stats.Rewritten++
 	} else {

@@ -1,6 +1,9 @@
 package storage
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // keyMap is the cleaner's map of the keys of the dirty range. Like Kafka's
 // SkimpyOffsetMap it keeps a digest of each key, not the key, in an
@@ -17,9 +20,14 @@ import "math"
 // probing the table or even reading the records it drops. Records outside
 // the mapped range (all older than it) are looked up by key: such a record
 // is obsolete if its key is in the map at all.
+//
+// Both arrays live outside the Go heap (allocOffHeap): a pass that grew
+// them on the heap set off garbage collections the rest of the broker
+// felt. free releases them.
 type keyMap struct {
 	slots  []keySlot // len is a power of two; at most 3/4 full
 	latest []uint32  // by id: the ordinal of the key's latest record
+	frees  [2]func() // of slots and latest
 }
 
 // keySlot is one table entry, 16 bytes: 64 bits of the digest pick the
@@ -46,7 +54,34 @@ const (
 )
 
 func newKeyMap() *keyMap {
-	return &keyMap{slots: make([]keySlot, minKeyMapSlots)}
+	m := &keyMap{frees: [2]func(){func() {}, func() {}}}
+	m.slots, m.frees[0] = allocSlots(minKeyMapSlots)
+	return m
+}
+
+func allocSlots(n int) ([]keySlot, func()) {
+	b, free := allocOffHeap(n * keySlotBytes)
+	return unsafe.Slice((*keySlot)(unsafe.Pointer(&b[0])), n), free
+}
+
+// free releases the map's memory; the map must not be used after.
+func (m *keyMap) free() {
+	m.frees[0]()
+	m.frees[1]()
+	m.slots, m.latest = nil, nil
+}
+
+// appendLatest adds an id's entry to latest, doubling it off the heap.
+func (m *keyMap) appendLatest(ord uint32) {
+	if len(m.latest) == cap(m.latest) {
+		n := max(2*cap(m.latest), 1<<12)
+		b, free := allocOffHeap(n * keyMapIDBytes)
+		grown := unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), n)[:len(m.latest)]
+		copy(grown, m.latest)
+		m.frees[1]()
+		m.latest, m.frees[1] = grown, free
+	}
+	m.latest = append(m.latest, ord)
 }
 
 // keyDigest is the 96-bit digest of a key.
@@ -65,7 +100,7 @@ func (m *keyMap) put(d keyDigest, ord uint32) uint32 {
 		if s.id == 0 {
 			id := uint32(len(m.latest))
 			*s = keySlot{h0: d.h0, h1: d.h1, id: id + 1}
-			m.latest = append(m.latest, ord)
+			m.appendLatest(ord)
 			if 4*len(m.latest) > 3*len(m.slots) {
 				m.grow()
 			}
@@ -100,8 +135,9 @@ func (m *keyMap) has(key []byte) bool {
 }
 
 func (m *keyMap) grow() {
-	old := m.slots
-	m.slots = make([]keySlot, 2*len(old))
+	old, freeOld := m.slots, m.frees[0]
+	defer freeOld()
+	m.slots, m.frees[0] = allocSlots(2 * len(old))
 	mask := uint64(len(m.slots) - 1)
 	for _, s := range old {
 		if s.id == 0 {

@@ -7,6 +7,7 @@ import (
 
 func TestKeyMap(t *testing.T) {
 	m := newKeyMap()
+	defer m.free()
 	const n = 100_000
 	ids := make([]uint32, n)
 	for i := range n {

@@ -352,3 +352,42 @@ func TestAppendRefusesKeylessOnCompacted(t *testing.T) {
 		t.Fatalf("undecodable records section: %v, want ErrCorrupt", err)
 	}
 }
+
+// FuzzKeyFile replaces the key file of a segment with arbitrary bytes
+// (mode 0) or with arbitrary entries under a header and trailer that pass
+// every check (mode 1). Cleaning must not panic, and must either succeed
+// or fail with errKeyMapMismatch, after which the next pass (walking)
+// leaves what the model's compaction leaves. (Entries crafted to pass the
+// CRC can make the cleaner drop the wrong records: the CRC guards against
+// damage, not against someone writing to the data directory.)
+func FuzzKeyFile(f *testing.F) {
+	f.Add([]byte{0})
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add(append([]byte{1}, bytes.Repeat([]byte{0xff}, 64)...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 || len(data) > 1<<14 {
+			return
+		}
+		_, l, m := randomCompacted(t, 50)
+		segs := l.Segments()
+		end := dirtyEnd(l)
+		path := segmentPath(l.Path(), segs[1].BaseOffset, keysSuffix)
+		if data[0]%2 == 0 {
+			os.WriteFile(path, data[1:], 0o644)
+		} else {
+			e := data[1:]
+			refinish(t, path, segs[1].BaseOffset, segs[1].Size, e[:len(e)/keysEntrySize*keysEntrySize])
+		}
+		_, err := l.Clean(testNow, CleanOptions{Limit: math.MaxInt64}, true)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, errKeyMapMismatch) {
+			t.Fatalf("Clean: %v", err)
+		}
+		if _, err := l.Clean(testNow, CleanOptions{Limit: math.MaxInt64}, true); err != nil {
+			t.Fatalf("pass after a mismatch: %v", err)
+		}
+		checkAgainst(t, l, m.compacted(end, true), m)
+	})
+}
