@@ -278,7 +278,7 @@ type cleaner struct {
 	mapped      map[*segment]mapping
 	lastOffsets map[int64]int64 // producer id -> last offset of its last batch
 	stats       CleanStats
-	skipped     bool // a group was not swapped in: do not move the cleaner offset
+	skipped     bool          // a group was not swapped in: do not move the cleaner offset
 	w           *bufio.Writer // of the group being written, reused
 	buf, out    []byte
 	recs, comp  []byte
