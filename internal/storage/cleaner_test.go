@@ -162,7 +162,7 @@ func compactConfig() Config {
 
 // appendRandom appends n batches of 1-5 records with keys from a space of
 // keys, ~10% tombstones and ~3% keyless records, with a random codec.
-func appendRandom(t *testing.T, l *Log, m *model, rng *rand.Rand, n, keys int, ts int64) {
+func appendRandom(t testing.TB, l *Log, m *model, rng *rand.Rand, n, keys int, ts int64) {
 	t.Helper()
 	for i := 0; i < n; i++ {
 		var recs []kv
@@ -189,7 +189,7 @@ func appendRandom(t *testing.T, l *Log, m *model, rng *rand.Rand, n, keys int, t
 // no key, as a follower would (a compacted log's leader refuses keyless
 // records; a follower takes what its leader accepted before the topic was
 // compacted, and the cleaner must drop those).
-func appendMaybeKeyless(t *testing.T, l *Log, b []byte, recs []kv) AppendResult {
+func appendMaybeKeyless(t testing.TB, l *Log, b []byte, recs []kv) AppendResult {
 	t.Helper()
 	for _, r := range recs {
 		if r.key == nil && l.compacted.Load() {

@@ -32,11 +32,16 @@ func keyFiles(t *testing.T, l *Log) map[int64]bool {
 
 // randomCompacted makes a compacted log of several segments from seed.
 func randomCompacted(t *testing.T, seed uint64) (*Dir, *Log, *model) {
+	return randomCompactedN(t, seed, 300)
+}
+
+// randomCompactedN appends n random batches.
+func randomCompactedN(t testing.TB, seed uint64, n int) (*Dir, *Log, *model) {
 	t.Helper()
 	d, l := newTestLog(t, compactConfig())
 	m := &model{recs: map[int64]kv{}, ts: map[int64]int64{}}
-	appendRandom(t, l, m, rand.New(rand.NewPCG(seed, 7)), 300, 40, testNow.UnixMilli())
-	if len(l.Segments()) < 5 {
+	appendRandom(t, l, m, rand.New(rand.NewPCG(seed, 7)), n, 40, testNow.UnixMilli())
+	if len(l.Segments()) < 4 {
 		t.Fatalf("want several segments, got %d", len(l.Segments()))
 	}
 	return d, l, m
@@ -364,11 +369,25 @@ func FuzzKeyFile(f *testing.F) {
 	f.Add([]byte{0})
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Add(append([]byte{1}, bytes.Repeat([]byte{0xff}, 64)...))
+	// One log, closed cleanly, copied for every input.
+	d, _, m := randomCompactedN(f, 50, 100)
+	if err := d.Close(); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 || len(data) > 1<<14 {
 			return
 		}
-		_, l, m := randomCompacted(t, 50)
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(d.Path())); err != nil {
+			t.Fatal(err)
+		}
+		d, err := OpenDir(dir, compactConfig(), testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		l, _ := d.Log("topic", 0)
 		segs := l.Segments()
 		end := dirtyEnd(l)
 		path := segmentPath(l.Path(), segs[1].BaseOffset, keysSuffix)
@@ -378,8 +397,7 @@ func FuzzKeyFile(f *testing.F) {
 			e := data[1:]
 			refinish(t, path, segs[1].BaseOffset, segs[1].Size, e[:len(e)/keysEntrySize*keysEntrySize])
 		}
-		_, err := l.Clean(testNow, CleanOptions{Limit: math.MaxInt64}, true)
-		if err == nil {
+		if _, err = l.Clean(testNow, CleanOptions{Limit: math.MaxInt64}, true); err == nil {
 			return
 		}
 		if !errors.Is(err, errKeyMapMismatch) {
