@@ -98,6 +98,9 @@ fi
 say "mode $MODE, $ROUNDS round(s), run directory $RUN"
 BIN=$RUN/bin
 mkdir -p "$BIN"
+# The commit the binaries are built from (edits made while the run goes on
+# do not change them).
+SAMSA_COMMIT="$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- . ':!bench' ':!docs' 2>/dev/null || echo '+uncommitted changes')"
 (cd "$ROOT" && go build -o "$BIN/samsa" ./cmd/samsa)
 (cd "$BENCH" && go build -o "$BIN/kfake" ./kfake && go build -o "$BIN/load" ./load && go build -o "$BIN/ceilings" ./ceilings)
 
@@ -296,7 +299,7 @@ cat >"$RUN/meta.json" <<EOF
  "kafka_version": "$KAFKA_VERSION", "kafka_lib": "$KLIB", "kafka_heap": "$KAFKA_HEAP", "kafka_jvm": "$KAFKA_JVM",
  "kafka_format_ms": $KAFKA_FORMAT_MS,
  "java": "$(java -version 2>&1 | head -1 | tr -d '"')", "go": "$(go version | cut -d' ' -f3)",
- "samsa_commit": "$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- . ':!bench' ':!docs' 2>/dev/null || echo '+uncommitted changes')",
+ "samsa_commit": "$SAMSA_COMMIT",
  "cpu": "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)", "cores": $(nproc),
  "mem_gib": $(awk '/MemTotal/ {printf "%.1f", $2/1048576}' /proc/meminfo), "kernel": "$(uname -r)",
  "disk": "$(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$DATA" | tr -s ' ')",
