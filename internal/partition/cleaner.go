@@ -155,15 +155,12 @@ func (m *Manager) cleanDirtiest(now time.Time, throttle *storage.Throttler, mapB
 	if best == nil {
 		return false
 	}
-	// The pass runs at the lowest CPU priority (runBackground): produce
-	// and fetch requests on other partitions come first.
-	var st storage.CleanStats
-	var err error
-	runBackground(func() {
-		st, err = best.log.Clean(now, storage.CleanOptions{
-			Limit: best.HighWatermark(), Throttle: throttle, MaxMapBytes: mapBytes, Cancel: m.stop,
-		}, false)
-	})
+	// The pass's heavy work runs at a low CPU priority (runBackground):
+	// produce and fetch requests come first.
+	st, err := best.log.Clean(now, storage.CleanOptions{
+		Limit: best.HighWatermark(), Throttle: throttle, MaxMapBytes: mapBytes, Cancel: m.stop,
+		Background: runBackground,
+	}, false)
 	switch {
 	case errors.Is(err, storage.ErrCleanCanceled), errors.Is(err, storage.ErrClosed):
 		return false

@@ -54,6 +54,19 @@ type CleanOptions struct {
 	// Cancel, when closed, stops the pass at the next batch with
 	// ErrCleanCanceled; nothing half-done becomes visible.
 	Cancel <-chan struct{}
+	// Background, if set, runs the pass's heavy work (the key map pass,
+	// writing and fsyncing each group) and waits for it: the broker runs
+	// it at a low CPU priority. Swapping a group in takes the log's locks
+	// and runs on the caller's goroutine.
+	Background func(func())
+}
+
+func (o CleanOptions) background(fn func()) {
+	if o.Background == nil {
+		fn()
+		return
+	}
+	o.Background(fn)
 }
 
 // ErrCleanCanceled is returned by Clean when CleanOptions.Cancel closes.
@@ -205,7 +218,8 @@ func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (st CleanStats,
 	defer c.unmapAll()
 	c.stats.FirstDirty = r.firstDirty
 	started := time.Now()
-	end, err := c.buildMap(segs[r.dirty:r.end], r.firstDirty)
+	var end int
+	c.opt.background(func() { end, err = c.buildMap(segs[r.dirty:r.end], r.firstDirty) })
 	if err != nil {
 		return c.stats, err
 	}
@@ -376,7 +390,10 @@ func (c *cleaner) mapKeys(s *segment) (bool, error) {
 		}
 	}
 	defer unmap()
-	entries, err := checkKeys(data, s.base, s.size.Load())
+	entries, tr, err := checkKeys(data, s.base, s.size.Load())
+	if err == nil {
+		err = s.lastBatchMatches(tr)
+	}
 	if err != nil {
 		c.l.logger.Info("not using a key file, walking its segment", "partition", c.l.tp, "path", path, "err", err)
 		os.Remove(path)
@@ -733,9 +750,45 @@ func (p *producerState) lastOffsets() map[int64]int64 {
 func (c *cleaner) cleanGroup(group []*segment) error {
 	l := c.l
 	base := group[0].base
-	seg, err := createCleaned(l.dir, base, c.cfg, c.now)
+	sizes := make([]int64, len(group))
+	for i, s := range group {
+		sizes[i] = s.size.Load()
+	}
+	var seg *segment
+	var err error
+	c.opt.background(func() { seg, err = c.writeGroup(group) })
+	if err != nil || seg == nil {
+		return err
+	}
+	// The swap takes the log's locks: it runs on the caller's thread,
+	// never at the background priority (a writer of this partition would
+	// wait for a thread the kernel seldom runs).
+	swapped, err := l.swapIn(group, sizes, seg, c.now)
+	if !swapped {
+		seg.close()
+		removeFiles(cleanedPaths(l.dir, base, cleanedSuffix))
+	}
 	if err != nil {
 		return err
+	}
+	l.logger.Debug("cleaned segment group", "partition", l.tp, "base", base, "segments", len(group), "bytes", seg.size.Load(), "swapped", swapped)
+	if swapped {
+		c.stats.Rewritten++
+	} else {
+		c.skipped = true
+	}
+	return nil
+}
+
+// writeGroup writes the cleaned segment of a group and fsyncs it. It
+// returns nil if the group is unchanged, or was dropped by retention or
+// truncation meanwhile (c.skipped).
+func (c *cleaner) writeGroup(group []*segment) (_ *segment, err error) {
+	l := c.l
+	base := group[0].base
+	seg, err := createCleaned(l.dir, base, c.cfg, c.now)
+	if err != nil {
+		return nil, err
 	}
 	ok := false
 	defer func() {
@@ -751,10 +804,6 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 	w.Reset(seg.file.f)
 	var pos, flushed int64
 	changed := len(group) > 1
-	sizes := make([]int64, len(group))
-	for i, s := range group {
-		sizes[i] = s.size.Load()
-	}
 	for _, s := range group {
 		c.stats.Segments++
 		c.cur, c.curEnd = -1, -1
@@ -795,7 +844,7 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 		})
 		if errors.Is(err, errSegmentGone) {
 			c.skipped = true
-			return nil // retention or truncation got there first
+			return nil, nil // retention or truncation got there first
 		}
 		if err == nil && c.cur != c.curEnd {
 			err = fmt.Errorf("storage: cleaning %s: %d records fewer than the key map pass saw: %w", s.path, c.curEnd-c.cur, errKeyMapMismatch)
@@ -808,37 +857,27 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 			}
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if !changed {
-		return nil
+		return nil, nil
 	}
 	if err := w.Flush(); err != nil {
-		return fmt.Errorf("storage: write cleaned segment: %w", err)
+		return nil, fmt.Errorf("storage: write cleaned segment: %w", err)
 	}
 	seg.size.Store(pos)
 	if err := seg.finish(); err != nil {
-		return err
+		return nil, err
 	}
 	syncStart := time.Now()
 	if err := seg.sync(); err != nil {
-		return err
+		return nil, err
 	}
 	c.stats.SyncTime += time.Since(syncStart)
 	c.stats.BytesWritten += pos
-	swapped, err := l.swapIn(group, sizes, seg, c.now)
-	if err != nil {
-		return err
-	}
-	ok = swapped
-	l.logger.Debug("cleaned segment group", "partition", l.tp, "base", base, "segments", len(group), "bytes", pos, "swapped", swapped, "sync_ms", time.Since(syncStart).Milliseconds())
-	if swapped {
-		c.stats.Rewritten++
-	} else {
-		c.skipped = true
-	}
-	return nil
+	ok = true
+	return seg, nil
 }
 
 // writebackBytes is how much cleaned output is buffered before its

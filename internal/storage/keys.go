@@ -35,7 +35,7 @@ const (
 	keysHashXXH3    = 1 // digest: xxh3-128 of the key, high 64 bits then bits 32-63 of the low half
 	keysHeaderSize  = 16
 	keysEntrySize   = 16
-	keysTrailerSize = 24
+	keysTrailerSize = 36
 	// keyless marks an entry whose record has a null key (in the
 	// position's top bit; a records section is shorter than 2 GiB).
 	keyless = 1 << 31
@@ -55,6 +55,10 @@ type keysFile struct {
 	f    *os.File
 	n    int64  // entries written
 	crc  uint32 // of the header and entries written
+	// The position and CRC of the segment's last batch: the trailer keeps
+	// them, and the cleaner compares them with the segment's.
+	lastPos int64
+	lastCRC uint32
 }
 
 func keysHeader(base int64) []byte {
@@ -82,8 +86,13 @@ func createKeys(dir string, base int64) (*keysFile, error) {
 	return &keysFile{path: path, f: f, crc: crc32.Checksum(h, castagnoli)}, nil
 }
 
-// append writes the entries of one batch.
-func (k *keysFile) append(entries []byte) error {
+// append writes the entries of one batch, written at pos with the given
+// CRC (a control batch has none, but is the last batch until another).
+func (k *keysFile) append(entries []byte, pos int64, crc uint32) error {
+	k.lastPos, k.lastCRC = pos, crc
+	if len(entries) == 0 {
+		return nil
+	}
 	if _, err := k.f.WriteAt(entries, keysHeaderSize+k.n*keysEntrySize); err != nil {
 		return fmt.Errorf("storage: write %s: %w", k.path, err)
 	}
@@ -99,8 +108,10 @@ func (k *keysFile) finish(size int64) error {
 	t := make([]byte, keysTrailerSize)
 	binary.BigEndian.PutUint64(t[0:], uint64(size))
 	binary.BigEndian.PutUint64(t[8:], uint64(k.n))
-	binary.BigEndian.PutUint32(t[16:], k.crc)
-	binary.BigEndian.PutUint32(t[20:], keysEndMagic)
+	binary.BigEndian.PutUint64(t[16:], uint64(k.lastPos))
+	binary.BigEndian.PutUint32(t[24:], k.lastCRC)
+	binary.BigEndian.PutUint32(t[28:], k.crc)
+	binary.BigEndian.PutUint32(t[32:], keysEndMagic)
 	_, err := k.f.WriteAt(t, keysHeaderSize+k.n*keysEntrySize)
 	return errors.Join(err, k.f.Close())
 }
@@ -111,42 +122,73 @@ func (k *keysFile) drop() {
 	os.Remove(k.path)
 }
 
+// keysTrailer is what a finished key file says of its segment.
+type keysTrailer struct {
+	size, lastPos int64
+	lastCRC, crc  uint32
+}
+
 // checkKeys validates a finished key file's bytes against its segment (base
-// offset and size) and returns its entries.
-func checkKeys(b []byte, base, size int64) ([]byte, error) {
+// offset and size) and returns its entries and trailer. The caller checks
+// the last batch (lastBatchMatches).
+func checkKeys(b []byte, base, size int64) ([]byte, keysTrailer, error) {
+	var tr keysTrailer
 	if len(b) < keysHeaderSize+keysTrailerSize || (len(b)-keysHeaderSize-keysTrailerSize)%keysEntrySize != 0 {
-		return nil, fmt.Errorf("key file of %d bytes", len(b))
+		return nil, tr, fmt.Errorf("key file of %d bytes", len(b))
 	}
 	be := binary.BigEndian
 	if be.Uint32(b) != keysMagic || be.Uint16(b[4:]) != keysVersion || be.Uint16(b[6:]) != keysHashXXH3 || int64(be.Uint64(b[8:])) != base {
-		return nil, errors.New("key file header does not match")
+		return nil, tr, errors.New("key file header does not match")
 	}
 	entries := b[keysHeaderSize : len(b)-keysTrailerSize]
 	t := b[len(b)-keysTrailerSize:]
+	tr = keysTrailer{size: int64(be.Uint64(t[0:])), lastPos: int64(be.Uint64(t[16:])), lastCRC: be.Uint32(t[24:]), crc: be.Uint32(t[28:])}
 	switch {
-	case be.Uint32(t[20:]) != keysEndMagic:
-		return nil, errors.New("key file not finished")
-	case int64(be.Uint64(t[0:])) != size:
-		return nil, fmt.Errorf("key file for a segment of %d bytes, segment has %d", be.Uint64(t[0:]), size)
+	case be.Uint32(t[32:]) != keysEndMagic:
+		return nil, tr, errors.New("key file not finished")
+	case tr.size != size:
+		return nil, tr, fmt.Errorf("key file for a segment of %d bytes, segment has %d", tr.size, size)
 	case be.Uint64(t[8:]) != uint64(len(entries)/keysEntrySize):
-		return nil, errors.New("key file entry count does not match")
-	case crc32.Checksum(b[:len(b)-keysTrailerSize], castagnoli) != be.Uint32(t[16:]):
-		return nil, errors.New("key file CRC does not match")
+		return nil, tr, errors.New("key file entry count does not match")
+	case crc32.Checksum(b[:len(b)-keysTrailerSize], castagnoli) != tr.crc:
+		return nil, tr, errors.New("key file CRC does not match")
 	}
-	return entries, nil
+	return entries, tr, nil
+}
+
+// lastBatchMatches checks the trailer's last batch against the segment:
+// a batch at lastPos with that CRC ending exactly at the segment's end.
+func (s *segment) lastBatchMatches(tr keysTrailer) error {
+	size := s.size.Load()
+	if size == 0 {
+		return nil
+	}
+	var buf [record.HeaderSize]byte
+	h, err := s.readHeader(tr.lastPos, size, buf[:])
+	if err != nil {
+		return fmt.Errorf("key file's last batch: %w", err)
+	}
+	if h.CRC != tr.lastCRC || tr.lastPos+h.TotalSize() != size {
+		return errors.New("key file's last batch is not the segment's")
+	}
+	return nil
 }
 
 // resumeKeys reopens the key file of the active segment after a clean
 // shutdown (finished, matching the segment): the trailer is cut off and
 // appends go on. Any other key file of the active segment is deleted, and
 // the segment goes on without one.
-func resumeKeys(dir string, base, size int64) *keysFile {
-	path := segmentPath(dir, base, keysSuffix)
+func resumeKeys(s *segment) *keysFile {
+	path := s.keysPath()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil
 	}
-	if _, err := checkKeys(b, base, size); err != nil {
+	_, tr, err := checkKeys(b, s.base, s.size.Load())
+	if err == nil {
+		err = s.lastBatchMatches(tr)
+	}
+	if err != nil {
 		os.Remove(path)
 		return nil
 	}
@@ -161,7 +203,7 @@ func resumeKeys(dir string, base, size int64) *keysFile {
 		os.Remove(path)
 		return nil
 	}
-	return &keysFile{path: path, f: f, n: n, crc: binary.BigEndian.Uint32(b[len(b)-keysTrailerSize+16:])}
+	return &keysFile{path: path, f: f, n: n, crc: tr.crc, lastPos: tr.lastPos, lastCRC: tr.lastCRC}
 }
 
 // keyEntryPool holds buffers for keyEntries: decompressed records and

@@ -100,17 +100,21 @@ func TestKeyFilesCleanLikeAWalk(t *testing.T) {
 	}
 }
 
-// refinish rewrites a key file with the given entries, a trailer for a
-// segment of size bytes and a correct CRC: a file that passes every check
-// but the comparison with the records.
-func refinish(t *testing.T, path string, base, size int64, entries []byte) {
+// refinish rewrites a key file with the given entries, the trailer of the
+// segment's own file (tr, from orig) and a correct CRC: a file that passes
+// every check but the comparison with the records.
+func refinish(t testing.TB, path string, base int64, orig, entries []byte) {
 	t.Helper()
+	be := binary.BigEndian
+	ot := orig[len(orig)-keysTrailerSize:]
 	b := append(keysHeader(base), entries...)
 	crc := crc32.Checksum(b, castagnoli)
-	b = binary.BigEndian.AppendUint64(b, uint64(size))
-	b = binary.BigEndian.AppendUint64(b, uint64(len(entries)/keysEntrySize))
-	b = binary.BigEndian.AppendUint32(b, crc)
-	b = binary.BigEndian.AppendUint32(b, keysEndMagic)
+	b = be.AppendUint64(b, be.Uint64(ot[0:]))
+	b = be.AppendUint64(b, uint64(len(entries)/keysEntrySize))
+	b = be.AppendUint64(b, be.Uint64(ot[16:]))
+	b = be.AppendUint32(b, be.Uint32(ot[24:]))
+	b = be.AppendUint32(b, crc)
+	b = be.AppendUint32(b, keysEndMagic)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +157,20 @@ func TestKeyFileDamage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			refinish(t, path, segs[1].BaseOffset, segs[1].Size, other[keysHeaderSize:len(other)-keysTrailerSize])
+			refinish(t, path, segs[1].BaseOffset, b, other[keysHeaderSize:len(other)-keysTrailerSize])
 		}, true},
+		{"another segment's, re-headed and sized", func(t *testing.T, path string, b []byte, l *Log) {
+			// Passes the header, size, count and CRC checks; only the
+			// last batch's position and CRC give it away.
+			segs := l.Segments()
+			other, err := os.ReadFile(segmentPath(l.Path(), segs[2].BaseOffset, keysSuffix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fake := append([]byte(nil), other...)
+			binary.BigEndian.PutUint64(fake[len(fake)-keysTrailerSize:], uint64(segs[1].Size))
+			refinish(t, path, segs[1].BaseOffset, fake, other[keysHeaderSize:len(other)-keysTrailerSize])
+		}, false},
 		{"two entries swapped", func(t *testing.T, path string, b []byte, l *Log) {
 			e := append([]byte(nil), b[keysHeaderSize:len(b)-keysTrailerSize]...)
 			var tmp [keysEntrySize]byte
@@ -162,7 +178,7 @@ func TestKeyFileDamage(t *testing.T) {
 			copy(e[:keysEntrySize], e[keysEntrySize:2*keysEntrySize])
 			copy(e[keysEntrySize:], tmp[:])
 			segs := l.Segments()
-			refinish(t, path, segs[1].BaseOffset, segs[1].Size, e)
+			refinish(t, path, segs[1].BaseOffset, b, e)
 		}, true},
 		{"digests of a batch's records swapped", func(t *testing.T, path string, b []byte, l *Log) {
 			// Every record of a key file entry made the latest of its
@@ -175,7 +191,7 @@ func TestKeyFileDamage(t *testing.T) {
 				e[i*keysEntrySize+12] &^= 0x80 // no keyless flags
 			}
 			segs := l.Segments()
-			refinish(t, path, segs[1].BaseOffset, segs[1].Size, e)
+			refinish(t, path, segs[1].BaseOffset, b, e)
 		}, true},
 	}
 	for i, dm := range damages {
@@ -224,10 +240,18 @@ func TestKeyFileDamage(t *testing.T) {
 // key file goes on; after a kill -9 it is deleted (its tail may be
 // missing) and that segment is walked; the finished ones are used.
 func TestKeyFilesAcrossRestarts(t *testing.T) {
-	for _, clean := range []bool{true, false} {
+	for _, tc := range []struct {
+		clean, topicConfig bool
+	}{{true, false}, {false, false}, {true, true}} {
+		clean := tc.clean
 		name := "kill -9"
 		if clean {
 			name = "clean shutdown"
+		}
+		if tc.topicConfig {
+			// The broker opens every log with its defaults (delete) and
+			// sets the topic's config (compact) just after.
+			name += ", compact set after open"
 		}
 		t.Run(name, func(t *testing.T) {
 			d, l, m := randomCompacted(t, 20)
@@ -240,12 +264,17 @@ func TestKeyFilesAcrossRestarts(t *testing.T) {
 			} else {
 				crash(d)
 			}
-			d2, err := OpenDir(d.Path(), compactConfig(), testLogger(t))
+			openCfg := compactConfig()
+			if tc.topicConfig {
+				openCfg.CleanupCompact = false
+			}
+			d2, err := OpenDir(d.Path(), openCfg, testLogger(t))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer d2.Close()
 			l2, _ := d2.Log("topic", 0)
+			l2.SetConfig(compactConfig())
 			if got := keyFiles(t, l2)[active]; got != clean {
 				t.Fatalf("key file of the active segment after reopening: %v, want %v", got, clean)
 			}
@@ -394,8 +423,12 @@ func FuzzKeyFile(f *testing.F) {
 		if data[0]%2 == 0 {
 			os.WriteFile(path, data[1:], 0o644)
 		} else {
+			orig, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
 			e := data[1:]
-			refinish(t, path, segs[1].BaseOffset, segs[1].Size, e[:len(e)/keysEntrySize*keysEntrySize])
+			refinish(t, path, segs[1].BaseOffset, orig, e[:len(e)/keysEntrySize*keysEntrySize])
 		}
 		if _, err = l.Clean(testNow, CleanOptions{Limit: math.MaxInt64}, true); err == nil {
 			return

@@ -141,7 +141,12 @@ func (l *Log) append(batch []byte, leaderEpoch int32, now time.Time, leader bool
 		defer keyEntryPool.Put(bufs)
 		var nullKey bool
 		if entries, nullKey, err = keyEntries(bufs, batch, &h); err != nil {
-			return AppendResult{}, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+			if leader {
+				return AppendResult{}, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+			}
+			// A follower takes what its leader accepted (perhaps before
+			// the topic was compacted); the segment loses its key file.
+			entries, err = nil, nil
 		}
 		if nullKey && leader {
 			return AppendResult{}, record.ErrNoKey
@@ -197,7 +202,7 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, entries []byte, leade
 	if err != nil {
 		return AppendResult{}, false, l.fail(err)
 	}
-	l.writeKeys(h, entries)
+	l.writeKeys(h, end.FilePos-size, entries)
 	l.unflushed += int64(h.NumRecords)
 	res := AppendResult{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset(), End: end, LogStartOffset: l.logStart}
 	return res, l.unflushed >= l.cfg.FlushMessages, nil
@@ -230,20 +235,33 @@ func (l *Log) write(batch []byte, h *record.Header) (Position, error) {
 	return end, nil
 }
 
-// writeKeys adds a batch's entries to the active segment's key file. A
-// file that cannot be complete (its entries were not computed, because
-// the log was not compacted when the batch came, or a write failed) is
-// deleted: the cleaner then walks the segment.
-func (l *Log) writeKeys(h *record.Header, entries []byte) {
-	seg := l.active()
-	if seg.keys == nil || h.IsControl() {
+// startKeys gives a new segment of a compacted log its key file. The file
+// is only a hint: if it cannot be created the segment goes on without one.
+func (l *Log) startKeys(seg *segment) {
+	if !l.cfg.CleanupCompact {
 		return
 	}
-	if entries == nil && h.NumRecords > 0 {
+	var err error
+	if seg.keys, err = createKeys(l.dir, seg.base); err != nil {
+		l.logger.Warn("segment without a key file; the cleaner will walk it", "partition", l.tp, "base", seg.base, "err", err)
+	}
+}
+
+// writeKeys adds the entries of a batch written at pos to the active
+// segment's key file. A file that cannot be complete (its entries were not
+// computed, because the log was not compacted when the batch came or the
+// batch is a follower's that does not decode, or a write failed) is
+// deleted: the cleaner then walks the segment.
+func (l *Log) writeKeys(h *record.Header, pos int64, entries []byte) {
+	seg := l.active()
+	if seg.keys == nil {
+		return
+	}
+	if entries == nil && !h.IsControl() && h.NumRecords > 0 {
 		seg.dropKeys()
 		return
 	}
-	if err := seg.keys.append(entries); err != nil {
+	if err := seg.keys.append(entries, pos, h.CRC); err != nil {
 		l.logger.Warn("dropping a segment's key file; the cleaner will walk the segment", "partition", l.tp, "err", err)
 		seg.dropKeys()
 	}
@@ -287,6 +305,7 @@ func (l *Log) roll(now time.Time, base int64) error {
 	if err != nil {
 		return err
 	}
+	l.startKeys(seg)
 	if err := writeSnapshot(l.dir, base, l.producers); err != nil {
 		seg.remove()
 		return err
@@ -456,6 +475,12 @@ func (l *Log) SetConfig(cfg Config) {
 	defer l.mu.Unlock()
 	l.cfg = cfg.withDefaults()
 	l.compacted.Store(l.cfg.CleanupCompact)
+	// A log is opened with the broker's defaults and gets its topic's
+	// settings just after: the active segment's key file, kept by the
+	// open, is taken up again here.
+	if active := l.active(); l.cfg.CleanupCompact && active.keys == nil && !l.closed {
+		active.keys = resumeKeys(active)
+	}
 }
 
 // TopicPartition returns the partition this log stores.

@@ -70,12 +70,11 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 	}
 	l.skipCRC = false
 	l.compacted.Store(l.cfg.CleanupCompact)
-	if active := l.active(); l.cfg.CleanupCompact {
-		if active.keys == nil { // else created by this open
-			active.keys = resumeKeys(dir, active.base, active.size.Load())
-		}
-	} else {
-		active.dropKeys()
+	// The active segment's key file goes on after a clean shutdown. A log
+	// opened as not compacted keeps the file for SetConfig, which may
+	// turn compaction on; appends without entries delete it.
+	if active := l.active(); l.cfg.CleanupCompact && active.keys == nil {
+		active.keys = resumeKeys(active)
 	}
 	return l, nil
 }
@@ -125,6 +124,7 @@ func (l *Log) loadSegments(st logState, now time.Time) error {
 		if err != nil {
 			return err
 		}
+		l.startKeys(seg)
 		l.segs, l.leo = []*segment{seg}, seg.base
 		l.dirDirty.Store(true)
 		return nil

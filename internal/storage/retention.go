@@ -250,6 +250,7 @@ func (l *Log) truncateLocked(offset int64) error {
 			return err
 		}
 	}
+	seg.dropKeys() // active again: later appends would not be in it
 	next, err := seg.rebuildIndexes(pos, l.cfg.IndexIntervalBytes)
 	if err != nil {
 		return err

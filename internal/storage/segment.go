@@ -127,14 +127,7 @@ func createSegment(dir string, base int64, cfg Config, now time.Time) (*segment,
 		}
 	}
 	s, _, err := openSegmentFiles(dir, base, f, cfg, now)
-	if err != nil || !cfg.CleanupCompact {
-		return s, err
-	}
-	if s.keys, err = createKeys(dir, base); err != nil {
-		s.close()
-		return nil, err
-	}
-	return s, nil
+	return s, err
 }
 
 // openSegment opens an existing segment. indexesOK is false when an index
