@@ -120,6 +120,16 @@ func refinish(t testing.TB, path string, base int64, orig, entries []byte) {
 	}
 }
 
+// thirdKeys reads the key file of the log's third segment.
+func thirdKeys(t *testing.T, l *Log) []byte {
+	t.Helper()
+	b, err := os.ReadFile(segmentPath(l.Path(), l.Segments()[2].BaseOffset, keysSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // TestKeyFileDamage: a key file that fails its checks is deleted and its
 // segment walked; one that passes them but does not describe its segment
 // fails the pass before anything is swapped in, and the next pass walks.
@@ -144,29 +154,16 @@ func TestKeyFileDamage(t *testing.T) {
 			os.WriteFile(path, make([]byte, len(b)), 0o644)
 		}, false},
 		{"another segment's", func(t *testing.T, path string, b []byte, l *Log) {
-			segs := l.Segments()
-			other, err := os.ReadFile(segmentPath(l.Path(), segs[2].BaseOffset, keysSuffix))
-			if err != nil {
-				t.Fatal(err)
-			}
-			os.WriteFile(path, other, 0o644)
+			os.WriteFile(path, thirdKeys(t, l), 0o644)
 		}, false},
 		{"another segment's, re-headed", func(t *testing.T, path string, b []byte, l *Log) {
-			segs := l.Segments()
-			other, err := os.ReadFile(segmentPath(l.Path(), segs[2].BaseOffset, keysSuffix))
-			if err != nil {
-				t.Fatal(err)
-			}
+			segs, other := l.Segments(), thirdKeys(t, l)
 			refinish(t, path, segs[1].BaseOffset, b, other[keysHeaderSize:len(other)-keysTrailerSize])
 		}, true},
 		{"another segment's, re-headed and sized", func(t *testing.T, path string, b []byte, l *Log) {
 			// Passes the header, size, count and CRC checks; only the
 			// last batch's position and CRC give it away.
-			segs := l.Segments()
-			other, err := os.ReadFile(segmentPath(l.Path(), segs[2].BaseOffset, keysSuffix))
-			if err != nil {
-				t.Fatal(err)
-			}
+			segs, other := l.Segments(), thirdKeys(t, l)
 			fake := append([]byte(nil), other...)
 			binary.BigEndian.PutUint64(fake[len(fake)-keysTrailerSize:], uint64(segs[1].Size))
 			refinish(t, path, segs[1].BaseOffset, fake, other[keysHeaderSize:len(other)-keysTrailerSize])

@@ -474,11 +474,21 @@ func (l *Log) SetConfig(cfg Config) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.cfg = cfg.withDefaults()
+	if !l.closed {
+		l.applyCompacted()
+	}
+}
+
+// applyCompacted publishes cfg.CleanupCompact to appends and, for a
+// compacted log, takes up the active segment's key file if it matches
+// (after a clean shutdown). The broker opens a log with its defaults and
+// sets the topic's settings just after, so both the open and SetConfig
+// call it; a log that is not compacted leaves the file for that, and
+// appends without entries delete it. mu must be held (or the log not yet
+// shared).
+func (l *Log) applyCompacted() {
 	l.compacted.Store(l.cfg.CleanupCompact)
-	// A log is opened with the broker's defaults and gets its topic's
-	// settings just after: the active segment's key file, kept by the
-	// open, is taken up again here.
-	if active := l.active(); l.cfg.CleanupCompact && active.keys == nil && !l.closed {
+	if active := l.active(); l.cfg.CleanupCompact && active.keys == nil {
 		active.keys = resumeKeys(active)
 	}
 }

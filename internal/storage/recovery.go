@@ -69,13 +69,7 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 		return nil, err
 	}
 	l.skipCRC = false
-	l.compacted.Store(l.cfg.CleanupCompact)
-	// The active segment's key file goes on after a clean shutdown. A log
-	// opened as not compacted keeps the file for SetConfig, which may
-	// turn compaction on; appends without entries delete it.
-	if active := l.active(); l.cfg.CleanupCompact && active.keys == nil {
-		active.keys = resumeKeys(active)
-	}
+	l.applyCompacted()
 	return l, nil
 }
 

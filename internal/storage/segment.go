@@ -324,19 +324,22 @@ func (s *segment) keysPath() string { return segmentPath(filepath.Dir(s.path), s
 // dropKeys deletes the segment's key file, written or finished: what it
 // describes is no longer the segment.
 func (s *segment) dropKeys() {
+	s.closeKeys()
+	os.Remove(s.keysPath())
+}
+
+// closeKeys closes the key file being written without finishing it (the
+// next open deletes such a file).
+func (s *segment) closeKeys() {
 	if s.keys != nil {
 		s.keys.f.Close()
 		s.keys = nil
 	}
-	os.Remove(s.keysPath())
 }
 
 // close drops the Log's reference; readers may keep the file a while.
 func (s *segment) close() error {
-	if s.keys != nil { // not finished: the next open deletes it
-		s.keys.f.Close()
-		s.keys = nil
-	}
+	s.closeKeys()
 	err := errors.Join(s.idx.close(), s.tidx.close())
 	s.file.release()
 	return err
