@@ -32,3 +32,36 @@ func TestFramePool(t *testing.T) {
 		t.Fatalf("free list holds %d bytes, bound %d", held, largeFreeBytes)
 	}
 }
+
+// A frame larger than every free buffer replaces the largest of them, so
+// the number of large buffers never exceeds the number in use at once.
+func TestFramePoolReplacesTooSmall(t *testing.T) {
+	largeFree.mu.Lock()
+	largeFree.bufs, largeFree.bytes = nil, 0
+	largeFree.mu.Unlock()
+	count := func() (int, int) {
+		largeFree.mu.Lock()
+		defer largeFree.mu.Unlock()
+		return len(largeFree.bufs), largeFree.bytes
+	}
+	a, b := getFrame(2<<20), getFrame(4<<20)
+	putFrame(a)
+	putFrame(b)
+	if n, _ := count(); n != 2 {
+		t.Fatalf("free list holds %d buffers, want 2", n)
+	}
+	c := getFrame(8 << 20)
+	if n, bytes := count(); n != 1 || bytes != cap(a) {
+		t.Fatalf("after a larger frame: %d buffers of %d bytes, want the 2 MiB one alone", n, bytes)
+	}
+	putFrame(c)
+	for i := 0; i < 20; i++ {
+		putFrame(getFrame((1 + i%8) << 20))
+	}
+	if n, _ := count(); n != 2 {
+		t.Fatalf("one frame at a time left %d free buffers, want 2", n)
+	}
+	if d := getFrame(7 << 20); cap(d) != cap(c) {
+		t.Fatalf("a 7 MiB frame got a buffer of %d bytes, want the 8 MiB one", cap(d))
+	}
+}
