@@ -223,7 +223,8 @@ def markdown(res, meta_path, imgdir):
         f"| memory, kernel | {meta['mem_gib']} GiB, Linux {meta['kernel']} |",
         f"| data disk | `{meta['disk']}` (all targets, one after the other) |",
         f"| load average (1/5/15 min) | {meta['load_start']} at start, {meta['load_end']} at end; other work may share the machine |",
-        f"| Samsa | commit {meta['samsa_commit']}, {meta['go']} |",
+        f"| Samsa | commit {meta['samsa_commit']}, {meta['go']}; `samsa serve {meta.get('samsa_flags', '')}` "
+        "(Kafka's properties set the same initial rebalance delay, as its shipped server.properties does) |",
         f"| Apache Kafka | {meta['kafka_version']} (Maven Central jars), {meta['java']}; single combined broker+controller (KRaft), "
         f"`{meta['kafka_heap']}` (kafka-server-start.sh's heap) and its JVM options `{meta['kafka_jvm']}` |",
         f"| kfake | franz-go `pkg/kfake` {meta['kfake']}: in memory, never syncs; protocol-speed reference |",

@@ -152,6 +152,13 @@ t0=$(date +%s%N)
 java -Xmx256M -cp "$KLIB/*" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$RUN/format.properties" >"$RUN/logs/format.log" 2>&1
 KAFKA_FORMAT_MS=$((($(date +%s%N) - t0) / 1000000))
 
+# Samsa gets the settings the Kafka properties above change from their
+# defaults, where it has them: Kafka's shipped server.properties sets the
+# group's initial rebalance delay to 0 (the default, 3 s, is for
+# production), which ConsumerPerformance's group join would otherwise pay
+# on Samsa alone.
+SAMSA_PROPS=(--override group.initial.rebalance.delay.ms=0)
+
 # --- targets ------------------------------------------------------------------
 # start TARGET DATADIR: launches the target in the background; sets PID, ADDR
 # and T0 (its start time, Unix ns). An empty DATADIR gets Kafka's template.
@@ -162,8 +169,8 @@ start() {
 	mkdir -p "$dir"
 	case $t in
 	kfake) T0=$(date +%s%N); "$BIN/kfake" -port "$p" >>"$RUN/logs/$t.log" 2>&1 & ;;
-	samsa-page-cache) T0=$(date +%s%N); "$BIN/samsa" serve --data-dir "$dir" --listen "$ADDR" --log-level warn >>"$RUN/logs/$t.log" 2>&1 & ;;
-	samsa-group-commit) T0=$(date +%s%N); "$BIN/samsa" serve --data-dir "$dir" --listen "$ADDR" --log-level warn --override log.flush.mode=group-commit >>"$RUN/logs/$t.log" 2>&1 & ;;
+	samsa-page-cache) T0=$(date +%s%N); "$BIN/samsa" serve --data-dir "$dir" --listen "$ADDR" --log-level warn "${SAMSA_PROPS[@]}" >>"$RUN/logs/$t.log" 2>&1 & ;;
+	samsa-group-commit) T0=$(date +%s%N); "$BIN/samsa" serve --data-dir "$dir" --listen "$ADDR" --log-level warn "${SAMSA_PROPS[@]}" --override log.flush.mode=group-commit >>"$RUN/logs/$t.log" 2>&1 & ;;
 	kafka-default | kafka-flush1)
 		cp=$(port)
 		[[ -f $dir/meta.properties ]] || cp -a "$KTEMPLATE/." "$dir/"
@@ -299,7 +306,7 @@ cat >"$RUN/meta.json" <<EOF
  "kafka_version": "$KAFKA_VERSION", "kafka_lib": "$KLIB", "kafka_heap": "$KAFKA_HEAP", "kafka_jvm": "$KAFKA_JVM",
  "kafka_format_ms": $KAFKA_FORMAT_MS,
  "java": "$(java -version 2>&1 | head -1 | tr -d '"')", "go": "$(go version | cut -d' ' -f3)",
- "samsa_commit": "$SAMSA_COMMIT",
+ "samsa_commit": "$SAMSA_COMMIT", "samsa_flags": "${SAMSA_PROPS[*]}",
  "cpu": "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)", "cores": $(nproc),
  "mem_gib": $(awk '/MemTotal/ {printf "%.1f", $2/1048576}' /proc/meminfo), "kernel": "$(uname -r)",
  "disk": "$(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$DATA" | tr -s ' ')",
