@@ -17,9 +17,12 @@ type Topic struct {
 	IndexIntervalBytes int32
 	SegmentIndexBytes  int32
 	FlushMessages      int64
-	FlushInterval      time.Duration // 0: no time-based flush
-	MaxMessageBytes    int32
-	LogAppendTime      bool
+	// WritebackBytes is the broker's log.writeback.interval.bytes; no topic
+	// overrides it.
+	WritebackBytes  int64
+	FlushInterval   time.Duration // 0: no time-based flush
+	MaxMessageBytes int32
+	LogAppendTime   bool
 
 	// Retention and compaction (internal/storage.Config mirrors these).
 	CleanupDelete     bool          // cleanup.policy has delete
@@ -90,6 +93,7 @@ func (c *Config) ResolveTopic(overrides map[string]string) Topic {
 		return n
 	}
 	t := Topic{
+		WritebackBytes:     c.int("log.writeback.interval.bytes"),
 		SegmentBytes:       num("segment.bytes"),
 		SegmentRoll:        ms(num("segment.ms")),
 		IndexIntervalBytes: int32(num("index.interval.bytes")),

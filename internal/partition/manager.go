@@ -89,6 +89,7 @@ func (m *Manager) topicConfig(im *metadata.Image, name string) config.Topic {
 func storageConfig(t config.Topic) storage.Config {
 	return storage.Config{
 		SegmentBytes:       t.SegmentBytes,
+		WritebackBytes:     t.WritebackBytes,
 		SegmentRoll:        t.SegmentRoll,
 		IndexIntervalBytes: t.IndexIntervalBytes,
 		SegmentIndexBytes:  t.SegmentIndexBytes,

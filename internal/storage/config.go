@@ -29,6 +29,13 @@ type Config struct {
 	// many records since the last flush. Zero or math.MaxInt64 means never
 	// by count.
 	FlushMessages int64
+	// WritebackBytes is log.writeback.interval.bytes (Samsa only): each time
+	// this many bytes were appended to a segment since the last time, the
+	// Log asks the kernel to start writing them out (sync_file_range
+	// SYNC_FILE_RANGE_WRITE on Linux), without waiting and up to a page
+	// boundary, so the page being appended to is never under writeback.
+	// Zero leaves writeback to the kernel.
+	WritebackBytes int64
 	// FlushInterval is log.flush.interval.ms. The Log keeps no goroutine; the
 	// caller runs a ticker and calls Flush on logs whose LastFlush is older.
 	// Zero or negative means never by time.

@@ -217,6 +217,7 @@ func (l *Log) write(batch []byte, h *record.Header) (Position, error) {
 		return Position{}, fmt.Errorf("storage: write %s at %d: %w", seg.path, pos, err)
 	}
 	seg.needSync.Store(true)
+	l.startWriteback(seg, pos+int64(len(batch)))
 	if err := seg.indexBatch(pos, h, l.cfg.IndexIntervalBytes); err != nil {
 		return Position{}, err
 	}
@@ -233,6 +234,21 @@ func (l *Log) write(batch []byte, h *record.Header) (Position, error) {
 	l.end = end
 	l.stateMu.Unlock()
 	return end, nil
+}
+
+// startWriteback starts the kernel writing the segment's bytes from where
+// it last did up to the page boundary at or below end, once there are at
+// least WritebackBytes of them (see Config.WritebackBytes).
+func (l *Log) startWriteback(seg *segment, end int64) {
+	if l.cfg.WritebackBytes <= 0 {
+		return
+	}
+	to := end &^ (pageSize - 1)
+	if to-seg.writebackFrom < l.cfg.WritebackBytes {
+		return
+	}
+	startWriteback(seg.file.f, seg.writebackFrom, to-seg.writebackFrom)
+	seg.writebackFrom = to
 }
 
 // startKeys gives a new segment of a compacted log its key file. The file

@@ -74,6 +74,10 @@ func (s *segFile) release() {
 // segment is one .log file with its two indexes. Its base offset is the
 // offset the log end had when it was created; every batch in it has a
 // base offset >= base and a last offset < base+2^31.
+// pageSize is the unit the kernel writes back; startWriteback stops at a
+// page boundary.
+var pageSize = int64(os.Getpagesize())
+
 type segment struct {
 	base int64
 	path string
@@ -90,6 +94,7 @@ type segment struct {
 
 	// Writer state, guarded by the Log's mu.
 	bytesSinceIndex int64
+	writebackFrom   int64     // where the next startWriteback begins (0 after open: clean pages cost nothing)
 	rollTS          int64     // max timestamp of the first batch, -1 when unknown
 	created         time.Time // when this process created or opened the segment
 	keys            *keysFile // the key file being written (active segment of a compacted log), or nil
@@ -314,6 +319,7 @@ func (s *segment) truncate(pos int64) error {
 	}
 	s.size.Store(pos)
 	s.needSync.Store(true)
+	s.writebackFrom = min(s.writebackFrom, pos&^(pageSize-1))
 	s.dropKeys()
 	return nil
 }
