@@ -247,7 +247,8 @@ def markdown(res, meta_path, imgdir):
         L += [f"50% rates used: {rate_line}.", ""]
     L += ["## Results", ""] + table(data, ROWS, TARGETS) + [""]
     L += ["## Goals of issue 5 (ratios of medians from this run)", "", "| goal | target | measured | |", "|---|---|---|---|"]
-    L += goals(data, ceil) + [""]
+    L += goals(data, ceil) + ["", "What limits the goals not met, and what profiling found and changed: "
+                              "[performance.md](performance.md) (written by hand, not by this command).", ""]
     L += ["## Machine ceilings, measured in this run (`bench/ceilings`)", "",
           f"Each is one pass over {meta['ceil_mib']} MiB in the data directory at the start of every round.", "",
           "| ceiling | median [range] |", "|---|---|"]
