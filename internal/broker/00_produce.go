@@ -11,6 +11,8 @@ package broker
 
 import (
 	"errors"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +66,8 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 		p.complete(resp)
 	}
 
+	var jobs []appendJob
+	var jobBytes int
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		name, unknownCode := produceTopicName(im, req.Version, rt)
@@ -92,17 +96,91 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 					finish()
 				}
 			}
-			if err := produceOne(b, part, rt.Partitions[j].Records, req.Version < 3, now, rp, done); err != nil {
-				anyErr.Store(true)
-			}
+			records := rt.Partitions[j].Records
+			jobs = append(jobs, appendJob{part: part, records: records, rp: rp, done: done})
+			jobBytes += len(records)
 		}
 	}
+	runAppends(jobs, jobBytes, func(j *appendJob) {
+		if err := produceOne(b, j.part, j.records, req.Version < 3, now, j.rp, j.done); err != nil {
+			anyErr.Store(true)
+		}
+	})
 	// Every batch is in the log (copied by write(2)) and the response
 	// holds nothing of the request: the frame can go now rather than
 	// after the fsync that group-commit waits for, so requests waiting
 	// for one hold no memory and no budget.
 	rc.c.releaseFrame(p, true)
 	finish()
+}
+
+// appendJob is one partition's batch of a produce request.
+type appendJob struct {
+	part    *partition.Partition
+	records []byte
+	rp      *kmsg.ProduceResponseTopicPartition
+	done    func(error)
+}
+
+// parallelAppendBytes is the size of a produce request from which its
+// partitions are appended by several goroutines at once. Copying a batch
+// into the page cache is most of a produce request's cost; one goroutine
+// per connection would cap a client at one core however many partitions it
+// writes, and queue its requests behind each other once that core is busy.
+// Below this size the hand-off costs more than it saves.
+const parallelAppendBytes = 128 << 10
+
+// runAppends calls run for every job and returns when all have returned.
+// Jobs go to up to GOMAXPROCS goroutines (this one among them) when there
+// are several and they carry at least parallelAppendBytes. Each partition
+// still sees its batches in request order: a request's appends all finish
+// before the connection reads its next request, and a request naming the
+// same partition twice is appended in order on one goroutine.
+func runAppends(jobs []appendJob, bytes int, run func(*appendJob)) {
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	if workers < 2 || bytes < parallelAppendBytes || hasDuplicatePartition(jobs) {
+		for i := range jobs {
+			run(&jobs[i])
+		}
+		return
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(jobs) {
+				return
+			}
+			run(&jobs[i])
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}
+
+func hasDuplicatePartition(jobs []appendJob) bool {
+	if len(jobs) <= 8 {
+		for i := range jobs {
+			for k := range i {
+				if jobs[k].part == jobs[i].part {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	seen := make(map[*partition.Partition]struct{}, len(jobs))
+	for i := range jobs {
+		if _, ok := seen[jobs[i].part]; ok {
+			return true
+		}
+		seen[jobs[i].part] = struct{}{}
+	}
+	return false
 }
 
 func produceTopicName(im *metadata.Image, version int16, rt *kmsg.ProduceRequestTopic) (string, int16) {
