@@ -45,10 +45,11 @@ func runE2E(ctx context.Context, o options) (*e2eResult, error) {
 	}
 	defer prod.Close()
 
+	var lat latencies
+	lat.expect(expectedRecords(o.rate, o.duration, 0))
 	start := time.Now()
 	measureFrom := start.Add(o.warmup).UnixNano()
 	sendEnd := start.Add(o.warmup + o.duration)
-	var lat latencies
 	var produced, received atomic.Int64
 	var sendDone atomic.Bool
 	consDone := make(chan error, 1)

@@ -16,6 +16,41 @@ type latencies struct {
 	d  []time.Duration
 }
 
+// expect makes room for n latencies before the measurement starts. Growing
+// the slice while measuring copies it into fresh memory with the lock held,
+// and the producer's callbacks wait for that: on a VM whose untouched
+// memory is slow to fault in (free page reporting returns it to the host),
+// each growth of a 20 MB slice stalled every callback for 100-250 ms and
+// showed up as broker latency.
+func (l *latencies) expect(n int) {
+	l.mu.Lock()
+	l.d = prefaulted[time.Duration](n)
+	l.mu.Unlock()
+}
+
+// prefaulted returns an empty slice with capacity n whose memory has been
+// written once, so appending to it never waits for the kernel.
+func prefaulted[T any](n int) []T {
+	if n <= 0 {
+		return nil
+	}
+	s := make([]T, n)
+	clear(s) // make's memory may be fresh pages nobody wrote; this writes them
+	return s[:0]
+}
+
+// expectedRecords is how many latencies a run at rate records/s for d will
+// record, with 10% to spare; 0 when unknown (flat out for a duration).
+func expectedRecords(rate float64, d time.Duration, limit int64) int {
+	switch {
+	case limit > 0:
+		return int(limit)
+	case rate > 0 && d > 0:
+		return int(rate*d.Seconds()*1.1) + 1024
+	}
+	return 0
+}
+
 func (l *latencies) add(d time.Duration) {
 	l.mu.Lock()
 	l.d = append(l.d, d)
@@ -76,6 +111,13 @@ type timeline struct {
 	mu   sync.Mutex // guards sent and lat
 	sent []int64
 	lat  []time.Duration
+}
+
+func (t *timeline) expect(n int) {
+	t.mu.Lock()
+	t.sent = prefaulted[int64](n)
+	t.lat = prefaulted[time.Duration](n)
+	t.mu.Unlock()
 }
 
 func (t *timeline) add(sent time.Time, d time.Duration) {

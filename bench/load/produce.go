@@ -52,6 +52,14 @@ func runProduce(ctx context.Context, o options) (*produceResult, error) {
 		firstErr error
 		lastAck  atomic.Int64
 	)
+	limit := int64(0)
+	if o.bytes > 0 {
+		limit = o.bytes / int64(o.recordSize)
+	}
+	lat.expect(expectedRecords(o.rate, o.duration, limit))
+	if o.timeline != "" {
+		tl.expect(expectedRecords(o.rate, o.duration, limit))
+	}
 	start := time.Now()
 	measureStart := start.Add(o.warmup)
 	pool := sync.Pool{New: func() any { return &sentRecord{Context: context.Background()} }}
@@ -70,10 +78,6 @@ func runProduce(ctx context.Context, o options) (*produceResult, error) {
 			lastAck.Store(now.UnixNano())
 		}
 		pool.Put(sr)
-	}
-	limit := int64(0)
-	if o.bytes > 0 {
-		limit = o.bytes / int64(o.recordSize)
 	}
 	end := time.Time{}
 	if o.duration > 0 {
