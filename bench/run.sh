@@ -113,7 +113,15 @@ if [[ $(cat "$CACHE/kafka-$KAFKA_VERSION/stamp" 2>/dev/null) != "$kafka_stamp" ]
 	say "fetching Apache Kafka $KAFKA_VERSION jars (Maven) into $KLIB"
 	command -v mvn >/dev/null || { echo "run.sh: mvn is needed to fetch Kafka" >&2; exit 1; }
 	rm -rf "$CACHE/kafka-$KAFKA_VERSION"
-	mvn -q -B -f "$BENCH/kafka/pom.xml" dependency:copy-dependencies -DoutputDirectory="$KLIB.new"
+	# Maven Central sometimes drops a download; a second try costs seconds,
+	# a red smoke test in the suite costs a run.
+	for attempt in 1 2 3; do
+		mvn -q -B -f "$BENCH/kafka/pom.xml" dependency:copy-dependencies -DoutputDirectory="$KLIB.new" && break
+		((attempt < 3)) || { echo "run.sh: fetching Kafka's jars failed 3 times" >&2; exit 1; }
+		say "Maven failed (attempt $attempt); retrying in 5 s"
+		rm -rf "$KLIB.new"
+		sleep 5
+	done
 	mv "$KLIB.new" "$KLIB"
 	echo "$kafka_stamp" >"$CACHE/kafka-$KAFKA_VERSION/stamp"
 fi
