@@ -154,12 +154,28 @@ func runAppends(jobs []appendJob, bytes int, run func(*appendJob)) {
 			run(&jobs[i])
 		}
 	}
-	var wg sync.WaitGroup
+	// A panic on a helper goroutine is carried back and raised here, on
+	// the connection's goroutine, whose recover closes only this
+	// connection instead of the process.
+	var (
+		wg       sync.WaitGroup
+		panicked atomic.Pointer[any]
+	)
 	for range workers - 1 {
-		wg.Go(work)
+		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					panicked.CompareAndSwap(nil, &r)
+				}
+			}()
+			work()
+		})
 	}
 	work()
 	wg.Wait()
+	if r := panicked.Load(); r != nil {
+		panic(*r)
+	}
 }
 
 func hasDuplicatePartition(jobs []appendJob) bool {
