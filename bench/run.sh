@@ -22,9 +22,9 @@
 #       (b) produce latency at 10/50/80% of the lower max of each Samsa/Kafka
 #       pair; (d) end-to-end latency at the 50% rate.
 # Ceilings (fsync at 1 MiB, page-cache write/read, loopback TCP) run at the
-# start of every round. Everything the run writes, except the report, stays
-# under $SAMSA_BENCH_CACHE (default ~/.cache/samsa-bench), which must not be
-# a tmpfs. Kafka's jars come from Maven Central (cached there too).
+# start of every round. The order of the targets rotates by one each round.
+# Everything the run writes, except the report, stays under
+# $SAMSA_BENCH_CACHE (default ~/.cache/samsa-bench), which must not be a tmpfs. Kafka's jars come from Maven Central (cached there too).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
@@ -296,12 +296,17 @@ ceilings() {
 # --- run ----------------------------------------------------------------------
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# Each round starts one target later in the list, so no target always runs
+# right after the same one: what a target leaves behind (kfake frees 7 GiB
+# of memory, a broker deletes gigabytes on a disk mounted with discard) then
+# falls on every target in turn instead of on one.
+rotated() { local i n=${#TARGETS[@]}; for ((i = 0; i < n; i++)); do echo "${TARGETS[(i + round - 1) % n]}"; done; }
 for round in $(seq "$ROUNDS"); do
 	ceilings
-	for target in "${TARGETS[@]}"; do phase1; done
+	for target in $(rotated); do phase1; done
 done
 for round in $(seq "$ROUNDS"); do
-	for target in "${TARGETS[@]}"; do phase2; done
+	for target in $(rotated); do phase2; done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
