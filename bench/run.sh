@@ -24,7 +24,8 @@
 # Ceilings (fsync at 1 MiB, page-cache write/read, loopback TCP) run at the
 # start of every round. The order of the targets rotates by one each round.
 # Everything the run writes, except the report, stays under
-# $SAMSA_BENCH_CACHE (default ~/.cache/samsa-bench), which must not be a tmpfs. Kafka's jars come from Maven Central (cached there too).
+# $SAMSA_BENCH_CACHE (default ~/.cache/samsa-bench), which must not be a
+# tmpfs. Kafka's jars come from Maven Central (cached there too).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
