@@ -56,9 +56,10 @@ func runProduce(ctx context.Context, o options) (*produceResult, error) {
 	if o.bytes > 0 {
 		limit = o.bytes / int64(o.recordSize)
 	}
-	lat.expect(expectedRecords(o.rate, o.duration, limit))
+	expect := expectedRecords(o.rate, o.duration, limit)
+	lat.expect(expect)
 	if o.timeline != "" {
-		tl.expect(expectedRecords(o.rate, o.duration, limit))
+		tl.expect(expect)
 	}
 	start := time.Now()
 	measureStart := start.Add(o.warmup)

@@ -178,17 +178,9 @@ func runAppends(jobs []appendJob, bytes int, run func(*appendJob)) {
 	}
 }
 
+// hasDuplicatePartition reports whether a request names a partition twice
+// (no client does; Kafka keeps only the last such entry).
 func hasDuplicatePartition(jobs []appendJob) bool {
-	if len(jobs) <= 8 {
-		for i := range jobs {
-			for k := range i {
-				if jobs[k].part == jobs[i].part {
-					return true
-				}
-			}
-		}
-		return false
-	}
 	seen := make(map[*partition.Partition]struct{}, len(jobs))
 	for i := range jobs {
 		if _, ok := seen[jobs[i].part]; ok {

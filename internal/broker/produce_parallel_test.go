@@ -28,7 +28,7 @@ func TestLargeProduceRequestsAcrossPartitions(t *testing.T) {
 				kgo.ProducerLinger(50*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20),
 				kgo.ProducerBatchCompression(kgo.NoCompression()))
 			pad := bytes.Repeat([]byte("x"), 2000)
-			var want map[int32][]*kgo.Record
+			want := map[int32][]*kgo.Record{}
 			for round := range 4 {
 				var recs []*kgo.Record
 				for i := range 600 {
@@ -42,9 +42,6 @@ func TestLargeProduceRequestsAcrossPartitions(t *testing.T) {
 				res := cl.ProduceSync(ctxT(t), recs...)
 				if err := res.FirstErr(); err != nil {
 					t.Fatal(err)
-				}
-				if want == nil {
-					want = map[int32][]*kgo.Record{}
 				}
 				for _, r := range res {
 					want[r.Record.Partition] = append(want[r.Record.Partition], r.Record)
