@@ -179,7 +179,7 @@ func runAppends(jobs []appendJob, bytes int, run func(*appendJob)) {
 }
 
 // hasDuplicatePartition reports whether a request names a partition twice
-// (no client does; Kafka keeps only the last such entry).
+// (no client does).
 func hasDuplicatePartition(jobs []appendJob) bool {
 	seen := make(map[*partition.Partition]struct{}, len(jobs))
 	for i := range jobs {
