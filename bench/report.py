@@ -222,6 +222,9 @@ def markdown(res, meta_path, imgdir):
         f"| CPU | {meta['cpu']}, {meta['cores']} cores (client and broker share them) |",
         f"| memory, kernel | {meta['mem_gib']} GiB, Linux {meta['kernel']} |",
         f"| data disk | `{meta['disk']}` (all targets, one after the other; the order rotates by one each round) |",
+        (f"| between targets | after a target stops (or is killed) and its data is deleted, {meta['settle_per_gib']} s of quiet per GiB "
+         f"of memory that came free, at most {meta['settle_max_secs']} s: freed memory is reported to the VM's host, whose work "
+         "stalls the guest's CPUs; see docs/performance.md |" if "settle_per_gib" in meta else "| between targets | no pause |"),
         f"| load average (1/5/15 min) | {meta['load_start']} at start, {meta['load_end']} at end; other work may share the machine |",
         f"| Samsa | commit {meta['samsa_commit']}, {meta['go']}; `samsa serve {meta.get('samsa_flags', '')}` "
         "(Kafka's properties set the same initial rebalance delay, as its shipped server.properties does) |",

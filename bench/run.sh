@@ -52,10 +52,20 @@ done
 # Sizes per mode. BIG_MIB: the big topic of (a), (c) and (f); LAT_SECS and
 # E2E_SECS: measured seconds per fixed-rate run, after WARM_SECS of warmup.
 case $MODE in
-smoke) R=1 BIG_MIB=24 WARM_MIB=4 LAT_SECS=0.5 E2E_SECS=0.5 WARM_SECS=0.2 CEIL_MIB=32 PERF_RECORDS=10000 IDLE_SECS=0.5 TOOL_TIMEOUT=120 ;;
-quick) R=3 BIG_MIB=512 WARM_MIB=64 LAT_SECS=4 E2E_SECS=4 WARM_SECS=1 CEIL_MIB=256 PERF_RECORDS=200000 IDLE_SECS=1 TOOL_TIMEOUT=300 ;;
-full) R=3 BIG_MIB=4096 WARM_MIB=256 LAT_SECS=15 E2E_SECS=15 WARM_SECS=3 CEIL_MIB=1024 PERF_RECORDS=1000000 IDLE_SECS=2 TOOL_TIMEOUT=900 ;;
+smoke) R=1 BIG_MIB=24 WARM_MIB=4 LAT_SECS=0.5 E2E_SECS=0.5 WARM_SECS=0.2 CEIL_MIB=32 PERF_RECORDS=10000 IDLE_SECS=0.5 TOOL_TIMEOUT=120 SETTLE_PER_GIB=0 ;;
+quick) R=3 BIG_MIB=512 WARM_MIB=64 LAT_SECS=4 E2E_SECS=4 WARM_SECS=1 CEIL_MIB=256 PERF_RECORDS=200000 IDLE_SECS=1 TOOL_TIMEOUT=300 SETTLE_PER_GIB=3.5 ;;
+full) R=3 BIG_MIB=4096 WARM_MIB=256 LAT_SECS=15 E2E_SECS=15 WARM_SECS=3 CEIL_MIB=1024 PERF_RECORDS=1000000 IDLE_SECS=2 TOOL_TIMEOUT=900 SETTLE_PER_GIB=3.5 ;;
 esac
+# After a target stops and its data is deleted, the machine is left alone for
+# SETTLE_PER_GIB seconds per GiB of memory that came free (at most
+# SETTLE_MAX_SECS) before the next target starts. A VM that reports free
+# memory to its host (virtio-balloon free page reporting) keeps the host busy
+# for that long after a large deletion, and the host's work stalls the guest's
+# CPUs for up to half a second at a time: measured here, 9 GB deleted gave
+# report cycles of 190-380 ms every 2.2 s for 31 s. Without the wait, the
+# stalls fell on the next target's first 40 s, where a broker that starts in
+# milliseconds runs its 50% stage and a JVM is still starting.
+SETTLE_MAX_SECS=40
 ROUNDS=${ROUNDS:-$R}
 TARGETS=(kfake samsa-page-cache samsa-group-commit kafka-default kafka-flush1)
 PARTITIONS=16
@@ -199,6 +209,17 @@ stop() { # graceful; kill -9 if it does not stop in 60 s
 	kill -9 "$PID" 2>/dev/null || true
 	wait "$PID" 2>/dev/null || true
 }
+free_kib() { awk '$1 == "MemFree:" {print $2}' /proc/meminfo; }
+# settle FREE_KIB: waits as described at SETTLE_PER_GIB for the memory that
+# came free since FREE_KIB was read.
+settle() {
+	local secs
+	secs=$(awk -v a="$1" -v b="$(free_kib)" -v k="$SETTLE_PER_GIB" -v m="$SETTLE_MAX_SECS" \
+		'BEGIN { s = (b - a) / 1048576 * k; if (s > m) s = m; if (s < 0) s = 0; printf "%.0f", s }')
+	((secs > 0)) || return 0
+	say "  settle ${secs} s ($(( ($(free_kib) - $1) >> 10 )) MiB came free)"
+	sleep "$secs"
+}
 crash() { kill -9 "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
 cpu_ticks() { # utime+stime of the running target, or nothing
 	[[ $target != machine && -n ${PID:-} && -r /proc/$PID/stat ]] || return 0
@@ -259,20 +280,25 @@ phase1() {
 	stage produce_max L produce --topic big --partitions "$PARTITIONS" --bytes "$((BIG_MIB << 20))" || true
 	value rss_load rss_mib "$(rss_mib "$PID" VmHWM)"
 	stage consume L consume --topic big || true
+	local free0
+	free0=$(free_kib)
 	crash
+	settle "$free0"
 	start "$target" "$dir"
 	if stage start_recover L first --topic big --since "$T0" && is_kafka_tool_target; then
 		L topic --topic perf --partitions "$PARTITIONS" >/dev/null 2>&1 || true
 		stage perf_producer perf_producer || true
 		stage perf_consumer perf_consumer || true
 	fi
+	free0=$(free_kib)
 	stop
 	rm -rf "$dir"
+	settle "$free0"
 }
 
 # phase2 TARGET: (b) latency at three rates, (d) end-to-end latency.
 phase2() {
-	local dir=$DATA/$target pct rate
+	local dir=$DATA/$target pct rate free0
 	rm -rf "$dir"
 	start "$target" "$dir"
 	if ! stage ready L first --topic first --since "$T0"; then stop; rm -rf "$dir"; return; fi
@@ -283,15 +309,19 @@ phase2() {
 	done
 	stage e2e L e2e --topic e2e --partitions "$PARTITIONS" --rate "$(rate_for "$target" 50)" \
 		--warmup "${WARM_SECS}s" --duration "${E2E_SECS}s" || true
+	free0=$(free_kib)
 	stop
 	rm -rf "$dir"
+	settle "$free0"
 }
 
 rate_for() { python3 "$BENCH/report.py" rate "$RES" "$1" "$2"; }
 
 ceilings() {
-	local target=machine
+	local target=machine free0
+	free0=$(free_kib)
 	stage ceilings "$BIN/ceilings" -dir "$DATA" -size-mib "$CEIL_MIB" || true
+	settle "$free0"
 }
 
 # --- run ----------------------------------------------------------------------
@@ -316,7 +346,7 @@ cat >"$RUN/meta.json" <<EOF
 {"mode": "$MODE", "rounds": $ROUNDS, "command": "$CMDLINE", "started": "$STARTED",
  "finished": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "load_start": "$LOAD_START", "load_end": "$LOAD_END",
  "big_mib": $BIG_MIB, "warm_mib": $WARM_MIB, "lat_secs": $LAT_SECS, "e2e_secs": $E2E_SECS, "warm_secs": $WARM_SECS,
- "ceil_mib": $CEIL_MIB, "perf_records": $PERF_RECORDS, "partitions": $PARTITIONS,
+ "ceil_mib": $CEIL_MIB, "settle_per_gib": $SETTLE_PER_GIB, "settle_max_secs": $SETTLE_MAX_SECS, "perf_records": $PERF_RECORDS, "partitions": $PARTITIONS,
  "kafka_version": "$KAFKA_VERSION", "kafka_lib": "$KLIB", "kafka_heap": "$KAFKA_HEAP", "kafka_jvm": "$KAFKA_JVM",
  "kafka_format_ms": $KAFKA_FORMAT_MS,
  "java": "$(java -version 2>&1 | head -1 | tr -d '"')", "go": "$(go version | cut -d' ' -f3)",
