@@ -23,6 +23,8 @@
 #       pair; (d) end-to-end latency at the 50% rate.
 # Ceilings (fsync at 1 MiB, page-cache write/read, loopback TCP) run at the
 # start of every round. The order of the targets rotates by one each round.
+# Between targets the machine is left alone for a while in proportion to the
+# memory the last one freed (SETTLE_PER_GIB below).
 # Everything the run writes, except the report, stays under
 # $SAMSA_BENCH_CACHE (default ~/.cache/samsa-bench), which must not be a
 # tmpfs. Kafka's jars come from Maven Central (cached there too).
