@@ -67,7 +67,7 @@ esac
 # report cycles of 190-380 ms every 2.2 s for 31 s. Without the wait, the
 # stalls fell on the next target's first 40 s, where a broker that starts in
 # milliseconds runs its 50% stage and a JVM is still starting.
-SETTLE_MAX_SECS=40
+SETTLE_MAX_SECS=60
 ROUNDS=${ROUNDS:-$R}
 TARGETS=(kfake samsa-page-cache samsa-group-commit kafka-default kafka-flush1)
 PARTITIONS=16
