@@ -65,8 +65,8 @@ esac
 # for that long after a large deletion, and the host's work stalls the guest's
 # CPUs for up to half a second at a time: measured here, 9 GB deleted gave
 # report cycles of 190-380 ms every 2.2 s for 31 s. Without the wait, the
-# stalls fell on the next target's first 40 s, where a broker that starts in
-# milliseconds runs its 50% stage and a JVM is still starting.
+# stalls fell on the next target's first 40 s, which is where a broker that
+# starts in milliseconds runs its 50% stage.
 SETTLE_MAX_SECS=60
 ROUNDS=${ROUNDS:-$R}
 TARGETS=(kfake samsa-page-cache samsa-group-commit kafka-default kafka-flush1)
