@@ -66,7 +66,11 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 		p.complete(resp)
 	}
 
-	var jobs []appendJob
+	nParts := 0
+	for i := range req.Topics {
+		nParts += len(req.Topics[i].Partitions)
+	}
+	jobs := make([]appendJob, 0, nParts)
 	var jobBytes int
 	for i := range req.Topics {
 		rt := &req.Topics[i]
