@@ -60,19 +60,38 @@ func (b *Broker) Listen() (net.Addr, error) {
 }
 
 // Serve accepts connections until Close. It returns nil after Close.
+//
+// A failed accept never ends serving: running out of descriptors (EMFILE,
+// ENFILE), kernel buffers (ENOBUFS, ENOMEM) or anything else the kernel
+// reports leaves the connection in the listen backlog, so Serve backs off
+// (5 ms doubling to 1 s, as Go's HTTP server does) and tries again; the
+// connection is accepted once the resource is back. Only Close ends it.
 func (b *Broker) Serve() error {
+	var backoff time.Duration
+	var failed int        // accepts failed since the last success
+	var lastLog time.Time // rate-limits the warning to one per 10 s
 	for {
 		nc, err := b.ln.Accept()
 		if err != nil {
-			if b.closing.Load() {
+			if b.closing.Load() || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
+			failed++
+			if backoff == 0 {
+				backoff = 5 * time.Millisecond
+			} else if backoff *= 2; backoff > time.Second {
+				backoff = time.Second
 			}
-			return err
+			if now := time.Now(); now.Sub(lastLog) >= 10*time.Second {
+				lastLog = now
+				b.logger.Warn("accept failed; retrying", "err", err, "retry_in", backoff, "failed_since_last_accept", failed)
+			}
+			time.Sleep(backoff)
+			continue
+		}
+		if failed > 0 {
+			b.logger.Info("accepting connections again", "failed_accepts", failed)
+			failed, backoff = 0, 0
 		}
 		if int(b.nconns.Load()) >= b.cfg.MaxConnections {
 			b.logger.Warn("max.connections reached; closing new connection", "remote", nc.RemoteAddr())
