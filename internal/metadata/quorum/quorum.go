@@ -1,0 +1,494 @@
+package quorum
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// Errors of Propose.
+var (
+	// ErrNoLeader: the quorum has no leader right now (an election is
+	// running, or this node cannot reach a majority); retry later.
+	ErrNoLeader = errors.New("the metadata quorum has no leader")
+	// ErrClosed: the quorum was closed.
+	ErrClosed = errors.New("the metadata quorum is closed")
+)
+
+// FSM is the state machine the quorum replicates. Its methods are called on
+// the quorum's goroutine, one at a time, never concurrently; they must not
+// call back into the Quorum's blocking methods (Propose).
+type FSM interface {
+	// Apply applies one committed entry's data. index is its position in
+	// the Raft log; every node applies the same data at the same index.
+	Apply(index uint64, data []byte)
+	// Snapshot returns the state after everything applied so far.
+	Snapshot() ([]byte, error)
+	// Restore replaces the state with a snapshot's (taken by Snapshot on
+	// some node at index).
+	Restore(index uint64, data []byte) error
+}
+
+// Config configures a Quorum.
+type Config struct {
+	NodeID    uint64
+	ClusterID string
+	// Voters maps each voter's node id to its controller address. A single
+	// voter that is this node needs no address: nothing is sent.
+	Voters map[uint64]string
+	// Listen is this node's controller listener ("" for a single voter).
+	Listen string
+	// Dir holds raft.log and raft.snapshot.
+	Dir string
+	// ElectionTimeout is Kafka's controller.quorum.election.timeout.ms: a
+	// follower that hears nothing from a leader this long (plus a random
+	// part of it) starts an election. The Raft tick is a tenth of it.
+	ElectionTimeout time.Duration
+	// SnapshotEntries: a snapshot is taken after this many entries were
+	// applied since the last one (0: 8192).
+	SnapshotEntries uint64
+	FSM             FSM
+	Logger          *slog.Logger
+}
+
+// Quorum is one node's member of the Raft quorum that replicates the
+// metadata log.
+type Quorum struct {
+	cfg    Config
+	logger *slog.Logger
+	st     *diskStorage
+	rn     *raft.RawNode
+	tr     *transport
+	addr   net.Addr
+
+	// Owned by run (or by Open before run starts).
+	confState *pb.ConfState
+	applied   uint64
+	snapIndex uint64
+	failed    error // a storage error: the node stops taking part (fail-stop)
+
+	propc   chan proposal
+	recvc   chan *pb.Message
+	reportc chan report
+	statusc chan chan Status
+	stop    chan struct{}
+	done    chan struct{}
+	started atomic.Bool
+	closeMu sync.Once
+
+	basic atomic.Pointer[BasicStatus]
+}
+
+type proposal struct {
+	data []byte
+	errc chan error
+}
+
+type report struct {
+	id       uint64
+	snapshot bool
+	ok       bool
+}
+
+// BasicStatus is what every node knows cheaply: the current leader and term.
+type BasicStatus struct {
+	ID     uint64
+	Leader uint64 // 0: none known
+	Term   uint64
+	Commit uint64
+}
+
+// Status is a node's view of the quorum, for DescribeQuorum.
+type Status struct {
+	BasicStatus
+	Applied uint64
+	// LastIndex is the node's log end.
+	LastIndex uint64
+	Voters    []uint64
+	Learners  []uint64
+	// Progress holds, on the leader only, each member's replicated index.
+	Progress map[uint64]Progress
+}
+
+// Progress is the leader's view of one member.
+type Progress struct {
+	Match        uint64
+	RecentActive bool
+}
+
+// Open loads the quorum's storage from cfg.Dir (bootstrapping it from
+// cfg.Voters on first use) and applies every entry known committed to
+// cfg.FSM, so the state is current as of the last shutdown before Start.
+func Open(cfg Config) (*Quorum, error) {
+	if cfg.ElectionTimeout <= 0 {
+		cfg.ElectionTimeout = time.Second
+	}
+	if cfg.SnapshotEntries == 0 {
+		cfg.SnapshotEntries = 8192
+	}
+	if _, ok := cfg.Voters[cfg.NodeID]; !ok && len(cfg.Voters) > 0 {
+		return nil, fmt.Errorf("node %d is not among the controller quorum voters", cfg.NodeID)
+	}
+	st, fresh, err := openStorage(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	q := &Quorum{
+		cfg: cfg, logger: cfg.Logger, st: st,
+		propc:   make(chan proposal),
+		recvc:   make(chan *pb.Message, recvQueue),
+		reportc: make(chan report, 1024),
+		statusc: make(chan chan Status),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	snap, _ := st.Snapshot()
+	q.confState = proto.Clone(snap.GetMetadata().GetConfState()).(*pb.ConfState)
+	q.applied = snap.GetMetadata().GetIndex()
+	q.snapIndex = q.applied
+	if !raft.IsEmptySnap(snap) {
+		if err := cfg.FSM.Restore(q.applied, snap.GetData()); err != nil {
+			st.close()
+			return nil, fmt.Errorf("restoring the metadata snapshot at %d: %w", q.applied, err)
+		}
+	}
+	rn, err := raft.NewRawNode(&raft.Config{
+		ID:              cfg.NodeID,
+		ElectionTick:    10,
+		HeartbeatTick:   1,
+		Storage:         st,
+		Applied:         q.applied,
+		MaxSizePerMsg:   1 << 20,
+		MaxInflightMsgs: 256,
+		// MaxUncommittedEntriesSize bounds proposals piling up on a leader
+		// that cannot commit (a minority partition).
+		MaxUncommittedEntriesSize: 64 << 20,
+		CheckQuorum:               true,
+		PreVote:                   true,
+		Logger:                    raftLogger{cfg.Logger},
+	})
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	q.rn = rn
+	if fresh {
+		ids := make([]uint64, 0, len(cfg.Voters))
+		for id := range cfg.Voters {
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 {
+			ids = []uint64{cfg.NodeID}
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		peers := make([]raft.Peer, len(ids))
+		for i, id := range ids {
+			peers[i] = raft.Peer{ID: id}
+		}
+		if err := rn.Bootstrap(peers); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	// Apply what is already known committed. No tick has happened, so the
+	// node sends nothing; any message is dropped (Raft resends).
+	hs, _, _ := st.InitialState()
+	for rn.HasReady() {
+		rd := rn.Ready()
+		if err := q.handleReady(rd, false); err != nil {
+			st.close()
+			return nil, err
+		}
+		rn.Advance(rd)
+		if q.applied >= hs.GetCommit() && !fresh {
+			break
+		}
+	}
+	q.publishBasic()
+	return q, nil
+}
+
+// Start starts the node's goroutine and, with several voters, the
+// controller listener and connections to the other voters.
+func (q *Quorum) Start() error {
+	if len(q.cfg.Voters) > 1 {
+		q.tr = newTransport(q.cfg.NodeID, q.cfg.ClusterID, q.logger, q.deliver, q.reportFrom)
+		addr, err := q.tr.listen(q.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("controller listener %s: %w", q.cfg.Listen, err)
+		}
+		q.addr = addr
+		for id, a := range q.cfg.Voters {
+			q.tr.addPeer(id, a)
+		}
+	}
+	q.started.Store(true)
+	go q.run()
+	return nil
+}
+
+// Addr is the controller listener's address (nil with a single voter).
+func (q *Quorum) Addr() net.Addr { return q.addr }
+
+func (q *Quorum) deliver(m *pb.Message) {
+	select {
+	case q.recvc <- m:
+	default: // the node is behind; Raft resends
+	}
+}
+
+func (q *Quorum) reportFrom(id uint64, snapshot, ok bool) {
+	select {
+	case q.reportc <- report{id: id, snapshot: snapshot, ok: ok}:
+	default:
+	}
+}
+
+func (q *Quorum) run() {
+	defer close(q.done)
+	tick := time.NewTicker(q.cfg.ElectionTimeout / 10)
+	defer tick.Stop()
+	ids := q.rn.Status().Config.Voters.IDs()
+	if _, me := ids[q.cfg.NodeID]; me && len(ids) == 1 {
+		// A quorum of one needs no election timeout to pass.
+		q.rn.Campaign()
+	}
+	for {
+		select {
+		case <-q.stop:
+			return
+		case <-tick.C:
+			q.rn.Tick()
+		case m := <-q.recvc:
+			q.rn.Step(m)
+		case r := <-q.reportc:
+			if r.snapshot {
+				st := raft.SnapshotFinish
+				if !r.ok {
+					st = raft.SnapshotFailure
+				}
+				q.rn.ReportSnapshot(r.id, st)
+			}
+			if !r.ok {
+				q.rn.ReportUnreachable(r.id)
+			}
+		case p := <-q.propc:
+			err := q.failed
+			if err == nil {
+				err = q.rn.Propose(p.data)
+			}
+			if errors.Is(err, raft.ErrProposalDropped) {
+				err = ErrNoLeader
+			}
+			p.errc <- err
+		case c := <-q.statusc:
+			c <- q.status()
+		}
+		for q.failed == nil && q.rn.HasReady() {
+			rd := q.rn.Ready()
+			if err := q.handleReady(rd, true); err != nil {
+				// Fail-stop: a node that cannot persist must not vote or
+				// acknowledge. It keeps answering Status so the broker
+				// can report it.
+				q.failed = err
+				q.logger.Error("metadata quorum: storage failed; this node no longer takes part", "err", err)
+				break
+			}
+			q.rn.Advance(rd)
+		}
+		q.publishBasic()
+	}
+}
+
+// handleReady carries out one Ready in the order Raft requires: the
+// snapshot and then the entries and hard state are made durable, messages
+// are sent, committed entries applied.
+func (q *Quorum) handleReady(rd raft.Ready, send bool) error {
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		if err := q.st.saveSnapshot(rd.Snapshot, true); err != nil {
+			return fmt.Errorf("saving a received snapshot: %w", err)
+		}
+		md := rd.Snapshot.GetMetadata()
+		if err := q.cfg.FSM.Restore(md.GetIndex(), rd.Snapshot.GetData()); err != nil {
+			return fmt.Errorf("restoring a received snapshot: %w", err)
+		}
+		q.confState = proto.Clone(md.GetConfState()).(*pb.ConfState)
+		q.applied, q.snapIndex = md.GetIndex(), md.GetIndex()
+	}
+	if err := q.st.save(rd.HardState, rd.Entries); err != nil {
+		return fmt.Errorf("saving raft entries: %w", err)
+	}
+	if send && q.tr != nil {
+		q.tr.send(rd.Messages)
+	}
+	for _, e := range rd.CommittedEntries {
+		if e.GetIndex() <= q.applied {
+			continue
+		}
+		switch e.GetType() {
+		case pb.EntryNormal:
+			if len(e.GetData()) > 0 {
+				q.cfg.FSM.Apply(e.GetIndex(), e.GetData())
+			}
+		case pb.EntryConfChange:
+			var cc pb.ConfChange
+			if err := proto.Unmarshal(e.GetData(), &cc); err != nil {
+				return fmt.Errorf("%w: conf change at %d: %v", ErrCorrupt, e.GetIndex(), err)
+			}
+			q.confState = q.rn.ApplyConfChange(&cc)
+		case pb.EntryConfChangeV2:
+			var cc pb.ConfChangeV2
+			if err := proto.Unmarshal(e.GetData(), &cc); err != nil {
+				return fmt.Errorf("%w: conf change at %d: %v", ErrCorrupt, e.GetIndex(), err)
+			}
+			q.confState = q.rn.ApplyConfChange(&cc)
+		}
+		q.applied = e.GetIndex()
+	}
+	if q.applied-q.snapIndex >= q.cfg.SnapshotEntries {
+		if err := q.snapshot(); err != nil {
+			return fmt.Errorf("taking a snapshot: %w", err)
+		}
+	}
+	return nil
+}
+
+// snapshot saves the FSM's state at the applied index and cuts the log
+// before it.
+func (q *Quorum) snapshot() error {
+	data, err := q.cfg.FSM.Snapshot()
+	if err != nil {
+		return err
+	}
+	snap, err := q.st.CreateSnapshot(q.applied, q.confState, data)
+	if err != nil {
+		return err
+	}
+	if err := q.st.saveSnapshot(snap, false); err != nil {
+		return err
+	}
+	q.snapIndex = q.applied
+	q.logger.Info("metadata snapshot taken", "index", q.applied, "bytes", len(data))
+	return nil
+}
+
+func (q *Quorum) publishBasic() {
+	st := q.rn.BasicStatus()
+	q.basic.Store(&BasicStatus{ID: q.cfg.NodeID, Leader: st.Lead, Term: st.GetTerm(), Commit: st.GetCommit()})
+}
+
+func (q *Quorum) status() Status {
+	st := q.rn.Status()
+	last, _ := q.st.LastIndex()
+	out := Status{
+		BasicStatus: BasicStatus{ID: q.cfg.NodeID, Leader: st.Lead, Term: st.GetTerm(), Commit: st.GetCommit()},
+		Applied:     q.applied,
+		LastIndex:   last,
+	}
+	for id := range st.Config.Voters.IDs() {
+		out.Voters = append(out.Voters, id)
+	}
+	for id := range st.Config.Learners {
+		out.Learners = append(out.Learners, id)
+	}
+	sort.Slice(out.Voters, func(i, j int) bool { return out.Voters[i] < out.Voters[j] })
+	sort.Slice(out.Learners, func(i, j int) bool { return out.Learners[i] < out.Learners[j] })
+	if len(st.Progress) > 0 {
+		out.Progress = map[uint64]Progress{}
+		for id, pr := range st.Progress {
+			out.Progress[id] = Progress{Match: pr.Match, RecentActive: pr.RecentActive}
+		}
+	}
+	return out
+}
+
+// Basic returns the node's last published leader and term, without waiting.
+func (q *Quorum) Basic() BasicStatus { return *q.basic.Load() }
+
+// Status asks the node's goroutine for its full view of the quorum.
+func (q *Quorum) Status(ctx context.Context) (Status, error) {
+	if !q.started.Load() {
+		return q.status(), nil
+	}
+	c := make(chan Status, 1)
+	select {
+	case q.statusc <- c:
+	case <-q.done:
+		return Status{}, ErrClosed
+	case <-ctx.Done():
+		return Status{}, ctx.Err()
+	}
+	select {
+	case st := <-c:
+		return st, nil
+	case <-ctx.Done():
+		return Status{}, ctx.Err()
+	}
+}
+
+// Propose hands data to Raft for replication. A nil error means the leader
+// (this node or the one it forwards to) took it, not that it is
+// committed: the caller learns that from FSM.Apply. Proposals can still be
+// lost in a leader change; callers wait with a timeout and retry.
+func (q *Quorum) Propose(ctx context.Context, data []byte) error {
+	p := proposal{data: data, errc: make(chan error, 1)}
+	select {
+	case q.propc <- p:
+	case <-q.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-p.errc:
+		return err
+	case <-q.done:
+		return ErrClosed
+	}
+}
+
+// Close stops the node and its transport and closes the storage.
+func (q *Quorum) Close() error {
+	var err error
+	q.closeMu.Do(func() {
+		close(q.stop)
+		if q.started.Load() {
+			<-q.done
+		}
+		if q.tr != nil {
+			q.tr.close()
+		}
+		err = q.st.close()
+	})
+	return err
+}
+
+// raftLogger routes the library's log lines to slog (debug and info at
+// debug level: elections are reported by the node itself).
+type raftLogger struct{ l *slog.Logger }
+
+func (r raftLogger) Debug(v ...any)              { r.l.Debug(fmt.Sprint(v...), "component", "raft") }
+func (r raftLogger) Debugf(f string, v ...any)   { r.l.Debug(fmt.Sprintf(f, v...), "component", "raft") }
+func (r raftLogger) Info(v ...any)               { r.l.Debug(fmt.Sprint(v...), "component", "raft") }
+func (r raftLogger) Infof(f string, v ...any)    { r.l.Debug(fmt.Sprintf(f, v...), "component", "raft") }
+func (r raftLogger) Warning(v ...any)            { r.l.Warn(fmt.Sprint(v...), "component", "raft") }
+func (r raftLogger) Warningf(f string, v ...any) { r.l.Warn(fmt.Sprintf(f, v...), "component", "raft") }
+func (r raftLogger) Error(v ...any)              { r.l.Error(fmt.Sprint(v...), "component", "raft") }
+func (r raftLogger) Errorf(f string, v ...any)   { r.l.Error(fmt.Sprintf(f, v...), "component", "raft") }
+func (r raftLogger) Fatal(v ...any) {
+	r.l.Error(fmt.Sprint(v...), "component", "raft")
+	panic(fmt.Sprint(v...))
+}
+func (r raftLogger) Fatalf(f string, v ...any) { r.Fatal(fmt.Sprintf(f, v...)) }
+func (r raftLogger) Panic(v ...any)            { r.Fatal(v...) }
+func (r raftLogger) Panicf(f string, v ...any) { r.Fatal(fmt.Sprintf(f, v...)) }

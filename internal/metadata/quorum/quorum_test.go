@@ -1,0 +1,213 @@
+package quorum
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// listFSM records applied entries in order.
+type listFSM struct {
+	mu    sync.Mutex
+	items []string
+}
+
+func (f *listFSM) Apply(_ uint64, data []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.items = append(f.items, string(data))
+}
+
+func (f *listFSM) Snapshot() ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return json.Marshal(f.items)
+}
+
+func (f *listFSM) Restore(_ uint64, data []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.items = nil
+	return json.Unmarshal(data, &f.items)
+}
+
+func (f *listFSM) get() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.items...)
+}
+
+func freePorts(t *testing.T, n int) []string {
+	var out []string
+	var lns []net.Listener
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
+
+type testNode struct {
+	q   *Quorum
+	fsm *listFSM
+	cfg Config
+}
+
+func startNode(t *testing.T, cfg Config) *testNode {
+	t.Helper()
+	n := &testNode{fsm: &listFSM{}, cfg: cfg}
+	cfg.FSM = n.fsm
+	q, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n.q = q
+	return n
+}
+
+func cluster(t *testing.T, snapshotEntries uint64) []*testNode {
+	addrs := freePorts(t, 3)
+	voters := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var nodes []*testNode
+	for i := uint64(1); i <= 3; i++ {
+		nodes = append(nodes, startNode(t, Config{
+			NodeID: i, ClusterID: "test-cluster", Voters: voters, Listen: voters[i], Dir: t.TempDir(),
+			ElectionTimeout: 300 * time.Millisecond, SnapshotEntries: snapshotEntries, Logger: logger,
+		}))
+	}
+	t.Cleanup(func() {
+		for _, n := range nodes {
+			n.q.Close()
+		}
+	})
+	return nodes
+}
+
+// propose retries through leader elections until the entry is taken.
+func propose(t *testing.T, n *testNode, data string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := n.q.Propose(context.Background(), []byte(data))
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, ErrNoLeader) || time.Now().After(deadline) {
+			t.Fatalf("propose %q: %v", data, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func waitApplied(t *testing.T, n *testNode, want []string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := n.fsm.get()
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %d applied %v, want %v", n.cfg.NodeID, got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func leaderOf(t *testing.T, nodes []*testNode, skip uint64) *testNode {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, n := range nodes {
+			if n.cfg.NodeID != skip && n.q.Basic().Leader == n.cfg.NodeID {
+				return n
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no leader elected")
+	return nil
+}
+
+func TestQuorumReplicatesFailsOverAndCatchesUp(t *testing.T) {
+	nodes := cluster(t, 5) // small snapshot interval: snapshots are taken and sent
+	leader := leaderOf(t, nodes, 0)
+	var want []string
+	for i := 0; i < 8; i++ {
+		want = append(want, fmt.Sprintf("a%d", i))
+		propose(t, nodes[i%3], want[i]) // followers forward to the leader
+		for _, n := range nodes {
+			waitApplied(t, n, want)
+		}
+	}
+
+	// The leader goes away; the other two elect one and go on.
+	leader.q.Close()
+	next := leaderOf(t, nodes, leader.cfg.NodeID)
+	for i := 0; i < 8; i++ {
+		want = append(want, fmt.Sprintf("b%d", i))
+		propose(t, next, want[len(want)-1])
+	}
+	for _, n := range nodes {
+		if n != leader {
+			waitApplied(t, n, want)
+		}
+	}
+
+	// The old leader restarts from its disk and catches up (by snapshot,
+	// since the others compacted their logs).
+	restarted := startNode(t, leader.cfg)
+	defer restarted.q.Close()
+	waitApplied(t, restarted, want)
+	st, err := next.q.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Leader != next.cfg.NodeID || len(st.Voters) != 3 || len(st.Progress) != 3 {
+		t.Errorf("leader status %+v", st)
+	}
+}
+
+func TestSingleVoterRestartKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := Config{NodeID: 1, Dir: dir, SnapshotEntries: 3, Logger: logger}
+	n := startNode(t, cfg)
+	var want []string
+	for i := 0; i < 7; i++ {
+		want = append(want, fmt.Sprint(i))
+		propose(t, n, want[i])
+	}
+	waitApplied(t, n, want)
+	n.q.Close()
+
+	// Open alone (before Start) must already hold everything committed.
+	fsm := &listFSM{}
+	cfg.FSM = fsm
+	q, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fsm.get(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after reopen %v, want %v", got, want)
+	}
+	q.Close()
+}
