@@ -52,6 +52,7 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	var outstanding atomic.Int64
 	outstanding.Store(1) // held until every append is issued
 	var anyErr atomic.Bool
+	var hinted atomic.Bool // some partition carries a KIP-951 leader hint
 	finish := func() {
 		if outstanding.Add(-1) != 0 {
 			return
@@ -62,6 +63,17 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 			p.close = anyErr.Load()
 			p.complete(nil)
 			return
+		}
+		if hinted.Load() && req.Version >= 10 {
+			ids := map[int32]bool{}
+			for _, t := range resp.Topics {
+				for _, rp := range t.Partitions {
+					if rp.ErrorCode == kerr.NotLeaderForPartition.Code && rp.CurrentLeader.LeaderID >= 0 {
+						ids[rp.CurrentLeader.LeaderID] = true
+					}
+				}
+			}
+			resp.Brokers = b.produceEndpoints(im, ids)
 		}
 		p.complete(resp)
 	}
@@ -82,9 +94,15 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 				anyErr.Store(true)
 				continue
 			}
-			part, ok := b.parts.Get(name, rp.Partition)
-			if !ok {
-				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			part, code := b.leaderFor(im, name, rp.Partition)
+			if code != 0 {
+				rp.ErrorCode = code
+				if code == kerr.NotLeaderForPartition.Code {
+					if l, e, ok := currentLeader(im, name, rp.Partition); ok {
+						rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = l, e
+						hinted.Store(true)
+					}
+				}
 				anyErr.Store(true)
 				continue
 			}

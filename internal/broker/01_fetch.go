@@ -189,6 +189,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 	hasErr := false
 	remaining := maxBytes
 	var cur *kmsg.FetchResponseTopic
+	hinted := map[int32]bool{} // leaders named in KIP-951 hints
 	for _, fp := range plan.parts {
 		rp := kmsg.NewFetchResponseTopicPartition()
 		rp.Partition = fp.partition
@@ -222,6 +223,12 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 			cur.Topic, cur.TopicID = fp.topic, fp.topicID
 		}
 		cur.Partitions = append(cur.Partitions, rp)
+		if rp.ErrorCode == kerr.NotLeaderForPartition.Code && rp.CurrentLeader.LeaderID >= 0 {
+			hinted[rp.CurrentLeader.LeaderID] = true
+		}
+	}
+	if len(hinted) > 0 && req.Version >= 16 {
+		resp.Brokers = b.fetchEndpoints(b.meta.Image(), hinted)
 	}
 	return resp, slices, total, hasErr
 }
@@ -229,9 +236,15 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 // readPartition fills rp's offsets and returns the record range to send.
 func (b *Broker) readPartition(fp *fetchPart, rp *kmsg.FetchResponseTopicPartition, remaining int32, first bool) (fileSlice, error) {
 	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
-	part, ok := b.parts.Get(fp.topic, fp.partition)
-	if !ok {
-		return fileSlice{}, kerr.UnknownTopicOrPartition
+	im := b.meta.Image()
+	part, code := b.leaderFor(im, fp.topic, fp.partition)
+	if code != 0 {
+		if code == kerr.NotLeaderForPartition.Code {
+			if l, e, ok := currentLeader(im, fp.topic, fp.partition); ok {
+				rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = l, e
+			}
+		}
+		return fileSlice{}, kerr.ErrorForCode(code)
 	}
 	if err := part.CheckEpoch(fp.leaderEpoch); err != nil {
 		return fileSlice{}, err

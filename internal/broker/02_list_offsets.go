@@ -33,9 +33,9 @@ func handleListOffsets(rc *reqCtx, req *kmsg.ListOffsetsRequest) kmsg.Response {
 
 func listOffset(b *Broker, topic string, rp kmsg.ListOffsetsRequestTopicPartition, sp *kmsg.ListOffsetsResponseTopicPartition, version int16) {
 	sp.Timestamp, sp.Offset = -1, -1
-	part, ok := b.parts.Get(topic, rp.Partition)
-	if !ok {
-		sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+	part, code := b.leaderFor(b.meta.Image(), topic, rp.Partition)
+	if code != 0 {
+		sp.ErrorCode = code
 		return
 	}
 	if err := part.CheckEpoch(rp.CurrentLeaderEpoch); err != nil {

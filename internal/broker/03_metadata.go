@@ -20,10 +20,17 @@ func handleMetadata(rc *reqCtx, req *kmsg.MetadataRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	clusterID := b.clusterID()
 	resp.ClusterID = &clusterID
-	resp.ControllerID = b.cfg.NodeID
-	resp.Brokers = []kmsg.MetadataResponseBroker{{NodeID: b.cfg.NodeID, Host: b.cfg.AdvertisedHost, Port: b.cfg.AdvertisedPort}}
-
 	im := b.meta.Image()
+	resp.ControllerID = b.controllerID()
+	for _, br := range b.brokers(im) {
+		mb := kmsg.NewMetadataResponseBroker()
+		mb.NodeID, mb.Host, mb.Port = br.ID, br.Host, br.Port
+		if br.Rack != "" {
+			rack := br.Rack
+			mb.Rack = &rack
+		}
+		resp.Brokers = append(resp.Brokers, mb)
+	}
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
 		for _, name := range im.TopicNames() {
@@ -82,7 +89,7 @@ func topicMetadata(b *Broker, t *metadata.Topic, _ []int32) kmsg.MetadataRespons
 		rp := kmsg.NewMetadataResponseTopicPartition()
 		rp.Partition, rp.Leader, rp.LeaderEpoch = int32(i), p.Leader, p.LeaderEpoch
 		rp.Replicas, rp.ISR = p.Replicas, p.Replicas
-		if _, hosted := b.parts.Get(t.Name, int32(i)); !hosted {
+		if _, hosted := b.parts.Get(t.Name, int32(i)); !hosted && p.Leader == b.cfg.NodeID {
 			rp.ErrorCode = kerr.LeaderNotAvailable.Code
 		}
 		rt.Partitions = append(rt.Partitions, rp)

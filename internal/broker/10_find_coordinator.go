@@ -5,8 +5,9 @@ package broker
 //   v2: no change.  v3: flexible.  v4: several keys per request (KIP-699),
 //   answered per key.  v5: no change (transaction errors).  v6: key type 2
 //   for share groups (KIP-932).
-// This node coordinates every group. Transactions and share groups are not
-// implemented yet: those keys get COORDINATOR_NOT_AVAILABLE.
+// A group's coordinator is the leader of its __consumer_offsets partition
+// (created on the first request, as Kafka does). Transactions and share
+// groups are not implemented yet: those keys get COORDINATOR_NOT_AVAILABLE.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -27,6 +28,17 @@ func handleFindCoordinator(rc *reqCtx, req *kmsg.FindCoordinatorRequest) kmsg.Re
 		case 0:
 			if err := b.groups.EnsureTopic(); err != nil {
 				c.ErrorCode, c.ErrorMessage = kerr.CoordinatorNotAvailable.Code, errMessage(err)
+				break
+			}
+			leader := b.groups.Leader(key)
+			found := false
+			for _, br := range b.brokers(b.meta.Image()) {
+				if br.ID == leader {
+					c.NodeID, c.Host, c.Port, found = br.ID, br.Host, br.Port, true
+				}
+			}
+			if !found {
+				c.ErrorCode = kerr.CoordinatorNotAvailable.Code
 			}
 		case 1, 2:
 			c.ErrorCode = kerr.CoordinatorNotAvailable.Code

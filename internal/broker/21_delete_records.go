@@ -18,10 +18,10 @@ func handleDeleteRecords(rc *reqCtx, req *kmsg.DeleteRecordsRequest) kmsg.Respon
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition, sp.LowWatermark = rp.Partition, -1
-			part, ok := b.parts.Get(rt.Topic, rp.Partition)
+			part, code := b.leaderFor(b.meta.Image(), rt.Topic, rp.Partition)
 			switch {
-			case !ok:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case code != 0:
+				sp.ErrorCode = code
 			default:
 				hw := part.HighWatermark()
 				off := rp.Offset

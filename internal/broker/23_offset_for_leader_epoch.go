@@ -6,7 +6,6 @@ package broker
 // Consumers use it after a leader change to detect log truncation.
 
 import (
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -19,10 +18,10 @@ func handleOffsetForLeaderEpoch(rc *reqCtx, req *kmsg.OffsetForLeaderEpochReques
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, -1, -1
-			part, ok := b.parts.Get(rt.Topic, rp.Partition)
+			part, code := b.leaderFor(b.meta.Image(), rt.Topic, rp.Partition)
 			switch {
-			case !ok:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case code != 0:
+				sp.ErrorCode = code
 			case part.CheckEpoch(rp.CurrentLeaderEpoch) != nil:
 				sp.ErrorCode = errCode(part.CheckEpoch(rp.CurrentLeaderEpoch))
 			default:

@@ -1,9 +1,16 @@
 package broker
 
 // DescribeCluster, key 60, v0-v2.
-//   v1: endpoint type (brokers or controllers).  v2: fenced brokers.
+//   v1: endpoint type (1 brokers, 2 controllers; KIP-919).  v2: fenced
+//   brokers (IncludeFencedBrokers, IsFenced).
+// Every Samsa node is a combined broker and controller: endpoint type 2
+// lists the quorum's voters at their controller addresses.
 
 import (
+	"net"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -11,11 +18,30 @@ func handleDescribeCluster(rc *reqCtx, req *kmsg.DescribeClusterRequest) kmsg.Re
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
 	resp.ClusterID = b.clusterID()
-	resp.ControllerID = b.cfg.NodeID
+	resp.ControllerID = b.controllerID()
 	resp.EndpointType = req.EndpointType
-	br := kmsg.NewDescribeClusterResponseBroker()
-	br.NodeID, br.Host, br.Port = b.cfg.NodeID, b.cfg.AdvertisedHost, b.cfg.AdvertisedPort
-	resp.Brokers = []kmsg.DescribeClusterResponseBroker{br}
 	resp.ClusterAuthorizedOperations = -2147483648
+	switch req.EndpointType {
+	case 0, 1:
+		for _, br := range b.brokers(b.meta.Image()) {
+			rb := kmsg.NewDescribeClusterResponseBroker()
+			rb.NodeID, rb.Host, rb.Port = br.ID, br.Host, br.Port
+			if br.Rack != "" {
+				rack := br.Rack
+				rb.Rack = &rack
+			}
+			resp.Brokers = append(resp.Brokers, rb)
+		}
+	case 2:
+		for _, id := range b.cfg.VoterIDs() {
+			host, port, _ := net.SplitHostPort(b.cfg.QuorumVoters[id])
+			p, _ := strconv.Atoi(port)
+			rb := kmsg.NewDescribeClusterResponseBroker()
+			rb.NodeID, rb.Host, rb.Port = id, host, int32(p)
+			resp.Brokers = append(resp.Brokers, rb)
+		}
+	default:
+		resp.ErrorCode = kerr.UnsupportedEndpointType.Code
+	}
 	return resp
 }

@@ -4,7 +4,6 @@ package broker
 // partition (what kafka-transactions.sh describe-producers prints).
 
 import (
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -17,9 +16,9 @@ func handleDescribeProducers(rc *reqCtx, req *kmsg.DescribeProducersRequest) kms
 		for _, p := range rt.Partitions {
 			sp := kmsg.NewDescribeProducersResponseTopicPartition()
 			sp.Partition = p
-			part, ok := b.parts.Get(rt.Topic, p)
-			if !ok {
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			part, code := b.leaderFor(b.meta.Image(), rt.Topic, p)
+			if code != 0 {
+				sp.ErrorCode = code
 			} else {
 				for _, ps := range part.Log().ProducerStates() {
 					ap := kmsg.NewDescribeProducersResponseTopicPartitionActiveProducer()

@@ -49,6 +49,10 @@ func errCode(err error) int16 {
 		return kerr.InvalidReplicationFactor.Code
 	case errors.Is(err, metadata.ErrInvalidConfig), errors.Is(err, config.ErrInvalid):
 		return kerr.InvalidConfig.Code
+	case errors.Is(err, metadata.ErrUnavailable):
+		// The quorum had no leader or did not commit in time: the change
+		// may or may not have happened, as with Kafka's controller timeout.
+		return kerr.RequestTimedOut.Code
 	}
 	return kerr.KafkaStorageError.Code
 }

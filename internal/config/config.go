@@ -23,9 +23,16 @@ type Config struct {
 	// dynamic marks the Values that come from dynamic broker configs.
 	dynamic map[string]Source
 
-	NodeID                   int32
-	ClusterID                string
-	ListenAddr               string // host:port
+	NodeID     int32
+	ClusterID  string
+	ListenAddr string // host:port of the Kafka (broker) listener
+	// ControllerListenAddr is the controller listener's host:port ("" when
+	// the quorum is this node alone).
+	ControllerListenAddr string
+	// QuorumVoters is controller.quorum.voters: node id to host:port.
+	QuorumVoters             map[int32]string
+	QuorumElectionTimeout    time.Duration
+	Rack                     string
 	AdvertisedHost           string
 	AdvertisedPort           int32
 	DataDir                  string
@@ -157,15 +164,21 @@ func (c *Config) resolve() error {
 	} else if d := c.Get("log.dir"); d != "" {
 		c.DataDir = d
 	}
-	addr, err := listenerAddr(c.Get("listeners"))
-	if err != nil {
-		return fmt.Errorf("%w: listeners: %v", ErrInvalid, err)
+	if err := c.resolveCluster(); err != nil {
+		return err
 	}
-	c.ListenAddr = addr
+	addr := c.ListenAddr
 	adv := addr
 	if a := c.Get("advertised.listeners"); a != "" {
-		if adv, err = listenerAddr(a); err != nil {
+		ls, err := parseListeners(a, c.protocols())
+		if err != nil {
 			return fmt.Errorf("%w: advertised.listeners: %v", ErrInvalid, err)
+		}
+		for _, l := range ls {
+			if !c.isControllerListener(l.Name) {
+				adv = l.Addr
+				break
+			}
 		}
 	}
 	host, port, err := net.SplitHostPort(adv)
@@ -178,28 +191,6 @@ func (c *Config) resolve() error {
 	}
 	c.AdvertisedHost, c.AdvertisedPort = host, int32(p)
 	return nil
-}
-
-// listenerAddr takes the first listener of a Kafka listener list
-// ("PLAINTEXT://host:port,...") and returns host:port. A bare host:port is
-// accepted too.
-func listenerAddr(list string) (string, error) {
-	first := strings.TrimSpace(strings.Split(list, ",")[0])
-	if i := strings.Index(first, "://"); i >= 0 {
-		name := first[:i]
-		if name != "PLAINTEXT" && name != "" {
-			return "", fmt.Errorf("listener %q: only PLAINTEXT listeners are supported so far", name)
-		}
-		first = first[i+3:]
-	}
-	host, port, err := net.SplitHostPort(first)
-	if err != nil {
-		return "", err
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return "", fmt.Errorf("bad port %q", port)
-	}
-	return net.JoinHostPort(host, port), nil
 }
 
 // SetListen changes the listener to host:port (the --listen flag). If no

@@ -97,8 +97,8 @@ func CreateTopicRecords(im *Image, t CreateTopic, nodeID int32) ([]Record, error
 	if t.Partitions < 1 || t.Partitions > MaxPartitions {
 		return nil, fmt.Errorf("%w: %d (must be 1 to %d)", ErrInvalidPartitions, t.Partitions, MaxPartitions)
 	}
-	if t.ReplicationFactor != 1 {
-		return nil, fmt.Errorf("%w: %d, but this cluster has 1 broker", ErrInvalidReplication, t.ReplicationFactor)
+	if err := checkReplicationFactor(im, t.ReplicationFactor, nodeID); err != nil {
+		return nil, err
 	}
 	var id UUID
 	for id == (UUID{}) {
@@ -107,7 +107,7 @@ func CreateTopicRecords(im *Image, t CreateTopic, nodeID int32) ([]Record, error
 		}
 	}
 	recs := []Record{{Type: TypeTopic, Topic: &TopicRecord{Name: t.Name, ID: id}}}
-	recs = append(recs, partitionRecords(id, 0, t.Partitions, nodeID)...)
+	recs = append(recs, partitionRecords(id, 0, t.Partitions, placementBrokers(im, nodeID))...)
 	for k, v := range t.Configs {
 		v := v
 		recs = append(recs, Record{Type: TypeConfig, Config: &ConfigRecord{ResourceType: ResourceTopic, ResourceName: t.Name, Name: k, Value: &v}})
@@ -115,11 +115,50 @@ func CreateTopicRecords(im *Image, t CreateTopic, nodeID int32) ([]Record, error
 	return recs, nil
 }
 
-func partitionRecords(id UUID, from, to int32, nodeID int32) []Record {
+// checkReplicationFactor refuses a replication factor the cluster cannot
+// give, with Kafka's INVALID_REPLICATION_FACTOR.
+func checkReplicationFactor(im *Image, rf int16, nodeID int32) error {
+	brokers := len(placementBrokers(im, nodeID))
+	switch {
+	case rf < 1:
+		return fmt.Errorf("%w: %d (must be at least 1)", ErrInvalidReplication, rf)
+	case int(rf) > brokers:
+		return fmt.Errorf("%w: replication factor: %d larger than available brokers: %d", ErrInvalidReplication, rf, brokers)
+	case rf > 1:
+		return fmt.Errorf("%w: %d: partition replication is not available yet; use replication factor 1 (partitions are spread over the cluster's %d brokers)", ErrInvalidReplication, rf, brokers)
+	}
+	return nil
+}
+
+// placementBrokers are the brokers new partitions may be placed on: every
+// registered broker, or this node alone before any registration.
+func placementBrokers(im *Image, nodeID int32) []int32 {
+	var ids []int32
+	for _, b := range im.Brokers() {
+		ids = append(ids, b.ID)
+	}
+	if len(ids) == 0 {
+		ids = []int32{nodeID}
+	}
+	return ids
+}
+
+// partitionRecords places partitions [from, to) as Kafka's striped placer
+// does: partition p's leader is brokers[(start+p) % n] from a random start,
+// so leaders spread evenly and successive topics do not all begin on the
+// same broker.
+func partitionRecords(id UUID, from, to int32, brokers []int32) []Record {
 	var recs []Record
+	start := 0
+	if len(brokers) > 1 {
+		var b [1]byte
+		rand.Read(b[:])
+		start = int(b[0]) % len(brokers)
+	}
 	for p := from; p < to; p++ {
+		leader := brokers[(start+int(p))%len(brokers)]
 		recs = append(recs, Record{Type: TypePartition, Partition: &PartitionRecord{
-			TopicID: id, Partition: p, Replicas: []int32{nodeID}, Leader: nodeID, LeaderEpoch: 0,
+			TopicID: id, Partition: p, Replicas: []int32{leader}, Leader: leader, LeaderEpoch: 0,
 		}})
 	}
 	return recs
@@ -147,7 +186,7 @@ func CreatePartitionsRecords(im *Image, name string, total int32, nodeID int32) 
 	if total > MaxPartitions {
 		return nil, fmt.Errorf("%w: %d exceeds %d", ErrInvalidPartitions, total, MaxPartitions)
 	}
-	return partitionRecords(t.ID, have, total, nodeID), nil
+	return partitionRecords(t.ID, have, total, placementBrokers(im, nodeID)), nil
 }
 
 // ProducerIDBlockSize is how many producer ids one metadata record hands

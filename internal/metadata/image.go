@@ -15,8 +15,21 @@ type Image struct {
 	configs map[configKey]map[string]string
 	// nextProducerID is the first id of the next unallocated block.
 	nextProducerID int64
+	brokers        map[int32]*Broker
 	// Offset is the number of records applied so far.
 	Offset int64
+	// Index is the Raft index of the last entry applied (0: none yet).
+	Index uint64
+}
+
+// Broker is a registered broker.
+type Broker struct {
+	ID   int32
+	Host string
+	Port int32
+	Rack string
+	// Incarnation changes with every process start.
+	Incarnation string
 }
 
 type configKey struct {
@@ -46,7 +59,69 @@ func emptyImage() *Image {
 		topics:  map[string]*Topic{},
 		byID:    map[UUID]*Topic{},
 		configs: map[configKey]map[string]string{},
+		brokers: map[int32]*Broker{},
 	}
+}
+
+// withIndex returns the image marked as of Raft index i.
+func (im *Image) withIndex(i uint64) *Image {
+	next := *im
+	next.Index = i
+	return &next
+}
+
+// Brokers returns the registered brokers, by id.
+func (im *Image) Brokers() []*Broker {
+	out := make([]*Broker, 0, len(im.brokers))
+	for _, b := range im.brokers {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Broker returns a registered broker.
+func (im *Image) Broker(id int32) (*Broker, bool) { b, ok := im.brokers[id]; return b, ok }
+
+// records returns records that rebuild the image from empty (a snapshot).
+func (im *Image) records() []Record {
+	var out []Record
+	for _, b := range im.Brokers() {
+		out = append(out, Record{Type: TypeBroker, Broker: &BrokerRecord{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack, Incarnation: b.Incarnation}})
+	}
+	for _, name := range im.TopicNames() {
+		t := im.topics[name]
+		out = append(out, Record{Type: TypeTopic, Topic: &TopicRecord{Name: t.Name, ID: t.ID}})
+		for i, p := range t.Partitions {
+			out = append(out, Record{Type: TypePartition, Partition: &PartitionRecord{
+				TopicID: t.ID, Partition: int32(i), Replicas: p.Replicas, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch}})
+		}
+	}
+	keys := make([]configKey, 0, len(im.configs))
+	for k := range im.configs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].typ != keys[j].typ {
+			return keys[i].typ < keys[j].typ
+		}
+		return keys[i].name < keys[j].name
+	})
+	for _, k := range keys {
+		names := make([]string, 0, len(im.configs[k]))
+		for n := range im.configs[k] {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			v := im.configs[k][n]
+			out = append(out, Record{Type: TypeConfig, Config: &ConfigRecord{ResourceType: k.typ, ResourceName: k.name, Name: n, Value: &v}})
+		}
+	}
+	if im.nextProducerID > 0 {
+		out = append(out, Record{Type: TypeProducerIDs, ProducerIDs: &ProducerIDsRecord{BrokerID: -1, Start: 0, Size: im.nextProducerID}})
+	}
+	return out
 }
 
 // Topic returns a topic by name.
@@ -133,6 +208,10 @@ func (im *Image) apply(r Record) (*Image, error) {
 			return nil, fmt.Errorf("producer id block at %d, expected %d", r.ProducerIDs.Start, im.nextProducerID)
 		}
 		next.nextProducerID = r.ProducerIDs.Start + r.ProducerIDs.Size
+	case TypeBroker:
+		b := r.Broker
+		next.brokers = cloneMap(im.brokers)
+		next.brokers[b.ID] = &Broker{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack, Incarnation: b.Incarnation}
 	default:
 		return nil, fmt.Errorf("unknown record type %q", r.Type)
 	}

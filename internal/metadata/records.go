@@ -12,6 +12,7 @@ const (
 	TypeRemoveTopic = "remove_topic"
 	TypeConfig      = "config"
 	TypeProducerIDs = "producer_ids"
+	TypeBroker      = "broker"
 )
 
 // Resource types of ConfigRecord, Kafka's ConfigResource codes.
@@ -32,6 +33,19 @@ type Record struct {
 	RemoveTopic *RemoveTopicRecord `json:"remove_topic,omitempty"`
 	Config      *ConfigRecord      `json:"config,omitempty"`
 	ProducerIDs *ProducerIDsRecord `json:"producer_ids,omitempty"`
+	Broker      *BrokerRecord      `json:"broker,omitempty"`
+}
+
+// BrokerRecord registers a broker (or updates its registration when it
+// restarts): where clients reach it and in which rack it is. It is Kafka's
+// RegisterBrokerRecord, cut to what Samsa uses.
+type BrokerRecord struct {
+	ID   int32  `json:"id"`
+	Host string `json:"host"`
+	Port int32  `json:"port"`
+	Rack string `json:"rack,omitempty"`
+	// Incarnation is random per process start (Kafka's incarnation id).
+	Incarnation string `json:"incarnation"`
 }
 
 // TopicRecord creates a topic.
@@ -72,7 +86,7 @@ type ProducerIDsRecord struct {
 
 func (r *Record) validate() error {
 	n := 0
-	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil} {
+	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil} {
 		if set {
 			n++
 		}
@@ -89,6 +103,8 @@ func (r *Record) validate() error {
 		ok = ok && r.Config != nil
 	case TypeProducerIDs:
 		ok = ok && r.ProducerIDs != nil
+	case TypeBroker:
+		ok = ok && r.Broker != nil
 	default:
 		ok = false
 	}

@@ -1,91 +1,434 @@
 package metadata
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/samsa-streaming/samsa/internal/metadata/quorum"
 )
 
-// Store owns the metadata log and the current image. Commit is serialized
-// by mu; Image is lock-free.
+// Errors of Commit besides the planners' own.
+var (
+	// ErrUnavailable: the metadata quorum has no leader or did not commit
+	// in time; the change may or may not have happened. Retriable.
+	ErrUnavailable = errors.New("metadata quorum unavailable")
+	// errConflict: the entry's records no longer fit the image when it was
+	// applied (another node's change came first); Commit plans again.
+	errConflict = errors.New("metadata changed concurrently")
+)
+
+// Store owns the current image and keeps it in step with the replicated
+// metadata log. Any node may Commit: it plans records against its image,
+// proposes them to the Raft quorum, and returns once its entry is applied.
+// Every node applies every entry with the same checks, so an entry whose
+// records contradict the image at its place in the log (two nodes creating
+// one topic at once) is skipped everywhere and its proposer plans again.
 type Store struct {
-	logger *slog.Logger
-	mu     sync.Mutex // guards log and serializes commits
-	log    *fileLog
-	image  atomic.Pointer[Image]
-	// onCommit observers are called, under mu, with the image before and
-	// after each commit, so the broker can create or delete logs.
+	logger  *slog.Logger
+	opts    Options
+	q       *quorum.Quorum
+	image   atomic.Pointer[Image]
+	started atomic.Bool
+	closed  chan struct{} // closed by Close: pending commits return
+	closeMu sync.Once
+
+	// incarnation tells this process's entries from an earlier run's, so a
+	// waiter is never woken by an entry proposed before a restart.
+	incarnation uint64
+	nextReq     atomic.Uint64
+
+	commitMu sync.Mutex // serialises this node's commits (fewer conflicts)
+
+	mu       sync.Mutex // guards waiters and onCommit
+	waiters  map[uint64]chan error
 	onCommit []func(prev, next *Image, recs []Record)
+
+	// legacy holds the records of a single-node metadata log (Samsa before
+	// the quorum) waiting to be imported as the cluster's first entry.
+	legacy     []Record
+	legacyPath string
 }
 
-// LogFile is the metadata log's file name inside the data directory.
+// Options configures a Store.
+type Options struct {
+	// Dir is the data directory; the quorum keeps its files in
+	// Dir/__cluster_metadata.raft.
+	Dir       string
+	NodeID    int32
+	ClusterID string
+	// Voters maps each controller's node id to its controller address
+	// (Kafka's controller.quorum.voters). Empty: this node alone.
+	Voters map[int32]string
+	// Listen is this node's controller listener (with several voters).
+	Listen string
+	// ElectionTimeout is controller.quorum.election.timeout.ms.
+	ElectionTimeout time.Duration
+	// CommitTimeout bounds how long Commit waits for the quorum.
+	CommitTimeout time.Duration
+	// SnapshotEntries overrides the quorum's snapshot interval (tests).
+	SnapshotEntries uint64
+	Logger          *slog.Logger
+}
+
+// LogFile is the metadata log of a single-node Samsa from before the
+// quorum; it is imported once and renamed LogFile+".imported".
 const LogFile = "__cluster_metadata.log"
 
-// Open replays the metadata log in dir into an image.
+// QuorumDir is the quorum's directory inside the data directory. Its name
+// has no "-N" suffix, so the log directory never takes it for a partition.
+const QuorumDir = "__cluster_metadata.raft"
+
+// entry is one Raft log entry: the records of one Commit.
+type entry struct {
+	Node        int32    `json:"node"`
+	Incarnation uint64   `json:"inc"`
+	Req         uint64   `json:"req"`
+	Import      bool     `json:"import,omitempty"`
+	Records     []Record `json:"records"`
+}
+
+// Open opens a single-node store in dir and starts it: the quorum is this
+// node alone. Tests and tools use it; the server uses OpenWith and Start.
 func Open(dir string, logger *slog.Logger) (*Store, error) {
-	l, recs, err := openLog(filepath.Join(dir, LogFile))
+	s, err := OpenWith(Options{Dir: dir, NodeID: 1, Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("metadata log: %w", err)
+		return nil, err
 	}
-	im := emptyImage()
-	for i, r := range recs {
-		if im, err = im.apply(r); err != nil {
-			l.close()
-			return nil, fmt.Errorf("%w: record %d: %v", ErrCorrupt, i, err)
-		}
+	if err := s.Start(); err != nil {
+		s.Close()
+		return nil, err
 	}
-	s := &Store{logger: logger, log: l}
-	s.image.Store(im)
-	logger.Info("metadata loaded", "records", len(recs), "topics", len(im.topics))
 	return s, nil
+}
+
+// OpenWith loads the quorum's storage and replays every committed entry,
+// so Image is current as of the last shutdown. Nothing is applied after
+// this until Start.
+func OpenWith(o Options) (*Store, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.CommitTimeout <= 0 {
+		o.CommitTimeout = 15 * time.Second
+	}
+	var inc [8]byte
+	rand.Read(inc[:])
+	s := &Store{logger: o.Logger, opts: o, incarnation: binary.BigEndian.Uint64(inc[:]), waiters: map[uint64]chan error{}, closed: make(chan struct{})}
+	s.image.Store(emptyImage())
+	voters := map[uint64]string{}
+	for id, addr := range o.Voters {
+		voters[uint64(id)] = addr
+	}
+	q, err := quorum.Open(quorum.Config{
+		NodeID: uint64(o.NodeID), ClusterID: o.ClusterID, Voters: voters, Listen: o.Listen,
+		Dir: filepath.Join(o.Dir, QuorumDir), ElectionTimeout: o.ElectionTimeout,
+		SnapshotEntries: o.SnapshotEntries, FSM: (*fsm)(s), Logger: o.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("metadata quorum: %w", err)
+	}
+	s.q = q
+	if err := s.loadLegacy(); err != nil {
+		q.Close()
+		return nil, err
+	}
+	im := s.Image()
+	o.Logger.Info("metadata loaded", "index", im.Index, "records", im.Offset, "topics", len(im.topics), "brokers", len(im.brokers))
+	return s, nil
+}
+
+// loadLegacy reads a pre-quorum metadata log, if there is one and the
+// quorum has applied nothing yet.
+func (s *Store) loadLegacy() error {
+	path := filepath.Join(s.opts.Dir, LogFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	if s.Image().Index > 0 {
+		return nil // imported before; the rename did not happen
+	}
+	l, recs, err := openLog(path)
+	if err != nil {
+		return fmt.Errorf("metadata log %s: %w", path, err)
+	}
+	l.close()
+	s.legacy, s.legacyPath = recs, path
+	return nil
+}
+
+// ImportPending reports whether a single-node metadata log is waiting to
+// be imported by Start. The partition manager must not delete logs it
+// does not find in the image until then.
+func (s *Store) ImportPending() bool { return s.legacy != nil }
+
+// Start starts the quorum. If a single-node metadata log is waiting, it is
+// proposed as one entry (applied only to an empty image, so it can never
+// be applied twice) and Start returns once it is applied.
+func (s *Store) Start() error {
+	if !s.started.CompareAndSwap(false, true) {
+		return nil
+	}
+	if err := s.q.Start(); err != nil {
+		return err
+	}
+	if s.legacy == nil {
+		return nil
+	}
+	s.logger.Info("importing the single-node metadata log into the quorum", "records", len(s.legacy), "path", s.legacyPath)
+	for {
+		err := s.propose(entry{Import: true, Records: s.legacy})
+		if err == nil || errors.Is(err, errConflict) && s.Image().Index > 0 {
+			break
+		}
+		if !errors.Is(err, ErrUnavailable) {
+			return fmt.Errorf("importing %s: %w", s.legacyPath, err)
+		}
+		s.logger.Warn("waiting for the metadata quorum to import the single-node log", "err", err)
+	}
+	if err := os.Rename(s.legacyPath, s.legacyPath+".imported"); err != nil {
+		return err
+	}
+	s.legacy = nil
+	return nil
 }
 
 // Image returns the current image.
 func (s *Store) Image() *Image { return s.image.Load() }
 
-// OnCommit registers fn to run after every commit, in commit order.
+// OnCommit registers fn to run after every applied entry, in log order,
+// on the quorum's goroutine. fn must not call Commit.
 func (s *Store) OnCommit(fn func(prev, next *Image, recs []Record)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.onCommit = append(s.onCommit, fn)
 }
 
-// Commit runs plan against the current image under the commit lock; plan
-// returns the records to append (or an error, which aborts with nothing
-// written). The records are made durable, applied, and published as one
-// step: either all of them are, or none.
+// Commit runs plan against the current image; plan returns the records to
+// append (or an error, which aborts with nothing written). The records are
+// replicated, applied and published as one step: either all of them are,
+// or none. If another change got in first and the records no longer fit,
+// plan runs again on the newer image.
 func (s *Store) Commit(plan func(im *Image) ([]Record, error)) (*Image, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	prev := s.image.Load()
-	recs, err := plan(prev)
-	if err != nil || len(recs) == 0 {
-		return prev, err
-	}
-	next := prev
-	for _, r := range recs {
-		if err := r.validate(); err != nil {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	for attempt := 0; ; attempt++ {
+		prev := s.image.Load()
+		recs, err := plan(prev)
+		if err != nil || len(recs) == 0 {
 			return prev, err
 		}
-		if next, err = next.apply(r); err != nil {
-			return prev, fmt.Errorf("metadata plan is inconsistent: %w", err)
+		next := prev
+		for _, r := range recs {
+			if err := r.validate(); err != nil {
+				return prev, err
+			}
+			if next, err = next.apply(r); err != nil {
+				return prev, fmt.Errorf("metadata plan is inconsistent: %w", err)
+			}
 		}
+		err = s.propose(entry{Records: recs})
+		if errors.Is(err, errConflict) && attempt < 10 {
+			continue
+		}
+		if err != nil {
+			return s.image.Load(), err
+		}
+		return s.image.Load(), nil
 	}
-	if err := s.log.append(recs); err != nil {
-		return prev, fmt.Errorf("metadata log append: %w", err)
-	}
-	s.image.Store(next)
-	for _, fn := range s.onCommit {
-		fn(prev, next, recs)
-	}
-	return next, nil
 }
 
-// Close closes the log.
-func (s *Store) Close() error {
+// propose replicates e and waits until this node has applied it.
+func (s *Store) propose(e entry) error {
+	e.Node, e.Incarnation, e.Req = s.opts.NodeID, s.incarnation, s.nextReq.Add(1)
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if len(data) > maxEntryBytes {
+		return fmt.Errorf("%w: a metadata change of %d bytes exceeds %d; split it", ErrInvalidPartitions, len(data), maxEntryBytes)
+	}
+	done := make(chan error, 1)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.close()
+	s.waiters[e.Req] = done
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.waiters, e.Req)
+		s.mu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.CommitTimeout)
+	defer cancel()
+	// Without a leader (an election takes about one election timeout)
+	// the proposal is refused at once: try again until the deadline.
+	for {
+		err := s.q.Propose(ctx, data)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, quorum.ErrNoLeader) && ctx.Err() == nil {
+			select {
+			case <-time.After(20 * time.Millisecond):
+				continue
+			case <-s.closed:
+				return fmt.Errorf("%w: %v", ErrUnavailable, quorum.ErrClosed)
+			case <-ctx.Done():
+			}
+		}
+		if errors.Is(err, quorum.ErrNoLeader) || ctx.Err() != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-s.closed:
+		return fmt.Errorf("%w: %v", ErrUnavailable, quorum.ErrClosed)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: not committed within %v", ErrUnavailable, s.opts.CommitTimeout)
+	}
+}
+
+// maxEntryBytes bounds one metadata change: the Raft entry, and the
+// snapshot messages that carry it, stay far below the quorum's frame limit.
+const maxEntryBytes = 32 << 20
+
+// QuorumStatus is the quorum's state as this node sees it.
+func (s *Store) QuorumStatus(ctx context.Context) (quorum.Status, error) { return s.q.Status(ctx) }
+
+// Leader is the node id of the active controller (-1 if none is known).
+func (s *Store) Leader() int32 {
+	if l := s.q.Basic().Leader; l != 0 {
+		return int32(l)
+	}
+	return -1
+}
+
+// ControllerAddr is the controller listener's address (nil with one voter).
+func (s *Store) ControllerAddr() string {
+	if a := s.q.Addr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// Close stops the quorum and closes its storage.
+func (s *Store) Close() error {
+	s.closeMu.Do(func() { close(s.closed) })
+	return s.q.Close()
+}
+
+// fsm is the Store as the quorum's state machine.
+type fsm Store
+
+func (f *fsm) Apply(index uint64, data []byte) {
+	s := (*Store)(f)
+	var e entry
+	err := json.Unmarshal(data, &e)
+	prev := s.image.Load()
+	next := prev
+	if err == nil && e.Import && prev.Offset > 0 {
+		err = fmt.Errorf("%w: import into a non-empty image", errConflict)
+	}
+	for i := 0; err == nil && i < len(e.Records); i++ {
+		r := e.Records[i]
+		if err = r.validate(); err == nil {
+			if next, err = next.apply(r); err != nil {
+				err = fmt.Errorf("%w: %v", errConflict, err)
+			}
+		}
+	}
+	if err != nil {
+		// Every node skips this entry the same way: the image stays.
+		if !errors.Is(err, errConflict) {
+			s.logger.Error("skipping an undecodable metadata entry", "index", index, "err", err)
+		}
+		next = prev.withIndex(index)
+		s.image.Store(next)
+		s.wake(e, err)
+		return
+	}
+	next = next.withIndex(index)
+	s.image.Store(next)
+	s.mu.Lock()
+	obs := s.onCommit
+	s.mu.Unlock()
+	for _, fn := range obs {
+		fn(prev, next, e.Records)
+	}
+	s.wake(e, nil)
+}
+
+func (s *Store) wake(e entry, err error) {
+	if e.Node != s.opts.NodeID || e.Incarnation != s.incarnation {
+		return
+	}
+	s.mu.Lock()
+	w := s.waiters[e.Req]
+	s.mu.Unlock()
+	if w != nil {
+		w <- err
+	}
+}
+
+// snapshot is the quorum snapshot's content: the image as the records
+// that rebuild it.
+type snapshot struct {
+	Index   uint64   `json:"index"`
+	Offset  int64    `json:"offset"`
+	Records []Record `json:"records"`
+}
+
+func (f *fsm) Snapshot() ([]byte, error) {
+	im := (*Store)(f).image.Load()
+	return json.Marshal(snapshot{Index: im.Index, Offset: im.Offset, Records: im.records()})
+}
+
+func (f *fsm) Restore(index uint64, data []byte) error {
+	s := (*Store)(f)
+	var snap snapshot
+	if err := json.Unmarshal(data, &snap); err != nil {
+		return fmt.Errorf("%w: snapshot: %v", ErrCorrupt, err)
+	}
+	next := emptyImage()
+	for i, r := range snap.Records {
+		var err error
+		if err = r.validate(); err == nil {
+			next, err = next.apply(r)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: snapshot record %d: %v", ErrCorrupt, i, err)
+		}
+	}
+	next.Offset = snap.Offset
+	next = next.withIndex(index)
+	prev := s.image.Load()
+	s.image.Store(next)
+	// Observers see the change as the removal of every topic that is gone
+	// and the records of the new image.
+	var recs []Record
+	for _, name := range prev.TopicNames() {
+		t, _ := prev.Topic(name)
+		if nt, ok := next.TopicByID(t.ID); !ok || nt.Name != t.Name {
+			recs = append(recs, Record{Type: TypeRemoveTopic, RemoveTopic: &RemoveTopicRecord{ID: t.ID}})
+		}
+	}
+	recs = append(recs, snap.Records...)
+	s.mu.Lock()
+	obs := s.onCommit
+	s.mu.Unlock()
+	for _, fn := range obs {
+		fn(prev, next, recs)
+	}
+	return nil
 }

@@ -17,12 +17,8 @@ func topicRecs(name string, id byte, parts int) []Record {
 	return recs
 }
 
-func TestCommitReplay(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir, slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+func commitAll(t *testing.T, s *Store) {
+	t.Helper()
 	commit := func(recs []Record) {
 		t.Helper()
 		if _, err := s.Commit(func(*Image) ([]Record, error) { return recs, nil }); err != nil {
@@ -35,35 +31,107 @@ func TestCommitReplay(t *testing.T) {
 	commit([]Record{{Type: TypeConfig, Config: &ConfigRecord{ResourceType: ResourceTopic, ResourceName: "a", Name: "cleanup.policy", Value: &v}}})
 	commit([]Record{{Type: TypeRemoveTopic, RemoveTopic: &RemoveTopicRecord{ID: UUID{2}}}})
 	commit([]Record{{Type: TypeProducerIDs, ProducerIDs: &ProducerIDsRecord{BrokerID: 1, Start: 0, Size: 1000}}})
+	commit([]Record{{Type: TypeBroker, Broker: &BrokerRecord{ID: 1, Host: "h", Port: 9092, Incarnation: "x"}}})
 	// A plan contradicting the image writes nothing.
 	if _, err := s.Commit(func(*Image) ([]Record, error) { return topicRecs("a", 9, 1), nil }); err == nil {
 		t.Fatal("duplicate topic committed")
 	}
-	want := s.Image()
-	s.Close()
+}
 
-	// Tear the tail: a crash mid-append must lose only the torn record.
+func checkImage(t *testing.T, got *Image, wantOffset int64) {
+	t.Helper()
+	if got.Offset != wantOffset || len(got.topics) != 1 || got.NextProducerID() != 1000 {
+		t.Fatalf("image: offset %d/%d topics %v next pid %d", got.Offset, wantOffset, got.TopicNames(), got.NextProducerID())
+	}
+	a, ok := got.Topic("a")
+	if !ok || len(a.Partitions) != 3 || got.Configs(ResourceTopic, "a")["cleanup.policy"] != "compact" {
+		t.Fatalf("topic a: %+v", a)
+	}
+	if _, ok := got.TopicByID(UUID{2}); ok {
+		t.Fatal("removed topic came back")
+	}
+}
+
+func TestCommitReplay(t *testing.T) {
+	for _, snapEvery := range []uint64{0, 2} { // 0: no snapshot taken; 2: replay from a snapshot
+		dir := t.TempDir()
+		s, err := OpenWith(Options{Dir: dir, NodeID: 1, SnapshotEntries: snapEvery})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		commitAll(t, s)
+		want := s.Image()
+		checkImage(t, want, want.Offset)
+		s.Close()
+
+		s2, err := OpenWith(Options{Dir: dir, NodeID: 1, SnapshotEntries: snapEvery})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkImage(t, s2.Image(), want.Offset)
+		if b, ok := s2.Image().Broker(1); !ok || b.Port != 9092 {
+			t.Fatalf("broker after replay: %+v", b)
+		}
+		// It goes on committing after the restart.
+		if err := s2.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s2.Commit(func(*Image) ([]Record, error) { return topicRecs("c", 3, 1), nil }); err != nil {
+			t.Fatal(err)
+		}
+		s2.Close()
+	}
+}
+
+// A data directory of a single-node Samsa from before the quorum: its
+// metadata log (with a torn tail, as a crash leaves it) is imported once.
+func TestLegacyLogImported(t *testing.T) {
+	dir := t.TempDir()
 	path := filepath.Join(dir, LogFile)
+	l, _, err := openLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := "compact"
+	for _, recs := range [][]Record{
+		topicRecs("a", 1, 3), topicRecs("b", 2, 1),
+		{{Type: TypeConfig, Config: &ConfigRecord{ResourceType: ResourceTopic, ResourceName: "a", Name: "cleanup.policy", Value: &v}}},
+		{{Type: TypeRemoveTopic, RemoveTopic: &RemoveTopicRecord{ID: UUID{2}}}},
+		{{Type: TypeProducerIDs, ProducerIDs: &ProducerIDsRecord{BrokerID: 1, Start: 0, Size: 1000}}},
+	} {
+		if err := l.append(recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.close()
 	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	f.Write([]byte{0, 0, 0, 50, 1, 2})
 	f.Close()
 
+	s, err := OpenWith(Options{Dir: dir, NodeID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.ImportPending() {
+		t.Fatal("no import pending")
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, s.Image(), 9)
+	s.Close()
+	if _, err := os.Stat(path + ".imported"); err != nil {
+		t.Fatal("legacy log not renamed after import")
+	}
 	s2, err := Open(dir, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	got := s2.Image()
-	if got.Offset != want.Offset || len(got.topics) != 1 || got.NextProducerID() != 1000 {
-		t.Fatalf("replay: offset %d/%d topics %v next pid %d", got.Offset, want.Offset, got.TopicNames(), got.NextProducerID())
-	}
-	a, ok := got.Topic("a")
-	if !ok || len(a.Partitions) != 3 || got.Configs(ResourceTopic, "a")["cleanup.policy"] != "compact" {
-		t.Fatalf("topic a after replay: %+v", a)
-	}
-	if _, ok := got.TopicByID(UUID{2}); ok {
-		t.Fatal("removed topic came back")
-	}
+	checkImage(t, s2.Image(), 9)
 }
 
 func TestCorruptFramesStopReplay(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,12 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 		m.flusher = NewFlusher(logger)
 	}
 	for tp, l := range dir.Logs() {
+		if im.Index == 0 {
+			// An image that has applied nothing (a fresh node catching up
+			// with its cluster, or a single-node log waiting to be
+			// imported) is no evidence that a topic is gone.
+			break
+		}
 		t, ok := im.Topic(tp.Topic)
 		if !ok || int(tp.Partition) >= len(t.Partitions) || l.TopicID() != t.ID {
 			logger.Info("deleting log of a deleted topic", "topic", tp.Topic, "partition", tp.Partition)
@@ -107,10 +114,14 @@ func storageConfig(t config.Topic) storage.Config {
 	}
 }
 
-// ensureTopic opens or creates the logs of every partition of t.
+// ensureTopic opens or creates the logs of the partitions of t that have a
+// replica on this broker.
 func (m *Manager) ensureTopic(im *metadata.Image, t *metadata.Topic) error {
 	tc := m.topicConfig(im, t.Name)
 	for i, pm := range t.Partitions {
+		if !slices.Contains(pm.Replicas, m.cfg.NodeID) {
+			continue // another broker's
+		}
 		tp := TopicPartition{t.Name, int32(i)}
 		m.mu.RLock()
 		_, ok := m.parts[tp]

@@ -30,11 +30,14 @@ type Server struct {
 	broker *broker.Broker
 	addr   net.Addr
 	served chan error
+
+	stopRegister chan struct{}
+	registerDone chan struct{}
 }
 
 // Start opens the data directory, recovers every log, and starts serving.
 func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
-	s := &Server{cfg: cfg, logger: logger, served: make(chan error, 1)}
+	s := &Server{cfg: cfg, logger: logger, served: make(chan error, 1), stopRegister: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.closeParts()
@@ -49,7 +52,11 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if cfg.ClusterID, err = loadIdentity(cfg); err != nil {
 		return nil, err
 	}
-	if s.meta, err = metadata.Open(cfg.DataDir, logger); err != nil {
+	if s.meta, err = metadata.OpenWith(metadata.Options{
+		Dir: cfg.DataDir, NodeID: cfg.NodeID, ClusterID: cfg.ClusterID,
+		Voters: cfg.QuorumVoters, Listen: cfg.ControllerListenAddr,
+		ElectionTimeout: cfg.QuorumElectionTimeout, Logger: logger,
+	}); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -62,17 +69,25 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if s.addr, err = s.broker.Listen(); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	// Once nothing can fail any more: load __consumer_offsets in the
-	// background (group requests wait with COORDINATOR_LOAD_IN_PROGRESS);
-	// Broker.Close stops it.
-	s.broker.StartCoordinators()
 	if tcp, ok := s.addr.(*net.TCPAddr); ok && cfg.AdvertisedPort == 0 {
 		// Listening on port 0 (tests): advertise the port the OS chose.
 		cfg.AdvertisedPort = int32(tcp.Port)
 	}
+	// Every observer is registered: the quorum may apply entries now. A
+	// single-node metadata log from before the quorum is imported here.
+	if err := s.meta.Start(); err != nil {
+		return nil, err
+	}
+	s.registerDone = make(chan struct{})
+	go s.register()
+	// Once nothing can fail any more: load __consumer_offsets in the
+	// background (group requests wait with COORDINATOR_LOAD_IN_PROGRESS);
+	// Broker.Close stops it.
+	s.broker.StartCoordinators()
 	go func() { s.served <- s.broker.Serve() }()
 	logger.Info("samsa is serving", "listen", s.addr.String(), "advertised", fmt.Sprintf("%s:%d", cfg.AdvertisedHost, cfg.AdvertisedPort),
-		"data_dir", cfg.DataDir, "cluster_id", cfg.ClusterID, "node_id", cfg.NodeID, "flush_mode", cfg.FlushMode)
+		"data_dir", cfg.DataDir, "cluster_id", cfg.ClusterID, "node_id", cfg.NodeID, "flush_mode", cfg.FlushMode,
+		"controller_listener", s.meta.ControllerAddr(), "quorum_voters", len(cfg.QuorumVoters))
 	return s, nil
 }
 
@@ -89,11 +104,41 @@ func (s *Server) Done() <-chan error { return s.served }
 // logs (flushed and closed with a clean-shutdown marker), then metadata.
 func (s *Server) Close(ctx context.Context) error {
 	var errs []error
+	close(s.stopRegister)
 	if s.broker != nil {
 		errs = append(errs, s.broker.Close(ctx))
 	}
 	errs = append(errs, s.closeParts())
+	if s.registerDone != nil {
+		<-s.registerDone // the store is closed: a pending registration returns at once
+	}
 	return errors.Join(errs...)
+}
+
+// register records this broker in the cluster metadata (Kafka's broker
+// registration): its advertised address and rack, with a new incarnation
+// for every start. It retries until the quorum takes it, without holding
+// up start-up: a node of a cluster starts before a majority is up.
+func (s *Server) register() {
+	defer close(s.registerDone)
+	meta := s.meta
+	rec := metadata.BrokerRecord{ID: s.cfg.NodeID, Host: s.cfg.AdvertisedHost, Port: s.cfg.AdvertisedPort, Rack: s.cfg.Rack, Incarnation: newUUID()}
+	for {
+		_, err := meta.Commit(func(*metadata.Image) ([]metadata.Record, error) {
+			r := rec
+			return []metadata.Record{{Type: metadata.TypeBroker, Broker: &r}}, nil
+		})
+		if err == nil {
+			s.logger.Info("registered in the cluster", "node_id", rec.ID, "host", rec.Host, "port", rec.Port)
+			return
+		}
+		s.logger.Warn("broker registration failed; retrying", "err", err)
+		select {
+		case <-s.stopRegister:
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func (s *Server) closeParts() error {

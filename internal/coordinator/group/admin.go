@@ -37,7 +37,7 @@ func (c *Coordinator) ListGroups(req *kmsg.ListGroupsRequest) *kmsg.ListGroupsRe
 		if g.cg != nil && len(g.members) == 0 {
 			state, typ = g.cg.state(), "consumer"
 		}
-		if g.state == Dead || !match(req.StatesFilter, state) || !match(req.TypesFilter, typ) {
+		if g.state == Dead || !c.coordinates(id) || !match(req.StatesFilter, state) || !match(req.TypesFilter, typ) {
 			continue
 		}
 		lg := kmsg.NewListGroupsResponseGroup()
@@ -61,6 +61,8 @@ func (c *Coordinator) DescribeGroups(req *kmsg.DescribeGroupsRequest) *kmsg.Desc
 		switch {
 		case c.loading:
 			dg.ErrorCode = kerr.CoordinatorLoadInProgress.Code
+		case !c.coordinates(id):
+			dg.ErrorCode = kerr.NotCoordinator.Code
 		case g == nil || g.state == Dead || (g.cg != nil && len(g.members) == 0):
 			// A KIP-848 group is not a classic group: Kafka answers as
 			// for an unknown group, with its own message from v6.

@@ -133,6 +133,9 @@ func (c *Coordinator) consumerHeartbeat(now time.Time, req *kmsg.ConsumerGroupHe
 	if c.loading {
 		return fail(kerr.CoordinatorLoadInProgress, "")
 	}
+	if !c.coordinates(req.Group) {
+		return fail(kerr.NotCoordinator, "")
+	}
 	if msg := validateHeartbeat(req); msg != "" {
 		return fail(kerr.InvalidRequest, msg)
 	}
@@ -603,6 +606,8 @@ func (c *Coordinator) ConsumerGroupDescribe(req *kmsg.ConsumerGroupDescribeReque
 		switch {
 		case c.loading:
 			dg.ErrorCode = kerr.CoordinatorLoadInProgress.Code
+		case !c.coordinates(id):
+			dg.ErrorCode = kerr.NotCoordinator.Code
 		case g == nil || g.state == Dead:
 			dg.ErrorCode = kerr.GroupIDNotFound.Code
 			msg := "Group " + id + " not found."

@@ -21,6 +21,10 @@ type Coordinator struct {
 	seq     uint64 // member id and append id counter
 	loading bool
 	groups  map[string]*group
+	// owns reports whether this node coordinates a group: in a cluster, the
+	// leader of the group's __consumer_offsets partition does. Nil: every
+	// group (one node).
+	owns func(group string) bool
 
 	// inflight maps an Append's ID to its partition and what to do once
 	// it is durable; tails maps a partition to its last Append in flight.
@@ -42,6 +46,12 @@ func New(cfg Config, nonce string) *Coordinator {
 	return &Coordinator{cfg: cfg, nonce: nonce, loading: true, groups: map[string]*group{},
 		inflight: map[uint64]*inflightAppend{}, tails: map[int32]uint64{}}
 }
+
+// SetOwner sets how the coordinator tells its own groups from other
+// nodes'; requests for other groups get NOT_COORDINATOR.
+func (c *Coordinator) SetOwner(owns func(group string) bool) { c.owns = owns }
+
+func (c *Coordinator) coordinates(group string) bool { return c.owns == nil || c.owns(group) }
 
 // Loading reports whether the state is still being rebuilt.
 func (c *Coordinator) Loading() bool { return c.loading }
@@ -379,6 +389,8 @@ func (c *Coordinator) checkGroupID(id string) int16 {
 		return kerr.CoordinatorLoadInProgress.Code
 	case id == "":
 		return kerr.InvalidGroupID.Code
+	case !c.coordinates(id):
+		return kerr.NotCoordinator.Code
 	}
 	return 0
 }

@@ -73,8 +73,27 @@ func NewRuntime(cfg Config, meta *metadata.Store, parts *partition.Manager, node
 		co:   New(cfg, hex.EncodeToString(nonce[:])),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	r.co.SetOwner(r.Coordinates)
 	meta.OnCommit(r.onMetadata)
 	return r
+}
+
+// Leader returns the node that coordinates group: the leader of its
+// __consumer_offsets partition (-1 while that topic does not exist).
+func (r *Runtime) Leader(group string) int32 {
+	t, ok := r.meta.Image().Topic(Topic)
+	if !ok || len(t.Partitions) == 0 {
+		return -1
+	}
+	return t.Partitions[PartitionFor(group, int32(len(t.Partitions)))].Leader
+}
+
+// Coordinates reports whether this node coordinates group. Before
+// __consumer_offsets exists, a node answers for every group (it creates
+// the topic on the group's first request, as on one node).
+func (r *Runtime) Coordinates(group string) bool {
+	l := r.Leader(group)
+	return l < 0 || l == r.nodeID
 }
 
 // Start loads the groups from __consumer_offsets in the background; until
@@ -169,6 +188,9 @@ func (r *Runtime) load() error {
 	r.topicReady.Store(true)
 	var errs []error
 	for p := range int32(len(t.Partitions)) {
+		if t.Partitions[p].Leader != r.nodeID {
+			continue // another node coordinates its groups
+		}
 		part, ok := r.parts.Get(Topic, p)
 		if !ok {
 			errs = append(errs, fmt.Errorf("partition %d: %w", p, errNoPartition))

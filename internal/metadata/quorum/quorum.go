@@ -264,6 +264,19 @@ func (q *Quorum) run() {
 		q.rn.Campaign()
 	}
 	for {
+		for q.failed == nil && q.rn.HasReady() {
+			rd := q.rn.Ready()
+			if err := q.handleReady(rd, true); err != nil {
+				// Fail-stop: a node that cannot persist must not vote or
+				// acknowledge. It keeps answering Status so the broker
+				// can report it.
+				q.failed = err
+				q.logger.Error("metadata quorum: storage failed; this node no longer takes part", "err", err)
+				break
+			}
+			q.rn.Advance(rd)
+		}
+		q.publishBasic()
 		select {
 		case <-q.stop:
 			return
@@ -294,19 +307,6 @@ func (q *Quorum) run() {
 		case c := <-q.statusc:
 			c <- q.status()
 		}
-		for q.failed == nil && q.rn.HasReady() {
-			rd := q.rn.Ready()
-			if err := q.handleReady(rd, true); err != nil {
-				// Fail-stop: a node that cannot persist must not vote or
-				// acknowledge. It keeps answering Status so the broker
-				// can report it.
-				q.failed = err
-				q.logger.Error("metadata quorum: storage failed; this node no longer takes part", "err", err)
-				break
-			}
-			q.rn.Advance(rd)
-		}
-		q.publishBasic()
 	}
 }
 

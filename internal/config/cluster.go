@@ -1,0 +1,174 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Listener is one entry of Kafka's listeners list: NAME://host:port.
+type Listener struct {
+	Name     string
+	Protocol string // from listener.security.protocol.map
+	Addr     string // host:port
+}
+
+// protocols parses listener.security.protocol.map.
+func (c *Config) protocols() map[string]string {
+	out := map[string]string{}
+	for _, kv := range strings.Split(c.Get("listener.security.protocol.map"), ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), ":"); ok {
+			out[strings.ToUpper(strings.TrimSpace(k))] = strings.ToUpper(strings.TrimSpace(v))
+		}
+	}
+	return out
+}
+
+// parseListeners parses a listeners list. A bare host:port is a PLAINTEXT
+// listener; every listener must map to a security protocol Samsa has.
+func parseListeners(list string, protocols map[string]string) ([]Listener, error) {
+	var out []Listener
+	seen := map[string]bool{}
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, hostport := "PLAINTEXT", item
+		if i := strings.Index(item, "://"); i >= 0 {
+			name, hostport = strings.ToUpper(item[:i]), item[i+3:]
+		}
+		proto, ok := protocols[name]
+		if !ok {
+			if name != "PLAINTEXT" && name != "SSL" && name != "SASL_PLAINTEXT" && name != "SASL_SSL" {
+				return nil, fmt.Errorf("listener %q is not in listener.security.protocol.map", name)
+			}
+			proto = name
+		}
+		if proto != "PLAINTEXT" {
+			return nil, fmt.Errorf("listener %q: security protocol %s is not supported yet (only PLAINTEXT)", name, proto)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("listener name %q appears twice", name)
+		}
+		seen[name] = true
+		host, port, err := net.SplitHostPort(hostport)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return nil, fmt.Errorf("bad port %q", port)
+		}
+		out = append(out, Listener{Name: name, Protocol: proto, Addr: net.JoinHostPort(host, port)})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no listener")
+	}
+	return out, nil
+}
+
+func (c *Config) isControllerListener(name string) bool {
+	for _, n := range strings.Split(c.Get("controller.listener.names"), ",") {
+		if strings.EqualFold(strings.TrimSpace(n), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseVoters parses controller.quorum.voters: id@host:port,...
+func parseVoters(list string) (map[int32]string, error) {
+	out := map[int32]string{}
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		id, addr, ok := strings.Cut(item, "@")
+		if !ok {
+			return nil, fmt.Errorf("%q: expected id@host:port", item)
+		}
+		n, err := strconv.ParseInt(id, 10, 32)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q: bad node id", item)
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("%q: %v", item, err)
+		}
+		if _, dup := out[int32(n)]; dup {
+			return nil, fmt.Errorf("node id %d appears twice", n)
+		}
+		out[int32(n)] = addr
+	}
+	return out, nil
+}
+
+// resolveCluster resolves the listeners, the roles and the quorum.
+func (c *Config) resolveCluster() error {
+	ls, err := parseListeners(c.Get("listeners"), c.protocols())
+	if err != nil {
+		return fmt.Errorf("%w: listeners: %v", ErrInvalid, err)
+	}
+	c.ListenAddr, c.ControllerListenAddr = "", ""
+	for _, l := range ls {
+		if c.isControllerListener(l.Name) {
+			if c.ControllerListenAddr == "" {
+				c.ControllerListenAddr = l.Addr
+			}
+		} else if c.ListenAddr == "" {
+			c.ListenAddr = l.Addr
+		}
+	}
+	if c.ListenAddr == "" {
+		return fmt.Errorf("%w: listeners %q has no broker listener (every one is named in controller.listener.names)", ErrInvalid, c.Get("listeners"))
+	}
+	roles := map[string]bool{}
+	for _, r := range strings.Split(c.Get("process.roles"), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			roles[r] = true
+		}
+	}
+	for r := range roles {
+		if r != "broker" && r != "controller" {
+			return fmt.Errorf("%w: process.roles: unknown role %q (broker, controller)", ErrInvalid, r)
+		}
+	}
+	if !roles["broker"] || !roles["controller"] {
+		return fmt.Errorf("%w: process.roles=%s: Samsa runs combined nodes so far; set process.roles=broker,controller", ErrInvalid, c.Get("process.roles"))
+	}
+	if c.QuorumVoters, err = parseVoters(c.Get("controller.quorum.voters")); err != nil {
+		return fmt.Errorf("%w: controller.quorum.voters: %v", ErrInvalid, err)
+	}
+	c.QuorumElectionTimeout = time.Duration(c.int("controller.quorum.election.timeout.ms")) * time.Millisecond
+	c.Rack = c.Get("broker.rack")
+	switch {
+	case len(c.QuorumVoters) == 0:
+		// This node alone: no controller listener is needed.
+	case len(c.QuorumVoters) == 1 && c.QuorumVoters[c.NodeID] != "" && c.ControllerListenAddr == "":
+		// A one-voter quorum naming this node, without a controller listener: fine.
+	default:
+		if _, ok := c.QuorumVoters[c.NodeID]; !ok {
+			return fmt.Errorf("%w: node.id %d is not in controller.quorum.voters (%s); with process.roles=broker,controller every node is a voter", ErrInvalid, c.NodeID, c.Get("controller.quorum.voters"))
+		}
+		if c.ControllerListenAddr == "" {
+			return fmt.Errorf("%w: controller.quorum.voters has %d voters, so listeners needs a controller listener named in controller.listener.names (%s), e.g. CONTROLLER://%s", ErrInvalid, len(c.QuorumVoters), c.Get("controller.listener.names"), c.QuorumVoters[c.NodeID])
+		}
+		if c.ClusterID == "" {
+			return fmt.Errorf("%w: a cluster of several nodes needs cluster.id, the same on every node (Kafka's `kafka-storage.sh format -t`); `samsa cluster new-id` prints a new one", ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// VoterIDs returns the quorum's voter ids in order.
+func (c *Config) VoterIDs() []int32 {
+	out := make([]int32, 0, len(c.QuorumVoters))
+	for id := range c.QuorumVoters {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
