@@ -21,6 +21,8 @@ type Broker struct {
 	props map[string]string
 	srv   *server.Server
 	addr  string
+	// controllerAddr is the controller listener of a cluster node.
+	controllerAddr string
 }
 
 // Start runs a broker with the given property overrides (Kafka names) on
@@ -39,6 +41,9 @@ func Start(t testing.TB, props ...string) *Broker {
 func (b *Broker) start(listen string) {
 	b.t.Helper()
 	vals := map[string]string{"log.dirs": b.dir, "listeners": "PLAINTEXT://" + listen}
+	if b.controllerAddr != "" {
+		vals["listeners"] += ",CONTROLLER://" + b.controllerAddr
+	}
 	for k, v := range b.props {
 		vals[k] = v
 	}

@@ -229,3 +229,12 @@ func newUUID() string {
 	u[8] = u[8]&0x3f | 0x80
 	return base64.RawURLEncoding.EncodeToString(u[:])
 }
+
+// QuorumLeader is the metadata quorum's leader as this node sees it (-1:
+// none known).
+func (s *Server) QuorumLeader() int32 {
+	if s.meta == nil {
+		return -1
+	}
+	return s.meta.Leader()
+}

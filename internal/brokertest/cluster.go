@@ -1,0 +1,89 @@
+package brokertest
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+)
+
+// Cluster is a set of in-process brokers forming one cluster: every node is
+// a combined broker and controller, as `samsa serve` runs them.
+type Cluster struct {
+	Nodes []*Broker
+}
+
+// StartCluster starts n nodes with node ids 1..n on loopback, each with its
+// own data directory, a Kafka listener and a controller listener, sharing
+// one cluster id and controller.quorum.voters. props are extra property
+// overrides for every node. The nodes are closed when the test ends.
+func StartCluster(t testing.TB, n int, props ...string) *Cluster {
+	t.Helper()
+	ports := freeAddrs(t, 2*n)
+	var voters []string
+	for i := 0; i < n; i++ {
+		voters = append(voters, fmt.Sprintf("%d@%s", i+1, ports[n+i]))
+	}
+	c := &Cluster{}
+	for i := 0; i < n; i++ {
+		b := &Broker{t: t, dir: t.TempDir(), props: map[string]string{
+			"node.id":                  fmt.Sprint(i + 1),
+			"cluster.id":               "samsa-test-cluster",
+			"controller.quorum.voters": strings.Join(voters, ","),
+			// The controller listener is listed after the Kafka one; the
+			// Kafka listener's address is set by start.
+			"controller.listener.names":             "CONTROLLER",
+			"controller.quorum.election.timeout.ms": "500",
+		}}
+		b.controllerAddr = ports[n+i]
+		for j := 0; j+1 < len(props); j += 2 {
+			b.props[props[j]] = props[j+1]
+		}
+		b.start(ports[i])
+		c.Nodes = append(c.Nodes, b)
+		t.Cleanup(b.Stop)
+	}
+	return c
+}
+
+// Node returns the node with the given id (1-based).
+func (c *Cluster) Node(id int32) *Broker { return c.Nodes[id-1] }
+
+// Addrs returns every node's Kafka address, for a client's seed list.
+func (c *Cluster) Addrs() []string {
+	var out []string
+	for _, b := range c.Nodes {
+		out = append(out, b.Addr())
+	}
+	return out
+}
+
+// Leader returns the node id of the metadata quorum's leader as node from
+// sees it (-1 if none).
+func (b *Broker) QuorumLeader() int32 {
+	if b.srv == nil {
+		return -1
+	}
+	return b.srv.QuorumLeader()
+}
+
+// Running reports whether the node is started.
+func (b *Broker) Running() bool { return b.srv != nil }
+
+func freeAddrs(t testing.TB, n int) []string {
+	t.Helper()
+	var lns []net.Listener
+	var out []string
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
