@@ -93,6 +93,7 @@ Brokers are taken from -b/--brokers, else from $SAMSA_BROKERS, else ` + defaultB
 		newBenchCmd(g),
 		newGroupCmd(g),
 		newBrokerCmd(g),
+		newVerifyCmd(g),
 	)
 	return root
 }
