@@ -24,7 +24,7 @@ var ErrInvalid = errors.New("invalid history")
 func Check(h *History) (*Report, error) {
 	c := &checker{
 		h: h,
-		r: &Report{AnomalyCounts: map[Kind]int{}},
+		r: &Report{AnomalyCounts: map[Kind]int{}, Anomalies: []Anomaly{}},
 	}
 	c.r.Counts.Events = h.Len()
 	if err := c.indexProduces(); err != nil {
