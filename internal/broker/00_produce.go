@@ -53,9 +53,13 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	outstanding.Store(1) // held until every append is issued
 	var anyErr atomic.Bool
 	var hinted atomic.Bool // some partition carries a KIP-951 leader hint
+	var timer atomic.Pointer[time.Timer]
 	finish := func() {
 		if outstanding.Add(-1) != 0 {
 			return
+		}
+		if t := timer.Load(); t != nil {
+			t.Stop()
 		}
 		if req.Acks == 0 {
 			// Kafka sends nothing for acks=0 and closes the
@@ -84,6 +88,7 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	}
 	jobs := make([]appendJob, 0, nParts)
 	var jobBytes int
+	var guards []ackGuard // acks=all partitions, for the request timeout
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		name, unknownCode := produceTopicName(im, req.Version, rt)
@@ -109,9 +114,14 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 			var done func(error)
 			if waitAll {
 				outstanding.Add(1)
+				answered := new(atomic.Bool)
+				guards = append(guards, ackGuard{answered, rp})
 				done = func(err error) {
+					if !answered.CompareAndSwap(false, true) {
+						return // timed out already
+					}
 					if err != nil {
-						rp.ErrorCode = kerr.KafkaStorageError.Code
+						rp.ErrorCode = errCode(err)
 						rp.BaseOffset = -1
 						anyErr.Store(true)
 					}
@@ -133,7 +143,29 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	// after the fsync that group-commit waits for, so requests waiting
 	// for one hold no memory and no budget.
 	rc.c.releaseFrame(p, true)
+	if len(guards) > 0 && req.TimeoutMillis > 0 && outstanding.Load() > 1 {
+		// acks=all waits for the in-sync replicas at most the request's
+		// timeout; partitions still waiting then get REQUEST_TIMED_OUT
+		// (their records may still be committed later, as in Kafka).
+		// finish stops the timer once every partition is answered.
+		timer.Store(time.AfterFunc(time.Duration(req.TimeoutMillis)*time.Millisecond, func() {
+			for _, g := range guards {
+				if g.answered.CompareAndSwap(false, true) {
+					g.rp.ErrorCode = kerr.RequestTimedOut.Code
+					anyErr.Store(true)
+					finish()
+				}
+			}
+		}))
+	}
 	finish()
+}
+
+// ackGuard makes sure an acks=all partition is answered once: by its
+// append's completion or by the request timeout, whichever comes first.
+type ackGuard struct {
+	answered *atomic.Bool
+	rp       *kmsg.ProduceResponseTopicPartition
 }
 
 // appendJob is one partition's batch of a produce request.

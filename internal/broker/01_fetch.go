@@ -21,6 +21,7 @@ import (
 
 	"github.com/samsa-streaming/samsa/internal/partition"
 	"github.com/samsa-streaming/samsa/internal/record"
+	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
 func handleFetch(rc *reqCtx, p *pending, reqAny kmsg.Request) {
@@ -93,7 +94,11 @@ func (f *fetch) wait(maxWait time.Duration) {
 	var watched []*partition.Partition
 	for _, fp := range f.plan.parts {
 		if part, ok := f.b.parts.Get(fp.topic, fp.partition); ok {
-			part.Watch(w)
+			if replicaID(f.req) >= 0 {
+				part.WatchEnd(w) // a follower waits for appends
+			} else {
+				part.Watch(w)
+			}
 			watched = append(watched, part)
 		}
 	}
@@ -190,13 +195,14 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 	remaining := maxBytes
 	var cur *kmsg.FetchResponseTopic
 	hinted := map[int32]bool{} // leaders named in KIP-951 hints
+	replica := replicaID(req)
 	for _, fp := range plan.parts {
 		rp := kmsg.NewFetchResponseTopicPartition()
 		rp.Partition = fp.partition
 		// Kafka sends an empty, never a null, record set: librdkafka
 		// rejects a null one ("invalid MessageSetSize -1").
 		rp.RecordBatches = []byte{}
-		slice, err := b.readPartition(fp, &rp, remaining, total == 0)
+		slice, err := b.readPartition(fp, &rp, remaining, total == 0, replica)
 		if err == nil && req.Version < 4 && slice.size > 0 {
 			var n int
 			n, err = downConvert(&rp, slice, req.Version, remaining)
@@ -233,8 +239,20 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 	return resp, slices, total, hasErr
 }
 
+// replicaID is the fetching follower's broker id, or -1 for a consumer.
+func replicaID(req *kmsg.FetchRequest) int32 {
+	if req.Version >= 15 {
+		return req.ReplicaState.ID
+	}
+	return req.ReplicaID
+}
+
 // readPartition fills rp's offsets and returns the record range to send.
-func (b *Broker) readPartition(fp *fetchPart, rp *kmsg.FetchResponseTopicPartition, remaining int32, first bool) (fileSlice, error) {
+//
+// A follower's fetch (replica >= 0) reads up to the log end, not the high
+// watermark, and its fetch offset tells the leader how far it has come:
+// that may move the high watermark and bring it into the ISR.
+func (b *Broker) readPartition(fp *fetchPart, rp *kmsg.FetchResponseTopicPartition, remaining int32, first bool, replica int32) (fileSlice, error) {
 	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
 	im := b.meta.Image()
 	part, code := b.leaderFor(im, fp.topic, fp.partition)
@@ -249,13 +267,27 @@ func (b *Broker) readPartition(fp *fetchPart, rp *kmsg.FetchResponseTopicPartiti
 	if err := part.CheckEpoch(fp.leaderEpoch); err != nil {
 		return fileSlice{}, err
 	}
+	if replica >= 0 {
+		if fp.offset > part.LocalEnd() {
+			return fileSlice{}, kerr.OffsetOutOfRange
+		}
+		if err := part.FollowerFetched(replica, fp.offset, b.now()); err != nil {
+			return fileSlice{}, err
+		}
+	}
 	hw := part.HighWatermark()
 	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hw, hw, part.Log().LogStartOffset()
 	limit := min(fp.maxBytes, remaining)
 	if limit <= 0 && !first {
 		return fileSlice{}, nil
 	}
-	s, err := part.Read(fp.offset, max(limit, 0), first)
+	var s storage.Slice
+	var err error
+	if replica >= 0 {
+		s, err = part.ReadReplica(fp.offset, max(limit, 0))
+	} else {
+		s, err = part.Read(fp.offset, max(limit, 0), first)
+	}
 	if err != nil {
 		return fileSlice{}, err
 	}

@@ -3,7 +3,8 @@ package broker
 // OffsetForLeaderEpoch, key 23, v0-v4.
 //   v1: leader epoch in the answer.  v2: current leader epoch (KIP-320).
 //   v3: replica id.  v4: flexible.
-// Consumers use it after a leader change to detect log truncation.
+// Consumers use it after a leader change to detect log truncation;
+// followers use it (with their replica id) to find where to truncate.
 
 import (
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -26,7 +27,9 @@ func handleOffsetForLeaderEpoch(rc *reqCtx, req *kmsg.OffsetForLeaderEpochReques
 				sp.ErrorCode = errCode(part.CheckEpoch(rp.CurrentLeaderEpoch))
 			default:
 				sp.LeaderEpoch, sp.EndOffset = part.Log().EndOffsetForEpoch(rp.LeaderEpoch)
-				if hw := part.HighWatermark(); sp.EndOffset > hw {
+				// A follower (replica id >= 0) truncates to the leader's
+				// log; a consumer is told only about committed records.
+				if hw := part.HighWatermark(); sp.EndOffset > hw && req.ReplicaID < 0 {
 					sp.EndOffset = hw
 				}
 			}

@@ -40,6 +40,7 @@ func newGroupCoordinator(cfg *config.Config, b *Broker) *group.Runtime {
 	gc.MinSessionTimeout, gc.MaxSessionTimeout = cfg.GroupMinSessionTimeout, cfg.GroupMaxSessionTimeout
 	gc.MaxSize = cfg.GroupMaxSize
 	gc.Partitions = cfg.OffsetsTopicPartitions
+	gc.ReplicationFactor = cfg.OffsetsTopicReplication
 	gc.OffsetsRetention, gc.RetentionCheck = cfg.OffsetsRetention, cfg.OffsetsRetentionCheck
 	gc.MaxMetadataBytes = cfg.OffsetMetadataMaxBytes
 	gc.ConsumerHeartbeatInterval, gc.ConsumerSessionTimeout = cfg.ConsumerHeartbeatInterval, cfg.ConsumerSessionTimeout

@@ -33,6 +33,14 @@ func errCode(err error) int16 {
 		return kerr.OutOfOrderSequenceNumber.Code
 	case errors.Is(err, storage.ErrInvalidProducerEpoch):
 		return kerr.InvalidProducerEpoch.Code
+	case errors.Is(err, partition.ErrNotLeader):
+		return kerr.NotLeaderForPartition.Code
+	case errors.Is(err, partition.ErrNotEnoughReplicas):
+		return kerr.NotEnoughReplicas.Code
+	case errors.Is(err, partition.ErrNotEnoughReplicasAfterAppend):
+		return kerr.NotEnoughReplicasAfterAppend.Code
+	case errors.Is(err, metadata.ErrStaleLeader):
+		return kerr.FencedLeaderEpoch.Code
 	case errors.Is(err, partition.ErrFencedLeaderEpoch):
 		return kerr.FencedLeaderEpoch.Code
 	case errors.Is(err, partition.ErrUnknownLeaderEpoch):

@@ -59,6 +59,9 @@ type Config struct {
 	GroupMaxSessionTimeout     time.Duration
 	GroupMaxSize               int
 	OffsetsTopicPartitions     int32
+	OffsetsTopicReplication    int16
+	ReplicaLagTimeMax          time.Duration
+	BrokerSessionTimeout       time.Duration
 	OffsetsRetention           time.Duration
 	OffsetsRetentionCheck      time.Duration
 	OffsetMetadataMaxBytes     int
@@ -152,6 +155,9 @@ func (c *Config) resolve() error {
 	c.GroupMaxSessionTimeout = ms(c.int("group.max.session.timeout.ms"))
 	c.GroupMaxSize = int(c.int("group.max.size"))
 	c.OffsetsTopicPartitions = int32(c.int("offsets.topic.num.partitions"))
+	c.OffsetsTopicReplication = int16(c.int("offsets.topic.replication.factor"))
+	c.ReplicaLagTimeMax = ms(c.int("replica.lag.time.max.ms"))
+	c.BrokerSessionTimeout = ms(c.int("broker.session.timeout.ms"))
 	c.OffsetsRetention = time.Duration(c.int("offsets.retention.minutes")) * time.Minute
 	c.OffsetsRetentionCheck = ms(c.int("offsets.retention.check.interval.ms"))
 	c.OffsetMetadataMaxBytes = int(c.int("offset.metadata.max.bytes"))

@@ -23,6 +23,9 @@ type Topic struct {
 	FlushInterval   time.Duration // 0: no time-based flush
 	MaxMessageBytes int32
 	LogAppendTime   bool
+	// MinInsyncReplicas is min.insync.replicas: an acks=all produce needs
+	// at least this many replicas in the ISR.
+	MinInsyncReplicas int
 
 	// Retention and compaction (internal/storage.Config mirrors these).
 	CleanupDelete     bool          // cleanup.policy has delete
@@ -100,6 +103,7 @@ func (c *Config) ResolveTopic(overrides map[string]string) Topic {
 		SegmentIndexBytes:  int32(num("segment.index.bytes")),
 		FlushMessages:      num("flush.messages"),
 		MaxMessageBytes:    int32(num("max.message.bytes")),
+		MinInsyncReplicas:  int(num("min.insync.replicas")),
 	}
 	if v, _ := c.TopicValue(overrides, "flush.ms"); v != "" {
 		t.FlushInterval = ms(num("flush.ms"))

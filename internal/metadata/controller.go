@@ -107,7 +107,7 @@ func CreateTopicRecords(im *Image, t CreateTopic, nodeID int32) ([]Record, error
 		}
 	}
 	recs := []Record{{Type: TypeTopic, Topic: &TopicRecord{Name: t.Name, ID: id}}}
-	recs = append(recs, partitionRecords(id, 0, t.Partitions, placementBrokers(im, nodeID))...)
+	recs = append(recs, partitionRecords(id, 0, t.Partitions, t.ReplicationFactor, placementBrokers(im, nodeID))...)
 	for k, v := range t.Configs {
 		v := v
 		recs = append(recs, Record{Type: TypeConfig, Config: &ConfigRecord{ResourceType: ResourceTopic, ResourceName: t.Name, Name: k, Value: &v}})
@@ -124,18 +124,21 @@ func checkReplicationFactor(im *Image, rf int16, nodeID int32) error {
 		return fmt.Errorf("%w: %d (must be at least 1)", ErrInvalidReplication, rf)
 	case int(rf) > brokers:
 		return fmt.Errorf("%w: replication factor: %d larger than available brokers: %d", ErrInvalidReplication, rf, brokers)
-	case rf > 1:
-		return fmt.Errorf("%w: %d: partition replication is not available yet; use replication factor 1 (partitions are spread over the cluster's %d brokers)", ErrInvalidReplication, rf, brokers)
 	}
 	return nil
 }
+
+// UsableBrokers is how many brokers new replicas can be placed on.
+func UsableBrokers(im *Image, nodeID int32) int16 { return int16(len(placementBrokers(im, nodeID))) }
 
 // placementBrokers are the brokers new partitions may be placed on: every
 // registered broker, or this node alone before any registration.
 func placementBrokers(im *Image, nodeID int32) []int32 {
 	var ids []int32
 	for _, b := range im.Brokers() {
-		ids = append(ids, b.ID)
+		if !b.Fenced {
+			ids = append(ids, b.ID)
+		}
 	}
 	if len(ids) == 0 {
 		ids = []int32{nodeID}
@@ -143,11 +146,12 @@ func placementBrokers(im *Image, nodeID int32) []int32 {
 	return ids
 }
 
-// partitionRecords places partitions [from, to) as Kafka's striped placer
-// does: partition p's leader is brokers[(start+p) % n] from a random start,
-// so leaders spread evenly and successive topics do not all begin on the
-// same broker.
-func partitionRecords(id UUID, from, to int32, brokers []int32) []Record {
+// partitionRecords places partitions [from, to) with rf replicas each, as
+// Kafka's striped placer does: partition p's replicas are brokers
+// (start+p), (start+p+1), ... mod n from a random start, the first being
+// the preferred leader, so leaders and replicas spread evenly and
+// successive topics do not all begin on the same broker.
+func partitionRecords(id UUID, from, to int32, rf int16, brokers []int32) []Record {
 	var recs []Record
 	start := 0
 	if len(brokers) > 1 {
@@ -156,9 +160,12 @@ func partitionRecords(id UUID, from, to int32, brokers []int32) []Record {
 		start = int(b[0]) % len(brokers)
 	}
 	for p := from; p < to; p++ {
-		leader := brokers[(start+int(p))%len(brokers)]
+		replicas := make([]int32, 0, rf)
+		for j := 0; j < int(rf) && j < len(brokers); j++ {
+			replicas = append(replicas, brokers[(start+int(p)+j)%len(brokers)])
+		}
 		recs = append(recs, Record{Type: TypePartition, Partition: &PartitionRecord{
-			TopicID: id, Partition: p, Replicas: []int32{leader}, Leader: leader, LeaderEpoch: 0,
+			TopicID: id, Partition: p, Replicas: replicas, ISR: replicas, Leader: replicas[0], LeaderEpoch: 0,
 		}})
 	}
 	return recs
@@ -186,7 +193,11 @@ func CreatePartitionsRecords(im *Image, name string, total int32, nodeID int32) 
 	if total > MaxPartitions {
 		return nil, fmt.Errorf("%w: %d exceeds %d", ErrInvalidPartitions, total, MaxPartitions)
 	}
-	return partitionRecords(t.ID, have, total, placementBrokers(im, nodeID)), nil
+	rf := int16(len(t.Partitions[0].Replicas))
+	if err := checkReplicationFactor(im, rf, nodeID); err != nil {
+		return nil, err
+	}
+	return partitionRecords(t.ID, have, total, rf, placementBrokers(im, nodeID)), nil
 }
 
 // ProducerIDBlockSize is how many producer ids one metadata record hands

@@ -30,6 +30,9 @@ type Broker struct {
 	Rack string
 	// Incarnation changes with every process start.
 	Incarnation string
+	// Fenced brokers lead nothing and are not in any ISR; the controller
+	// fences a broker it has not heard from for broker.session.timeout.ms.
+	Fenced bool
 }
 
 type configKey struct {
@@ -46,9 +49,14 @@ type Topic struct {
 
 // Partition is one partition's assignment and leadership.
 type Partition struct {
-	Replicas    []int32
-	Leader      int32
-	LeaderEpoch int32
+	Replicas []int32
+	// ISR is the in-sync replica set: the replicas that have everything
+	// up to the high watermark. The leader is always in it.
+	ISR []int32
+	// Leader is -1 when no replica can lead (every ISR member fenced).
+	Leader         int32
+	LeaderEpoch    int32
+	PartitionEpoch int32
 }
 
 // String formats a UUID the way Kafka prints topic ids in logs (hex).
@@ -88,13 +96,16 @@ func (im *Image) records() []Record {
 	var out []Record
 	for _, b := range im.Brokers() {
 		out = append(out, Record{Type: TypeBroker, Broker: &BrokerRecord{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack, Incarnation: b.Incarnation}})
+		if b.Fenced {
+			out = append(out, Record{Type: TypeFence, Fence: &FenceRecord{ID: b.ID, Incarnation: b.Incarnation, Fenced: true}})
+		}
 	}
 	for _, name := range im.TopicNames() {
 		t := im.topics[name]
 		out = append(out, Record{Type: TypeTopic, Topic: &TopicRecord{Name: t.Name, ID: t.ID}})
 		for i, p := range t.Partitions {
 			out = append(out, Record{Type: TypePartition, Partition: &PartitionRecord{
-				TopicID: t.ID, Partition: int32(i), Replicas: p.Replicas, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch}})
+				TopicID: t.ID, Partition: int32(i), Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch}})
 		}
 	}
 	keys := make([]configKey, 0, len(im.configs))
@@ -172,10 +183,18 @@ func (im *Image) apply(r Record) (*Image, error) {
 		}
 		t := *old
 		t.Partitions = append([]Partition(nil), old.Partitions...)
-		np := Partition{Replicas: p.Replicas, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch}
+		isr := p.ISR
+		if isr == nil {
+			isr = p.Replicas
+		}
+		np := Partition{Replicas: p.Replicas, ISR: isr, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch}
 		if int(p.Partition) == len(t.Partitions) {
 			t.Partitions = append(t.Partitions, np)
 		} else {
+			if cur := t.Partitions[p.Partition]; p.PartitionEpoch != cur.PartitionEpoch+1 || p.LeaderEpoch < cur.LeaderEpoch {
+				return nil, fmt.Errorf("partition %d of %s: change to partition epoch %d (leader epoch %d) planned against epoch %d (leader epoch %d)",
+					p.Partition, old.Name, p.PartitionEpoch, p.LeaderEpoch, cur.PartitionEpoch, cur.LeaderEpoch)
+			}
 			t.Partitions[p.Partition] = np
 		}
 		next.topics = cloneMap(im.topics)
@@ -212,6 +231,16 @@ func (im *Image) apply(r Record) (*Image, error) {
 		b := r.Broker
 		next.brokers = cloneMap(im.brokers)
 		next.brokers[b.ID] = &Broker{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack, Incarnation: b.Incarnation}
+	case TypeFence:
+		f := r.Fence
+		cur, ok := im.brokers[f.ID]
+		if !ok || cur.Incarnation != f.Incarnation {
+			return nil, fmt.Errorf("fencing broker %d incarnation %s: not registered with it", f.ID, f.Incarnation)
+		}
+		nb := *cur
+		nb.Fenced = f.Fenced
+		next.brokers = cloneMap(im.brokers)
+		next.brokers[f.ID] = &nb
 	default:
 		return nil, fmt.Errorf("unknown record type %q", r.Type)
 	}

@@ -13,6 +13,7 @@ const (
 	TypeConfig      = "config"
 	TypeProducerIDs = "producer_ids"
 	TypeBroker      = "broker"
+	TypeFence       = "fence"
 )
 
 // Resource types of ConfigRecord, Kafka's ConfigResource codes.
@@ -34,6 +35,16 @@ type Record struct {
 	Config      *ConfigRecord      `json:"config,omitempty"`
 	ProducerIDs *ProducerIDsRecord `json:"producer_ids,omitempty"`
 	Broker      *BrokerRecord      `json:"broker,omitempty"`
+	Fence       *FenceRecord       `json:"fence,omitempty"`
+}
+
+// FenceRecord fences a broker (the controller stopped hearing from it) or
+// unfences it. It applies only to the incarnation it names, so a fence
+// planned before the broker restarted cannot fence its new process.
+type FenceRecord struct {
+	ID          int32  `json:"id"`
+	Incarnation string `json:"incarnation"`
+	Fenced      bool   `json:"fenced"`
 }
 
 // BrokerRecord registers a broker (or updates its registration when it
@@ -54,13 +65,20 @@ type TopicRecord struct {
 	ID   UUID   `json:"id"`
 }
 
-// PartitionRecord creates a partition or changes its leadership.
+// PartitionRecord creates a partition or changes it (leader, ISR,
+// replicas). A change must carry the partition epoch after the one in the
+// image (Kafka's partition epoch): planned against an older image, it
+// conflicts and is not applied.
 type PartitionRecord struct {
-	TopicID     UUID    `json:"topic_id"`
-	Partition   int32   `json:"partition"`
-	Replicas    []int32 `json:"replicas"`
-	Leader      int32   `json:"leader"`
-	LeaderEpoch int32   `json:"leader_epoch"`
+	TopicID   UUID    `json:"topic_id"`
+	Partition int32   `json:"partition"`
+	Replicas  []int32 `json:"replicas"`
+	// ISR is the in-sync replica set; nil (records before replication)
+	// means every replica.
+	ISR            []int32 `json:"isr,omitempty"`
+	Leader         int32   `json:"leader"`
+	LeaderEpoch    int32   `json:"leader_epoch"`
+	PartitionEpoch int32   `json:"partition_epoch,omitempty"`
 }
 
 // RemoveTopicRecord deletes a topic with all its partitions and configs.
@@ -86,7 +104,7 @@ type ProducerIDsRecord struct {
 
 func (r *Record) validate() error {
 	n := 0
-	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil} {
+	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil, r.Fence != nil} {
 		if set {
 			n++
 		}
@@ -105,6 +123,8 @@ func (r *Record) validate() error {
 		ok = ok && r.ProducerIDs != nil
 	case TypeBroker:
 		ok = ok && r.Broker != nil
+	case TypeFence:
+		ok = ok && r.Fence != nil
 	default:
 		ok = false
 	}

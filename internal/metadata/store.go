@@ -75,6 +75,9 @@ type Options struct {
 	ElectionTimeout time.Duration
 	// CommitTimeout bounds how long Commit waits for the quorum.
 	CommitTimeout time.Duration
+	// SessionTimeout is broker.session.timeout.ms: the active controller
+	// fences a broker it has not heard from this long.
+	SessionTimeout time.Duration
 	// SnapshotEntries overrides the quorum's snapshot interval (tests).
 	SnapshotEntries uint64
 	Logger          *slog.Logger
@@ -120,6 +123,12 @@ func OpenWith(o Options) (*Store, error) {
 	}
 	if o.CommitTimeout <= 0 {
 		o.CommitTimeout = 15 * time.Second
+	}
+	if o.ElectionTimeout <= 0 {
+		o.ElectionTimeout = time.Second
+	}
+	if o.SessionTimeout <= 0 {
+		o.SessionTimeout = 2 * time.Second
 	}
 	var inc [8]byte
 	rand.Read(inc[:])
@@ -181,12 +190,13 @@ func (s *Store) Start() error {
 	if err := s.q.Start(); err != nil {
 		return err
 	}
+	go s.runController()
 	if s.legacy == nil {
 		return nil
 	}
 	s.logger.Info("importing the single-node metadata log into the quorum", "records", len(s.legacy), "path", s.legacyPath)
 	for {
-		err := s.propose(entry{Import: true, Records: s.legacy})
+		err := s.propose(entry{Import: true, Records: s.legacy}, s.opts.CommitTimeout)
 		if err == nil || errors.Is(err, errConflict) && s.Image().Index > 0 {
 			break
 		}
@@ -219,6 +229,10 @@ func (s *Store) OnCommit(fn func(prev, next *Image, recs []Record)) {
 // or none. If another change got in first and the records no longer fit,
 // plan runs again on the newer image.
 func (s *Store) Commit(plan func(im *Image) ([]Record, error)) (*Image, error) {
+	return s.commit(plan, s.opts.CommitTimeout)
+}
+
+func (s *Store) commit(plan func(im *Image) ([]Record, error), timeout time.Duration) (*Image, error) {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	for attempt := 0; ; attempt++ {
@@ -236,7 +250,7 @@ func (s *Store) Commit(plan func(im *Image) ([]Record, error)) (*Image, error) {
 				return prev, fmt.Errorf("metadata plan is inconsistent: %w", err)
 			}
 		}
-		err = s.propose(entry{Records: recs})
+		err = s.propose(entry{Records: recs}, timeout)
 		if errors.Is(err, errConflict) && attempt < 10 {
 			continue
 		}
@@ -248,7 +262,7 @@ func (s *Store) Commit(plan func(im *Image) ([]Record, error)) (*Image, error) {
 }
 
 // propose replicates e and waits until this node has applied it.
-func (s *Store) propose(e entry) error {
+func (s *Store) propose(e entry, timeout time.Duration) error {
 	e.Node, e.Incarnation, e.Req = s.opts.NodeID, s.incarnation, s.nextReq.Add(1)
 	data, err := json.Marshal(e)
 	if err != nil {
@@ -266,7 +280,7 @@ func (s *Store) propose(e entry) error {
 		delete(s.waiters, e.Req)
 		s.mu.Unlock()
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.CommitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	// Without a leader (an election takes about one election timeout)
 	// the proposal is refused at once: try again until the deadline.
@@ -295,7 +309,7 @@ func (s *Store) propose(e entry) error {
 	case <-s.closed:
 		return fmt.Errorf("%w: %v", ErrUnavailable, quorum.ErrClosed)
 	case <-ctx.Done():
-		return fmt.Errorf("%w: not committed within %v", ErrUnavailable, s.opts.CommitTimeout)
+		return fmt.Errorf("%w: not committed within %v", ErrUnavailable, timeout)
 	}
 }
 

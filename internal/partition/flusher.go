@@ -100,9 +100,8 @@ func (f *Flusher) flush(p *Partition, cbs []func(error)) {
 	_, err := p.log.Flush()
 	if err != nil {
 		f.logger.Error("fsync failed; the partition stops accepting writes", "topic", p.Topic, "partition", p.Index, "err", err)
-	} else {
-		p.advance(end)
 	}
+	p.flushed(end, err)
 	for _, cb := range cbs {
 		cb(err)
 	}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,8 +40,26 @@ type Manager struct {
 	cleanerSettings atomic.Pointer[cleanerSettings]
 	cleanerWake     chan struct{}
 
+	// Replication: the fetchers copying from each leader this broker
+	// follows, and the ISR changes this broker's leaderships ask for.
+	fmu      sync.Mutex // guards fetchers
+	fetchers map[int32]*fetcher
+	meta     Committer
+	isrQueue chan isrChange
+
 	stop chan struct{}
 	wg   sync.WaitGroup
+}
+
+// Committer commits metadata changes: *metadata.Store.
+type Committer interface {
+	Commit(plan func(im *metadata.Image) ([]metadata.Record, error)) (*metadata.Image, error)
+}
+
+type isrChange struct {
+	p     *Partition
+	epoch int32
+	isr   []int32
 }
 
 // NewManager opens the log directory, adopts the logs of every partition in
@@ -51,7 +71,7 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 		return nil, err
 	}
 	m := &Manager{logger: logger, cfg: cfg, dir: dir, parts: map[TopicPartition]*Partition{}, stop: make(chan struct{}),
-		cleanerWake: make(chan struct{}, 1)}
+		cleanerWake: make(chan struct{}, 1), fetchers: map[int32]*fetcher{}, isrQueue: make(chan isrChange, 4096)}
 	if cfg.FlushMode == "group-commit" {
 		m.flusher = NewFlusher(logger)
 	}
@@ -138,7 +158,8 @@ func (m *Manager) ensureTopic(im *metadata.Image, t *metadata.Topic) error {
 				return fmt.Errorf("creating log %s-%d: %w", t.Name, i, err)
 			}
 		}
-		p := newPartition(t.Name, int32(i), t.ID, l, tc, pm.LeaderEpoch, m.flusher)
+		p := newPartition(t.Name, int32(i), t.ID, l, tc, pm.LeaderEpoch, m.flusher, m.cfg.NodeID)
+		p.alterISR = m.alterISR
 		m.mu.Lock()
 		m.parts[tp] = p
 		m.mu.Unlock()
@@ -167,14 +188,148 @@ func (m *Manager) Apply(prev, next *metadata.Image, recs []metadata.Record) {
 			}
 		}
 	}
+	brokersChanged := false
 	for _, r := range recs {
-		if r.Type == metadata.TypePartition {
+		switch r.Type {
+		case metadata.TypePartition:
 			if t, ok := next.TopicByID(r.Partition.TopicID); ok {
 				if err := m.ensureTopic(next, t); err != nil {
 					m.logger.Error("cannot host partition", "topic", t.Name, "err", err)
 				}
+				m.syncReplica(next, t, r.Partition.Partition)
+			}
+		case metadata.TypeBroker, metadata.TypeFence:
+			brokersChanged = true
+		}
+	}
+	if brokersChanged {
+		// A leader may have come back at another address.
+		for _, p := range m.All() {
+			if t, ok := next.Topic(p.Topic); ok {
+				m.syncReplica(next, t, p.Index)
 			}
 		}
+	}
+}
+
+// syncReplica applies partition i of t from im to its hosted replica, if
+// any, and moves it to the fetcher of its leader when it follows.
+func (m *Manager) syncReplica(im *metadata.Image, t *metadata.Topic, i int32) {
+	p, ok := m.Get(t.Name, i)
+	if !ok || int(i) >= len(t.Partitions) {
+		return
+	}
+	pm := t.Partitions[i]
+	follow := p.applyMetadata(pm, time.Now())
+	tp := TopicPartition{t.Name, i}
+	addr := ""
+	if b, ok := im.Broker(pm.Leader); ok && follow {
+		addr = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
+	}
+	m.fmu.Lock()
+	defer m.fmu.Unlock()
+	if m.fetchers == nil {
+		return // closing
+	}
+	for id, f := range m.fetchers {
+		if id == pm.Leader && f.addr == addr {
+			continue
+		}
+		// Not this partition's fetcher (any more). One left with nothing
+		// to fetch, or for a leader now at another address, goes.
+		if f.remove(tp) || id == pm.Leader {
+			f.close()
+			delete(m.fetchers, id)
+		}
+	}
+	if addr == "" {
+		return
+	}
+	f := m.fetchers[pm.Leader]
+	if f == nil {
+		f = newFetcher(pm.Leader, addr, m.cfg.NodeID, m.logger)
+		m.fetchers[pm.Leader] = f
+	}
+	f.add(p)
+}
+
+// Attach gives the manager the metadata store its leaders propose ISR
+// changes to, syncs every hosted replica with im (followers start
+// fetching), and starts the ISR maintenance.
+func (m *Manager) Attach(meta Committer, im *metadata.Image) {
+	m.meta = meta
+	for _, p := range m.All() {
+		if t, ok := im.Topic(p.Topic); ok {
+			m.syncReplica(im, t, p.Index)
+		}
+	}
+	m.wg.Add(1)
+	go m.maintainISR()
+}
+
+// alterISR queues an ISR change asked for by a leader (never blocks: a
+// full queue drops it and the leader asks again later).
+func (m *Manager) alterISR(p *Partition, epoch int32, isr []int32) {
+	select {
+	case m.isrQueue <- isrChange{p, epoch, isr}:
+	default:
+		p.isrChangeFailed()
+	}
+}
+
+// maintainISR commits the queued ISR changes, all queued ones in one
+// metadata change, and every half replica.lag.time.max.ms drops laggards.
+func (m *Manager) maintainISR() {
+	defer m.wg.Done()
+	lag := m.cfg.ReplicaLagTimeMax
+	tick := time.NewTicker(max(lag/2, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case now := <-tick.C:
+			for _, p := range m.All() {
+				p.checkLaggards(now, lag)
+			}
+		case c := <-m.isrQueue:
+			batch := []isrChange{c}
+			for more := true; more && len(batch) < 1000; {
+				select {
+				case c := <-m.isrQueue:
+					batch = append(batch, c)
+				default:
+					more = false
+				}
+			}
+			m.commitISR(batch)
+		}
+	}
+}
+
+func (m *Manager) commitISR(batch []isrChange) {
+	if m.meta == nil {
+		for _, c := range batch {
+			c.p.isrChangeFailed()
+		}
+		return
+	}
+	_, err := m.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
+		var recs []metadata.Record
+		for _, c := range batch {
+			r, err := metadata.ChangeISRRecords(im, c.p.Topic, c.p.Index, m.cfg.NodeID, c.epoch, c.isr)
+			if err != nil {
+				continue // leadership moved on: nothing to ask any more
+			}
+			recs = append(recs, r...)
+		}
+		return recs, nil
+	})
+	if err != nil {
+		m.logger.Warn("ISR change not committed; the leaders will ask again", "partitions", len(batch), "err", err)
+	}
+	for _, c := range batch {
+		c.p.isrChangeFailed() // applied or not, the leader may ask again
 	}
 }
 
@@ -264,6 +419,16 @@ func (m *Manager) backgroundFlush() {
 func (m *Manager) Close() error {
 	close(m.stop)
 	m.wg.Wait()
+	m.fmu.Lock()
+	fs := m.fetchers
+	m.fetchers = nil
+	m.fmu.Unlock()
+	for _, f := range fs {
+		f.close()
+	}
+	for _, f := range fs {
+		<-f.done
+	}
 	if m.flusher != nil {
 		m.flusher.Close()
 	}

@@ -2,6 +2,8 @@ package partition
 
 import (
 	"errors"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -9,14 +11,22 @@ import (
 	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
-// Errors returned for requests that carry a leader epoch.
+// Errors of this package; the broker maps them to Kafka error codes.
 var (
 	ErrFencedLeaderEpoch  = errors.New("fenced leader epoch")
 	ErrUnknownLeaderEpoch = errors.New("unknown leader epoch")
+	// ErrNotLeader: this replica does not lead the partition (any more).
+	ErrNotLeader = errors.New("this broker is not the partition's leader")
+	// ErrNotEnoughReplicas: an acks=all produce while the ISR is smaller
+	// than min.insync.replicas; nothing was appended.
+	ErrNotEnoughReplicas = errors.New("fewer in-sync replicas than min.insync.replicas")
+	// ErrNotEnoughReplicasAfterAppend: the records were appended, but the
+	// ISR shrank below min.insync.replicas before they were replicated.
+	ErrNotEnoughReplicasAfterAppend = errors.New("the in-sync replicas fell below min.insync.replicas after the append")
 )
 
-// Partition is one hosted partition. Its methods are safe for concurrent
-// use.
+// Partition is one hosted replica of a partition, leader or follower. Its
+// methods are safe for concurrent use.
 type Partition struct {
 	Topic   string
 	Index   int32
@@ -24,17 +34,49 @@ type Partition struct {
 
 	log     *storage.Log
 	flusher *Flusher // nil in page-cache mode
+	nodeID  int32
+	// alterISR asks the controller for an ISR change (set by the Manager;
+	// nil in tests without one). It must not block.
+	alterISR func(p *Partition, leaderEpoch int32, isr []int32)
 
 	mu          sync.Mutex // guards the fields below
 	cfg         config.Topic
 	leaderEpoch int32
 	hw          storage.Position
 	lastFlush   time.Time
-	waiters     map[*Waiter]struct{}
+	waiters     map[*Waiter]struct{} // woken when the high watermark moves
+	endWaiters  map[*Waiter]struct{} // woken by appends (followers' fetches)
+
+	// Replication state, from the metadata image and the followers.
+	leader     int32 // the leader's node id (-1: none)
+	replicas   []int32
+	isr        []int32
+	partEpoch  int32
+	localEnd   storage.Position    // this replica's end as it counts for the HW: durable end in group-commit mode
+	followers  map[int32]*follower // leader only: each other replica's state
+	acks       []pendingAck        // leader only: acks=all appends waiting for the HW, by offset
+	isrPending bool                // an ISR change is proposed and not applied yet
+	truncate   bool                // follower only: must truncate to the leader's epoch end before fetching
+}
+
+// follower is the leader's view of one other replica.
+type follower struct {
+	leo int64 // its log end as its last fetch said (-1: not known yet)
+	// caughtUp is the last time it had everything the leader had (Kafka's
+	// lastCaughtUpTimeMs); the ISR drops it after replica.lag.time.max.ms.
+	caughtUp      time.Time
+	prevFetch     time.Time
+	prevLeaderEnd int64
+}
+
+// pendingAck is an acks=all append waiting for the high watermark.
+type pendingAck struct {
+	need int64 // the HW that covers it: last offset + 1
+	done func(error)
 }
 
 // Waiter is woken (without blocking the notifier) when any partition it
-// watches moves its high watermark.
+// watches moves its high watermark (or, for followers' fetches, its end).
 type Waiter struct{ C chan struct{} }
 
 // NewWaiter returns a waiter with a one-slot wake-up channel.
@@ -47,16 +89,18 @@ func (w *Waiter) wake() {
 	}
 }
 
-func newPartition(topic string, index int32, id [16]byte, log *storage.Log, cfg config.Topic, epoch int32, fl *Flusher) *Partition {
-	p := &Partition{Topic: topic, Index: index, TopicID: id, log: log, flusher: fl, cfg: cfg, leaderEpoch: epoch, waiters: map[*Waiter]struct{}{}, lastFlush: time.Now()}
-	if fl == nil {
-		p.hw = log.EndPosition()
-	} else {
-		// Everything recovered from disk was durable enough to survive a
-		// restart; an unclean restart has already truncated what was not.
-		p.hw = log.EndPosition()
+// newPartition wraps an opened log. The replica starts as its own leader
+// with itself as the only replica; applyMetadata sets the real state.
+func newPartition(topic string, index int32, id [16]byte, log *storage.Log, cfg config.Topic, epoch int32, fl *Flusher, nodeID int32) *Partition {
+	end := log.EndPosition()
+	// Everything recovered from disk survived a restart; an unclean
+	// restart has already truncated what was torn.
+	return &Partition{
+		Topic: topic, Index: index, TopicID: id, log: log, flusher: fl, nodeID: nodeID, cfg: cfg,
+		leaderEpoch: epoch, hw: end, localEnd: end, lastFlush: time.Now(),
+		waiters: map[*Waiter]struct{}{}, endWaiters: map[*Waiter]struct{}{},
+		leader: nodeID, replicas: []int32{nodeID}, isr: []int32{nodeID},
 	}
-	return p
 }
 
 // Log returns the partition's log.
@@ -81,6 +125,20 @@ func (p *Partition) LeaderEpoch() int32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.leaderEpoch
+}
+
+// IsLeader reports whether this replica leads the partition.
+func (p *Partition) IsLeader() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.leader == p.nodeID
+}
+
+// ISR returns the in-sync replicas as this replica knows them.
+func (p *Partition) ISR() []int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.isr)
 }
 
 // CheckEpoch validates a client's view of the leader epoch; -1 means the
@@ -112,44 +170,142 @@ func (p *Partition) hwPosition() storage.Position {
 	return p.hw
 }
 
-// Append writes one validated batch and returns where it went. done is
-// called exactly once, possibly before Append returns, when the append may
-// be acknowledged with acks=all (err non-nil if the flush failed); pass
-// nil when nobody waits.
+// Append writes one validated batch as the leader and returns where it
+// went. done, if not nil, is called exactly once, possibly before Append
+// returns, when the append may be acknowledged with acks=all: every
+// in-sync replica has it (and, in group-commit mode, it is fsynced). err is
+// non-nil if that cannot happen (leadership lost, the ISR fell below
+// min.insync.replicas, the flush failed). A caller that passes done asks
+// for acks=all: with fewer in-sync replicas than min.insync.replicas the
+// batch is refused (ErrNotEnoughReplicas) and done is not called.
 func (p *Partition) Append(batch []byte, now time.Time, done func(error)) (storage.AppendResult, error) {
-	res, err := p.log.Append(batch, p.LeaderEpoch(), now)
+	p.mu.Lock()
+	if p.leader != p.nodeID {
+		p.mu.Unlock()
+		return storage.AppendResult{}, ErrNotLeader
+	}
+	if done != nil && len(p.isr) < p.cfg.MinInsyncReplicas {
+		p.mu.Unlock()
+		return storage.AppendResult{}, ErrNotEnoughReplicas
+	}
+	epoch := p.leaderEpoch
+	p.mu.Unlock()
+	res, err := p.log.Append(batch, epoch, now)
 	if err != nil {
 		return res, err
 	}
-	if p.flusher == nil || res.Duplicate {
-		// A duplicate was appended (and flushed, in group-commit mode)
-		// when it first arrived.
-		if !res.Duplicate {
-			p.advance(res.End)
-		}
-		if done != nil {
-			done(nil)
-		}
-		return res, nil
+	p.mu.Lock()
+	if done != nil {
+		p.addAckLocked(res.LastOffset+1, done)
 	}
-	p.flusher.enqueue(p, done)
+	if !res.Duplicate {
+		p.wakeEndLocked()
+	}
+	if p.flusher == nil {
+		if !res.Duplicate && res.End.Offset > p.localEnd.Offset {
+			p.localEnd = res.End
+		}
+		p.advanceLocked() // unlocks
+	} else {
+		p.mu.Unlock()
+		// A duplicate was appended (and flushed) when it first arrived;
+		// asking for a flush is harmless and keeps one path.
+		p.flusher.enqueue(p, nil)
+	}
 	return res, nil
 }
 
-// advance moves the high watermark forward to pos and wakes fetchers.
-func (p *Partition) advance(pos storage.Position) {
-	p.mu.Lock()
-	if pos.Offset <= p.hw.Offset {
-		p.mu.Unlock()
+// addAckLocked queues an acks=all completion, in offset order.
+func (p *Partition) addAckLocked(need int64, done func(error)) {
+	n := len(p.acks)
+	if n == 0 || p.acks[n-1].need <= need {
+		p.acks = append(p.acks, pendingAck{need, done})
 		return
 	}
-	p.hw = pos
-	ws := make([]*Waiter, 0, len(p.waiters))
-	for w := range p.waiters {
-		ws = append(ws, w)
+	i := sort.Search(n, func(i int) bool { return p.acks[i].need > need })
+	p.acks = slices.Insert(p.acks, i, pendingAck{need, done})
+}
+
+// flushed is called by the flusher with the end position an fsync
+// covered (or the error it failed with).
+func (p *Partition) flushed(end storage.Position, err error) {
+	p.mu.Lock()
+	if err != nil {
+		acks := p.acks
+		p.acks = nil
+		p.mu.Unlock()
+		for _, a := range acks {
+			a.done(err)
+		}
+		return
+	}
+	if end.Offset > p.localEnd.Offset {
+		p.localEnd = end
+	}
+	p.advanceLocked()
+}
+
+// advanceLocked moves the high watermark as far as the replicas allow,
+// answers the acks=all appends it covers and wakes consumers. Called with
+// mu held; it releases it.
+//
+// On the leader the high watermark is the smallest log end among the
+// in-sync replicas (the leader's own counted as durable in group-commit
+// mode); a follower takes the leader's, capped by its own end.
+func (p *Partition) advanceLocked() {
+	hw := p.localEnd.Offset
+	if p.leader == p.nodeID {
+		for _, r := range p.isr {
+			if r == p.nodeID {
+				continue
+			}
+			f := p.followers[r]
+			if f == nil || f.leo < 0 {
+				hw = min(hw, p.hw.Offset) // not heard from yet: no progress
+				continue
+			}
+			hw = min(hw, f.leo)
+		}
+	}
+	var ws []*Waiter
+	if hw > p.hw.Offset {
+		pos := p.localEnd
+		if hw != pos.Offset {
+			var ok bool
+			if pos, ok = p.log.PositionOf(hw); !ok {
+				hw = p.hw.Offset // not a batch boundary here (yet): wait
+			}
+		}
+		if hw > p.hw.Offset {
+			p.hw = pos
+			ws = make([]*Waiter, 0, len(p.waiters))
+			for w := range p.waiters {
+				ws = append(ws, w)
+			}
+		}
+	}
+	var ready []pendingAck
+	var short bool
+	if n := sort.Search(len(p.acks), func(i int) bool { return p.acks[i].need > p.hw.Offset }); n > 0 {
+		ready = slices.Clone(p.acks[:n])
+		p.acks = slices.Delete(p.acks, 0, n)
+		short = len(p.isr) < p.cfg.MinInsyncReplicas
 	}
 	p.mu.Unlock()
 	for _, w := range ws {
+		w.wake()
+	}
+	for _, a := range ready {
+		if short {
+			a.done(ErrNotEnoughReplicasAfterAppend)
+		} else {
+			a.done(nil)
+		}
+	}
+}
+
+func (p *Partition) wakeEndLocked() {
+	for w := range p.endWaiters {
 		w.wake()
 	}
 }
@@ -165,12 +321,27 @@ func (p *Partition) Watch(w *Waiter) {
 func (p *Partition) Unwatch(w *Waiter) {
 	p.mu.Lock()
 	delete(p.waiters, w)
+	delete(p.endWaiters, w)
+	p.mu.Unlock()
+}
+
+// WatchEnd registers w to be woken by appends (a follower's fetch waits
+// for new records, not for the high watermark, which it moves itself).
+func (p *Partition) WatchEnd(w *Waiter) {
+	p.mu.Lock()
+	p.endWaiters[w] = struct{}{}
 	p.mu.Unlock()
 }
 
 // Read returns up to maxBytes of visible record data starting at offset.
 func (p *Partition) Read(offset int64, maxBytes int32, minOneBatch bool) (storage.Slice, error) {
 	return p.log.Read(offset, maxBytes, minOneBatch, p.hwPosition())
+}
+
+// ReadReplica returns up to maxBytes from offset up to the log end, for a
+// follower's fetch: followers copy what the leader has, committed or not.
+func (p *Partition) ReadReplica(offset int64, maxBytes int32) (storage.Slice, error) {
+	return p.log.Read(offset, maxBytes, true, storage.Position{Offset: -1})
 }
 
 // flushIfDue fsyncs the log if its flush.ms has elapsed (page-cache mode

@@ -55,7 +55,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if s.meta, err = metadata.OpenWith(metadata.Options{
 		Dir: cfg.DataDir, NodeID: cfg.NodeID, ClusterID: cfg.ClusterID,
 		Voters: cfg.QuorumVoters, Listen: cfg.ControllerListenAddr,
-		ElectionTimeout: cfg.QuorumElectionTimeout, Logger: logger,
+		ElectionTimeout: cfg.QuorumElectionTimeout, SessionTimeout: cfg.BrokerSessionTimeout, Logger: logger,
 	}); err != nil {
 		return nil, err
 	}
@@ -78,6 +78,8 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if err := s.meta.Start(); err != nil {
 		return nil, err
 	}
+	// Followers start fetching from their leaders; leaders keep their ISR.
+	s.parts.Attach(s.meta, s.meta.Image())
 	s.registerDone = make(chan struct{})
 	go s.register()
 	// Once nothing can fail any more: load __consumer_offsets in the
@@ -105,6 +107,13 @@ func (s *Server) Done() <-chan error { return s.served }
 func (s *Server) Close(ctx context.Context) error {
 	var errs []error
 	close(s.stopRegister)
+	if s.meta != nil && len(s.cfg.QuorumVoters) > 1 {
+		// Controlled shutdown: leadership moves to the other in-sync
+		// replicas before the connections close, so clients move at once.
+		if err := s.meta.Shutdown(max(2*s.cfg.QuorumElectionTimeout, time.Second)); err != nil {
+			s.logger.Warn("controlled shutdown incomplete; the controller will fence this broker", "err", err)
+		}
+	}
 	if s.broker != nil {
 		errs = append(errs, s.broker.Close(ctx))
 	}

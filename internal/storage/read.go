@@ -278,3 +278,50 @@ func (l *Log) MaxTimestamp() (ts, offset int64) {
 	}
 	return ts, max(off, start)
 }
+
+// PositionOf returns the Position of offset when a batch starts there (or
+// it is the log end): what a high watermark that moved to offset needs,
+// since replicas report batch boundaries. ok is false when offset is out
+// of the log or inside a batch.
+func (l *Log) PositionOf(offset int64) (Position, bool) {
+	for try := 0; try < 100; try++ {
+		segs, end, start := l.snapshotState()
+		if offset == end.Offset {
+			return end, true
+		}
+		if offset < start || offset > end.Offset {
+			return Position{}, false
+		}
+		i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
+		if i < 0 {
+			return Position{}, false
+		}
+		seg := segs[i]
+		if !seg.file.acquire() {
+			runtime.Gosched()
+			continue // swapped by the cleaner or deleted: look again
+		}
+		size := seg.size.Load()
+		if seg.base == end.SegmentBase {
+			size = min(size, end.FilePos)
+		}
+		pos, h, found, err := seg.find(offset, size)
+		seg.file.release()
+		if err != nil || !found {
+			if err == nil && seg.base == offset {
+				return Position{Offset: offset, SegmentBase: seg.base, FilePos: 0}, true
+			}
+			return Position{}, false
+		}
+		if h.BaseOffset != offset {
+			if seg.base == offset && pos == 0 {
+				// The segment starts with a gap (compaction): its first
+				// batch begins after offset, and nothing lies between.
+				return Position{Offset: offset, SegmentBase: seg.base, FilePos: 0}, true
+			}
+			return Position{}, false
+		}
+		return Position{Offset: offset, SegmentBase: seg.base, FilePos: pos}, true
+	}
+	return Position{}, false
+}

@@ -37,6 +37,7 @@ type Runtime struct {
 	nodeID int32
 	now    func() time.Time
 	n      int32 // partitions of __consumer_offsets
+	rf     int16 // its replication factor when created
 
 	mu    sync.Mutex // guards co and the order of appends
 	co    *Coordinator
@@ -69,7 +70,7 @@ func NewRuntime(cfg Config, meta *metadata.Store, parts *partition.Manager, node
 	var nonce [4]byte
 	rand.Read(nonce[:])
 	r := &Runtime{
-		logger: logger, meta: meta, parts: parts, nodeID: nodeID, now: time.Now, n: cfg.Partitions,
+		logger: logger, meta: meta, parts: parts, nodeID: nodeID, now: time.Now, n: cfg.Partitions, rf: max(cfg.ReplicationFactor, 1),
 		co:   New(cfg, hex.EncodeToString(nonce[:])),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -316,7 +317,7 @@ func (r *Runtime) EnsureTopic() error {
 			return nil, nil
 		}
 		return metadata.CreateTopicRecords(im, metadata.CreateTopic{
-			Name: Topic, Partitions: r.n, ReplicationFactor: 1, Internal: true,
+			Name: Topic, Partitions: r.n, ReplicationFactor: min(r.rf, metadata.UsableBrokers(im, r.nodeID)), Internal: true,
 			Configs: map[string]string{"cleanup.policy": "compact", "segment.bytes": "104857600"},
 		}, r.nodeID)
 	})

@@ -14,6 +14,7 @@ type Config struct {
 	MaxSessionTimeout     time.Duration // group.max.session.timeout.ms
 	MaxSize               int           // group.max.size
 	Partitions            int32         // partitions of __consumer_offsets
+	ReplicationFactor     int16         // its replication factor (at most the live brokers)
 	OffsetsRetention      time.Duration // offsets.retention.minutes
 	RetentionCheck        time.Duration // offsets.retention.check.interval.ms
 	MaxMetadataBytes      int           // offset.metadata.max.bytes

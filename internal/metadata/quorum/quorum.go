@@ -77,14 +77,15 @@ type Quorum struct {
 	snapIndex uint64
 	failed    error // a storage error: the node stops taking part (fail-stop)
 
-	propc   chan proposal
-	recvc   chan *pb.Message
-	reportc chan report
-	statusc chan chan Status
-	stop    chan struct{}
-	done    chan struct{}
-	started atomic.Bool
-	closeMu sync.Once
+	propc     chan proposal
+	recvc     chan *pb.Message
+	reportc   chan report
+	statusc   chan chan Status
+	transferc chan uint64
+	stop      chan struct{}
+	done      chan struct{}
+	started   atomic.Bool
+	closeMu   sync.Once
 
 	basic atomic.Pointer[BasicStatus]
 }
@@ -145,12 +146,13 @@ func Open(cfg Config) (*Quorum, error) {
 	}
 	q := &Quorum{
 		cfg: cfg, logger: cfg.Logger, st: st,
-		propc:   make(chan proposal),
-		recvc:   make(chan *pb.Message, recvQueue),
-		reportc: make(chan report, 1024),
-		statusc: make(chan chan Status),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		propc:     make(chan proposal),
+		recvc:     make(chan *pb.Message, recvQueue),
+		reportc:   make(chan report, 1024),
+		statusc:   make(chan chan Status),
+		transferc: make(chan uint64),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	snap, _ := st.Snapshot()
 	q.confState = proto.Clone(snap.GetMetadata().GetConfState()).(*pb.ConfState)
@@ -306,6 +308,8 @@ func (q *Quorum) run() {
 			p.errc <- err
 		case c := <-q.statusc:
 			c <- q.status()
+		case to := <-q.transferc:
+			q.rn.TransferLeader(to)
 		}
 	}
 }
@@ -410,6 +414,29 @@ func (q *Quorum) status() Status {
 		}
 	}
 	return out
+}
+
+// LastHeard is when a message from node id last arrived: the leader hears
+// from every live voter at each heartbeat (a tenth of the election
+// timeout), which is how the controller knows a broker is alive. Zero if
+// never (or with a single voter).
+func (q *Quorum) LastHeard(id uint64) time.Time {
+	if q.tr == nil {
+		return time.Time{}
+	}
+	return q.tr.lastHeard(id)
+}
+
+// TransferLeadership asks the leader (this node) to hand leadership to
+// another voter, as a controller does before it shuts down.
+func (q *Quorum) TransferLeadership(to uint64) {
+	if !q.started.Load() {
+		return
+	}
+	select {
+	case q.transferc <- to:
+	case <-q.done:
+	}
 }
 
 // Basic returns the node's last published leader and term, without waiting.

@@ -53,6 +53,9 @@ type transport struct {
 	closed bool
 	wg     sync.WaitGroup
 	stop   chan struct{}
+
+	heardMu sync.Mutex // guards heard
+	heard   map[uint64]time.Time
 }
 
 type peer struct {
@@ -65,6 +68,7 @@ func newTransport(self uint64, clusterID string, logger *slog.Logger, deliver fu
 	return &transport{
 		self: self, clusterID: clusterID, logger: logger, deliver: deliver, report: report,
 		peers: map[uint64]*peer{}, conns: map[net.Conn]struct{}{}, stop: make(chan struct{}),
+		heard: map[uint64]time.Time{},
 	}
 }
 
@@ -288,8 +292,18 @@ func (t *transport) serveConn(conn net.Conn) {
 			t.logger.Warn("controller listener: misaddressed message; closing", "hello_from", from, "from", m.GetFrom(), "to", m.GetTo())
 			return
 		}
+		t.heardMu.Lock()
+		t.heard[from] = time.Now()
+		t.heardMu.Unlock()
 		t.deliver(m)
 	}
+}
+
+// lastHeard is when a message from node id last arrived (zero: never).
+func (t *transport) lastHeard(id uint64) time.Time {
+	t.heardMu.Lock()
+	defer t.heardMu.Unlock()
+	return t.heard[id]
 }
 
 func readHello(r io.Reader) (from uint64, cluster string, err error) {

@@ -1,0 +1,125 @@
+package metadata
+
+import (
+	"time"
+)
+
+// The active controller: the node that leads the metadata quorum also
+// watches the brokers, as Kafka's QuorumController does with broker
+// heartbeats. Samsa's brokers are all quorum members, so the leader hears
+// from each at every Raft heartbeat; one it has not heard from for
+// broker.session.timeout.ms is fenced (its partitions get new leaders, it
+// leaves every ISR), one it hears from again is unfenced, and partitions
+// left without a leader get one as soon as an ISR member can lead.
+
+// controllerInterval is how often the active controller looks.
+const controllerInterval = 100 * time.Millisecond
+
+// runController runs the active controller's checks whenever this node
+// leads the quorum, until the store closes.
+func (s *Store) runController() {
+	tick := time.NewTicker(controllerInterval)
+	defer tick.Stop()
+	var leaderSince time.Time
+	for {
+		select {
+		case <-s.closed:
+			return
+		case now := <-tick.C:
+			if s.Leader() != s.opts.NodeID {
+				leaderSince = time.Time{}
+				continue
+			}
+			if leaderSince.IsZero() {
+				leaderSince = now
+			}
+			s.controlOnce(now, leaderSince)
+		}
+	}
+}
+
+// controlOnce fences, unfences and elects as the brokers' liveness asks.
+func (s *Store) controlOnce(now, leaderSince time.Time) {
+	session := s.opts.SessionTimeout
+	// A new leader has heard from nobody yet (followers talk only to the
+	// leader): every broker gets one election timeout from the start of
+	// this term to show up, which a live one does at the first heartbeat.
+	grace := min(s.opts.ElectionTimeout, session)
+	floor := leaderSince.Add(grace - session)
+	im := s.Image()
+	var dead, back []int32
+	for _, b := range im.Brokers() {
+		if b.ID == s.opts.NodeID {
+			if b.Fenced {
+				back = append(back, b.ID)
+			}
+			continue
+		}
+		heard := s.q.LastHeard(uint64(b.ID))
+		if heard.Before(floor) {
+			heard = floor
+		}
+		alive := now.Sub(heard) <= session
+		switch {
+		case alive && b.Fenced:
+			back = append(back, b.ID)
+		case !alive && !b.Fenced:
+			dead = append(dead, b.ID)
+		}
+	}
+	if len(dead) == 0 && len(back) == 0 && len(ElectOfflineRecords(im)) == 0 {
+		return
+	}
+	_, err := s.Commit(func(im *Image) ([]Record, error) {
+		var out []Record
+		cur := im
+		add := func(recs []Record) {
+			for _, r := range recs {
+				if next, err := cur.apply(r); err == nil {
+					cur = next
+					out = append(out, r)
+				}
+			}
+		}
+		for _, id := range dead {
+			add(FenceBrokerRecords(cur, id))
+		}
+		for _, id := range back {
+			add(UnfenceBrokerRecords(cur, id))
+		}
+		add(ElectOfflineRecords(cur))
+		return out, nil
+	})
+	if err != nil {
+		s.logger.Warn("controller: fencing/election not committed", "err", err)
+		return
+	}
+	for _, id := range dead {
+		s.logger.Warn("controller: fenced a silent broker; its partitions moved", "node_id", id, "session_timeout", session)
+	}
+	for _, id := range back {
+		s.logger.Info("controller: unfenced a broker", "node_id", id)
+	}
+}
+
+// Shutdown moves this broker's leaderships to other in-sync replicas and
+// fences it, as Kafka's controlled shutdown does, and hands the quorum's
+// leadership to another voter if it holds it. It gives up after timeout:
+// the broker stops anyway and the controller fences it when it goes
+// silent.
+func (s *Store) Shutdown(timeout time.Duration) error {
+	if len(s.opts.Voters) < 2 {
+		return nil
+	}
+	opts := s.opts
+	_, err := s.commit(func(im *Image) ([]Record, error) { return ShutdownRecords(im, opts.NodeID), nil }, timeout)
+	if s.Leader() == opts.NodeID {
+		for id := range opts.Voters {
+			if id != opts.NodeID && !s.q.LastHeard(uint64(id)).IsZero() && time.Since(s.q.LastHeard(uint64(id))) < opts.ElectionTimeout {
+				s.q.TransferLeadership(uint64(id))
+				break
+			}
+		}
+	}
+	return err
+}

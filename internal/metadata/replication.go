@@ -1,0 +1,155 @@
+package metadata
+
+import (
+	"fmt"
+	"slices"
+)
+
+// ErrStaleLeader: an ISR change was planned by a leader whose epoch is no
+// longer current (Kafka's FENCED_LEADER_EPOCH for AlterPartition).
+var ErrStaleLeader = fmt.Errorf("leader epoch is no longer current")
+
+// partitionChange returns the record that moves partition i of t to a new
+// leader and ISR. The leader epoch grows when the leader changes; the
+// partition epoch grows with every change.
+func partitionChange(t *Topic, i int, leader int32, isr []int32) Record {
+	pm := t.Partitions[i]
+	epoch := pm.LeaderEpoch
+	if leader != pm.Leader {
+		epoch++
+	}
+	return Record{Type: TypePartition, Partition: &PartitionRecord{
+		TopicID: t.ID, Partition: int32(i), Replicas: pm.Replicas, ISR: isr,
+		Leader: leader, LeaderEpoch: epoch, PartitionEpoch: pm.PartitionEpoch + 1,
+	}}
+}
+
+// usable reports whether broker id may lead or be in an ISR: registered
+// and not fenced.
+func (im *Image) usable(id int32) bool {
+	b, ok := im.brokers[id]
+	return ok && !b.Fenced
+}
+
+// electLeader picks the new leader among isr, in replica order (the first
+// replica is the preferred leader), skipping unusable brokers and skip.
+// It returns -1 if none can lead: unclean election (a replica outside the
+// ISR) is never done, so nothing acknowledged can be lost by an election.
+func (im *Image) electLeader(pm Partition, isr []int32, skip int32) int32 {
+	for _, r := range pm.Replicas {
+		if r != skip && slices.Contains(isr, r) && im.usable(r) {
+			return r
+		}
+	}
+	return -1
+}
+
+func without(ids []int32, id int32) []int32 {
+	out := make([]int32, 0, len(ids))
+	for _, x := range ids {
+		if x != id {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// FenceBrokerRecords plans fencing broker id: it leads nothing any more
+// (its partitions move to another ISR member, or go offline if there is
+// none) and leaves every ISR where another member remains, so producers
+// with acks=all do not wait for it. The last member of an ISR stays in it:
+// it has everything acknowledged and may lead again when it returns.
+func FenceBrokerRecords(im *Image, id int32) []Record {
+	b, ok := im.brokers[id]
+	if !ok || b.Fenced {
+		return nil
+	}
+	recs := []Record{{Type: TypeFence, Fence: &FenceRecord{ID: id, Incarnation: b.Incarnation, Fenced: true}}}
+	return append(recs, moveAway(im, id)...)
+}
+
+// ShutdownRecords plans a controlled shutdown of broker id (SIGTERM): the
+// same as fencing, planned by the broker itself before it exits, so its
+// partitions have new leaders before its connections close.
+func ShutdownRecords(im *Image, id int32) []Record { return FenceBrokerRecords(im, id) }
+
+func moveAway(im *Image, id int32) []Record {
+	var recs []Record
+	for _, name := range im.TopicNames() {
+		t := im.topics[name]
+		for i, pm := range t.Partitions {
+			if !slices.Contains(pm.ISR, id) && pm.Leader != id {
+				continue
+			}
+			isr := pm.ISR
+			if len(isr) > 1 {
+				isr = without(isr, id)
+			}
+			leader := pm.Leader
+			if leader == id || leader < 0 {
+				leader = im.electLeader(pm, isr, id)
+			}
+			if leader == pm.Leader && slices.Equal(isr, pm.ISR) {
+				continue
+			}
+			recs = append(recs, partitionChange(t, i, leader, isr))
+		}
+	}
+	return recs
+}
+
+// UnfenceBrokerRecords plans unfencing broker id (the controller hears
+// from it again) and electing it where a partition is offline with it in
+// the ISR.
+func UnfenceBrokerRecords(im *Image, id int32) []Record {
+	b, ok := im.brokers[id]
+	if !ok || !b.Fenced {
+		return nil
+	}
+	return []Record{{Type: TypeFence, Fence: &FenceRecord{ID: id, Incarnation: b.Incarnation, Fenced: false}}}
+}
+
+// ElectOfflineRecords plans a leader for every partition that has none but
+// has a usable ISR member.
+func ElectOfflineRecords(im *Image) []Record {
+	var recs []Record
+	for _, name := range im.TopicNames() {
+		t := im.topics[name]
+		for i, pm := range t.Partitions {
+			if pm.Leader >= 0 && im.usable(pm.Leader) {
+				continue
+			}
+			if l := im.electLeader(pm, pm.ISR, -1); l >= 0 {
+				recs = append(recs, partitionChange(t, i, l, pm.ISR))
+			}
+		}
+	}
+	return recs
+}
+
+// ChangeISRRecords plans an ISR change asked for by the leader of a
+// partition (Kafka's AlterPartition): leaderEpoch is the epoch the leader
+// holds; if leadership moved since, the change is refused.
+func ChangeISRRecords(im *Image, topic string, partition int32, leader, leaderEpoch int32, isr []int32) ([]Record, error) {
+	t, ok := im.topics[topic]
+	if !ok || partition < 0 || int(partition) >= len(t.Partitions) {
+		return nil, fmt.Errorf("%w: %s-%d", ErrUnknownTopic, topic, partition)
+	}
+	pm := t.Partitions[partition]
+	if pm.Leader != leader || pm.LeaderEpoch != leaderEpoch {
+		return nil, fmt.Errorf("%w: %s-%d leader %d epoch %d, now %d epoch %d", ErrStaleLeader, topic, partition, leader, leaderEpoch, pm.Leader, pm.LeaderEpoch)
+	}
+	if !slices.Contains(isr, leader) {
+		return nil, fmt.Errorf("ISR %v of %s-%d without its leader %d", isr, topic, partition, leader)
+	}
+	var keep []int32
+	for _, r := range pm.Replicas { // replica order, usable brokers only
+		if slices.Contains(isr, r) && (r == leader || im.usable(r)) {
+			keep = append(keep, r)
+		}
+	}
+	if slices.Equal(keep, pm.ISR) {
+		return nil, nil
+	}
+	return []Record{partitionChange(t, int(partition), leader, keep)}, nil
+}

@@ -1,0 +1,292 @@
+package partition
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Replica fetching as Kafka's ReplicaFetcherThread does it: one fetcher per
+// leader broker, one connection, one Fetch (with this broker's replica id)
+// at a time for every partition this broker follows there.
+const (
+	replicaFetchMaxWait       = 500 * time.Millisecond // replica.fetch.wait.max.ms
+	replicaFetchPartitionMax  = 1 << 20                // replica.fetch.max.bytes
+	replicaFetchResponseMax   = 10 << 20               // replica.fetch.response.max.bytes
+	replicaRequestTimeout     = 30 * time.Second
+	replicaDialTimeout        = 2 * time.Second
+	replicaBackoffMax         = time.Second
+	replicaFetchFetchVersion  = 12 // flexible, topic names, replica id field
+	replicaEpochRequestVerion = 4
+)
+
+// fetcher copies the partitions this broker follows from one leader.
+type fetcher struct {
+	leader int32
+	addr   string
+	self   int32
+	logger *slog.Logger
+
+	mu     sync.Mutex // guards parts, conn and closed
+	parts  map[TopicPartition]*Partition
+	conn   *wireConn
+	closed bool
+	wake   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+func newFetcher(leader int32, addr string, self int32, logger *slog.Logger) *fetcher {
+	f := &fetcher{leader: leader, addr: addr, self: self, logger: logger,
+		parts: map[TopicPartition]*Partition{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go f.run()
+	return f
+}
+
+func (f *fetcher) add(p *Partition) {
+	f.mu.Lock()
+	f.parts[TopicPartition{p.Topic, p.Index}] = p
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *fetcher) remove(tp TopicPartition) (empty bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.parts, tp)
+	return len(f.parts) == 0
+}
+
+func (f *fetcher) snapshot() []*Partition {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*Partition, 0, len(f.parts))
+	for _, p := range f.parts {
+		out = append(out, p)
+	}
+	return out
+}
+
+// close stops the fetcher without waiting: a request in flight is cut by
+// closing its connection. done is closed when the goroutine has ended.
+func (f *fetcher) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	f.closed = true
+	close(f.stop)
+	if f.conn != nil {
+		f.conn.close()
+	}
+}
+
+// setConn publishes the connection so close can cut it; false if closed.
+func (f *fetcher) setConn(c *wireConn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed && c != nil {
+		c.close()
+		return false
+	}
+	f.conn = c
+	return true
+}
+
+func (f *fetcher) run() {
+	defer close(f.done)
+	var conn *wireConn
+	defer func() {
+		if conn != nil {
+			conn.close()
+		}
+	}()
+	var backoff time.Duration
+	for {
+		select {
+		case <-f.stop:
+			return
+		default:
+		}
+		parts := f.snapshot()
+		if len(parts) == 0 {
+			select {
+			case <-f.stop:
+				return
+			case <-f.wake:
+				continue
+			}
+		}
+		var err error
+		if conn == nil {
+			if conn, err = dialWire(f.addr, "samsa-replica-fetcher", replicaDialTimeout); err == nil && !f.setConn(conn) {
+				return
+			}
+		}
+		if err == nil {
+			err = f.round(conn, parts)
+		}
+		if err != nil {
+			if conn != nil {
+				conn.close()
+				conn = nil
+				f.setConn(nil)
+			}
+			backoff = min(max(backoff*2, 50*time.Millisecond), replicaBackoffMax)
+			f.logger.Debug("replica fetch failed; retrying", "leader", f.leader, "addr", f.addr, "err", err, "retry_in", backoff)
+			select {
+			case <-f.stop:
+				return
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+	}
+}
+
+// round truncates the partitions that need it, then fetches once for all.
+func (f *fetcher) round(conn *wireConn, parts []*Partition) error {
+	if err := f.truncate(conn, parts); err != nil {
+		return err
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = replicaFetchFetchVersion
+	req.ReplicaID = f.self
+	req.MaxWaitMillis = int32(replicaFetchMaxWait / time.Millisecond)
+	req.MinBytes = 1
+	req.MaxBytes = replicaFetchResponseMax
+	req.SessionEpoch = -1 // no fetch session: every partition every time
+	byTopic := map[string]int{}
+	want := map[TopicPartition]*Partition{}
+	for _, p := range parts {
+		if trunc, _ := p.NeedsTruncation(); trunc {
+			continue // its leader did not answer yet: not fetched this round
+		}
+		leader, epoch := p.Leader()
+		if leader != f.leader {
+			continue
+		}
+		i, ok := byTopic[p.Topic]
+		if !ok {
+			i = len(req.Topics)
+			byTopic[p.Topic] = i
+			t := kmsg.NewFetchRequestTopic()
+			t.Topic = p.Topic
+			req.Topics = append(req.Topics, t)
+		}
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.FetchOffset, rp.CurrentLeaderEpoch = p.Index, p.LocalEnd(), epoch
+		rp.LogStartOffset, rp.PartitionMaxBytes = p.log.LogStartOffset(), replicaFetchPartitionMax
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+		want[TopicPartition{p.Topic, p.Index}] = p
+	}
+	if len(want) == 0 {
+		select { // nothing to fetch until metadata changes
+		case <-f.stop:
+		case <-f.wake:
+		case <-time.After(replicaFetchMaxWait):
+		}
+		return nil
+	}
+	r, err := conn.request(req, replicaRequestTimeout)
+	if err != nil {
+		return err
+	}
+	resp := r.(*kmsg.FetchResponse)
+	if resp.ErrorCode != 0 {
+		return kerr.ErrorForCode(resp.ErrorCode)
+	}
+	now := time.Now()
+	for _, t := range resp.Topics {
+		for _, rp := range t.Partitions {
+			p := want[TopicPartition{t.Topic, rp.Partition}]
+			if p == nil {
+				continue
+			}
+			switch rp.ErrorCode {
+			case 0:
+				if _, err := p.AppendReplicated(rp.RecordBatches, rp.HighWatermark, now); err != nil {
+					f.logger.Error("appending replicated records", "topic", p.Topic, "partition", p.Index, "err", err)
+				}
+			case kerr.OffsetOutOfRange.Code:
+				// Our end is not in the leader's log: find where the
+				// histories part (or, below its start, start over there).
+				p.mu.Lock()
+				p.truncate = true
+				p.mu.Unlock()
+			default:
+				// NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH: the
+				// metadata will move this partition; skip it till then.
+				f.logger.Debug("replica fetch error", "topic", p.Topic, "partition", p.Index, "leader", f.leader, "err", kerr.ErrorForCode(rp.ErrorCode))
+			}
+		}
+	}
+	return nil
+}
+
+// truncate asks the leader where each partition that changed leader or
+// epoch must be cut (OffsetForLeaderEpoch with this broker's latest epoch)
+// and cuts it there.
+func (f *fetcher) truncate(conn *wireConn, parts []*Partition) error {
+	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	req.Version = replicaEpochRequestVerion
+	req.ReplicaID = f.self
+	byTopic := map[string]int{}
+	epochs := map[TopicPartition]int32{}
+	for _, p := range parts {
+		trunc, epoch := p.NeedsTruncation()
+		if leader, _ := p.Leader(); !trunc || leader != f.leader {
+			continue
+		}
+		i, ok := byTopic[p.Topic]
+		if !ok {
+			i = len(req.Topics)
+			byTopic[p.Topic] = i
+			t := kmsg.NewOffsetForLeaderEpochRequestTopic()
+			t.Topic = p.Topic
+			req.Topics = append(req.Topics, t)
+		}
+		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		rp.Partition, rp.CurrentLeaderEpoch, rp.LeaderEpoch = p.Index, epoch, p.log.LatestEpoch()
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+		epochs[TopicPartition{p.Topic, p.Index}] = epoch
+	}
+	if len(epochs) == 0 {
+		return nil
+	}
+	r, err := conn.request(req, replicaRequestTimeout)
+	if err != nil {
+		return err
+	}
+	byTP := map[TopicPartition]*Partition{}
+	for _, p := range parts {
+		byTP[TopicPartition{p.Topic, p.Index}] = p
+	}
+	for _, t := range r.(*kmsg.OffsetForLeaderEpochResponse).Topics {
+		for _, rp := range t.Partitions {
+			tp := TopicPartition{t.Topic, rp.Partition}
+			p, epoch := byTP[tp], epochs[tp]
+			if p == nil || rp.ErrorCode != 0 {
+				continue // the next round asks again
+			}
+			end := rp.EndOffset
+			if rp.LeaderEpoch < 0 || end < 0 {
+				// The leader knows no epoch at or below ours: its log
+				// starts after everything we have, or is empty.
+				end = 0
+			}
+			if err := p.TruncateAfterEpoch(epoch, end); err != nil {
+				f.logger.Error("truncating a follower", "topic", p.Topic, "partition", p.Index, "offset", end, "err", err)
+			}
+		}
+	}
+	return nil
+}

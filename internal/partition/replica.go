@@ -1,0 +1,232 @@
+package partition
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+// applyMetadata brings the replica in line with the partition's entry in a
+// new metadata image: leader, leader epoch, replicas and ISR. It reports
+// whether this replica is now a follower that must (re)start fetching
+// from a new leader or epoch.
+func (p *Partition) applyMetadata(pm metadata.Partition, now time.Time) (follow bool) {
+	p.mu.Lock()
+	wasLeader := p.leader == p.nodeID
+	newEpoch := pm.LeaderEpoch != p.leaderEpoch
+	p.replicas, p.isr, p.partEpoch = slices.Clone(pm.Replicas), slices.Clone(pm.ISR), pm.PartitionEpoch
+	p.isrPending = false
+	p.leader, p.leaderEpoch = pm.Leader, pm.LeaderEpoch
+	if pm.Leader == p.nodeID {
+		if !wasLeader || newEpoch || p.followers == nil {
+			// A new term as leader: every follower is unknown until it
+			// fetches; ISR members get the full lag time to do so.
+			p.followers = map[int32]*follower{}
+			for _, r := range pm.Replicas {
+				if r != p.nodeID {
+					p.followers[r] = &follower{leo: -1, caughtUp: now, prevLeaderEnd: -1}
+				}
+			}
+			if p.flusher == nil {
+				p.localEnd = p.log.EndPosition()
+			}
+		}
+		p.truncate = false
+		p.advanceLocked() // a smaller ISR can move the high watermark
+		return false
+	}
+	// A follower (or a replica with no leader): acks waiting for this
+	// replica's leadership will not be answered by it.
+	acks := p.acks
+	p.acks, p.followers = nil, nil
+	if wasLeader || newEpoch {
+		p.truncate = true
+	}
+	follow = pm.Leader >= 0
+	p.mu.Unlock()
+	for _, a := range acks {
+		a.done(ErrNotLeader)
+	}
+	return follow
+}
+
+// FollowerFetched records a follower's fetch at fetchOffset (its log end)
+// on the leader, as Kafka's Partition.updateFollowerFetchState does: it
+// may move the high watermark, and a follower that caught up is asked into
+// the ISR.
+func (p *Partition) FollowerFetched(id int32, fetchOffset int64, now time.Time) error {
+	p.mu.Lock()
+	if p.leader != p.nodeID {
+		p.mu.Unlock()
+		return ErrNotLeader
+	}
+	f := p.followers[id]
+	if f == nil {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: node %d is not a replica of %s-%d", ErrNotLeader, id, p.Topic, p.Index)
+	}
+	end := p.log.LogEndOffset()
+	switch {
+	case fetchOffset >= end:
+		f.caughtUp = now
+	case f.prevLeaderEnd >= 0 && fetchOffset >= f.prevLeaderEnd:
+		if f.prevFetch.After(f.caughtUp) {
+			f.caughtUp = f.prevFetch
+		}
+	}
+	f.prevFetch, f.prevLeaderEnd = now, end
+	f.leo = fetchOffset
+	var expand []int32
+	if !slices.Contains(p.isr, id) && !p.isrPending && fetchOffset >= p.hw.Offset && p.alterISR != nil {
+		expand = append(slices.Clone(p.isr), id)
+		p.isrPending = true
+	}
+	epoch := p.leaderEpoch
+	p.advanceLocked()
+	if expand != nil {
+		p.alterISR(p, epoch, expand)
+	}
+	return nil
+}
+
+// checkLaggards drops from the ISR the followers that have not caught up
+// for maxLag (replica.lag.time.max.ms). Called periodically on leaders.
+func (p *Partition) checkLaggards(now time.Time, maxLag time.Duration) {
+	p.mu.Lock()
+	if p.leader != p.nodeID || p.isrPending || p.alterISR == nil {
+		p.mu.Unlock()
+		return
+	}
+	var keep []int32
+	for _, r := range p.isr {
+		if f := p.followers[r]; r != p.nodeID && f != nil && now.Sub(f.caughtUp) > maxLag {
+			continue
+		}
+		keep = append(keep, r)
+	}
+	if len(keep) == len(p.isr) {
+		p.mu.Unlock()
+		return
+	}
+	p.isrPending = true
+	epoch := p.leaderEpoch
+	p.mu.Unlock()
+	p.alterISR(p, epoch, keep)
+}
+
+// isrChangeFailed lets the leader propose again after a refused change.
+func (p *Partition) isrChangeFailed() {
+	p.mu.Lock()
+	p.isrPending = false
+	p.mu.Unlock()
+}
+
+// NeedsTruncation reports whether this follower must ask its leader where
+// its log diverges before fetching, and the epoch to ask about.
+func (p *Partition) NeedsTruncation() (bool, int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.truncate, p.leaderEpoch
+}
+
+// TruncateAfterEpoch cuts the follower's log at end, the leader's answer
+// to OffsetForLeaderEpoch for the follower's latest epoch (KIP-101): what
+// follows was never acknowledged under the leader's history.
+func (p *Partition) TruncateAfterEpoch(epoch int32, end int64) error {
+	p.mu.Lock()
+	if p.leaderEpoch != epoch || p.leader == p.nodeID {
+		p.mu.Unlock()
+		return nil // leadership changed meanwhile: the next round asks again
+	}
+	p.mu.Unlock()
+	if end < p.log.LogEndOffset() {
+		if err := p.log.TruncateTo(end); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	p.localEnd = p.log.EndPosition()
+	if p.hw.Offset > p.localEnd.Offset {
+		// Cannot happen when the leader's history holds everything below
+		// the high watermark; kept within the log all the same.
+		p.hw = p.localEnd
+	}
+	if p.leaderEpoch == epoch {
+		p.truncate = false
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+// AppendReplicated appends the complete batches of data, fetched from the
+// leader, and takes the leader's high watermark (capped by this replica's
+// end). A batch cut short at the end of data (Kafka sends the last one
+// partially) is left for the next fetch. It returns how many bytes it
+// appended.
+func (p *Partition) AppendReplicated(data []byte, leaderHW int64, now time.Time) (int, error) {
+	n := 0
+	for len(data) > 0 {
+		h, err := record.ParseHeader(data)
+		if err != nil || h.TotalSize() > int64(len(data)) {
+			break // partial batch
+		}
+		size := int(h.TotalSize())
+		batch := data[:size]
+		if _, err := record.Validate(batch); err != nil {
+			return n, fmt.Errorf("replicated batch at offset %d: %w", h.BaseOffset, err)
+		}
+		if _, err := p.log.AppendFollower(batch, now); err != nil {
+			return n, err
+		}
+		data, n = data[size:], n+size
+	}
+	if n > 0 && p.flusher != nil {
+		// group-commit: what a follower reports having must be durable,
+		// or acks=all would count a copy a power loss takes back.
+		if _, err := p.log.Flush(); err != nil {
+			return n, err
+		}
+	}
+	p.mu.Lock()
+	p.localEnd = p.log.EndPosition()
+	p.advanceFollowerLocked(leaderHW)
+	return n, nil
+}
+
+// advanceFollowerLocked sets a follower's high watermark to the leader's,
+// capped by its own end. Called with mu held; releases it.
+func (p *Partition) advanceFollowerLocked(leaderHW int64) {
+	hw := min(leaderHW, p.localEnd.Offset)
+	var ws []*Waiter
+	if hw > p.hw.Offset {
+		pos := p.localEnd
+		ok := true
+		if hw != pos.Offset {
+			pos, ok = p.log.PositionOf(hw)
+		}
+		if ok {
+			p.hw = pos
+			for w := range p.waiters {
+				ws = append(ws, w)
+			}
+		}
+	}
+	p.mu.Unlock()
+	for _, w := range ws {
+		w.wake()
+	}
+}
+
+// LocalEnd is this replica's log end offset, the fetch offset a follower
+// sends.
+func (p *Partition) LocalEnd() int64 { return p.log.LogEndOffset() }
+
+// Leader returns the leader's node id and epoch as this replica knows them.
+func (p *Partition) Leader() (int32, int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.leader, p.leaderEpoch
+}

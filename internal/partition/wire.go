@@ -1,0 +1,93 @@
+package partition
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// maxReplicaResponseBytes bounds one response read from a leader.
+const maxReplicaResponseBytes = 128 << 20
+
+// wireConn is a follower's connection to its leader's Kafka listener: one
+// request at a time, encoded and decoded by kmsg.
+type wireConn struct {
+	nc   net.Conn
+	r    *bufio.Reader
+	fmtr *kmsg.RequestFormatter
+	corr int32
+	buf  []byte
+}
+
+func dialWire(addr string, clientID string, timeout time.Duration) (*wireConn, error) {
+	nc, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &wireConn{nc: nc, r: bufio.NewReaderSize(nc, 256<<10), fmtr: kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID))}, nil
+}
+
+// request sends req and reads its response within timeout.
+func (w *wireConn) request(req kmsg.Request, timeout time.Duration) (kmsg.Response, error) {
+	w.corr++
+	w.buf = w.fmtr.AppendRequest(w.buf[:0], req, w.corr)
+	w.nc.SetDeadline(time.Now().Add(timeout))
+	if _, err := w.nc.Write(w.buf); err != nil {
+		return nil, err
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(w.r, hdr[:]); err != nil {
+		return nil, err
+	}
+	size := binary.BigEndian.Uint32(hdr[:])
+	if size < 4 || size > maxReplicaResponseBytes {
+		return nil, fmt.Errorf("response of %d bytes", size)
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(w.r, body); err != nil {
+		return nil, err
+	}
+	if corr := int32(binary.BigEndian.Uint32(body)); corr != w.corr {
+		return nil, fmt.Errorf("correlation id %d, want %d", corr, w.corr)
+	}
+	body = body[4:]
+	resp := req.ResponseKind()
+	if resp.IsFlexible() && req.Key() != kmsg.ApiVersions.Int16() {
+		// The flexible response header ends with tagged fields.
+		var err error
+		if body, err = skipTags(body); err != nil {
+			return nil, err
+		}
+	}
+	if err := resp.ReadFrom(body); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func skipTags(b []byte) ([]byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return nil, fmt.Errorf("bad tag count")
+	}
+	b = b[k:]
+	for i := uint64(0); i < n; i++ {
+		if _, k = binary.Uvarint(b); k <= 0 {
+			return nil, fmt.Errorf("bad tag")
+		}
+		b = b[k:]
+		size, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < size {
+			return nil, fmt.Errorf("bad tag size")
+		}
+		b = b[k+int(size):]
+	}
+	return b, nil
+}
+
+func (w *wireConn) close() { w.nc.Close() }
