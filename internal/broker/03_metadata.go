@@ -82,14 +82,23 @@ func errTopic(rt kmsg.MetadataRequestTopic, code int16) kmsg.MetadataResponseTop
 }
 
 func topicMetadata(b *Broker, t *metadata.Topic, _ []int32) kmsg.MetadataResponseTopic {
+	im := b.meta.Image()
 	rt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	rt.Topic, rt.TopicID, rt.IsInternal = &name, t.ID, metadata.IsInternal(t.Name)
 	for i, p := range t.Partitions {
 		rp := kmsg.NewMetadataResponseTopicPartition()
 		rp.Partition, rp.Leader, rp.LeaderEpoch = int32(i), p.Leader, p.LeaderEpoch
-		rp.Replicas, rp.ISR = p.Replicas, p.Replicas
-		if _, hosted := b.parts.Get(t.Name, int32(i)); !hosted && p.Leader == b.cfg.NodeID {
+		rp.Replicas, rp.ISR = p.Replicas, p.ISR
+		for _, r := range p.Replicas {
+			if br, ok := im.Broker(r); !ok || br.Fenced {
+				rp.OfflineReplicas = append(rp.OfflineReplicas, r)
+			}
+		}
+		switch _, hosted := b.parts.Get(t.Name, int32(i)); {
+		case p.Leader < 0:
+			rp.ErrorCode = kerr.LeaderNotAvailable.Code
+		case !hosted && p.Leader == b.cfg.NodeID:
 			rp.ErrorCode = kerr.LeaderNotAvailable.Code
 		}
 		rt.Partitions = append(rt.Partitions, rp)

@@ -1,0 +1,189 @@
+package server_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-streaming/samsa/internal/brokertest"
+)
+
+// isrs returns each partition's leader and ISR size as node sees them.
+func isrs(t *testing.T, adm *kadm.Client, topic string) map[int32][2]int {
+	t.Helper()
+	md, err := adm.Metadata(ctxFor(t, 10*time.Second), topic)
+	if err != nil {
+		return nil
+	}
+	out := map[int32][2]int{}
+	for _, p := range md.Topics[topic].Partitions {
+		out[p.Partition] = [2]int{int(p.Leader), len(p.ISR)}
+	}
+	return out
+}
+
+func fullISR(t *testing.T, adm *kadm.Client, topic string, parts, rf int) bool {
+	got := isrs(t, adm, topic)
+	if len(got) != parts {
+		return false
+	}
+	for _, v := range got {
+		if v[0] < 0 || v[1] != rf {
+			return false
+		}
+	}
+	return true
+}
+
+// produceAll produces values with an idempotent acks=all producer and
+// fails the test on any error.
+func produceAll(t *testing.T, cl *kgo.Client, topic string, values []string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, v := range values {
+		wg.Add(1)
+		cl.Produce(ctxFor(t, 60*time.Second), &kgo.Record{Topic: topic, Key: []byte(v), Value: []byte(v)}, func(_ *kgo.Record, err error) {
+			defer wg.Done()
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d produce errors, first: %v", len(errs), errs[0])
+	}
+}
+
+// readAll reads every partition of topic from the start until it has n
+// records, and checks offsets are dense and values unique.
+func readAll(t *testing.T, seeds []string, topic string, n int) map[string]bool {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	seen := map[string]bool{}
+	next := map[int32]int64{}
+	ctx := ctxFor(t, 60*time.Second)
+	for len(seen) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d records", len(seen), n)
+		}
+		fs.EachError(func(_ string, p int32, err error) { t.Logf("fetch partition %d: %v", p, err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset != next[r.Partition] {
+				t.Fatalf("partition %d: offset %d, expected %d", r.Partition, r.Offset, next[r.Partition])
+			}
+			next[r.Partition]++
+			if seen[string(r.Value)] {
+				t.Fatalf("duplicate %q at %d/%d", r.Value, r.Partition, r.Offset)
+			}
+			seen[string(r.Value)] = true
+		})
+	}
+	return seen
+}
+
+// TestReplicatedFailover: RF 3, min.insync.replicas 2, acks=all with an
+// idempotent producer. A partition leader stops; the others take over and
+// every acknowledged record is there, once, in order; the stopped broker
+// comes back, catches up and rejoins every ISR. A topic whose
+// min.insync.replicas is above the ISR refuses acks=all.
+func TestReplicatedFailover(t *testing.T) {
+	c := brokertest.StartCluster(t, 3)
+	adm := adminFor(t, c.Addrs()...)
+	waitFor(t, "three brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 3
+	})
+	cfg := map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 3, 3, cfg, "r"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	strict := map[string]*string{"min.insync.replicas": kadm.StringPtr("3")}
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 3, strict, "strict"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "r", 3, 3) && fullISR(t, adm, "strict", 1, 3) })
+
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.RetryTimeout(60*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	var values []string
+	batch := func(prefix string, n int) []string {
+		var out []string
+		for i := 0; i < n; i++ {
+			out = append(out, fmt.Sprintf("%s-%05d", prefix, i))
+		}
+		values = append(values, out...)
+		return out
+	}
+	produceAll(t, prod, "r", batch("a", 3000))
+
+	// Stop the leader of partition 0 (a controlled shutdown).
+	victim := int32(isrs(t, adm, "r")[0][0])
+	c.Node(victim).Stop()
+	var others []string
+	for _, n := range c.Nodes {
+		if n.Running() {
+			others = append(others, n.Addr())
+		}
+	}
+	adm2 := adminFor(t, others...)
+	waitFor(t, "new leaders and ISRs of 2", func() bool {
+		got := isrs(t, adm2, "r")
+		for _, v := range got {
+			if v[0] < 0 || int32(v[0]) == victim || v[1] != 2 {
+				return false
+			}
+		}
+		return len(got) == 3
+	})
+	produceAll(t, prod, "r", batch("b", 3000))
+
+	// "strict" wants three in-sync replicas; with one broker down acks=all
+	// is refused before anything is appended.
+	one, err := kgo.NewClient(kgo.SeedBrokers(others...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordRetries(0),
+		kgo.DisableIdempotentWrite(), kgo.DefaultProduceTopic("strict"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	waitFor(t, "strict's ISRs of 2", func() bool {
+		got := isrs(t, adm2, "strict")
+		return len(got) == 1 && got[0][1] == 2 && int32(got[0][0]) != victim
+	})
+	err = one.ProduceSync(ctxFor(t, 10*time.Second), &kgo.Record{Value: []byte("x")}).FirstErr()
+	if !errors.Is(err, kerr.NotEnoughReplicas) {
+		t.Fatalf("acks=all with 2 in-sync replicas of min.insync.replicas 3: %v, want NOT_ENOUGH_REPLICAS", err)
+	}
+
+	seen := readAll(t, others, "r", len(values))
+	for _, v := range values {
+		if !seen[v] {
+			t.Fatalf("acknowledged record %q lost", v)
+		}
+	}
+
+	// It comes back, catches up and is in every ISR again.
+	c.Node(victim).StartAgain()
+	waitFor(t, "the returning broker in every ISR", func() bool { return fullISR(t, adm2, "r", 3, 3) })
+	produceAll(t, prod, "r", batch("c", 1000))
+
+}
