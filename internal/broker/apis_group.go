@@ -41,6 +41,7 @@ func newGroupCoordinator(cfg *config.Config, b *Broker) *group.Runtime {
 	gc.MaxSize = cfg.GroupMaxSize
 	gc.Partitions = cfg.OffsetsTopicPartitions
 	gc.ReplicationFactor = cfg.OffsetsTopicReplication
+	gc.ClusterSize = len(cfg.QuorumVoters)
 	gc.OffsetsRetention, gc.RetentionCheck = cfg.OffsetsRetention, cfg.OffsetsRetentionCheck
 	gc.MaxMetadataBytes = cfg.OffsetMetadataMaxBytes
 	gc.ConsumerHeartbeatInterval, gc.ConsumerSessionTimeout = cfg.ConsumerHeartbeatInterval, cfg.ConsumerSessionTimeout

@@ -3,6 +3,7 @@ package server_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -186,4 +187,92 @@ func TestReplicatedFailover(t *testing.T) {
 	waitFor(t, "the returning broker in every ISR", func() bool { return fullISR(t, adm2, "r", 3, 3) })
 	produceAll(t, prod, "r", batch("c", 1000))
 
+}
+
+// consumeGroup reads n records as a member of group, commits them, and
+// returns the values read.
+func consumeGroup(t *testing.T, seeds []string, group, topic string, n int) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumerGroup(group),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), kgo.RetryTimeout(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out []string
+	ctx := ctxFor(t, 60*time.Second)
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("group %s read %d of %d", group, len(out), n)
+		}
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, string(r.Value)) })
+	}
+	if err := cl.CommitUncommittedOffsets(ctxFor(t, 30*time.Second)); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	return out
+}
+
+// TestGroupCoordinatorFailover: __consumer_offsets is replicated (RF 3 by
+// default); when the group's coordinator stops, the leader of the group's
+// partition takes over, rebuilds the group from the log, and the group
+// resumes from its committed offsets.
+func TestGroupCoordinatorFailover(t *testing.T) {
+	c := brokertest.StartCluster(t, 3)
+	adm := adminFor(t, c.Addrs()...)
+	waitFor(t, "three brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 3
+	})
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 3, 3, nil, "gt"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	var first, second []string
+	for i := 0; i < 300; i++ {
+		first = append(first, fmt.Sprintf("one-%03d", i))
+		second = append(second, fmt.Sprintf("two-%03d", i))
+	}
+	produceAll(t, prod, "gt", first)
+	if got := consumeGroup(t, c.Addrs(), "g", "gt", 300); len(got) != 300 {
+		t.Fatalf("first read %d", len(got))
+	}
+	if md, err := adm.Metadata(ctxFor(t, 10*time.Second), "__consumer_offsets"); err != nil || len(md.Topics["__consumer_offsets"].Partitions[0].Replicas) != 3 {
+		t.Fatalf("__consumer_offsets replicas: %v %v", err, md.Topics["__consumer_offsets"].Partitions[0])
+	}
+	groups, err := adm.DescribeGroups(ctxFor(t, 10*time.Second), "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coord := groups["g"].Coordinator.NodeID
+	c.Node(coord).Stop()
+	var others []string
+	for _, n := range c.Nodes {
+		if n.Running() {
+			others = append(others, n.Addr())
+		}
+	}
+
+	// The new coordinator has the committed offsets.
+	adm2 := adminFor(t, others...)
+	waitFor(t, "committed offsets from the new coordinator", func() bool {
+		offs, err := adm2.FetchOffsets(ctxFor(t, 10*time.Second), "g")
+		if err != nil {
+			return false
+		}
+		var sum int64
+		offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
+		return sum == 300
+	})
+	produceAll(t, prod, "gt", second)
+	got := consumeGroup(t, others, "g", "gt", 300)
+	slices.Sort(got)
+	if !slices.Equal(got, second) {
+		t.Fatalf("after the coordinator's loss the group read %d records (%v...), want exactly the 300 new ones", len(got), got[:min(3, len(got))])
+	}
 }

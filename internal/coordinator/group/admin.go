@@ -59,7 +59,7 @@ func (c *Coordinator) DescribeGroups(req *kmsg.DescribeGroupsRequest) *kmsg.Desc
 		}
 		g := c.groups[id]
 		switch {
-		case c.loading:
+		case c.groupLoading(id):
 			dg.ErrorCode = kerr.CoordinatorLoadInProgress.Code
 		case !c.coordinates(id):
 			dg.ErrorCode = kerr.NotCoordinator.Code

@@ -130,7 +130,7 @@ func (c *Coordinator) consumerHeartbeat(now time.Time, req *kmsg.ConsumerGroupHe
 		}
 		return resp, nil
 	}
-	if c.loading {
+	if c.groupLoading(req.Group) {
 		return fail(kerr.CoordinatorLoadInProgress, "")
 	}
 	if !c.coordinates(req.Group) {
@@ -604,7 +604,7 @@ func (c *Coordinator) ConsumerGroupDescribe(req *kmsg.ConsumerGroupDescribeReque
 		}
 		g := c.groups[id]
 		switch {
-		case c.loading:
+		case c.groupLoading(id):
 			dg.ErrorCode = kerr.CoordinatorLoadInProgress.Code
 		case !c.coordinates(id):
 			dg.ErrorCode = kerr.NotCoordinator.Code

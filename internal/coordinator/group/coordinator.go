@@ -25,6 +25,11 @@ type Coordinator struct {
 	// leader of the group's __consumer_offsets partition does. Nil: every
 	// group (one node).
 	owns func(group string) bool
+	// partOf maps a group to its __consumer_offsets partition; partLoading
+	// holds the partitions being loaded after this node became their
+	// leader (their groups answer COORDINATOR_LOAD_IN_PROGRESS).
+	partOf      func(group string) int32
+	partLoading map[int32]bool
 
 	// inflight maps an Append's ID to its partition and what to do once
 	// it is durable; tails maps a partition to its last Append in flight.
@@ -52,6 +57,56 @@ func New(cfg Config, nonce string) *Coordinator {
 func (c *Coordinator) SetOwner(owns func(group string) bool) { c.owns = owns }
 
 func (c *Coordinator) coordinates(group string) bool { return c.owns == nil || c.owns(group) }
+
+// SetPartitioner sets how groups map to __consumer_offsets partitions, for
+// loading and unloading one partition's groups as leadership moves.
+func (c *Coordinator) SetPartitioner(partOf func(group string) int32) { c.partOf = partOf }
+
+func (c *Coordinator) groupLoading(id string) bool {
+	return c.loading || (c.partOf != nil && c.partLoading[c.partOf(id)])
+}
+
+// Unload forgets the groups of partition p: this node no longer leads it,
+// and the new leader rebuilds them from the log.
+func (c *Coordinator) Unload(p int32) {
+	delete(c.partLoading, p)
+	for id := range c.groups {
+		if c.partOf != nil && c.partOf(id) == p {
+			delete(c.groups, id)
+		}
+	}
+}
+
+// BeginLoad marks partition p as loading: this node became its leader and
+// replays it (Replay) before FinishLoadPartition.
+func (c *Coordinator) BeginLoad(p int32) {
+	c.Unload(p)
+	if c.partLoading == nil {
+		c.partLoading = map[int32]bool{}
+	}
+	c.partLoading[p] = true
+}
+
+// FinishLoadPartition ends the load of partition p: its groups start
+// their members' session timers from now, as FinishLoad does for all.
+func (c *Coordinator) FinishLoadPartition(now time.Time, p int32) {
+	delete(c.partLoading, p)
+	for id, g := range c.groups {
+		if c.partOf == nil || c.partOf(id) != p {
+			continue
+		}
+		for _, m := range g.members {
+			m.expiresAt = now.Add(m.sessionTimeout)
+		}
+		if g.cg != nil {
+			c.finishConsumerLoad(g, now)
+			continue
+		}
+		if len(g.members) == 0 && len(g.offsets) == 0 {
+			delete(c.groups, g.id)
+		}
+	}
+}
 
 // Loading reports whether the state is still being rebuilt.
 func (c *Coordinator) Loading() bool { return c.loading }
@@ -385,7 +440,7 @@ func (c *Coordinator) OffsetTopics() []string {
 // checkGroupID is the common first check of every group request.
 func (c *Coordinator) checkGroupID(id string) int16 {
 	switch {
-	case c.loading:
+	case c.groupLoading(id):
 		return kerr.CoordinatorLoadInProgress.Code
 	case id == "":
 		return kerr.InvalidGroupID.Code

@@ -16,7 +16,10 @@ import (
 	"github.com/samsa-streaming/samsa/internal/partition"
 )
 
-var errNoPartition = errors.New("__consumer_offsets partition is not hosted")
+var (
+	errNoPartition      = errors.New("__consumer_offsets partition is not hosted")
+	errNotEnoughBrokers = errors.New("not enough brokers for __consumer_offsets")
+)
 
 // Runtime runs the Coordinator for a broker.
 //
@@ -38,6 +41,7 @@ type Runtime struct {
 	now    func() time.Time
 	n      int32 // partitions of __consumer_offsets
 	rf     int16 // its replication factor when created
+	size   int   // brokers the cluster is configured with
 
 	mu    sync.Mutex // guards co and the order of appends
 	co    *Coordinator
@@ -54,6 +58,10 @@ type Runtime struct {
 	stop    chan struct{}
 	done    chan struct{}
 	started bool
+
+	// led holds the __consumer_offsets partitions whose groups this node
+	// has loaded (owned by run).
+	led map[int32]bool
 }
 
 type completion struct {
@@ -70,11 +78,12 @@ func NewRuntime(cfg Config, meta *metadata.Store, parts *partition.Manager, node
 	var nonce [4]byte
 	rand.Read(nonce[:])
 	r := &Runtime{
-		logger: logger, meta: meta, parts: parts, nodeID: nodeID, now: time.Now, n: cfg.Partitions, rf: max(cfg.ReplicationFactor, 1),
+		logger: logger, meta: meta, parts: parts, nodeID: nodeID, now: time.Now, n: cfg.Partitions, rf: max(cfg.ReplicationFactor, 1), size: max(cfg.ClusterSize, 1),
 		co:   New(cfg, hex.EncodeToString(nonce[:])),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	r.co.SetOwner(r.Coordinates)
+	r.co.SetPartitioner(r.partitionOf)
 	meta.OnCommit(r.onMetadata)
 	return r
 }
@@ -87,6 +96,15 @@ func (r *Runtime) Leader(group string) int32 {
 		return -1
 	}
 	return t.Partitions[PartitionFor(group, int32(len(t.Partitions)))].Leader
+}
+
+// partitionOf is the __consumer_offsets partition of group.
+func (r *Runtime) partitionOf(group string) int32 {
+	t, ok := r.meta.Image().Topic(Topic)
+	if !ok || len(t.Partitions) == 0 {
+		return PartitionFor(group, r.n)
+	}
+	return PartitionFor(group, int32(len(t.Partitions)))
 }
 
 // Coordinates reports whether this node coordinates group. Before
@@ -114,9 +132,13 @@ func (r *Runtime) Close() {
 	<-r.done
 }
 
-// onMetadata queues the deletion of offsets of deleted topics.
+// onMetadata queues the deletion of offsets of deleted topics, and wakes
+// run when leadership of __consumer_offsets partitions may have moved.
 func (r *Runtime) onMetadata(prev, _ *metadata.Image, recs []metadata.Record) {
 	for _, rec := range recs {
+		if rec.Type == metadata.TypePartition || rec.Type == metadata.TypeTopic {
+			r.poke()
+		}
 		if rec.Type != metadata.TypeRemoveTopic {
 			continue
 		}
@@ -147,6 +169,7 @@ func (r *Runtime) run() {
 	}
 	r.mu.Lock()
 	r.co.FinishLoad(r.now())
+	r.led = r.ledNow()
 	for _, t := range r.co.OffsetTopics() {
 		if _, ok := r.meta.Image().Topic(t); !ok {
 			r.qmu.Lock()
@@ -169,6 +192,7 @@ func (r *Runtime) run() {
 		}
 		r.mu.Unlock()
 		deliver(replies)
+		r.followLeadership()
 		timer.Reset(wait)
 		select {
 		case <-r.stop:
@@ -176,6 +200,63 @@ func (r *Runtime) run() {
 		case <-r.wake:
 		case <-timer.C:
 		}
+	}
+}
+
+// ledNow returns the __consumer_offsets partitions this node leads now.
+func (r *Runtime) ledNow() map[int32]bool {
+	out := map[int32]bool{}
+	t, ok := r.meta.Image().Topic(Topic)
+	if !ok {
+		return out
+	}
+	for p, pm := range t.Partitions {
+		if pm.Leader == r.nodeID {
+			out[int32(p)] = true
+		}
+	}
+	return out
+}
+
+// followLeadership loads the groups of the __consumer_offsets partitions
+// this node has come to lead and forgets those of partitions it lost, so
+// the coordinator moves with partition leadership (a group's coordinator
+// is its partition's leader, rebuilt from the log on failover).
+func (r *Runtime) followLeadership() {
+	if r.led == nil {
+		return
+	}
+	want := r.ledNow()
+	for p := range r.led {
+		if !want[p] {
+			r.mu.Lock()
+			r.co.Unload(p)
+			r.mu.Unlock()
+			delete(r.led, p)
+			r.logger.Info("no longer coordinating the groups of a __consumer_offsets partition", "partition", p)
+		}
+	}
+	for p := range want {
+		if r.led[p] {
+			continue
+		}
+		part, ok := r.parts.Get(Topic, p)
+		if !ok || !part.IsLeader() {
+			continue // not hosted yet, or its leadership not applied yet: next wake
+		}
+		start := r.now()
+		r.mu.Lock()
+		r.co.BeginLoad(p)
+		r.mu.Unlock()
+		err := r.loadPartition(part)
+		r.mu.Lock()
+		r.co.FinishLoadPartition(r.now(), p)
+		r.mu.Unlock()
+		if err != nil {
+			r.logger.Error("loading a __consumer_offsets partition; its groups may miss offsets", "partition", p, "err", err)
+		}
+		r.led[p] = true
+		r.logger.Info("coordinating the groups of a __consumer_offsets partition", "partition", p, "took", r.now().Sub(start).Round(time.Millisecond))
 	}
 }
 
@@ -205,10 +286,12 @@ func (r *Runtime) load() error {
 }
 
 func (r *Runtime) loadPartition(part *partition.Partition) error {
+	// A new leader reads to its log end: what lies above its high
+	// watermark came from the previous leader and is its log now.
 	off := part.Log().LogStartOffset()
-	end := part.HighWatermark()
+	end := part.LocalEnd()
 	for off < end {
-		s, err := part.Read(off, 1<<20, true)
+		s, err := part.ReadReplica(off, 1<<20)
 		if err != nil {
 			return err
 		}
@@ -316,8 +399,16 @@ func (r *Runtime) EnsureTopic() error {
 		if _, ok := im.Topic(Topic); ok {
 			return nil, nil
 		}
+		// offsets.topic.replication.factor, but no more than the cluster
+		// is configured to have (one node works alone). Until that many
+		// brokers are up the topic is not created, as in Kafka: a topic
+		// made with fewer replicas would keep them forever.
+		rf := min(r.rf, int16(r.size))
+		if have := metadata.UsableBrokers(im, r.nodeID); have < rf {
+			return nil, fmt.Errorf("%w: %d of the %d brokers __consumer_offsets needs are up", errNotEnoughBrokers, have, rf)
+		}
 		return metadata.CreateTopicRecords(im, metadata.CreateTopic{
-			Name: Topic, Partitions: r.n, ReplicationFactor: min(r.rf, metadata.UsableBrokers(im, r.nodeID)), Internal: true,
+			Name: Topic, Partitions: r.n, ReplicationFactor: rf, Internal: true,
 			Configs: map[string]string{"cleanup.policy": "compact", "segment.bytes": "104857600"},
 		}, r.nodeID)
 	})

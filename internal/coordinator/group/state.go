@@ -15,6 +15,7 @@ type Config struct {
 	MaxSize               int           // group.max.size
 	Partitions            int32         // partitions of __consumer_offsets
 	ReplicationFactor     int16         // its replication factor (at most the live brokers)
+	ClusterSize           int           // brokers the cluster is configured with (controller.quorum.voters)
 	OffsetsRetention      time.Duration // offsets.retention.minutes
 	RetentionCheck        time.Duration // offsets.retention.check.interval.ms
 	MaxMetadataBytes      int           // offset.metadata.max.bytes
