@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/samsa-streaming/samsa/internal/chaos"
+)
+
+// TestClusterFaults is the short form of the cluster fault campaign
+// (docs/reliability.md has the long one): three `samsa serve` processes,
+// RF 3 with min.insync.replicas 2, an idempotent acks=all franz-go producer
+// and a consumer group running throughout, while a partition leader, the
+// active controller and a follower are killed with SIGKILL, a leader is
+// paused with SIGSTOP beyond the session timeout, and every node is killed
+// at once and then shut down cleanly at once. The history checker then
+// compares what was acknowledged with what every partition holds.
+func TestClusterFaults(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	level := slog.LevelWarn
+	if os.Getenv("SAMSA_TEST_LOG") != "" {
+		level = slog.LevelInfo
+	}
+	camp := chaos.Campaign{
+		Binary: binary, Dir: t.TempDir(), Nodes: 3, Partitions: 3, Seed: uint64(time.Now().UnixNano()),
+		Faults: []chaos.Fault{chaos.KillLeader, chaos.KillController, chaos.KillFollower, chaos.PauseLeader, chaos.KillAll, chaos.RestartAll},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+	}
+	res, err := camp.Run(ctx)
+	if err != nil {
+		t.Fatalf("campaign (seed %d): %v", camp.Seed, err)
+	}
+	t.Logf("seed %d: %d faults, %d attempts, %d acknowledged, %d consumed by the group, %d in the final read, longest stall %v",
+		camp.Seed, res.Faults, res.Attempts, res.Acked, res.Consumed, res.FinalRead, res.MaxGap.Round(time.Millisecond))
+	if !res.Report.Clean() {
+		t.Errorf("anomalies (history %s):\n%s", res.HistoryPath, res.Report.Summary())
+		data, _ := os.ReadFile(res.HistoryPath)
+		os.WriteFile("/tmp/samsa-cluster-faults-history.jsonl", data, 0o644)
+	}
+	if res.Acked == 0 || int64(res.FinalRead) < res.Acked {
+		t.Errorf("acknowledged %d, final read %d", res.Acked, res.FinalRead)
+	}
+}

@@ -1,0 +1,280 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-streaming/samsa/internal/history"
+)
+
+// Fault is one kind of fault a campaign injects.
+type Fault string
+
+// The faults.
+const (
+	KillLeader     Fault = "kill-leader"     // kill -9 the leader of a partition
+	KillController Fault = "kill-controller" // kill -9 the active controller (quorum leader)
+	KillFollower   Fault = "kill-follower"   // kill -9 a broker that leads nothing it is asked about
+	PauseLeader    Fault = "pause-leader"    // SIGSTOP a leader beyond the session timeout, then SIGCONT
+	KillAll        Fault = "kill-all"        // kill -9 every node, then start them all
+	RestartAll     Fault = "restart-all"     // SIGTERM every node (controlled shutdown), then start them all
+)
+
+// Campaign describes a fault campaign on a cluster of real processes.
+type Campaign struct {
+	Binary     string // the samsa binary
+	Dir        string // data, logs and the history go here
+	Nodes      int
+	Partitions int
+	Faults     []Fault
+	// Down is how long a killed node stays down; Pause how long a paused
+	// one stays paused (beyond broker.session.timeout.ms to be fenced).
+	Down, Pause time.Duration
+	Seed        uint64
+	Logger      *slog.Logger
+	// Extra are --override settings for every node.
+	Extra []string
+}
+
+// Result is what a campaign measured.
+type Result struct {
+	Faults      int
+	Attempts    int64 // produce attempts
+	Acked       int64
+	Consumed    int64 // by the group consumer
+	FinalRead   int
+	MaxGap      time.Duration // the longest stretch without an acknowledgement
+	Report      *history.Report
+	HistoryPath string
+}
+
+const topic = "chaos"
+
+// Run runs the campaign and checks the history. An error means the
+// campaign could not run (a node did not start, the cluster never became
+// healthy); anomalies are in Result.Report.
+func (c Campaign) Run(ctx context.Context) (*Result, error) {
+	if c.Nodes == 0 {
+		c.Nodes = 3
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 3
+	}
+	if c.Down == 0 {
+		c.Down = 2 * time.Second
+	}
+	if c.Pause == 0 {
+		c.Pause = 4 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	rng := rand.New(rand.NewPCG(c.Seed, c.Seed^0x5a5a))
+	extra := append([]string{"group.initial.rebalance.delay.ms=0"}, c.Extra...)
+	cl, err := NewCluster(c.Binary, c.Dir, c.Nodes, extra...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	if err := cl.StartAll(); err != nil {
+		return nil, err
+	}
+	adm, closeAdm, err := admin(cl.Addrs())
+	if err != nil {
+		return nil, err
+	}
+	defer closeAdm()
+	if err := waitFor(ctx, "all brokers registered", func() bool {
+		md, err := adm.BrokerMetadata(ctx)
+		return err == nil && len(md.Brokers) == c.Nodes
+	}); err != nil {
+		return nil, err
+	}
+	cfg := map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}
+	rf := int16(min(3, c.Nodes))
+	if r, err := adm.CreateTopic(ctx, int32(c.Partitions), rf, cfg, topic); err != nil || r.Err != nil {
+		return nil, fmt.Errorf("create topic: %v %v", err, r.Err)
+	}
+
+	res := &Result{HistoryPath: filepath.Join(c.Dir, "history.jsonl")}
+	hf, err := os.Create(res.HistoryPath)
+	if err != nil {
+		return nil, err
+	}
+	defer hf.Close()
+	rec := history.NewRecorder(hf)
+	prod, err := StartProducer("producer", cl.Addrs(), topic, rec, 64)
+	if err != nil {
+		return nil, err
+	}
+	cons, err := StartGroupConsumer("consumer", cl.Addrs(), "chaos-group", topic, rec)
+	if err != nil {
+		prod.Stop()
+		return nil, err
+	}
+	stopLoad := func() {
+		prod.Stop()
+		cons.Stop()
+	}
+	progress := func(what string) error {
+		a, r := prod.Acked(), cons.Read()
+		return waitFor(ctx, what, func() bool { return prod.Acked() >= a+200 && cons.Read() > r })
+	}
+	if err := progress("producing and consuming"); err != nil {
+		stopLoad()
+		return nil, err
+	}
+
+	for i, f := range c.Faults {
+		c.Logger.Info("fault", "n", i+1, "fault", f)
+		if err := c.inject(ctx, cl, adm, f, rng); err != nil {
+			stopLoad()
+			return nil, fmt.Errorf("fault %d (%s): %w", i+1, f, err)
+		}
+		res.Faults++
+		if err := waitFor(ctx, "full ISRs after "+string(f), func() bool { return fullISR(ctx, adm, c.Partitions, int(rf)) }); err != nil {
+			stopLoad()
+			return nil, err
+		}
+		if err := progress("progress after " + string(f)); err != nil {
+			stopLoad()
+			return nil, err
+		}
+	}
+	stopLoad()
+	res.Attempts, res.Acked, res.Consumed, res.MaxGap = prod.seq.Load(), prod.Acked(), cons.Read(), prod.MaxGap()
+	if res.FinalRead, err = FinalRead(ctx, cl.Addrs(), topic, rec); err != nil {
+		return nil, err
+	}
+	if err := rec.Close(); err != nil {
+		return nil, err
+	}
+	hr, err := os.Open(res.HistoryPath)
+	if err != nil {
+		return nil, err
+	}
+	defer hr.Close()
+	h, err := history.Read(hr)
+	if err != nil {
+		return nil, err
+	}
+	if res.Report, err = history.Check(h); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// inject applies one fault and undoes it (restart, resume).
+func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f Fault, rng *rand.Rand) error {
+	md, err := adm.Metadata(ctx, topic)
+	if err != nil {
+		return err
+	}
+	parts := md.Topics[topic].Partitions.Sorted()
+	if len(parts) == 0 {
+		return fmt.Errorf("no partitions")
+	}
+	leaderOf := func() int32 { return parts[rng.IntN(len(parts))].Leader }
+	switch f {
+	case KillLeader, KillController, KillFollower:
+		var victim int32
+		switch f {
+		case KillLeader:
+			victim = leaderOf()
+		case KillController:
+			victim = md.Controller
+		case KillFollower:
+			p := parts[rng.IntN(len(parts))]
+			for _, r := range p.Replicas {
+				if r != p.Leader {
+					victim = r
+				}
+			}
+		}
+		if victim <= 0 {
+			return fmt.Errorf("no victim for %s", f)
+		}
+		c.Logger.Info("kill -9", "node", victim)
+		if err := cl.Kill(victim); err != nil {
+			return err
+		}
+		sleep(ctx, c.Down)
+		return cl.Start(victim)
+	case PauseLeader:
+		victim := leaderOf()
+		c.Logger.Info("SIGSTOP", "node", victim)
+		if err := cl.Pause(victim); err != nil {
+			return err
+		}
+		sleep(ctx, c.Pause)
+		return cl.Resume(victim)
+	case KillAll, RestartAll:
+		for _, n := range cl.Nodes {
+			var err error
+			if f == KillAll {
+				err = cl.Kill(n.ID)
+			} else {
+				err = cl.Terminate(n.ID, 10*time.Second)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		sleep(ctx, c.Down)
+		return cl.StartAll()
+	}
+	return fmt.Errorf("unknown fault %q", f)
+}
+
+func fullISR(ctx context.Context, adm *kadm.Client, parts, rf int) bool {
+	md, err := adm.Metadata(ctx, topic)
+	if err != nil {
+		return false
+	}
+	ps := md.Topics[topic].Partitions
+	if len(ps) != parts {
+		return false
+	}
+	for _, p := range ps {
+		if p.Leader < 0 || len(p.ISR) != rf || p.Err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func admin(seeds []string) (*kadm.Client, func(), error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.MetadataMinAge(50*time.Millisecond), kgo.MetadataMaxAge(time.Second),
+		kgo.RequestTimeoutOverhead(2*time.Second), kgo.RetryTimeout(5*time.Second))
+	if err != nil {
+		return nil, nil, err
+	}
+	return kadm.NewClient(cl), cl.Close, nil
+}
+
+// waitFor polls cond every 100 ms for up to 60 s.
+func waitFor(ctx context.Context, what string, cond func() bool) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("timed out waiting for %s", what)
+		}
+		sleep(ctx, 100*time.Millisecond)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
