@@ -14,6 +14,13 @@ var version = "dev"
 
 func main() {
 	root := cli.NewRoot(version)
-	root.AddCommand(newServeCmd())
+	root.AddCommand(newServeCmd(), newChaosCmd())
+	// `samsa cluster info` talks to brokers (internal/cli); starting a
+	// local cluster runs this binary, so it is added here.
+	for _, c := range root.Commands() {
+		if c.Name() == "cluster" {
+			c.AddCommand(newClusterStartCmd(), newClusterIDCmd())
+		}
+	}
 	os.Exit(cli.Execute(root))
 }
