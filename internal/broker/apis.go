@@ -44,6 +44,9 @@ func init() {
 		kmsg.CreatePartitions.Int16():        {0, 3, now(handleCreatePartitions)},
 		kmsg.DescribeCluster.Int16():         {0, 2, now(handleDescribeCluster)},
 		kmsg.DescribeProducers.Int16():       {0, 0, now(handleDescribeProducers)},
+		kmsg.ElectLeaders.Int16():            {0, 2, now(handleElectLeaders)},
+		kmsg.DescribeQuorum.Int16():          {0, 2, now(handleDescribeQuorum)},
+		kmsg.DescribeTopicPartitions.Int16(): {0, 0, now(handleDescribeTopicPartitions)},
 	}
 	// Each feature area registers its APIs in a table of its own.
 	for _, extra := range []map[int16]api{groupAPIs()} {

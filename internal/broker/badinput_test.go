@@ -63,7 +63,7 @@ func stillServes(t *testing.T, addr string) {
 
 func TestUnknownAPIKeyAndVersion(t *testing.T) {
 	b := brokertest.Start(t)
-	for _, fr := range [][]byte{frame(999, 0, 7, nil), frame(int16(kmsg.Produce), 99, 7, nil), frame(int16(kmsg.DescribeQuorum), 0, 7, nil)} {
+	for _, fr := range [][]byte{frame(999, 0, 7, nil), frame(int16(kmsg.Produce), 99, 7, nil), frame(int16(kmsg.Vote), 0, 7, nil)} {
 		resp, err := rawRequest(t, b.Addr(), fr)
 		if err != nil {
 			t.Fatalf("no answer: %v", err)
