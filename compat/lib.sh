@@ -74,3 +74,108 @@ kafka_path() {
 	need "$KAFKA_HOME/bin/kafka-topics"
 	export PATH="$KAFKA_HOME/bin:$PATH"
 }
+
+# The cluster phase (run.sh, after the single-broker scenarios): three
+# `samsa serve` nodes, each a combined broker and controller, on loopback.
+# Node N (1-3) has its Kafka listener on port ${CLUSTER_PORTS[N-1]} and its
+# controller listener on ${CLUSTER_CPORTS[N-1]}; BOOTSTRAP lists all three
+# Kafka listeners. Exported by run.sh:
+#   CLUSTER_DIR     the nodes' data directories, logs and pid files
+#   CLUSTER_ID      the cluster.id every node shares
+#   CLUSTER_PORTS   "P1 P2 P3": the Kafka listeners
+#   CLUSTER_CPORTS  "C1 C2 C3": the controller listeners
+# A scenario may kill nodes (cluster_kill9) and start them again
+# (cluster_start); run.sh starts every node a scenario left down before the
+# next one, and counts a node that died without cluster_kill9 as a failure.
+
+# cluster_port N: node N's Kafka listener port.
+cluster_port() {
+	local ports
+	read -r -a ports <<<"$CLUSTER_PORTS"
+	echo "${ports[$1 - 1]}"
+}
+
+# node_alive PID: the process exists and is not a zombie.
+node_alive() {
+	[[ -n $1 ]] && kill -0 "$1" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]
+}
+
+cluster_pid() { cat "$CLUSTER_DIR/node$1.pid" 2>/dev/null; }
+
+# cluster_start N: starts node N (again) with its data directory and waits
+# until its Kafka listener accepts connections. setsid puts it in a session
+# of its own, so a scenario's time limit does not take it down with it.
+cluster_start() {
+	local n=$1 i voters="" ports cports
+	read -r -a ports <<<"$CLUSTER_PORTS"
+	read -r -a cports <<<"$CLUSTER_CPORTS"
+	for i in 1 2 3; do
+		voters+="${voters:+,}$i@127.0.0.1:${cports[i - 1]}"
+	done
+	rm -f "$CLUSTER_DIR/node$n.killed"
+	setsid "$SAMSA" serve --data-dir "$CLUSTER_DIR/node$n" --log-level "${SAMSA_LOG_LEVEL:-info}" \
+		--override node.id="$n" --override cluster.id="$CLUSTER_ID" \
+		--override listeners="PLAINTEXT://127.0.0.1:${ports[n - 1]},CONTROLLER://127.0.0.1:${cports[n - 1]}" \
+		--override controller.quorum.voters="$voters" \
+		>>"$CLUSTER_DIR/node$n.log" 2>&1 </dev/null &
+	local pid=$!
+	# Not a job of this shell: its death is the scenario's business, not
+	# something for bash to announce.
+	disown "$pid" 2>/dev/null || true
+	echo "$pid" >"$CLUSTER_DIR/node$n.pid"
+	for i in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/${ports[n - 1]}") 2>/dev/null && return 0
+		node_alive "$pid" || break
+		sleep 0.2
+	done
+	echo "node $n did not start; tail of $CLUSTER_DIR/node$n.log:" >&2
+	tail -20 "$CLUSTER_DIR/node$n.log" >&2
+	return 1
+}
+
+# cluster_kill9 N: kills node N with SIGKILL (no controlled shutdown) and
+# waits until it is gone.
+cluster_kill9() {
+	local pid
+	pid=$(cluster_pid "$1")
+	touch "$CLUSTER_DIR/node$1.killed"
+	echo "+ kill -9 node $1 (pid $pid)" >&2
+	kill -KILL "$pid" 2>/dev/null || true
+	while node_alive "$pid"; do sleep 0.05; done
+}
+
+# cluster_stop N: stops node N with SIGTERM (a controlled shutdown: its
+# partitions get other leaders first) and waits until it is gone.
+cluster_stop() {
+	local pid i
+	pid=$(cluster_pid "$1")
+	touch "$CLUSTER_DIR/node$1.killed"
+	echo "+ kill -TERM node $1 (pid $pid)" >&2
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 100); do
+		node_alive "$pid" || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+# wait_isr TOPIC PARTITIONS RF [SECONDS]: waits until every partition of
+# TOPIC has a leader and RF replicas in its ISR (polled with samsa's own CLI,
+# which answers in milliseconds; the checks themselves use Kafka's tools).
+wait_isr() {
+	local topic=$1 parts=$2 rf=$3 secs=${4:-60} deadline out
+	deadline=$((SECONDS + secs))
+	while ((SECONDS < deadline)); do
+		out=$("$SAMSA" -b "$BOOTSTRAP" --timeout 3s topic describe "$topic" --json 2>/dev/null || true)
+		if [[ -n $out ]] && python3 -c '
+import json, sys
+parts, rf = int(sys.argv[1]), int(sys.argv[2])
+ps = json.load(sys.stdin)[0]["partitions"]
+sys.exit(0 if len(ps) == parts and all(p["leader"] >= 0 and len(p["isr"]) == rf for p in ps) else 1)
+' "$parts" "$rf" <<<"$out" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.3
+	done
+	fail "$topic: not every partition had a leader and $rf in-sync replicas within ${secs}s: $out"
+}

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The compatibility suite: builds samsa, starts it on a free loopback port with
 # a fresh data dir, runs every scenario of every client (compat/clients/*.sh)
-# against it, writes docs/compatibility.md and exits non-zero if a scenario
-# that is expected to pass fails, or if an expected failure starts passing
-# (so that compat/expected-failures.txt gets updated).
+# against it, then starts a cluster of three nodes and runs the scenarios of
+# the client files that set PHASE=cluster against that; writes
+# docs/compatibility.md and exits non-zero if a scenario that is expected to
+# pass fails, or if an expected failure starts passing (so that
+# compat/expected-failures.txt gets updated).
 #
 #   compat/run.sh                      everything; rewrites docs/compatibility.md
 #   compat/run.sh kcat java-client/roundtrip-idempotent
@@ -107,16 +109,80 @@ stop_broker() {
 	wait "$BROKER_PID" 2>/dev/null
 	BROKER_PID=
 }
-trap stop_broker EXIT
+# The cluster phase: three `samsa serve` nodes (combined broker and
+# controller) on loopback, for the client files that set PHASE=cluster.
+# lib.sh has the helpers that start and kill a node (cluster_start,
+# cluster_kill9); scenarios use them too.
+CLUSTER_DIR=$RUN/cluster
+CLUSTER_UP=0
 
-start_broker || exit 2
-log "$("$SAMSA" --version 2>/dev/null | head -1) on $BOOTSTRAP, data in $RUN/data"
+start_cluster() {
+	mkdir -p "$CLUSTER_DIR"
+	CLUSTER_ID=$("$SAMSA" cluster new-id) || return 1
+	local ports
+	read -r -a ports <<<"$(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(6)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')"
+	CLUSTER_PORTS="${ports[*]:0:3}"
+	CLUSTER_CPORTS="${ports[*]:3:3}"
+	BOOTSTRAP="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
+	export CLUSTER_DIR CLUSTER_ID CLUSTER_PORTS CLUSTER_CPORTS BOOTSTRAP
+	CLUSTER_UP=1
+	local n
+	for n in 1 2 3; do
+		cluster_start "$n" || return 1
+	done
+	wait_cluster
+}
 
-# 3. Expected failures: "client scenario issue reason..." per line.
+# wait_cluster: every node registered and a controller elected, as a
+# client sees it.
+wait_cluster() {
+	local i out
+	for i in $(seq 150); do
+		out=$("$SAMSA" -b "$BOOTSTRAP" --timeout 2s cluster info --json 2>/dev/null) &&
+			[[ $(python3 -c 'import json, sys; d = json.load(sys.stdin); print(len(d["brokers"]), d["controller"] > 0)' <<<"$out" 2>/dev/null) == "3 True" ]] &&
+			return 0
+		sleep 0.2
+	done
+	log "the cluster did not form within 30s; logs in $CLUSTER_DIR"
+	return 1
+}
+
+stop_cluster() {
+	((CLUSTER_UP)) || return 0
+	local n pid i
+	for n in 1 2 3; do
+		pid=$(cluster_pid "$n")
+		node_alive "$pid" && kill -TERM "$pid" 2>/dev/null
+	done
+	for n in 1 2 3; do
+		pid=$(cluster_pid "$n")
+		for i in $(seq 100); do
+			node_alive "$pid" || break
+			sleep 0.1
+		done
+		if node_alive "$pid"; then
+			log "cluster node $n ignored SIGTERM for 10s; killing it"
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	done
+	CLUSTER_UP=0
+}
+trap 'stop_broker; stop_cluster' EXIT
+
+# 3. Expected failures: "client scenario issue reason..." per line; an issue
+# of "-" means none is filed yet.
 declare -A XFAIL
 while read -r c s issue reason; do
 	[[ -z $c || $c == \#* ]] && continue
-	XFAIL["$c/$s"]="$reason (issue $issue)"
+	if [[ $issue == - ]]; then
+		XFAIL["$c/$s"]="$reason"
+	else
+		XFAIL["$c/$s"]="$reason (issue $issue)"
+	fi
 done <"$COMPAT/expected-failures.txt"
 
 selected() { # client scenario
@@ -128,14 +194,11 @@ selected() { # client scenario
 	return 1
 }
 
-# 4. Scenarios, one process each, with a time limit.
-RESULTS=$RUN/results.tsv
-: >"$RESULTS"
-unexpected_fail=0
-unexpected_pass=0
-total=0
+# 4. The scenarios to run: "phase file client version scenario" per line.
+# Each client file sets CLIENT and SCENARIOS, defines client_version, and
+# may set PHASE=cluster (default: single, the one broker).
+PLAN=()
 for file in "$COMPAT"/clients/*.sh; do
-	# Each client file sets CLIENT and SCENARIOS and defines client_version.
 	meta=$(
 		# shellcheck disable=SC1090
 		source "$file"
@@ -143,17 +206,61 @@ for file in "$COMPAT"/clients/*.sh; do
 		echo "${SCENARIOS[*]}"
 		v=$(client_version 2>/dev/null | head -1) || true
 		echo "$v"
+		echo "${PHASE:-single}"
 	)
 	client=$(sed -n 1p <<<"$meta")
 	read -r -a scenarios <<<"$(sed -n 2p <<<"$meta")"
 	version=$(sed -n 3p <<<"$meta")
 	[[ -n $version ]] || version="not installed"
+	phase=$(sed -n 4p <<<"$meta")
+	[[ $phase == cluster ]] || phase=single
 	if [[ -z $client || ${#scenarios[@]} == 0 ]]; then
 		# A client file that lists nothing would pass silently: fail it instead.
 		client=${client:-$(basename "$file" .sh)} scenarios=(client-file)
 	fi
 	for sc in "${scenarios[@]}"; do
-		selected "$client" "$sc" || continue
+		selected "$client" "$sc" && PLAN+=("$phase"$'\t'"$file"$'\t'"$client"$'\t'"$version"$'\t'"$sc")
+	done
+done
+
+# cluster_check: after a cluster scenario, starts every node it left down;
+# sets DIED to the nodes that died without the scenario killing them.
+cluster_check() {
+	local n pid
+	DIED=""
+	for n in 1 2 3; do
+		pid=$(cluster_pid "$n")
+		node_alive "$pid" && continue
+		[[ -f $CLUSTER_DIR/node$n.killed ]] || DIED+="${DIED:+, }$n"
+		cluster_start "$n" || exit 2
+	done
+}
+
+# 5. Scenarios, one process each, with a time limit: the single-broker ones
+# first, then the cluster phase.
+RESULTS=$RUN/results.tsv
+: >"$RESULTS"
+unexpected_fail=0
+unexpected_pass=0
+total=0
+CLUSTER_S=0
+for phase in single cluster; do
+	phase_t0=$SECONDS
+	started=0
+	for entry in "${PLAN[@]}"; do
+		IFS=$'\t' read -r p file client version sc <<<"$entry"
+		[[ $p == "$phase" ]] || continue
+		if ((!started)); then
+			started=1
+			if [[ $phase == single ]]; then
+				start_broker || exit 2
+				log "$("$SAMSA" --version 2>/dev/null | head -1) on $BOOTSTRAP, data in $RUN/data"
+			else
+				log "cluster phase: starting three nodes (logs: $CLUSTER_DIR/node*.log)"
+				start_cluster || exit 2
+				log "cluster on $BOOTSTRAP, id $CLUSTER_ID"
+			fi
+		fi
 		total=$((total + 1))
 		logf=$RUN/logs/$client.$sc.log
 		export WORK=$RUN/work/$client.$sc
@@ -173,12 +280,20 @@ for file in "$COMPAT"/clients/*.sh; do
 			((rc == 124 || rc == 137)) && detail="timed out after ${SCENARIO_TIMEOUT}s${detail:+; $detail}"
 			[[ -n $detail ]] || detail="exit $rc: $(grep -v '^+ ' "$logf" | grep -v '^[[:space:]]*$' | tail -1)"
 		fi
-		if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+		if [[ $phase == single ]] && ! kill -0 "$BROKER_PID" 2>/dev/null; then
 			detail="the broker died during this scenario; ${detail}"
 			status=FAIL
 			log "the broker died; restarting it (log: $RUN/samsa.log)"
 			wait "$BROKER_PID" 2>/dev/null
 			start_broker || exit 2
+		fi
+		if [[ $phase == cluster ]]; then
+			cluster_check
+			if [[ -n $DIED ]]; then
+				detail="cluster node(s) $DIED died during this scenario; ${detail}"
+				status=FAIL
+				log "cluster node(s) $DIED died; restarted (logs: $CLUSTER_DIR)"
+			fi
 		fi
 		key="$client/$sc"
 		note=""
@@ -197,8 +312,13 @@ for file in "$COMPAT"/clients/*.sh; do
 		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$client" "$version" "$sc" "$status" "$note" "${detail:0:300}" "$secs" >>"$RESULTS"
 		printf 'compat: %-24s %-28s %-4s %3ss %s\n' "$client" "$sc" "$status" "$secs" "${note:-$detail}" >&2
 	done
+	if [[ $phase == single ]]; then
+		stop_broker
+	elif ((started)); then
+		stop_cluster
+		CLUSTER_S=$((SECONDS - phase_t0))
+	fi
 done
-stop_broker
 TOTAL_S=$((SECONDS - START_S))
 if ((total == 0)); then
 	log "no scenario matched: ${FILTERS[*]}"
@@ -209,19 +329,21 @@ passed=$(awk -F'\t' '$4=="PASS"' "$RESULTS" | wc -l)
 failed=$(awk -F'\t' '$4=="FAIL"' "$RESULTS" | wc -l)
 xfailed=$(awk -F'\t' '$4=="FAIL" && $5 ~ /^expected/' "$RESULTS" | wc -l)
 
-# 5. The matrix.
+# 6. The matrix.
 render() {
 	cat <<EOF
 # Client compatibility
 
 Generated by \`compat/run.sh\` from its last full run: every scenario below ran
-against a fresh \`samsa serve\` on a loopback port. Do not edit by hand.
+against a fresh \`samsa serve\` on a loopback port, or, for the client \`cluster\`, against a
+fresh cluster of three. Do not edit by hand.
 
 - Run: $(date -u +%Y-%m-%dT%H:%MZ), samsa built from $BROKER_DESC
 - Result: **$passed passed, $failed failed** of $total; $xfailed of the failures are expected
   (listed in \`compat/expected-failures.txt\` with the issue they wait on).
 - Runtime on this machine ($(nproc) cores): ${TOTAL_S}s for the whole run (setup check, building samsa,
-  every scenario), of which ${SETUP_S}s for \`compat/setup.sh\` with its downloads already cached.
+  every scenario), of which ${SETUP_S}s for \`compat/setup.sh\` with its downloads already cached
+  and ${CLUSTER_S}s for the cluster phase (starting three nodes, its scenarios, stopping them).
   Filling an empty \`\$SAMSA_COMPAT_CACHE\` (about 220 MB) took 58s here with Maven's, pip's, npm's
   and Go's own caches warm; a new machine adds the downloads.
 
@@ -236,6 +358,20 @@ until a later issue lands is listed in \`compat/expected-failures.txt\`: it runs
 here without failing the run, and the run fails once it passes, so that the list stays true.
 The scenarios are in \`compat/clients/\`; a failing scenario's log is in
 \`\$SAMSA_COMPAT_CACHE/run/logs/\` after a run.
+
+## Cluster phase
+
+After the single-broker scenarios, run.sh starts three \`samsa serve\` processes, each a combined
+broker and controller (\`process.roles=broker,controller\`, one \`controller.quorum.voters\` list,
+one \`cluster.id\`), and runs the scenarios of \`compat/clients/80-cluster.sh\` against all three:
+topics with replication factor 3 described by \`kafka-topics.sh\`, \`kafka-metadata-quorum.sh
+describe --status\` and \`--replication\` through each node, a preferred leader election with
+\`kafka-leader-election.sh\` after a node's restart, and a \`kill -9\` of a partition leader while
+Kafka's Java producer (acks=all, idempotent) writes: every acknowledged record must be read back at
+its offset, before and after the killed node rejoins. Kafka's tools are pointed at the nodes' broker
+listeners (\`--bootstrap-server\`); the controller listeners speak Samsa's Raft transport, not the
+Kafka protocol, so \`--bootstrap-controller\` does not work. Node logs are in
+\`\$SAMSA_COMPAT_CACHE/run/cluster/\`.
 
 | client | version | scenario | result | notes |
 |---|---|---|---|---|

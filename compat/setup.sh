@@ -72,6 +72,9 @@ KAFKA_TOOLS=(
 	"kafka-delete-records org.apache.kafka.tools.DeleteRecordsCommand"
 	"kafka-consumer-groups org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 	"kafka-dump-log org.apache.kafka.tools.DumpLogSegments"
+	"kafka-metadata-quorum org.apache.kafka.tools.MetadataQuorumCommand"
+	"kafka-leader-election org.apache.kafka.tools.LeaderElectionCommand"
+	"kafka-reassign-partitions org.apache.kafka.tools.reassign.ReassignPartitionsCommand"
 )
 
 # kafka_wrappers_present: every tool above has its wrapper script.

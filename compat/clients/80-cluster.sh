@@ -1,0 +1,241 @@
+# The cluster phase: Apache Kafka's tools and Java client against three Samsa
+# nodes, each a combined broker and controller (run.sh starts them after the
+# single-broker scenarios; lib.sh has cluster_start, cluster_kill9, wait_isr).
+# BOOTSTRAP lists the three Kafka listeners; the tools never use
+# --bootstrap-controller, since the controller listeners speak Samsa's Raft
+# transport, not the Kafka protocol.
+# shellcheck shell=bash disable=SC2034
+
+CLIENT=cluster
+PHASE=cluster
+SCENARIOS=(topics-rf3 metadata-quorum-status metadata-quorum-replication
+	leader-election-preferred leader-kill-ride-through reassign-partitions)
+
+client_version() {
+	[[ -x $KAFKA_HOME/bin/kafka-metadata-quorum ]] && echo "Apache Kafka $KAFKA_VERSION tools and kafka-clients, 3 nodes"
+}
+
+# partition_line FILE TOPIC P: the --describe line of partition P, as
+# "LEADER REPLICAS ISR" (comma-separated lists).
+partition_line() {
+	awk -F'\t' -v t="$2" -v p="$3" '
+		$2 == "Topic: " t && $3 == "Partition: " p {
+			sub("Leader: ", "", $4); sub("Replicas: ", "", $5); sub("Isr: ", "", $6)
+			print $4, $5, $6
+		}' "$1"
+}
+
+# same_set A B: two comma-separated lists hold the same ids.
+same_set() {
+	[[ $(tr , '\n' <<<"$1" | sort | xargs) == $(tr , '\n' <<<"$2" | sort | xargs) ]]
+}
+
+# A topic with replication factor 3: kafka-topics --describe through each of
+# the three nodes shows the same partitions, each with three distinct
+# replicas, the leader among them (the first replica, for a new topic), the
+# full ISR, and the leaders spread over the three brokers.
+sc_topics_rf3() {
+	kafka_path
+	local t=cl-rf3 out port ports p line leader replicas isr leaders=""
+	out=$(run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 3 --replication-factor 3)
+	expect_eq "$out" "Created topic $t." "kafka-topics --create --replication-factor 3"
+	wait_isr $t 3 3
+	for port in $CLUSTER_PORTS; do
+		run kafka-topics --describe --topic $t --bootstrap-server "127.0.0.1:$port" >"$WORK/describe-$port.txt"
+		cat "$WORK/describe-$port.txt"
+		grep -qE "^Topic: $t	TopicId: [A-Za-z0-9_-]{22}	PartitionCount: 3	ReplicationFactor: 3	" "$WORK/describe-$port.txt" ||
+			fail "summary line through node port $port: $(head -1 "$WORK/describe-$port.txt")"
+		expect_eq "$(grep -c "Partition: " "$WORK/describe-$port.txt")" 3 "partition lines through port $port"
+	done
+	read -r -a ports <<<"$CLUSTER_PORTS"
+	for port in "${ports[@]:1}"; do
+		expect_file_eq "$WORK/describe-$port.txt" "$WORK/describe-${ports[0]}.txt" "--describe through port $port and port ${ports[0]}"
+	done
+	for p in 0 1 2; do
+		line=$(partition_line "$WORK/describe-${ports[0]}.txt" $t $p)
+		read -r leader replicas isr <<<"$line"
+		[[ $replicas =~ ^[123],[123],[123]$ ]] || fail "partition $p: replicas [$replicas], want three of the nodes 1-3"
+		[[ $(tr , '\n' <<<"$replicas" | sort -u | wc -l) == 3 ]] || fail "partition $p: replicas [$replicas] not distinct"
+		expect_eq "$leader" "${replicas%%,*}" "partition $p: leader (the first replica of a new topic)"
+		same_set "$isr" "$replicas" || fail "partition $p: ISR [$isr], replicas [$replicas]"
+		leaders+="$leader "
+	done
+	[[ $(xargs -n1 <<<"$leaders" | sort -u | wc -l) == 3 ]] || fail "the leaders [$leaders] are not spread over the three nodes"
+}
+
+# kafka-metadata-quorum describe --status through each node (the admin
+# client sends DescribeQuorum to a node of its choosing; a node that does
+# not lead the quorum forwards it to the one that does): the same leader
+# every time, the one Samsa's Metadata names as controller, three voters
+# with their controller endpoints, no observers.
+sc_metadata_quorum_status() {
+	kafka_path
+	local port out leader="" l controller want="" i cports
+	read -r -a cports <<<"$CLUSTER_CPORTS"
+	for i in 1 2 3; do
+		want+="${want:+, }{\"id\": $i, \"endpoints\": [\"CONTROLLER://127.0.0.1:${cports[i - 1]}\"]}"
+	done
+	for port in $CLUSTER_PORTS; do
+		out=$(run kafka-metadata-quorum --bootstrap-server "127.0.0.1:$port" describe --status)
+		echo "$out"
+		expect_contains "$out" "ClusterId:              $CLUSTER_ID" "--status through port $port"
+		l=$(awk '$1 == "LeaderId:" {print $2}' <<<"$out")
+		[[ $l =~ ^[123]$ ]] || fail "LeaderId [$l] through port $port"
+		[[ -z $leader || $l == "$leader" ]] || fail "LeaderId $l through port $port, $leader through another"
+		leader=$l
+		[[ $(awk '$1 == "LeaderEpoch:" {print $2}' <<<"$out") =~ ^[1-9][0-9]*$ ]] || fail "LeaderEpoch not positive"
+		[[ $(awk '$1 == "HighWatermark:" {print $2}' <<<"$out") =~ ^[1-9][0-9]*$ ]] || fail "HighWatermark not positive"
+		[[ $(awk '$1 == "MaxFollowerLag:" {print $2}' <<<"$out") =~ ^[0-9]+$ ]] || fail "MaxFollowerLag not a count"
+		expect_eq "$(sed -n 's/^CurrentVoters: *//p' <<<"$out")" "[$want]" "CurrentVoters through port $port"
+		expect_eq "$(sed -n 's/^CurrentObservers: *//p' <<<"$out")" "[]" "CurrentObservers through port $port"
+	done
+	controller=$("$SAMSA" -b "$BOOTSTRAP" cluster info --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["controller"])')
+	expect_eq "$controller" "$leader" "the controller in Metadata and the quorum's LeaderId"
+}
+
+# kafka-metadata-quorum describe --replication: the leader and two
+# followers, each with its log end offset; the followers catch up with the
+# leader (lag 0) within a few tries; --human-readable prints the leader's
+# times as "N ms ago".
+sc_metadata_quorum_replication() {
+	kafka_path
+	local out try rows now
+	for try in 1 2 3 4 5; do
+		out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" describe --replication)
+		echo "$out"
+		expect_eq "$(head -1 <<<"$out" | xargs)" "NodeId DirectoryId LogEndOffset Lag LastFetchTimestamp LastCaughtUpTimestamp Status" "header"
+		rows=$(tail -n +2 <<<"$out" | awk '{print $1, $7}' | sort | xargs)
+		[[ $rows =~ ^1\ (Leader|Follower)\ 2\ (Leader|Follower)\ 3\ (Leader|Follower)$ ]] || fail "rows [$rows], want nodes 1-3"
+		expect_eq "$(tail -n +2 <<<"$out" | awk '$7 == "Leader"' | wc -l)" 1 "leader rows"
+		tail -n +2 <<<"$out" | awk '$3 !~ /^[1-9][0-9]*$/ || $4 !~ /^[0-9]+$/ {exit 1}' ||
+			fail "a log end offset or lag is not a count"
+		now=$(($(date +%s) * 1000))
+		tail -n +2 <<<"$out" | awk -v now="$now" '$7 == "Leader" && ($5 < now - 60000 || $5 > now + 1000) {exit 1}' ||
+			fail "the leader's LastFetchTimestamp is not now"
+		[[ $(tail -n +2 <<<"$out" | awk '{s += $4} END {print s}') == 0 ]] && break
+		((try < 5)) || fail "the followers did not catch up with the leader (lag 0) in 5 tries"
+		sleep 1
+	done
+	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" describe --replication --human-readable)
+	echo "$out"
+	grep -qE '^[123]\s+[A-Za-z0-9_-]+\s+[0-9]+\s+0\s+[0-9]+ ms ago\s+[0-9]+ ms ago\s+Leader' <<<"$out" ||
+		fail "--human-readable: no leader row with 'N ms ago' times"
+}
+
+# The first replica of a partition stops (a controlled shutdown moves its
+# leaderships away) and starts again; once it is back in the ISR it does not
+# lead by itself (Samsa does no automatic rebalancing), and
+# kafka-leader-election --election-type preferred --all-topic-partitions
+# gives every partition its first replica as leader again.
+sc_leader_election_preferred() {
+	kafka_path
+	local t=cl-elect out node p line leader replicas isr moved=""
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 3 --replication-factor 3
+	wait_isr $t 3 3
+	run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" >"$WORK/before.txt"
+	cat "$WORK/before.txt"
+	read -r leader replicas isr <<<"$(partition_line "$WORK/before.txt" $t 0)"
+	node=${replicas%%,*}
+	cluster_stop "$node"
+	cluster_start "$node"
+	wait_isr $t 3 3
+	run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" >"$WORK/restarted.txt"
+	cat "$WORK/restarted.txt"
+	for p in 0 1 2; do
+		read -r leader replicas isr <<<"$(partition_line "$WORK/restarted.txt" $t $p)"
+		if [[ ${replicas%%,*} == "$node" ]]; then
+			[[ $leader != "$node" ]] || fail "partition $p: node $node leads again without an election"
+			moved+="$t-$p "
+		fi
+	done
+	[[ -n $moved ]] || fail "no partition has node $node as its first replica"
+	out=$(run kafka-leader-election --bootstrap-server "$BOOTSTRAP" --election-type preferred --all-topic-partitions)
+	echo "$out"
+	expect_contains "$out" "Successfully completed leader election (PREFERRED) for partitions" "kafka-leader-election"
+	for p in $moved; do
+		[[ $out == *"$p"* ]] || fail "kafka-leader-election did not report $p: $out"
+	done
+	run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" >"$WORK/after.txt"
+	cat "$WORK/after.txt"
+	for p in 0 1 2; do
+		read -r leader replicas isr <<<"$(partition_line "$WORK/after.txt" $t $p)"
+		expect_eq "$leader" "${replicas%%,*}" "partition $p: leader after the preferred election"
+	done
+	p=${moved%% *}
+	out=$(run kafka-leader-election --bootstrap-server "$BOOTSTRAP" --election-type preferred --topic $t --partition "${p##*-}")
+	echo "$out"
+	expect_contains "$out" "Valid replica already elected for partitions $p" "a second election of $p"
+}
+
+ride_java() {
+	need java "$KAFKA_HOME/samsa-compat.jar"
+	run java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+		-cp "$KAFKA_HOME/samsa-compat.jar:$KAFKA_HOME/lib/*" samsa.compat.RideThrough "$BOOTSTRAP" "$@"
+}
+
+# kill -9 of the leader of partition 0 while Kafka's Java producer (acks=all,
+# idempotent) writes 20,000 records at a steady pace to a topic with
+# replication factor 3 and min.insync.replicas=2: every send is acknowledged,
+# and a consumer reads every acknowledged record back at its acknowledged
+# offset (no loss, no duplicate), both with the node down and after it has
+# started again and rejoined every ISR.
+sc_leader_kill_ride_through() {
+	kafka_path
+	local t=cl-ride leader replicas isr jpid i after
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 3 --replication-factor 3 \
+		--config min.insync.replicas=2
+	wait_isr $t 3 3
+	run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" >"$WORK/before.txt"
+	cat "$WORK/before.txt"
+	read -r leader replicas isr <<<"$(partition_line "$WORK/before.txt" $t 0)"
+	[[ $leader =~ ^[123]$ ]] || fail "partition 0 has no leader: $(cat "$WORK/before.txt")"
+	ride_java produce $t 20000 "$WORK/acked.txt" "$WORK/marker" &
+	jpid=$!
+	for i in $(seq 600); do
+		[[ -f $WORK/marker ]] && break
+		kill -0 "$jpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[[ -f $WORK/marker ]] || fail "the producer had no quarter of its records acknowledged within 60s"
+	echo "acknowledged before the kill: $(cat "$WORK/marker")"
+	cluster_kill9 "$leader"
+	wait "$jpid" || fail "the producer did not ride through the kill of node $leader (see above)"
+	run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" >"$WORK/after.txt"
+	cat "$WORK/after.txt"
+	read -r after replicas isr <<<"$(partition_line "$WORK/after.txt" $t 0)"
+	[[ $after =~ ^[123]$ && $after != "$leader" ]] || fail "partition 0 led by [$after] after node $leader was killed"
+	ride_java verify $t "$WORK/acked.txt"
+	cluster_start "$leader"
+	wait_isr $t 3 3
+	ride_java verify $t "$WORK/acked.txt"
+}
+
+# Moving a replica with kafka-reassign-partitions: AlterPartitionReassignments
+# and ListPartitionReassignments are not implemented yet (expected failure).
+sc_reassign_partitions() {
+	kafka_path
+	local t=cl-reassign leader replicas isr to="" i
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 1 --replication-factor 2
+	wait_isr $t 1 2
+	run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" >"$WORK/before.txt"
+	read -r leader replicas isr <<<"$(partition_line "$WORK/before.txt" $t 0)"
+	# The node that holds no replica takes the place of the second one.
+	for i in 1 2 3; do
+		[[ ,$replicas, == *",$i,"* ]] || to="${replicas%%,*},$i"
+	done
+	echo "{\"version\": 1, \"partitions\": [{\"topic\": \"$t\", \"partition\": 0, \"replicas\": [$to]}]}" >"$WORK/move.json"
+	run kafka-reassign-partitions --bootstrap-server "$BOOTSTRAP" --reassignment-json-file "$WORK/move.json" \
+		--execute >"$WORK/execute.txt" 2>&1 ||
+		fail "kafka-reassign-partitions --execute: $(grep -m1 -E 'Exception|Error' "$WORK/execute.txt")"
+	cat "$WORK/execute.txt"
+	local out
+	for i in $(seq 30); do
+		out=$(run kafka-reassign-partitions --bootstrap-server "$BOOTSTRAP" --reassignment-json-file "$WORK/move.json" --verify 2>&1 || true)
+		[[ $out == *"Reassignment of partition $t-0 is completed"* ]] && break
+		sleep 1
+	done
+	expect_contains "$out" "Reassignment of partition $t-0 is completed" "kafka-reassign-partitions --verify"
+	run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" >"$WORK/after.txt"
+	read -r leader replicas isr <<<"$(partition_line "$WORK/after.txt" $t 0)"
+	expect_eq "$replicas" "$to" "replicas after the reassignment"
+}
