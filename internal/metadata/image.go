@@ -71,6 +71,12 @@ func emptyImage() *Image {
 	}
 }
 
+// hasData reports whether the image holds anything besides broker
+// registrations: topics, configs or producer-id blocks.
+func (im *Image) hasData() bool {
+	return len(im.topics) > 0 || len(im.configs) > 0 || im.nextProducerID > 0
+}
+
 // withIndex returns the image marked as of Raft index i.
 func (im *Image) withIndex(i uint64) *Image {
 	next := *im

@@ -197,8 +197,12 @@ func (s *Store) Start() error {
 	s.logger.Info("importing the single-node metadata log into the quorum", "records", len(s.legacy), "path", s.legacyPath)
 	for {
 		err := s.propose(entry{Import: true, Records: s.legacy}, s.opts.CommitTimeout)
-		if err == nil || errors.Is(err, errConflict) && s.Image().Index > 0 {
+		if err == nil {
 			break
+		}
+		if errors.Is(err, errConflict) {
+			return fmt.Errorf("%s holds the metadata of a single-node Samsa, but this cluster already has its own: "+
+				"only a new cluster can take it (start every node of a new cluster, this one among them, with empty data directories on the others): %w", s.legacyPath, err)
 		}
 		if !errors.Is(err, ErrUnavailable) {
 			return fmt.Errorf("importing %s: %w", s.legacyPath, err)
@@ -351,8 +355,8 @@ func (f *fsm) Apply(index uint64, data []byte) {
 	err := json.Unmarshal(data, &e)
 	prev := s.image.Load()
 	next := prev
-	if err == nil && e.Import && prev.Offset > 0 {
-		err = fmt.Errorf("%w: import into a non-empty image", errConflict)
+	if err == nil && e.Import && prev.hasData() {
+		err = fmt.Errorf("%w: import into a cluster that already has topics, configs or producer ids", errConflict)
 	}
 	for i := 0; err == nil && i < len(e.Records); i++ {
 		r := e.Records[i]

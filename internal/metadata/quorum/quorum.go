@@ -216,8 +216,48 @@ func Open(cfg Config) (*Quorum, error) {
 			break
 		}
 	}
+	if !fresh {
+		if err := checkVoters(rn, cfg); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
 	q.publishBasic()
 	return q, nil
+}
+
+// checkVoters refuses to run with controller.quorum.voters other than the
+// voters the stored log says: a node that bootstrapped (or joined) a quorum
+// keeps its membership in the log, and only a membership change through
+// the quorum may alter it. Starting nodes with a different voter list would
+// let two quorums with overlapping logs form.
+func checkVoters(rn *raft.RawNode, cfg Config) error {
+	want := map[uint64]bool{}
+	for id := range cfg.Voters {
+		want[id] = true
+	}
+	if len(want) == 0 {
+		want[cfg.NodeID] = true
+	}
+	have := rn.Status().Config.Voters.IDs()
+	same := len(have) == len(want)
+	for id := range have {
+		same = same && want[id]
+	}
+	if len(have) == 0 || same {
+		return nil
+	}
+	var hs, ws []uint64
+	for id := range have {
+		hs = append(hs, id)
+	}
+	for id := range want {
+		ws = append(ws, id)
+	}
+	sort.Slice(hs, func(i, j int) bool { return hs[i] < hs[j] })
+	sort.Slice(ws, func(i, j int) bool { return ws[i] < ws[j] })
+	return fmt.Errorf("this node's metadata quorum has voters %v, but controller.quorum.voters names %v: "+
+		"changing the voters of an existing quorum is not supported yet (KIP-853); start with the voters it was created with", hs, ws)
 }
 
 // Start starts the node's goroutine and, with several voters, the

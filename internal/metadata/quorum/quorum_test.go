@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -210,4 +211,45 @@ func TestSingleVoterRestartKeepsState(t *testing.T) {
 		t.Fatalf("after reopen %v, want %v", got, want)
 	}
 	q.Close()
+}
+
+// A node's stored membership wins over a changed voter list, and a node of
+// another cluster is refused by the others.
+func TestVotersAndClusterChecks(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	n := startNode(t, Config{NodeID: 1, Dir: dir, Logger: logger})
+	propose(t, n, "x")
+	waitApplied(t, n, []string{"x"})
+	n.q.Close()
+	_, err := Open(Config{NodeID: 1, Dir: dir, Logger: logger, FSM: &listFSM{},
+		Voters: map[uint64]string{1: "127.0.0.1:1", 2: "127.0.0.1:2", 3: "127.0.0.1:3"}})
+	if err == nil || !strings.Contains(err.Error(), "KIP-853") {
+		t.Fatalf("reopened with other voters: %v", err)
+	}
+
+	addrs := freePorts(t, 3)
+	voters := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
+	var nodes []*testNode
+	for i := uint64(1); i <= 3; i++ {
+		cluster := "a"
+		if i == 3 {
+			cluster = "b" // a node of another cluster with the same addresses
+		}
+		nodes = append(nodes, startNode(t, Config{NodeID: i, ClusterID: cluster, Voters: voters, Listen: voters[i],
+			Dir: t.TempDir(), ElectionTimeout: 300 * time.Millisecond, Logger: logger}))
+	}
+	defer func() {
+		for _, n := range nodes {
+			n.q.Close()
+		}
+	}()
+	leader := leaderOf(t, nodes[:2], 0)
+	propose(t, leader, "y")
+	waitApplied(t, nodes[0], []string{"y"})
+	waitApplied(t, nodes[1], []string{"y"})
+	time.Sleep(500 * time.Millisecond)
+	if got := nodes[2].fsm.get(); len(got) != 0 {
+		t.Fatalf("the other cluster's node applied %v", got)
+	}
 }
