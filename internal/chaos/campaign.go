@@ -52,6 +52,11 @@ type Result struct {
 	Consumed    int64 // by the group consumer
 	FinalRead   int
 	MaxGap      time.Duration // the longest stretch without an acknowledgement
+	// Failover holds, per fault that took partition leaders away (kill or
+	// pause of a leader), the time from the fault to the first
+	// acknowledgement of a record sent after it, on the slowest of the
+	// partitions the victim led.
+	Failover map[Fault][]time.Duration
 	Report      *history.Report
 	HistoryPath string
 }
@@ -104,7 +109,7 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 		return nil, fmt.Errorf("create topic: %v %v", err, r.Err)
 	}
 
-	res := &Result{HistoryPath: filepath.Join(c.Dir, "history.jsonl")}
+	res := &Result{HistoryPath: filepath.Join(c.Dir, "history.jsonl"), Failover: map[Fault][]time.Duration{}}
 	hf, err := os.Create(res.HistoryPath)
 	if err != nil {
 		return nil, err
@@ -135,7 +140,7 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 
 	for i, f := range c.Faults {
 		c.Logger.Info("fault", "n", i+1, "fault", f)
-		if err := c.inject(ctx, cl, adm, f, rng); err != nil {
+		if err := c.inject(ctx, cl, adm, f, rng, prod); err != nil {
 			stopLoad()
 			return nil, fmt.Errorf("fault %d (%s): %w", i+1, f, err)
 		}
@@ -147,6 +152,14 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 		if err := progress("progress after " + string(f)); err != nil {
 			stopLoad()
 			return nil, err
+		}
+		if f == KillLeader || f == KillController || f == PauseLeader {
+			waitFor(ctx, "an acknowledgement on every partition the victim led", func() bool { _, ok := prod.FailoverTime(); return ok })
+			if d, ok := prod.FailoverTime(); ok {
+				res.Failover[f] = append(res.Failover[f], d)
+				c.Logger.Info("failover", "fault", f, "took", d.Round(time.Millisecond))
+			}
+			prod.Watch(nil, time.Time{})
 		}
 	}
 	stopLoad()
@@ -173,7 +186,7 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 }
 
 // inject applies one fault and undoes it (restart, resume).
-func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f Fault, rng *rand.Rand) error {
+func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f Fault, rng *rand.Rand, prod *Producer) error {
 	md, err := adm.Metadata(ctx, topic)
 	if err != nil {
 		return err
@@ -183,6 +196,16 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 		return fmt.Errorf("no partitions")
 	}
 	leaderOf := func() int32 { return parts[rng.IntN(len(parts))].Leader }
+	// watch measures failover on every partition victim leads.
+	watch := func(victim int32) {
+		var led []int32
+		for _, p := range parts {
+			if p.Leader == victim {
+				led = append(led, p.Partition)
+			}
+		}
+		prod.Watch(led, time.Now())
+	}
 	switch f {
 	case KillLeader, KillController, KillFollower:
 		var victim int32
@@ -203,6 +226,7 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 			return fmt.Errorf("no victim for %s", f)
 		}
 		c.Logger.Info("kill -9", "node", victim)
+		watch(victim)
 		if err := cl.Kill(victim); err != nil {
 			return err
 		}
@@ -211,6 +235,7 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 	case PauseLeader:
 		victim := leaderOf()
 		c.Logger.Info("SIGSTOP", "node", victim)
+		watch(victim)
 		if err := cl.Pause(victim); err != nil {
 			return err
 		}

@@ -26,9 +26,50 @@ type Producer struct {
 	stop  chan struct{}
 	wg    sync.WaitGroup
 
-	gmu     sync.Mutex // guards lastAck and maxGap
+	gmu     sync.Mutex // guards lastAck, maxGap, watchFrom and firstAck
 	lastAck time.Time
 	maxGap  time.Duration
+	// watchFrom/firstAck measure failover: for a watched partition, the
+	// first acknowledgement of a record sent after the fault.
+	watchFrom map[int32]int64
+	firstAck  map[int32]time.Time
+}
+
+// Watch starts measuring partitions: FailoverTime reports how long after
+// t0 the first record sent after t0 was acknowledged on each.
+func (p *Producer) Watch(parts []int32, t0 time.Time) {
+	p.gmu.Lock()
+	defer p.gmu.Unlock()
+	p.watchFrom, p.firstAck = map[int32]int64{}, map[int32]time.Time{}
+	for _, q := range parts {
+		p.watchFrom[q] = t0.UnixNano()
+	}
+}
+
+// FailoverTime is the longest, over the watched partitions, from the fault
+// to the first acknowledgement of a record sent after it (ok false while
+// some partition has had none).
+func (p *Producer) FailoverTime() (d time.Duration, ok bool) {
+	p.gmu.Lock()
+	defer p.gmu.Unlock()
+	for q, from := range p.watchFrom {
+		at, seen := p.firstAck[q]
+		if !seen {
+			return 0, false
+		}
+		d = max(d, at.Sub(time.Unix(0, from)))
+	}
+	return d, true
+}
+
+func (p *Producer) noteWatched(part int32, start int64, now time.Time) {
+	p.gmu.Lock()
+	if from, ok := p.watchFrom[part]; ok && start > from {
+		if _, seen := p.firstAck[part]; !seen {
+			p.firstAck[part] = now
+		}
+	}
+	p.gmu.Unlock()
 }
 
 // MaxGap is the longest time between two acknowledgements so far: how long
@@ -84,7 +125,9 @@ func StartProducer(name string, seeds []string, topic string, rec *history.Recor
 					ev.Outcome, ev.Offset, ev.Err = history.Unknown, -1, err.Error()
 				} else {
 					p.acked.Add(1)
-					p.noteAck(time.Now())
+					now := time.Now()
+					p.noteAck(now)
+					p.noteWatched(r.Partition, start, now)
 				}
 				rec.Produce(ev)
 			})
