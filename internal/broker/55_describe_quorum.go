@@ -23,9 +23,8 @@ package broker
 //
 // Timestamps: the leader reports itself as fetching and caught up now, as
 // Kafka's leader does; a voter whose replicated index equals the leader's
-// log end is caught up now. The time of a voter's last fetch is -1: the
-// quorum records when it last heard from each node, but metadata.Store
-// does not expose it yet.
+// log end is caught up now. A voter's last fetch is when the quorum last
+// heard from it (-1 if never).
 
 import (
 	"bufio"
@@ -113,8 +112,14 @@ func handleDescribeQuorum(rc *reqCtx, req *kmsg.DescribeQuorumRequest) kmsg.Resp
 			rs.LogEndOffset, rs.LastFetchTimestamp, rs.LastCaughtUpTimestamp = leo, nowMs, nowMs
 		case ok:
 			rs.LogEndOffset = int64(pr.Match)
+			if heard := b.meta.LastHeard(int32(id)); !heard.IsZero() {
+				rs.LastFetchTimestamp = heard.UnixMilli()
+			}
 			if pr.RecentActive && rs.LogEndOffset >= leo {
-				rs.LastCaughtUpTimestamp = nowMs
+				rs.LastCaughtUpTimestamp = rs.LastFetchTimestamp
+				if rs.LastCaughtUpTimestamp < 0 {
+					rs.LastCaughtUpTimestamp = nowMs
+				}
 			}
 		}
 		return rs

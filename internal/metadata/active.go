@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"context"
 	"time"
 )
 
@@ -112,7 +113,7 @@ func (s *Store) Shutdown(timeout time.Duration) error {
 		return nil
 	}
 	opts := s.opts
-	_, err := s.commit(func(im *Image) ([]Record, error) { return ShutdownRecords(im, opts.NodeID), nil }, timeout)
+	_, err := s.commit(context.Background(), func(im *Image) ([]Record, error) { return ShutdownRecords(im, opts.NodeID), nil }, timeout)
 	if s.Leader() == opts.NodeID {
 		for id := range opts.Voters {
 			if id != opts.NodeID && !s.q.LastHeard(uint64(id)).IsZero() && time.Since(s.q.LastHeard(uint64(id))) < opts.ElectionTimeout {

@@ -47,7 +47,10 @@ type Store struct {
 	incarnation uint64
 	nextReq     atomic.Uint64
 
-	commitMu sync.Mutex // serialises this node's commits (fewer conflicts)
+	// commitSem serialises this node's commits (fewer conflicts); a channel
+	// so that waiting for it can be given up (shutdown must not wait for a
+	// registration stuck on an absent quorum).
+	commitSem chan struct{}
 
 	mu       sync.Mutex // guards waiters and onCommit
 	waiters  map[uint64]chan error
@@ -132,7 +135,7 @@ func OpenWith(o Options) (*Store, error) {
 	}
 	var inc [8]byte
 	rand.Read(inc[:])
-	s := &Store{logger: o.Logger, opts: o, incarnation: binary.BigEndian.Uint64(inc[:]), waiters: map[uint64]chan error{}, closed: make(chan struct{})}
+	s := &Store{logger: o.Logger, opts: o, incarnation: binary.BigEndian.Uint64(inc[:]), waiters: map[uint64]chan error{}, closed: make(chan struct{}), commitSem: make(chan struct{}, 1)}
 	s.image.Store(emptyImage())
 	voters := map[uint64]string{}
 	for id, addr := range o.Voters {
@@ -191,12 +194,21 @@ func (s *Store) Start() error {
 		return err
 	}
 	go s.runController()
+	if len(s.opts.Voters) <= 1 {
+		// A quorum of one elects itself at once: wait for it, so a single
+		// node serves with its controller in place.
+		for deadline := time.Now().Add(5 * time.Second); s.Leader() != s.opts.NodeID && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	if s.legacy == nil {
 		return nil
 	}
 	s.logger.Info("importing the single-node metadata log into the quorum", "records", len(s.legacy), "path", s.legacyPath)
 	for {
-		err := s.propose(entry{Import: true, Records: s.legacy}, s.opts.CommitTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.CommitTimeout)
+		err := s.propose(ctx, entry{Import: true, Records: s.legacy})
+		cancel()
 		if err == nil {
 			break
 		}
@@ -233,12 +245,25 @@ func (s *Store) OnCommit(fn func(prev, next *Image, recs []Record)) {
 // or none. If another change got in first and the records no longer fit,
 // plan runs again on the newer image.
 func (s *Store) Commit(plan func(im *Image) ([]Record, error)) (*Image, error) {
-	return s.commit(plan, s.opts.CommitTimeout)
+	return s.commit(context.Background(), plan, s.opts.CommitTimeout)
 }
 
-func (s *Store) commit(plan func(im *Image) ([]Record, error), timeout time.Duration) (*Image, error) {
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
+// CommitContext is Commit that gives up when ctx is done.
+func (s *Store) CommitContext(ctx context.Context, plan func(im *Image) ([]Record, error)) (*Image, error) {
+	return s.commit(ctx, plan, s.opts.CommitTimeout)
+}
+
+func (s *Store) commit(ctx context.Context, plan func(im *Image) ([]Record, error), timeout time.Duration) (*Image, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	select {
+	case s.commitSem <- struct{}{}:
+	case <-ctx.Done():
+		return s.image.Load(), fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
+	case <-s.closed:
+		return s.image.Load(), fmt.Errorf("%w: %v", ErrUnavailable, quorum.ErrClosed)
+	}
+	defer func() { <-s.commitSem }()
 	for attempt := 0; ; attempt++ {
 		prev := s.image.Load()
 		recs, err := plan(prev)
@@ -254,7 +279,7 @@ func (s *Store) commit(plan func(im *Image) ([]Record, error), timeout time.Dura
 				return prev, fmt.Errorf("metadata plan is inconsistent: %w", err)
 			}
 		}
-		err = s.propose(entry{Records: recs}, timeout)
+		err = s.propose(ctx, entry{Records: recs})
 		if errors.Is(err, errConflict) && attempt < 10 {
 			continue
 		}
@@ -266,7 +291,7 @@ func (s *Store) commit(plan func(im *Image) ([]Record, error), timeout time.Dura
 }
 
 // propose replicates e and waits until this node has applied it.
-func (s *Store) propose(e entry, timeout time.Duration) error {
+func (s *Store) propose(ctx context.Context, e entry) error {
 	e.Node, e.Incarnation, e.Req = s.opts.NodeID, s.incarnation, s.nextReq.Add(1)
 	data, err := json.Marshal(e)
 	if err != nil {
@@ -284,8 +309,6 @@ func (s *Store) propose(e entry, timeout time.Duration) error {
 		delete(s.waiters, e.Req)
 		s.mu.Unlock()
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	// Without a leader (an election takes about one election timeout)
 	// the proposal is refused at once: try again until the deadline.
 	for {
@@ -313,7 +336,7 @@ func (s *Store) propose(e entry, timeout time.Duration) error {
 	case <-s.closed:
 		return fmt.Errorf("%w: %v", ErrUnavailable, quorum.ErrClosed)
 	case <-ctx.Done():
-		return fmt.Errorf("%w: not committed within %v", ErrUnavailable, timeout)
+		return fmt.Errorf("%w: not committed: %v", ErrUnavailable, ctx.Err())
 	}
 }
 
@@ -331,6 +354,10 @@ func (s *Store) Leader() int32 {
 	}
 	return -1
 }
+
+// LastHeard is when the quorum last heard from node id (zero: never, or
+// this node alone); the active controller's view of broker liveness.
+func (s *Store) LastHeard(id int32) time.Time { return s.q.LastHeard(uint64(id)) }
 
 // ControllerAddr is the controller listener's address (nil with one voter).
 func (s *Store) ControllerAddr() string {

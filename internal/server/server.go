@@ -31,8 +31,9 @@ type Server struct {
 	addr   net.Addr
 	served chan error
 
-	stopRegister chan struct{}
-	registerDone chan struct{}
+	stopRegister   chan struct{}
+	cancelRegister context.CancelFunc
+	registerDone   chan struct{}
 }
 
 // Start opens the data directory, recovers every log, and starts serving.
@@ -81,7 +82,9 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	// Followers start fetching from their leaders; leaders keep their ISR.
 	s.parts.Attach(s.meta, s.meta.Image())
 	s.registerDone = make(chan struct{})
-	go s.register()
+	regCtx, cancel := context.WithCancel(context.Background())
+	s.cancelRegister = cancel
+	go s.register(regCtx)
 	// Once nothing can fail any more: load __consumer_offsets in the
 	// background (group requests wait with COORDINATOR_LOAD_IN_PROGRESS);
 	// Broker.Close stops it.
@@ -107,6 +110,9 @@ func (s *Server) Done() <-chan error { return s.served }
 func (s *Server) Close(ctx context.Context) error {
 	var errs []error
 	close(s.stopRegister)
+	if s.cancelRegister != nil {
+		s.cancelRegister() // a registration waiting for an absent quorum gives up
+	}
 	if s.meta != nil && len(s.cfg.QuorumVoters) > 1 {
 		// Controlled shutdown: leadership moves to the other in-sync
 		// replicas before the connections close, so clients move at once.
@@ -128,12 +134,12 @@ func (s *Server) Close(ctx context.Context) error {
 // registration): its advertised address and rack, with a new incarnation
 // for every start. It retries until the quorum takes it, without holding
 // up start-up: a node of a cluster starts before a majority is up.
-func (s *Server) register() {
+func (s *Server) register(ctx context.Context) {
 	defer close(s.registerDone)
 	meta := s.meta
 	rec := metadata.BrokerRecord{ID: s.cfg.NodeID, Host: s.cfg.AdvertisedHost, Port: s.cfg.AdvertisedPort, Rack: s.cfg.Rack, Incarnation: newUUID()}
 	for {
-		_, err := meta.Commit(func(*metadata.Image) ([]metadata.Record, error) {
+		_, err := meta.CommitContext(ctx, func(*metadata.Image) ([]metadata.Record, error) {
 			r := rec
 			return []metadata.Record{{Type: metadata.TypeBroker, Broker: &r}}, nil
 		})

@@ -30,6 +30,9 @@ type Coordinator struct {
 	// leader (their groups answer COORDINATOR_LOAD_IN_PROGRESS).
 	partOf      func(group string) int32
 	partLoading map[int32]bool
+	// loaded reports whether the group's partition is loaded here (nil:
+	// always); until it is, its groups answer COORDINATOR_LOAD_IN_PROGRESS.
+	loaded func(group string) bool
 
 	// inflight maps an Append's ID to its partition and what to do once
 	// it is durable; tails maps a partition to its last Append in flight.
@@ -63,8 +66,12 @@ func (c *Coordinator) coordinates(group string) bool { return c.owns == nil || c
 func (c *Coordinator) SetPartitioner(partOf func(group string) int32) { c.partOf = partOf }
 
 func (c *Coordinator) groupLoading(id string) bool {
-	return c.loading || (c.partOf != nil && c.partLoading[c.partOf(id)])
+	return c.loading || (c.partOf != nil && c.partLoading[c.partOf(id)]) || (c.loaded != nil && c.coordinates(id) && !c.loaded(id))
 }
+
+// SetLoaded sets how the coordinator learns that a group's partition has
+// been loaded since this node became its leader.
+func (c *Coordinator) SetLoaded(loaded func(group string) bool) { c.loaded = loaded }
 
 // Unload forgets the groups of partition p: this node no longer leads it,
 // and the new leader rebuilds them from the log.

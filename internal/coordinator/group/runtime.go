@@ -60,8 +60,12 @@ type Runtime struct {
 	started bool
 
 	// led holds the __consumer_offsets partitions whose groups this node
-	// has loaded (owned by run).
-	led map[int32]bool
+	// has loaded (owned by run); loadedSet is a copy for request
+	// goroutines, passDone is closed after every followLeadership pass.
+	led       map[int32]bool
+	ledMu     sync.Mutex // guards loadedSet and passDone
+	loadedSet map[int32]bool
+	passDone  chan struct{}
 }
 
 type completion struct {
@@ -84,6 +88,8 @@ func NewRuntime(cfg Config, meta *metadata.Store, parts *partition.Manager, node
 	}
 	r.co.SetOwner(r.Coordinates)
 	r.co.SetPartitioner(r.partitionOf)
+	r.co.SetLoaded(r.isLoaded)
+	r.passDone = make(chan struct{})
 	meta.OnCommit(r.onMetadata)
 	return r
 }
@@ -105,6 +111,59 @@ func (r *Runtime) partitionOf(group string) int32 {
 		return PartitionFor(group, r.n)
 	}
 	return PartitionFor(group, int32(len(t.Partitions)))
+}
+
+// isLoaded reports whether group's partition has been loaded here since
+// this node became its leader. Before __consumer_offsets exists every group
+// counts as loaded (there is nothing to load).
+func (r *Runtime) isLoaded(group string) bool {
+	if _, ok := r.meta.Image().Topic(Topic); !ok {
+		return true
+	}
+	p := r.partitionOf(group)
+	r.ledMu.Lock()
+	defer r.ledMu.Unlock()
+	return r.loadedSet[p]
+}
+
+// publishLed copies led for request goroutines and ends a pass.
+func (r *Runtime) publishLed() {
+	cp := make(map[int32]bool, len(r.led))
+	for p := range r.led {
+		cp[p] = true
+	}
+	r.ledMu.Lock()
+	r.loadedSet = cp
+	close(r.passDone)
+	r.passDone = make(chan struct{})
+	r.ledMu.Unlock()
+}
+
+// waitLoaded waits (up to timeout) until every __consumer_offsets partition
+// this node leads is loaded: a topic just created has nothing to load,
+// and its first group request should not be told to come back later.
+func (r *Runtime) waitLoaded(timeout time.Duration) {
+	deadline := time.After(timeout)
+	for {
+		want := r.ledNow()
+		r.ledMu.Lock()
+		done, all := r.passDone, true
+		for p := range want {
+			all = all && r.loadedSet[p]
+		}
+		r.ledMu.Unlock()
+		if all || !r.started {
+			return
+		}
+		r.poke()
+		select {
+		case <-done:
+		case <-deadline:
+			return
+		case <-r.stop:
+			return
+		}
+	}
 }
 
 // Coordinates reports whether this node coordinates group. Before
@@ -170,6 +229,7 @@ func (r *Runtime) run() {
 	r.mu.Lock()
 	r.co.FinishLoad(r.now())
 	r.led = r.ledNow()
+	r.publishLed()
 	for _, t := range r.co.OffsetTopics() {
 		if _, ok := r.meta.Image().Topic(t); !ok {
 			r.qmu.Lock()
@@ -226,6 +286,7 @@ func (r *Runtime) followLeadership() {
 	if r.led == nil {
 		return
 	}
+	defer r.publishLed()
 	want := r.ledNow()
 	for p := range r.led {
 		if !want[p] {
@@ -416,6 +477,7 @@ func (r *Runtime) EnsureTopic() error {
 		return fmt.Errorf("creating %s: %w", Topic, err)
 	}
 	r.topicReady.Store(true)
+	r.waitLoaded(10 * time.Second)
 	return nil
 }
 
