@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,6 +67,12 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "seed %d, %v: %d faults, %d produce attempts, %d acknowledged, %d consumed by the group, %d in the final read, longest stretch without an acknowledgement %v\n",
 				seed, time.Since(start).Round(time.Second), res.Faults, res.Attempts, res.Acked, res.Consumed, res.FinalRead, res.MaxGap.Round(time.Millisecond))
+			for f, ds := range res.Failover {
+				slices.Sort(ds)
+				q := func(p float64) time.Duration { return ds[min(len(ds)-1, int(p*float64(len(ds))))] }
+				fmt.Fprintf(out, "failover after %s (fault to first acknowledgement of a record sent after it, slowest partition): n=%d p50=%v p99=%v max=%v\n",
+					f, len(ds), q(0.5).Round(time.Millisecond), q(0.99).Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
+			}
 			fmt.Fprintf(out, "history: %s\n%s\n", res.HistoryPath, res.Report.Summary())
 			if !res.Report.Clean() {
 				return fmt.Errorf("%d anomalies", res.Report.Total())

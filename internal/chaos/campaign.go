@@ -46,17 +46,17 @@ type Campaign struct {
 
 // Result is what a campaign measured.
 type Result struct {
-	Faults      int
-	Attempts    int64 // produce attempts
-	Acked       int64
-	Consumed    int64 // by the group consumer
-	FinalRead   int
-	MaxGap      time.Duration // the longest stretch without an acknowledgement
+	Faults    int
+	Attempts  int64 // produce attempts
+	Acked     int64
+	Consumed  int64 // by the group consumer
+	FinalRead int
+	MaxGap    time.Duration // the longest stretch without an acknowledgement
 	// Failover holds, per fault that took partition leaders away (kill or
 	// pause of a leader), the time from the fault to the first
 	// acknowledgement of a record sent after it, on the slowest of the
 	// partitions the victim led.
-	Failover map[Fault][]time.Duration
+	Failover    map[Fault][]time.Duration
 	Report      *history.Report
 	HistoryPath string
 }
