@@ -26,12 +26,14 @@ func handleOffsetForLeaderEpoch(rc *reqCtx, req *kmsg.OffsetForLeaderEpochReques
 			case part.CheckEpoch(rp.CurrentLeaderEpoch) != nil:
 				sp.ErrorCode = errCode(part.CheckEpoch(rp.CurrentLeaderEpoch))
 			default:
+				// The end of the epoch in the leader's log, for followers and
+				// consumers alike, as Kafka answers. Capping a consumer's
+				// answer at the high watermark would be wrong after a
+				// failover: the new leader's high watermark can lag the
+				// old one's for a moment, and a consumer positioned at the
+				// old one would take the lower answer for truncation and
+				// read records again.
 				sp.LeaderEpoch, sp.EndOffset = part.Log().EndOffsetForEpoch(rp.LeaderEpoch)
-				// A follower (replica id >= 0) truncates to the leader's
-				// log; a consumer is told only about committed records.
-				if hw := part.HighWatermark(); sp.EndOffset > hw && req.ReplicaID < 0 {
-					sp.EndOffset = hw
-				}
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}

@@ -39,6 +39,13 @@ func (s *Store) runController() {
 	}
 }
 
+// connLossGrace is how long a broker whose connection to the controller
+// ended may take to reconnect before it is fenced: five heartbeats (half
+// the election timeout), at least 300 ms, at most the session timeout.
+func connLossGrace(election, session time.Duration) time.Duration {
+	return min(session, max(election/2, 300*time.Millisecond))
+}
+
 // controlOnce fences, unfences and elects as the brokers' liveness asks.
 func (s *Store) controlOnce(now, leaderSince time.Time) {
 	session := s.opts.SessionTimeout
@@ -61,6 +68,12 @@ func (s *Store) controlOnce(now, leaderSince time.Time) {
 			heard = floor
 		}
 		alive := now.Sub(heard) <= session
+		// A connection that ended and was not reopened within a few
+		// heartbeats is a process that died: its kernel closed it. A live
+		// node redials within tens of milliseconds.
+		if lost := s.q.LostSince(uint64(b.ID)); !lost.IsZero() && now.Sub(lost) > connLossGrace(s.opts.ElectionTimeout, session) {
+			alive = false
+		}
 		switch {
 		case alive && b.Fenced:
 			back = append(back, b.ID)

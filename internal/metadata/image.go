@@ -20,6 +20,29 @@ type Image struct {
 	Offset int64
 	// Index is the Raft index of the last entry applied (0: none yet).
 	Index uint64
+	// proposals is each node's last applied entry: a node proposes one
+	// entry at a time, numbered, so an entry proposed again after it
+	// seemed lost is recognised and applied once.
+	proposals map[int32]proposalMark
+}
+
+type proposalMark struct {
+	Incarnation uint64 `json:"inc"`
+	Req         uint64 `json:"req"`
+}
+
+// proposed reports whether node's entry req of incarnation inc was applied.
+func (im *Image) proposed(node int32, inc, req uint64) bool {
+	m, ok := im.proposals[node]
+	return ok && m.Incarnation == inc && req <= m.Req
+}
+
+// withProposal records node's entry as applied.
+func (im *Image) withProposal(node int32, inc, req uint64) *Image {
+	next := *im
+	next.proposals = cloneMap(im.proposals)
+	next.proposals[node] = proposalMark{inc, req}
+	return &next
 }
 
 // Broker is a registered broker.

@@ -309,34 +309,33 @@ func (s *Store) propose(ctx context.Context, e entry) error {
 		delete(s.waiters, e.Req)
 		s.mu.Unlock()
 	}()
-	// Without a leader (an election takes about one election timeout)
-	// the proposal is refused at once: try again until the deadline.
+	// A proposal can be lost: refused at once without a leader, or
+	// forwarded to a leader that dies before appending it. It is proposed
+	// again (the same entry: every node applies an entry once, see
+	// fsm.Apply) until it is applied or the deadline passes.
+	retry := max(2*s.opts.ElectionTimeout, time.Second)
 	for {
 		err := s.q.Propose(ctx, data)
-		if err == nil {
-			break
-		}
-		if errors.Is(err, quorum.ErrNoLeader) && ctx.Err() == nil {
-			select {
-			case <-time.After(20 * time.Millisecond):
-				continue
-			case <-s.closed:
-				return fmt.Errorf("%w: %v", ErrUnavailable, quorum.ErrClosed)
-			case <-ctx.Done():
+		wait := retry
+		switch {
+		case err == nil:
+		case errors.Is(err, quorum.ErrNoLeader):
+			wait = 20 * time.Millisecond // an election is on
+		default:
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w: %v", ErrUnavailable, err)
 			}
+			return err
 		}
-		if errors.Is(err, quorum.ErrNoLeader) || ctx.Err() != nil {
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		select {
+		case err := <-done:
+			return err
+		case <-s.closed:
+			return fmt.Errorf("%w: %v", ErrUnavailable, quorum.ErrClosed)
+		case <-ctx.Done():
+			return fmt.Errorf("%w: not committed: %v", ErrUnavailable, ctx.Err())
+		case <-time.After(wait):
 		}
-		return err
-	}
-	select {
-	case err := <-done:
-		return err
-	case <-s.closed:
-		return fmt.Errorf("%w: %v", ErrUnavailable, quorum.ErrClosed)
-	case <-ctx.Done():
-		return fmt.Errorf("%w: not committed: %v", ErrUnavailable, ctx.Err())
 	}
 }
 
@@ -382,6 +381,12 @@ func (f *fsm) Apply(index uint64, data []byte) {
 	err := json.Unmarshal(data, &e)
 	prev := s.image.Load()
 	next := prev
+	if err == nil && prev.proposed(e.Node, e.Incarnation, e.Req) {
+		// Proposed again after it looked lost, but the first one made it:
+		// applied once, its proposer already woken.
+		s.image.Store(prev.withIndex(index))
+		return
+	}
 	if err == nil && e.Import && prev.hasData() {
 		err = fmt.Errorf("%w: import into a cluster that already has topics, configs or producer ids", errConflict)
 	}
@@ -398,12 +403,12 @@ func (f *fsm) Apply(index uint64, data []byte) {
 		if !errors.Is(err, errConflict) {
 			s.logger.Error("skipping an undecodable metadata entry", "index", index, "err", err)
 		}
-		next = prev.withIndex(index)
+		next = prev.withIndex(index).withProposal(e.Node, e.Incarnation, e.Req)
 		s.image.Store(next)
 		s.wake(e, err)
 		return
 	}
-	next = next.withIndex(index)
+	next = next.withIndex(index).withProposal(e.Node, e.Incarnation, e.Req)
 	s.image.Store(next)
 	s.mu.Lock()
 	obs := s.onCommit
@@ -432,11 +437,14 @@ type snapshot struct {
 	Index   uint64   `json:"index"`
 	Offset  int64    `json:"offset"`
 	Records []Record `json:"records"`
+	// Proposals is each node's last applied proposal (incarnation and
+	// request number), so a re-proposed entry is still applied once.
+	Proposals map[int32]proposalMark `json:"proposals,omitempty"`
 }
 
 func (f *fsm) Snapshot() ([]byte, error) {
 	im := (*Store)(f).image.Load()
-	return json.Marshal(snapshot{Index: im.Index, Offset: im.Offset, Records: im.records()})
+	return json.Marshal(snapshot{Index: im.Index, Offset: im.Offset, Records: im.records(), Proposals: im.proposals})
 }
 
 func (f *fsm) Restore(index uint64, data []byte) error {
@@ -456,6 +464,7 @@ func (f *fsm) Restore(index uint64, data []byte) error {
 		}
 	}
 	next.Offset = snap.Offset
+	next.proposals = snap.Proposals
 	next = next.withIndex(index)
 	prev := s.image.Load()
 	s.image.Store(next)

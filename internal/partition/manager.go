@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,7 +54,7 @@ type Manager struct {
 
 // Committer commits metadata changes: *metadata.Store.
 type Committer interface {
-	Commit(plan func(im *metadata.Image) ([]metadata.Record, error)) (*metadata.Image, error)
+	CommitContext(ctx context.Context, plan func(im *metadata.Image) ([]metadata.Record, error)) (*metadata.Image, error)
 }
 
 type isrChange struct {
@@ -307,6 +308,10 @@ func (m *Manager) maintainISR() {
 	}
 }
 
+// isrCommitTimeout bounds one ISR change's wait for the quorum; the leader
+// asks again after it.
+const isrCommitTimeout = 5 * time.Second
+
 func (m *Manager) commitISR(batch []isrChange) {
 	if m.meta == nil {
 		for _, c := range batch {
@@ -314,9 +319,16 @@ func (m *Manager) commitISR(batch []isrChange) {
 		}
 		return
 	}
-	_, err := m.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
+	// One change per partition: the latest a leader asked for wins.
+	latest := map[*Partition]isrChange{}
+	for _, c := range batch {
+		latest[c.p] = c
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), isrCommitTimeout)
+	defer cancel()
+	_, err := m.meta.CommitContext(ctx, func(im *metadata.Image) ([]metadata.Record, error) {
 		var recs []metadata.Record
-		for _, c := range batch {
+		for _, c := range latest {
 			r, err := metadata.ChangeISRRecords(im, c.p.Topic, c.p.Index, m.cfg.NodeID, c.epoch, c.isr)
 			if err != nil {
 				continue // leadership moved on: nothing to ask any more

@@ -467,6 +467,18 @@ func (q *Quorum) LastHeard(id uint64) time.Time {
 	return q.tr.lastHeard(id)
 }
 
+// LostSince is when node id's connection to this node ended, if it has
+// not reconnected (zero otherwise). A process that dies (kill -9, a
+// crash) has its connections closed by its kernel at once, so this tells
+// a dead node long before the session timeout; a paused or cut-off node
+// keeps its connection and is judged by LastHeard.
+func (q *Quorum) LostSince(id uint64) time.Time {
+	if q.tr == nil {
+		return time.Time{}
+	}
+	return q.tr.lostSince(id)
+}
+
 // TransferLeadership asks the leader (this node) to hand leadership to
 // another voter, as a controller does before it shuts down.
 func (q *Quorum) TransferLeadership(to uint64) {

@@ -54,8 +54,10 @@ type transport struct {
 	wg     sync.WaitGroup
 	stop   chan struct{}
 
-	heardMu sync.Mutex // guards heard
+	heardMu sync.Mutex // guards heard, inbound and lost
 	heard   map[uint64]time.Time
+	inbound map[uint64]int       // open connections from each node
+	lost    map[uint64]time.Time // when a node's last connection ended
 }
 
 type peer struct {
@@ -68,7 +70,7 @@ func newTransport(self uint64, clusterID string, logger *slog.Logger, deliver fu
 	return &transport{
 		self: self, clusterID: clusterID, logger: logger, deliver: deliver, report: report,
 		peers: map[uint64]*peer{}, conns: map[net.Conn]struct{}{}, stop: make(chan struct{}),
-		heard: map[uint64]time.Time{},
+		heard: map[uint64]time.Time{}, inbound: map[uint64]int{}, lost: map[uint64]time.Time{},
 	}
 }
 
@@ -274,6 +276,17 @@ func (t *transport) serveConn(conn net.Conn) {
 		return
 	}
 	conn.SetReadDeadline(time.Time{})
+	t.heardMu.Lock()
+	t.inbound[from]++
+	delete(t.lost, from)
+	t.heardMu.Unlock()
+	defer func() {
+		t.heardMu.Lock()
+		if t.inbound[from]--; t.inbound[from] == 0 {
+			t.lost[from] = time.Now()
+		}
+		t.heardMu.Unlock()
+	}()
 	for {
 		kind, payload, err := readFrame(r)
 		if err != nil {
@@ -297,6 +310,14 @@ func (t *transport) serveConn(conn net.Conn) {
 		t.heardMu.Unlock()
 		t.deliver(m)
 	}
+}
+
+// lostSince is when node id's last connection to this node ended, if it
+// has none now (zero: connected, or never connected).
+func (t *transport) lostSince(id uint64) time.Time {
+	t.heardMu.Lock()
+	defer t.heardMu.Unlock()
+	return t.lost[id]
 }
 
 // lastHeard is when a message from node id last arrived (zero: never).
