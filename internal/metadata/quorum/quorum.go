@@ -87,6 +87,10 @@ type Quorum struct {
 	started   atomic.Bool
 	closeMu   sync.Once
 
+	// forgot is the connection loss for which this follower last gave up
+	// on its leader (owned by run).
+	forgot time.Time
+
 	basic atomic.Pointer[BasicStatus]
 }
 
@@ -324,6 +328,7 @@ func (q *Quorum) run() {
 			return
 		case <-tick.C:
 			q.rn.Tick()
+			q.leaderGone()
 		case m := <-q.recvc:
 			q.rn.Step(m)
 		case r := <-q.reportc:
@@ -352,6 +357,32 @@ func (q *Quorum) run() {
 			q.rn.TransferLeader(to)
 		}
 	}
+}
+
+// leaderGone lets a follower stop waiting for a leader whose process died:
+// its kernel closed the leader's connection, and if that connection is
+// not back within three ticks, the follower forgets the leader (so it
+// grants pre-votes at once, which CheckQuorum's lease otherwise forbids
+// for an election timeout) and campaigns. The followers that lost the
+// leader elect a new one in a few ticks instead of one to two election
+// timeouts. A follower cut off from a live leader cannot disturb it: the
+// others still hear from the leader and refuse its pre-votes.
+func (q *Quorum) leaderGone() {
+	if q.tr == nil {
+		return
+	}
+	st := q.rn.BasicStatus()
+	if st.RaftState != raft.StateFollower || st.Lead == raft.None {
+		return
+	}
+	lost := q.tr.lostSince(st.Lead)
+	if lost.IsZero() || lost.Equal(q.forgot) || time.Since(lost) < 3*(q.cfg.ElectionTimeout/10) {
+		return
+	}
+	q.forgot = lost
+	q.logger.Info("metadata quorum: the leader's connection is gone; electing a new leader", "leader", st.Lead)
+	q.rn.ForgetLeader()
+	q.rn.Campaign()
 }
 
 // handleReady carries out one Ready in the order Raft requires: the
