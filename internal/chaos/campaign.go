@@ -103,8 +103,8 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 	}); err != nil {
 		return nil, err
 	}
-	cfg := map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}
 	rf := int16(min(3, c.Nodes))
+	cfg := map[string]*string{"min.insync.replicas": kadm.StringPtr(fmt.Sprint(min(2, rf)))}
 	if r, err := adm.CreateTopic(ctx, int32(c.Partitions), rf, cfg, topic); err != nil || r.Err != nil {
 		return nil, fmt.Errorf("create topic: %v %v", err, r.Err)
 	}
