@@ -68,6 +68,13 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 			p.complete(nil)
 			return
 		}
+		for i := range resp.Topics {
+			for j := range resp.Topics[i].Partitions {
+				if rp := &resp.Topics[i].Partitions[j]; rp.ErrorCode != 0 {
+					rp.BaseOffset = -1
+				}
+			}
+		}
 		if hinted.Load() && req.Version >= 10 {
 			ids := map[int32]bool{}
 			for _, t := range resp.Topics {
@@ -121,8 +128,9 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 						return // timed out already
 					}
 					if err != nil {
+						// BaseOffset is set to -1 by finish: produceOne
+						// may still be writing it on another goroutine.
 						rp.ErrorCode = errCode(err)
-						rp.BaseOffset = -1
 						anyErr.Store(true)
 					}
 					finish()

@@ -361,14 +361,28 @@ func (m *Manager) removeTopic(t *metadata.Topic) {
 	for i := range t.Partitions {
 		tp := TopicPartition{t.Name, int32(i)}
 		m.mu.Lock()
-		_, ok := m.parts[tp]
+		p, ok := m.parts[tp]
 		delete(m.parts, tp)
 		m.mu.Unlock()
 		if !ok {
 			continue
 		}
+		m.unfollow(tp)
+		p.applyMetadata(metadata.Partition{Leader: -1, LeaderEpoch: p.LeaderEpoch() + 1}, time.Now()) // answers waiting acks
 		if err := m.dir.DeleteLog(t.Name, int32(i)); err != nil {
 			m.logger.Error("deleting log", "topic", t.Name, "partition", i, "err", err)
+		}
+	}
+}
+
+// unfollow takes a partition out of every fetcher.
+func (m *Manager) unfollow(tp TopicPartition) {
+	m.fmu.Lock()
+	defer m.fmu.Unlock()
+	for id, f := range m.fetchers {
+		if f.remove(tp) {
+			f.close()
+			delete(m.fetchers, id)
 		}
 	}
 }
