@@ -195,10 +195,14 @@ func (p *Partition) Append(batch []byte, now time.Time, done func(error)) (stora
 		return res, err
 	}
 	p.mu.Lock()
-	if done != nil {
+	// Alone in the ISR in page-cache mode (one node, or every follower
+	// out of sync): the high watermark moves to this append now, so the
+	// ack is answered here without queuing.
+	direct := done != nil && p.flusher == nil && len(p.isr) == 1 && p.isr[0] == p.nodeID
+	if done != nil && !direct {
 		p.addAckLocked(res.LastOffset+1, done)
 	}
-	if !res.Duplicate {
+	if !res.Duplicate && len(p.endWaiters) > 0 {
 		p.wakeEndLocked()
 	}
 	if p.flusher == nil {
@@ -206,6 +210,9 @@ func (p *Partition) Append(batch []byte, now time.Time, done func(error)) (stora
 			p.localEnd = res.End
 		}
 		p.advanceLocked() // unlocks
+		if direct {
+			done(nil)
+		}
 	} else {
 		p.mu.Unlock()
 		// A duplicate was appended (and flushed) when it first arrived;
