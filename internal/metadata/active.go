@@ -81,7 +81,7 @@ func (s *Store) controlOnce(now, leaderSince time.Time) {
 			dead = append(dead, b.ID)
 		}
 	}
-	if len(dead) == 0 && len(back) == 0 && len(ElectOfflineRecords(im)) == 0 {
+	if len(dead) == 0 && len(back) == 0 && len(ElectOfflineRecords(im)) == 0 && len(CompleteReassignmentRecords(im)) == 0 {
 		return
 	}
 	_, err := s.Commit(func(im *Image) ([]Record, error) {
@@ -102,6 +102,7 @@ func (s *Store) controlOnce(now, leaderSince time.Time) {
 			add(UnfenceBrokerRecords(cur, id))
 		}
 		add(ElectOfflineRecords(cur))
+		add(CompleteReassignmentRecords(cur))
 		return out, nil
 	})
 	if err != nil {

@@ -80,6 +80,10 @@ type Partition struct {
 	Leader         int32
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// Adding and Removing are set while a reassignment runs: Replicas
+	// holds the old and the new replicas, Adding those being added,
+	// Removing those that go once every added one is in the ISR.
+	Adding, Removing []int32
 }
 
 // String formats a UUID the way Kafka prints topic ids in logs (hex).
@@ -134,7 +138,8 @@ func (im *Image) records() []Record {
 		out = append(out, Record{Type: TypeTopic, Topic: &TopicRecord{Name: t.Name, ID: t.ID}})
 		for i, p := range t.Partitions {
 			out = append(out, Record{Type: TypePartition, Partition: &PartitionRecord{
-				TopicID: t.ID, Partition: int32(i), Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch}})
+				TopicID: t.ID, Partition: int32(i), Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch,
+				Adding: p.Adding, Removing: p.Removing}})
 		}
 	}
 	keys := make([]configKey, 0, len(im.configs))
@@ -216,7 +221,8 @@ func (im *Image) apply(r Record) (*Image, error) {
 		if isr == nil {
 			isr = p.Replicas
 		}
-		np := Partition{Replicas: p.Replicas, ISR: isr, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch}
+		np := Partition{Replicas: p.Replicas, ISR: isr, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch,
+			Adding: p.Adding, Removing: p.Removing}
 		if int(p.Partition) == len(t.Partitions) {
 			t.Partitions = append(t.Partitions, np)
 		} else {

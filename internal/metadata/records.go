@@ -79,6 +79,10 @@ type PartitionRecord struct {
 	Leader         int32   `json:"leader"`
 	LeaderEpoch    int32   `json:"leader_epoch"`
 	PartitionEpoch int32   `json:"partition_epoch,omitempty"`
+	// Adding and Removing are the replicas a reassignment adds and
+	// removes (both among Replicas while it runs), as in Kafka.
+	Adding   []int32 `json:"adding,omitempty"`
+	Removing []int32 `json:"removing,omitempty"`
 }
 
 // RemoveTopicRecord deletes a topic with all its partitions and configs.

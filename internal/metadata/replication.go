@@ -14,13 +14,21 @@ var ErrStaleLeader = fmt.Errorf("leader epoch is no longer current")
 // partition epoch grows with every change.
 func partitionChange(t *Topic, i int, leader int32, isr []int32) Record {
 	pm := t.Partitions[i]
+	return assignmentChange(t, i, pm.Replicas, pm.Adding, pm.Removing, leader, isr)
+}
+
+// assignmentChange is partitionChange that also sets the replicas and a
+// reassignment's adding and removing sets.
+func assignmentChange(t *Topic, i int, replicas, adding, removing []int32, leader int32, isr []int32) Record {
+	pm := t.Partitions[i]
 	epoch := pm.LeaderEpoch
 	if leader != pm.Leader {
 		epoch++
 	}
 	return Record{Type: TypePartition, Partition: &PartitionRecord{
-		TopicID: t.ID, Partition: int32(i), Replicas: pm.Replicas, ISR: isr,
+		TopicID: t.ID, Partition: int32(i), Replicas: replicas, ISR: isr,
 		Leader: leader, LeaderEpoch: epoch, PartitionEpoch: pm.PartitionEpoch + 1,
+		Adding: adding, Removing: removing,
 	}}
 }
 

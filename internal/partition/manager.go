@@ -89,6 +89,11 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 			if err := dir.DeleteLog(tp.Topic, tp.Partition); err != nil {
 				return nil, err
 			}
+		} else if !slices.Contains(t.Partitions[tp.Partition].Replicas, cfg.NodeID) {
+			logger.Info("deleting log of a replica moved to other brokers", "topic", tp.Topic, "partition", tp.Partition)
+			if err := dir.DeleteLog(tp.Topic, tp.Partition); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, name := range im.TopicNames() {
@@ -214,13 +219,19 @@ func (m *Manager) Apply(prev, next *metadata.Image, recs []metadata.Record) {
 }
 
 // syncReplica applies partition i of t from im to its hosted replica, if
-// any, and moves it to the fetcher of its leader when it follows.
+// any, and moves it to the fetcher of its leader when it follows. A
+// replica this broker no longer has (a reassignment moved it away) is
+// deleted.
 func (m *Manager) syncReplica(im *metadata.Image, t *metadata.Topic, i int32) {
 	p, ok := m.Get(t.Name, i)
 	if !ok || int(i) >= len(t.Partitions) {
 		return
 	}
 	pm := t.Partitions[i]
+	if !slices.Contains(pm.Replicas, m.cfg.NodeID) {
+		m.removeReplica(t.Name, i)
+		return
+	}
 	follow := p.applyMetadata(pm, time.Now())
 	tp := TopicPartition{t.Name, i}
 	addr := ""
@@ -359,19 +370,24 @@ func (m *Manager) reconfigure(im *metadata.Image, topic string) {
 
 func (m *Manager) removeTopic(t *metadata.Topic) {
 	for i := range t.Partitions {
-		tp := TopicPartition{t.Name, int32(i)}
-		m.mu.Lock()
-		p, ok := m.parts[tp]
-		delete(m.parts, tp)
-		m.mu.Unlock()
-		if !ok {
-			continue
-		}
-		m.unfollow(tp)
-		p.applyMetadata(metadata.Partition{Leader: -1, LeaderEpoch: p.LeaderEpoch() + 1}, time.Now()) // answers waiting acks
-		if err := m.dir.DeleteLog(t.Name, int32(i)); err != nil {
-			m.logger.Error("deleting log", "topic", t.Name, "partition", i, "err", err)
-		}
+		m.removeReplica(t.Name, int32(i))
+	}
+}
+
+// removeReplica stops hosting a partition and deletes its log.
+func (m *Manager) removeReplica(topic string, i int32) {
+	tp := TopicPartition{topic, i}
+	m.mu.Lock()
+	p, ok := m.parts[tp]
+	delete(m.parts, tp)
+	m.mu.Unlock()
+	if !ok {
+		return
+	}
+	m.unfollow(tp)
+	p.applyMetadata(metadata.Partition{Leader: -1, LeaderEpoch: p.LeaderEpoch() + 1}, time.Now()) // answers waiting acks
+	if err := m.dir.DeleteLog(topic, i); err != nil {
+		m.logger.Error("deleting log", "topic", topic, "partition", i, "err", err)
 	}
 }
 

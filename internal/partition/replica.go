@@ -34,6 +34,17 @@ func (p *Partition) applyMetadata(pm metadata.Partition, now time.Time) (follow 
 				p.localEnd = p.log.EndPosition()
 			}
 		}
+		// A reassignment adds and removes replicas within a term.
+		for _, r := range pm.Replicas {
+			if _, ok := p.followers[r]; !ok && r != p.nodeID {
+				p.followers[r] = &follower{leo: -1, caughtUp: now, prevLeaderEnd: -1}
+			}
+		}
+		for r := range p.followers {
+			if !slices.Contains(pm.Replicas, r) {
+				delete(p.followers, r)
+			}
+		}
 		p.truncate = false
 		p.advanceLocked() // a smaller ISR can move the high watermark
 		return false

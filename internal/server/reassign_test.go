@@ -1,0 +1,103 @@
+package server_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-streaming/samsa/internal/brokertest"
+)
+
+// TestReassignment moves a partition's replicas with
+// AlterPartitionReassignments (what kafka-reassign-partitions sends): the
+// new replica copies the log from the leader, joins the ISR, the replica it
+// replaces leaves and its log is deleted, and every record is still there.
+func TestReassignment(t *testing.T) {
+	c := brokertest.StartCluster(t, 3)
+	adm := adminFor(t, c.Addrs()...)
+	waitFor(t, "three brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 3
+	})
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 2, nil, "mv"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	waitFor(t, "full ISR", func() bool { return fullISR(t, adm, "mv", 1, 2) })
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	var values []string
+	for i := 0; i < 500; i++ {
+		values = append(values, fmt.Sprintf("mv-%03d", i))
+	}
+	produceAll(t, prod, "mv", values)
+
+	md, err := adm.Metadata(ctxFor(t, 10*time.Second), "mv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := md.Topics["mv"].Partitions[0].Replicas
+	var spare int32
+	for _, id := range []int32{1, 2, 3} {
+		if !slices.Contains(before, id) {
+			spare = id
+		}
+	}
+	gone := before[1]
+	target := []int32{before[0], spare}
+	req := kadm.AlterPartitionAssignmentsReq{}
+	req.Assign("mv", 0, target)
+	resps, err := adm.AlterPartitionAssignments(ctxFor(t, 20*time.Second), req)
+	if err != nil || resps.Error() != nil {
+		t.Fatalf("reassign: %v %v", err, resps.Error())
+	}
+	waitFor(t, "the reassignment to complete", func() bool {
+		l, err := adm.ListPartitionReassignments(ctxFor(t, 5*time.Second), nil)
+		if err != nil || len(l) != 0 {
+			return false
+		}
+		md, err := adm.Metadata(ctxFor(t, 5*time.Second), "mv")
+		if err != nil {
+			return false
+		}
+		p := md.Topics["mv"].Partitions[0]
+		return slices.Equal(p.Replicas, target) && len(p.ISR) == 2
+	})
+	waitFor(t, "the removed replica's log deleted", func() bool {
+		_, err := os.Stat(filepath.Join(c.Node(gone).Dir(), "mv-0"))
+		return os.IsNotExist(err)
+	})
+	// Every record, read from the new replica set (the spare leads after
+	// the old leader stops).
+	c.Node(before[0]).Stop()
+	var others []string
+	for _, n := range c.Nodes {
+		if n.Running() {
+			others = append(others, n.Addr())
+		}
+	}
+	seen := readAll(t, others, "mv", len(values))
+	for _, v := range values {
+		if !seen[v] {
+			t.Fatalf("%s lost in the move", v)
+		}
+	}
+
+	// Bad assignments get Kafka's error.
+	bad := kadm.AlterPartitionAssignmentsReq{}
+	bad.Assign("mv", 0, []int32{spare, spare})
+	resps, err = adm2(t, others).AlterPartitionAssignments(ctxFor(t, 20*time.Second), bad)
+	if err != nil || resps.Error() == nil {
+		t.Fatalf("a broker named twice was accepted: %v %v", err, resps.Error())
+	}
+}
+
+func adm2(t *testing.T, seeds []string) *kadm.Client { return adminFor(t, seeds...) }
