@@ -210,8 +210,9 @@ sc_leader_kill_ride_through() {
 	ride_java verify $t "$WORK/acked.txt"
 }
 
-# Moving a replica with kafka-reassign-partitions: AlterPartitionReassignments
-# and ListPartitionReassignments are not implemented yet (expected failure).
+# Moving a replica with kafka-reassign-partitions (AlterPartitionReassignments
+# and ListPartitionReassignments): --execute, then --verify until it reports
+# the move completed, and --describe shows the new replicas.
 sc_reassign_partitions() {
 	kafka_path
 	local t=cl-reassign leader replicas isr to="" i
