@@ -61,6 +61,8 @@ type Config struct {
 	OffsetsTopicPartitions     int32
 	OffsetsTopicReplication    int16
 	ReplicaLagTimeMax          time.Duration
+	LeaderRebalance            time.Duration // 0: auto.leader.rebalance.enable=false
+	ImbalancePercent           int
 	BrokerSessionTimeout       time.Duration
 	OffsetsRetention           time.Duration
 	OffsetsRetentionCheck      time.Duration
@@ -157,6 +159,10 @@ func (c *Config) resolve() error {
 	c.OffsetsTopicPartitions = int32(c.int("offsets.topic.num.partitions"))
 	c.OffsetsTopicReplication = int16(c.int("offsets.topic.replication.factor"))
 	c.ReplicaLagTimeMax = ms(c.int("replica.lag.time.max.ms"))
+	if c.Get("auto.leader.rebalance.enable") == "true" {
+		c.LeaderRebalance = time.Duration(c.int("leader.imbalance.check.interval.seconds")) * time.Second
+	}
+	c.ImbalancePercent = int(c.int("leader.imbalance.per.broker.percentage"))
 	c.BrokerSessionTimeout = ms(c.int("broker.session.timeout.ms"))
 	c.OffsetsRetention = time.Duration(c.int("offsets.retention.minutes")) * time.Minute
 	c.OffsetsRetentionCheck = ms(c.int("offsets.retention.check.interval.ms"))

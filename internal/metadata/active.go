@@ -21,7 +21,7 @@ const controllerInterval = 100 * time.Millisecond
 func (s *Store) runController() {
 	tick := time.NewTicker(controllerInterval)
 	defer tick.Stop()
-	var leaderSince time.Time
+	var leaderSince, lastRebalance time.Time
 	for {
 		select {
 		case <-s.closed:
@@ -32,9 +32,13 @@ func (s *Store) runController() {
 				continue
 			}
 			if leaderSince.IsZero() {
-				leaderSince = now
+				leaderSince, lastRebalance = now, now
 			}
 			s.controlOnce(now, leaderSince)
+			if r := s.opts.LeaderRebalance; r > 0 && now.Sub(lastRebalance) >= r {
+				lastRebalance = now
+				s.rebalanceLeaders()
+			}
 		}
 	}
 }
@@ -114,6 +118,21 @@ func (s *Store) controlOnce(now, leaderSince time.Time) {
 	}
 	for _, id := range back {
 		s.logger.Info("controller: unfenced a broker", "node_id", id)
+	}
+}
+
+// rebalanceLeaders moves leadership back to preferred replicas.
+func (s *Store) rebalanceLeaders() {
+	var moved int
+	_, err := s.Commit(func(im *Image) ([]Record, error) {
+		recs := PreferredLeaderRecords(im, s.opts.ImbalancePercent)
+		moved = len(recs)
+		return recs, nil
+	})
+	if err != nil {
+		s.logger.Warn("controller: preferred leader election not committed", "err", err)
+	} else if moved > 0 {
+		s.logger.Info("controller: moved leadership back to preferred replicas", "partitions", moved)
 	}
 }
 

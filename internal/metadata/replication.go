@@ -161,3 +161,41 @@ func ChangeISRRecords(im *Image, topic string, partition int32, leader, leaderEp
 	}
 	return []Record{partitionChange(t, int(partition), leader, keep)}, nil
 }
+
+// PreferredLeaderRecords plans moving leadership back to each partition's
+// preferred replica (its first) where that replica is in the ISR and not
+// fenced, for the brokers whose share of partitions led by someone else
+// exceeds imbalancePercent (Kafka's auto leader rebalance,
+// leader.imbalance.per.broker.percentage). Partitions being reassigned
+// are left alone.
+func PreferredLeaderRecords(im *Image, imbalancePercent int) []Record {
+	type move struct {
+		t *Topic
+		i int
+	}
+	preferred := map[int32]int{}
+	moves := map[int32][]move{}
+	for _, name := range im.TopicNames() {
+		t := im.topics[name]
+		for i, pm := range t.Partitions {
+			if len(pm.Replicas) == 0 || len(pm.Adding) > 0 || len(pm.Removing) > 0 {
+				continue
+			}
+			pref := pm.Replicas[0]
+			preferred[pref]++
+			if pm.Leader != pref && slices.Contains(pm.ISR, pref) && im.usable(pref) {
+				moves[pref] = append(moves[pref], move{t, i})
+			}
+		}
+	}
+	var recs []Record
+	for b, ms := range moves {
+		if len(ms)*100 <= imbalancePercent*preferred[b] {
+			continue
+		}
+		for _, m := range ms {
+			recs = append(recs, partitionChange(m.t, m.i, b, m.t.Partitions[m.i].ISR))
+		}
+	}
+	return recs
+}

@@ -81,6 +81,12 @@ type Options struct {
 	// SessionTimeout is broker.session.timeout.ms: the active controller
 	// fences a broker it has not heard from this long.
 	SessionTimeout time.Duration
+	// LeaderRebalance is how often the active controller moves leadership
+	// back to preferred replicas (auto.leader.rebalance.enable with
+	// leader.imbalance.check.interval.seconds; 0: never), for brokers
+	// whose imbalance exceeds ImbalancePercent.
+	LeaderRebalance  time.Duration
+	ImbalancePercent int
 	// SnapshotEntries overrides the quorum's snapshot interval (tests).
 	SnapshotEntries uint64
 	Logger          *slog.Logger

@@ -101,3 +101,50 @@ func TestReassignment(t *testing.T) {
 }
 
 func adm2(t *testing.T, seeds []string) *kadm.Client { return adminFor(t, seeds...) }
+
+// TestAutoLeaderRebalance: after a broker's restart its partitions are led
+// by others; the controller moves leadership back to the preferred
+// replicas once they are in sync (auto.leader.rebalance.enable).
+func TestAutoLeaderRebalance(t *testing.T) {
+	c := brokertest.StartCluster(t, 3, "leader.imbalance.check.interval.seconds", "1")
+	adm := adminFor(t, c.Addrs()...)
+	waitFor(t, "three brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 3
+	})
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 3, 3, nil, "bal"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "bal", 3, 3) })
+	preferredLeaders := func(a *kadm.Client) bool {
+		md, err := a.Metadata(ctxFor(t, 5*time.Second), "bal")
+		if err != nil {
+			return false
+		}
+		for _, p := range md.Topics["bal"].Partitions {
+			if len(p.Replicas) == 0 || p.Leader != p.Replicas[0] {
+				return false
+			}
+		}
+		return true
+	}
+	if !preferredLeaders(adm) {
+		t.Fatal("a new topic's leaders are not its preferred replicas")
+	}
+	c.Node(1).Stop()
+	adm2 := adminFor(t, c.Node(2).Addr(), c.Node(3).Addr())
+	waitFor(t, "node 1 to lead nothing", func() bool {
+		md, err := adm2.Metadata(ctxFor(t, 5*time.Second), "bal")
+		if err != nil {
+			return false
+		}
+		for _, p := range md.Topics["bal"].Partitions {
+			if p.Leader == 1 {
+				return false
+			}
+		}
+		return true
+	})
+	c.Node(1).StartAgain()
+	waitFor(t, "leadership back on the preferred replicas", func() bool { return fullISR(t, adm2, "bal", 3, 3) && preferredLeaders(adm2) })
+}

@@ -57,6 +57,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 		Dir: cfg.DataDir, NodeID: cfg.NodeID, ClusterID: cfg.ClusterID,
 		Voters: cfg.QuorumVoters, Listen: cfg.ControllerListenAddr,
 		ElectionTimeout: cfg.QuorumElectionTimeout, SessionTimeout: cfg.BrokerSessionTimeout, Logger: logger,
+		LeaderRebalance: cfg.LeaderRebalance, ImbalancePercent: cfg.ImbalancePercent,
 	}); err != nil {
 		return nil, err
 	}
