@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +24,8 @@ func newChaosCmd() *cobra.Command {
 		partitions int
 		seed       uint64
 		extra      []string
+		netns      bool
+		inNetns    string
 	)
 	cmd := &cobra.Command{
 		Use:   "chaos",
@@ -43,6 +46,24 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 			if err != nil {
 				return err
 			}
+			if netns && inNetns == "" {
+				// Make the namespaces, then run this campaign again inside
+				// the hub, where its clients can reach the nodes.
+				prefix := fmt.Sprintf("samsa%d", os.Getpid())
+				net, err := chaos.SetupNet(prefix, nodes)
+				if err != nil {
+					return fmt.Errorf("network namespaces: %w", err)
+				}
+				defer net.Teardown()
+				args := append([]string{"netns", "exec", net.Hub(), self}, os.Args[1:]...)
+				args = append(args, "--in-netns", prefix)
+				child := exec.Command("ip", args...)
+				child.Stdout, child.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+				if err := child.Run(); err != nil {
+					return fmt.Errorf("campaign in the namespaces: %w", err)
+				}
+				return nil
+			}
 			var plan []chaos.Fault
 			for r := 0; r < rounds; r++ {
 				for _, f := range strings.Split(faults, ",") {
@@ -57,7 +78,11 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 			if seed == 0 {
 				seed = uint64(time.Now().UnixNano())
 			}
-			camp := chaos.Campaign{Binary: self, Dir: dir, Nodes: nodes, Partitions: partitions, Faults: plan, Seed: seed, Extra: extra,
+			var net *chaos.Net
+			if inNetns != "" {
+				net = &chaos.Net{Prefix: inNetns, Nodes: nodes}
+			}
+			camp := chaos.Campaign{Binary: self, Dir: dir, Nodes: nodes, Partitions: partitions, Faults: plan, Seed: seed, Extra: extra, Net: net,
 				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))}
 			start := time.Now()
 			res, err := camp.Run(context.Background())
@@ -88,5 +113,8 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 	f.IntVar(&partitions, "partitions", 3, "partitions of the test topic (replication factor 3, min.insync.replicas 2)")
 	f.Uint64Var(&seed, "seed", 0, "seed for choosing victims (default: from the clock)")
 	f.StringArrayVar(&extra, "override", nil, "set a property on every node, key=value (repeatable)")
+	f.BoolVar(&netns, "netns", false, "run each node in a network namespace of its own (root, iproute2), which the isolate-leader fault needs")
+	f.StringVar(&inNetns, "in-netns", "", "internal: the namespaces made by --netns")
+	f.MarkHidden("in-netns")
 	return cmd
 }

@@ -88,7 +88,7 @@ func TestUpgradeSingleNode(t *testing.T) {
 // committed offsets are there, and the cluster creates replicated topics.
 func TestUpgradeToCluster(t *testing.T) {
 	base, _ := os.MkdirTemp("", "upgrade-")
-	cl, err := chaos.NewCluster(binary, base, 3)
+	cl, err := chaos.NewCluster(binary, base, 3, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,9 @@ const (
 	PauseLeader    Fault = "pause-leader"    // SIGSTOP a leader beyond the session timeout, then SIGCONT
 	KillAll        Fault = "kill-all"        // kill -9 every node, then start them all
 	RestartAll     Fault = "restart-all"     // SIGTERM every node (controlled shutdown), then start them all
+	// IsolateLeader cuts a partition leader off the network (its link on
+	// the bridge goes down) for the Pause time; needs Campaign.Net.
+	IsolateLeader Fault = "isolate-leader"
 )
 
 // Campaign describes a fault campaign on a cluster of real processes.
@@ -42,6 +45,9 @@ type Campaign struct {
 	Logger      *slog.Logger
 	// Extra are --override settings for every node.
 	Extra []string
+	// Net runs the nodes in network namespaces (the campaign must run in
+	// Net.Hub()); required by IsolateLeader.
+	Net *Net
 }
 
 // Result is what a campaign measured.
@@ -84,7 +90,7 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 	}
 	rng := rand.New(rand.NewPCG(c.Seed, c.Seed^0x5a5a))
 	extra := append([]string{"group.initial.rebalance.delay.ms=0"}, c.Extra...)
-	cl, err := NewCluster(c.Binary, c.Dir, c.Nodes, extra...)
+	cl, err := NewCluster(c.Binary, c.Dir, c.Nodes, c.Net, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +159,7 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 			stopLoad()
 			return nil, err
 		}
-		if f == KillLeader || f == KillController || f == PauseLeader {
+		if f == KillLeader || f == KillController || f == PauseLeader || f == IsolateLeader {
 			waitFor(ctx, "an acknowledgement on every partition the victim led", func() bool { _, ok := prod.FailoverTime(); return ok })
 			if d, ok := prod.FailoverTime(); ok {
 				res.Failover[f] = append(res.Failover[f], d)
@@ -241,6 +247,18 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 		}
 		sleep(ctx, c.Pause)
 		return cl.Resume(victim)
+	case IsolateLeader:
+		if cl.Net == nil {
+			return fmt.Errorf("%s needs network namespaces (samsa chaos --netns)", f)
+		}
+		victim := leaderOf()
+		c.Logger.Info("isolate", "node", victim)
+		watch(victim)
+		if err := cl.Net.Isolate(victim); err != nil {
+			return err
+		}
+		sleep(ctx, c.Pause)
+		return cl.Net.Heal(victim)
 	case KillAll, RestartAll:
 		for _, n := range cl.Nodes {
 			var err error

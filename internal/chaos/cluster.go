@@ -32,18 +32,30 @@ type Cluster struct {
 	Nodes     []*Node
 	// Extra are --override key=value settings for every node.
 	Extra []string
+	// Net, if set, runs each node in its own network namespace.
+	Net *Net
 
 	mu sync.Mutex // guards the nodes' process fields
 }
 
 // NewCluster lays out n nodes under dir (data and logs) on free loopback
-// ports; nothing is started.
-func NewCluster(binary, dir string, n int, extra ...string) (*Cluster, error) {
-	addrs, err := freeAddrs(2 * n)
-	if err != nil {
-		return nil, err
+// ports, or in the namespaces of net if not nil; nothing is started.
+func NewCluster(binary, dir string, n int, net *Net, extra ...string) (*Cluster, error) {
+	var addrs []string
+	if net == nil {
+		var err error
+		if addrs, err = freeAddrs(2 * n); err != nil {
+			return nil, err
+		}
+	} else {
+		for i := 1; i <= n; i++ {
+			addrs = append(addrs, net.Addr(int32(i), 9092))
+		}
+		for i := 1; i <= n; i++ {
+			addrs = append(addrs, net.Addr(int32(i), 9093))
+		}
 	}
-	c := &Cluster{Binary: binary, ClusterID: "chaos-" + fmt.Sprint(time.Now().UnixNano()), Extra: extra}
+	c := &Cluster{Binary: binary, ClusterID: "chaos-" + fmt.Sprint(time.Now().UnixNano()), Extra: extra, Net: net}
 	for i := 0; i < n; i++ {
 		c.Nodes = append(c.Nodes, &Node{ID: int32(i + 1), Addr: addrs[i], CtrlAddr: addrs[n+i], Dir: filepath.Join(dir, fmt.Sprintf("node%d", i+1))})
 	}
@@ -95,6 +107,10 @@ func (c *Cluster) Start(id int32) error {
 	}
 	fmt.Fprintf(lf, "=== start %s\n", time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(c.Binary, c.Args(n)...)
+	if c.Net != nil {
+		// ip netns exec enters the namespace and execs: the process is samsa.
+		cmd = c.Net.Exec(n.ID, c.Binary, c.Args(n)...)
+	}
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
