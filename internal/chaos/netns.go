@@ -70,10 +70,14 @@ func SetupNet(prefix string, nodes int) (*Net, error) {
 }
 
 // Isolate cuts node i off the bridge; Heal joins it again.
-func (n *Net) Isolate(i int32) error { return ip("-n", n.Hub(), "link", "set", fmt.Sprintf("vb%d", i), "down") }
+func (n *Net) Isolate(i int32) error {
+	return ip("-n", n.Hub(), "link", "set", fmt.Sprintf("vb%d", i), "down")
+}
 
 // Heal undoes Isolate.
-func (n *Net) Heal(i int32) error { return ip("-n", n.Hub(), "link", "set", fmt.Sprintf("vb%d", i), "up") }
+func (n *Net) Heal(i int32) error {
+	return ip("-n", n.Hub(), "link", "set", fmt.Sprintf("vb%d", i), "up")
+}
 
 // Exec returns a command that runs name in node i's namespace.
 func (n *Net) Exec(i int32, name string, args ...string) *exec.Cmd {
