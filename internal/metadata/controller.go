@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -133,11 +134,35 @@ func UsableBrokers(im *Image, nodeID int32) int16 { return int16(len(placementBr
 
 // placementBrokers are the brokers new partitions may be placed on: every
 // registered broker, or this node alone before any registration.
+//
+// With broker.rack set, the list alternates racks (the first broker of
+// each rack, then the second of each, ...), as Kafka's rack-aware
+// placement does: consecutive brokers are in different racks, so the
+// striped replicas of a partition land in as many racks as there are.
 func placementBrokers(im *Image, nodeID int32) []int32 {
+	byRack := map[string][]int32{}
+	var racks []string
+	for _, b := range im.Brokers() { // by id
+		if b.Fenced {
+			continue
+		}
+		if _, ok := byRack[b.Rack]; !ok {
+			racks = append(racks, b.Rack)
+		}
+		byRack[b.Rack] = append(byRack[b.Rack], b.ID)
+	}
+	sort.Strings(racks)
 	var ids []int32
-	for _, b := range im.Brokers() {
-		if !b.Fenced {
-			ids = append(ids, b.ID)
+	for i := 0; len(ids) < len(im.brokers); i++ {
+		added := false
+		for _, r := range racks {
+			if i < len(byRack[r]) {
+				ids = append(ids, byRack[r][i])
+				added = true
+			}
+		}
+		if !added {
+			break
 		}
 	}
 	if len(ids) == 0 {

@@ -195,3 +195,40 @@ func TestTopicNames(t *testing.T) {
 		t.Fatalf("shrink accepted: %v", err)
 	}
 }
+
+func TestRackAwarePlacement(t *testing.T) {
+	im := emptyImage()
+	for _, b := range []struct {
+		id   int32
+		rack string
+	}{{1, "a"}, {2, "a"}, {3, "b"}, {4, "b"}, {5, "c"}, {6, "c"}} {
+		var err error
+		if im, err = im.apply(Record{Type: TypeBroker, Broker: &BrokerRecord{ID: b.id, Rack: b.rack, Incarnation: "x"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := CreateTopicRecords(im, CreateTopic{Name: "t", Partitions: 12, ReplicationFactor: 3}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rack := map[int32]string{1: "a", 2: "a", 3: "b", 4: "b", 5: "c", 6: "c"}
+	leaders := map[int32]int{}
+	for _, r := range recs {
+		if r.Type != TypePartition {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, id := range r.Partition.Replicas {
+			seen[rack[id]] = true
+		}
+		if len(seen) != 3 {
+			t.Errorf("partition %d replicas %v span racks %v, want all three", r.Partition.Partition, r.Partition.Replicas, seen)
+		}
+		leaders[r.Partition.Leader]++
+	}
+	for id := int32(1); id <= 6; id++ {
+		if leaders[id] != 2 {
+			t.Errorf("broker %d leads %d of 12 partitions, want 2 (%v)", id, leaders[id], leaders)
+		}
+	}
+}
