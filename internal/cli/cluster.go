@@ -30,6 +30,7 @@ func newClusterCmd(g *globals) *cobra.Command {
 			})
 		},
 	})
+	cmd.AddCommand(newRebalanceCmd(g))
 	return cmd
 }
 
