@@ -26,6 +26,7 @@ func newChaosCmd() *cobra.Command {
 		extra      []string
 		netns      bool
 		inNetns    string
+		kafkaLib   string
 	)
 	cmd := &cobra.Command{
 		Use:   "chaos",
@@ -82,7 +83,11 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 			if inNetns != "" {
 				net = &chaos.Net{Prefix: inNetns, Nodes: nodes}
 			}
-			camp := chaos.Campaign{Binary: self, Dir: dir, Nodes: nodes, Partitions: partitions, Faults: plan, Seed: seed, Extra: extra, Net: net,
+			var kafka *chaos.Kafka
+			if kafkaLib != "" {
+				kafka = &chaos.Kafka{Lib: kafkaLib}
+			}
+			camp := chaos.Campaign{Binary: self, Dir: dir, Nodes: nodes, Partitions: partitions, Faults: plan, Seed: seed, Extra: extra, Net: net, Kafka: kafka,
 				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))}
 			start := time.Now()
 			res, err := camp.Run(context.Background())
@@ -115,6 +120,7 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 	f.StringArrayVar(&extra, "override", nil, "set a property on every node, key=value (repeatable)")
 	f.BoolVar(&netns, "netns", false, "run each node in a network namespace of its own (root, iproute2), which the isolate-leader fault needs")
 	f.StringVar(&inNetns, "in-netns", "", "internal: the namespaces made by --netns")
+	f.StringVar(&kafkaLib, "kafka-lib", "", "run the same campaign against Apache Kafka nodes (KRaft, its default settings) from this directory of Kafka's jars, e.g. ~/.cache/samsa-bench/kafka-4.3.1/lib from bench/run.sh")
 	f.MarkHidden("in-netns")
 	return cmd
 }

@@ -48,6 +48,8 @@ type Campaign struct {
 	// Net runs the nodes in network namespaces (the campaign must run in
 	// Net.Hub()); required by IsolateLeader.
 	Net *Net
+	// Kafka runs the campaign against Apache Kafka nodes instead.
+	Kafka *Kafka
 }
 
 // Result is what a campaign measured.
@@ -93,6 +95,13 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 	cl, err := NewCluster(c.Binary, c.Dir, c.Nodes, c.Net, extra...)
 	if err != nil {
 		return nil, err
+	}
+	if c.Kafka != nil {
+		cl.Kafka, cl.ClusterID = c.Kafka, kafkaClusterID()
+		if c.Nodes < 3 {
+			cl.Extra = append(cl.Extra, fmt.Sprintf("offsets.topic.replication.factor=%d", c.Nodes),
+				fmt.Sprintf("transaction.state.log.replication.factor=%d", c.Nodes), "transaction.state.log.min.isr=1")
+		}
 	}
 	defer cl.Close()
 	if err := cl.StartAll(); err != nil {

@@ -34,6 +34,8 @@ type Cluster struct {
 	Extra []string
 	// Net, if set, runs each node in its own network namespace.
 	Net *Net
+	// Kafka, if set, runs Apache Kafka nodes instead of Samsa's.
+	Kafka *Kafka
 
 	mu sync.Mutex // guards the nodes' process fields
 }
@@ -90,6 +92,14 @@ func (c *Cluster) Args(n *Node) []string {
 
 // Start starts node id and waits until its Kafka listener accepts.
 func (c *Cluster) Start(id int32) error {
+	if err := c.launch(id); err != nil {
+		return err
+	}
+	return c.waitListening(id)
+}
+
+// launch starts node id's process.
+func (c *Cluster) launch(id int32) error {
 	n := c.Node(id)
 	c.mu.Lock()
 	if n.cmd != nil {
@@ -111,6 +121,14 @@ func (c *Cluster) Start(id int32) error {
 		// ip netns exec enters the namespace and execs: the process is samsa.
 		cmd = c.Net.Exec(n.ID, c.Binary, c.Args(n)...)
 	}
+	if c.Kafka != nil {
+		var err error
+		if cmd, err = c.kafkaCommand(n); err != nil {
+			lf.Close()
+			c.mu.Unlock()
+			return err
+		}
+	}
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -122,7 +140,16 @@ func (c *Cluster) Start(id int32) error {
 	exited := n.exited
 	go func() { cmd.Wait(); close(exited) }()
 	c.mu.Unlock()
-	deadline := time.Now().Add(30 * time.Second)
+	return nil
+}
+
+// waitListening waits until node id's Kafka listener accepts.
+func (c *Cluster) waitListening(id int32) error {
+	n := c.Node(id)
+	c.mu.Lock()
+	exited := n.exited
+	c.mu.Unlock()
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", n.Addr, time.Second)
 		if err == nil {
@@ -141,13 +168,22 @@ func (c *Cluster) Start(id int32) error {
 	}
 }
 
-// StartAll starts every node that is not running.
+// StartAll starts every node that is not running, all at once (a Kafka
+// node does not open its listener before a quorum of controllers is up),
+// then waits for their listeners.
 func (c *Cluster) StartAll() error {
+	var started []int32
 	for _, n := range c.Nodes {
 		if !c.Running(n.ID) {
-			if err := c.Start(n.ID); err != nil {
+			if err := c.launch(n.ID); err != nil {
 				return err
 			}
+			started = append(started, n.ID)
+		}
+	}
+	for _, id := range started {
+		if err := c.waitListening(id); err != nil {
+			return err
 		}
 	}
 	return nil
