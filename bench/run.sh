@@ -120,24 +120,7 @@ SAMSA_COMMIT="$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --qu
 # Kafka's jars, copied into this harness's own cache by Maven (from ~/.m2 when
 # the compat suite fetched them already, else from Maven Central). The compat
 # suite's copy is not used directly: its setup replaces it while it runs.
-KLIB=$CACHE/kafka-$KAFKA_VERSION/lib
-kafka_stamp=$(sha256sum "$BENCH/kafka/pom.xml" | cut -d' ' -f1)
-if [[ $(cat "$CACHE/kafka-$KAFKA_VERSION/stamp" 2>/dev/null) != "$kafka_stamp" ]]; then
-	say "fetching Apache Kafka $KAFKA_VERSION jars (Maven) into $KLIB"
-	command -v mvn >/dev/null || { echo "run.sh: mvn is needed to fetch Kafka" >&2; exit 1; }
-	rm -rf "$CACHE/kafka-$KAFKA_VERSION"
-	# Maven Central sometimes drops a download; a second try costs seconds,
-	# a red smoke test in the suite costs a run.
-	for attempt in 1 2 3; do
-		mvn -q -B -f "$BENCH/kafka/pom.xml" dependency:copy-dependencies -DoutputDirectory="$KLIB.new" && break
-		((attempt < 3)) || { echo "run.sh: fetching Kafka's jars failed 3 times" >&2; exit 1; }
-		say "Maven failed (attempt $attempt); retrying in 5 s"
-		rm -rf "$KLIB.new"
-		sleep 5
-	done
-	mv "$KLIB.new" "$KLIB"
-	echo "$kafka_stamp" >"$CACHE/kafka-$KAFKA_VERSION/stamp"
-fi
+KLIB=$("$BENCH/kafka-jars.sh" "$CACHE" "$KAFKA_VERSION")
 command -v java >/dev/null || { echo "run.sh: java is needed for Kafka" >&2; exit 1; }
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

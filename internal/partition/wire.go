@@ -22,6 +22,9 @@ type wireConn struct {
 	fmtr *kmsg.RequestFormatter
 	corr int32
 	buf  []byte
+	// resp is reused for every response: what a response holds (record
+	// batches) is consumed before the next request is sent.
+	resp []byte
 }
 
 func dialWire(addr string, clientID string, timeout time.Duration) (*wireConn, error) {
@@ -48,7 +51,10 @@ func (w *wireConn) request(req kmsg.Request, timeout time.Duration) (kmsg.Respon
 	if size < 4 || size > maxReplicaResponseBytes {
 		return nil, fmt.Errorf("response of %d bytes", size)
 	}
-	body := make([]byte, size)
+	if cap(w.resp) < int(size) {
+		w.resp = make([]byte, size)
+	}
+	body := w.resp[:size]
 	if _, err := io.ReadFull(w.r, body); err != nil {
 		return nil, err
 	}
