@@ -22,7 +22,11 @@ RECORDS=${RECORDS:-1000000}
 ROUNDS=${ROUNDS:-3}
 rm -rf "$RUN" && mkdir -p "$RUN/logs"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
+# The nodes' data (gigabytes) goes when the script ends; logs stay.
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "$RUN/samsa-nodes" "$RUN"/kafka[0-9]
+}
 trap cleanup EXIT
 
 (cd "$ROOT" && go build -o "$RUN/samsa" ./cmd/samsa)

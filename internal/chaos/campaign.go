@@ -197,6 +197,15 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 	if res.Report, err = history.Check(h); err != nil {
 		return nil, err
 	}
+	// The nodes' data (gigabytes after a long campaign) is not needed any
+	// more: the history and the nodes' logs stay for samsa verify and a
+	// reader. A campaign with anomalies keeps everything.
+	if res.Report.Clean() {
+		cl.Close()
+		for _, n := range cl.Nodes {
+			os.RemoveAll(n.Dir)
+		}
+	}
 	return res, nil
 }
 
