@@ -253,3 +253,39 @@ func TestVotersAndClusterChecks(t *testing.T) {
 		t.Fatalf("the other cluster's node applied %v", got)
 	}
 }
+
+// A second process started with a node id already in use is refused by
+// the others while the first one is alive, so it can neither vote nor be
+// given entries.
+func TestDuplicateNodeIDRefused(t *testing.T) {
+	nodes := cluster(t, 0)
+	leader := leaderOf(t, nodes, 0)
+	propose(t, leader, "a")
+	for _, n := range nodes {
+		waitApplied(t, n, []string{"a"})
+	}
+	impostorCfg := nodes[1].cfg
+	impostorCfg.Listen = freePorts(t, 1)[0]
+	impostorCfg.Dir = t.TempDir()
+	impostor := startNode(t, impostorCfg)
+	defer impostor.q.Close()
+	time.Sleep(time.Second) // its hellos arrive and are refused
+	propose(t, leaderOf(t, nodes, 0), "b")
+	for _, n := range nodes {
+		waitApplied(t, n, []string{"a", "b"})
+	}
+	if got := impostor.fsm.get(); len(got) != 0 {
+		t.Fatalf("the impostor with node id %d applied %v", impostorCfg.NodeID, got)
+	}
+	// The leader hears from every live voter, so it knows the real node
+	// is alive and refuses the impostor. (A follower that has not heard
+	// from node 2 lately cannot tell which process is the real one.)
+	// If node 2 is the leader, both others hear from it and refuse.
+	l := leaderOf(t, nodes, 0)
+	for _, n := range nodes {
+		judges := n == l || l.cfg.NodeID == impostorCfg.NodeID
+		if judges && n.cfg.NodeID != impostorCfg.NodeID && n.q.tr.duplicates.Load() == 0 {
+			t.Fatalf("node %d (leader %d) did not refuse the impostor", n.cfg.NodeID, l.cfg.NodeID)
+		}
+	}
+}

@@ -8,8 +8,10 @@ import (
 	"hash/crc32"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -54,11 +56,19 @@ type transport struct {
 	wg     sync.WaitGroup
 	stop   chan struct{}
 
-	heardMu sync.Mutex // guards heard, inbound and lost
-	heard   map[uint64]time.Time
-	inbound map[uint64]int       // open connections from each node
-	lost    map[uint64]time.Time // when a node's last connection ended
+	heardMu      sync.Mutex // guards heard, inbound, lost and incarnations
+	heard        map[uint64]time.Time
+	inbound      map[uint64]int       // open connections from each node
+	lost         map[uint64]time.Time // when a node's last connection ended
+	incarnations map[uint64]uint64    // the process behind each node's connections
+
+	incarnation uint64       // this process, random per start
+	duplicates  atomic.Int64 // hellos refused as a second process of a node id
 }
+
+// duplicateWindow: a node id heard from this recently belongs to a live
+// process; a hello from another process with that id is refused.
+const duplicateWindow = 2 * time.Second
 
 type peer struct {
 	id   uint64
@@ -71,6 +81,7 @@ func newTransport(self uint64, clusterID string, logger *slog.Logger, deliver fu
 		self: self, clusterID: clusterID, logger: logger, deliver: deliver, report: report,
 		peers: map[uint64]*peer{}, conns: map[net.Conn]struct{}{}, stop: make(chan struct{}),
 		heard: map[uint64]time.Time{}, inbound: map[uint64]int{}, lost: map[uint64]time.Time{},
+		incarnations: map[uint64]uint64{}, incarnation: rand.Uint64(),
 	}
 }
 
@@ -156,7 +167,7 @@ func (t *transport) sendLoop(p *peer) {
 // (returned) or the transport closes (nil).
 func (t *transport) stream(conn net.Conn, p *peer) error {
 	w := bufio.NewWriterSize(conn, 64<<10)
-	if err := writeHello(w, t.self, t.clusterID); err != nil {
+	if err := writeHello(w, t.self, t.incarnation, t.clusterID); err != nil {
 		return err
 	}
 	if err := w.Flush(); err != nil {
@@ -188,12 +199,13 @@ func (t *transport) stream(conn net.Conn, p *peer) error {
 	}
 }
 
-func writeHello(w io.Writer, from uint64, clusterID string) error {
-	buf := make([]byte, 0, 18+len(clusterID))
+func writeHello(w io.Writer, from, incarnation uint64, clusterID string) error {
+	buf := make([]byte, 0, 26+len(clusterID))
 	buf = append(buf, helloMagic[:]...)
 	buf = binary.BigEndian.AppendUint64(buf, from)
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(clusterID)))
 	buf = append(buf, clusterID...)
+	buf = binary.BigEndian.AppendUint64(buf, incarnation)
 	_, err := w.Write(buf)
 	return err
 }
@@ -265,7 +277,7 @@ func (t *transport) serveConn(conn net.Conn) {
 	defer t.track(conn, false)
 	r := bufio.NewReaderSize(conn, 64<<10)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	from, cluster, err := readHello(r)
+	from, inc, cluster, err := readHello(r)
 	if err != nil {
 		t.logger.Warn("controller listener: bad hello; closing", "remote", conn.RemoteAddr(), "err", err)
 		return
@@ -277,6 +289,19 @@ func (t *transport) serveConn(conn net.Conn) {
 	}
 	conn.SetReadDeadline(time.Time{})
 	t.heardMu.Lock()
+	// Two processes with one node id (a configuration mistake) would vote
+	// twice and could elect two leaders: while a process of that id is
+	// connected and heard from, another one is refused, loudly. A
+	// restarted process is let in: its predecessor's connection is gone or
+	// silent.
+	if cur, ok := t.incarnations[from]; ok && cur != inc && t.inbound[from] > 0 && time.Since(t.heard[from]) < duplicateWindow {
+		t.heardMu.Unlock()
+		t.duplicates.Add(1)
+		t.logger.Error("controller listener: refusing a second process with the same node id; check node.id on every node",
+			"node_id", from, "remote", conn.RemoteAddr())
+		return
+	}
+	t.incarnations[from] = inc
 	t.inbound[from]++
 	delete(t.lost, from)
 	t.heardMu.Unlock()
@@ -327,20 +352,20 @@ func (t *transport) lastHeard(id uint64) time.Time {
 	return t.heard[id]
 }
 
-func readHello(r io.Reader) (from uint64, cluster string, err error) {
+func readHello(r io.Reader) (from, incarnation uint64, cluster string, err error) {
 	var hdr [18]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, "", err
+		return 0, 0, "", err
 	}
 	if [8]byte(hdr[:8]) != helloMagic {
-		return 0, "", fmt.Errorf("not a Samsa controller connection")
+		return 0, 0, "", fmt.Errorf("not a Samsa controller connection")
 	}
 	from = binary.BigEndian.Uint64(hdr[8:])
-	id := make([]byte, binary.BigEndian.Uint16(hdr[16:]))
+	id := make([]byte, binary.BigEndian.Uint16(hdr[16:])+8)
 	if _, err := io.ReadFull(r, id); err != nil {
-		return 0, "", err
+		return 0, 0, "", err
 	}
-	return from, string(id), nil
+	return from, binary.BigEndian.Uint64(id[len(id)-8:]), string(id[:len(id)-8]), nil
 }
 
 // readFrame reads one frame (the raft.log frame format) from a stream.
