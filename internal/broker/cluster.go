@@ -91,19 +91,12 @@ func (b *Broker) produceEndpoints(im *metadata.Image, ids map[int32]bool) []kmsg
 	return out
 }
 
-// fetchEndpoints lists the brokers named in leader hints (Fetch v16+).
+// fetchEndpoints lists the brokers named in leader hints (Fetch v16+):
+// the same entries as Produce's, which kmsg declares as a type of its own.
 func (b *Broker) fetchEndpoints(im *metadata.Image, ids map[int32]bool) []kmsg.FetchResponseBroker {
 	var out []kmsg.FetchResponseBroker
-	for _, br := range b.brokers(im) {
-		if ids[br.ID] {
-			e := kmsg.NewFetchResponseBroker()
-			e.NodeID, e.Host, e.Port = br.ID, br.Host, br.Port
-			if br.Rack != "" {
-				rack := br.Rack
-				e.Rack = &rack
-			}
-			out = append(out, e)
-		}
+	for _, e := range b.produceEndpoints(im, ids) {
+		out = append(out, kmsg.FetchResponseBroker(e))
 	}
 	return out
 }

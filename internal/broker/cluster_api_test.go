@@ -165,7 +165,11 @@ func createTopicRF(t *testing.T, c *brokertest.Cluster, topic string, partitions
 	if err != nil {
 		t.Fatalf("create %s: %v", topic, err)
 	}
-	waitFullISR(t, c.Node(1), topic, int(partitions), int(rf))
+	// Every node applies the topic on its own: wait for each, since tests
+	// ask any of them.
+	for _, n := range c.Nodes {
+		waitFullISR(t, n, topic, int(partitions), int(rf))
+	}
 }
 
 // waitFullISR waits until DescribeTopicPartitions on node shows every

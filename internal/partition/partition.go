@@ -134,13 +134,6 @@ func (p *Partition) IsLeader() bool {
 	return p.leader == p.nodeID
 }
 
-// ISR returns the in-sync replicas as this replica knows them.
-func (p *Partition) ISR() []int32 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.isr)
-}
-
 // CheckEpoch validates a client's view of the leader epoch; -1 means the
 // client does not say.
 func (p *Partition) CheckEpoch(current int32) error {

@@ -94,13 +94,11 @@ func TestReassignment(t *testing.T) {
 	// Bad assignments get Kafka's error.
 	bad := kadm.AlterPartitionAssignmentsReq{}
 	bad.Assign("mv", 0, []int32{spare, spare})
-	resps, err = adm2(t, others).AlterPartitionAssignments(ctxFor(t, 20*time.Second), bad)
+	resps, err = adminFor(t, others...).AlterPartitionAssignments(ctxFor(t, 20*time.Second), bad)
 	if err != nil || resps.Error() == nil {
 		t.Fatalf("a broker named twice was accepted: %v %v", err, resps.Error())
 	}
 }
-
-func adm2(t *testing.T, seeds []string) *kadm.Client { return adminFor(t, seeds...) }
 
 // TestAutoLeaderRebalance: after a broker's restart its partitions are led
 // by others; the controller moves leadership back to the preferred
