@@ -46,8 +46,17 @@ type Config struct {
 	// Voters maps each voter's node id to its controller address. A single
 	// voter that is this node needs no address: nothing is sent.
 	Voters map[uint64]string
-	// Listen is this node's controller listener ("" for a single voter).
+	// Listen is this node's controller listener ("" for a single voter
+	// that admits no learners, and for a learner).
 	Listen string
+	// Learner makes this node a Raft learner (Kafka's observer, a
+	// broker-only node): it replicates and applies the log, forwards
+	// proposals to the leader, and never votes. It dials the voters (or
+	// Bootstrap) and the leader admits it on its first connection.
+	Learner bool
+	// Bootstrap lists controller addresses for a learner whose Voters are
+	// not given (controller.quorum.bootstrap.servers).
+	Bootstrap []string
 	// Dir holds raft.log and raft.snapshot.
 	Dir string
 	// ElectionTimeout is Kafka's controller.quorum.election.timeout.ms: a
@@ -90,6 +99,9 @@ type Quorum struct {
 	// forgot is the connection loss for which this follower last gave up
 	// on its leader (owned by run).
 	forgot time.Time
+	// admitted is when this leader last proposed adding a learner (owned
+	// by run): one membership change at a time.
+	admitted time.Time
 
 	basic atomic.Pointer[BasicStatus]
 }
@@ -141,7 +153,13 @@ func Open(cfg Config) (*Quorum, error) {
 	if cfg.SnapshotEntries == 0 {
 		cfg.SnapshotEntries = 8192
 	}
-	if _, ok := cfg.Voters[cfg.NodeID]; !ok && len(cfg.Voters) > 0 {
+	_, voter := cfg.Voters[cfg.NodeID]
+	switch {
+	case cfg.Learner && voter:
+		return nil, fmt.Errorf("node %d is a controller quorum voter, so it cannot be a broker-only node", cfg.NodeID)
+	case cfg.Learner && len(cfg.Voters) == 0 && len(cfg.Bootstrap) == 0:
+		return nil, fmt.Errorf("a broker-only node needs the controllers' addresses (controller.quorum.voters or controller.quorum.bootstrap.servers)")
+	case !cfg.Learner && !voter && len(cfg.Voters) > 0:
 		return nil, fmt.Errorf("node %d is not among the controller quorum voters", cfg.NodeID)
 	}
 	st, fresh, err := openStorage(cfg.Dir)
@@ -188,7 +206,7 @@ func Open(cfg Config) (*Quorum, error) {
 		return nil, err
 	}
 	q.rn = rn
-	if fresh {
+	if fresh && !cfg.Learner {
 		ids := make([]uint64, 0, len(cfg.Voters))
 		for id := range cfg.Voters {
 			ids = append(ids, id)
@@ -220,7 +238,7 @@ func Open(cfg Config) (*Quorum, error) {
 			break
 		}
 	}
-	if !fresh {
+	if !fresh && !cfg.Learner {
 		if err := checkVoters(rn, cfg); err != nil {
 			st.close()
 			return nil, err
@@ -267,7 +285,14 @@ func checkVoters(rn *raft.RawNode, cfg Config) error {
 // Start starts the node's goroutine and, with several voters, the
 // controller listener and connections to the other voters.
 func (q *Quorum) Start() error {
-	if len(q.cfg.Voters) > 1 {
+	switch {
+	case q.cfg.Learner:
+		q.tr = newTransport(q.cfg.NodeID, q.cfg.ClusterID, q.logger, q.deliver, q.reportFrom)
+		q.tr.learner = true
+		for _, a := range q.upstreams() {
+			q.tr.addUpstream(a)
+		}
+	case len(q.cfg.Voters) > 1 || q.cfg.Listen != "":
 		q.tr = newTransport(q.cfg.NodeID, q.cfg.ClusterID, q.logger, q.deliver, q.reportFrom)
 		addr, err := q.tr.listen(q.cfg.Listen)
 		if err != nil {
@@ -281,6 +306,19 @@ func (q *Quorum) Start() error {
 	q.started.Store(true)
 	go q.run()
 	return nil
+}
+
+// upstreams lists the controller addresses a learner dials.
+func (q *Quorum) upstreams() []string {
+	if len(q.cfg.Voters) == 0 {
+		return q.cfg.Bootstrap
+	}
+	out := make([]string, 0, len(q.cfg.Voters))
+	for _, a := range q.cfg.Voters {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Addr is the controller listener's address (nil with a single voter).
@@ -329,6 +367,7 @@ func (q *Quorum) run() {
 		case <-tick.C:
 			q.rn.Tick()
 			q.leaderGone()
+			q.admitLearners()
 		case m := <-q.recvc:
 			q.rn.Step(m)
 		case r := <-q.reportc:
@@ -368,7 +407,7 @@ func (q *Quorum) run() {
 // timeouts. A follower cut off from a live leader cannot disturb it: the
 // others still hear from the leader and refuse its pre-votes.
 func (q *Quorum) leaderGone() {
-	if q.tr == nil {
+	if q.tr == nil || q.cfg.Learner {
 		return
 	}
 	st := q.rn.BasicStatus()
@@ -383,6 +422,40 @@ func (q *Quorum) leaderGone() {
 	q.logger.Info("metadata quorum: the leader's connection is gone; electing a new leader", "leader", st.Lead)
 	q.rn.ForgetLeader()
 	q.rn.Campaign()
+}
+
+// admitLearners adds the broker-only nodes connected to this leader that
+// are not members yet as Raft learners, one membership change at a time
+// (the next waits until the last is applied or an election timeout has
+// passed). Any node of the cluster (its cluster id checked by the hello)
+// is admitted: a broker joins by starting, as in Kafka.
+func (q *Quorum) admitLearners() {
+	if q.tr == nil || q.cfg.Learner || q.rn.BasicStatus().RaftState != raft.StateLeader {
+		return
+	}
+	if time.Since(q.admitted) < q.cfg.ElectionTimeout {
+		return
+	}
+	members := map[uint64]bool{}
+	for _, id := range q.confState.GetVoters() {
+		members[id] = true
+	}
+	for _, id := range q.confState.GetLearners() {
+		members[id] = true
+	}
+	for _, id := range q.tr.joining() {
+		if members[id] {
+			continue
+		}
+		q.admitted = time.Now()
+		cc := &pb.ConfChange{Type: pb.ConfChangeAddLearnerNode.Enum(), NodeId: &id}
+		if err := q.rn.ProposeConfChange(cc); err != nil {
+			q.logger.Warn("metadata quorum: cannot admit a broker-only node yet", "node_id", id, "err", err)
+			return
+		}
+		q.logger.Info("metadata quorum: admitting a broker-only node as an observer (Raft learner)", "node_id", id)
+		return
+	}
 }
 
 // handleReady carries out one Ready in the order Raft requires: the
@@ -406,6 +479,10 @@ func (q *Quorum) handleReady(rd raft.Ready, send bool) error {
 	if send && q.tr != nil {
 		q.tr.send(rd.Messages)
 	}
+	// A snapshot sent to a new learner must name it in its membership, or
+	// the learner refuses it: a membership change is followed by a
+	// snapshot at once.
+	confChanged := false
 	for _, e := range rd.CommittedEntries {
 		if e.GetIndex() <= q.applied {
 			continue
@@ -421,16 +498,18 @@ func (q *Quorum) handleReady(rd raft.Ready, send bool) error {
 				return fmt.Errorf("%w: conf change at %d: %v", ErrCorrupt, e.GetIndex(), err)
 			}
 			q.confState = q.rn.ApplyConfChange(&cc)
+			confChanged = true
 		case pb.EntryConfChangeV2:
 			var cc pb.ConfChangeV2
 			if err := proto.Unmarshal(e.GetData(), &cc); err != nil {
 				return fmt.Errorf("%w: conf change at %d: %v", ErrCorrupt, e.GetIndex(), err)
 			}
 			q.confState = q.rn.ApplyConfChange(&cc)
+			confChanged = true
 		}
 		q.applied = e.GetIndex()
 	}
-	if q.applied-q.snapIndex >= q.cfg.SnapshotEntries {
+	if q.applied-q.snapIndex >= q.cfg.SnapshotEntries || (confChanged && q.snapIndex > 0) {
 		if err := q.snapshot(); err != nil {
 			return fmt.Errorf("taking a snapshot: %w", err)
 		}

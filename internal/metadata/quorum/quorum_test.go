@@ -289,3 +289,72 @@ func TestDuplicateNodeIDRefused(t *testing.T) {
 		}
 	}
 }
+
+// A broker-only node (a learner) joins a running quorum by connecting to
+// it: the leader admits it, it catches up (by snapshot: the voters
+// compacted their log), applies every later entry, and its proposals are
+// forwarded and committed. It never votes: the quorum's majority is still
+// two of the three voters. Restarted, it keeps its membership and catches
+// up again. A learner of another cluster, or with a voter's node id, is
+// refused.
+func TestLearnerJoinsAndFollows(t *testing.T) {
+	nodes := cluster(t, 4)
+	leader := leaderOf(t, nodes, 0)
+	var want []string
+	for i := 0; i < 10; i++ {
+		want = append(want, fmt.Sprintf("a%d", i))
+		propose(t, leader, want[i])
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	voters := nodes[0].cfg.Voters
+	lcfg := Config{NodeID: 4, ClusterID: "test-cluster", Voters: voters, Learner: true, Dir: t.TempDir(),
+		ElectionTimeout: 300 * time.Millisecond, Logger: logger}
+	learner := startNode(t, lcfg)
+	waitApplied(t, learner, want)
+
+	want = append(want, "from-learner")
+	propose(t, learner, "from-learner")
+	for _, n := range append(nodes, learner) {
+		waitApplied(t, n, want)
+	}
+	st, err := leaderOf(t, nodes, 0).q.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(st.Voters) != "[1 2 3]" || fmt.Sprint(st.Learners) != "[4]" {
+		t.Fatalf("voters %v learners %v, want [1 2 3] and [4]", st.Voters, st.Learners)
+	}
+
+	// Restarted from its disk (the voters given by address only, as
+	// controller.quorum.bootstrap.servers does), it catches up.
+	learner.q.Close()
+	want = append(want, "b")
+	propose(t, leaderOf(t, nodes, 0), "b")
+	lcfg.Voters = nil
+	for _, a := range voters {
+		lcfg.Bootstrap = append(lcfg.Bootstrap, a)
+	}
+	learner = startNode(t, lcfg)
+	defer learner.q.Close()
+	waitApplied(t, learner, want)
+
+	// Wrong cluster id, or a voter's id: refused, nothing applied.
+	for _, bad := range []Config{
+		{NodeID: 5, ClusterID: "other", Voters: voters, Learner: true, Dir: t.TempDir(), Logger: logger},
+		{NodeID: 6, ClusterID: "test-cluster", Bootstrap: []string{voters[1]}, Learner: true, Dir: t.TempDir(), Logger: logger},
+	} {
+		if bad.NodeID == 6 {
+			bad.NodeID = 2 // a voter's id
+		}
+		n := startNode(t, bad)
+		time.Sleep(time.Second)
+		if got := n.fsm.get(); len(got) != 0 {
+			t.Errorf("learner %d of cluster %s applied %v", bad.NodeID, bad.ClusterID, got)
+		}
+		n.q.Close()
+	}
+	st, _ = leaderOf(t, nodes, 0).q.Status(context.Background())
+	if fmt.Sprint(st.Learners) != "[4]" {
+		t.Fatalf("learners %v after refused joins, want [4]", st.Learners)
+	}
+}

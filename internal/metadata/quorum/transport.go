@@ -23,6 +23,12 @@ import (
 // of a Kafka request on a shared listener.
 var helloMagic = [8]byte{'S', 'M', 'S', 'R', 'A', 'F', 'T', '1'}
 
+// learnerMagic opens a connection from a broker-only node (a Raft learner,
+// Kafka's observer). It has no listener of its own: the controller answers
+// with its own hello and then sends the learner's messages back over the
+// same connection.
+var learnerMagic = [8]byte{'S', 'M', 'S', 'R', 'A', 'F', 'T', 'L'}
+
 // Frame kinds on the wire (after the hello).
 const kindMessage byte = 10
 
@@ -64,6 +70,11 @@ type transport struct {
 
 	incarnation uint64       // this process, random per start
 	duplicates  atomic.Int64 // hellos refused as a second process of a node id
+
+	// learner: this node is a broker-only node; it dials the controllers
+	// and takes their messages on the same connections (addUpstream).
+	learner bool
+	joiners map[uint64]int // learners connected to this controller (guarded by heardMu)
 }
 
 // duplicateWindow: a node id heard from this recently belongs to a live
@@ -72,7 +83,7 @@ const duplicateWindow = 2 * time.Second
 
 type peer struct {
 	id   uint64
-	addr string
+	addr string // "" for a route over a learner's connection
 	q    chan *pb.Message
 }
 
@@ -81,7 +92,7 @@ func newTransport(self uint64, clusterID string, logger *slog.Logger, deliver fu
 		self: self, clusterID: clusterID, logger: logger, deliver: deliver, report: report,
 		peers: map[uint64]*peer{}, conns: map[net.Conn]struct{}{}, stop: make(chan struct{}),
 		heard: map[uint64]time.Time{}, inbound: map[uint64]int{}, lost: map[uint64]time.Time{},
-		incarnations: map[uint64]uint64{}, incarnation: rand.Uint64(),
+		incarnations: map[uint64]uint64{}, incarnation: rand.Uint64(), joiners: map[uint64]int{},
 	}
 }
 
@@ -108,6 +119,9 @@ func (t *transport) send(msgs []*pb.Message) {
 	for _, m := range msgs {
 		p := t.peers[m.GetTo()]
 		if p == nil {
+			// A learner that is not connected (or a node never heard of):
+			// Raft probes it again once it answers.
+			t.report(m.GetTo(), m.GetType() == pb.MsgSnap, false)
 			continue
 		}
 		select {
@@ -167,16 +181,24 @@ func (t *transport) sendLoop(p *peer) {
 // (returned) or the transport closes (nil).
 func (t *transport) stream(conn net.Conn, p *peer) error {
 	w := bufio.NewWriterSize(conn, 64<<10)
-	if err := writeHello(w, t.self, t.incarnation, t.clusterID); err != nil {
+	if err := writeHello(w, helloMagic, t.self, t.incarnation, t.clusterID); err != nil {
 		return err
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	return t.pump(conn, w, p, nil)
+}
+
+// pump writes p's messages to conn until an error (returned), the
+// transport closes (nil) or done closes (nil).
+func (t *transport) pump(conn net.Conn, w *bufio.Writer, p *peer, done <-chan struct{}) error {
 	for {
 		var m *pb.Message
 		select {
 		case <-t.stop:
+			return nil
+		case <-done:
 			return nil
 		case m = <-p.q:
 		}
@@ -199,9 +221,9 @@ func (t *transport) stream(conn net.Conn, p *peer) error {
 	}
 }
 
-func writeHello(w io.Writer, from, incarnation uint64, clusterID string) error {
+func writeHello(w io.Writer, magic [8]byte, from, incarnation uint64, clusterID string) error {
 	buf := make([]byte, 0, 26+len(clusterID))
-	buf = append(buf, helloMagic[:]...)
+	buf = append(buf, magic[:]...)
 	buf = binary.BigEndian.AppendUint64(buf, from)
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(clusterID)))
 	buf = append(buf, clusterID...)
@@ -268,7 +290,8 @@ func (t *transport) acceptLoop(ln net.Listener) {
 	}
 }
 
-// serveConn reads one inbound connection's messages.
+// serveConn reads one inbound connection's messages. A learner's
+// connection also carries this node's messages to it.
 func (t *transport) serveConn(conn net.Conn) {
 	defer conn.Close()
 	if !t.track(conn, true) {
@@ -277,57 +300,127 @@ func (t *transport) serveConn(conn net.Conn) {
 	defer t.track(conn, false)
 	r := bufio.NewReaderSize(conn, 64<<10)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	from, inc, cluster, err := readHello(r)
+	magic, from, inc, cluster, err := readHello(r)
 	if err != nil {
 		t.logger.Warn("controller listener: bad hello; closing", "remote", conn.RemoteAddr(), "err", err)
 		return
+	}
+	learner := magic == learnerMagic
+	var w *bufio.Writer
+	if learner {
+		// The learner checks the cluster id too, and says why it is refused.
+		w = bufio.NewWriterSize(conn, 64<<10)
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if writeHello(w, helloMagic, t.self, t.incarnation, t.clusterID) != nil || w.Flush() != nil {
+			return
+		}
 	}
 	if cluster != t.clusterID {
 		t.logger.Error("controller listener: refusing a node of another cluster", "remote", conn.RemoteAddr(),
 			"node_id", from, "its_cluster_id", cluster, "cluster_id", t.clusterID)
 		return
 	}
-	conn.SetReadDeadline(time.Time{})
-	t.heardMu.Lock()
-	// Two processes with one node id (a configuration mistake) would vote
-	// twice and could elect two leaders: while a process of that id is
-	// connected and heard from, another one is refused, loudly. A
-	// restarted process is let in: its predecessor's connection is gone or
-	// silent.
-	if cur, ok := t.incarnations[from]; ok && cur != inc && t.inbound[from] > 0 && time.Since(t.heard[from]) < duplicateWindow {
-		t.heardMu.Unlock()
-		t.duplicates.Add(1)
-		t.logger.Error("controller listener: refusing a second process with the same node id; check node.id on every node",
+	if learner && (t.learner || from == t.self || t.isVoterPeer(from)) {
+		t.logger.Error("controller listener: refusing a broker-only node whose node id is a controller's; check node.id on every node",
 			"node_id", from, "remote", conn.RemoteAddr())
 		return
+	}
+	conn.SetReadDeadline(time.Time{})
+	if !t.admit(from, inc, conn.RemoteAddr()) {
+		return
+	}
+	defer t.leave(from)
+	if !learner {
+		t.readMessages(r, from)
+		return
+	}
+	// A learner: route this node's messages for it over this connection
+	// while it lasts, and offer it to the leader for admission.
+	p := &peer{id: from, q: make(chan *pb.Message, peerQueue)}
+	t.mu.Lock()
+	t.peers[from] = p
+	t.mu.Unlock()
+	t.heardMu.Lock()
+	t.joiners[from]++
+	t.heardMu.Unlock()
+	done := make(chan struct{})
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		if t.pump(conn, w, p, done) != nil {
+			conn.Close() // the reader below returns
+		}
+	}()
+	t.readMessages(r, from)
+	close(done)
+	t.mu.Lock()
+	if t.peers[from] == p {
+		delete(t.peers, from)
+	}
+	t.mu.Unlock()
+	t.heardMu.Lock()
+	if t.joiners[from]--; t.joiners[from] == 0 {
+		delete(t.joiners, from)
+	}
+	t.heardMu.Unlock()
+}
+
+// isVoterPeer reports whether id is a controller this node dials.
+func (t *transport) isVoterPeer(id uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.peers[id]
+	return ok && p.addr != ""
+}
+
+// admit accounts a new connection from node id (process incarnation inc).
+// Two processes with one node id (a configuration mistake) would vote
+// twice and could elect two leaders: while a process of that id is
+// connected and heard from, another one is refused, loudly. A restarted
+// process is let in: its predecessor's connection is gone or silent.
+func (t *transport) admit(from, inc uint64, remote net.Addr) bool {
+	t.heardMu.Lock()
+	defer t.heardMu.Unlock()
+	if cur, ok := t.incarnations[from]; ok && cur != inc && t.inbound[from] > 0 && time.Since(t.heard[from]) < duplicateWindow {
+		t.duplicates.Add(1)
+		t.logger.Error("controller listener: refusing a second process with the same node id; check node.id on every node",
+			"node_id", from, "remote", remote)
+		return false
 	}
 	t.incarnations[from] = inc
 	t.inbound[from]++
 	delete(t.lost, from)
-	t.heardMu.Unlock()
-	defer func() {
-		t.heardMu.Lock()
-		if t.inbound[from]--; t.inbound[from] == 0 {
-			t.lost[from] = time.Now()
-		}
-		t.heardMu.Unlock()
-	}()
+	return true
+}
+
+// leave accounts the end of a connection admitted from node id.
+func (t *transport) leave(from uint64) {
+	t.heardMu.Lock()
+	defer t.heardMu.Unlock()
+	if t.inbound[from]--; t.inbound[from] == 0 {
+		t.lost[from] = time.Now()
+	}
+}
+
+// readMessages delivers the messages node from sends on r until the
+// connection ends or breaks the protocol.
+func (t *transport) readMessages(r *bufio.Reader, from uint64) {
 	for {
 		kind, payload, err := readFrame(r)
 		if err != nil {
 			return
 		}
 		if kind != kindMessage {
-			t.logger.Warn("controller listener: unknown frame kind; closing", "node_id", from, "kind", kind)
+			t.logger.Warn("controller connection: unknown frame kind; closing", "node_id", from, "kind", kind)
 			return
 		}
 		m := &pb.Message{}
 		if err := proto.Unmarshal(payload, m); err != nil {
-			t.logger.Warn("controller listener: undecodable message; closing", "node_id", from, "err", err)
+			t.logger.Warn("controller connection: undecodable message; closing", "node_id", from, "err", err)
 			return
 		}
 		if m.GetFrom() != from || m.GetTo() != t.self {
-			t.logger.Warn("controller listener: misaddressed message; closing", "hello_from", from, "from", m.GetFrom(), "to", m.GetTo())
+			t.logger.Warn("controller connection: misaddressed message; closing", "hello_from", from, "from", m.GetFrom(), "to", m.GetTo())
 			return
 		}
 		t.heardMu.Lock()
@@ -335,6 +428,133 @@ func (t *transport) serveConn(conn net.Conn) {
 		t.heardMu.Unlock()
 		t.deliver(m)
 	}
+}
+
+// joining lists the learners connected to this node.
+func (t *transport) joining() []uint64 {
+	t.heardMu.Lock()
+	defer t.heardMu.Unlock()
+	out := make([]uint64, 0, len(t.joiners))
+	for id := range t.joiners {
+		out = append(out, id)
+	}
+	return out
+}
+
+// addUpstream starts a learner's connection to the controller at addr:
+// the learner sends on it and receives that controller's messages back.
+func (t *transport) addUpstream(addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		t.upstreamLoop(addr)
+	}()
+}
+
+func (t *transport) upstreamLoop(addr string) {
+	var backoff time.Duration
+	var lastErr string
+	for {
+		conn, err := net.DialTimeout("tcp", addr, dialTimeout)
+		if err == nil {
+			if !t.track(conn, true) {
+				conn.Close()
+				return
+			}
+			err = t.upstream(conn)
+			t.track(conn, false)
+			conn.Close()
+			if err == nil {
+				return // closed
+			}
+		}
+		select {
+		case <-t.stop:
+			return
+		default:
+		}
+		if err.Error() != lastErr {
+			lastErr = err.Error()
+			t.logger.Warn("metadata quorum: cannot reach a controller; retrying", "controller", addr, "err", err)
+		}
+		if backoff < 50*time.Millisecond {
+			backoff = 50 * time.Millisecond
+		} else if backoff *= 2; backoff > time.Second {
+			backoff = time.Second
+		}
+		select {
+		case <-t.stop:
+			return
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// upstream runs one learner connection: hello both ways, then messages
+// both ways until either side ends it.
+func (t *transport) upstream(conn net.Conn) error {
+	w := bufio.NewWriterSize(conn, 64<<10)
+	conn.SetDeadline(time.Now().Add(writeTimeout))
+	if err := writeHello(w, learnerMagic, t.self, t.incarnation, t.clusterID); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	r := bufio.NewReaderSize(conn, 64<<10)
+	magic, id, _, cluster, err := readHello(r)
+	if err != nil {
+		return fmt.Errorf("no answer to the hello: %w", err)
+	}
+	if magic != helloMagic {
+		return fmt.Errorf("not a controller")
+	}
+	if cluster != t.clusterID {
+		return fmt.Errorf("the controller is node %d of cluster %s, not of cluster %s", id, cluster, t.clusterID)
+	}
+	conn.SetDeadline(time.Time{})
+	p := &peer{id: id, q: make(chan *pb.Message, peerQueue)}
+	t.mu.Lock()
+	if old, ok := t.peers[id]; ok && old != p {
+		t.mu.Unlock()
+		return fmt.Errorf("already connected to node %d", id)
+	}
+	t.peers[id] = p
+	t.mu.Unlock()
+	t.heardMu.Lock()
+	t.inbound[id]++
+	delete(t.lost, id)
+	t.heardMu.Unlock()
+	done := make(chan struct{})
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		t.readMessages(r, id)
+		close(done)
+		conn.Close()
+	}()
+	err = t.pump(conn, w, p, done)
+	conn.Close()
+	<-done
+	t.mu.Lock()
+	delete(t.peers, id)
+	t.mu.Unlock()
+	t.leave(id)
+	t.report(id, false, false)
+	if err == nil {
+		select {
+		case <-t.stop:
+			return nil
+		default:
+			return fmt.Errorf("connection to node %d ended", id)
+		}
+	}
+	return err
 }
 
 // lostSince is when node id's last connection to this node ended, if it
@@ -352,20 +572,21 @@ func (t *transport) lastHeard(id uint64) time.Time {
 	return t.heard[id]
 }
 
-func readHello(r io.Reader) (from, incarnation uint64, cluster string, err error) {
+func readHello(r io.Reader) (magic [8]byte, from, incarnation uint64, cluster string, err error) {
 	var hdr [18]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, 0, "", err
+		return magic, 0, 0, "", err
 	}
-	if [8]byte(hdr[:8]) != helloMagic {
-		return 0, 0, "", fmt.Errorf("not a Samsa controller connection")
+	magic = [8]byte(hdr[:8])
+	if magic != helloMagic && magic != learnerMagic {
+		return magic, 0, 0, "", fmt.Errorf("not a Samsa controller connection")
 	}
 	from = binary.BigEndian.Uint64(hdr[8:])
 	id := make([]byte, binary.BigEndian.Uint16(hdr[16:])+8)
 	if _, err := io.ReadFull(r, id); err != nil {
-		return 0, 0, "", err
+		return magic, 0, 0, "", err
 	}
-	return from, binary.BigEndian.Uint64(id[len(id)-8:]), string(id[:len(id)-8]), nil
+	return magic, from, binary.BigEndian.Uint64(id[len(id)-8:]), string(id[:len(id)-8]), nil
 }
 
 // readFrame reads one frame (the raft.log frame format) from a stream.
