@@ -7,10 +7,13 @@ import (
 	"testing"
 )
 
-// Cluster is a set of in-process brokers forming one cluster: every node is
-// a combined broker and controller, as `samsa serve` runs them.
+// Cluster is a set of in-process brokers forming one cluster: the nodes
+// StartCluster starts are combined brokers and controllers, as `samsa
+// serve` runs them; AddBroker adds broker-only nodes.
 type Cluster struct {
-	Nodes []*Broker
+	Nodes  []*Broker
+	voters string
+	t      testing.TB
 }
 
 // StartCluster starts n nodes with node ids 1..n on loopback, each with its
@@ -24,7 +27,7 @@ func StartCluster(t testing.TB, n int, props ...string) *Cluster {
 	for i := 0; i < n; i++ {
 		voters = append(voters, fmt.Sprintf("%d@%s", i+1, ports[n+i]))
 	}
-	c := &Cluster{}
+	c := &Cluster{voters: strings.Join(voters, ","), t: t}
 	for i := 0; i < n; i++ {
 		b := &Broker{t: t, dir: t.TempDir(), props: map[string]string{
 			"node.id":                  fmt.Sprint(i + 1),
@@ -44,6 +47,30 @@ func StartCluster(t testing.TB, n int, props ...string) *Cluster {
 		t.Cleanup(b.Stop)
 	}
 	return c
+}
+
+// AddBroker starts a broker-only node (process.roles=broker) with the next
+// node id: it joins the running cluster as an observer of the metadata
+// quorum, as a Kafka broker added to a KRaft cluster does. props are extra
+// property overrides.
+func (c *Cluster) AddBroker(props ...string) *Broker {
+	c.t.Helper()
+	id := len(c.Nodes) + 1
+	b := &Broker{t: c.t, dir: c.t.TempDir(), props: map[string]string{
+		"node.id":                               fmt.Sprint(id),
+		"process.roles":                         "broker",
+		"cluster.id":                            "samsa-test-cluster",
+		"controller.quorum.voters":              c.voters,
+		"controller.listener.names":             "CONTROLLER",
+		"controller.quorum.election.timeout.ms": "500",
+	}}
+	for j := 0; j+1 < len(props); j += 2 {
+		b.props[props[j]] = props[j+1]
+	}
+	b.start(freeAddrs(c.t, 1)[0])
+	c.Nodes = append(c.Nodes, b)
+	c.t.Cleanup(b.Stop)
+	return b
 }
 
 // Node returns the node with the given id (1-based).

@@ -122,9 +122,6 @@ func (c *Config) resolveCluster() error {
 			c.ListenAddr = l.Addr
 		}
 	}
-	if c.ListenAddr == "" {
-		return fmt.Errorf("%w: listeners %q has no broker listener (every one is named in controller.listener.names)", ErrInvalid, c.Get("listeners"))
-	}
 	roles := map[string]bool{}
 	for _, r := range strings.Split(c.Get("process.roles"), ",") {
 		if r = strings.TrimSpace(r); r != "" {
@@ -136,29 +133,64 @@ func (c *Config) resolveCluster() error {
 			return fmt.Errorf("%w: process.roles: unknown role %q (broker, controller)", ErrInvalid, r)
 		}
 	}
-	if !roles["broker"] || !roles["controller"] {
-		return fmt.Errorf("%w: process.roles=%s: Samsa runs combined nodes so far; set process.roles=broker,controller", ErrInvalid, c.Get("process.roles"))
+	if !roles["broker"] && !roles["controller"] {
+		return fmt.Errorf("%w: process.roles is empty: set broker, controller, or both", ErrInvalid)
+	}
+	c.Broker, c.Controller = roles["broker"], roles["controller"]
+	if c.ListenAddr == "" && c.Broker {
+		return fmt.Errorf("%w: listeners %q has no broker listener (every one is named in controller.listener.names)", ErrInvalid, c.Get("listeners"))
 	}
 	if c.QuorumVoters, err = parseVoters(c.Get("controller.quorum.voters")); err != nil {
 		return fmt.Errorf("%w: controller.quorum.voters: %v", ErrInvalid, err)
 	}
+	c.QuorumBootstrap = nil
+	for _, a := range strings.Split(c.Get("controller.quorum.bootstrap.servers"), ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("%w: controller.quorum.bootstrap.servers: %q: %v", ErrInvalid, a, err)
+		}
+		c.QuorumBootstrap = append(c.QuorumBootstrap, a)
+	}
 	c.QuorumElectionTimeout = time.Duration(c.int("controller.quorum.election.timeout.ms")) * time.Millisecond
 	c.Rack = c.Get("broker.rack")
+	_, voter := c.QuorumVoters[c.NodeID]
+	if !c.Controller {
+		// A broker-only node follows the quorum as an observer.
+		switch {
+		case voter:
+			return fmt.Errorf("%w: node.id %d is in controller.quorum.voters, but process.roles=broker: a voter must have the controller role", ErrInvalid, c.NodeID)
+		case len(c.QuorumVoters) == 0 && len(c.QuorumBootstrap) == 0:
+			return fmt.Errorf("%w: process.roles=broker needs the controllers: set controller.quorum.voters (or controller.quorum.bootstrap.servers)", ErrInvalid)
+		case c.ControllerListenAddr != "":
+			return fmt.Errorf("%w: process.roles=broker, but listeners has a controller listener (%s); only controllers have one", ErrInvalid, c.ControllerListenAddr)
+		case c.ClusterID == "":
+			return fmt.Errorf("%w: a broker joining a cluster needs its cluster.id (`samsa cluster new-id` made it; every node has the same)", ErrInvalid)
+		}
+		return nil
+	}
 	switch {
+	case len(c.QuorumVoters) == 0 && len(c.QuorumBootstrap) > 0:
+		return fmt.Errorf("%w: controller.quorum.bootstrap.servers is for broker-only nodes so far; a controller needs controller.quorum.voters (dynamic quorums, KIP-853, are not supported yet)", ErrInvalid)
 	case len(c.QuorumVoters) == 0:
 		// This node alone: no controller listener is needed.
-	case len(c.QuorumVoters) == 1 && c.QuorumVoters[c.NodeID] != "" && c.ControllerListenAddr == "":
-		// A one-voter quorum naming this node, without a controller listener: fine.
+	case len(c.QuorumVoters) == 1 && voter && c.ControllerListenAddr == "":
+		// A one-voter quorum naming this node, without a controller
+		// listener: fine (no broker-only node can join it).
 	default:
-		if _, ok := c.QuorumVoters[c.NodeID]; !ok {
-			return fmt.Errorf("%w: node.id %d is not in controller.quorum.voters (%s); with process.roles=broker,controller every node is a voter", ErrInvalid, c.NodeID, c.Get("controller.quorum.voters"))
+		if !voter {
+			return fmt.Errorf("%w: node.id %d is not in controller.quorum.voters (%s); a node with the controller role is a voter (a broker-only node has process.roles=broker)", ErrInvalid, c.NodeID, c.Get("controller.quorum.voters"))
 		}
 		if c.ControllerListenAddr == "" {
-			return fmt.Errorf("%w: controller.quorum.voters has %d voters, so listeners needs a controller listener named in controller.listener.names (%s), e.g. CONTROLLER://%s", ErrInvalid, len(c.QuorumVoters), c.Get("controller.listener.names"), c.QuorumVoters[c.NodeID])
+			return fmt.Errorf("%w: controller.quorum.voters names this node, so listeners needs a controller listener named in controller.listener.names (%s), e.g. CONTROLLER://%s", ErrInvalid, c.Get("controller.listener.names"), c.QuorumVoters[c.NodeID])
 		}
-		if c.ClusterID == "" {
+		if c.ClusterID == "" && len(c.QuorumVoters) > 1 {
 			return fmt.Errorf("%w: a cluster of several nodes needs cluster.id, the same on every node (Kafka's `kafka-storage.sh format -t`); `samsa cluster new-id` prints a new one", ErrInvalid)
 		}
+	}
+	if !c.Broker {
+		return fmt.Errorf("%w: process.roles=controller: controller-only nodes are not supported yet; run combined nodes (broker,controller) as voters and add broker-only nodes", ErrInvalid)
 	}
 	return nil
 }

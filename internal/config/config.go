@@ -30,7 +30,11 @@ type Config struct {
 	// the quorum is this node alone).
 	ControllerListenAddr string
 	// QuorumVoters is controller.quorum.voters: node id to host:port.
-	QuorumVoters             map[int32]string
+	QuorumVoters map[int32]string
+	// QuorumBootstrap is controller.quorum.bootstrap.servers (host:port).
+	QuorumBootstrap []string
+	// Broker and Controller are process.roles.
+	Broker, Controller       bool
 	QuorumElectionTimeout    time.Duration
 	Rack                     string
 	AdvertisedHost           string

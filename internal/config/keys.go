@@ -51,9 +51,9 @@ const (
 var Broker = []Key{
 	{Name: "node.id", Type: TypeInt, Default: "1", Min: 0, Max: maxInt32, ReadOnly: true, Doc: "This broker's id."},
 	{Name: "broker.id", Type: TypeInt, Default: "-1", Min: -1, Max: maxInt32, ReadOnly: true, Doc: "Alias of node.id kept for old configuration files."},
-	{Name: "process.roles", Type: TypeList, Default: "broker,controller", ReadOnly: true, Doc: "The node's roles, as in KRaft. Samsa runs combined nodes (broker,controller) so far; a broker-only or controller-only node is refused at start-up."},
+	{Name: "process.roles", Type: TypeList, Default: "broker,controller", ReadOnly: true, Doc: "The node's roles, as in KRaft: broker,controller (a voter of the metadata quorum that also hosts partitions) or broker (a broker-only node that follows the quorum as an observer and joins a running cluster by starting). Controller-only nodes are not supported yet."},
 	{Name: "controller.quorum.voters", Type: TypeList, Default: "", ReadOnly: true, Doc: "The metadata quorum: id@host:port of every controller, the same list on every node. Empty: this node alone is the quorum (a one-node cluster)."},
-	{Name: "controller.quorum.bootstrap.servers", Type: TypeList, Default: "", ReadOnly: true, Inert: true, Doc: "KIP-853 dynamic quorums are not supported yet; set controller.quorum.voters."},
+	{Name: "controller.quorum.bootstrap.servers", Type: TypeList, Default: "", ReadOnly: true, Doc: "host:port of controllers a broker-only node contacts to join the cluster, when controller.quorum.voters is not set on it. Controllers still need controller.quorum.voters (KIP-853 dynamic quorums are not supported yet)."},
 	{Name: "controller.quorum.election.timeout.ms", Type: TypeInt, Default: "1000", Min: 10, Max: maxInt32, ReadOnly: true, Doc: "A controller that hears nothing from a leader this long (plus a random part of it) starts an election."},
 	{Name: "controller.quorum.fetch.timeout.ms", Type: TypeInt, Default: "2000", Min: 1, Max: maxInt32, ReadOnly: true, Inert: true, Doc: "Samsa's quorum (Raft) uses the election timeout alone."},
 	{Name: "controller.listener.names", Type: TypeList, Default: "CONTROLLER", ReadOnly: true, Doc: "Names of the listeners that carry controller (Raft) traffic; the first one in listeners is used."},

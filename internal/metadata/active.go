@@ -142,7 +142,7 @@ func (s *Store) rebalanceLeaders() {
 // the broker stops anyway and the controller fences it when it goes
 // silent.
 func (s *Store) Shutdown(timeout time.Duration) error {
-	if len(s.opts.Voters) < 2 {
+	if s.alone() {
 		return nil
 	}
 	opts := s.opts

@@ -74,6 +74,13 @@ type Options struct {
 	Voters map[int32]string
 	// Listen is this node's controller listener (with several voters).
 	Listen string
+	// Learner: this is a broker-only node (process.roles=broker). It
+	// follows the metadata log as a Raft learner and never votes or acts
+	// as the controller.
+	Learner bool
+	// Bootstrap is controller.quorum.bootstrap.servers, for a learner
+	// whose Voters are not given.
+	Bootstrap []string
 	// ElectionTimeout is controller.quorum.election.timeout.ms.
 	ElectionTimeout time.Duration
 	// CommitTimeout bounds how long Commit waits for the quorum.
@@ -149,6 +156,7 @@ func OpenWith(o Options) (*Store, error) {
 	}
 	q, err := quorum.Open(quorum.Config{
 		NodeID: uint64(o.NodeID), ClusterID: o.ClusterID, Voters: voters, Listen: o.Listen,
+		Learner: o.Learner, Bootstrap: o.Bootstrap,
 		Dir: filepath.Join(o.Dir, QuorumDir), ElectionTimeout: o.ElectionTimeout,
 		SnapshotEntries: o.SnapshotEntries, FSM: (*fsm)(s), Logger: o.Logger,
 	})
@@ -199,8 +207,10 @@ func (s *Store) Start() error {
 	if err := s.q.Start(); err != nil {
 		return err
 	}
-	go s.runController()
-	if len(s.opts.Voters) <= 1 {
+	if !s.opts.Learner {
+		go s.runController()
+	}
+	if s.alone() {
 		// A quorum of one elects itself at once: wait for it, so a single
 		// node serves with its controller in place.
 		for deadline := time.Now().Add(5 * time.Second); s.Leader() != s.opts.NodeID && time.Now().Before(deadline); {
@@ -233,6 +243,9 @@ func (s *Store) Start() error {
 	s.legacy = nil
 	return nil
 }
+
+// alone reports whether this node is the whole quorum.
+func (s *Store) alone() bool { return !s.opts.Learner && len(s.opts.Voters) <= 1 }
 
 // Image returns the current image.
 func (s *Store) Image() *Image { return s.image.Load() }

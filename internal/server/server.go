@@ -56,6 +56,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if s.meta, err = metadata.OpenWith(metadata.Options{
 		Dir: cfg.DataDir, NodeID: cfg.NodeID, ClusterID: cfg.ClusterID,
 		Voters: cfg.QuorumVoters, Listen: cfg.ControllerListenAddr,
+		Learner: !cfg.Controller, Bootstrap: cfg.QuorumBootstrap,
 		ElectionTimeout: cfg.QuorumElectionTimeout, SessionTimeout: cfg.BrokerSessionTimeout, Logger: logger,
 		LeaderRebalance: cfg.LeaderRebalance, ImbalancePercent: cfg.ImbalancePercent,
 	}); err != nil {
@@ -93,7 +94,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	go func() { s.served <- s.broker.Serve() }()
 	logger.Info("samsa is serving", "listen", s.addr.String(), "advertised", fmt.Sprintf("%s:%d", cfg.AdvertisedHost, cfg.AdvertisedPort),
 		"data_dir", cfg.DataDir, "cluster_id", cfg.ClusterID, "node_id", cfg.NodeID, "flush_mode", cfg.FlushMode,
-		"controller_listener", s.meta.ControllerAddr(), "quorum_voters", len(cfg.QuorumVoters))
+		"controller_listener", s.meta.ControllerAddr(), "quorum_voters", len(cfg.QuorumVoters), "roles", cfg.Get("process.roles"))
 	return s, nil
 }
 
@@ -114,7 +115,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.cancelRegister != nil {
 		s.cancelRegister() // a registration waiting for an absent quorum gives up
 	}
-	if s.meta != nil && len(s.cfg.QuorumVoters) > 1 {
+	if s.meta != nil && (len(s.cfg.QuorumVoters) > 1 || !s.cfg.Controller) {
 		// Controlled shutdown: leadership moves to the other in-sync
 		// replicas before the connections close, so clients move at once.
 		if err := s.meta.Shutdown(max(2*s.cfg.QuorumElectionTimeout, time.Second)); err != nil {

@@ -1,0 +1,164 @@
+package server_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/brokertest"
+)
+
+// TestBrokerJoins grows a running three-node cluster by a broker-only node
+// (process.roles=broker), as a Kafka user adds a broker to a KRaft
+// cluster: it registers by starting, new topics place replicas on it, a
+// reassignment moves an existing partition onto it (the log is copied and
+// nothing is lost), clients produce to and read from it, it keeps
+// following the metadata when the active controller moves, and after a
+// restart it rejoins with its data.
+func TestBrokerJoins(t *testing.T) {
+	c := brokertest.StartCluster(t, 3)
+	adm := adminFor(t, c.Addrs()...)
+	waitFor(t, "three brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 3
+	})
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 2, nil, "old"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	waitFor(t, "full ISR", func() bool { return fullISR(t, adm, "old", 1, 2) })
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	var values []string
+	for i := 0; i < 300; i++ {
+		values = append(values, fmt.Sprintf("old-%03d", i))
+	}
+	produceAll(t, prod, "old", values)
+
+	b4 := c.AddBroker("broker.rack", "r4")
+	waitFor(t, "broker 4 registered", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		if err != nil {
+			return false
+		}
+		for _, b := range md.Brokers {
+			if b.NodeID == 4 && b.Rack != nil && *b.Rack == "r4" {
+				return true
+			}
+		}
+		return false
+	})
+	// The quorum still has three voters; node 4 observes (asked through
+	// node 4, which forwards to the quorum's leader).
+	cl4, err := kgo.NewClient(kgo.SeedBrokers(b4.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl4.Close()
+	dq := kmsg.NewPtrDescribeQuorumRequest()
+	dqt := kmsg.NewDescribeQuorumRequestTopic()
+	dqt.Topic = "__cluster_metadata"
+	dqt.Partitions = []kmsg.DescribeQuorumRequestTopicPartition{kmsg.NewDescribeQuorumRequestTopicPartition()}
+	dq.Topics = append(dq.Topics, dqt)
+	var voters, observers []int32
+	waitFor(t, "DescribeQuorum", func() bool {
+		resp, err := dq.RequestWith(ctxFor(t, 5*time.Second), cl4)
+		if err != nil || resp.ErrorCode != 0 || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			return false
+		}
+		p := resp.Topics[0].Partitions[0]
+		voters, observers = nil, nil
+		for _, v := range p.CurrentVoters {
+			voters = append(voters, v.ReplicaID)
+		}
+		for _, o := range p.Observers {
+			observers = append(observers, o.ReplicaID)
+		}
+		return true
+	})
+	slices.Sort(voters)
+	if fmt.Sprint(voters) != "[1 2 3]" || fmt.Sprint(observers) != "[4]" {
+		t.Fatalf("quorum voters %v observers %v, want [1 2 3] and [4]", voters, observers)
+	}
+
+	// A new topic spreads over four brokers.
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 4, 3, nil, "new"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	waitFor(t, "full ISRs on new", func() bool { return fullISR(t, adm, "new", 4, 3) })
+	md, err := adm.Metadata(ctxFor(t, 10*time.Second), "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	on4 := 0
+	for _, p := range md.Topics["new"].Partitions {
+		if slices.Contains(p.Replicas, 4) {
+			on4++
+		}
+	}
+	if on4 != 3 {
+		t.Fatalf("broker 4 holds %d of 12 replicas of a new topic, want 3", on4)
+	}
+
+	// Move "old" onto broker 4: it copies the log and joins the ISR.
+	md, err = adm.Metadata(ctxFor(t, 10*time.Second), "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := []int32{4, md.Topics["old"].Partitions[0].Replicas[0]}
+	req := kadm.AlterPartitionAssignmentsReq{}
+	req.Assign("old", 0, target)
+	if r, err := adm.AlterPartitionAssignments(ctxFor(t, 20*time.Second), req); err != nil || r.Error() != nil {
+		t.Fatalf("reassign: %v %v", err, r.Error())
+	}
+	waitFor(t, "old on broker 4, in sync", func() bool {
+		md, err := adm.Metadata(ctxFor(t, 5*time.Second), "old")
+		if err != nil {
+			return false
+		}
+		p := md.Topics["old"].Partitions[0]
+		return slices.Equal(p.Replicas, target) && len(p.ISR) == 2
+	})
+	// The active controller stops: broker 4 follows the new one, and a
+	// preferred election makes it the leader of "old".
+	leader := c.Node(1).QuorumLeader()
+	c.Node(leader).Stop()
+	var live []string
+	for _, n := range c.Nodes {
+		if n.Running() {
+			live = append(live, n.Addr())
+		}
+	}
+	adm = adminFor(t, live...)
+	waitFor(t, "a new controller", func() bool {
+		l := b4.QuorumLeader()
+		return l > 0 && l != leader
+	})
+	waitFor(t, "broker 4 leads old", func() bool {
+		_, _ = adm.ElectLeaders(ctxFor(t, 5*time.Second), kadm.ElectPreferredReplica, kadm.TopicsSet{"old": {0: {}}})
+		return leaders(t, adm, "old")[0] == 4
+	})
+	more := []string{"after-0", "after-1", "after-2"}
+	prod2, err := kgo.NewClient(kgo.SeedBrokers(b4.Addr()), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod2.Close()
+	produceAll(t, prod2, "old", more)
+	// Restarted, broker 4 rejoins with its log and its metadata.
+	b4.Restart()
+	seen := readAll(t, []string{b4.Addr()}, "old", len(values)+len(more))
+	for _, v := range append(values, more...) {
+		if !seen[v] {
+			t.Fatalf("%s lost", v)
+		}
+	}
+	c.Node(leader).StartAgain()
+}
