@@ -43,8 +43,18 @@ func handleCreateTopics(rc *reqCtx, req *kmsg.CreateTopicsRequest) kmsg.Response
 }
 
 func (b *Broker) createTopic(rt kmsg.CreateTopicsRequestTopic, validateOnly bool, st *kmsg.CreateTopicsResponseTopic) error {
+	var assignment [][]int32
 	if len(rt.ReplicaAssignment) > 0 {
-		return kerr.InvalidReplicaAssignment
+		if rt.NumPartitions != -1 || rt.ReplicationFactor != -1 {
+			return fmt.Errorf("%w: both numPartitions or replicationFactor and replicasAssignments were set; with an assignment both must be -1", kerr.InvalidRequest)
+		}
+		assignment = make([][]int32, len(rt.ReplicaAssignment))
+		for _, ra := range rt.ReplicaAssignment {
+			if ra.Partition < 0 || int(ra.Partition) >= len(assignment) || assignment[ra.Partition] != nil {
+				return fmt.Errorf("%w: partitions of a replica assignment must be 0 to %d, each once", kerr.InvalidReplicaAssignment, len(assignment)-1)
+			}
+			assignment[ra.Partition] = append([]int32{}, ra.Replicas...)
+		}
 	}
 	overrides := map[string]string{}
 	for _, c := range rt.Configs {
@@ -56,8 +66,11 @@ func (b *Broker) createTopic(rt kmsg.CreateTopicsRequestTopic, validateOnly bool
 	if err := config.CheckTopic(overrides); err != nil {
 		return err
 	}
-	ct := metadata.CreateTopic{Name: rt.Topic, Partitions: rt.NumPartitions, ReplicationFactor: rt.ReplicationFactor, Configs: overrides}
+	ct := metadata.CreateTopic{Name: rt.Topic, Partitions: rt.NumPartitions, ReplicationFactor: rt.ReplicationFactor, Configs: overrides, Assignment: assignment}
 	cfg := b.config(b.meta.Image())
+	if assignment != nil {
+		ct.Partitions, ct.ReplicationFactor = int32(len(assignment)), int16(len(assignment[0]))
+	}
 	if ct.Partitions == -1 {
 		ct.Partitions = cfg.NumPartitions
 	}

@@ -4,7 +4,6 @@ package broker
 //   v1: no change.  v2: flexible.  v3: no change.
 
 import (
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-streaming/samsa/internal/metadata"
@@ -16,18 +15,17 @@ func handleCreatePartitions(rc *reqCtx, req *kmsg.CreatePartitionsRequest) kmsg.
 	for _, rt := range req.Topics {
 		st := kmsg.NewCreatePartitionsResponseTopic()
 		st.Topic = rt.Topic
-		var err error
-		if len(rt.Assignment) > 0 {
-			err = kerr.InvalidReplicaAssignment
-		} else {
-			_, err = b.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
-				recs, err := metadata.CreatePartitionsRecords(im, rt.Topic, rt.Count, b.cfg.NodeID)
-				if req.ValidateOnly {
-					return nil, err
-				}
-				return recs, err
-			})
+		var assignment [][]int32
+		for _, a := range rt.Assignment {
+			assignment = append(assignment, append([]int32{}, a.Replicas...))
 		}
+		_, err := b.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
+			recs, err := metadata.CreatePartitionsRecords(im, rt.Topic, rt.Count, b.cfg.NodeID, assignment)
+			if req.ValidateOnly {
+				return nil, err
+			}
+			return recs, err
+		})
 		st.ErrorCode, st.ErrorMessage = errCode(err), errMessage(err)
 		resp.Topics = append(resp.Topics, st)
 	}

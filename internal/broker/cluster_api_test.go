@@ -395,3 +395,91 @@ func TestDescribeQuorumSingleNode(t *testing.T) {
 		t.Errorf("single node: %+v", p)
 	}
 }
+
+// TestCreateTopicsReplicaAssignment: replicas placed by hand, as
+// `kafka-topics --create --replica-assignment 2:3,3:1` sends them, land
+// where asked with the first replica leading; a bad assignment gets
+// Kafka's error and creates nothing.
+func TestCreateTopicsReplicaAssignment(t *testing.T) {
+	c := brokertest.StartCluster(t, 3)
+	createTopicRF(t, c, "warmup", 1, 3) // all three brokers registered
+	cl := newClient(t, c.Node(1).Addr())
+	create := func(name string, parts, rf int32, assignment ...[]int32) kmsg.CreateTopicsResponseTopic {
+		t.Helper()
+		req := kmsg.NewPtrCreateTopicsRequest()
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, parts, int16(rf)
+		for p, replicas := range assignment {
+			ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+			ra.Partition, ra.Replicas = int32(p), replicas
+			rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+		}
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctxT(t), cl)
+		if err != nil || len(resp.Topics) != 1 {
+			t.Fatalf("create %s: %v", name, err)
+		}
+		return resp.Topics[0]
+	}
+	if r := create("placed", -1, -1, []int32{2, 3}, []int32{3, 1}); r.ErrorCode != 0 || r.NumPartitions != 2 || r.ReplicationFactor != 2 {
+		t.Fatalf("placed: %+v", r)
+	}
+	waitFullISR(t, c.Node(1), "placed", 2, 2)
+	resp := describeTopicPartitions(t, c.Node(1), 2000, nil, "placed")
+	for i, want := range [][]int32{{2, 3}, {3, 1}} {
+		p := resp.Topics[0].Partitions[i]
+		if fmt.Sprint(p.Replicas) != fmt.Sprint(want) || p.LeaderID != want[0] {
+			t.Errorf("partition %d: replicas %v leader %d, want %v led by %d", i, p.Replicas, p.LeaderID, want, want[0])
+		}
+	}
+	// kafka-topics --alter --partitions 3 --replica-assignment ...,1:2
+	grow := func(count int32, assignment ...[]int32) int16 {
+		t.Helper()
+		req := kmsg.NewPtrCreatePartitionsRequest()
+		rt := kmsg.NewCreatePartitionsRequestTopic()
+		rt.Topic, rt.Count = "placed", count
+		for _, a := range assignment {
+			ra := kmsg.NewCreatePartitionsRequestTopicAssignment()
+			ra.Replicas = a
+			rt.Assignment = append(rt.Assignment, ra)
+		}
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctxT(t), cl)
+		if err != nil || len(resp.Topics) != 1 {
+			t.Fatalf("create partitions: %v", err)
+		}
+		return resp.Topics[0].ErrorCode
+	}
+	if code := grow(3, []int32{1}); code != kerr.InvalidReplicaAssignment.Code {
+		t.Errorf("one replica for a topic of two: error %d", code)
+	}
+	if code := grow(4, []int32{1, 2}); code != kerr.InvalidReplicaAssignment.Code {
+		t.Errorf("one list for two new partitions: error %d", code)
+	}
+	if code := grow(3, []int32{1, 2}); code != 0 {
+		t.Fatalf("grow by hand: error %d", code)
+	}
+	waitFullISR(t, c.Node(1), "placed", 3, 2)
+	if p := describeTopicPartitions(t, c.Node(1), 2000, nil, "placed").Topics[0].Partitions[2]; fmt.Sprint(p.Replicas) != "[1 2]" {
+		t.Errorf("new partition 2 on %v, want [1 2]", p.Replicas)
+	}
+	for _, tc := range []struct {
+		name       string
+		parts, rf  int32
+		assignment [][]int32
+		want       int16
+	}{
+		{"twice", -1, -1, [][]int32{{1, 1}}, kerr.InvalidReplicaAssignment.Code},
+		{"unknown", -1, -1, [][]int32{{1, 9}}, kerr.InvalidReplicaAssignment.Code},
+		{"uneven", -1, -1, [][]int32{{1, 2}, {3}}, kerr.InvalidReplicaAssignment.Code},
+		{"empty", -1, -1, [][]int32{{}}, kerr.InvalidReplicaAssignment.Code},
+		{"counts", 2, -1, [][]int32{{1}, {2}}, kerr.InvalidRequest.Code},
+	} {
+		if r := create(tc.name, tc.parts, tc.rf, tc.assignment...); r.ErrorCode != tc.want {
+			t.Errorf("%s: error %d, want %d", tc.name, r.ErrorCode, tc.want)
+		}
+		if r := describeTopicPartitions(t, c.Node(1), 2000, nil, tc.name); r.Topics[0].ErrorCode != kerr.UnknownTopicOrPartition.Code {
+			t.Errorf("%s was created", tc.name)
+		}
+	}
+}

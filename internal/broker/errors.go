@@ -55,6 +55,8 @@ func errCode(err error) int16 {
 		return kerr.InvalidPartitions.Code
 	case errors.Is(err, metadata.ErrInvalidReplication):
 		return kerr.InvalidReplicationFactor.Code
+	case errors.Is(err, metadata.ErrInvalidReplicaAssignment):
+		return kerr.InvalidReplicaAssignment.Code
 	case errors.Is(err, metadata.ErrInvalidConfig), errors.Is(err, config.ErrInvalid):
 		return kerr.InvalidConfig.Code
 	case errors.Is(err, metadata.ErrUnavailable):

@@ -77,23 +77,23 @@ func TestPlanRebalance(t *testing.T) {
 	}
 }
 
-// A broker that was down when a topic was made gets its share with
-// `samsa cluster rebalance --execute`, the data moves with it, and the
-// leaders follow.
+// A broker added to a running cluster (a broker-only node) gets its share
+// with `samsa cluster rebalance --execute`, the data moves with it, and
+// the leaders follow; `--remove-broker` then empties it again before it
+// is taken away. Every record is there throughout.
 func TestRebalanceCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster")
 	}
 	c := brokertest.StartCluster(t, 3)
-	c.Node(3).Stop()
-	seeds := []string{c.Node(1).Addr(), c.Node(2).Addr()}
+	seeds := c.Addrs()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.MetadataMinAge(10*time.Millisecond), kgo.MetadataMaxAge(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	for {
 		r, err := adm.CreateTopic(ctx, 6, 2, nil, "rb")
@@ -110,54 +110,84 @@ func TestRebalanceCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.Node(3).StartAgain()
+	c.AddBroker()
 	addr := c.Node(1).Addr()
 	for {
 		bm, err := adm.BrokerMetadata(ctx)
-		if err == nil && len(bm.Brokers) == 3 {
+		if err == nil && len(bm.Brokers) == 4 {
 			break
 		}
 		if ctx.Err() != nil {
-			t.Fatal("node 3 did not come back")
+			t.Fatal("broker 4 did not join")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	placed := func() (reps, leads map[int32]int) {
+		t.Helper()
+		md, err := adm.Metadata(ctx, "rb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps, leads = map[int32]int{}, map[int32]int{}
+		for _, p := range md.Topics["rb"].Partitions {
+			for _, r := range p.Replicas {
+				reps[r]++
+			}
+			leads[p.Leader]++
+		}
+		return reps, leads
+	}
+	readBack := func() {
+		t.Helper()
+		rd, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("rb"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rd.Close()
+		n := 0
+		for n < 300 {
+			fs := rd.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("read %d of 300 after the rebalance", n)
+			}
+			n += fs.NumRecords()
+		}
+	}
+	if reps, _ := placed(); reps[4] != 0 {
+		t.Fatalf("broker 4 has replicas before the rebalance: %v", reps)
 	}
 	stdout, stderr, code := runCLI(t, "", "-b", addr, "--timeout", "60s", "cluster", "rebalance")
 	if code != exitOK || !strings.Contains(stdout, "NEW-REPLICAS") {
 		t.Fatalf("plan: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	if reps, _ := placed(); reps[4] != 0 {
+		t.Fatalf("the plan alone moved replicas: %v", reps)
+	}
 	stdout, stderr, code = runCLI(t, "", "-b", addr, "--timeout", "60s", "cluster", "rebalance", "--execute")
 	if code != exitOK {
 		t.Fatalf("execute: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	md, err := adm.Metadata(ctx, "rb")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reps, leads := map[int32]int{}, map[int32]int{}
-	for _, p := range md.Topics["rb"].Partitions {
-		for _, r := range p.Replicas {
-			reps[r]++
+	reps, leads := placed()
+	for b := int32(1); b <= 4; b++ {
+		if reps[b] != 3 || leads[b] < 1 || leads[b] > 2 {
+			t.Errorf("after rebalance broker %d has %d replicas and leads %d (want 3 and 1-2): %v %v", b, reps[b], leads[b], reps, leads)
 		}
-		leads[p.Leader]++
 	}
+	readBack()
+
+	stdout, stderr, code = runCLI(t, "", "-b", addr, "--timeout", "60s", "cluster", "rebalance", "--remove-broker", "4", "--execute")
+	if code != exitOK {
+		t.Fatalf("remove: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	reps, leads = placed()
 	for b := int32(1); b <= 3; b++ {
 		if reps[b] != 4 || leads[b] != 2 {
-			t.Errorf("after rebalance broker %d has %d replicas and leads %d (want 4 and 2): %v %v", b, reps[b], leads[b], reps, leads)
+			t.Errorf("after removing broker 4, broker %d has %d replicas and leads %d (want 4 and 2): %v %v", b, reps[b], leads[b], reps, leads)
 		}
 	}
-	// The records are all there, read from the new placement.
-	rd, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("rb"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
+	if reps[4] != 0 || leads[4] != 0 {
+		t.Errorf("broker 4 still has %d replicas, leads %d", reps[4], leads[4])
 	}
-	defer rd.Close()
-	n := 0
-	for n < 300 {
-		fs := rd.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of 300 after the rebalance", n)
-		}
-		n += fs.NumRecords()
-	}
+	c.Node(4).Stop()
+	readBack()
 }

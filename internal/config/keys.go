@@ -107,6 +107,7 @@ var Broker = []Key{
 	{Name: "message.max.bytes", Type: TypeInt, Default: "1048588", Min: 0, Max: maxInt32, Topic: "max.message.bytes", Doc: "Largest record batch the broker accepts."},
 	{Name: "log.message.timestamp.type", Type: TypeString, Default: "CreateTime", Enum: []string{"CreateTime", "LogAppendTime"}, Topic: "message.timestamp.type", Doc: "Whether records keep the producer's timestamp or get the broker's."},
 	{Name: "compression.type", Type: TypeString, Default: "producer", Enum: []string{"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"}, Topic: "compression.type", Inert: true, Doc: "Only producer (keep what the producer sent) is applied so far."},
+	{Name: "unclean.leader.election.enable", Type: TypeBoolean, Default: "false", Topic: "unclean.leader.election.enable", Doc: "When every in-sync replica of a partition is gone, let a live replica outside the ISR lead (the partition comes back, records only the lost ISR had are lost). Off: the partition waits for an ISR member."},
 	{Name: "min.insync.replicas", Type: TypeInt, Default: "1", Min: 1, Max: maxInt32, Topic: "min.insync.replicas", Doc: "An acks=all produce is refused (NOT_ENOUGH_REPLICAS) while fewer replicas than this are in sync, and answered once every in-sync replica has the records."},
 	{Name: "socket.request.max.bytes", Type: TypeInt, Default: "104857600", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "Largest request frame; bigger frames close the connection before any allocation."},
 	{Name: "socket.send.buffer.bytes", Type: TypeInt, Default: "102400", Min: -1, Max: maxInt32, ReadOnly: true, Doc: "SO_SNDBUF of client connections; -1 keeps the OS default."},
@@ -139,7 +140,6 @@ var Broker = []Key{
 // topicOnly are topic settings with no broker counterpart in Broker.
 var topicOnly = []Key{
 	{Name: "preallocate", Type: TypeBoolean, Default: "false", Inert: true},
-	{Name: "unclean.leader.election.enable", Type: TypeBoolean, Default: "false", Inert: true},
 	{Name: "message.timestamp.before.max.ms", Type: TypeLong, Default: "9223372036854775807", Min: 0, Max: maxInt64, Inert: true},
 	{Name: "message.timestamp.after.max.ms", Type: TypeLong, Default: "3600000", Min: 0, Max: maxInt64, Inert: true},
 	{Name: "local.retention.ms", Type: TypeLong, Default: "-2", Min: -2, Max: maxInt64, Inert: true, Doc: "Reserved for tiered storage."},

@@ -85,7 +85,7 @@ func (s *Store) controlOnce(now, leaderSince time.Time) {
 			dead = append(dead, b.ID)
 		}
 	}
-	if len(dead) == 0 && len(back) == 0 && len(ElectOfflineRecords(im)) == 0 && len(CompleteReassignmentRecords(im)) == 0 {
+	if len(dead) == 0 && len(back) == 0 && len(ElectOfflineRecords(im, s.unclean(im))) == 0 && len(CompleteReassignmentRecords(im)) == 0 {
 		return
 	}
 	_, err := s.Commit(func(im *Image) ([]Record, error) {
@@ -105,7 +105,7 @@ func (s *Store) controlOnce(now, leaderSince time.Time) {
 		for _, id := range back {
 			add(UnfenceBrokerRecords(cur, id))
 		}
-		add(ElectOfflineRecords(cur))
+		add(ElectOfflineRecords(cur, s.unclean(cur)))
 		add(CompleteReassignmentRecords(cur))
 		return out, nil
 	})
@@ -156,4 +156,13 @@ func (s *Store) Shutdown(timeout time.Duration) error {
 		}
 	}
 	return err
+}
+
+// unclean returns whether a topic allows unclean leader election in im
+// (nil when the broker gives no rule: never).
+func (s *Store) unclean(im *Image) func(topic string) bool {
+	if s.opts.Unclean == nil {
+		return nil
+	}
+	return func(topic string) bool { return s.opts.Unclean(im.Configs(ResourceTopic, topic)) }
 }

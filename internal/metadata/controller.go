@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -75,6 +76,11 @@ type CreateTopic struct {
 	Partitions        int32
 	ReplicationFactor int16
 	Configs           map[string]string
+	// Assignment, if set, places the replicas by hand (kafka-topics
+	// --replica-assignment): Assignment[p] is partition p's replicas, the
+	// first its preferred leader. Partitions and ReplicationFactor are
+	// then taken from it.
+	Assignment [][]int32
 	// Internal allows the reserved internal topic names.
 	Internal bool
 }
@@ -95,11 +101,19 @@ func CreateTopicRecords(im *Image, t CreateTopic, nodeID int32) ([]Record, error
 	if c := im.CollidingTopic(t.Name); c != "" {
 		return nil, fmt.Errorf("%w: %q collides with existing topic %q (Kafka treats '.' and '_' alike in metric names)", ErrInvalidTopic, t.Name, c)
 	}
+	if t.Assignment != nil {
+		if err := checkAssignment(im, t.Assignment, 0); err != nil {
+			return nil, err
+		}
+		t.Partitions, t.ReplicationFactor = int32(len(t.Assignment)), int16(len(t.Assignment[0]))
+	}
 	if t.Partitions < 1 || t.Partitions > MaxPartitions {
 		return nil, fmt.Errorf("%w: %d (must be 1 to %d)", ErrInvalidPartitions, t.Partitions, MaxPartitions)
 	}
-	if err := checkReplicationFactor(im, t.ReplicationFactor, nodeID); err != nil {
-		return nil, err
+	if t.Assignment == nil {
+		if err := checkReplicationFactor(im, t.ReplicationFactor, nodeID); err != nil {
+			return nil, err
+		}
 	}
 	var id UUID
 	for id == (UUID{}) {
@@ -108,12 +122,65 @@ func CreateTopicRecords(im *Image, t CreateTopic, nodeID int32) ([]Record, error
 		}
 	}
 	recs := []Record{{Type: TypeTopic, Topic: &TopicRecord{Name: t.Name, ID: id}}}
-	recs = append(recs, partitionRecords(id, 0, t.Partitions, t.ReplicationFactor, placementBrokers(im, nodeID))...)
+	if t.Assignment != nil {
+		recs = append(recs, assignedRecords(id, 0, t.Assignment)...)
+	} else {
+		recs = append(recs, partitionRecords(id, 0, t.Partitions, t.ReplicationFactor, placementBrokers(im, nodeID))...)
+	}
 	for k, v := range t.Configs {
 		v := v
 		recs = append(recs, Record{Type: TypeConfig, Config: &ConfigRecord{ResourceType: ResourceTopic, ResourceName: t.Name, Name: k, Value: &v}})
 	}
 	return recs, nil
+}
+
+// checkAssignment checks replicas placed by hand, as Kafka's controller
+// does: every partition has the same number of replicas (want, or the
+// first partition's if want is 0), no broker twice, every broker
+// registered and not fenced. Errors are INVALID_REPLICA_ASSIGNMENT.
+func checkAssignment(im *Image, assignment [][]int32, want int) error {
+	if len(assignment) == 0 {
+		return fmt.Errorf("%w: no partitions", ErrInvalidReplicaAssignment)
+	}
+	if want == 0 {
+		want = len(assignment[0])
+	}
+	for p, replicas := range assignment {
+		if len(replicas) == 0 {
+			return fmt.Errorf("%w: partition %d has no replicas", ErrInvalidReplicaAssignment, p)
+		}
+		if len(replicas) != want {
+			return fmt.Errorf("%w: partition %d has %d replicas, the others %d: every partition must have the same number", ErrInvalidReplicaAssignment, p, len(replicas), want)
+		}
+		seen := map[int32]bool{}
+		for _, r := range replicas {
+			if seen[r] {
+				return fmt.Errorf("%w: partition %d names broker %d twice", ErrInvalidReplicaAssignment, p, r)
+			}
+			seen[r] = true
+			b, ok := im.brokers[r]
+			switch {
+			case !ok:
+				return fmt.Errorf("%w: partition %d names broker %d, which is not registered", ErrInvalidReplicaAssignment, p, r)
+			case b.Fenced:
+				return fmt.Errorf("%w: partition %d names broker %d, which is fenced (down)", ErrInvalidReplicaAssignment, p, r)
+			}
+		}
+	}
+	return nil
+}
+
+// assignedRecords creates partitions from, from+1, ... with the replicas
+// of assignment, the first replica leading.
+func assignedRecords(id UUID, from int32, assignment [][]int32) []Record {
+	var recs []Record
+	for i, replicas := range assignment {
+		replicas := slices.Clone(replicas)
+		recs = append(recs, Record{Type: TypePartition, Partition: &PartitionRecord{
+			TopicID: id, Partition: from + int32(i), Replicas: replicas, ISR: replicas, Leader: replicas[0], LeaderEpoch: 0,
+		}})
+	}
+	return recs
 }
 
 // checkReplicationFactor refuses a replication factor the cluster cannot
@@ -206,7 +273,11 @@ func DeleteTopicRecords(im *Image, name string) ([]Record, error) {
 }
 
 // CreatePartitionsRecords plans growing a topic to total partitions.
-func CreatePartitionsRecords(im *Image, name string, total int32, nodeID int32) ([]Record, error) {
+//
+// assignment, if given, places the new partitions by hand: one replica
+// list per new partition, each as long as the topic's replication factor
+// (INVALID_REPLICA_ASSIGNMENT otherwise).
+func CreatePartitionsRecords(im *Image, name string, total int32, nodeID int32, assignment [][]int32) ([]Record, error) {
 	t, ok := im.topics[name]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, name)
@@ -219,6 +290,15 @@ func CreatePartitionsRecords(im *Image, name string, total int32, nodeID int32) 
 		return nil, fmt.Errorf("%w: %d exceeds %d", ErrInvalidPartitions, total, MaxPartitions)
 	}
 	rf := int16(len(t.Partitions[0].Replicas))
+	if assignment != nil {
+		if len(assignment) != int(total-have) {
+			return nil, fmt.Errorf("%w: %d replica lists for %d new partitions", ErrInvalidReplicaAssignment, len(assignment), total-have)
+		}
+		if err := checkAssignment(im, assignment, int(rf)); err != nil {
+			return nil, err
+		}
+		return assignedRecords(t.ID, have, assignment), nil
+	}
 	if err := checkReplicationFactor(im, rf, nodeID); err != nil {
 		return nil, err
 	}

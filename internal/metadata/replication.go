@@ -118,8 +118,12 @@ func UnfenceBrokerRecords(im *Image, id int32) []Record {
 }
 
 // ElectOfflineRecords plans a leader for every partition that has none but
-// has a usable ISR member.
-func ElectOfflineRecords(im *Image) []Record {
+// has a usable ISR member. Where no ISR member is usable and unclean
+// reports true for the topic (unclean.leader.election.enable), the first
+// usable replica outside the ISR leads with an ISR of itself alone: the
+// partition is available again, and what only the lost ISR had is gone
+// (followers truncate to the new leader's log). unclean may be nil: never.
+func ElectOfflineRecords(im *Image, unclean func(topic string) bool) []Record {
 	var recs []Record
 	for _, name := range im.TopicNames() {
 		t := im.topics[name]
@@ -129,6 +133,16 @@ func ElectOfflineRecords(im *Image) []Record {
 			}
 			if l := im.electLeader(pm, pm.ISR, -1); l >= 0 {
 				recs = append(recs, partitionChange(t, i, l, pm.ISR))
+				continue
+			}
+			if unclean == nil || !unclean(name) {
+				continue
+			}
+			for _, r := range pm.Replicas {
+				if im.usable(r) {
+					recs = append(recs, partitionChange(t, i, r, []int32{r}))
+					break
+				}
 			}
 		}
 	}

@@ -94,6 +94,10 @@ type Options struct {
 	// whose imbalance exceeds ImbalancePercent.
 	LeaderRebalance  time.Duration
 	ImbalancePercent int
+	// Unclean tells from a topic's config overrides whether it allows
+	// unclean leader election (unclean.leader.election.enable, with the
+	// broker's default). nil: never.
+	Unclean func(topicOverrides map[string]string) bool
 	// SnapshotEntries overrides the quorum's snapshot interval (tests).
 	SnapshotEntries uint64
 	Logger          *slog.Logger

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-streaming/samsa/internal/brokertest"
 )
@@ -274,5 +275,80 @@ func TestGroupCoordinatorFailover(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, second) {
 		t.Fatalf("after the coordinator's loss the group read %d records (%v...), want exactly the 300 new ones", len(got), got[:min(3, len(got))])
+	}
+}
+
+// TestUncleanElection: a partition's whole ISR goes down and a replica that
+// fell out of it comes back. With unclean.leader.election.enable (a topic
+// setting here) that replica leads and the partition takes writes again,
+// without what only the lost ISR had; without it the partition stays
+// offline until an ISR member returns, and then nothing is lost.
+func TestUncleanElection(t *testing.T) {
+	c := brokertest.StartCluster(t, 3)
+	adm := adminFor(t, c.Addrs()...)
+	waitFor(t, "three brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 3
+	})
+	// Both topics on the same two brokers, so one sequence of stops does
+	// the same to both.
+	raw, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, tc := range []struct {
+		name    string
+		unclean string
+	}{{"dirty", "true"}, {"clean", "false"}} {
+		req := kmsg.NewPtrCreateTopicsRequest()
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = tc.name, -1, -1
+		ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		ra.Partition, ra.Replicas = 0, []int32{1, 2}
+		rt.ReplicaAssignment = []kmsg.CreateTopicsRequestTopicReplicaAssignment{ra}
+		cfg := kmsg.NewCreateTopicsRequestTopicConfig()
+		cfg.Name, cfg.Value = "unclean.leader.election.enable", kmsg.StringPtr(tc.unclean)
+		rt.Configs = []kmsg.CreateTopicsRequestTopicConfig{cfg}
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctxFor(t, 20*time.Second), raw)
+		if err != nil || resp.Topics[0].ErrorCode != 0 {
+			t.Fatalf("create %s: %v %+v %s", tc.name, err, resp, *resp.Topics[0].ErrorMessage)
+		}
+	}
+	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "dirty", 1, 2) && fullISR(t, adm, "clean", 1, 2) })
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RetryTimeout(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	produceAll(t, prod, "dirty", []string{"d1"})
+	produceAll(t, prod, "clean", []string{"c1"})
+	c.Node(2).Stop() // leaves the ISRs
+	produceAll(t, prod, "dirty", []string{"d2"})
+	produceAll(t, prod, "clean", []string{"c2"})
+	c.Node(1).Stop() // the whole ISR is gone
+	c.Node(2).StartAgain()
+	adm3 := adminFor(t, c.Node(2).Addr(), c.Node(3).Addr())
+	waitFor(t, "dirty led by broker 2", func() bool { return leaders(t, adm3, "dirty")[0] == 2 })
+	if l := leaders(t, adm3, "clean")[0]; l != -1 {
+		t.Fatalf("clean has leader %d with its ISR down", l)
+	}
+	prod2, err := kgo.NewClient(kgo.SeedBrokers(c.Node(2).Addr(), c.Node(3).Addr()), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod2.Close()
+	produceAll(t, prod2, "dirty", []string{"d3"})
+	got := readAll(t, []string{c.Node(2).Addr()}, "dirty", 2)
+	if !got["d1"] || !got["d3"] || got["d2"] {
+		t.Fatalf("dirty after the unclean election holds %v, want d1 and d3 (d2 was only on the lost ISR)", got)
+	}
+	// The clean topic waits for broker 1, and has everything.
+	c.Node(1).StartAgain()
+	waitFor(t, "clean led by broker 1", func() bool { return leaders(t, adm3, "clean")[0] == 1 })
+	got = readAll(t, []string{c.Node(1).Addr(), c.Node(2).Addr()}, "clean", 2)
+	if !got["c1"] || !got["c2"] {
+		t.Fatalf("clean holds %v, want c1 and c2", got)
 	}
 }

@@ -57,6 +57,10 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 		Dir: cfg.DataDir, NodeID: cfg.NodeID, ClusterID: cfg.ClusterID,
 		Voters: cfg.QuorumVoters, Listen: cfg.ControllerListenAddr,
 		Learner: !cfg.Controller, Bootstrap: cfg.QuorumBootstrap,
+		Unclean: func(o map[string]string) bool {
+			v, _ := cfg.TopicValue(o, "unclean.leader.election.enable")
+			return strings.EqualFold(strings.TrimSpace(v), "true")
+		},
 		ElectionTimeout: cfg.QuorumElectionTimeout, SessionTimeout: cfg.BrokerSessionTimeout, Logger: logger,
 		LeaderRebalance: cfg.LeaderRebalance, ImbalancePercent: cfg.ImbalancePercent,
 	}); err != nil {
