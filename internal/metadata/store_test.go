@@ -191,7 +191,7 @@ func TestTopicNames(t *testing.T) {
 	if _, err := CreateTopicRecords(im, CreateTopic{Name: "__consumer_offsets", Partitions: 1, ReplicationFactor: 1}, 1); !errors.Is(err, ErrReservedTopic) {
 		t.Fatalf("reserved accepted: %v", err)
 	}
-	if _, err := CreatePartitionsRecords(im, "x.y", 2, 1); !errors.Is(err, ErrPartitionsNotGrowing) {
+	if _, err := CreatePartitionsRecords(im, "x.y", 2, 1, nil); !errors.Is(err, ErrPartitionsNotGrowing) {
 		t.Fatalf("shrink accepted: %v", err)
 	}
 }
