@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/partition"
 	"github.com/samsa-streaming/samsa/internal/record"
 	"github.com/samsa-streaming/samsa/internal/storage"
@@ -202,7 +203,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 		// Kafka sends an empty, never a null, record set: librdkafka
 		// rejects a null one ("invalid MessageSetSize -1").
 		rp.RecordBatches = []byte{}
-		slice, err := b.readPartition(fp, &rp, remaining, total == 0, replica)
+		slice, err := b.readPartition(req, fp, &rp, remaining, total == 0, replica)
 		if err == nil && req.Version < 4 && slice.size > 0 {
 			var n int
 			n, err = downConvert(&rp, slice, req.Version, remaining)
@@ -220,7 +221,10 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 			total += slice.size
 			remaining -= int32(min(slice.size, int64(remaining)))
 		}
-		if plan.incremental && slice.size == 0 && err == nil && rp.HighWatermark == fp.sentHW && rp.LogStartOffset == fp.sentLogStart {
+		if rp.PreferredReadReplica >= 0 {
+			hasErr = true // answered at once: the client moves to the replica
+		}
+		if plan.incremental && slice.size == 0 && err == nil && rp.PreferredReadReplica < 0 && rp.HighWatermark == fp.sentHW && rp.LogStartOffset == fp.sentLogStart {
 			continue // nothing new for this partition
 		}
 		if cur == nil || cur.Topic != fp.topic {
@@ -252,10 +256,21 @@ func replicaID(req *kmsg.FetchRequest) int32 {
 // A follower's fetch (replica >= 0) reads up to the log end, not the high
 // watermark, and its fetch offset tells the leader how far it has come:
 // that may move the high watermark and bring it into the ISR.
-func (b *Broker) readPartition(fp *fetchPart, rp *kmsg.FetchResponseTopicPartition, remaining int32, first bool, replica int32) (fileSlice, error) {
+//
+// Follower fetching (KIP-392): a consumer's fetch of v11 or later is
+// served by any replica, up to that replica's high watermark; a leader
+// with replica.selector.class set to the rack-aware selector sends a
+// consumer whose client.rack matches a caught-up follower's broker.rack
+// to that follower (PreferredReadReplica, no records).
+func (b *Broker) readPartition(req *kmsg.FetchRequest, fp *fetchPart, rp *kmsg.FetchResponseTopicPartition, remaining int32, first bool, replica int32) (fileSlice, error) {
 	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
 	im := b.meta.Image()
 	part, code := b.leaderFor(im, fp.topic, fp.partition)
+	if code == kerr.NotLeaderForPartition.Code && replica < 0 && req.Version >= 11 {
+		if p, ok := b.parts.Get(fp.topic, fp.partition); ok && p.IsReplica() {
+			part, code = p, 0
+		}
+	}
 	if code != 0 {
 		if code == kerr.NotLeaderForPartition.Code {
 			if l, e, ok := currentLeader(im, fp.topic, fp.partition); ok {
@@ -277,6 +292,12 @@ func (b *Broker) readPartition(fp *fetchPart, rp *kmsg.FetchResponseTopicPartiti
 	}
 	hw := part.HighWatermark()
 	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hw, hw, part.Log().LogStartOffset()
+	if replica < 0 && req.Version >= 11 && b.cfg.RackAwareFetch {
+		if to := b.preferredReadReplica(im, part, fp.offset, req.Rack); to >= 0 {
+			rp.PreferredReadReplica = to
+			return fileSlice{}, nil
+		}
+	}
 	limit := min(fp.maxBytes, remaining)
 	if limit <= 0 && !first {
 		return fileSlice{}, nil
@@ -296,6 +317,24 @@ func (b *Broker) readPartition(fp *fetchPart, rp *kmsg.FetchResponseTopicPartiti
 		return fileSlice{}, nil
 	}
 	return fileSlice{f: s.File, pos: s.Pos, size: s.Size, ref: s}, nil
+}
+
+// preferredReadReplica picks the replica a consumer in rack should read
+// part from, as Kafka's RackAwareReplicaSelector does: the leader itself
+// if it is in that rack (or the consumer names no rack), else a caught-up
+// in-sync follower in that rack (the first in replica order, where Kafka
+// takes the one with the longest log; all of them hold offset). -1 keeps
+// the consumer on the leader.
+func (b *Broker) preferredReadReplica(im *metadata.Image, part *partition.Partition, offset int64, rack string) int32 {
+	if rack == "" || rack == b.cfg.Rack || !part.IsLeader() {
+		return -1
+	}
+	for _, id := range part.ReadReplicas(offset, b.now(), b.cfg.ReplicaLagTimeMax) {
+		if br, ok := im.Broker(id); ok && !br.Fenced && br.Rack == rack {
+			return id
+		}
+	}
+	return -1
 }
 
 // commit records, in the session, what this response told the client.

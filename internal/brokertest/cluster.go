@@ -22,6 +22,13 @@ type Cluster struct {
 // overrides for every node. The nodes are closed when the test ends.
 func StartCluster(t testing.TB, n int, props ...string) *Cluster {
 	t.Helper()
+	return StartClusterEach(t, n, nil, props...)
+}
+
+// StartClusterEach is StartCluster with per-node overrides: each(id)
+// returns property pairs for node id (broker.rack, say).
+func StartClusterEach(t testing.TB, n int, each func(id int32) []string, props ...string) *Cluster {
+	t.Helper()
 	ports := freeAddrs(t, 2*n)
 	var voters []string
 	for i := 0; i < n; i++ {
@@ -41,6 +48,12 @@ func StartCluster(t testing.TB, n int, props ...string) *Cluster {
 		b.controllerAddr = ports[n+i]
 		for j := 0; j+1 < len(props); j += 2 {
 			b.props[props[j]] = props[j+1]
+		}
+		if each != nil {
+			own := each(int32(i + 1))
+			for j := 0; j+1 < len(own); j += 2 {
+				b.props[own[j]] = own[j+1]
+			}
 		}
 		b.start(ports[i])
 		c.Nodes = append(c.Nodes, b)

@@ -65,6 +65,8 @@ type Config struct {
 	OffsetsTopicPartitions     int32
 	OffsetsTopicReplication    int16
 	ReplicaLagTimeMax          time.Duration
+	// RackAwareFetch: replica.selector.class is the rack-aware selector.
+	RackAwareFetch bool
 	LeaderRebalance            time.Duration // 0: auto.leader.rebalance.enable=false
 	ImbalancePercent           int
 	BrokerSessionTimeout       time.Duration
@@ -163,6 +165,7 @@ func (c *Config) resolve() error {
 	c.OffsetsTopicPartitions = int32(c.int("offsets.topic.num.partitions"))
 	c.OffsetsTopicReplication = int16(c.int("offsets.topic.replication.factor"))
 	c.ReplicaLagTimeMax = ms(c.int("replica.lag.time.max.ms"))
+	c.RackAwareFetch = c.Get("replica.selector.class") == RackAwareReplicaSelector
 	if c.Get("auto.leader.rebalance.enable") == "true" {
 		c.LeaderRebalance = time.Duration(c.int("leader.imbalance.check.interval.seconds")) * time.Second
 	}

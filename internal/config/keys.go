@@ -64,6 +64,7 @@ var Broker = []Key{
 	{Name: "leader.replication.throttled.rate", Type: TypeLong, Default: "9223372036854775807", Min: 0, Max: maxInt64, Inert: true, Doc: "Accepted (kafka-reassign-partitions --throttle sets it); replication is not throttled yet."},
 	{Name: "follower.replication.throttled.rate", Type: TypeLong, Default: "9223372036854775807", Min: 0, Max: maxInt64, Inert: true, Doc: "Accepted (kafka-reassign-partitions --throttle sets it); replication is not throttled yet."},
 	{Name: "replica.alter.log.dirs.io.max.bytes.per.second", Type: TypeLong, Default: "9223372036854775807", Min: 0, Max: maxInt64, Inert: true, Doc: "Accepted for compatibility; Samsa has one log directory."},
+	{Name: "replica.selector.class", Type: TypeString, Default: "", ReadOnly: true, Enum: []string{"", RackAwareReplicaSelector, "org.apache.kafka.common.replica.LeaderSelector"}, Doc: "Consumers that set client.rack read from a follower in their rack (KIP-392) when this is " + RackAwareReplicaSelector + "; empty (the default) or LeaderSelector: consumers read from leaders only."},
 	{Name: "replica.lag.time.max.ms", Type: TypeLong, Default: "30000", Min: 1, Max: maxInt64, ReadOnly: true, Doc: "A follower that has not caught up with its leader for this long leaves the ISR."},
 	{Name: "auto.leader.rebalance.enable", Type: TypeBoolean, Default: "true", ReadOnly: true, Doc: "The active controller moves leadership back to each partition's preferred (first) replica when it is in sync, for brokers whose imbalance exceeds leader.imbalance.per.broker.percentage."},
 	{Name: "leader.imbalance.check.interval.seconds", Type: TypeLong, Default: "300", Min: 1, Max: maxInt64, ReadOnly: true, Doc: "How often the controller checks leader imbalance."},
@@ -136,6 +137,10 @@ var Broker = []Key{
 	{Name: "max.incremental.fetch.session.cache.slots", Type: TypeInt, Default: "1000", Min: 0, Max: maxInt32, ReadOnly: true, Doc: "Fetch sessions (KIP-227) kept at once."},
 	{Name: "fetch.max.bytes", Type: TypeInt, Default: "57671680", Min: 0, Max: maxInt32, Doc: "Largest fetch response, whatever the client asks."},
 }
+
+// RackAwareReplicaSelector is the replica.selector.class value that turns on
+// follower fetching by rack (Kafka's class name).
+const RackAwareReplicaSelector = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
 
 // topicOnly are topic settings with no broker counterpart in Broker.
 var topicOnly = []Key{

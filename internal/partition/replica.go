@@ -241,3 +241,34 @@ func (p *Partition) Leader() (int32, int32) {
 	defer p.mu.Unlock()
 	return p.leader, p.leaderEpoch
 }
+
+// ReadReplicas lists, in replica order, the followers a consumer reading
+// from offset may be sent to instead of the leader (KIP-392): in the ISR,
+// holding offset already, and caught up with the leader within maxLag.
+// Leader only; nil otherwise.
+func (p *Partition) ReadReplicas(offset int64, now time.Time, maxLag time.Duration) []int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.leader != p.nodeID {
+		return nil
+	}
+	var out []int32
+	for _, id := range p.replicas {
+		f, ok := p.followers[id]
+		if !ok || id == p.nodeID || !slices.Contains(p.isr, id) {
+			continue
+		}
+		if f.leo >= offset && now.Sub(f.caughtUp) <= maxLag {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// IsReplica reports whether this node holds a replica of the partition
+// (leader or follower) as the metadata says.
+func (p *Partition) IsReplica() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Contains(p.replicas, p.nodeID)
+}
