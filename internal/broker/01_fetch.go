@@ -282,12 +282,20 @@ func (b *Broker) readPartition(req *kmsg.FetchRequest, fp *fetchPart, rp *kmsg.F
 	if err := part.CheckEpoch(fp.leaderEpoch); err != nil {
 		return fileSlice{}, err
 	}
+	throttled := false
 	if replica >= 0 {
 		if fp.offset > part.LocalEnd() {
 			return fileSlice{}, kerr.OffsetOutOfRange
 		}
 		if err := part.FollowerFetched(replica, fp.offset, b.now()); err != nil {
 			return fileSlice{}, err
+		}
+		// leader.replication.throttled.rate: a throttled replica out of
+		// the ISR gets nothing while the leader is over the rate.
+		if throttled = part.LeaderThrottled(replica); throttled && b.parts.LeaderQuota().Exceeded(b.now()) {
+			hw := part.HighWatermark()
+			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hw, hw, part.Log().LogStartOffset()
+			return fileSlice{}, nil
 		}
 	}
 	hw := part.HighWatermark()
@@ -315,6 +323,9 @@ func (b *Broker) readPartition(req *kmsg.FetchRequest, fp *fetchPart, rp *kmsg.F
 	if s.Size == 0 {
 		s.Release()
 		return fileSlice{}, nil
+	}
+	if throttled {
+		b.parts.LeaderQuota().Record(s.Size, b.now())
 	}
 	return fileSlice{f: s.File, pos: s.Pos, size: s.Size, ref: s}, nil
 }

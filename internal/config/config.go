@@ -67,6 +67,10 @@ type Config struct {
 	ReplicaLagTimeMax          time.Duration
 	// RackAwareFetch: replica.selector.class is the rack-aware selector.
 	RackAwareFetch bool
+	// LeaderThrottleRate and FollowerThrottleRate are
+	// leader/follower.replication.throttled.rate in bytes per second
+	// (math.MaxInt64: unlimited).
+	LeaderThrottleRate, FollowerThrottleRate int64
 	LeaderRebalance            time.Duration // 0: auto.leader.rebalance.enable=false
 	ImbalancePercent           int
 	BrokerSessionTimeout       time.Duration
@@ -165,7 +169,9 @@ func (c *Config) resolve() error {
 	c.OffsetsTopicPartitions = int32(c.int("offsets.topic.num.partitions"))
 	c.OffsetsTopicReplication = int16(c.int("offsets.topic.replication.factor"))
 	c.ReplicaLagTimeMax = ms(c.int("replica.lag.time.max.ms"))
-	c.RackAwareFetch = c.Get("replica.selector.class") == RackAwareReplicaSelector
+	c.RackAwareFetch = strings.EqualFold(strings.TrimSpace(c.Get("replica.selector.class")), RackAwareReplicaSelector)
+	c.LeaderThrottleRate = c.int("leader.replication.throttled.rate")
+	c.FollowerThrottleRate = c.int("follower.replication.throttled.rate")
 	if c.Get("auto.leader.rebalance.enable") == "true" {
 		c.LeaderRebalance = time.Duration(c.int("leader.imbalance.check.interval.seconds")) * time.Second
 	}

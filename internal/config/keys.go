@@ -61,8 +61,8 @@ var Broker = []Key{
 	{Name: "broker.rack", Type: TypeString, Default: "", ReadOnly: true, Doc: "The rack (or zone) of this broker, shown in Metadata."},
 	{Name: "broker.session.timeout.ms", Type: TypeInt, Default: "2000", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "The active controller fences a broker it has not heard from for this long: its partitions get new leaders and it leaves every ISR. Kafka's default is 9000; Samsa's brokers are heard from at every Raft heartbeat (a tenth of controller.quorum.election.timeout.ms), so 2000 is twenty missed heartbeats and failover takes about two seconds."},
 	{Name: "broker.heartbeat.interval.ms", Type: TypeInt, Default: "2000", Min: 1, Max: maxInt32, ReadOnly: true, Inert: true, Doc: "Samsa's brokers are heard from through the quorum's own heartbeats (a tenth of controller.quorum.election.timeout.ms)."},
-	{Name: "leader.replication.throttled.rate", Type: TypeLong, Default: "9223372036854775807", Min: 0, Max: maxInt64, Inert: true, Doc: "Accepted (kafka-reassign-partitions --throttle sets it); replication is not throttled yet."},
-	{Name: "follower.replication.throttled.rate", Type: TypeLong, Default: "9223372036854775807", Min: 0, Max: maxInt64, Inert: true, Doc: "Accepted (kafka-reassign-partitions --throttle sets it); replication is not throttled yet."},
+	{Name: "leader.replication.throttled.rate", Type: TypeLong, Default: "9223372036854775807", Min: 0, Max: maxInt64, Doc: "Bytes per second this broker, as a leader, sends to followers of the replicas named in its topics' leader.replication.throttled.replicas (kafka-reassign-partitions --throttle sets both rates)."},
+	{Name: "follower.replication.throttled.rate", Type: TypeLong, Default: "9223372036854775807", Min: 0, Max: maxInt64, Doc: "Bytes per second this broker, as a follower, fetches for the replicas named in its topics' follower.replication.throttled.replicas."},
 	{Name: "replica.alter.log.dirs.io.max.bytes.per.second", Type: TypeLong, Default: "9223372036854775807", Min: 0, Max: maxInt64, Inert: true, Doc: "Accepted for compatibility; Samsa has one log directory."},
 	{Name: "replica.selector.class", Type: TypeString, Default: "", ReadOnly: true, Enum: []string{"", RackAwareReplicaSelector, "org.apache.kafka.common.replica.LeaderSelector"}, Doc: "Consumers that set client.rack read from a follower in their rack (KIP-392) when this is " + RackAwareReplicaSelector + "; empty (the default) or LeaderSelector: consumers read from leaders only."},
 	{Name: "replica.lag.time.max.ms", Type: TypeLong, Default: "30000", Min: 1, Max: maxInt64, ReadOnly: true, Doc: "A follower that has not caught up with its leader for this long leaves the ISR."},
@@ -151,8 +151,8 @@ var topicOnly = []Key{
 	{Name: "local.retention.bytes", Type: TypeLong, Default: "-2", Min: -2, Max: maxInt64, Inert: true, Doc: "Reserved for tiered storage."},
 	{Name: "remote.storage.enable", Type: TypeBoolean, Default: "false", Inert: true, Doc: "Reserved for tiered storage."},
 	{Name: "message.downconversion.enable", Type: TypeBoolean, Default: "true", Inert: true},
-	{Name: "follower.replication.throttled.replicas", Type: TypeList, Default: "", Inert: true},
-	{Name: "leader.replication.throttled.replicas", Type: TypeList, Default: "", Inert: true},
+	{Name: "follower.replication.throttled.replicas", Type: TypeList, Default: "", Doc: "partition:broker pairs (or *) whose follower's fetching counts against that broker's follower.replication.throttled.rate."},
+	{Name: "leader.replication.throttled.replicas", Type: TypeList, Default: "", Doc: "partition:broker pairs (or *) whose replication from the leader counts against the leader's leader.replication.throttled.rate."},
 }
 
 var (

@@ -37,6 +37,9 @@ type Topic struct {
 	MinCompactionLag  time.Duration // min.compaction.lag.ms
 	MaxCompactionLag  time.Duration // max.compaction.lag.ms
 	MinCleanableRatio float64       // min.cleanable.dirty.ratio
+
+	// Replication throttles (leader/follower.replication.throttled.replicas).
+	LeaderThrottled, FollowerThrottled ThrottledReplicas
 }
 
 // CheckTopic validates topic overrides as CreateTopics and AlterConfigs
@@ -130,5 +133,9 @@ func (c *Config) ResolveTopic(overrides map[string]string) Topic {
 	}
 	ratio, _ := c.TopicValue(overrides, "min.cleanable.dirty.ratio")
 	t.MinCleanableRatio, _ = strconv.ParseFloat(strings.TrimSpace(ratio), 64)
+	lt, _ := c.TopicValue(overrides, "leader.replication.throttled.replicas")
+	t.LeaderThrottled, _ = ParseThrottledReplicas(lt)
+	ft, _ := c.TopicValue(overrides, "follower.replication.throttled.replicas")
+	t.FollowerThrottled, _ = ParseThrottledReplicas(ft)
 	return t
 }

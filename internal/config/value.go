@@ -31,6 +31,11 @@ func (k *Key) Check(v string) error {
 			return bad("not a number")
 		}
 	case TypeList:
+		if k.Name == "leader.replication.throttled.replicas" || k.Name == "follower.replication.throttled.replicas" {
+			if _, err := ParseThrottledReplicas(v); err != nil {
+				return bad(err.Error())
+			}
+		}
 		if k.Name == "cleanup.policy" || k.Name == "log.cleanup.policy" {
 			for _, p := range strings.Split(v, ",") {
 				if p = strings.TrimSpace(p); p != "delete" && p != "compact" {

@@ -29,6 +29,7 @@ type fetcher struct {
 	addr   string
 	self   int32
 	logger *slog.Logger
+	quota  *Quota // follower.replication.throttled.rate
 
 	mu     sync.Mutex // guards parts, conn and closed
 	parts  map[TopicPartition]*Partition
@@ -39,8 +40,8 @@ type fetcher struct {
 	done   chan struct{}
 }
 
-func newFetcher(leader int32, addr string, self int32, logger *slog.Logger) *fetcher {
-	f := &fetcher{leader: leader, addr: addr, self: self, logger: logger,
+func newFetcher(leader int32, addr string, self int32, quota *Quota, logger *slog.Logger) *fetcher {
+	f := &fetcher{leader: leader, addr: addr, self: self, logger: logger, quota: quota,
 		parts: map[TopicPartition]*Partition{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go f.run()
 	return f
@@ -166,9 +167,20 @@ func (f *fetcher) round(conn *wireConn, parts []*Partition) error {
 	req.SessionEpoch = -1 // no fetch session: every partition every time
 	byTopic := map[string]int{}
 	want := map[TopicPartition]*Partition{}
+	// Over follower.replication.throttled.rate, throttled replicas sit
+	// out until the rate has caught up (as Kafka's ReplicaFetcherThread
+	// leaves them out of the fetch).
+	overQuota := f.quota != nil && f.quota.Exceeded(time.Now())
+	throttled := map[TopicPartition]bool{}
 	for _, p := range parts {
 		if trunc, _ := p.NeedsTruncation(); trunc {
 			continue // its leader did not answer yet: not fetched this round
+		}
+		if p.FollowerThrottled() {
+			if overQuota {
+				continue
+			}
+			throttled[TopicPartition{p.Topic, p.Index}] = true
 		}
 		leader, epoch := p.Leader()
 		if leader != f.leader {
@@ -210,6 +222,9 @@ func (f *fetcher) round(conn *wireConn, parts []*Partition) error {
 			p := want[TopicPartition{t.Topic, rp.Partition}]
 			if p == nil {
 				continue
+			}
+			if throttled[TopicPartition{t.Topic, rp.Partition}] {
+				f.quota.Record(int64(len(rp.RecordBatches)), now)
 			}
 			switch rp.ErrorCode {
 			case 0:

@@ -48,6 +48,10 @@ type Manager struct {
 	meta     Committer
 	isrQueue chan isrChange
 
+	// Replication throttles: bytes this broker sends as a leader and
+	// fetches as a follower for throttled replicas.
+	leaderQuota, followerQuota *Quota
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -72,7 +76,8 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 		return nil, err
 	}
 	m := &Manager{logger: logger, cfg: cfg, dir: dir, parts: map[TopicPartition]*Partition{}, stop: make(chan struct{}),
-		cleanerWake: make(chan struct{}, 1), fetchers: map[int32]*fetcher{}, isrQueue: make(chan isrChange, 4096)}
+		cleanerWake: make(chan struct{}, 1), fetchers: map[int32]*fetcher{}, isrQueue: make(chan isrChange, 4096),
+		leaderQuota: NewQuota(cfg.LeaderThrottleRate), followerQuota: NewQuota(cfg.FollowerThrottleRate)}
 	if cfg.FlushMode == "group-commit" {
 		m.flusher = NewFlusher(logger)
 	}
@@ -104,6 +109,7 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 	}
 	m.wg.Add(1)
 	go m.backgroundFlush()
+	m.reconfigureThrottles(im)
 	m.reconfigureCleaner(im)
 	cs := m.cleanerSettings.Load()
 	m.wg.Add(1)
@@ -114,6 +120,18 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 	}
 	return m, nil
 }
+
+// reconfigureThrottles applies the broker's replication throttle rates
+// (static or dynamic) from im.
+func (m *Manager) reconfigureThrottles(im *metadata.Image) {
+	c := m.cfg.WithDynamic(im.BrokerConfigs(m.cfg.NodeID))
+	m.leaderQuota.SetRate(c.LeaderThrottleRate)
+	m.followerQuota.SetRate(c.FollowerThrottleRate)
+}
+
+// LeaderQuota is the leader.replication.throttled.rate quota: the Fetch
+// handler counts what it sends to followers of throttled replicas.
+func (m *Manager) LeaderQuota() *Quota { return m.leaderQuota }
 
 func (m *Manager) topicConfig(im *metadata.Image, name string) config.Topic {
 	return m.cfg.WithDynamic(im.BrokerConfigs(m.cfg.NodeID)).ResolveTopic(im.Configs(metadata.ResourceTopic, name))
@@ -190,6 +208,7 @@ func (m *Manager) Apply(prev, next *metadata.Image, recs []metadata.Record) {
 				for _, n := range next.TopicNames() {
 					m.reconfigure(next, n)
 				}
+				m.reconfigureThrottles(next)
 				m.reconfigureCleaner(next)
 			}
 		}
@@ -259,7 +278,7 @@ func (m *Manager) syncReplica(im *metadata.Image, t *metadata.Topic, i int32) {
 	}
 	f := m.fetchers[pm.Leader]
 	if f == nil {
-		f = newFetcher(pm.Leader, addr, m.cfg.NodeID, m.logger)
+		f = newFetcher(pm.Leader, addr, m.cfg.NodeID, m.followerQuota, m.logger)
 		m.fetchers[pm.Leader] = f
 	}
 	f.add(p)

@@ -272,3 +272,22 @@ func (p *Partition) IsReplica() bool {
 	defer p.mu.Unlock()
 	return slices.Contains(p.replicas, p.nodeID)
 }
+
+// FollowerThrottled reports whether this broker's replica counts against
+// the follower throttle: named in the topic's
+// follower.replication.throttled.replicas and not in the ISR (as in Kafka,
+// an in-sync replica is never throttled, so acks=all never waits on one).
+func (p *Partition) FollowerThrottled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg.FollowerThrottled.Has(p.Index, p.nodeID) && !slices.Contains(p.isr, p.nodeID)
+}
+
+// LeaderThrottled reports whether replica's fetching from this leader
+// counts against the leader throttle: named in the topic's
+// leader.replication.throttled.replicas and not in the ISR.
+func (p *Partition) LeaderThrottled(replica int32) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg.LeaderThrottled.Has(p.Index, replica) && !slices.Contains(p.isr, replica)
+}
