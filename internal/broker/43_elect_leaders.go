@@ -9,10 +9,10 @@ package broker
 // PREFERRED makes a partition's first replica its leader when that replica
 // is in the ISR and on a live (registered, unfenced) broker:
 // ELECTION_NOT_NEEDED if it leads already, PREFERRED_LEADER_NOT_AVAILABLE
-// if it cannot. Samsa never moves leaders back by itself (Kafka's
-// auto.leader.rebalance.enable), so after a broker returns this is how its
-// leaderships come back (kafka-leader-election.sh --election-type
-// preferred).
+// if it cannot. With auto.leader.rebalance.enable (the default) the
+// controller does the same by itself every
+// leader.imbalance.check.interval.seconds; this is the way to do it at once
+// (kafka-leader-election.sh --election-type preferred).
 //
 // UNCLEAN elects only for partitions without a live leader
 // (ELECTION_NOT_NEEDED otherwise): an ISR member if one is live, which is

@@ -23,9 +23,10 @@ func handleDescribeCluster(rc *reqCtx, req *kmsg.DescribeClusterRequest) kmsg.Re
 	resp.ClusterAuthorizedOperations = -2147483648
 	switch req.EndpointType {
 	case 0, 1:
-		for _, br := range b.brokers(b.meta.Image()) {
+		for _, br := range b.brokerList(b.meta.Image(), req.IncludeFencedBrokers) {
 			rb := kmsg.NewDescribeClusterResponseBroker()
 			rb.NodeID, rb.Host, rb.Port = br.ID, br.Host, br.Port
+			rb.IsFenced = br.Fenced
 			if br.Rack != "" {
 				rack := br.Rack
 				rb.Rack = &rack

@@ -49,6 +49,7 @@ func init() {
 		kmsg.ElectLeaders.Int16():               {0, 2, now(handleElectLeaders)},
 		kmsg.DescribeQuorum.Int16():             {0, 2, now(handleDescribeQuorum)},
 		kmsg.DescribeTopicPartitions.Int16():    {0, 0, now(handleDescribeTopicPartitions)},
+		kmsg.UnregisterBroker.Int16():           {0, 0, now(handleUnregisterBroker)},
 	}
 	// Each feature area registers its APIs in a table of its own.
 	for _, extra := range []map[int16]api{groupAPIs()} {

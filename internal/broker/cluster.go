@@ -9,12 +9,22 @@ import (
 )
 
 // brokers returns the cluster's brokers as clients see them: every
-// registered broker, and this one even before its registration is
-// committed (a client that found it must find it in Metadata too).
+// registered broker that is not fenced, as Kafka's Metadata lists them,
+// and this one even before its registration is committed (a client that
+// found it must find it in Metadata too).
 func (b *Broker) brokers(im *metadata.Image) []metadata.Broker {
+	return b.brokerList(im, false)
+}
+
+// brokerList is brokers, with the fenced ones too if fenced is set
+// (DescribeCluster's IncludeFencedBrokers).
+func (b *Broker) brokerList(im *metadata.Image, fenced bool) []metadata.Broker {
 	var out []metadata.Broker
 	self := false
 	for _, br := range im.Brokers() {
+		if br.Fenced && !fenced && br.ID != b.cfg.NodeID {
+			continue
+		}
 		if br.ID == b.cfg.NodeID {
 			self = true
 			// This process's own address wins over a registration of an

@@ -71,14 +71,14 @@ type Config struct {
 	// leader/follower.replication.throttled.rate in bytes per second
 	// (math.MaxInt64: unlimited).
 	LeaderThrottleRate, FollowerThrottleRate int64
-	LeaderRebalance            time.Duration // 0: auto.leader.rebalance.enable=false
-	ImbalancePercent           int
-	BrokerSessionTimeout       time.Duration
-	OffsetsRetention           time.Duration
-	OffsetsRetentionCheck      time.Duration
-	OffsetMetadataMaxBytes     int
-	ConsumerHeartbeatInterval  time.Duration
-	ConsumerSessionTimeout     time.Duration
+	LeaderRebalance                          time.Duration // 0: auto.leader.rebalance.enable=false
+	ImbalancePercent                         int
+	BrokerSessionTimeout                     time.Duration
+	OffsetsRetention                         time.Duration
+	OffsetsRetentionCheck                    time.Duration
+	OffsetMetadataMaxBytes                   int
+	ConsumerHeartbeatInterval                time.Duration
+	ConsumerSessionTimeout                   time.Duration
 }
 
 // Default is a configuration with every default applied, as `samsa serve`

@@ -276,6 +276,14 @@ func (im *Image) apply(r Record) (*Image, error) {
 		nb.Fenced = f.Fenced
 		next.brokers = cloneMap(im.brokers)
 		next.brokers[f.ID] = &nb
+	case TypeUnregister:
+		u := r.Unregister
+		cur, ok := im.brokers[u.ID]
+		if !ok || cur.Incarnation != u.Incarnation {
+			return nil, fmt.Errorf("unregistering broker %d incarnation %s: not registered with it", u.ID, u.Incarnation)
+		}
+		next.brokers = cloneMap(im.brokers)
+		delete(next.brokers, u.ID)
 	default:
 		return nil, fmt.Errorf("unknown record type %q", r.Type)
 	}

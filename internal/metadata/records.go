@@ -14,6 +14,7 @@ const (
 	TypeProducerIDs = "producer_ids"
 	TypeBroker      = "broker"
 	TypeFence       = "fence"
+	TypeUnregister  = "unregister"
 )
 
 // Resource types of ConfigRecord, Kafka's ConfigResource codes.
@@ -36,6 +37,16 @@ type Record struct {
 	ProducerIDs *ProducerIDsRecord `json:"producer_ids,omitempty"`
 	Broker      *BrokerRecord      `json:"broker,omitempty"`
 	Fence       *FenceRecord       `json:"fence,omitempty"`
+	Unregister  *UnregisterRecord  `json:"unregister,omitempty"`
+}
+
+// UnregisterRecord removes a broker's registration (Kafka's
+// UnregisterBrokerRecord, kafka-cluster.sh unregister): a broker taken out
+// of the cluster for good. It applies only to the incarnation it names; a
+// process of that id that is still running registers again.
+type UnregisterRecord struct {
+	ID          int32  `json:"id"`
+	Incarnation string `json:"incarnation"`
 }
 
 // FenceRecord fences a broker (the controller stopped hearing from it) or
@@ -108,7 +119,7 @@ type ProducerIDsRecord struct {
 
 func (r *Record) validate() error {
 	n := 0
-	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil, r.Fence != nil} {
+	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil, r.Fence != nil, r.Unregister != nil} {
 		if set {
 			n++
 		}
@@ -129,6 +140,8 @@ func (r *Record) validate() error {
 		ok = ok && r.Broker != nil
 	case TypeFence:
 		ok = ok && r.Fence != nil
+	case TypeUnregister:
+		ok = ok && r.Unregister != nil
 	default:
 		ok = false
 	}

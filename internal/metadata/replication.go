@@ -76,6 +76,20 @@ func FenceBrokerRecords(im *Image, id int32) []Record {
 	return append(recs, moveAway(im, id)...)
 }
 
+// UnregisterBrokerRecords plans removing broker id from the cluster
+// (UnregisterBroker): it leads nothing and leaves every ISR it can, as
+// when fenced, and its registration goes. Its replicas stay assigned
+// (offline) until they are moved, as in Kafka. ok is false if id is not
+// registered.
+func UnregisterBrokerRecords(im *Image, id int32) (recs []Record, ok bool) {
+	b, ok := im.brokers[id]
+	if !ok {
+		return nil, false
+	}
+	recs = moveAway(im, id)
+	return append(recs, Record{Type: TypeUnregister, Unregister: &UnregisterRecord{ID: id, Incarnation: b.Incarnation}}), true
+}
+
 // ShutdownRecords plans a controlled shutdown of broker id (SIGTERM): the
 // same as fencing, planned by the broker itself before it exits, so its
 // partitions have new leaders before its connections close.

@@ -230,10 +230,20 @@ func (f *fetcher) round(conn *wireConn, parts []*Partition) error {
 			case 0:
 				if _, err := p.AppendReplicated(rp.RecordBatches, rp.HighWatermark, now); err != nil {
 					f.logger.Error("appending replicated records", "topic", p.Topic, "partition", p.Index, "err", err)
+				} else if err := p.FollowLogStart(rp.LogStartOffset); err != nil {
+					f.logger.Error("following the leader's log start", "topic", p.Topic, "partition", p.Index, "err", err)
 				}
 			case kerr.OffsetOutOfRange.Code:
+				if rp.LogStartOffset > p.LocalEnd() {
+					// The leader's log starts past our end: what we lack
+					// is gone from it; start over at its log start.
+					if err := p.StartAt(rp.LogStartOffset); err != nil {
+						f.logger.Error("starting a follower at its leader's log start", "topic", p.Topic, "partition", p.Index, "offset", rp.LogStartOffset, "err", err)
+					}
+					continue
+				}
 				// Our end is not in the leader's log: find where the
-				// histories part (or, below its start, start over there).
+				// histories part.
 				p.mu.Lock()
 				p.truncate = true
 				p.mu.Unlock()

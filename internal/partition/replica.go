@@ -172,6 +172,42 @@ func (p *Partition) TruncateAfterEpoch(epoch int32, end int64) error {
 	return nil
 }
 
+// FollowLogStart raises this follower's log start to its leader's (what
+// DeleteRecords moved on the leader is deleted here too, so a failover
+// does not bring it back), as far as this replica's high watermark.
+func (p *Partition) FollowLogStart(leaderStart int64) error {
+	p.mu.Lock()
+	start := min(leaderStart, p.hw.Offset)
+	follower := p.leader != p.nodeID
+	p.mu.Unlock()
+	if !follower || start <= p.log.LogStartOffset() {
+		return nil
+	}
+	return p.log.DeleteRecordsBefore(start)
+}
+
+// StartAt empties this follower's log and starts it at offset, the
+// leader's log start, when the leader no longer has the records after this
+// replica's end (retention or DeleteRecords removed them): a new replica
+// of an old topic starts where the leader's log does, as in Kafka.
+func (p *Partition) StartAt(offset int64) error {
+	p.mu.Lock()
+	follower := p.leader != p.nodeID
+	p.mu.Unlock()
+	if !follower || offset <= p.log.LogEndOffset() {
+		return nil
+	}
+	if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.localEnd = p.log.EndPosition()
+	p.hw = p.localEnd
+	p.truncate = false
+	p.mu.Unlock()
+	return nil
+}
+
 // AppendReplicated appends the complete batches of data, fetched from the
 // leader, and takes the leader's high watermark (capped by this replica's
 // end). A batch cut short at the end of data (Kafka sends the last one
@@ -188,6 +224,15 @@ func (p *Partition) AppendReplicated(data []byte, leaderHW int64, now time.Time)
 		batch := data[:size]
 		if _, err := record.Validate(batch); err != nil {
 			return n, fmt.Errorf("replicated batch at offset %d: %w", h.BaseOffset, err)
+		}
+		if end := p.log.LogEndOffset(); h.BaseOffset < end && h.LastOffset() >= end && end == p.log.LogStartOffset() {
+			// An empty log started at the leader's log start, which falls
+			// inside this batch (DeleteRecords cuts batches): the log
+			// starts at the batch instead, as in Kafka; the log start
+			// follows the leader's again after the append.
+			if err := p.log.TruncateFullyAndStartAt(h.BaseOffset); err != nil {
+				return n, err
+			}
 		}
 		if _, err := p.log.AppendFollower(batch, now); err != nil {
 			return n, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -161,4 +162,67 @@ func TestBrokerJoins(t *testing.T) {
 		}
 	}
 	c.Node(leader).StartAgain()
+}
+
+// TestUnregisterBroker: kafka-cluster.sh unregister (UnregisterBroker)
+// removes a stopped broker-only node from the cluster: it is no longer
+// listed, even among fenced brokers, and no longer counts for placement;
+// asking again gets BROKER_ID_NOT_REGISTERED. A broker unregistered while
+// it runs registers again, as in Kafka.
+func TestUnregisterBroker(t *testing.T) {
+	c := brokertest.StartCluster(t, 3)
+	b4 := c.AddBroker()
+	adm := adminFor(t, c.Addrs()...)
+	raw, err := kgo.NewClient(kgo.SeedBrokers(c.Node(1).Addr(), c.Node(2).Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	registered := func(all bool) []int32 {
+		t.Helper()
+		req := kmsg.NewPtrDescribeClusterRequest()
+		req.IncludeFencedBrokers = all
+		resp, err := req.RequestWith(ctxFor(t, 10*time.Second), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int32
+		for _, b := range resp.Brokers {
+			ids = append(ids, b.NodeID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	waitFor(t, "four brokers", func() bool { return fmt.Sprint(registered(false)) == "[1 2 3 4]" })
+	b4.Stop()
+	waitFor(t, "broker 4 fenced", func() bool { return fmt.Sprint(registered(false)) == "[1 2 3]" })
+	if got := registered(true); fmt.Sprint(got) != "[1 2 3 4]" {
+		t.Fatalf("with fenced brokers: %v", got)
+	}
+	unregister := func(id int32) int16 {
+		req := kmsg.NewPtrUnregisterBrokerRequest()
+		req.BrokerID = id
+		resp, err := req.RequestWith(ctxFor(t, 10*time.Second), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.ErrorCode
+	}
+	if code := unregister(4); code != 0 {
+		t.Fatalf("unregister 4: error %d", code)
+	}
+	// Every node applies it (the answer may come from another one).
+	waitFor(t, "broker 4 gone, even among fenced brokers", func() bool { return fmt.Sprint(registered(true)) == "[1 2 3]" })
+	if code := unregister(4); code != kerr.BrokerIDNotRegistered.Code {
+		t.Fatalf("unregister 4 twice: error %d, want BROKER_ID_NOT_REGISTERED", code)
+	}
+	// RF 4 is no longer possible.
+	if r, err := adm.CreateTopic(ctxFor(t, 10*time.Second), 1, 4, nil, "four"); err == nil && r.Err == nil {
+		t.Fatal("RF 4 accepted with three brokers")
+	}
+	// A running broker unregistered comes back by itself.
+	if code := unregister(3); code != 0 {
+		t.Fatalf("unregister 3: error %d", code)
+	}
+	waitFor(t, "broker 3 registered again", func() bool { return fmt.Sprint(registered(false)) == "[1 2 3]" })
 }

@@ -146,3 +146,102 @@ func TestAutoLeaderRebalance(t *testing.T) {
 	c.Node(1).StartAgain()
 	waitFor(t, "leadership back on the preferred replicas", func() bool { return fullISR(t, adm2, "bal", 3, 3) && preferredLeaders(adm2) })
 }
+
+// TestNewReplicaAfterLogStart: a replica added to a partition whose
+// leader's log no longer starts at 0 (DeleteRecords here; retention does
+// the same) starts at the leader's log start, catches up, joins the ISR,
+// and serves the records from there once it leads.
+func TestNewReplicaAfterLogStart(t *testing.T) {
+	c := brokertest.StartCluster(t, 3)
+	adm := adminFor(t, c.Addrs()...)
+	waitFor(t, "three brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 3
+	})
+	raw, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	createOn(t, raw, "trimmed", 1)
+	var values []string
+	for i := 0; i < 300; i++ {
+		values = append(values, fmt.Sprintf("t-%03d", i))
+	}
+	produceAll(t, raw, "trimmed", values)
+	del, err := adm.DeleteRecords(ctxFor(t, 10*time.Second), kadm.Offsets{"trimmed": {0: kadm.Offset{Topic: "trimmed", Partition: 0, At: 150}}})
+	if err != nil || del.Error() != nil {
+		t.Fatalf("delete records: %v %v", err, del.Error())
+	}
+	req := kadm.AlterPartitionAssignmentsReq{}
+	req.Assign("trimmed", 0, []int32{2, 1})
+	if r, err := adm.AlterPartitionAssignments(ctxFor(t, 20*time.Second), req); err != nil || r.Error() != nil {
+		t.Fatalf("reassign: %v %v", err, r.Error())
+	}
+	waitFor(t, "broker 2 in the ISR", func() bool { return fullISR(t, adm, "trimmed", 1, 2) })
+	c.Node(1).Stop()
+	adm2 := adminFor(t, c.Node(2).Addr(), c.Node(3).Addr())
+	waitFor(t, "broker 2 leads", func() bool { return leaders(t, adm2, "trimmed")[0] == 2 })
+	starts, err := adm2.ListStartOffsets(ctxFor(t, 10*time.Second), "trimmed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := starts.Lookup("trimmed", 0); o.Offset != 150 {
+		t.Fatalf("log start on the new replica %d, want 150", o.Offset)
+	}
+	seen := readAll(t, []string{c.Node(2).Addr()}, "trimmed", 150)
+	for i, v := range values {
+		if seen[v] != (i >= 150) {
+			t.Fatalf("record %s: read %v", v, seen[v])
+		}
+	}
+}
+
+// TestDeleteRecordsReplicated: DeleteRecords on a leader moves its
+// followers' log start too, so after a failover the deleted records stay
+// deleted.
+func TestDeleteRecordsReplicated(t *testing.T) {
+	c := brokertest.StartCluster(t, 3)
+	adm := adminFor(t, c.Addrs()...)
+	waitFor(t, "three brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 3
+	})
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 3, nil, "del"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	waitFor(t, "full ISR", func() bool { return fullISR(t, adm, "del", 1, 3) })
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	var values []string
+	for i := 0; i < 100; i++ {
+		values = append(values, fmt.Sprintf("d-%03d", i))
+	}
+	produceAll(t, prod, "del", values)
+	del, err := adm.DeleteRecords(ctxFor(t, 10*time.Second), kadm.Offsets{"del": {0: kadm.Offset{Topic: "del", Partition: 0, At: 40}}})
+	if err != nil || del.Error() != nil {
+		t.Fatalf("delete records: %v %v", err, del.Error())
+	}
+	produceAll(t, prod, "del", []string{"after"}) // a fetch round carries the new log start
+	leader := leaders(t, adm, "del")[0]
+	time.Sleep(time.Second)
+	c.Node(leader).Stop()
+	var others []string
+	for _, n := range c.Nodes {
+		if n.Running() {
+			others = append(others, n.Addr())
+		}
+	}
+	adm2 := adminFor(t, others...)
+	waitFor(t, "a new leader", func() bool { l := leaders(t, adm2, "del")[0]; return l >= 0 && l != leader })
+	starts, err := adm2.ListStartOffsets(ctxFor(t, 10*time.Second), "del")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := starts.Lookup("del", 0); o.Offset != 40 {
+		t.Fatalf("log start after failover %d, want 40", o.Offset)
+	}
+}

@@ -67,7 +67,7 @@ func produceAll(t *testing.T, cl *kgo.Client, topic string, values []string) {
 	}
 }
 
-// readAll reads every partition of topic from the start until it has n
+// readAll reads every partition of topic from its log start until it has n
 // records, and checks offsets are dense and values unique.
 func readAll(t *testing.T, seeds []string, topic string, n int) map[string]bool {
 	t.Helper()
@@ -86,6 +86,9 @@ func readAll(t *testing.T, seeds []string, topic string, n int) map[string]bool 
 		}
 		fs.EachError(func(_ string, p int32, err error) { t.Logf("fetch partition %d: %v", p, err) })
 		fs.EachRecord(func(r *kgo.Record) {
+			if _, ok := next[r.Partition]; !ok {
+				next[r.Partition] = r.Offset // the log start
+			}
 			if r.Offset != next[r.Partition] {
 				t.Fatalf("partition %d: offset %d, expected %d", r.Partition, r.Offset, next[r.Partition])
 			}

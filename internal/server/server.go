@@ -34,11 +34,14 @@ type Server struct {
 	stopRegister   chan struct{}
 	cancelRegister context.CancelFunc
 	registerDone   chan struct{}
+	// reregister wakes the registration loop: this broker's registration
+	// was removed (UnregisterBroker) while it runs.
+	reregister chan struct{}
 }
 
 // Start opens the data directory, recovers every log, and starts serving.
 func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
-	s := &Server{cfg: cfg, logger: logger, served: make(chan error, 1), stopRegister: make(chan struct{})}
+	s := &Server{cfg: cfg, logger: logger, served: make(chan error, 1), stopRegister: make(chan struct{}), reregister: make(chan struct{}, 1)}
 	defer func() {
 		if err != nil {
 			s.closeParts()
@@ -72,6 +75,16 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	}
 	logger.Info("logs loaded", "partitions", len(s.parts.All()), "took", time.Since(start).Round(time.Millisecond))
 	s.meta.OnCommit(s.parts.Apply)
+	s.meta.OnCommit(func(_, _ *metadata.Image, recs []metadata.Record) {
+		for _, r := range recs {
+			if r.Type == metadata.TypeUnregister && r.Unregister.ID == cfg.NodeID {
+				select {
+				case s.reregister <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
 	s.broker = broker.New(cfg, s.meta, s.parts, logger)
 	if s.addr, err = s.broker.Listen(); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
@@ -139,25 +152,35 @@ func (s *Server) Close(ctx context.Context) error {
 // register records this broker in the cluster metadata (Kafka's broker
 // registration): its advertised address and rack, with a new incarnation
 // for every start. It retries until the quorum takes it, without holding
-// up start-up: a node of a cluster starts before a majority is up.
+// up start-up: a node of a cluster starts before a majority is up. If the
+// registration is removed while the broker runs (UnregisterBroker), it
+// registers again, as a Kafka broker does.
 func (s *Server) register(ctx context.Context) {
 	defer close(s.registerDone)
 	meta := s.meta
-	rec := metadata.BrokerRecord{ID: s.cfg.NodeID, Host: s.cfg.AdvertisedHost, Port: s.cfg.AdvertisedPort, Rack: s.cfg.Rack, Incarnation: newUUID()}
 	for {
-		_, err := meta.CommitContext(ctx, func(*metadata.Image) ([]metadata.Record, error) {
-			r := rec
-			return []metadata.Record{{Type: metadata.TypeBroker, Broker: &r}}, nil
-		})
-		if err == nil {
-			s.logger.Info("registered in the cluster", "node_id", rec.ID, "host", rec.Host, "port", rec.Port)
-			return
+		rec := metadata.BrokerRecord{ID: s.cfg.NodeID, Host: s.cfg.AdvertisedHost, Port: s.cfg.AdvertisedPort, Rack: s.cfg.Rack, Incarnation: newUUID()}
+		for {
+			_, err := meta.CommitContext(ctx, func(*metadata.Image) ([]metadata.Record, error) {
+				r := rec
+				return []metadata.Record{{Type: metadata.TypeBroker, Broker: &r}}, nil
+			})
+			if err == nil {
+				s.logger.Info("registered in the cluster", "node_id", rec.ID, "host", rec.Host, "port", rec.Port)
+				break
+			}
+			s.logger.Warn("broker registration failed; retrying", "err", err)
+			select {
+			case <-s.stopRegister:
+				return
+			case <-time.After(time.Second):
+			}
 		}
-		s.logger.Warn("broker registration failed; retrying", "err", err)
 		select {
 		case <-s.stopRegister:
 			return
-		case <-time.After(time.Second):
+		case <-s.reregister:
+			s.logger.Warn("this broker's registration was removed while it runs; registering again")
 		}
 	}
 }

@@ -535,3 +535,47 @@ func TestRollByTime(t *testing.T) {
 		t.Fatalf("%d segments after two hours of wall time", n)
 	}
 }
+
+// A follower whose leader's log starts past its own end empties its log
+// and starts it at the leader's log start: everything it had goes, it
+// takes the leader's batches from there, and a reopen keeps that start.
+func TestTruncateFullyAndStartAt(t *testing.T) {
+	d, l := newTestLog(t, smallConfig())
+	for i := 0; i < 100; i++ {
+		mustAppend(t, l, makeBatch(t, spec{records: 2, valueSize: 60, producer: true, pid: 7, seq: int32(2 * i)}), int32(i/25))
+	}
+	if err := l.TruncateFullyAndStartAt(500); err != nil {
+		t.Fatal(err)
+	}
+	if l.LogStartOffset() != 500 || l.LogEndOffset() != 500 || len(l.Segments()) != 1 || len(l.Epochs()) != 0 || len(l.ProducerStates()) != 0 {
+		t.Fatalf("after reset: start %d end %d segments %d epochs %v producers %v",
+			l.LogStartOffset(), l.LogEndOffset(), len(l.Segments()), l.Epochs(), l.ProducerStates())
+	}
+	if _, err := l.Read(0, 1<<20, true, Position{Offset: -1}); !errors.Is(err, ErrOffsetOutOfRange) {
+		t.Fatalf("read below the new start: %v", err)
+	}
+	b := makeBatch(t, spec{records: 3})
+	record.SetBaseOffset(b, 500)
+	record.SetPartitionLeaderEpoch(b, 9)
+	if res, err := l.AppendFollower(b, testNow); err != nil || res.BaseOffset != 500 || l.LogEndOffset() != 503 {
+		t.Fatalf("follower append at the new start: %+v %v", res, err)
+	}
+	checkIndexes(t, l)
+	if err := d.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	path := d.path
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d2 := openTestDir(t, path)
+	defer d2.Close()
+	l2, ok := d2.Log("topic", 0)
+	if !ok || l2.LogStartOffset() != 500 || l2.LogEndOffset() != 503 || l2.LatestEpoch() != 9 {
+		t.Fatalf("reopened: ok %v start %d end %d", ok, l2.LogStartOffset(), l2.LogEndOffset())
+	}
+	hs, _ := readAll(t, l2, 500)
+	if len(hs) != 1 || hs[0].BaseOffset != 500 {
+		t.Fatalf("reopened batches %+v", hs)
+	}
+}

@@ -289,3 +289,52 @@ func (l *Log) writableLocked() error {
 	}
 	return nil
 }
+
+// TruncateFullyAndStartAt empties the log and starts it again, empty, at
+// offset: its log start and log end become offset. A follower does this
+// when its leader's log starts beyond the follower's end (retention or
+// DeleteRecords removed what the follower would copy first), as Kafka's
+// truncateFullyAndStartAt does. The new log start is durable once the Dir
+// writes its checkpoint.
+func (l *Log) TruncateFullyAndStartAt(offset int64) error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writableLocked(); err != nil {
+		return err
+	}
+	if offset < 0 {
+		return fmt.Errorf("%w: start at %d", ErrOffsetOutOfRange, offset)
+	}
+	if l.leo > l.logStart {
+		if err := l.truncateLocked(l.logStart); err != nil {
+			return l.fail(err)
+		}
+	}
+	now := time.Now()
+	if offset != l.active().base {
+		if err := l.roll(now, offset); err != nil {
+			return l.fail(err)
+		}
+	}
+	l.stateMu.Lock()
+	l.leo = offset
+	l.end = Position{Offset: offset, SegmentBase: offset}
+	l.stateMu.Unlock()
+	if err := l.deleteOldestLocked(len(l.segs)-1, offset, now); err != nil {
+		return err
+	}
+	l.stateMu.Lock()
+	l.logStart = offset // also below a former log start
+	l.stateMu.Unlock()
+	if l.epochs.truncateFromStart(offset) {
+		if err := l.epochs.persist(); err != nil {
+			return l.fail(err)
+		}
+	}
+	l.recoveryPoint.Store(offset)
+	l.cleanerOffset.Store(offset)
+	l.logger.Info("log emptied to start at the leader's log start", "partition", l.tp, "offset", offset)
+	return l.loadProducerState()
+}

@@ -57,6 +57,10 @@ type Config struct {
 	// Bootstrap lists controller addresses for a learner whose Voters are
 	// not given (controller.quorum.bootstrap.servers).
 	Bootstrap []string
+	// LearnerExpiry: a learner not connected to the leader this long
+	// leaves the membership (it is admitted again when it connects), so
+	// the observers are the broker-only nodes that are there. 0: a minute.
+	LearnerExpiry time.Duration
 	// Dir holds raft.log and raft.snapshot.
 	Dir string
 	// ElectionTimeout is Kafka's controller.quorum.election.timeout.ms: a
@@ -99,9 +103,12 @@ type Quorum struct {
 	// forgot is the connection loss for which this follower last gave up
 	// on its leader (owned by run).
 	forgot time.Time
-	// admitted is when this leader last proposed adding a learner (owned
-	// by run): one membership change at a time.
+	// admitted is when this leader last proposed adding or removing a
+	// learner (owned by run): one membership change at a time.
 	admitted time.Time
+	// missing is since when each learner has had no connection to this
+	// leader (owned by run).
+	missing map[uint64]time.Time
 
 	basic atomic.Pointer[BasicStatus]
 }
@@ -152,6 +159,9 @@ func Open(cfg Config) (*Quorum, error) {
 	}
 	if cfg.SnapshotEntries == 0 {
 		cfg.SnapshotEntries = 8192
+	}
+	if cfg.LearnerExpiry <= 0 {
+		cfg.LearnerExpiry = time.Minute
 	}
 	_, voter := cfg.Voters[cfg.NodeID]
 	switch {
@@ -425,12 +435,14 @@ func (q *Quorum) leaderGone() {
 }
 
 // admitLearners adds the broker-only nodes connected to this leader that
-// are not members yet as Raft learners, one membership change at a time
-// (the next waits until the last is applied or an election timeout has
-// passed). Any node of the cluster (its cluster id checked by the hello)
-// is admitted: a broker joins by starting, as in Kafka.
+// are not members yet as Raft learners, and removes learners that have
+// not been connected for LearnerExpiry: one membership change at a time
+// (the next waits an election timeout). Any node of the cluster (its
+// cluster id checked by the hello) is admitted: a broker joins by
+// starting, as in Kafka.
 func (q *Quorum) admitLearners() {
 	if q.tr == nil || q.cfg.Learner || q.rn.BasicStatus().RaftState != raft.StateLeader {
+		q.missing = nil
 		return
 	}
 	if time.Since(q.admitted) < q.cfg.ElectionTimeout {
@@ -440,22 +452,58 @@ func (q *Quorum) admitLearners() {
 	for _, id := range q.confState.GetVoters() {
 		members[id] = true
 	}
-	for _, id := range q.confState.GetLearners() {
-		members[id] = true
-	}
+	connected := map[uint64]bool{}
 	for _, id := range q.tr.joining() {
+		connected[id] = true
 		if members[id] {
 			continue
 		}
-		q.admitted = time.Now()
-		cc := &pb.ConfChange{Type: pb.ConfChangeAddLearnerNode.Enum(), NodeId: &id}
-		if err := q.rn.ProposeConfChange(cc); err != nil {
-			q.logger.Warn("metadata quorum: cannot admit a broker-only node yet", "node_id", id, "err", err)
-			return
+		if _, learner := q.learner(id); learner {
+			continue
 		}
-		q.logger.Info("metadata quorum: admitting a broker-only node as an observer (Raft learner)", "node_id", id)
+		q.propose(&pb.ConfChange{Type: pb.ConfChangeAddLearnerNode.Enum(), NodeId: &id}, "admitting a broker-only node as an observer (Raft learner)")
 		return
 	}
+	if q.missing == nil {
+		q.missing = map[uint64]time.Time{}
+	}
+	now := time.Now()
+	for _, id := range q.confState.GetLearners() {
+		if connected[id] {
+			delete(q.missing, id)
+			continue
+		}
+		since, ok := q.missing[id]
+		if !ok {
+			q.missing[id] = now
+			continue
+		}
+		if now.Sub(since) >= q.cfg.LearnerExpiry {
+			delete(q.missing, id)
+			q.propose(&pb.ConfChange{Type: pb.ConfChangeRemoveNode.Enum(), NodeId: &id}, "a broker-only node has been away; it leaves the observers until it connects again")
+			return
+		}
+	}
+}
+
+// learner reports whether id is a learner in the applied membership.
+func (q *Quorum) learner(id uint64) (int, bool) {
+	for i, l := range q.confState.GetLearners() {
+		if l == id {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// propose proposes a membership change (on the leader's goroutine).
+func (q *Quorum) propose(cc *pb.ConfChange, what string) {
+	q.admitted = time.Now()
+	if err := q.rn.ProposeConfChange(cc); err != nil {
+		q.logger.Warn("metadata quorum: membership change not proposed", "node_id", cc.GetNodeId(), "err", err)
+		return
+	}
+	q.logger.Info("metadata quorum: "+what, "node_id", cc.GetNodeId())
 }
 
 // handleReady carries out one Ready in the order Raft requires: the

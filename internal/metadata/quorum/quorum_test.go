@@ -92,6 +92,7 @@ func cluster(t *testing.T, snapshotEntries uint64) []*testNode {
 		nodes = append(nodes, startNode(t, Config{
 			NodeID: i, ClusterID: "test-cluster", Voters: voters, Listen: voters[i], Dir: t.TempDir(),
 			ElectionTimeout: 300 * time.Millisecond, SnapshotEntries: snapshotEntries, Logger: logger,
+			LearnerExpiry: time.Second,
 		}))
 	}
 	t.Cleanup(func() {
@@ -325,9 +326,22 @@ func TestLearnerJoinsAndFollows(t *testing.T) {
 		t.Fatalf("voters %v learners %v, want [1 2 3] and [4]", st.Voters, st.Learners)
 	}
 
-	// Restarted from its disk (the voters given by address only, as
-	// controller.quorum.bootstrap.servers does), it catches up.
+	// Gone for longer than LearnerExpiry, it leaves the membership.
 	learner.q.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := leaderOf(t, nodes, 0).q.Status(context.Background())
+		if err == nil && len(st.Learners) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("learners %v after the learner left, want none", st.Learners)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Restarted from its disk (the voters given by address only, as
+	// controller.quorum.bootstrap.servers does), it is admitted again and
+	// catches up.
 	want = append(want, "b")
 	propose(t, leaderOf(t, nodes, 0), "b")
 	lcfg.Voters = nil
