@@ -97,3 +97,6 @@ func (b *Broker) StartAgain() {
 	b.t.Helper()
 	b.start(b.addr)
 }
+
+// Set changes a property override for the next start.
+func (b *Broker) Set(key, value string) { b.props[key] = value }

@@ -2,6 +2,10 @@ package server_test
 
 import (
 	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"slices"
 	"testing"
 	"time"
@@ -225,4 +229,58 @@ func TestUnregisterBroker(t *testing.T) {
 		t.Fatalf("unregister 3: error %d", code)
 	}
 	waitFor(t, "broker 3 registered again", func() bool { return fmt.Sprint(registered(false)) == "[1 2 3]" })
+}
+
+// TestGrowSingleNode: a node started as `samsa serve` runs it (no quorum
+// settings) is restarted with a controller listener, naming itself as the
+// one voter, and then takes a broker-only node: its data is all there and
+// the cluster has two brokers for replicated topics.
+func TestGrowSingleNode(t *testing.T) {
+	b1 := brokertest.Start(t, "node.id", "1")
+	prod, err := kgo.NewClient(kgo.SeedBrokers(b1.Addr()), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	produceAll(t, prod, "solo", []string{"a", "b", "c"})
+	prod.Close()
+	meta, err := os.ReadFile(filepath.Join(b1.Dir(), "meta.properties"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clusterID string
+	for _, line := range strings.Split(string(meta), "\n") {
+		if v, ok := strings.CutPrefix(line, "cluster.id="); ok {
+			clusterID = v
+		}
+	}
+	ctrl := freeAddr(t)
+	b1.Stop()
+	b1.Set("listeners", "PLAINTEXT://"+b1.Addr()+",CONTROLLER://"+ctrl)
+	b1.Set("controller.quorum.voters", "1@"+ctrl)
+	b1.StartAgain()
+	b2 := brokertest.Start(t, "node.id", "2", "process.roles", "broker", "cluster.id", clusterID,
+		"controller.quorum.voters", "1@"+ctrl, "controller.quorum.election.timeout.ms", "500")
+	adm := adminFor(t, b1.Addr(), b2.Addr())
+	waitFor(t, "two brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 2
+	})
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 2, 2, nil, "pair"); err != nil || r.Err != nil {
+		t.Fatalf("create RF 2: %v %v", err, r.Err)
+	}
+	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "pair", 2, 2) })
+	seen := readAll(t, []string{b2.Addr()}, "solo", 3)
+	if !seen["a"] || !seen["b"] || !seen["c"] {
+		t.Fatalf("solo after the restart: %v", seen)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
