@@ -75,6 +75,7 @@ KAFKA_TOOLS=(
 	"kafka-metadata-quorum org.apache.kafka.tools.MetadataQuorumCommand"
 	"kafka-leader-election org.apache.kafka.tools.LeaderElectionCommand"
 	"kafka-reassign-partitions org.apache.kafka.tools.reassign.ReassignPartitionsCommand"
+	"kafka-cluster org.apache.kafka.tools.ClusterTool"
 )
 
 # kafka_wrappers_present: every tool above has its wrapper script.

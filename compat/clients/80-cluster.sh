@@ -9,7 +9,8 @@
 CLIENT=cluster
 PHASE=cluster
 SCENARIOS=(topics-rf3 metadata-quorum-status metadata-quorum-replication
-	leader-election-preferred leader-kill-ride-through reassign-partitions)
+	leader-election-preferred leader-kill-ride-through reassign-partitions
+	add-remove-broker)
 
 client_version() {
 	[[ -x $KAFKA_HOME/bin/kafka-metadata-quorum ]] && echo "Apache Kafka $KAFKA_VERSION tools and kafka-clients, 3 nodes"
@@ -124,7 +125,8 @@ sc_metadata_quorum_replication() {
 
 # The first replica of a partition stops (a controlled shutdown moves its
 # leaderships away) and starts again; once it is back in the ISR it does not
-# lead by itself (Samsa does no automatic rebalancing), and
+# lead by itself (the automatic rebalance runs every
+# leader.imbalance.check.interval.seconds, 300 s by default), and
 # kafka-leader-election --election-type preferred --all-topic-partitions
 # gives every partition its first replica as leader again.
 sc_leader_election_preferred() {
@@ -239,4 +241,108 @@ sc_reassign_partitions() {
 	run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" >"$WORK/after.txt"
 	read -r leader replicas isr <<<"$(partition_line "$WORK/after.txt" $t 0)"
 	expect_eq "$replicas" "$to" "replicas after the reassignment"
+}
+
+# free_port: a loopback port nothing listens on now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# broker_count: how many brokers Metadata lists.
+broker_count() {
+	"$SAMSA" -b "$BOOTSTRAP" --timeout 3s cluster info --json 2>/dev/null |
+		python3 -c 'import json, sys; print(len(json.load(sys.stdin)["brokers"]))' 2>/dev/null || echo 0
+}
+
+# A fourth node, broker-only (process.roles=broker), joins the running
+# cluster by starting: Metadata lists four brokers and kafka-metadata-quorum
+# shows it among the observers (the voters stay 1-3). kafka-topics
+# --replica-assignment places a topic on it by hand;
+# kafka-reassign-partitions --throttle moves a replica onto it with the
+# throttle set on the brokers (kafka-configs shows it), --verify reports the
+# move completed and removes the throttle. The node is stopped and
+# kafka-cluster unregister removes it: three brokers again.
+sc_add_remove_broker() {
+	kafka_path
+	local port pid i voters="" cports out t=cl-grow leader replicas isr to
+	read -r -a cports <<<"$CLUSTER_CPORTS"
+	for i in 1 2 3; do
+		voters+="${voters:+,}$i@127.0.0.1:${cports[i - 1]}"
+	done
+	port=$(free_port)
+	rm -rf "$CLUSTER_DIR/node4"
+	setsid "$SAMSA" serve --data-dir "$CLUSTER_DIR/node4" --log-level "${SAMSA_LOG_LEVEL:-info}" \
+		--override process.roles=broker --override node.id=4 --override cluster.id="$CLUSTER_ID" \
+		--override listeners="PLAINTEXT://127.0.0.1:$port" --override controller.quorum.voters="$voters" \
+		>>"$CLUSTER_DIR/node4.log" 2>&1 </dev/null &
+	pid=$!
+	disown "$pid" 2>/dev/null || true
+	for i in $(seq 100); do
+		[[ $(broker_count) == 4 ]] && break
+		node_alive "$pid" || break
+		sleep 0.2
+	done
+	[[ $(broker_count) == 4 ]] || { tail -20 "$CLUSTER_DIR/node4.log"; kill -KILL "$pid"; fail "node 4 did not join"; }
+	out=$(run kafka-metadata-quorum --bootstrap-server "127.0.0.1:$port" describe --status)
+	echo "$out"
+	expect_eq "$(sed -n 's/^CurrentObservers: *//p' <<<"$out" | grep -o '"id": [0-9]*' | tr -d '"' | xargs)" "id: 4" "CurrentObservers"
+	expect_eq "$(sed -n 's/^CurrentVoters: *//p' <<<"$out" | grep -o '"id": [0-9]*' | tr -d '"' | xargs)" "id: 1 id: 2 id: 3" "CurrentVoters"
+
+	run kafka-topics --create --topic cl-placed --bootstrap-server "$BOOTSTRAP" --replica-assignment 4:1,2:4
+	wait_isr cl-placed 2 2
+	run kafka-topics --describe --topic cl-placed --bootstrap-server "$BOOTSTRAP" >"$WORK/placed.txt"
+	cat "$WORK/placed.txt"
+	expect_eq "$(partition_line "$WORK/placed.txt" cl-placed 0 | awk '{print $1, $2}')" "4 4,1" "cl-placed partition 0: leader and replicas"
+	expect_eq "$(partition_line "$WORK/placed.txt" cl-placed 1 | awk '{print $1, $2}')" "2 2,4" "cl-placed partition 1: leader and replicas"
+	out=$(run kafka-topics --create --topic cl-bad --bootstrap-server "$BOOTSTRAP" --replica-assignment 9:1 2>&1 || true)
+	expect_contains "$out" "InvalidReplicaAssignmentException" "a broker that is not registered"
+
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --replica-assignment 1:2
+	wait_isr $t 1 2
+	run kafka-producer-perf-test --topic $t --num-records 2000 --record-size 1000 --throughput -1 \
+		--producer-props bootstrap.servers="$BOOTSTRAP" acks=all >/dev/null
+	to="4,1"
+	echo "{\"version\": 1, \"partitions\": [{\"topic\": \"$t\", \"partition\": 0, \"replicas\": [$to]}]}" >"$WORK/move.json"
+	run kafka-reassign-partitions --bootstrap-server "$BOOTSTRAP" --reassignment-json-file "$WORK/move.json" \
+		--execute --throttle 50000000 >"$WORK/execute.txt" 2>&1 ||
+		fail "kafka-reassign-partitions --execute --throttle: $(grep -m1 -E 'Exception|Error' "$WORK/execute.txt")"
+	cat "$WORK/execute.txt"
+	expect_contains "$(cat "$WORK/execute.txt")" "50000000" "--execute reports the throttle"
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type brokers --entity-name 4)
+	echo "$out"
+	expect_contains "$out" "follower.replication.throttled.rate=50000000" "the throttle on broker 4"
+	for i in $(seq 30); do
+		out=$(run kafka-reassign-partitions --bootstrap-server "$BOOTSTRAP" --reassignment-json-file "$WORK/move.json" --verify 2>&1 || true)
+		[[ $out == *"Reassignment of partition $t-0 is completed"* ]] && break
+		sleep 1
+	done
+	echo "$out"
+	expect_contains "$out" "Reassignment of partition $t-0 is completed" "kafka-reassign-partitions --verify"
+	expect_contains "$out" "Clearing broker-level throttles on brokers 1,2,3,4" "--verify removes the throttle"
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type brokers --entity-name 4)
+	[[ $out != *"throttled.rate"* ]] || fail "a throttle is left on broker 4: $out"
+	run kafka-topics --describe --topic $t --bootstrap-server "$BOOTSTRAP" >"$WORK/after.txt"
+	read -r leader replicas isr <<<"$(partition_line "$WORK/after.txt" $t 0)"
+	expect_eq "$replicas" "$to" "replicas after the move onto node 4"
+
+	# Move everything off node 4, stop it, unregister it.
+	"$SAMSA" -b "$BOOTSTRAP" --timeout 60s cluster rebalance --remove-broker 4 --execute || fail "samsa cluster rebalance --remove-broker 4"
+	kill -TERM "$pid"
+	for i in $(seq 100); do
+		node_alive "$pid" || break
+		sleep 0.1
+	done
+	node_alive "$pid" && { kill -KILL "$pid"; fail "node 4 ignored SIGTERM"; }
+	for i in $(seq 50); do
+		[[ $(broker_count) == 3 ]] && break
+		sleep 0.2
+	done
+	out=$(run kafka-cluster unregister --bootstrap-server "$BOOTSTRAP" --id 4 2>&1)
+	echo "$out"
+	expect_contains "$out" "Broker 4 is no longer registered." "kafka-cluster unregister --id 4"
+	out=$(run kafka-cluster unregister --bootstrap-server "$BOOTSTRAP" --id 4 2>&1 || true)
+	echo "$out"
+	expect_contains "$out" "BrokerIdNotRegisteredException" "unregistering node 4 twice"
+	wait_isr $t 1 2
+	wait_isr cl-placed 2 2
 }
