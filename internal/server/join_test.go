@@ -284,3 +284,142 @@ func freeAddr(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// TestStaleDataDirRejoins: a node's data directory is put back to an
+// older copy (a restored backup, a disk swapped in from a node that was
+// away) and the node starts: it catches up with the metadata it missed (a
+// topic made, another deleted), deletes the deleted topic's logs, copies
+// the records it lacks and rejoins the ISR, and nothing is lost.
+func TestStaleDataDirRejoins(t *testing.T) {
+	c := brokertest.StartCluster(t, 3)
+	adm := adminFor(t, c.Addrs()...)
+	waitFor(t, "three brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 3
+	})
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 3, nil, "gone"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 3, nil, "kept"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "gone", 1, 3) && fullISR(t, adm, "kept", 1, 3) })
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	var values []string
+	add := func(prefix string, n int) []string {
+		var out []string
+		for i := 0; i < n; i++ {
+			out = append(out, fmt.Sprintf("%s-%03d", prefix, i))
+		}
+		values = append(values, out...)
+		return out
+	}
+	produceAll(t, prod, "kept", add("a", 100))
+	produceAll(t, prod, "gone", []string{"x"})
+
+	node := c.Node(3)
+	node.Stop()
+	backup := t.TempDir()
+	if err := os.CopyFS(backup, os.DirFS(node.Dir())); err != nil {
+		t.Fatal(err)
+	}
+	node.StartAgain()
+	waitFor(t, "node 3 back in the ISRs", func() bool { return fullISR(t, adm, "kept", 1, 3) })
+	// What the copy will lack: records, a new topic, a deletion.
+	produceAll(t, prod, "kept", add("b", 100))
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 3, nil, "new"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	if r, err := adm.DeleteTopics(ctxFor(t, 20*time.Second), "gone"); err != nil || r.Error() != nil {
+		t.Fatalf("delete: %v %v", err, r.Error())
+	}
+	waitFor(t, "new with a full ISR", func() bool { return fullISR(t, adm, "new", 1, 3) })
+	node.Stop()
+	if err := os.RemoveAll(node.Dir()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(node.Dir(), os.DirFS(backup)); err != nil {
+		t.Fatal(err)
+	}
+	node.StartAgain()
+	waitFor(t, "node 3 in every ISR", func() bool { return fullISR(t, adm, "kept", 1, 3) && fullISR(t, adm, "new", 1, 3) })
+	waitFor(t, "the deleted topic's log gone from node 3", func() bool {
+		_, err := os.Stat(filepath.Join(node.Dir(), "gone-0"))
+		return os.IsNotExist(err)
+	})
+	// Node 3 alone has to serve it all: the others stop.
+	produceAll(t, prod, "kept", add("c", 10))
+	c.Node(1).Stop()
+	adm3 := adminFor(t, c.Node(2).Addr(), node.Addr())
+	waitFor(t, "kept led by 2 or 3", func() bool { l := leaders(t, adm3, "kept")[0]; return l == 2 || l == 3 })
+	if leaders(t, adm3, "kept")[0] == 2 {
+		_, _ = adm3.ElectLeaders(ctxFor(t, 5*time.Second), kadm.ElectPreferredReplica, kadm.TopicsSet{"kept": {0: {}}})
+	}
+	seen := readAll(t, []string{node.Addr()}, "kept", len(values))
+	for _, v := range values {
+		if !seen[v] {
+			t.Fatalf("%s lost", v)
+		}
+	}
+}
+
+// TestReplacedDiskRejoins: a node whose data directory is lost altogether
+// (a replaced disk) starts empty with the same node id: the quorum catches
+// its metadata up from nothing, its replicas copy their logs from the
+// leaders and rejoin the ISRs, and it can then serve everything alone.
+func TestReplacedDiskRejoins(t *testing.T) {
+	c := brokertest.StartCluster(t, 3)
+	adm := adminFor(t, c.Addrs()...)
+	waitFor(t, "three brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 3
+	})
+	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 2, 3, nil, "disk"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "disk", 2, 3) })
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	var values []string
+	for i := 0; i < 200; i++ {
+		values = append(values, fmt.Sprintf("disk-%03d", i))
+	}
+	produceAll(t, prod, "disk", values)
+	node := c.Node(3)
+	node.Stop()
+	if err := os.RemoveAll(node.Dir()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(node.Dir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	node.StartAgain()
+	waitFor(t, "node 3 in every ISR", func() bool { return fullISR(t, adm, "disk", 2, 3) })
+	// Node 3 leads both partitions and serves them alone.
+	adm2 := adminFor(t, c.Addrs()...)
+	for _, p := range []int32{0, 1} {
+		req := kadm.AlterPartitionAssignmentsReq{}
+		req.Assign("disk", p, []int32{3, 1, 2})
+		if r, err := adm2.AlterPartitionAssignments(ctxFor(t, 20*time.Second), req); err != nil || r.Error() != nil {
+			t.Fatalf("reorder: %v %v", err, r.Error())
+		}
+	}
+	waitFor(t, "node 3 leads both partitions", func() bool {
+		_, _ = adm2.ElectLeaders(ctxFor(t, 5*time.Second), kadm.ElectPreferredReplica, kadm.TopicsSet{"disk": {0: {}, 1: {}}})
+		l := leaders(t, adm2, "disk")
+		return l[0] == 3 && l[1] == 3
+	})
+	seen := readAll(t, []string{node.Addr()}, "disk", len(values))
+	for _, v := range values {
+		if !seen[v] {
+			t.Fatalf("%s lost", v)
+		}
+	}
+}

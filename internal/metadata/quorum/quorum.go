@@ -23,6 +23,9 @@ var (
 	ErrNoLeader = errors.New("the metadata quorum has no leader")
 	// ErrClosed: the quorum was closed.
 	ErrClosed = errors.New("the metadata quorum is closed")
+	// ErrFailed: this node stopped taking part in the quorum (a storage
+	// error, or an inconsistency the Raft library refused to go on with).
+	ErrFailed = errors.New("this node's metadata quorum member has failed")
 )
 
 // FSM is the state machine the quorum replicates. Its methods are called on
@@ -95,6 +98,7 @@ type Quorum struct {
 	reportc   chan report
 	statusc   chan chan Status
 	transferc chan uint64
+	lostc     chan lostNotice
 	stop      chan struct{}
 	done      chan struct{}
 	started   atomic.Bool
@@ -109,9 +113,16 @@ type Quorum struct {
 	// missing is since when each learner has had no connection to this
 	// leader (owned by run).
 	missing map[uint64]time.Time
+	// lostSent is when this follower last told its leader it lost entries
+	// (owned by run).
+	lostSent time.Time
 
 	basic atomic.Pointer[BasicStatus]
 }
+
+// lostNotice: a follower's log ends (at lastIndex) before what this leader
+// believes it holds.
+type lostNotice struct{ from, lastIndex uint64 }
 
 type proposal struct {
 	data []byte
@@ -183,6 +194,7 @@ func Open(cfg Config) (*Quorum, error) {
 		reportc:   make(chan report, 1024),
 		statusc:   make(chan chan Status),
 		transferc: make(chan uint64),
+		lostc:     make(chan lostNotice, 16),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -299,11 +311,13 @@ func (q *Quorum) Start() error {
 	case q.cfg.Learner:
 		q.tr = newTransport(q.cfg.NodeID, q.cfg.ClusterID, q.logger, q.deliver, q.reportFrom)
 		q.tr.learner = true
+		q.tr.onLost = q.lostFrom
 		for _, a := range q.upstreams() {
 			q.tr.addUpstream(a)
 		}
 	case len(q.cfg.Voters) > 1 || q.cfg.Listen != "":
 		q.tr = newTransport(q.cfg.NodeID, q.cfg.ClusterID, q.logger, q.deliver, q.reportFrom)
+		q.tr.onLost = q.lostFrom
 		addr, err := q.tr.listen(q.cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("controller listener %s: %w", q.cfg.Listen, err)
@@ -341,6 +355,13 @@ func (q *Quorum) deliver(m *pb.Message) {
 	}
 }
 
+func (q *Quorum) lostFrom(from, lastIndex uint64) {
+	select {
+	case q.lostc <- lostNotice{from, lastIndex}:
+	default:
+	}
+}
+
 func (q *Quorum) reportFrom(id uint64, snapshot, ok bool) {
 	select {
 	case q.reportc <- report{id: id, snapshot: snapshot, ok: ok}:
@@ -358,43 +379,43 @@ func (q *Quorum) run() {
 		q.rn.Campaign()
 	}
 	for {
-		for q.failed == nil && q.rn.HasReady() {
-			rd := q.rn.Ready()
-			if err := q.handleReady(rd, true); err != nil {
-				// Fail-stop: a node that cannot persist must not vote or
-				// acknowledge. It keeps answering Status so the broker
-				// can report it.
-				q.failed = err
-				q.logger.Error("metadata quorum: storage failed; this node no longer takes part", "err", err)
-				break
-			}
-			q.rn.Advance(rd)
-		}
+		q.guard(q.ready)
 		q.publishBasic()
 		select {
 		case <-q.stop:
 			return
 		case <-tick.C:
-			q.rn.Tick()
-			q.leaderGone()
-			q.admitLearners()
+			q.guard(func() {
+				q.rn.Tick()
+				q.leaderGone()
+				q.admitLearners()
+			})
 		case m := <-q.recvc:
-			q.rn.Step(m)
-		case r := <-q.reportc:
-			if r.snapshot {
-				st := raft.SnapshotFinish
-				if !r.ok {
-					st = raft.SnapshotFailure
+			q.guard(func() {
+				if !q.lostEntries(m) {
+					q.rn.Step(m)
 				}
-				q.rn.ReportSnapshot(r.id, st)
-			}
-			if !r.ok {
-				q.rn.ReportUnreachable(r.id)
-			}
+			})
+		case n := <-q.lostc:
+			q.guard(func() { q.handLeadershipOn(n) })
+		case r := <-q.reportc:
+			q.guard(func() {
+				if r.snapshot {
+					st := raft.SnapshotFinish
+					if !r.ok {
+						st = raft.SnapshotFailure
+					}
+					q.rn.ReportSnapshot(r.id, st)
+				}
+				if !r.ok {
+					q.rn.ReportUnreachable(r.id)
+				}
+			})
 		case p := <-q.propc:
-			err := q.failed
-			if err == nil {
-				err = q.rn.Propose(p.data)
+			var err error
+			q.guard(func() { err = q.rn.Propose(p.data) })
+			if q.failed != nil {
+				err = q.failed
 			}
 			if errors.Is(err, raft.ErrProposalDropped) {
 				err = ErrNoLeader
@@ -403,9 +424,42 @@ func (q *Quorum) run() {
 		case c := <-q.statusc:
 			c <- q.status()
 		case to := <-q.transferc:
-			q.rn.TransferLeader(to)
+			q.guard(func() { q.rn.TransferLeader(to) })
 		}
 	}
+}
+
+// ready carries out every pending Ready.
+func (q *Quorum) ready() {
+	for q.rn.HasReady() {
+		rd := q.rn.Ready()
+		if err := q.handleReady(rd, true); err != nil {
+			// Fail-stop: a node that cannot persist must not vote or
+			// acknowledge. It keeps answering Status so the broker can
+			// report it.
+			q.failed = err
+			q.logger.Error("metadata quorum: storage failed; this node no longer takes part", "err", err)
+			return
+		}
+		q.rn.Advance(rd)
+	}
+}
+
+// guard runs fn on the node unless it has failed. The Raft library stops
+// (panics) on what it takes for a broken invariant, such as a log that
+// lost acknowledged entries: that fails this node's part in the quorum
+// (fail-stop, as for a storage error) instead of the whole process.
+func (q *Quorum) guard(fn func()) {
+	if q.failed != nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			q.failed = fmt.Errorf("%w: %v", ErrFailed, r)
+			q.logger.Error("metadata quorum: the Raft library stopped on an inconsistency; this node no longer takes part until it restarts", "err", r)
+		}
+	}()
+	fn()
 }
 
 // leaderGone lets a follower stop waiting for a leader whose process died:
@@ -432,6 +486,60 @@ func (q *Quorum) leaderGone() {
 	q.logger.Info("metadata quorum: the leader's connection is gone; electing a new leader", "leader", st.Lead)
 	q.rn.ForgetLeader()
 	q.rn.Campaign()
+}
+
+// lostEntries reports whether m is a leader's heartbeat that commits past
+// this node's log end: the leader counts on entries this node acknowledged
+// and no longer has (its data directory was restored from an older copy,
+// or its disk replaced). Raft cannot take such a heartbeat (the library
+// would stop the process), and this leader will never send the entries
+// again, since it takes an acknowledgement as final. So the heartbeat is
+// dropped and the leader is told (kindLost); it hands its leadership to
+// another voter, whose view of this node starts from nothing, and that
+// leader brings this node up to date by the usual probing (which also
+// replaces whatever in its older log differs).
+func (q *Quorum) lostEntries(m *pb.Message) bool {
+	if m.GetType() != pb.MsgHeartbeat {
+		return false
+	}
+	last, err := q.st.LastIndex()
+	if err != nil || m.GetCommit() <= last {
+		return false
+	}
+	if time.Since(q.lostSent) >= q.cfg.ElectionTimeout && q.tr != nil {
+		q.lostSent = time.Now()
+		q.logger.Warn("metadata quorum: the leader counts on entries this node does not have (its data directory is older than what it acknowledged); asking for a new leader to catch it up",
+			"leader", m.GetFrom(), "leader_commit", m.GetCommit(), "log_end", last)
+		q.tr.sendLost(m.GetFrom(), last)
+	}
+	return true
+}
+
+// handLeadershipOn answers a follower's kindLost notice: if this node
+// leads, leadership moves to the most caught-up other voter that is live,
+// so the lost node is caught up by a leader that assumes nothing about it.
+func (q *Quorum) handLeadershipOn(n lostNotice) {
+	st := q.rn.Status()
+	if st.RaftState != raft.StateLeader {
+		return
+	}
+	var to, match uint64
+	for id, pr := range st.Progress {
+		if id == q.cfg.NodeID || id == n.from || pr.IsLearner || !pr.RecentActive {
+			continue
+		}
+		if to == 0 || pr.Match > match {
+			to, match = id, pr.Match
+		}
+	}
+	if to == 0 {
+		q.logger.Error("metadata quorum: a voter lost entries it had acknowledged and no other voter can take the leadership to catch it up",
+			"node_id", n.from, "its_log_end", n.lastIndex)
+		return
+	}
+	q.logger.Warn("metadata quorum: a voter lost entries it had acknowledged (a restored or replaced data directory); handing the leadership on so it is caught up from scratch",
+		"node_id", n.from, "its_log_end", n.lastIndex, "new_leader", to)
+	q.rn.TransferLeader(to)
 }
 
 // admitLearners adds the broker-only nodes connected to this leader that

@@ -30,7 +30,13 @@ var helloMagic = [8]byte{'S', 'M', 'S', 'R', 'A', 'F', 'T', '1'}
 var learnerMagic = [8]byte{'S', 'M', 'S', 'R', 'A', 'F', 'T', 'L'}
 
 // Frame kinds on the wire (after the hello).
-const kindMessage byte = 10
+const (
+	kindMessage byte = 10 // a Raft message
+	// kindLost: the sender's log ends (Index) before what the receiver,
+	// the leader, believes the sender has: the sender lost entries it had
+	// acknowledged (a restored or replaced disk). A pb.Message carries it.
+	kindLost byte = 11
+)
 
 const (
 	peerQueue    = 4096 // messages waiting for one peer; more are dropped (Raft resends)
@@ -52,6 +58,8 @@ type transport struct {
 	logger    *slog.Logger
 	deliver   func(*pb.Message) // non-blocking; drops when the node is behind
 	report    func(id uint64, snapshot bool, ok bool)
+	// onLost receives kindLost notices (non-blocking); nil drops them.
+	onLost func(from, lastIndex uint64)
 
 	mu    sync.Mutex // guards peers, conns, closed
 	peers map[uint64]*peer
@@ -85,6 +93,11 @@ type peer struct {
 	id   uint64
 	addr string // "" for a route over a learner's connection
 	q    chan *pb.Message
+	lost chan *pb.Message // kindLost notices (at most one waiting)
+}
+
+func newPeer(id uint64, addr string) *peer {
+	return &peer{id: id, addr: addr, q: make(chan *pb.Message, peerQueue), lost: make(chan *pb.Message, 1)}
 }
 
 func newTransport(self uint64, clusterID string, logger *slog.Logger, deliver func(*pb.Message), report func(uint64, bool, bool)) *transport {
@@ -103,7 +116,7 @@ func (t *transport) addPeer(id uint64, addr string) {
 	if _, ok := t.peers[id]; ok || id == t.self || t.closed {
 		return
 	}
-	p := &peer{id: id, addr: addr, q: make(chan *pb.Message, peerQueue)}
+	p := newPeer(id, addr)
 	t.peers[id] = p
 	t.wg.Add(1)
 	go func() {
@@ -200,6 +213,18 @@ func (t *transport) pump(conn net.Conn, w *bufio.Writer, p *peer, done <-chan st
 			return nil
 		case <-done:
 			return nil
+		case n := <-p.lost:
+			frame, err := appendFrame(nil, kindLost, n)
+			if err == nil {
+				_, err = w.Write(frame)
+			}
+			if err == nil {
+				err = w.Flush()
+			}
+			if err != nil {
+				return err
+			}
+			continue
 		case m = <-p.q:
 		}
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -336,7 +361,7 @@ func (t *transport) serveConn(conn net.Conn) {
 	}
 	// A learner: route this node's messages for it over this connection
 	// while it lasts, and offer it to the leader for admission.
-	p := &peer{id: from, q: make(chan *pb.Message, peerQueue)}
+	p := newPeer(from, "")
 	t.mu.Lock()
 	t.peers[from] = p
 	t.mu.Unlock()
@@ -410,7 +435,7 @@ func (t *transport) readMessages(r *bufio.Reader, from uint64) {
 		if err != nil {
 			return
 		}
-		if kind != kindMessage {
+		if kind != kindMessage && kind != kindLost {
 			t.logger.Warn("controller connection: unknown frame kind; closing", "node_id", from, "kind", kind)
 			return
 		}
@@ -419,7 +444,16 @@ func (t *transport) readMessages(r *bufio.Reader, from uint64) {
 			t.logger.Warn("controller connection: undecodable message; closing", "node_id", from, "err", err)
 			return
 		}
-		if m.GetFrom() != from || m.GetTo() != t.self {
+		if kind == kindLost {
+			if t.onLost != nil && m.GetFrom() == from {
+				t.onLost(from, m.GetIndex())
+			}
+			continue
+		}
+		// A follower forwards proposals (and leadership transfers) to the
+		// leader as it got them, with the proposer's id.
+		forwarded := m.GetType() == pb.MsgProp || m.GetType() == pb.MsgTransferLeader || m.GetType() == pb.MsgReadIndex
+		if (m.GetFrom() != from && !forwarded) || m.GetTo() != t.self {
 			t.logger.Warn("controller connection: misaddressed message; closing", "hello_from", from, "from", m.GetFrom(), "to", m.GetTo())
 			return
 		}
@@ -427,6 +461,21 @@ func (t *transport) readMessages(r *bufio.Reader, from uint64) {
 		t.heard[from] = time.Now()
 		t.heardMu.Unlock()
 		t.deliver(m)
+	}
+}
+
+// sendLost tells node to (the leader) that this node's log ends at
+// lastIndex, before what to believes it has. Dropped if one is waiting.
+func (t *transport) sendLost(to, lastIndex uint64) {
+	t.mu.Lock()
+	p := t.peers[to]
+	t.mu.Unlock()
+	if p == nil {
+		return
+	}
+	select {
+	case p.lost <- &pb.Message{From: &t.self, To: &to, Index: &lastIndex}:
+	default:
 	}
 }
 
@@ -518,7 +567,7 @@ func (t *transport) upstream(conn net.Conn) error {
 		return fmt.Errorf("the controller is node %d of cluster %s, not of cluster %s", id, cluster, t.clusterID)
 	}
 	conn.SetDeadline(time.Time{})
-	p := &peer{id: id, q: make(chan *pb.Message, peerQueue)}
+	p := newPeer(id, "")
 	t.mu.Lock()
 	if old, ok := t.peers[id]; ok && old != p {
 		t.mu.Unlock()
