@@ -68,7 +68,7 @@ sc_topics_rf3() {
 # client sends DescribeQuorum to a node of its choosing; a node that does
 # not lead the quorum forwards it to the one that does): the same leader
 # every time, the one Samsa's Metadata names as controller, three voters
-# with their controller endpoints, no observers.
+# with their directory ids and controller endpoints, no observers.
 sc_metadata_quorum_status() {
 	kafka_path
 	local port out leader="" l controller want="" i cports
@@ -87,7 +87,9 @@ sc_metadata_quorum_status() {
 		[[ $(awk '$1 == "LeaderEpoch:" {print $2}' <<<"$out") =~ ^[1-9][0-9]*$ ]] || fail "LeaderEpoch not positive"
 		[[ $(awk '$1 == "HighWatermark:" {print $2}' <<<"$out") =~ ^[1-9][0-9]*$ ]] || fail "HighWatermark not positive"
 		[[ $(awk '$1 == "MaxFollowerLag:" {print $2}' <<<"$out") =~ ^[0-9]+$ ]] || fail "MaxFollowerLag not a count"
-		expect_eq "$(sed -n 's/^CurrentVoters: *//p' <<<"$out")" "[$want]" "CurrentVoters through port $port"
+		# Each voter shows its directory id (meta.properties' directory.id).
+		expect_eq "$(sed -n 's/^CurrentVoters: *//p' <<<"$out" | grep -oE '"directoryId": "[A-Za-z0-9_-]{22}"' | wc -l)" 3 "voters' directory ids through port $port"
+		expect_eq "$(sed -n 's/^CurrentVoters: *//p' <<<"$out" | sed -E 's/"directoryId": "[A-Za-z0-9_-]{22}", //g')" "[$want]" "CurrentVoters through port $port"
 		expect_eq "$(sed -n 's/^CurrentObservers: *//p' <<<"$out")" "[]" "CurrentObservers through port $port"
 	done
 	controller=$("$SAMSA" -b "$BOOTSTRAP" cluster info --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["controller"])')

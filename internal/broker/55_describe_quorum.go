@@ -28,6 +28,7 @@ package broker
 
 import (
 	"bufio"
+	"encoding/base64"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -104,9 +105,13 @@ func handleDescribeQuorum(rc *reqCtx, req *kmsg.DescribeQuorumRequest) kmsg.Resp
 	}
 	nowMs := b.now().UnixMilli()
 	leo := int64(st.LastIndex)
+	im := b.meta.Image()
 	replica := func(id uint64) kmsg.DescribeQuorumResponseTopicPartitionReplicaState {
 		rs := kmsg.NewDescribeQuorumResponseTopicPartitionReplicaState()
 		rs.ReplicaID, rs.LogEndOffset = int32(id), -1
+		if c, ok := im.Controller(int32(id)); ok {
+			rs.ReplicaDirectoryID = directoryID(c.DirectoryID)
+		}
 		switch pr, ok := st.Progress[id]; {
 		case id == st.Leader:
 			rs.LogEndOffset, rs.LastFetchTimestamp, rs.LastCaughtUpTimestamp = leo, nowMs, nowMs
@@ -135,7 +140,7 @@ func handleDescribeQuorum(rc *reqCtx, req *kmsg.DescribeQuorumRequest) kmsg.Resp
 	rt := kmsg.NewDescribeQuorumResponseTopic()
 	rt.Topic, rt.Partitions = metadataTopic, []kmsg.DescribeQuorumResponseTopicPartition{rp}
 	resp.Topics = []kmsg.DescribeQuorumResponseTopic{rt}
-	resp.Nodes = b.quorumNodes(st.Voters)
+	resp.Nodes = b.quorumNodes(im, st.Voters)
 	return resp
 }
 
@@ -151,10 +156,11 @@ func quorumError(resp *kmsg.DescribeQuorumResponse, err *kerr.Error, msg string)
 	return resp
 }
 
-// quorumNodes lists each voter's controller endpoint, from
-// controller.quorum.voters (v2). The listener name is the first of
-// controller.listener.names, the name Kafka's tools print with it.
-func (b *Broker) quorumNodes(voters []uint64) []kmsg.DescribeQuorumResponseNode {
+// quorumNodes lists each voter's controller endpoint (v2): as the voter
+// registered it, else from controller.quorum.voters. The listener name is
+// the first of controller.listener.names, the name Kafka's tools print
+// with it.
+func (b *Broker) quorumNodes(im *metadata.Image, voters []uint64) []kmsg.DescribeQuorumResponseNode {
 	name := strings.TrimSpace(strings.Split(b.cfg.Get("controller.listener.names"), ",")[0])
 	if name == "" {
 		name = "CONTROLLER"
@@ -163,16 +169,36 @@ func (b *Broker) quorumNodes(voters []uint64) []kmsg.DescribeQuorumResponseNode 
 	for _, id := range voters {
 		n := kmsg.NewDescribeQuorumResponseNode()
 		n.NodeID = int32(id)
-		if addr, ok := b.cfg.QuorumVoters[int32(id)]; ok {
-			host, port, err := net.SplitHostPort(addr)
-			p, perr := strconv.ParseUint(port, 10, 16)
-			if err == nil && perr == nil {
-				l := kmsg.NewDescribeQuorumResponseNodeListener()
-				l.Name, l.Host, l.Port = name, host, uint16(p)
-				n.Listeners = append(n.Listeners, l)
-			}
+		if host, port, ok := controllerEndpoint(im, b.cfg.QuorumVoters, int32(id)); ok {
+			l := kmsg.NewDescribeQuorumResponseNodeListener()
+			l.Name, l.Host, l.Port = name, host, uint16(port)
+			n.Listeners = append(n.Listeners, l)
 		}
 		out = append(out, n)
+	}
+	return out
+}
+
+// controllerEndpoint is where controller id listens: its registration, or
+// its entry in controller.quorum.voters.
+func controllerEndpoint(im *metadata.Image, voters map[int32]string, id int32) (string, int32, bool) {
+	if c, ok := im.Controller(id); ok {
+		return c.Host, c.Port, true
+	}
+	host, port, err := net.SplitHostPort(voters[id])
+	p, perr := strconv.ParseUint(port, 10, 16)
+	if err != nil || perr != nil {
+		return "", 0, false
+	}
+	return host, int32(p), true
+}
+
+// directoryID decodes a meta.properties directory.id (Kafka's URL-safe
+// base64 UUID); zero if it is not one.
+func directoryID(s string) [16]byte {
+	var out [16]byte
+	if b, err := base64.RawURLEncoding.DecodeString(s); err == nil && len(b) == 16 {
+		copy(out[:], b)
 	}
 	return out
 }

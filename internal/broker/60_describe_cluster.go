@@ -3,13 +3,10 @@ package broker
 // DescribeCluster, key 60, v0-v2.
 //   v1: endpoint type (1 brokers, 2 controllers; KIP-919).  v2: fenced
 //   brokers (IncludeFencedBrokers, IsFenced).
-// Every Samsa node is a combined broker and controller: endpoint type 2
-// lists the quorum's voters at their controller addresses.
+// Endpoint type 2 lists the metadata quorum's voters at their controller
+// addresses.
 
 import (
-	"net"
-	"strconv"
-
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -34,11 +31,14 @@ func handleDescribeCluster(rc *reqCtx, req *kmsg.DescribeClusterRequest) kmsg.Re
 			resp.Brokers = append(resp.Brokers, rb)
 		}
 	case 2:
-		for _, id := range b.cfg.VoterIDs() {
-			host, port, _ := net.SplitHostPort(b.cfg.QuorumVoters[id])
-			p, _ := strconv.Atoi(port)
+		im := b.meta.Image()
+		for _, id := range b.voterIDs() {
+			host, port, ok := controllerEndpoint(im, b.cfg.QuorumVoters, id)
+			if !ok {
+				continue
+			}
 			rb := kmsg.NewDescribeClusterResponseBroker()
-			rb.NodeID, rb.Host, rb.Port = id, host, int32(p)
+			rb.NodeID, rb.Host, rb.Port = id, host, port
 			resp.Brokers = append(resp.Brokers, rb)
 		}
 	default:

@@ -44,6 +44,9 @@ func (b *Broker) brokerList(im *metadata.Image, fenced bool) []metadata.Broker {
 // controller: the quorum's leader, or this broker while none is known.
 // Any broker takes admin requests (they are proposed to the quorum), so
 // the id only has to name a live broker.
+// voterIDs are the metadata quorum's voters (the controllers).
+func (b *Broker) voterIDs() []int32 { return b.meta.Voters() }
+
 func (b *Broker) controllerID() int32 {
 	if l := b.meta.Leader(); l >= 0 {
 		if _, ok := b.meta.Image().Broker(l); ok {

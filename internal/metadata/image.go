@@ -16,6 +16,7 @@ type Image struct {
 	// nextProducerID is the first id of the next unallocated block.
 	nextProducerID int64
 	brokers        map[int32]*Broker
+	controllers    map[int32]ControllerRecord
 	// Offset is the number of records applied so far.
 	Offset int64
 	// Index is the Raft index of the last entry applied (0: none yet).
@@ -95,6 +96,8 @@ func emptyImage() *Image {
 		byID:    map[UUID]*Topic{},
 		configs: map[configKey]map[string]string{},
 		brokers: map[int32]*Broker{},
+
+		controllers: map[int32]ControllerRecord{},
 	}
 }
 
@@ -121,12 +124,28 @@ func (im *Image) Brokers() []*Broker {
 	return out
 }
 
+// Controller returns a registered controller (a node with the controller
+// role): its controller listener and directory id.
+func (im *Image) Controller(id int32) (ControllerRecord, bool) {
+	c, ok := im.controllers[id]
+	return c, ok
+}
+
 // Broker returns a registered broker.
 func (im *Image) Broker(id int32) (*Broker, bool) { b, ok := im.brokers[id]; return b, ok }
 
 // records returns records that rebuild the image from empty (a snapshot).
 func (im *Image) records() []Record {
 	var out []Record
+	ids := make([]int32, 0, len(im.controllers))
+	for id := range im.controllers {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		c := im.controllers[id]
+		out = append(out, Record{Type: TypeController, Controller: &c})
+	}
 	for _, b := range im.Brokers() {
 		out = append(out, Record{Type: TypeBroker, Broker: &BrokerRecord{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack, Incarnation: b.Incarnation}})
 		if b.Fenced {
@@ -276,6 +295,9 @@ func (im *Image) apply(r Record) (*Image, error) {
 		nb.Fenced = f.Fenced
 		next.brokers = cloneMap(im.brokers)
 		next.brokers[f.ID] = &nb
+	case TypeController:
+		next.controllers = cloneMap(im.controllers)
+		next.controllers[r.Controller.ID] = *r.Controller
 	case TypeUnregister:
 		u := r.Unregister
 		cur, ok := im.brokers[u.ID]

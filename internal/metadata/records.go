@@ -15,6 +15,7 @@ const (
 	TypeBroker      = "broker"
 	TypeFence       = "fence"
 	TypeUnregister  = "unregister"
+	TypeController  = "controller"
 )
 
 // Resource types of ConfigRecord, Kafka's ConfigResource codes.
@@ -38,6 +39,19 @@ type Record struct {
 	Broker      *BrokerRecord      `json:"broker,omitempty"`
 	Fence       *FenceRecord       `json:"fence,omitempty"`
 	Unregister  *UnregisterRecord  `json:"unregister,omitempty"`
+	Controller  *ControllerRecord  `json:"controller,omitempty"`
+}
+
+// ControllerRecord registers a node with the controller role: where the
+// other controllers reach its controller listener, and its metadata
+// directory's id (meta.properties' directory.id), which Kafka's tools show
+// and ask for when a voter is removed (KIP-853). Kafka keeps the same in
+// its VotersRecord.
+type ControllerRecord struct {
+	ID          int32  `json:"id"`
+	Host        string `json:"host"`
+	Port        int32  `json:"port"`
+	DirectoryID string `json:"directory_id"`
 }
 
 // UnregisterRecord removes a broker's registration (Kafka's
@@ -119,7 +133,7 @@ type ProducerIDsRecord struct {
 
 func (r *Record) validate() error {
 	n := 0
-	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil, r.Fence != nil, r.Unregister != nil} {
+	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil, r.Fence != nil, r.Unregister != nil, r.Controller != nil} {
 		if set {
 			n++
 		}
@@ -142,6 +156,8 @@ func (r *Record) validate() error {
 		ok = ok && r.Fence != nil
 	case TypeUnregister:
 		ok = ok && r.Unregister != nil
+	case TypeController:
+		ok = ok && r.Controller != nil
 	default:
 		ok = false
 	}

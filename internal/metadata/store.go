@@ -377,6 +377,15 @@ func (s *Store) Leader() int32 {
 	return -1
 }
 
+// Voters returns the metadata quorum's voters, in order.
+func (s *Store) Voters() []int32 {
+	var out []int32
+	for _, id := range s.q.Basic().Voters {
+		out = append(out, int32(id))
+	}
+	return out
+}
+
 // LastHeard is when the quorum last heard from node id (zero: never, or
 // this node alone); the active controller's view of broker liveness.
 func (s *Store) LastHeard(id int32) time.Time { return s.q.LastHeard(uint64(id)) }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +38,8 @@ type Server struct {
 	// reregister wakes the registration loop: this broker's registration
 	// was removed (UnregisterBroker) while it runs.
 	reregister chan struct{}
+	// directoryID is meta.properties' directory.id.
+	directoryID string
 }
 
 // Start opens the data directory, recovers every log, and starts serving.
@@ -53,7 +56,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if s.lock, err = lockDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if cfg.ClusterID, err = loadIdentity(cfg); err != nil {
+	if cfg.ClusterID, s.directoryID, err = loadIdentity(cfg); err != nil {
 		return nil, err
 	}
 	if s.meta, err = metadata.OpenWith(metadata.Options{
@@ -158,12 +161,20 @@ func (s *Server) Close(ctx context.Context) error {
 func (s *Server) register(ctx context.Context) {
 	defer close(s.registerDone)
 	meta := s.meta
+	ctrl := s.controllerRecord()
 	for {
 		rec := metadata.BrokerRecord{ID: s.cfg.NodeID, Host: s.cfg.AdvertisedHost, Port: s.cfg.AdvertisedPort, Rack: s.cfg.Rack, Incarnation: newUUID()}
 		for {
-			_, err := meta.CommitContext(ctx, func(*metadata.Image) ([]metadata.Record, error) {
+			_, err := meta.CommitContext(ctx, func(im *metadata.Image) ([]metadata.Record, error) {
 				r := rec
-				return []metadata.Record{{Type: metadata.TypeBroker, Broker: &r}}, nil
+				recs := []metadata.Record{{Type: metadata.TypeBroker, Broker: &r}}
+				if ctrl != nil {
+					if cur, ok := im.Controller(ctrl.ID); !ok || cur != *ctrl {
+						c := *ctrl
+						recs = append(recs, metadata.Record{Type: metadata.TypeController, Controller: &c})
+					}
+				}
+				return recs, nil
 			})
 			if err == nil {
 				s.logger.Info("registered in the cluster", "node_id", rec.ID, "host", rec.Host, "port", rec.Port)
@@ -183,6 +194,26 @@ func (s *Server) register(ctx context.Context) {
 			s.logger.Warn("this broker's registration was removed while it runs; registering again")
 		}
 	}
+}
+
+// controllerRecord is this node's controller registration: its controller
+// listener as the other controllers reach it (its entry in
+// controller.quorum.voters, else the listener) and its directory id; nil
+// without the controller role or a controller listener.
+func (s *Server) controllerRecord() *metadata.ControllerRecord {
+	if !s.cfg.Controller {
+		return nil
+	}
+	addr := s.cfg.QuorumVoters[s.cfg.NodeID]
+	if addr == "" && s.meta.ControllerAddr() != "" {
+		addr = s.meta.ControllerAddr()
+	}
+	host, port, err := net.SplitHostPort(addr)
+	p, perr := strconv.Atoi(port)
+	if err != nil || perr != nil {
+		return nil
+	}
+	return &metadata.ControllerRecord{ID: s.cfg.NodeID, Host: host, Port: int32(p), DirectoryID: s.directoryID}
 }
 
 func (s *Server) closeParts() error {
@@ -217,43 +248,44 @@ func lockDir(dir string) (*os.File, error) {
 }
 
 // loadIdentity reads meta.properties (Kafka's format) or writes it on
-// first start, and returns the cluster id. A configured cluster.id must
-// match the stored one.
-func loadIdentity(cfg *config.Config) (string, error) {
+// first start, and returns the cluster id and the directory id. A
+// configured cluster.id must match the stored one.
+func loadIdentity(cfg *config.Config) (clusterID, directoryID string, err error) {
 	path := filepath.Join(cfg.DataDir, "meta.properties")
 	f, err := os.Open(path)
 	if err == nil {
 		defer f.Close()
 		props, err := config.ReadProperties(f)
 		if err != nil {
-			return "", fmt.Errorf("meta.properties: %w", err)
+			return "", "", fmt.Errorf("meta.properties: %w", err)
 		}
 		id := props["cluster.id"]
 		if cfg.ClusterID != "" && cfg.ClusterID != id {
-			return "", fmt.Errorf("cluster.id %q does not match %q stored in %s", cfg.ClusterID, id, path)
+			return "", "", fmt.Errorf("cluster.id %q does not match %q stored in %s", cfg.ClusterID, id, path)
 		}
 		if n := props["node.id"]; n != "" && n != fmt.Sprint(cfg.NodeID) {
-			return "", fmt.Errorf("node.id %d does not match %s stored in %s", cfg.NodeID, n, path)
+			return "", "", fmt.Errorf("node.id %d does not match %s stored in %s", cfg.NodeID, n, path)
 		}
-		return id, nil
+		return id, props["directory.id"], nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", err
+		return "", "", err
 	}
 	id := cfg.ClusterID
 	if id == "" {
 		id = newUUID()
 	}
+	dir := newUUID()
 	var b strings.Builder
-	fmt.Fprintf(&b, "#\n#%s\ncluster.id=%s\ndirectory.id=%s\nnode.id=%d\nversion=1\n", time.Now().UTC().Format(time.UnixDate), id, newUUID(), cfg.NodeID)
+	fmt.Fprintf(&b, "#\n#%s\ncluster.id=%s\ndirectory.id=%s\nnode.id=%d\nversion=1\n", time.Now().UTC().Format(time.UnixDate), id, dir, cfg.NodeID)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if err := syncFile(tmp); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return id, os.Rename(tmp, path)
+	return id, dir, os.Rename(tmp, path)
 }
 
 func syncFile(path string) error {

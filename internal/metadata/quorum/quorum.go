@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -141,6 +142,8 @@ type BasicStatus struct {
 	Leader uint64 // 0: none known
 	Term   uint64
 	Commit uint64
+	// Voters is the applied membership's voters, in order.
+	Voters []uint64
 }
 
 // Status is a node's view of the quorum, for DescribeQuorum.
@@ -694,7 +697,13 @@ func (q *Quorum) snapshot() error {
 
 func (q *Quorum) publishBasic() {
 	st := q.rn.BasicStatus()
-	q.basic.Store(&BasicStatus{ID: q.cfg.NodeID, Leader: st.Lead, Term: st.GetTerm(), Commit: st.GetCommit()})
+	voters := q.confState.GetVoters()
+	if prev := q.basic.Load(); prev != nil && slices.Equal(prev.Voters, voters) {
+		voters = prev.Voters
+	} else {
+		voters = slices.Sorted(slices.Values(voters))
+	}
+	q.basic.Store(&BasicStatus{ID: q.cfg.NodeID, Leader: st.Lead, Term: st.GetTerm(), Commit: st.GetCommit(), Voters: voters})
 }
 
 func (q *Quorum) status() Status {
