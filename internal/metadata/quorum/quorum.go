@@ -61,6 +61,10 @@ type Config struct {
 	// Bootstrap lists controller addresses for a learner whose Voters are
 	// not given (controller.quorum.bootstrap.servers).
 	Bootstrap []string
+	// Resolve returns the controller address of voter id as the metadata
+	// knows it (a voter added later registers it there); "" falls back to
+	// Voters. It is called on the quorum's goroutine.
+	Resolve func(id uint64) string
 	// LearnerExpiry: a learner not connected to the leader this long
 	// leaves the membership (it is admitted again when it connects), so
 	// the observers are the broker-only nodes that are there. 0: a minute.
@@ -100,6 +104,7 @@ type Quorum struct {
 	statusc   chan chan Status
 	transferc chan uint64
 	lostc     chan lostNotice
+	confc     chan confRequest
 	stop      chan struct{}
 	done      chan struct{}
 	started   atomic.Bool
@@ -119,6 +124,12 @@ type Quorum struct {
 	lostSent time.Time
 
 	basic atomic.Pointer[BasicStatus]
+}
+
+// confRequest asks the node's goroutine to propose a membership change.
+type confRequest struct {
+	cc   *pb.ConfChange
+	errc chan error
 }
 
 // lostNotice: a follower's log ends (at lastIndex) before what this leader
@@ -198,6 +209,7 @@ func Open(cfg Config) (*Quorum, error) {
 		statusc:   make(chan chan Status),
 		transferc: make(chan uint64),
 		lostc:     make(chan lostNotice, 16),
+		confc:     make(chan confRequest),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -224,6 +236,8 @@ func Open(cfg Config) (*Quorum, error) {
 		MaxUncommittedEntriesSize: 64 << 20,
 		CheckQuorum:               true,
 		PreVote:                   true,
+		// A leader removed from the voters hands over at once.
+		StepDownOnRemoval: true,
 		Logger:                    raftLogger{cfg.Logger},
 	})
 	if err != nil {
@@ -265,19 +279,18 @@ func Open(cfg Config) (*Quorum, error) {
 	}
 	if !fresh && !cfg.Learner {
 		if err := checkVoters(rn, cfg); err != nil {
-			st.close()
-			return nil, err
+			cfg.Logger.Warn("metadata quorum: the stored voters win over controller.quorum.voters", "err", err)
 		}
 	}
 	q.publishBasic()
 	return q, nil
 }
 
-// checkVoters refuses to run with controller.quorum.voters other than the
-// voters the stored log says: a node that bootstrapped (or joined) a quorum
-// keeps its membership in the log, and only a membership change through
-// the quorum may alter it. Starting nodes with a different voter list would
-// let two quorums with overlapping logs form.
+// checkVoters reports controller.quorum.voters that differ from the voters
+// the stored log says. A node that bootstrapped (or joined) a quorum keeps
+// its membership in the log, and only a membership change through the
+// quorum alters it (AddRaftVoter, RemoveRaftVoter; KIP-853): the setting
+// only bootstraps a new quorum and gives the initial voters' addresses.
 func checkVoters(rn *raft.RawNode, cfg Config) error {
 	want := map[uint64]bool{}
 	for id := range cfg.Voters {
@@ -303,49 +316,138 @@ func checkVoters(rn *raft.RawNode, cfg Config) error {
 	}
 	sort.Slice(hs, func(i, j int) bool { return hs[i] < hs[j] })
 	sort.Slice(ws, func(i, j int) bool { return ws[i] < ws[j] })
-	return fmt.Errorf("this node's metadata quorum has voters %v, but controller.quorum.voters names %v: "+
-		"changing the voters of an existing quorum is not supported yet (KIP-853); start with the voters it was created with", hs, ws)
+	return fmt.Errorf("this node's metadata quorum has voters %v, but controller.quorum.voters names %v; "+
+		"change the voters with kafka-metadata-quorum add-controller and remove-controller", hs, ws)
 }
 
 // Start starts the node's goroutine and, with several voters, the
-// controller listener and connections to the other voters.
+// controller listener and connections to the other voters. A learner
+// (an observer) dials the voters instead; it listens too if it has a
+// controller listener (a controller waiting to be made a voter).
 func (q *Quorum) Start() error {
-	switch {
-	case q.cfg.Learner:
-		q.tr = newTransport(q.cfg.NodeID, q.cfg.ClusterID, q.logger, q.deliver, q.reportFrom)
-		q.tr.learner = true
-		q.tr.onLost = q.lostFrom
-		for _, a := range q.upstreams() {
-			q.tr.addUpstream(a)
-		}
-	case len(q.cfg.Voters) > 1 || q.cfg.Listen != "":
-		q.tr = newTransport(q.cfg.NodeID, q.cfg.ClusterID, q.logger, q.deliver, q.reportFrom)
-		q.tr.onLost = q.lostFrom
+	voters := q.confState.GetVoters()
+	voter := slices.Contains(voters, q.cfg.NodeID)
+	if voter && len(voters) <= 1 && q.cfg.Listen == "" {
+		// A quorum of one without a controller listener: nothing to send.
+		q.started.Store(true)
+		go q.run()
+		return nil
+	}
+	q.tr = newTransport(q.cfg.NodeID, q.cfg.ClusterID, q.logger, q.deliver, q.reportFrom)
+	q.tr.onLost = q.lostFrom
+	if q.cfg.Listen != "" {
 		addr, err := q.tr.listen(q.cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("controller listener %s: %w", q.cfg.Listen, err)
 		}
 		q.addr = addr
-		for id, a := range q.cfg.Voters {
-			q.tr.addPeer(id, a)
+	}
+	if voter {
+		for _, id := range voters {
+			if id != q.cfg.NodeID {
+				q.tr.addPeer(id, q.addrOf(id))
+			}
 		}
+	} else {
+		q.tr.becomeLearner(q.upstreams())
 	}
 	q.started.Store(true)
 	go q.run()
 	return nil
 }
 
-// upstreams lists the controller addresses a learner dials.
+// addrOf is voter id's controller address.
+func (q *Quorum) addrOf(id uint64) string {
+	if q.cfg.Resolve != nil {
+		if a := q.cfg.Resolve(id); a != "" {
+			return a
+		}
+	}
+	return q.cfg.Voters[id]
+}
+
+// upstreams lists the controller addresses a learner dials: the voters'
+// as the membership and metadata know them, else the configured ones.
 func (q *Quorum) upstreams() []string {
+	var out []string
+	for _, id := range q.confState.GetVoters() {
+		if a := q.addrOf(id); a != "" && id != q.cfg.NodeID {
+			out = append(out, a)
+		}
+	}
+	if len(out) > 0 {
+		sort.Strings(out)
+		return out
+	}
 	if len(q.cfg.Voters) == 0 {
 		return q.cfg.Bootstrap
 	}
-	out := make([]string, 0, len(q.cfg.Voters))
 	for _, a := range q.cfg.Voters {
 		out = append(out, a)
 	}
 	sort.Strings(out)
 	return out
+}
+
+// membershipChanged adapts the transport to a membership just applied: a
+// learner made a voter dials the voters and stops its upstream
+// connections; a voter dials every other voter (a new one at its
+// registered address) and no longer a removed one; a voter that was
+// removed follows the quorum as a learner.
+func (q *Quorum) membershipChanged() {
+	if q.tr == nil {
+		return
+	}
+	voters := q.confState.GetVoters()
+	if !slices.Contains(voters, q.cfg.NodeID) {
+		if !q.tr.isLearner() {
+			q.logger.Warn("metadata quorum: this node is no longer a voter; it follows the quorum as an observer")
+			q.tr.becomeLearner(q.upstreams())
+		}
+		return
+	}
+	if q.tr.isLearner() {
+		q.logger.Info("metadata quorum: this node is now a voter", "voters", voters)
+		q.tr.becomeVoter()
+	}
+	for _, id := range voters {
+		if id != q.cfg.NodeID {
+			if a := q.addrOf(id); a != "" {
+				q.tr.setVoterPeer(id, a)
+			}
+		}
+	}
+	for _, id := range q.tr.voterPeers() {
+		if !slices.Contains(voters, id) {
+			q.tr.removePeer(id)
+		}
+	}
+}
+
+// ChangeVoter proposes adding node id to the voters (it must be a learner
+// that has caught up: an observer with the controller role) or removing
+// it. A nil error means the leader took the proposal, not that it is
+// applied: the caller watches Basic().Voters. The leader refuses a second
+// change while one is pending; the caller then times out and retries.
+func (q *Quorum) ChangeVoter(ctx context.Context, id uint64, add bool) error {
+	typ := pb.ConfChangeRemoveNode
+	if add {
+		typ = pb.ConfChangeAddNode
+	}
+	req := confRequest{cc: &pb.ConfChange{Type: typ.Enum(), NodeId: &id}, errc: make(chan error, 1)}
+	select {
+	case q.confc <- req:
+	case <-q.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.errc:
+		return err
+	case <-q.done:
+		return ErrClosed
+	}
 }
 
 // Addr is the controller listener's address (nil with a single voter).
@@ -428,6 +530,16 @@ func (q *Quorum) run() {
 			c <- q.status()
 		case to := <-q.transferc:
 			q.guard(func() { q.rn.TransferLeader(to) })
+		case r := <-q.confc:
+			var err error
+			q.guard(func() { err = q.rn.ProposeConfChange(r.cc) })
+			if q.failed != nil {
+				err = q.failed
+			}
+			if errors.Is(err, raft.ErrProposalDropped) {
+				err = ErrNoLeader
+			}
+			r.errc <- err
 		}
 	}
 }
@@ -474,7 +586,7 @@ func (q *Quorum) guard(fn func()) {
 // timeouts. A follower cut off from a live leader cannot disturb it: the
 // others still hear from the leader and refuse its pre-votes.
 func (q *Quorum) leaderGone() {
-	if q.tr == nil || q.cfg.Learner {
+	if q.tr == nil || q.tr.isLearner() {
 		return
 	}
 	st := q.rn.BasicStatus()
@@ -552,7 +664,7 @@ func (q *Quorum) handLeadershipOn(n lostNotice) {
 // cluster id checked by the hello) is admitted: a broker joins by
 // starting, as in Kafka.
 func (q *Quorum) admitLearners() {
-	if q.tr == nil || q.cfg.Learner || q.rn.BasicStatus().RaftState != raft.StateLeader {
+	if q.tr == nil || q.tr.isLearner() || q.rn.BasicStatus().RaftState != raft.StateLeader {
 		q.missing = nil
 		return
 	}
@@ -658,6 +770,9 @@ func (q *Quorum) handleReady(rd raft.Ready, send bool) error {
 			}
 			q.confState = q.rn.ApplyConfChange(&cc)
 			confChanged = true
+			if send {
+				q.membershipChanged()
+			}
 		case pb.EntryConfChangeV2:
 			var cc pb.ConfChangeV2
 			if err := proto.Unmarshal(e.GetData(), &cc); err != nil {
@@ -665,6 +780,9 @@ func (q *Quorum) handleReady(rd raft.Ready, send bool) error {
 			}
 			q.confState = q.rn.ApplyConfChange(&cc)
 			confChanged = true
+			if send {
+				q.membershipChanged()
+			}
 		}
 		q.applied = e.GetIndex()
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -214,8 +213,9 @@ func TestSingleVoterRestartKeepsState(t *testing.T) {
 	q.Close()
 }
 
-// A node's stored membership wins over a changed voter list, and a node of
-// another cluster is refused by the others.
+// A node's stored membership wins over a changed voter list (only the
+// quorum changes it), and a node of another cluster is refused by the
+// others.
 func TestVotersAndClusterChecks(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := t.TempDir()
@@ -223,11 +223,15 @@ func TestVotersAndClusterChecks(t *testing.T) {
 	propose(t, n, "x")
 	waitApplied(t, n, []string{"x"})
 	n.q.Close()
-	_, err := Open(Config{NodeID: 1, Dir: dir, Logger: logger, FSM: &listFSM{},
+	q, err := Open(Config{NodeID: 1, Dir: dir, Logger: logger, FSM: &listFSM{},
 		Voters: map[uint64]string{1: "127.0.0.1:1", 2: "127.0.0.1:2", 3: "127.0.0.1:3"}})
-	if err == nil || !strings.Contains(err.Error(), "KIP-853") {
+	if err != nil {
 		t.Fatalf("reopened with other voters: %v", err)
 	}
+	if v := q.Basic().Voters; fmt.Sprint(v) != "[1]" {
+		t.Fatalf("reopened with other voters configured: voters %v, want the stored [1]", v)
+	}
+	q.Close()
 
 	addrs := freePorts(t, 3)
 	voters := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
@@ -370,5 +374,84 @@ func TestLearnerJoinsAndFollows(t *testing.T) {
 	st, _ = leaderOf(t, nodes, 0).q.Status(context.Background())
 	if fmt.Sprint(st.Learners) != "[4]" {
 		t.Fatalf("learners %v after refused joins, want [4]", st.Learners)
+	}
+}
+
+// A controller joins as a learner with a listener of its own, is made a
+// voter (AddRaftVoter's change), counts for the majority, stays a voter
+// across a restart, and is removed again (RemoveRaftVoter's): it then
+// follows the quorum as a learner.
+func TestVoterAddedAndRemoved(t *testing.T) {
+	addrs := freePorts(t, 4)
+	all := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2], 4: addrs[3]}
+	voters := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
+	resolve := func(id uint64) string { return all[id] } // the metadata's registrations
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var nodes []*testNode
+	for i := uint64(1); i <= 3; i++ {
+		nodes = append(nodes, startNode(t, Config{NodeID: i, ClusterID: "c", Voters: voters, Listen: voters[i], Dir: t.TempDir(),
+			ElectionTimeout: 300 * time.Millisecond, Logger: logger, Resolve: resolve, LearnerExpiry: time.Minute}))
+	}
+	cfg4 := Config{NodeID: 4, ClusterID: "c", Voters: voters, Listen: all[4], Learner: true, Dir: t.TempDir(),
+		ElectionTimeout: 300 * time.Millisecond, Logger: logger, Resolve: resolve}
+	n4 := startNode(t, cfg4)
+	defer func() {
+		for _, n := range append(nodes, n4) {
+			n.q.Close()
+		}
+	}()
+	propose(t, leaderOf(t, nodes, 0), "a")
+	for _, n := range append(nodes, n4) {
+		waitApplied(t, n, []string{"a"})
+	}
+	votersOf := func(n *testNode) string { return fmt.Sprint(n.q.Basic().Voters) }
+	waitVoters := func(want string, ns ...*testNode) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for _, n := range ns {
+			for votersOf(n) != want {
+				if time.Now().After(deadline) {
+					t.Fatalf("node %d has voters %s, want %s", n.cfg.NodeID, votersOf(n), want)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	if err := n4.q.ChangeVoter(context.Background(), 4, true); err != nil {
+		t.Fatal(err) // proposed by the learner itself, forwarded to the leader
+	}
+	waitVoters("[1 2 3 4]", append(nodes, n4)...)
+	// Node 1 goes: 2, 3 and 4 are a majority of four only with 4 voting.
+	nodes[0].q.Close()
+	want := []string{"a", "b"}
+	propose(t, n4, "b")
+	for _, n := range append(nodes[1:], n4) {
+		waitApplied(t, n, want)
+	}
+	st, err := leaderOf(t, append(nodes[1:], n4), 0).q.Status(context.Background())
+	if err != nil || fmt.Sprint(st.Voters) != "[1 2 3 4]" {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	// A restart keeps it a voter, whatever its configuration says.
+	n4.q.Close()
+	n4 = startNode(t, cfg4)
+	waitVoters("[1 2 3 4]", n4)
+	if n4.q.tr.isLearner() {
+		t.Fatal("a voter restarted as a learner")
+	}
+	want = append(want, "c")
+	propose(t, n4, "c")
+	waitApplied(t, n4, want)
+	// Removed, it follows as a learner (the leader admits it again).
+	leader := leaderOf(t, append(nodes[1:], n4), 1)
+	if err := leader.q.ChangeVoter(context.Background(), 4, false); err != nil {
+		t.Fatal(err)
+	}
+	waitVoters("[1 2 3]", nodes[1], nodes[2], n4)
+	want = append(want, "d")
+	propose(t, nodes[1], "d")
+	waitApplied(t, n4, want)
+	if !n4.q.tr.isLearner() {
+		t.Fatal("a removed voter still dials the voters")
 	}
 }

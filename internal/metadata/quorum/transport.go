@@ -79,10 +79,13 @@ type transport struct {
 	incarnation uint64       // this process, random per start
 	duplicates  atomic.Int64 // hellos refused as a second process of a node id
 
-	// learner: this node is a broker-only node; it dials the controllers
-	// and takes their messages on the same connections (addUpstream).
-	learner bool
-	joiners map[uint64]int // learners connected to this controller (guarded by heardMu)
+	// learner: this node is a learner (an observer); it dials the
+	// controllers and takes their messages on the same connections
+	// (becomeLearner). Guarded by mu; closing upstreams ends those
+	// connections.
+	learner   bool
+	upstreams chan struct{}
+	joiners   map[uint64]int // learners connected to this controller (guarded by heardMu)
 }
 
 // duplicateWindow: a node id heard from this recently belongs to a live
@@ -94,10 +97,11 @@ type peer struct {
 	addr string // "" for a route over a learner's connection
 	q    chan *pb.Message
 	lost chan *pb.Message // kindLost notices (at most one waiting)
+	gone chan struct{}    // closed when the peer is removed
 }
 
 func newPeer(id uint64, addr string) *peer {
-	return &peer{id: id, addr: addr, q: make(chan *pb.Message, peerQueue), lost: make(chan *pb.Message, 1)}
+	return &peer{id: id, addr: addr, q: make(chan *pb.Message, peerQueue), lost: make(chan *pb.Message, 1), gone: make(chan struct{})}
 }
 
 func newTransport(self uint64, clusterID string, logger *slog.Logger, deliver func(*pb.Message), report func(uint64, bool, bool)) *transport {
@@ -155,12 +159,14 @@ func (t *transport) sendLoop(p *peer) {
 			t.track(conn, false)
 			conn.Close()
 			if err == nil {
-				return // closed
+				return // closed or removed
 			}
 			backoff = 0
 		}
 		select {
 		case <-t.stop:
+			return
+		case <-p.gone:
 			return
 		default:
 		}
@@ -185,9 +191,35 @@ func (t *transport) sendLoop(p *peer) {
 		select {
 		case <-t.stop:
 			return
+		case <-p.gone:
+			return
 		case <-time.After(backoff):
 		}
 	}
+}
+
+// removePeer stops sending to node id (it left the voters, or this node
+// changes how it reaches it).
+func (t *transport) removePeer(id uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.peers[id]; ok {
+		delete(t.peers, id)
+		close(p.gone)
+	}
+}
+
+// setVoterPeer makes node id a voter this node dials at addr, replacing
+// any other route to it (a learner's connection, an old address).
+func (t *transport) setVoterPeer(id uint64, addr string) {
+	t.mu.Lock()
+	p, ok := t.peers[id]
+	t.mu.Unlock()
+	if ok && p.addr == addr {
+		return
+	}
+	t.removePeer(id)
+	t.addPeer(id, addr)
 }
 
 // stream writes the hello and then p's messages to conn until an error
@@ -204,7 +236,7 @@ func (t *transport) stream(conn net.Conn, p *peer) error {
 }
 
 // pump writes p's messages to conn until an error (returned), the
-// transport closes (nil) or done closes (nil).
+// transport closes, done closes or p is removed (nil).
 func (t *transport) pump(conn net.Conn, w *bufio.Writer, p *peer, done <-chan struct{}) error {
 	for {
 		var m *pb.Message
@@ -212,6 +244,8 @@ func (t *transport) pump(conn net.Conn, w *bufio.Writer, p *peer, done <-chan st
 		case <-t.stop:
 			return nil
 		case <-done:
+			return nil
+		case <-p.gone:
 			return nil
 		case n := <-p.lost:
 			frame, err := appendFrame(nil, kindLost, n)
@@ -345,7 +379,7 @@ func (t *transport) serveConn(conn net.Conn) {
 			"node_id", from, "its_cluster_id", cluster, "cluster_id", t.clusterID)
 		return
 	}
-	if learner && (t.learner || from == t.self || t.isVoterPeer(from)) {
+	if learner && (t.isLearner() || from == t.self || t.isVoterPeer(from)) {
 		t.logger.Error("controller listener: refusing a broker-only node whose node id is a controller's; check node.id on every node",
 			"node_id", from, "remote", conn.RemoteAddr())
 		return
@@ -363,6 +397,9 @@ func (t *transport) serveConn(conn net.Conn) {
 	// while it lasts, and offer it to the leader for admission.
 	p := newPeer(from, "")
 	t.mu.Lock()
+	if old, ok := t.peers[from]; ok {
+		close(old.gone) // an older connection of the same learner
+	}
 	t.peers[from] = p
 	t.mu.Unlock()
 	t.heardMu.Lock()
@@ -381,6 +418,7 @@ func (t *transport) serveConn(conn net.Conn) {
 	t.mu.Lock()
 	if t.peers[from] == p {
 		delete(t.peers, from)
+		close(p.gone)
 	}
 	t.mu.Unlock()
 	t.heardMu.Lock()
@@ -490,22 +528,72 @@ func (t *transport) joining() []uint64 {
 	return out
 }
 
-// addUpstream starts a learner's connection to the controller at addr:
-// the learner sends on it and receives that controller's messages back.
-func (t *transport) addUpstream(addr string) {
+// becomeLearner makes this node a learner that reaches the controllers
+// at addrs (upstream connections); its dialled voter peers are dropped.
+func (t *transport) becomeLearner(addrs []string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
+	if t.closed || t.learner {
+		t.mu.Unlock()
 		return
 	}
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
-		t.upstreamLoop(addr)
-	}()
+	t.learner = true
+	stop := make(chan struct{})
+	t.upstreams = stop
+	var ids []uint64
+	for id, p := range t.peers {
+		if p.addr != "" {
+			ids = append(ids, id)
+		}
+	}
+	t.mu.Unlock()
+	for _, id := range ids {
+		t.removePeer(id)
+	}
+	for _, a := range addrs {
+		t.mu.Lock()
+		t.wg.Add(1)
+		t.mu.Unlock()
+		go func() {
+			defer t.wg.Done()
+			t.upstreamLoop(a, stop)
+		}()
+	}
 }
 
-func (t *transport) upstreamLoop(addr string) {
+// becomeVoter ends this node's upstream connections (it was a learner):
+// from now on it dials the voters (setVoterPeer) and they dial it.
+func (t *transport) becomeVoter() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.learner {
+		return
+	}
+	t.learner = false
+	close(t.upstreams)
+}
+
+// voterPeers lists the nodes this node dials.
+func (t *transport) voterPeers() []uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []uint64
+	for id, p := range t.peers {
+		if p.addr != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// isLearner reports whether this node is reached over its own upstream
+// connections.
+func (t *transport) isLearner() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.learner
+}
+
+func (t *transport) upstreamLoop(addr string, stop <-chan struct{}) {
 	var backoff time.Duration
 	var lastErr string
 	for {
@@ -515,7 +603,7 @@ func (t *transport) upstreamLoop(addr string) {
 				conn.Close()
 				return
 			}
-			err = t.upstream(conn)
+			err = t.upstream(conn, stop)
 			t.track(conn, false)
 			conn.Close()
 			if err == nil {
@@ -524,6 +612,8 @@ func (t *transport) upstreamLoop(addr string) {
 		}
 		select {
 		case <-t.stop:
+			return
+		case <-stop:
 			return
 		default:
 		}
@@ -539,6 +629,8 @@ func (t *transport) upstreamLoop(addr string) {
 		select {
 		case <-t.stop:
 			return
+		case <-stop:
+			return
 		case <-time.After(backoff):
 		}
 	}
@@ -546,7 +638,7 @@ func (t *transport) upstreamLoop(addr string) {
 
 // upstream runs one learner connection: hello both ways, then messages
 // both ways until either side ends it.
-func (t *transport) upstream(conn net.Conn) error {
+func (t *transport) upstream(conn net.Conn, stop <-chan struct{}) error {
 	w := bufio.NewWriterSize(conn, 64<<10)
 	conn.SetDeadline(time.Now().Add(writeTimeout))
 	if err := writeHello(w, learnerMagic, t.self, t.incarnation, t.clusterID); err != nil {
@@ -569,9 +661,15 @@ func (t *transport) upstream(conn net.Conn) error {
 	conn.SetDeadline(time.Time{})
 	p := newPeer(id, "")
 	t.mu.Lock()
-	if old, ok := t.peers[id]; ok && old != p {
+	if _, ok := t.peers[id]; ok {
 		t.mu.Unlock()
 		return fmt.Errorf("already connected to node %d", id)
+	}
+	select {
+	case <-stop:
+		t.mu.Unlock()
+		return nil
+	default:
 	}
 	t.peers[id] = p
 	t.mu.Unlock()
@@ -587,17 +685,28 @@ func (t *transport) upstream(conn net.Conn) error {
 		close(done)
 		conn.Close()
 	}()
+	go func() {
+		select { // a switch to voter ends the connection
+		case <-stop:
+			conn.Close()
+		case <-done:
+		}
+	}()
 	err = t.pump(conn, w, p, done)
 	conn.Close()
 	<-done
 	t.mu.Lock()
-	delete(t.peers, id)
+	if t.peers[id] == p {
+		delete(t.peers, id)
+	}
 	t.mu.Unlock()
 	t.leave(id)
 	t.report(id, false, false)
 	if err == nil {
 		select {
 		case <-t.stop:
+			return nil
+		case <-stop:
 			return nil
 		default:
 			return fmt.Errorf("connection to node %d ended", id)
