@@ -50,6 +50,8 @@ func init() {
 		kmsg.DescribeQuorum.Int16():             {0, 2, now(handleDescribeQuorum)},
 		kmsg.DescribeTopicPartitions.Int16():    {0, 0, now(handleDescribeTopicPartitions)},
 		kmsg.UnregisterBroker.Int16():           {0, 0, now(handleUnregisterBroker)},
+		kmsg.AddRaftVoter.Int16():               {0, 1, now(handleAddRaftVoter)},
+		kmsg.RemoveRaftVoter.Int16():            {0, 0, now(handleRemoveRaftVoter)},
 	}
 	// Each feature area registers its APIs in a table of its own.
 	for _, extra := range []map[int16]api{groupAPIs()} {

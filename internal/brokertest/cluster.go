@@ -86,6 +86,34 @@ func (c *Cluster) AddBroker(props ...string) *Broker {
 	return b
 }
 
+// AddController starts a node with the broker and controller roles that is
+// not among controller.quorum.voters: it joins as an observer with a
+// controller listener of its own, ready to be made a voter (AddRaftVoter,
+// kafka-metadata-quorum add-controller).
+func (c *Cluster) AddController(props ...string) *Broker {
+	c.t.Helper()
+	id := len(c.Nodes) + 1
+	addrs := freeAddrs(c.t, 2)
+	b := &Broker{t: c.t, dir: c.t.TempDir(), controllerAddr: addrs[1], props: map[string]string{
+		"node.id":                               fmt.Sprint(id),
+		"cluster.id":                            "samsa-test-cluster",
+		"controller.quorum.voters":              c.voters,
+		"controller.listener.names":             "CONTROLLER",
+		"controller.quorum.election.timeout.ms": "500",
+	}}
+	for j := 0; j+1 < len(props); j += 2 {
+		b.props[props[j]] = props[j+1]
+	}
+	b.start(addrs[0])
+	c.Nodes = append(c.Nodes, b)
+	c.t.Cleanup(b.Stop)
+	return b
+}
+
+// ControllerAddr is a node's controller listener ("" for a broker-only
+// node or a single broker).
+func (b *Broker) ControllerAddr() string { return b.controllerAddr }
+
 // Node returns the node with the given id (1-based).
 func (c *Cluster) Node(id int32) *Broker { return c.Nodes[id-1] }
 

@@ -156,8 +156,10 @@ func (c *Config) resolveCluster() error {
 	c.QuorumElectionTimeout = time.Duration(c.int("controller.quorum.election.timeout.ms")) * time.Millisecond
 	c.Rack = c.Get("broker.rack")
 	_, voter := c.QuorumVoters[c.NodeID]
+	c.Observer = false
 	if !c.Controller {
 		// A broker-only node follows the quorum as an observer.
+		c.Observer = true
 		switch {
 		case voter:
 			return fmt.Errorf("%w: node.id %d is in controller.quorum.voters, but process.roles=broker: a voter must have the controller role", ErrInvalid, c.NodeID)
@@ -171,23 +173,22 @@ func (c *Config) resolveCluster() error {
 		return nil
 	}
 	switch {
-	case len(c.QuorumVoters) == 0 && len(c.QuorumBootstrap) > 0:
-		return fmt.Errorf("%w: controller.quorum.bootstrap.servers is for broker-only nodes so far; a controller needs controller.quorum.voters (dynamic quorums, KIP-853, are not supported yet)", ErrInvalid)
-	case len(c.QuorumVoters) == 0:
+	case len(c.QuorumVoters) == 0 && len(c.QuorumBootstrap) == 0:
 		// This node alone: no controller listener is needed.
 	case len(c.QuorumVoters) == 1 && voter && c.ControllerListenAddr == "":
 		// A one-voter quorum naming this node, without a controller
-		// listener: fine (no broker-only node can join it).
+		// listener: fine (no other node can join it).
 	default:
-		if !voter {
-			return fmt.Errorf("%w: node.id %d is not in controller.quorum.voters (%s); a node with the controller role is a voter (a broker-only node has process.roles=broker)", ErrInvalid, c.NodeID, c.Get("controller.quorum.voters"))
-		}
 		if c.ControllerListenAddr == "" {
-			return fmt.Errorf("%w: controller.quorum.voters names this node, so listeners needs a controller listener named in controller.listener.names (%s), e.g. CONTROLLER://%s", ErrInvalid, c.Get("controller.listener.names"), c.QuorumVoters[c.NodeID])
+			return fmt.Errorf("%w: a node with the controller role in a quorum of several needs a controller listener in listeners, named in controller.listener.names (%s), e.g. CONTROLLER://%s", ErrInvalid, c.Get("controller.listener.names"), c.QuorumVoters[c.NodeID])
 		}
-		if c.ClusterID == "" && len(c.QuorumVoters) > 1 {
+		if c.ClusterID == "" && (len(c.QuorumVoters) > 1 || !voter) {
 			return fmt.Errorf("%w: a cluster of several nodes needs cluster.id, the same on every node (Kafka's `kafka-storage.sh format -t`); `samsa cluster new-id` prints a new one", ErrInvalid)
 		}
+		// A controller not among controller.quorum.voters joins as an
+		// observer; kafka-metadata-quorum add-controller makes it a voter
+		// (KIP-853). Once it is one, its stored membership says so.
+		c.Observer = !voter
 	}
 	if !c.Broker {
 		return fmt.Errorf("%w: process.roles=controller: controller-only nodes are not supported yet; run combined nodes (broker,controller) as voters and add broker-only nodes", ErrInvalid)

@@ -34,7 +34,11 @@ type Config struct {
 	// QuorumBootstrap is controller.quorum.bootstrap.servers (host:port).
 	QuorumBootstrap []string
 	// Broker and Controller are process.roles.
-	Broker, Controller       bool
+	Broker, Controller bool
+	// Observer: this node starts as an observer of the metadata quorum (a
+	// Raft learner): a broker-only node, or a controller not among
+	// controller.quorum.voters, waiting to be made a voter.
+	Observer                 bool
 	QuorumElectionTimeout    time.Duration
 	Rack                     string
 	AdvertisedHost           string

@@ -148,7 +148,7 @@ func (s *Store) Shutdown(timeout time.Duration) error {
 	opts := s.opts
 	_, err := s.commit(context.Background(), func(im *Image) ([]Record, error) { return ShutdownRecords(im, opts.NodeID), nil }, timeout)
 	if s.Leader() == opts.NodeID {
-		for id := range opts.Voters {
+		for _, id := range s.Voters() {
 			if id != opts.NodeID && !s.q.LastHeard(uint64(id)).IsZero() && time.Since(s.q.LastHeard(uint64(id))) < opts.ElectionTimeout {
 				s.q.TransferLeadership(uint64(id))
 				break

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,7 +163,7 @@ func OpenWith(o Options) (*Store, error) {
 	}
 	q, err := quorum.Open(quorum.Config{
 		NodeID: uint64(o.NodeID), ClusterID: o.ClusterID, Voters: voters, Listen: o.Listen,
-		Learner: o.Learner, Bootstrap: o.Bootstrap,
+		Learner: o.Learner, Bootstrap: o.Bootstrap, Resolve: s.controllerAddr,
 		Dir: filepath.Join(o.Dir, QuorumDir), ElectionTimeout: o.ElectionTimeout,
 		SnapshotEntries: o.SnapshotEntries, FSM: (*fsm)(s), Logger: o.Logger,
 	})
@@ -211,9 +214,7 @@ func (s *Store) Start() error {
 	if err := s.q.Start(); err != nil {
 		return err
 	}
-	if !s.opts.Learner {
-		go s.runController()
-	}
+	go s.runController() // it acts only while this node leads the quorum
 	if s.alone() {
 		// A quorum of one elects itself at once: wait for it, so a single
 		// node serves with its controller in place.
@@ -249,7 +250,64 @@ func (s *Store) Start() error {
 }
 
 // alone reports whether this node is the whole quorum.
-func (s *Store) alone() bool { return !s.opts.Learner && len(s.opts.Voters) <= 1 }
+func (s *Store) alone() bool {
+	v := s.q.Basic().Voters
+	return len(v) == 1 && v[0] == uint64(s.opts.NodeID)
+}
+
+// controllerAddr is controller id's registered listener ("" if it has not
+// registered), for the quorum's transport.
+func (s *Store) controllerAddr(id uint64) string {
+	c, ok := s.Image().Controller(int32(id))
+	if !ok || c.Port <= 0 {
+		return ""
+	}
+	return net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port)))
+}
+
+// ChangeVoter adds node id to the metadata quorum's voters (it must be an
+// observer with the controller role, caught up) or removes it, and waits
+// until this node has applied the change (KIP-853's AddRaftVoter and
+// RemoveRaftVoter). ErrUnavailable if that does not happen in time: the
+// change may still happen.
+func (s *Store) ChangeVoter(ctx context.Context, id int32, add bool) error {
+	done := func() bool { return slices.Contains(s.Voters(), id) == add }
+	for !done() {
+		err := s.q.ChangeVoter(ctx, uint64(id), add)
+		if err != nil && !errors.Is(err, quorum.ErrNoLeader) {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		retry := time.After(2 * s.opts.ElectionTimeout) // a proposal lost in an election is made again
+		for !done() {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%w: the voters did not change in time: %v", ErrUnavailable, ctx.Err())
+			case <-s.closed:
+				return fmt.Errorf("%w: closed", ErrUnavailable)
+			case <-retry:
+			case <-time.After(20 * time.Millisecond):
+				continue
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// Learners returns the metadata quorum's observers (Raft learners).
+func (s *Store) Learners(ctx context.Context) ([]int32, error) {
+	st, err := s.q.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []int32
+	for _, id := range st.Learners {
+		out = append(out, int32(id))
+	}
+	return out, nil
+}
+
+// Image returns the current image.
 
 // Image returns the current image.
 func (s *Store) Image() *Image { return s.image.Load() }

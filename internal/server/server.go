@@ -62,7 +62,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if s.meta, err = metadata.OpenWith(metadata.Options{
 		Dir: cfg.DataDir, NodeID: cfg.NodeID, ClusterID: cfg.ClusterID,
 		Voters: cfg.QuorumVoters, Listen: cfg.ControllerListenAddr,
-		Learner: !cfg.Controller, Bootstrap: cfg.QuorumBootstrap,
+		Learner: cfg.Observer, Bootstrap: cfg.QuorumBootstrap,
 		Unclean: func(o map[string]string) bool {
 			v, _ := cfg.TopicValue(o, "unclean.leader.election.enable")
 			return strings.EqualFold(strings.TrimSpace(v), "true")
@@ -135,7 +135,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.cancelRegister != nil {
 		s.cancelRegister() // a registration waiting for an absent quorum gives up
 	}
-	if s.meta != nil && (len(s.cfg.QuorumVoters) > 1 || !s.cfg.Controller) {
+	if s.meta != nil { // nothing to do for a node that is the whole quorum
 		// Controlled shutdown: leadership moves to the other in-sync
 		// replicas before the connections close, so clients move at once.
 		if err := s.meta.Shutdown(max(2*s.cfg.QuorumElectionTimeout, time.Second)); err != nil {
