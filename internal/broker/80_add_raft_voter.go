@@ -48,7 +48,7 @@ func (b *Broker) addRaftVoter(req *kmsg.AddRaftVoterRequest) error {
 	}
 	c, ok := b.meta.Image().Controller(id)
 	if !ok {
-		return fmt.Errorf("%w: node %d has not registered as a controller: start it with the controller role and a controller listener first", kerr.InvalidRequest, id)
+		return fmt.Errorf("%w: node %d has not registered as a controller (yet): start it with the controller role and a controller listener, not among controller.quorum.voters, and wait until it is up", kerr.InvalidRequest, id)
 	}
 	if got := base64.RawURLEncoding.EncodeToString(req.VoterDirectoryID[:]); got != c.DirectoryID {
 		return fmt.Errorf("%w: node %d has directory id %s, the request names %s", kerr.InvalidRequest, id, c.DirectoryID, got)

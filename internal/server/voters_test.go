@@ -86,6 +86,14 @@ func TestAddRemoveController(t *testing.T) {
 		return fmt.Sprint(v, o)
 	}
 	waitFor(t, "node 4 observing", func() bool { return members() == "[1 2 3] [4]" })
+	// Every node that may take the request has node 4's registration.
+	for _, n := range []*brokertest.Broker{c.Node(2), c.Node(3), n4} {
+		adm := adminFor(t, n.Addr())
+		waitFor(t, "node 4 registered on "+n.Addr(), func() bool {
+			md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+			return err == nil && len(md.Brokers) == 4
+		})
+	}
 
 	add := func(id int32, dir [16]byte, cluster *string) int16 {
 		req := kmsg.NewPtrAddRaftVoterRequest()
@@ -151,6 +159,10 @@ func TestAddRemoveController(t *testing.T) {
 	waitFor(t, "node 4 still a voter after its restart", func() bool {
 		v, _, ok := quorumMembers(t, cl3)
 		return ok && fmt.Sprint(v) == "[2 3 4]"
+	})
+	waitFor(t, "brokers 3 and 4 up", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 2
 	})
 	if r, err := adm.CreateTopic(ctxFor(t, 30*time.Second), 1, 2, nil, "after-restart"); err != nil || r.Err != nil {
 		t.Fatalf("create after node 4's restart: %v %v", err, r.Err)
