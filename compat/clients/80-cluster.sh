@@ -10,7 +10,7 @@ CLIENT=cluster
 PHASE=cluster
 SCENARIOS=(topics-rf3 metadata-quorum-status metadata-quorum-replication
 	leader-election-preferred leader-kill-ride-through reassign-partitions
-	add-remove-broker)
+	add-remove-broker add-remove-controller)
 
 client_version() {
 	[[ -x $KAFKA_HOME/bin/kafka-metadata-quorum ]] && echo "Apache Kafka $KAFKA_VERSION tools and kafka-clients, 3 nodes"
@@ -347,4 +347,87 @@ sc_add_remove_broker() {
 	expect_contains "$out" "BrokerIdNotRegisteredException" "unregistering node 4 twice"
 	wait_isr $t 1 2
 	wait_isr cl-placed 2 2
+}
+
+# A fifth node with the broker and controller roles, not among
+# controller.quorum.voters, starts as an observer; kafka-metadata-quorum
+# add-controller (AddRaftVoter, KIP-853) reads its properties file and
+# meta.properties and makes it a voter; describe --status lists four
+# voters; remove-controller with its directory id (RemoveRaftVoter) takes
+# it out again: three voters, and it is back among the observers. Then it
+# stops and kafka-cluster unregister removes it.
+sc_add_remove_controller() {
+	kafka_path
+	local port cport pid i voters="" cports out dir
+	read -r -a cports <<<"$CLUSTER_CPORTS"
+	for i in 1 2 3; do
+		voters+="${voters:+,}$i@127.0.0.1:${cports[i - 1]}"
+	done
+	port=$(free_port)
+	cport=$(free_port)
+	rm -rf "${CLUSTER_DIR:?}/node5"
+	{
+		echo "process.roles=broker,controller"
+		echo "node.id=5"
+		echo "cluster.id=$CLUSTER_ID"
+		echo "listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
+		echo "controller.listener.names=CONTROLLER"
+		echo "controller.quorum.voters=$voters"
+		echo "log.dirs=$CLUSTER_DIR/node5"
+	} >"$WORK/node5.properties"
+	setsid "$SAMSA" serve --config "$WORK/node5.properties" --data-dir "$CLUSTER_DIR/node5" \
+		--log-level "${SAMSA_LOG_LEVEL:-info}" >>"$CLUSTER_DIR/node5.log" 2>&1 </dev/null &
+	pid=$!
+	disown "$pid" 2>/dev/null || true
+	for i in $(seq 100); do
+		[[ $(broker_count) == 4 ]] && break
+		node_alive "$pid" || break
+		sleep 0.2
+	done
+	[[ $(broker_count) == 4 ]] || { tail -20 "$CLUSTER_DIR/node5.log"; kill -KILL "$pid"; fail "node 5 did not join"; }
+	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" describe --status)
+	echo "$out"
+	expect_eq "$(quorum_ids CurrentObservers <<<"$out")" "5" "observers before add-controller"
+	dir=$(sed -n 's/^directory.id=//p' "$CLUSTER_DIR/node5/meta.properties")
+	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" --command-config "$WORK/node5.properties" add-controller 2>&1) ||
+		{ kill -KILL "$pid"; fail "add-controller: $out"; }
+	echo "$out"
+	expect_eq "$(tail -1 <<<"$out")" "Added controller 5 with directory id $dir and endpoints: CONTROLLER://127.0.0.1:$cport" "add-controller"
+	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" describe --status)
+	echo "$out"
+	expect_eq "$(quorum_ids CurrentVoters <<<"$out")" "1 2 3 5" "voters after add-controller"
+	expect_contains "$out" "{\"id\": 5, \"directoryId\": \"$dir\", \"endpoints\": [\"CONTROLLER://127.0.0.1:$cport\"]}" "the new voter's entry"
+	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" --command-config "$WORK/node5.properties" add-controller 2>&1 || true)
+	expect_contains "$out" "DuplicateVoterException" "add-controller twice"
+	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" remove-controller --controller-id 5 --controller-directory-id "$dir" 2>&1) ||
+		{ kill -KILL "$pid"; fail "remove-controller: $out"; }
+	echo "$out"
+	expect_eq "$(tail -1 <<<"$out")" "Removed  KRaft controller 5 with directory id $dir" "remove-controller (the tool prints two spaces)"
+	for i in $(seq 30); do
+		out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" describe --status)
+		[[ $(quorum_ids CurrentObservers <<<"$out") == 5 ]] && break
+		sleep 0.5
+	done
+	echo "$out"
+	expect_eq "$(quorum_ids CurrentVoters <<<"$out")" "1 2 3" "voters after remove-controller"
+	expect_eq "$(quorum_ids CurrentObservers <<<"$out")" "5" "node 5 observes again"
+	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" remove-controller --controller-id 5 --controller-directory-id "$dir" 2>&1 || true)
+	expect_contains "$out" "VoterNotFoundException" "remove-controller twice"
+	kill -TERM "$pid"
+	for i in $(seq 100); do
+		node_alive "$pid" || break
+		sleep 0.1
+	done
+	node_alive "$pid" && { kill -KILL "$pid"; fail "node 5 ignored SIGTERM"; }
+	for i in $(seq 50); do
+		[[ $(broker_count) == 3 ]] && break
+		sleep 0.2
+	done
+	run kafka-cluster unregister --bootstrap-server "$BOOTSTRAP" --id 5
+}
+
+# quorum_ids FIELD: the node ids of a describe --status line (stdin), in
+# order, space-separated.
+quorum_ids() {
+	sed -n "s/^$1: *//p" | grep -oE '"id": [0-9]+' | awk '{print $2}' | xargs
 }
