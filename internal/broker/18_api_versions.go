@@ -15,9 +15,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func apiVersionKeys() []kmsg.ApiVersionsResponseApiKey {
+func apiVersionKeys(controller bool) []kmsg.ApiVersionsResponseApiKey {
 	var out []kmsg.ApiVersionsResponseApiKey
 	for _, k := range supportedKeys() {
+		if controller && !controllerAPIs[k] {
+			continue
+		}
 		a := apiTable[k]
 		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: k, MinVersion: a.min, MaxVersion: a.max})
 	}
@@ -37,7 +40,7 @@ func handleAPIVersions(rc *reqCtx, req *kmsg.ApiVersionsRequest) kmsg.Response {
 			return resp
 		}
 	}
-	resp.ApiKeys = apiVersionKeys()
+	resp.ApiKeys = apiVersionKeys(rc.c.controller)
 	return resp
 }
 
@@ -65,7 +68,7 @@ func validSoftware(name, version string) bool {
 
 // apiVersionsFallback is the v0 body sent for an ApiVersions version newer
 // than we know.
-func apiVersionsFallback() []byte {
-	resp := &kmsg.ApiVersionsResponse{Version: 0, ErrorCode: kerr.UnsupportedVersion.Code, ApiKeys: apiVersionKeys()}
+func apiVersionsFallback(controller bool) []byte {
+	resp := &kmsg.ApiVersionsResponse{Version: 0, ErrorCode: kerr.UnsupportedVersion.Code, ApiKeys: apiVersionKeys(controller)}
 	return resp.AppendTo(nil)
 }

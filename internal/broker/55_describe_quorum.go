@@ -208,9 +208,17 @@ func directoryID(s string) [16]byte {
 // rarely, and a pooled connection would need an owner to close it.
 func (b *Broker) forwardDescribeQuorum(leader int32, req *kmsg.DescribeQuorumRequest) (kmsg.Response, error) {
 	var addr string
-	for _, br := range b.brokers(b.meta.Image()) {
+	im := b.meta.Image()
+	for _, br := range b.brokers(im) {
 		if br.ID == leader {
 			addr = net.JoinHostPort(br.Host, strconv.Itoa(int(br.Port)))
+		}
+	}
+	if addr == "" {
+		// A controller-only leader: its controller listener takes Kafka
+		// requests for the controller APIs.
+		if host, port, ok := controllerEndpoint(im, b.cfg.QuorumVoters, leader); ok {
+			addr = net.JoinHostPort(host, strconv.Itoa(int(port)))
 		}
 	}
 	if addr == "" {

@@ -61,6 +61,28 @@ func init() {
 	}
 }
 
+// controllerAPIs are the APIs the controller listener offers, as Kafka's
+// controller listener does (kafka-metadata-quorum, kafka-topics and the
+// admin client with --bootstrap-controller): the metadata changes and the
+// quorum's own; no produce, fetch or groups.
+var controllerAPIs = map[int16]bool{
+	kmsg.ApiVersions.Int16():                true,
+	kmsg.DescribeQuorum.Int16():             true,
+	kmsg.DescribeCluster.Int16():            true,
+	kmsg.AddRaftVoter.Int16():               true,
+	kmsg.RemoveRaftVoter.Int16():            true,
+	kmsg.UnregisterBroker.Int16():           true,
+	kmsg.CreateTopics.Int16():               true,
+	kmsg.DeleteTopics.Int16():               true,
+	kmsg.CreatePartitions.Int16():           true,
+	kmsg.DescribeConfigs.Int16():            true,
+	kmsg.AlterConfigs.Int16():               true,
+	kmsg.IncrementalAlterConfigs.Int16():    true,
+	kmsg.ElectLeaders.Int16():               true,
+	kmsg.AlterPartitionAssignments.Int16():  true,
+	kmsg.ListPartitionReassignments.Int16(): true,
+}
+
 // supportedKeys returns the API keys in ascending order.
 func supportedKeys() []int16 {
 	keys := make([]int16, 0, len(apiTable))

@@ -98,26 +98,48 @@ func (b *Broker) Serve() error {
 			nc.Close()
 			continue
 		}
-		c := newConn(b, nc)
-		b.mu.Lock()
-		if b.closing.Load() {
-			b.mu.Unlock()
-			nc.Close()
+		if !b.serveConn(newConn(b, nc)) {
 			return nil
 		}
-		b.live[c] = struct{}{}
-		b.mu.Unlock()
-		b.nconns.Add(1)
-		b.conns.Add(1)
-		go func() {
-			defer b.conns.Done()
-			defer b.nconns.Add(-1)
-			c.serve()
-			b.mu.Lock()
-			delete(b.live, c)
-			b.mu.Unlock()
-		}()
 	}
+}
+
+// serveConn serves c on a goroutine of its own; false once the broker is
+// closing (c is closed).
+func (b *Broker) serveConn(c *conn) bool {
+	b.mu.Lock()
+	if b.closing.Load() {
+		b.mu.Unlock()
+		c.nc.Close()
+		return false
+	}
+	b.live[c] = struct{}{}
+	b.mu.Unlock()
+	b.nconns.Add(1)
+	b.conns.Add(1)
+	go func() {
+		defer b.conns.Done()
+		defer b.nconns.Add(-1)
+		c.serve()
+		b.mu.Lock()
+		delete(b.live, c)
+		b.mu.Unlock()
+	}()
+	return true
+}
+
+// ServeController serves a Kafka connection that arrived on the controller
+// listener (the admin client with --bootstrap-controller): only the
+// controller APIs are offered there, as on Kafka's controller listener.
+func (b *Broker) ServeController(nc net.Conn) {
+	if int(b.nconns.Load()) >= b.cfg.MaxConnections {
+		b.logger.Warn("max.connections reached; closing new controller connection", "remote", nc.RemoteAddr())
+		nc.Close()
+		return
+	}
+	c := newConn(b, nc)
+	c.controller = true
+	b.serveConn(c)
 }
 
 // Close stops accepting, closes every connection and waits for their

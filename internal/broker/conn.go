@@ -19,6 +19,9 @@ import (
 type conn struct {
 	b  *Broker
 	nc net.Conn
+	// controller: a connection on the controller listener, offered the
+	// controller APIs only (controllerAPIs).
+	controller bool
 
 	queue    chan *pending // responses in request order; bounded
 	done     chan struct{} // closed when the connection is shutting down
@@ -183,11 +186,14 @@ func (c *conn) handle(buf []byte, held int64) (*pending, error) {
 	if h.key == kmsg.ApiVersions.Int16() && h.version > api.max {
 		// KIP-511: answer a v0 body with the supported ranges so the
 		// client can retry with a version we know.
-		p.raw = apiVersionsFallback()
+		p.raw = apiVersionsFallback(c.controller)
 		close(p.ready)
 		return p, nil
 	}
 	req := kmsg.RequestForKey(h.key)
+	if c.controller && !controllerAPIs[h.key] {
+		known = false
+	}
 	if !known || req == nil || h.version < api.min || h.version > api.max {
 		c.b.logger.Warn("unsupported request; answering UNSUPPORTED_VERSION and closing", "key", h.key, "version", h.version, "client", h.clientID)
 		p.raw = binary.BigEndian.AppendUint16(nil, uint16(kerr.UnsupportedVersion.Code))

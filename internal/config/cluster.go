@@ -190,8 +190,8 @@ func (c *Config) resolveCluster() error {
 		// (KIP-853). Once it is one, its stored membership says so.
 		c.Observer = !voter
 	}
-	if !c.Broker {
-		return fmt.Errorf("%w: process.roles=controller: controller-only nodes are not supported yet; run combined nodes (broker,controller) as voters and add broker-only nodes", ErrInvalid)
+	if !c.Broker && c.ControllerListenAddr == "" {
+		return fmt.Errorf("%w: process.roles=controller needs controller.quorum.voters and a controller listener; brokers then join with process.roles=broker", ErrInvalid)
 	}
 	return nil
 }

@@ -249,6 +249,10 @@ func (s *Store) Start() error {
 	return nil
 }
 
+// ServeKafka hands the Kafka connections arriving on the controller
+// listener to fn (the broker's controller-API server). Call before Start.
+func (s *Store) ServeKafka(fn func(net.Conn)) { s.q.ServeKafka(fn) }
+
 // alone reports whether this node is the whole quorum.
 func (s *Store) alone() bool {
 	v := s.q.Basic().Voters

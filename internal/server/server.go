@@ -72,6 +72,9 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	if !cfg.Broker {
+		return s, s.startController()
+	}
 	start := time.Now()
 	if s.parts, err = partition.NewManager(cfg, s.meta.Image(), logger); err != nil {
 		return nil, err
@@ -96,6 +99,9 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 		// Listening on port 0 (tests): advertise the port the OS chose.
 		cfg.AdvertisedPort = int32(tcp.Port)
 	}
+	// Kafka clients on the controller listener (--bootstrap-controller)
+	// get the controller APIs.
+	s.meta.ServeKafka(s.broker.ServeController)
 	// Every observer is registered: the quorum may apply entries now. A
 	// single-node metadata log from before the quorum is imported here.
 	if err := s.meta.Start(); err != nil {
@@ -118,7 +124,30 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	return s, nil
 }
 
-// Addr is the address the broker listens on.
+// startController starts a controller-only node (process.roles=controller):
+// the metadata quorum, the active controller when it leads, and the
+// controller APIs on the controller listener; no partitions, no broker
+// listener, no broker registration.
+func (s *Server) startController() error {
+	s.broker = broker.New(s.cfg, s.meta, nil, s.logger)
+	s.meta.ServeKafka(s.broker.ServeController)
+	if err := s.meta.Start(); err != nil {
+		return err
+	}
+	if a, err := net.ResolveTCPAddr("tcp", s.meta.ControllerAddr()); err == nil {
+		s.addr = a
+	}
+	s.registerDone = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancelRegister = cancel
+	go s.register(ctx)
+	s.logger.Info("samsa controller is serving", "controller_listener", s.meta.ControllerAddr(), "data_dir", s.cfg.DataDir,
+		"cluster_id", s.cfg.ClusterID, "node_id", s.cfg.NodeID, "quorum_voters", len(s.cfg.QuorumVoters), "roles", s.cfg.Get("process.roles"))
+	return nil
+}
+
+// Addr is the address the broker listens on (a controller-only node's
+// controller listener).
 func (s *Server) Addr() net.Addr { return s.addr }
 
 // Config is the configuration the server runs with.
@@ -166,8 +195,11 @@ func (s *Server) register(ctx context.Context) {
 		rec := metadata.BrokerRecord{ID: s.cfg.NodeID, Host: s.cfg.AdvertisedHost, Port: s.cfg.AdvertisedPort, Rack: s.cfg.Rack, Incarnation: newUUID()}
 		for {
 			_, err := meta.CommitContext(ctx, func(im *metadata.Image) ([]metadata.Record, error) {
-				r := rec
-				recs := []metadata.Record{{Type: metadata.TypeBroker, Broker: &r}}
+				var recs []metadata.Record
+				if s.cfg.Broker {
+					r := rec
+					recs = append(recs, metadata.Record{Type: metadata.TypeBroker, Broker: &r})
+				}
 				if ctrl != nil {
 					if cur, ok := im.Controller(ctrl.ID); !ok || cur != *ctrl {
 						c := *ctrl

@@ -122,6 +122,8 @@ type Quorum struct {
 	// lostSent is when this follower last told its leader it lost entries
 	// (owned by run).
 	lostSent time.Time
+	// kafka takes Kafka connections on the controller listener.
+	kafka func(net.Conn)
 
 	basic atomic.Pointer[BasicStatus]
 }
@@ -335,6 +337,7 @@ func (q *Quorum) Start() error {
 	}
 	q.tr = newTransport(q.cfg.NodeID, q.cfg.ClusterID, q.logger, q.deliver, q.reportFrom)
 	q.tr.onLost = q.lostFrom
+	q.tr.kafka = q.kafka
 	if q.cfg.Listen != "" {
 		addr, err := q.tr.listen(q.cfg.Listen)
 		if err != nil {
@@ -355,6 +358,11 @@ func (q *Quorum) Start() error {
 	go q.run()
 	return nil
 }
+
+// ServeKafka has the controller listener hand its Kafka connections (the
+// ones that do not open with a Samsa hello) to fn, which owns them. Call
+// before Start.
+func (q *Quorum) ServeKafka(fn func(net.Conn)) { q.kafka = fn }
 
 // addrOf is voter id's controller address.
 func (q *Quorum) addrOf(id uint64) string {

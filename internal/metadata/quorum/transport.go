@@ -60,6 +60,10 @@ type transport struct {
 	report    func(id uint64, snapshot bool, ok bool)
 	// onLost receives kindLost notices (non-blocking); nil drops them.
 	onLost func(from, lastIndex uint64)
+	// kafka, if set, takes the connections on the controller listener that
+	// do not start with a hello: Kafka clients (the admin client with
+	// --bootstrap-controller). It owns the connection it is given.
+	kafka func(net.Conn)
 
 	mu    sync.Mutex // guards peers, conns, closed
 	peers map[uint64]*peer
@@ -352,13 +356,32 @@ func (t *transport) acceptLoop(ln net.Listener) {
 // serveConn reads one inbound connection's messages. A learner's
 // connection also carries this node's messages to it.
 func (t *transport) serveConn(conn net.Conn) {
-	defer conn.Close()
+	defer func() {
+		if conn != nil {
+			conn.Close()
+			t.track(conn, false)
+		}
+	}()
 	if !t.track(conn, true) {
 		return
 	}
-	defer t.track(conn, false)
 	r := bufio.NewReaderSize(conn, 64<<10)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if t.kafka != nil {
+		// A Kafka request starts with its size, which is never as large
+		// as a hello's magic read as a size (over 1 GiB).
+		head, err := r.Peek(len(helloMagic))
+		if err != nil {
+			return
+		}
+		if [8]byte(head) != helloMagic && [8]byte(head) != learnerMagic {
+			conn.SetReadDeadline(time.Time{})
+			t.track(conn, false)
+			t.kafka(&bufferedConn{Conn: conn, r: r})
+			conn = nil // the handler owns it now
+			return
+		}
+	}
 	magic, from, inc, cluster, err := readHello(r)
 	if err != nil {
 		t.logger.Warn("controller listener: bad hello; closing", "remote", conn.RemoteAddr(), "err", err)
@@ -800,3 +823,11 @@ func (t *transport) close() {
 	t.mu.Unlock()
 	t.wg.Wait()
 }
+
+// bufferedConn is a connection whose first bytes were read ahead into r.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
