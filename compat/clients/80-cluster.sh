@@ -1,9 +1,9 @@
 # The cluster phase: Apache Kafka's tools and Java client against three Samsa
 # nodes, each a combined broker and controller (run.sh starts them after the
 # single-broker scenarios; lib.sh has cluster_start, cluster_kill9, wait_isr).
-# BOOTSTRAP lists the three Kafka listeners; the tools never use
-# --bootstrap-controller, since the controller listeners speak Samsa's Raft
-# transport, not the Kafka protocol.
+# BOOTSTRAP lists the three Kafka listeners; the controller listeners carry
+# Samsa's Raft transport and also take Kafka's controller APIs, so tools
+# can use --bootstrap-controller too.
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=cluster
@@ -94,6 +94,15 @@ sc_metadata_quorum_status() {
 	done
 	controller=$("$SAMSA" -b "$BOOTSTRAP" cluster info --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["controller"])')
 	expect_eq "$controller" "$leader" "the controller in Metadata and the quorum's LeaderId"
+	# The controller listeners take Kafka's admin client too
+	# (--bootstrap-controller: DescribeCluster for the controllers, then
+	# DescribeQuorum to one of them).
+	for port in $CLUSTER_CPORTS; do
+		out=$(run kafka-metadata-quorum --bootstrap-controller "127.0.0.1:$port" describe --status)
+		echo "$out"
+		expect_eq "$(awk '$1 == "LeaderId:" {print $2}' <<<"$out")" "$leader" "LeaderId through controller port $port"
+		expect_eq "$(sed -n 's/^CurrentVoters: *//p' <<<"$out" | sed -E 's/"directoryId": "[A-Za-z0-9_-]{22}", //g')" "[$want]" "CurrentVoters through controller port $port"
+	done
 }
 
 # kafka-metadata-quorum describe --replication: the leader and two
