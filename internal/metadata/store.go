@@ -504,6 +504,14 @@ func (f *fsm) Apply(index uint64, data []byte) {
 	}
 	next = next.withIndex(index).withProposal(e.Node, e.Incarnation, e.Req)
 	s.image.Store(next)
+	for _, r := range e.Records {
+		if r.Type == TypeController && s.q != nil { // nil while Open replays
+			// A controller registered (or moved) its listener: reach it
+			// there.
+			s.q.RefreshPeers()
+			break
+		}
+	}
 	s.mu.Lock()
 	obs := s.onCommit
 	s.mu.Unlock()

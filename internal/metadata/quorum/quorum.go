@@ -432,6 +432,15 @@ func (q *Quorum) membershipChanged() {
 	}
 }
 
+// RefreshPeers dials the voters at their addresses as Resolve now gives
+// them (a voter registered a new listener). Call it only from FSM.Apply,
+// which runs on the node's goroutine.
+func (q *Quorum) RefreshPeers() {
+	if q.started.Load() {
+		q.membershipChanged()
+	}
+}
+
 // ChangeVoter proposes adding node id to the voters (it must be a learner
 // that has caught up: an observer with the controller role) or removing
 // it. A nil error means the leader took the proposal, not that it is
