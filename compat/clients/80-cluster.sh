@@ -9,7 +9,7 @@
 CLIENT=cluster
 PHASE=cluster
 SCENARIOS=(topics-rf3 metadata-quorum-status metadata-quorum-replication
-	leader-election-preferred leader-kill-ride-through reassign-partitions
+	leader-election-preferred leader-kill-ride-through leader-kill-ride-through-librdkafka reassign-partitions
 	add-remove-broker add-remove-controller)
 
 client_version() {
@@ -186,15 +186,15 @@ ride_java() {
 		-cp "$KAFKA_HOME/samsa-compat.jar:$KAFKA_HOME/lib/*" samsa.compat.RideThrough "$BOOTSTRAP" "$@"
 }
 
-# kill -9 of the leader of partition 0 while Kafka's Java producer (acks=all,
-# idempotent) writes 20,000 records at a steady pace to a topic with
+# leader_kill_ride RIDE TOPIC: kill -9 of the leader of partition 0 while a
+# producer (RIDE produce: acks=all, idempotent; Kafka's Java client or
+# librdkafka) writes 20,000 records at a steady pace to a topic with
 # replication factor 3 and min.insync.replicas=2: every send is acknowledged,
 # and a consumer reads every acknowledged record back at its acknowledged
 # offset (no loss, no duplicate), both with the node down and after it has
 # started again and rejoined every ISR.
-sc_leader_kill_ride_through() {
-	kafka_path
-	local t=cl-ride leader replicas isr jpid i after
+leader_kill_ride() {
+	local ride=$1 t=$2 leader replicas isr jpid i after
 	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 3 --replication-factor 3 \
 		--config min.insync.replicas=2
 	wait_isr $t 3 3
@@ -202,7 +202,7 @@ sc_leader_kill_ride_through() {
 	cat "$WORK/before.txt"
 	read -r leader replicas isr <<<"$(partition_line "$WORK/before.txt" $t 0)"
 	[[ $leader =~ ^[123]$ ]] || fail "partition 0 has no leader: $(cat "$WORK/before.txt")"
-	ride_java produce $t 20000 "$WORK/acked.txt" "$WORK/marker" &
+	"$ride" produce $t 20000 "$WORK/acked.txt" "$WORK/marker" &
 	jpid=$!
 	for i in $(seq 600); do
 		[[ -f $WORK/marker ]] && break
@@ -217,10 +217,27 @@ sc_leader_kill_ride_through() {
 	cat "$WORK/after.txt"
 	read -r after replicas isr <<<"$(partition_line "$WORK/after.txt" $t 0)"
 	[[ $after =~ ^[123]$ && $after != "$leader" ]] || fail "partition 0 led by [$after] after node $leader was killed"
-	ride_java verify $t "$WORK/acked.txt"
+	"$ride" verify $t "$WORK/acked.txt"
 	cluster_start "$leader"
 	wait_isr $t 3 3
-	ride_java verify $t "$WORK/acked.txt"
+	"$ride" verify $t "$WORK/acked.txt"
+}
+
+sc_leader_kill_ride_through() {
+	kafka_path
+	leader_kill_ride ride_java cl-ride
+}
+
+ride_librdkafka() {
+	need "$CACHE/py-current/bin/python"
+	run "$CACHE/py-current/bin/python" "$COMPAT/python/ride_through.py" "$BOOTSTRAP" "$@"
+}
+
+# The same with librdkafka (confluent-kafka-python's idempotent producer
+# and a consumer): compat/python/ride_through.py.
+sc_leader_kill_ride_through_librdkafka() {
+	kafka_path
+	leader_kill_ride ride_librdkafka cl-ride-rdkafka
 }
 
 # Moving a replica with kafka-reassign-partitions (AlterPartitionReassignments
@@ -396,7 +413,9 @@ sc_add_remove_controller() {
 	[[ $(broker_count) == 4 ]] || { tail -20 "$CLUSTER_DIR/node5.log"; kill -KILL "$pid"; fail "node 5 did not join"; }
 	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" describe --status)
 	echo "$out"
-	expect_eq "$(quorum_ids CurrentObservers <<<"$out")" "5" "observers before add-controller"
+	# (node 4 of the last scenario may still be listed: an observer away
+	# for a minute leaves the list)
+	[[ " $(quorum_ids CurrentObservers <<<"$out") " == *" 5 "* ]] || fail "node 5 is not among the observers: $out"
 	dir=$(sed -n 's/^directory.id=//p' "$CLUSTER_DIR/node5/meta.properties")
 	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" --command-config "$WORK/node5.properties" add-controller 2>&1) ||
 		{ kill -KILL "$pid"; fail "add-controller: $out"; }
@@ -414,12 +433,12 @@ sc_add_remove_controller() {
 	expect_eq "$(tail -1 <<<"$out")" "Removed  KRaft controller 5 with directory id $dir" "remove-controller (the tool prints two spaces)"
 	for i in $(seq 30); do
 		out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" describe --status)
-		[[ $(quorum_ids CurrentObservers <<<"$out") == 5 ]] && break
+		[[ " $(quorum_ids CurrentObservers <<<"$out") " == *" 5 "* ]] && break
 		sleep 0.5
 	done
 	echo "$out"
 	expect_eq "$(quorum_ids CurrentVoters <<<"$out")" "1 2 3" "voters after remove-controller"
-	expect_eq "$(quorum_ids CurrentObservers <<<"$out")" "5" "node 5 observes again"
+	[[ " $(quorum_ids CurrentObservers <<<"$out") " == *" 5 "* ]] || fail "node 5 does not observe again: $out"
 	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" remove-controller --controller-id 5 --controller-directory-id "$dir" 2>&1 || true)
 	expect_contains "$out" "VoterNotFoundException" "remove-controller twice"
 	kill -TERM "$pid"
