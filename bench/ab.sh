@@ -19,7 +19,8 @@ ROUNDS=${2:-3}
 SIZE=${3:-2147483648}
 CACHE=${SAMSA_BENCH_CACHE:-$HOME/.cache/samsa-bench}/ab
 rm -rf "$CACHE" && mkdir -p "$CACHE"
-trap 'kill "${PID:-0}" 2>/dev/null || true; rm -rf "$CACHE"' EXIT
+PID=
+trap '[[ -n $PID ]] && kill "$PID" 2>/dev/null; rm -rf "$CACHE"' EXIT
 
 say() { echo "ab: $*" >&2; }
 
@@ -49,7 +50,7 @@ run() {
 	kill "$PID"
 	wait "$PID" 2>/dev/null || true
 	PID=
-	python3 -c 'import json, sys; p, c = json.loads(sys.argv[1]), json.loads(sys.argv[2]); print(f"{p[\"mib_per_s\"]:.1f} {c[\"mib_per_s\"]:.1f}")' "$p" "$c"
+	python3 -c 'import json, sys; p, c = json.loads(sys.argv[1]), json.loads(sys.argv[2]); print("%.1f %.1f" % (p["mib_per_s"], c["mib_per_s"]))' "$p" "$c"
 }
 
 declare -A prod cons

@@ -102,6 +102,21 @@ node_alive() {
 
 cluster_pid() { cat "$CLUSTER_DIR/node$1.pid" 2>/dev/null; }
 
+# cluster_extra PID: a node a scenario started beyond the three (a broker
+# or controller joining); run.sh kills it after the scenario if it is
+# still running (a scenario that failed half-way leaves it up).
+cluster_extra() { echo "$1" >>"$CLUSTER_DIR/extra.pids"; }
+
+# cluster_kill_extras: kills the nodes cluster_extra recorded.
+cluster_kill_extras() {
+	local p
+	[[ -f $CLUSTER_DIR/extra.pids ]] || return 0
+	while read -r p; do
+		node_alive "$p" && kill -KILL "$p" 2>/dev/null
+	done <"$CLUSTER_DIR/extra.pids"
+	rm -f "$CLUSTER_DIR/extra.pids"
+}
+
 # cluster_start N: starts node N (again) with its data directory and waits
 # until its Kafka listener accepts connections. setsid puts it in a session
 # of its own, so a scenario's time limit does not take it down with it.

@@ -154,6 +154,7 @@ wait_cluster() {
 stop_cluster() {
 	((CLUSTER_UP)) || return 0
 	local n pid i
+	cluster_kill_extras
 	for n in 1 2 3; do
 		pid=$(cluster_pid "$n")
 		node_alive "$pid" && kill -TERM "$pid" 2>/dev/null
@@ -228,6 +229,7 @@ done
 cluster_check() {
 	local n pid
 	DIED=""
+	cluster_kill_extras
 	for n in 1 2 3; do
 		pid=$(cluster_pid "$n")
 		node_alive "$pid" && continue

@@ -305,6 +305,7 @@ sc_add_remove_broker() {
 		>>"$CLUSTER_DIR/node4.log" 2>&1 </dev/null &
 	pid=$!
 	disown "$pid" 2>/dev/null || true
+	cluster_extra "$pid"
 	for i in $(seq 100); do
 		[[ $(broker_count) == 4 ]] && break
 		node_alive "$pid" || break
@@ -405,6 +406,7 @@ sc_add_remove_controller() {
 		--log-level "${SAMSA_LOG_LEVEL:-info}" >>"$CLUSTER_DIR/node5.log" 2>&1 </dev/null &
 	pid=$!
 	disown "$pid" 2>/dev/null || true
+	cluster_extra "$pid"
 	for i in $(seq 100); do
 		[[ $(broker_count) == 4 ]] && break
 		node_alive "$pid" || break
