@@ -83,6 +83,19 @@ func (b *Broker) Stop() {
 	b.srv = nil
 }
 
+// StopErr stops the broker and returns what Close returned, for tests
+// where shutting down cannot be clean (a full disk).
+func (b *Broker) StopErr() error {
+	if b.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := b.srv.Close(ctx)
+	b.srv = nil
+	return err
+}
+
 // Restart stops the broker cleanly and starts it again on the same address
 // and data directory.
 func (b *Broker) Restart() {

@@ -90,6 +90,34 @@ func UnregisterBrokerRecords(im *Image, id int32) (recs []Record, ok bool) {
 	return append(recs, Record{Type: TypeUnregister, Unregister: &UnregisterRecord{ID: id, Incarnation: b.Incarnation}}), true
 }
 
+// ResignRecords plans broker id giving up partition p of topic because
+// its log there failed (a full or failing disk): it leaves the ISR if
+// another member remains, and if it leads, another ISR member leads (none:
+// the partition is offline until the broker returns with its log). Nil if
+// there is nothing to change.
+func ResignRecords(im *Image, topic string, p int32, id int32) []Record {
+	t, ok := im.topics[topic]
+	if !ok || p < 0 || int(p) >= len(t.Partitions) {
+		return nil
+	}
+	pm := t.Partitions[p]
+	if !slices.Contains(pm.ISR, id) && pm.Leader != id {
+		return nil
+	}
+	isr := pm.ISR
+	if len(isr) > 1 {
+		isr = without(isr, id)
+	}
+	leader := pm.Leader
+	if leader == id {
+		leader = im.electLeader(pm, isr, id)
+	}
+	if leader == pm.Leader && slices.Equal(isr, pm.ISR) {
+		return nil
+	}
+	return []Record{partitionChange(t, int(p), leader, isr)}
+}
+
 // ShutdownRecords plans a controlled shutdown of broker id (SIGTERM): the
 // same as fencing, planned by the broker itself before it exits, so its
 // partitions have new leaders before its connections close.

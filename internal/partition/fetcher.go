@@ -176,6 +176,9 @@ func (f *fetcher) round(conn *wireConn, parts []*Partition) error {
 		if trunc, _ := p.NeedsTruncation(); trunc {
 			continue // its leader did not answer yet: not fetched this round
 		}
+		if p.log.Failed() != nil {
+			continue // takes no appends until the broker restarts
+		}
 		if p.FollowerThrottled() {
 			if overQuota {
 				continue

@@ -184,6 +184,7 @@ func (m *Manager) ensureTopic(im *metadata.Image, t *metadata.Topic) error {
 		}
 		p := newPartition(t.Name, int32(i), t.ID, l, tc, pm.LeaderEpoch, m.flusher, m.cfg.NodeID)
 		p.alterISR = m.alterISR
+		p.logFailed = m.logFailed
 		m.mu.Lock()
 		m.parts[tp] = p
 		m.mu.Unlock()
@@ -300,6 +301,39 @@ func (m *Manager) Attach(meta Committer, im *metadata.Image) {
 
 // alterISR queues an ISR change asked for by a leader (never blocks: a
 // full queue drops it and the leader asks again later).
+// logFailed is told that p's log failed a write or an fsync (a full or
+// failing disk): the log takes no appends until the broker restarts, so
+// this broker gives up p's leadership and its ISR place, and another
+// in-sync replica leads (Kafka's controller does the same when a broker
+// reports an offline log directory). It retries until the change is
+// committed or the broker closes.
+func (m *Manager) logFailed(p *Partition) {
+	m.logger.Error("a log failed; giving up its leadership and ISR place until restart",
+		"topic", p.Topic, "partition", p.Index, "err", p.log.Failed())
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for {
+			if m.meta != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), isrCommitTimeout)
+				_, err := m.meta.CommitContext(ctx, func(im *metadata.Image) ([]metadata.Record, error) {
+					return metadata.ResignRecords(im, p.Topic, p.Index, m.cfg.NodeID), nil
+				})
+				cancel()
+				if err == nil {
+					return
+				}
+				m.logger.Warn("giving up a failed log's leadership not committed; retrying", "topic", p.Topic, "partition", p.Index, "err", err)
+			}
+			select {
+			case <-m.stop:
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+}
+
 func (m *Manager) alterISR(p *Partition, epoch int32, isr []int32) {
 	select {
 	case m.isrQueue <- isrChange{p, epoch, isr}:

@@ -38,6 +38,11 @@ type Partition struct {
 	// alterISR asks the controller for an ISR change (set by the Manager;
 	// nil in tests without one). It must not block.
 	alterISR func(p *Partition, leaderEpoch int32, isr []int32)
+	// logFailed tells the Manager the log failed a write or an fsync, so
+	// this replica gives up its leadership and its ISR place (set by the
+	// Manager; nil in tests without one). It must not block; called once.
+	logFailed     func(p *Partition)
+	logFailedOnce sync.Once
 
 	mu          sync.Mutex // guards the fields below
 	cfg         config.Topic
@@ -185,6 +190,9 @@ func (p *Partition) Append(batch []byte, now time.Time, done func(error)) (stora
 	p.mu.Unlock()
 	res, err := p.log.Append(batch, epoch, now)
 	if err != nil {
+		if errors.Is(err, storage.ErrLogFailed) {
+			p.failed()
+		}
 		return res, err
 	}
 	p.mu.Lock()
@@ -215,6 +223,15 @@ func (p *Partition) Append(batch []byte, now time.Time, done func(error)) (stora
 	return res, nil
 }
 
+// failed reports this replica's log failure to the Manager, once.
+func (p *Partition) failed() {
+	p.logFailedOnce.Do(func() {
+		if p.logFailed != nil {
+			p.logFailed(p)
+		}
+	})
+}
+
 // addAckLocked queues an acks=all completion, in offset order.
 func (p *Partition) addAckLocked(need int64, done func(error)) {
 	n := len(p.acks)
@@ -236,6 +253,9 @@ func (p *Partition) flushed(end storage.Position, err error) {
 		p.mu.Unlock()
 		for _, a := range acks {
 			a.done(err)
+		}
+		if errors.Is(err, storage.ErrLogFailed) {
+			p.failed()
 		}
 		return
 	}

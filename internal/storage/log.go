@@ -356,6 +356,16 @@ func (l *Log) fail(err error) error {
 
 func (l *Log) active() *segment { return l.segs[len(l.segs)-1] }
 
+// Failed returns the write or fsync error that made the log fail-stop (nil
+// while it is healthy). A failed log serves reads but takes no appends
+// until the broker restarts, as a Kafka log directory that failed goes
+// offline.
+func (l *Log) Failed() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed
+}
+
 // Flush fsyncs the data and indexes of every segment written since the last
 // flush, then advances the recovery point to the log end offset seen when
 // it started, which it returns. It runs concurrently with Append: the lock

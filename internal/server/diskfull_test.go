@@ -1,0 +1,188 @@
+package server_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-streaming/samsa/internal/brokertest"
+)
+
+// smallDisk mounts a tmpfs of size at a new directory (a disk that fills
+// up) and unmounts it when the test ends. It needs root, as the
+// isolation tests do; resize changes its size in place.
+func smallDisk(t *testing.T, size string) (dir string, resize func(string)) {
+	t.Helper()
+	dir = t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mounting a %s tmpfs (the disk-full tests need root): %v %s", size, err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir, func(size string) {
+		if out, err := exec.Command("mount", "-o", "remount,size="+size, dir).CombinedOutput(); err != nil {
+			t.Fatalf("resizing the tmpfs: %v %s", err, out)
+		}
+	}
+}
+
+// fill produces distinct incompressible 8 KiB records to topic until
+// stop says so or ctx ends, and returns the values acknowledged and how
+// many sends failed.
+func fill(ctx context.Context, t *testing.T, cl *kgo.Client, topic string, stop func(acked, failed int) bool) (acked []string, failed int) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; ctx.Err() == nil; i++ {
+		mu.Lock()
+		done := stop(len(acked), failed)
+		mu.Unlock()
+		if done {
+			break
+		}
+		v := make([]byte, 8<<10)
+		rand.Read(v)
+		copy(v, fmt.Sprintf("%s-%07d-", topic, i))
+		wg.Add(1)
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Value: v}, func(r *kgo.Record, err error) {
+			defer wg.Done()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				return
+			}
+			acked = append(acked, string(r.Value[:len(topic)+9]))
+		})
+		if i%64 == 63 {
+			cl.Flush(ctx)
+		}
+	}
+	wg.Wait()
+	return acked, failed
+}
+
+// readPrefixes reads topic from the start through seeds until it has n
+// records and returns the set of their value prefixes.
+func readPrefixes(t *testing.T, seeds []string, topic string, n int) map[string]bool {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := ctxFor(t, 60*time.Second)
+	seen := map[string]bool{}
+	for len(seen) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d records of %s", len(seen), n, topic)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			p := string(r.Value[:len(topic)+9])
+			if seen[p] {
+				t.Fatalf("%s read twice", p)
+			}
+			seen[p] = true
+		})
+	}
+	return seen
+}
+
+// TestDiskFullSingleNode: a one-node broker whose data directory fills up
+// stops acknowledging (the log fails: KAFKA_STORAGE_ERROR, then the
+// partition is offline) rather than acknowledging what is not on disk;
+// once space is back and it restarts, every acknowledged record is there,
+// no segment is left corrupt, and it takes writes again.
+func TestDiskFullSingleNode(t *testing.T) {
+	dir, resize := smallDisk(t, "24m")
+	b := brokertest.Start(t, "log.dirs", dir, "log.segment.bytes", "4194304")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.AllowAutoTopicCreation(), kgo.RecordDeliveryTimeout(5*time.Second),
+		kgo.ProducerBatchMaxBytes(256<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxFor(t, 90*time.Second)
+	acked, failed := fill(ctx, t, cl, "full", func(n, failed int) bool { return n > 8000 || failed > 0 })
+	cl.Close()
+	if failed == 0 || len(acked) > 24<<20/(8<<10) {
+		t.Fatalf("%d records of 8 KiB acknowledged on a 24 MiB disk, %d failed", len(acked), failed)
+	}
+	t.Logf("disk full after %d acknowledged records, %d sends failed", len(acked), failed)
+
+	// The shutdown cannot write its checkpoints on the full disk: the next
+	// start is an unclean one, which cuts the batch the failed write tore.
+	if err := b.StopErr(); err == nil {
+		t.Log("the shutdown on a full disk reported no error")
+	}
+	resize("256m")
+	b.StartAgain()
+	seen := readPrefixes(t, []string{b.Addr()}, "full", len(acked))
+	for _, v := range acked {
+		if !seen[v] {
+			t.Fatalf("acknowledged %s lost", v)
+		}
+	}
+	cl2, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	produceAll(t, cl2, "full", []string{"after-the-disk-was-freed"})
+}
+
+// TestDiskFullLeaderMoves: in a cluster, the disk of a partition's leader
+// fills up; its log fails and the broker gives up the leadership and its
+// ISR place, another in-sync replica leads, and an idempotent acks=all
+// producer carries on (min.insync.replicas 2 of the two left) with every
+// acknowledged record kept. With space back and a restart, the broker
+// catches up and is in the ISR again.
+func TestDiskFullLeaderMoves(t *testing.T) {
+	dir, resize := smallDisk(t, "40m")
+	c := brokertest.StartClusterEach(t, 3, func(id int32) []string {
+		if id == 1 {
+			return []string{"log.dirs", dir}
+		}
+		return nil
+	})
+	adm := adminFor(t, c.Addrs()...)
+	waitFor(t, "three brokers", func() bool {
+		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
+		return err == nil && len(md.Brokers) == 3
+	})
+	raw, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	createOn(t, raw, "moving", 1, 2, 3) // node 1, with the small disk, leads
+	waitFor(t, "full ISR", func() bool { return fullISR(t, adm, "moving", 1, 3) })
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerBatchMaxBytes(256<<10),
+		kgo.RecordDeliveryTimeout(60*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxFor(t, 120*time.Second)
+	acked, failed := fill(ctx, t, cl, "moving", func(n, _ int) bool { return n >= 80<<20/(8<<10) }) // twice node 1's disk
+	cl.Close()
+	if failed > 0 {
+		t.Fatalf("%d sends failed while the leadership moved", failed)
+	}
+	if l := leaders(t, adm, "moving")[0]; l == 1 || l < 0 {
+		t.Fatalf("leader %d after node 1's disk filled", l)
+	}
+	seen := readPrefixes(t, []string{c.Node(2).Addr(), c.Node(3).Addr()}, "moving", len(acked))
+	for _, v := range acked {
+		if !seen[v] {
+			t.Fatalf("acknowledged %s lost", v)
+		}
+	}
+	c.Node(1).StopErr() // its checkpoints do not fit on the full disk
+	resize("512m")
+	c.Node(1).StartAgain()
+	waitFor(t, "node 1 back in the ISR", func() bool { return fullISR(t, adm, "moving", 1, 3) })
+}
