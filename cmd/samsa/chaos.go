@@ -35,12 +35,14 @@ func newChaosCmd() *cobra.Command {
 idempotent acks=all client and consume with a consumer group throughout, and
 inject faults: kill -9 of a partition leader, of the active controller, of a
 follower; SIGSTOP of a leader beyond the session timeout; kill -9 of every
-node; a clean restart of every node. Then read every partition back and check
+node; a clean restart of every node; with --netns, a leader cut off the
+network (isolate-leader) or from one follower only (partition-leader). Then read every partition back and check
 the history (docs/history-checker.md): acknowledged records lost, duplicates,
 order. Exit status 1 if any anomaly is found. The history file stays in
 --dir for samsa verify.`,
 		Example: `  samsa chaos --rounds 20
-  samsa chaos --faults kill-leader,kill-controller --rounds 50 --dir /tmp/chaos`,
+  samsa chaos --faults kill-leader,kill-controller --rounds 50 --dir /tmp/chaos
+  sudo samsa chaos --netns --faults isolate-leader,partition-leader --rounds 5`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			self, err := os.Executable()
@@ -118,7 +120,7 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 	f.IntVar(&partitions, "partitions", 3, "partitions of the test topic (replication factor 3, min.insync.replicas 2)")
 	f.Uint64Var(&seed, "seed", 0, "seed for choosing victims (default: from the clock)")
 	f.StringArrayVar(&extra, "override", nil, "set a property on every node, key=value (repeatable)")
-	f.BoolVar(&netns, "netns", false, "run each node in a network namespace of its own (root, iproute2), which the isolate-leader fault needs")
+	f.BoolVar(&netns, "netns", false, "run each node in a network namespace of its own (root, iproute2), which the isolate-leader and partition-leader faults need")
 	f.StringVar(&inNetns, "in-netns", "", "internal: the namespaces made by --netns")
 	f.StringVar(&kafkaLib, "kafka-lib", "", "run the same campaign against Apache Kafka nodes (KRaft, its default settings) from this directory of Kafka's jars, e.g. ~/.cache/samsa-bench/kafka-4.3.1/lib from bench/run.sh")
 	f.MarkHidden("in-netns")

@@ -29,6 +29,10 @@ const (
 	// IsolateLeader cuts a partition leader off the network (its link on
 	// the bridge goes down) for the Pause time; needs Campaign.Net.
 	IsolateLeader Fault = "isolate-leader"
+	// PartitionLeader cuts a partition leader off from one follower of
+	// that partition (both still reach the other nodes and the clients)
+	// for the Pause time: a partial partition; needs Campaign.Net.
+	PartitionLeader Fault = "partition-leader"
 )
 
 // Campaign describes a fault campaign on a cluster of real processes.
@@ -277,6 +281,26 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 		}
 		sleep(ctx, c.Pause)
 		return cl.Net.Heal(victim)
+	case PartitionLeader:
+		if cl.Net == nil {
+			return fmt.Errorf("%s needs network namespaces (samsa chaos --netns)", f)
+		}
+		p := parts[rng.IntN(len(parts))]
+		var other int32
+		for _, r := range p.Replicas {
+			if r != p.Leader {
+				other = r
+			}
+		}
+		if p.Leader <= 0 || other <= 0 {
+			return fmt.Errorf("no leader and follower to cut apart")
+		}
+		c.Logger.Info("partial partition", "leader", p.Leader, "cut_from", other, "partition", p.Partition)
+		if err := cl.Net.Cut(p.Leader, other); err != nil {
+			return err
+		}
+		sleep(ctx, c.Pause)
+		return cl.Net.Mend(p.Leader, other)
 	case KillAll, RestartAll:
 		for _, n := range cl.Nodes {
 			var err error

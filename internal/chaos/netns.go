@@ -79,6 +79,26 @@ func (n *Net) Heal(i int32) error {
 	return ip("-n", n.Hub(), "link", "set", fmt.Sprintf("vb%d", i), "up")
 }
 
+// Cut stops nodes a and b from reaching each other (a blackhole route to
+// the other in each one's namespace) while both still reach every other
+// node and the clients: a partial partition. Mend undoes it.
+func (n *Net) Cut(a, b int32) error {
+	if err := ip("-n", n.ns(a), "route", "add", "blackhole", fmt.Sprintf("%s%d/32", netPrefix, b)); err != nil {
+		return err
+	}
+	return ip("-n", n.ns(b), "route", "add", "blackhole", fmt.Sprintf("%s%d/32", netPrefix, a))
+}
+
+// Mend undoes Cut.
+func (n *Net) Mend(a, b int32) error {
+	err1 := ip("-n", n.ns(a), "route", "del", "blackhole", fmt.Sprintf("%s%d/32", netPrefix, b))
+	err2 := ip("-n", n.ns(b), "route", "del", "blackhole", fmt.Sprintf("%s%d/32", netPrefix, a))
+	if err1 != nil {
+		return err1
+	}
+	return err2
+}
+
 // Exec returns a command that runs name in node i's namespace.
 func (n *Net) Exec(i int32, name string, args ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", n.ns(i), name}, args...)...)
