@@ -51,14 +51,14 @@ func TestClusterFaults(t *testing.T) {
 // TestClusterIsolation cuts partition leaders off the network (each node
 // runs in a network namespace the campaign makes; a leader's link on the
 // bridge goes down for twice the session timeout, so its connections go
-// silent without being closed), twice, under the same load, and checks
-// the history. It needs root and iproute2, as the machine this suite runs
+// silent without being closed), twice, and once from one follower only (a
+// partial partition), under the same load, and checks the history. It needs root and iproute2, as the machine this suite runs
 // on has; without them it fails rather than pass without testing.
 func TestClusterIsolation(t *testing.T) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Fatal("iproute2's ip is needed to make network namespaces")
 	}
-	out, err := exec.Command(binary, "chaos", "--netns", "--faults", "isolate-leader,kill-leader,isolate-leader", "--dir", t.TempDir()).CombinedOutput()
+	out, err := exec.Command(binary, "chaos", "--netns", "--faults", "isolate-leader,kill-leader,partition-leader,isolate-leader", "--dir", t.TempDir()).CombinedOutput()
 	t.Logf("%s", lastLines(string(out), 8))
 	if err != nil {
 		t.Fatalf("samsa chaos --netns: %v", err)
