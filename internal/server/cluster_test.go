@@ -168,9 +168,7 @@ func TestClusterOfThree(t *testing.T) {
 	other := c.Node(old%3 + 1)
 	waitFor(t, "a new quorum leader", func() bool { l := other.QuorumLeader(); return l > 0 && l != old })
 	adm2 := adminFor(t, other.Addr())
-	if r, err := adm2.CreateTopic(ctxFor(t, 20*time.Second), 1, 1, nil, "after-failover"); err != nil || r.Err != nil {
-		t.Fatalf("create after the controller's loss: %v %v", err, r.Err)
-	}
+	createTopic(t, adm2, "after-failover", 1, 1, nil)
 
 	// It comes back and catches up with what it missed.
 	c.Node(old).StartAgain()

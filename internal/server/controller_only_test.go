@@ -24,41 +24,24 @@ func TestControllerOnlyNodes(t *testing.T) {
 	b5 := c.AddBroker()
 	seeds := []string{b4.Addr(), b5.Addr()}
 	adm := adminFor(t, seeds...)
-	waitFor(t, "two brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 2
-	})
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 2, 2, nil, "iso"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
+	waitBrokers(t, adm, 2)
+	createTopic(t, adm, "iso", 2, 2, nil)
 	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "iso", 2, 2) })
-	prod, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.RequiredAcks(kgo.AllISRAcks()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	prod := client(t, kgo.SeedBrokers(seeds...), kgo.RequiredAcks(kgo.AllISRAcks()))
 	var values []string
 	for i := 0; i < 100; i++ {
 		values = append(values, fmt.Sprintf("iso-%03d", i))
 	}
 	produceAll(t, prod, "iso", values[:50])
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b4.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := client(t, kgo.SeedBrokers(b4.Addr()))
 	waitFor(t, "DescribeQuorum through a broker", func() bool {
 		v, o, ok := quorumMembers(t, cl)
 		return ok && fmt.Sprint(v, o) == "[1 2 3] [4 5]"
 	})
 
 	// The controller listener: controller APIs only.
-	ctl, err := kgo.NewClient(kgo.SeedBrokers(c.Node(1).ControllerAddr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctl.Close()
+	ctl := client(t, kgo.SeedBrokers(c.Node(1).ControllerAddr()))
 	av, err := kmsg.NewPtrApiVersionsRequest().RequestWith(ctxFor(t, 10*time.Second), ctl)
 	if err != nil {
 		t.Fatal(err)
@@ -81,9 +64,7 @@ func TestControllerOnlyNodes(t *testing.T) {
 	leader := c.Node(1).QuorumLeader()
 	c.Node(leader).Stop()
 	produceAll(t, prod, "iso", values[50:])
-	if r, err := adm.CreateTopic(ctxFor(t, 30*time.Second), 1, 2, nil, "after"); err != nil || r.Err != nil {
-		t.Fatalf("create after the controller stopped: %v %v", err, r.Err)
-	}
+	createTopic(t, adm, "after", 1, 2, nil)
 	seen := readAll(t, seeds, "iso", len(values))
 	for _, v := range values {
 		if !seen[v] {

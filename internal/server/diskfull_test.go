@@ -70,11 +70,7 @@ func fill(ctx context.Context, t *testing.T, cl *kgo.Client, topic string, stop 
 // records and returns the set of their value prefixes.
 func readPrefixes(t *testing.T, seeds []string, topic string, n int) map[string]bool {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := client(t, kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	ctx := ctxFor(t, 60*time.Second)
 	seen := map[string]bool{}
 	for len(seen) < n {
@@ -127,11 +123,7 @@ func TestDiskFullSingleNode(t *testing.T) {
 			t.Fatalf("acknowledged %s lost", v)
 		}
 	}
-	cl2, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl2.Close()
+	cl2 := client(t, kgo.SeedBrokers(b.Addr()))
 	produceAll(t, cl2, "full", []string{"after-the-disk-was-freed"})
 }
 
@@ -150,15 +142,8 @@ func TestDiskFullLeaderMoves(t *testing.T) {
 		return nil
 	})
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
-	raw, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	waitBrokers(t, adm, 3)
+	raw := client(t, kgo.SeedBrokers(c.Addrs()...))
 	createOn(t, raw, "moving", 1, 2, 3) // node 1, with the small disk, leads
 	waitFor(t, "full ISR", func() bool { return fullISR(t, adm, "moving", 1, 3) })
 	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerBatchMaxBytes(256<<10),

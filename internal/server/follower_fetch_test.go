@@ -33,11 +33,7 @@ func consumeFrom(t *testing.T, seeds []string, topic, rack string, n int) map[in
 	if rack != "" {
 		opts = append(opts, kgo.Rack(rack))
 	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := client(t, opts...)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	got := 0
@@ -79,15 +75,9 @@ func TestFollowerFetching(t *testing.T) {
 				}
 				return true
 			})
-			if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 3, nil, "ff"); err != nil || r.Err != nil {
-				t.Fatalf("create: %v %v", err, r.Err)
-			}
+			createTopic(t, adm, "ff", 1, 3, nil)
 			waitFor(t, "full ISR", func() bool { return fullISR(t, adm, "ff", 1, 3) })
-			prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer prod.Close()
+			prod := client(t, kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
 			var values []string
 			for i := 0; i < 200; i++ {
 				values = append(values, fmt.Sprintf("ff-%03d", i))

@@ -28,19 +28,10 @@ import (
 func TestBrokerJoins(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 2, nil, "old"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
+	waitBrokers(t, adm, 3)
+	createTopic(t, adm, "old", 1, 2, nil)
 	waitFor(t, "full ISR", func() bool { return fullISR(t, adm, "old", 1, 2) })
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	prod := client(t, kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
 	var values []string
 	for i := 0; i < 300; i++ {
 		values = append(values, fmt.Sprintf("old-%03d", i))
@@ -62,11 +53,7 @@ func TestBrokerJoins(t *testing.T) {
 	})
 	// The quorum still has three voters; node 4 observes (asked through
 	// node 4, which forwards to the quorum's leader).
-	cl4, err := kgo.NewClient(kgo.SeedBrokers(b4.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl4.Close()
+	cl4 := client(t, kgo.SeedBrokers(b4.Addr()))
 	dq := kmsg.NewPtrDescribeQuorumRequest()
 	dqt := kmsg.NewDescribeQuorumRequestTopic()
 	dqt.Topic = "__cluster_metadata"
@@ -94,9 +81,7 @@ func TestBrokerJoins(t *testing.T) {
 	}
 
 	// A new topic spreads over four brokers.
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 4, 3, nil, "new"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
+	createTopic(t, adm, "new", 4, 3, nil)
 	waitFor(t, "full ISRs on new", func() bool { return fullISR(t, adm, "new", 4, 3) })
 	md, err := adm.Metadata(ctxFor(t, 10*time.Second), "new")
 	if err != nil {
@@ -151,11 +136,7 @@ func TestBrokerJoins(t *testing.T) {
 		return leaders(t, adm, "old")[0] == 4
 	})
 	more := []string{"after-0", "after-1", "after-2"}
-	prod2, err := kgo.NewClient(kgo.SeedBrokers(b4.Addr()), kgo.RequiredAcks(kgo.AllISRAcks()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod2.Close()
+	prod2 := client(t, kgo.SeedBrokers(b4.Addr()), kgo.RequiredAcks(kgo.AllISRAcks()))
 	produceAll(t, prod2, "old", more)
 	// Restarted, broker 4 rejoins with its log and its metadata.
 	b4.Restart()
@@ -177,11 +158,7 @@ func TestUnregisterBroker(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	b4 := c.AddBroker()
 	adm := adminFor(t, c.Addrs()...)
-	raw, err := kgo.NewClient(kgo.SeedBrokers(c.Node(1).Addr(), c.Node(2).Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := client(t, kgo.SeedBrokers(c.Node(1).Addr(), c.Node(2).Addr()))
 	registered := func(all bool) []int32 {
 		t.Helper()
 		req := kmsg.NewPtrDescribeClusterRequest()
@@ -261,13 +238,8 @@ func TestGrowSingleNode(t *testing.T) {
 	b2 := brokertest.Start(t, "node.id", "2", "process.roles", "broker", "cluster.id", clusterID,
 		"controller.quorum.voters", "1@"+ctrl, "controller.quorum.election.timeout.ms", "500")
 	adm := adminFor(t, b1.Addr(), b2.Addr())
-	waitFor(t, "two brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 2
-	})
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 2, 2, nil, "pair"); err != nil || r.Err != nil {
-		t.Fatalf("create RF 2: %v %v", err, r.Err)
-	}
+	waitBrokers(t, adm, 2)
+	createTopic(t, adm, "pair", 2, 2, nil)
 	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "pair", 2, 2) })
 	seen := readAll(t, []string{b2.Addr()}, "solo", 3)
 	if !seen["a"] || !seen["b"] || !seen["c"] {
@@ -293,22 +265,11 @@ func freeAddr(t *testing.T) string {
 func TestStaleDataDirRejoins(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 3, nil, "gone"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 3, nil, "kept"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
+	waitBrokers(t, adm, 3)
+	createTopic(t, adm, "gone", 1, 3, nil)
+	createTopic(t, adm, "kept", 1, 3, nil)
 	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "gone", 1, 3) && fullISR(t, adm, "kept", 1, 3) })
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	prod := client(t, kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
 	var values []string
 	add := func(prefix string, n int) []string {
 		var out []string
@@ -331,9 +292,7 @@ func TestStaleDataDirRejoins(t *testing.T) {
 	waitFor(t, "node 3 back in the ISRs", func() bool { return fullISR(t, adm, "kept", 1, 3) })
 	// What the copy will lack: records, a new topic, a deletion.
 	produceAll(t, prod, "kept", add("b", 100))
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 3, nil, "new"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
+	createTopic(t, adm, "new", 1, 3, nil)
 	if r, err := adm.DeleteTopics(ctxFor(t, 20*time.Second), "gone"); err != nil || r.Error() != nil {
 		t.Fatalf("delete: %v %v", err, r.Error())
 	}
@@ -374,19 +333,10 @@ func TestStaleDataDirRejoins(t *testing.T) {
 func TestReplacedDiskRejoins(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 2, 3, nil, "disk"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
+	waitBrokers(t, adm, 3)
+	createTopic(t, adm, "disk", 2, 3, nil)
 	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "disk", 2, 3) })
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	prod := client(t, kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
 	var values []string
 	for i := 0; i < 200; i++ {
 		values = append(values, fmt.Sprintf("disk-%03d", i))

@@ -21,19 +21,10 @@ import (
 func TestReassignment(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 2, nil, "mv"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
+	waitBrokers(t, adm, 3)
+	createTopic(t, adm, "mv", 1, 2, nil)
 	waitFor(t, "full ISR", func() bool { return fullISR(t, adm, "mv", 1, 2) })
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	prod := client(t, kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
 	var values []string
 	for i := 0; i < 500; i++ {
 		values = append(values, fmt.Sprintf("mv-%03d", i))
@@ -106,13 +97,8 @@ func TestReassignment(t *testing.T) {
 func TestAutoLeaderRebalance(t *testing.T) {
 	c := brokertest.StartCluster(t, 3, "leader.imbalance.check.interval.seconds", "1")
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 3, 3, nil, "bal"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
+	waitBrokers(t, adm, 3)
+	createTopic(t, adm, "bal", 3, 3, nil)
 	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "bal", 3, 3) })
 	preferredLeaders := func(a *kadm.Client) bool {
 		md, err := a.Metadata(ctxFor(t, 5*time.Second), "bal")
@@ -154,15 +140,8 @@ func TestAutoLeaderRebalance(t *testing.T) {
 func TestNewReplicaAfterLogStart(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
-	raw, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	waitBrokers(t, adm, 3)
+	raw := client(t, kgo.SeedBrokers(c.Addrs()...))
 	createOn(t, raw, "trimmed", 1)
 	var values []string
 	for i := 0; i < 300; i++ {
@@ -203,19 +182,10 @@ func TestNewReplicaAfterLogStart(t *testing.T) {
 func TestDeleteRecordsReplicated(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 3, nil, "del"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
+	waitBrokers(t, adm, 3)
+	createTopic(t, adm, "del", 1, 3, nil)
 	waitFor(t, "full ISR", func() bool { return fullISR(t, adm, "del", 1, 3) })
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	prod := client(t, kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
 	var values []string
 	for i := 0; i < 100; i++ {
 		values = append(values, fmt.Sprintf("d-%03d", i))

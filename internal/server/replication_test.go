@@ -71,11 +71,7 @@ func produceAll(t *testing.T, cl *kgo.Client, topic string, values []string) {
 // records, and checks offsets are dense and values unique.
 func readAll(t *testing.T, seeds []string, topic string, n int) map[string]bool {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := client(t, kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	seen := map[string]bool{}
 	next := map[int32]int64{}
 	ctx := ctxFor(t, 60*time.Second)
@@ -110,18 +106,11 @@ func readAll(t *testing.T, seeds []string, topic string, n int) map[string]bool 
 func TestReplicatedFailover(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
+	waitBrokers(t, adm, 3)
 	cfg := map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 3, 3, cfg, "r"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
+	createTopic(t, adm, "r", 3, 3, cfg)
 	strict := map[string]*string{"min.insync.replicas": kadm.StringPtr("3")}
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 3, strict, "strict"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
+	createTopic(t, adm, "strict", 1, 3, strict)
 	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "r", 3, 3) && fullISR(t, adm, "strict", 1, 3) })
 
 	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()),
@@ -225,18 +214,9 @@ func consumeGroup(t *testing.T, seeds []string, group, topic string, n int) []st
 func TestGroupCoordinatorFailover(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
-	if r, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 3, 3, nil, "gt"); err != nil || r.Err != nil {
-		t.Fatalf("create: %v %v", err, r.Err)
-	}
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	waitBrokers(t, adm, 3)
+	createTopic(t, adm, "gt", 3, 3, nil)
+	prod := client(t, kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	var first, second []string
 	for i := 0; i < 300; i++ {
 		first = append(first, fmt.Sprintf("one-%03d", i))
@@ -289,17 +269,10 @@ func TestGroupCoordinatorFailover(t *testing.T) {
 func TestUncleanElection(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
+	waitBrokers(t, adm, 3)
 	// Both topics on the same two brokers, so one sequence of stops does
 	// the same to both.
-	raw, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := client(t, kgo.SeedBrokers(c.Addrs()...))
 	for _, tc := range []struct {
 		name    string
 		unclean string
@@ -320,11 +293,7 @@ func TestUncleanElection(t *testing.T) {
 		}
 	}
 	waitFor(t, "full ISRs", func() bool { return fullISR(t, adm, "dirty", 1, 2) && fullISR(t, adm, "clean", 1, 2) })
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RetryTimeout(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	prod := client(t, kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RetryTimeout(30*time.Second))
 	produceAll(t, prod, "dirty", []string{"d1"})
 	produceAll(t, prod, "clean", []string{"c1"})
 	c.Node(2).Stop() // leaves the ISRs
@@ -337,11 +306,7 @@ func TestUncleanElection(t *testing.T) {
 	if l := leaders(t, adm3, "clean")[0]; l != -1 {
 		t.Fatalf("clean has leader %d with its ISR down", l)
 	}
-	prod2, err := kgo.NewClient(kgo.SeedBrokers(c.Node(2).Addr(), c.Node(3).Addr()), kgo.RequiredAcks(kgo.AllISRAcks()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod2.Close()
+	prod2 := client(t, kgo.SeedBrokers(c.Node(2).Addr(), c.Node(3).Addr()), kgo.RequiredAcks(kgo.AllISRAcks()))
 	produceAll(t, prod2, "dirty", []string{"d3"})
 	got := readAll(t, []string{c.Node(2).Addr()}, "dirty", 2)
 	if !got["d1"] || !got["d3"] || got["d2"] {

@@ -55,15 +55,8 @@ func createOn(t *testing.T, cl *kgo.Client, topic string, replicas ...int32) {
 func TestReplicationThrottle(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	adm := adminFor(t, c.Addrs()...)
-	waitFor(t, "three brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
-	raw, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.ProducerBatchMaxBytes(1<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	waitBrokers(t, adm, 3)
+	raw := client(t, kgo.SeedBrokers(c.Addrs()...), kgo.ProducerBatchMaxBytes(1<<20))
 	const rate = 200_000
 	for _, tc := range []struct {
 		topic     string
