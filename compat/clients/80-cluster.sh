@@ -282,6 +282,54 @@ broker_count() {
 		python3 -c 'import json, sys; print(len(json.load(sys.stdin)["brokers"]))' 2>/dev/null || echo 0
 }
 
+# voters_setting: controller.quorum.voters of the three nodes.
+voters_setting() {
+	local i cports out=""
+	read -r -a cports <<<"$CLUSTER_CPORTS"
+	for i in 1 2 3; do
+		out+="${out:+,}$i@127.0.0.1:${cports[i - 1]}"
+	done
+	echo "$out"
+}
+
+# start_extra N ARGS...: starts node N (beyond the three) as
+# `samsa serve --data-dir CLUSTER_DIR/nodeN ARGS...`, waits until Metadata
+# lists four brokers, and prints its pid (run.sh kills it after the
+# scenario if it is still up).
+start_extra() {
+	local n=$1 pid i
+	shift
+	rm -rf "${CLUSTER_DIR:?}/node$n"
+	setsid "$SAMSA" serve --data-dir "$CLUSTER_DIR/node$n" --log-level "${SAMSA_LOG_LEVEL:-info}" "$@" \
+		>>"$CLUSTER_DIR/node$n.log" 2>&1 </dev/null &
+	pid=$!
+	disown "$pid" 2>/dev/null || true
+	cluster_extra "$pid"
+	for i in $(seq 100); do
+		[[ $(broker_count) == 4 ]] && break
+		node_alive "$pid" || break
+		sleep 0.2
+	done
+	[[ $(broker_count) == 4 ]] || { tail -20 "$CLUSTER_DIR/node$n.log" >&2; fail "node $n did not join"; }
+	echo "$pid"
+}
+
+# stop_extra N PID: SIGTERM, then waits until it is gone and Metadata lists
+# three brokers again.
+stop_extra() {
+	local i
+	kill -TERM "$2"
+	for i in $(seq 100); do
+		node_alive "$2" || break
+		sleep 0.1
+	done
+	node_alive "$2" && fail "node $1 ignored SIGTERM"
+	for i in $(seq 50); do
+		[[ $(broker_count) == 3 ]] && break
+		sleep 0.2
+	done
+}
+
 # A fourth node, broker-only (process.roles=broker), joins the running
 # cluster by starting: Metadata lists four brokers and kafka-metadata-quorum
 # shows it among the observers (the voters stay 1-3). kafka-topics
@@ -292,26 +340,10 @@ broker_count() {
 # kafka-cluster unregister removes it: three brokers again.
 sc_add_remove_broker() {
 	kafka_path
-	local port pid i voters="" cports out t=cl-grow leader replicas isr to
-	read -r -a cports <<<"$CLUSTER_CPORTS"
-	for i in 1 2 3; do
-		voters+="${voters:+,}$i@127.0.0.1:${cports[i - 1]}"
-	done
+	local port pid i out t=cl-grow to
 	port=$(free_port)
-	rm -rf "$CLUSTER_DIR/node4"
-	setsid "$SAMSA" serve --data-dir "$CLUSTER_DIR/node4" --log-level "${SAMSA_LOG_LEVEL:-info}" \
-		--override process.roles=broker --override node.id=4 --override cluster.id="$CLUSTER_ID" \
-		--override listeners="PLAINTEXT://127.0.0.1:$port" --override controller.quorum.voters="$voters" \
-		>>"$CLUSTER_DIR/node4.log" 2>&1 </dev/null &
-	pid=$!
-	disown "$pid" 2>/dev/null || true
-	cluster_extra "$pid"
-	for i in $(seq 100); do
-		[[ $(broker_count) == 4 ]] && break
-		node_alive "$pid" || break
-		sleep 0.2
-	done
-	[[ $(broker_count) == 4 ]] || { tail -20 "$CLUSTER_DIR/node4.log"; kill -KILL "$pid"; fail "node 4 did not join"; }
+	pid=$(start_extra 4 --override process.roles=broker --override node.id=4 --override cluster.id="$CLUSTER_ID" \
+		--override listeners="PLAINTEXT://127.0.0.1:$port" --override controller.quorum.voters="$(voters_setting)") || exit 1
 	out=$(run kafka-metadata-quorum --bootstrap-server "127.0.0.1:$port" describe --status)
 	echo "$out"
 	expect_eq "$(sed -n 's/^CurrentObservers: *//p' <<<"$out" | grep -o '"id": [0-9]*' | tr -d '"' | xargs)" "id: 4" "CurrentObservers"
@@ -356,16 +388,7 @@ sc_add_remove_broker() {
 
 	# Move everything off node 4, stop it, unregister it.
 	"$SAMSA" -b "$BOOTSTRAP" --timeout 60s cluster rebalance --remove-broker 4 --execute || fail "samsa cluster rebalance --remove-broker 4"
-	kill -TERM "$pid"
-	for i in $(seq 100); do
-		node_alive "$pid" || break
-		sleep 0.1
-	done
-	node_alive "$pid" && { kill -KILL "$pid"; fail "node 4 ignored SIGTERM"; }
-	for i in $(seq 50); do
-		[[ $(broker_count) == 3 ]] && break
-		sleep 0.2
-	done
+	stop_extra 4 "$pid"
 	out=$(run kafka-cluster unregister --bootstrap-server "$BOOTSTRAP" --id 4 2>&1)
 	echo "$out"
 	expect_contains "$out" "Broker 4 is no longer registered." "kafka-cluster unregister --id 4"
@@ -385,34 +408,19 @@ sc_add_remove_broker() {
 # stops and kafka-cluster unregister removes it.
 sc_add_remove_controller() {
 	kafka_path
-	local port cport pid i voters="" cports out dir
-	read -r -a cports <<<"$CLUSTER_CPORTS"
-	for i in 1 2 3; do
-		voters+="${voters:+,}$i@127.0.0.1:${cports[i - 1]}"
-	done
+	local port cport pid i out dir
 	port=$(free_port)
 	cport=$(free_port)
-	rm -rf "${CLUSTER_DIR:?}/node5"
 	{
 		echo "process.roles=broker,controller"
 		echo "node.id=5"
 		echo "cluster.id=$CLUSTER_ID"
 		echo "listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
 		echo "controller.listener.names=CONTROLLER"
-		echo "controller.quorum.voters=$voters"
+		echo "controller.quorum.voters=$(voters_setting)"
 		echo "log.dirs=$CLUSTER_DIR/node5"
 	} >"$WORK/node5.properties"
-	setsid "$SAMSA" serve --config "$WORK/node5.properties" --data-dir "$CLUSTER_DIR/node5" \
-		--log-level "${SAMSA_LOG_LEVEL:-info}" >>"$CLUSTER_DIR/node5.log" 2>&1 </dev/null &
-	pid=$!
-	disown "$pid" 2>/dev/null || true
-	cluster_extra "$pid"
-	for i in $(seq 100); do
-		[[ $(broker_count) == 4 ]] && break
-		node_alive "$pid" || break
-		sleep 0.2
-	done
-	[[ $(broker_count) == 4 ]] || { tail -20 "$CLUSTER_DIR/node5.log"; kill -KILL "$pid"; fail "node 5 did not join"; }
+	pid=$(start_extra 5 --config "$WORK/node5.properties") || exit 1
 	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" describe --status)
 	echo "$out"
 	# (node 4 of the last scenario may still be listed: an observer away
@@ -420,7 +428,7 @@ sc_add_remove_controller() {
 	[[ " $(quorum_ids CurrentObservers <<<"$out") " == *" 5 "* ]] || fail "node 5 is not among the observers: $out"
 	dir=$(sed -n 's/^directory.id=//p' "$CLUSTER_DIR/node5/meta.properties")
 	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" --command-config "$WORK/node5.properties" add-controller 2>&1) ||
-		{ kill -KILL "$pid"; fail "add-controller: $out"; }
+		fail "add-controller: $out"
 	echo "$out"
 	expect_eq "$(tail -1 <<<"$out")" "Added controller 5 with directory id $dir and endpoints: CONTROLLER://127.0.0.1:$cport" "add-controller"
 	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" describe --status)
@@ -430,7 +438,7 @@ sc_add_remove_controller() {
 	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" --command-config "$WORK/node5.properties" add-controller 2>&1 || true)
 	expect_contains "$out" "DuplicateVoterException" "add-controller twice"
 	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" remove-controller --controller-id 5 --controller-directory-id "$dir" 2>&1) ||
-		{ kill -KILL "$pid"; fail "remove-controller: $out"; }
+		fail "remove-controller: $out"
 	echo "$out"
 	expect_eq "$(tail -1 <<<"$out")" "Removed  KRaft controller 5 with directory id $dir" "remove-controller (the tool prints two spaces)"
 	for i in $(seq 30); do
@@ -443,16 +451,7 @@ sc_add_remove_controller() {
 	[[ " $(quorum_ids CurrentObservers <<<"$out") " == *" 5 "* ]] || fail "node 5 does not observe again: $out"
 	out=$(run kafka-metadata-quorum --bootstrap-server "$BOOTSTRAP" remove-controller --controller-id 5 --controller-directory-id "$dir" 2>&1 || true)
 	expect_contains "$out" "VoterNotFoundException" "remove-controller twice"
-	kill -TERM "$pid"
-	for i in $(seq 100); do
-		node_alive "$pid" || break
-		sleep 0.1
-	done
-	node_alive "$pid" && { kill -KILL "$pid"; fail "node 5 ignored SIGTERM"; }
-	for i in $(seq 50); do
-		[[ $(broker_count) == 3 ]] && break
-		sleep 0.2
-	done
+	stop_extra 5 "$pid"
 	run kafka-cluster unregister --bootstrap-server "$BOOTSTRAP" --id 5
 }
 
