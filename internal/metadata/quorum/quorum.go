@@ -240,7 +240,7 @@ func Open(cfg Config) (*Quorum, error) {
 		PreVote:                   true,
 		// A leader removed from the voters hands over at once.
 		StepDownOnRemoval: true,
-		Logger:                    raftLogger{cfg.Logger},
+		Logger:            raftLogger{cfg.Logger},
 	})
 	if err != nil {
 		st.close()
