@@ -7,7 +7,8 @@ import (
 
 // The active controller: the node that leads the metadata quorum also
 // watches the brokers, as Kafka's QuorumController does with broker
-// heartbeats. Samsa's brokers are all quorum members, so the leader hears
+// heartbeats. Samsa's brokers are all quorum members (voters, or learners
+// for broker-only nodes), so the leader hears
 // from each at every Raft heartbeat; one it has not heard from for
 // broker.session.timeout.ms is fenced (its partitions get new leaders, it
 // leaves every ISR), one it hears from again is unfenced, and partitions

@@ -11,6 +11,13 @@
 // One goroutine (run) owns the raft.RawNode; everything reaches it through
 // bounded channels, so the node's state has a single owner and no lock.
 //
+// Members are voters or learners (Kafka's observers: broker-only nodes, and
+// controllers waiting to be made voters). A learner dials the voters and
+// takes their messages over the same connections; the leader admits the
+// learners connected to it. The membership lives in the log and changes
+// through it (ChangeVoter), one change at a time, and the transport follows
+// it (membershipChanged).
+//
 // Invariants:
 //   - Entries and the hard state of a Ready are written and fsynced before
 //     its messages are sent and before Advance.
@@ -18,7 +25,11 @@
 //     in index order; after a restart, entries up to the durable commit
 //     index are applied by Open, before Start.
 //   - A snapshot file is written whole (temporary file, fsync, rename)
-//     before the log file is cut to what follows it.
+//     before the log file is cut to what follows it; every membership
+//     change is followed by a snapshot, so a learner sent one is in it.
+//   - A panic of the Raft library fails this member (as a storage error
+//     does), never the process; a heartbeat that commits past this node's
+//     log (lost entries) is dropped and the leader told, not stepped.
 //
 // The on-disk format is in docs/format/raft.md.
 package quorum
