@@ -22,6 +22,7 @@ func newChaosCmd() *cobra.Command {
 		rounds     int
 		nodes      int
 		partitions int
+		rate       int
 		seed       uint64
 		extra      []string
 		netns      bool
@@ -89,7 +90,7 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 			if kafkaLib != "" {
 				kafka = &chaos.Kafka{Lib: kafkaLib}
 			}
-			camp := chaos.Campaign{Binary: self, Dir: dir, Nodes: nodes, Partitions: partitions, Faults: plan, Seed: seed, Extra: extra, Net: net, Kafka: kafka,
+			camp := chaos.Campaign{Binary: self, Dir: dir, Nodes: nodes, Partitions: partitions, Rate: rate, Faults: plan, Seed: seed, Extra: extra, Net: net, Kafka: kafka,
 				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))}
 			start := time.Now()
 			res, err := camp.Run(context.Background())
@@ -118,6 +119,7 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 	f.IntVar(&rounds, "rounds", 1, "how many times the faults are repeated")
 	f.IntVar(&nodes, "nodes", 3, "cluster size")
 	f.IntVar(&partitions, "partitions", 3, "partitions of the test topic (replication factor 3, min.insync.replicas 2)")
+	f.IntVar(&rate, "rate", 0, "records a second the producer sends at most (0: as fast as it can); bounds the history of a long campaign")
 	f.Uint64Var(&seed, "seed", 0, "seed for choosing victims (default: from the clock)")
 	f.StringArrayVar(&extra, "override", nil, "set a property on every node, key=value (repeatable)")
 	f.BoolVar(&netns, "netns", false, "run each node in a network namespace of its own (root, iproute2), which the isolate-leader and partition-leader faults need")

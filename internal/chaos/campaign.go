@@ -41,6 +41,9 @@ type Campaign struct {
 	Dir        string // data, logs and the history go here
 	Nodes      int
 	Partitions int
+	// Rate caps the producer at this many records a second (0: as fast
+	// as it can), which bounds the history of a long campaign.
+	Rate int
 	Faults     []Fault
 	// Down is how long a killed node stays down; Pause how long a paused
 	// one stays paused (beyond broker.session.timeout.ms to be fenced).
@@ -135,7 +138,7 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 	}
 	defer hf.Close()
 	rec := history.NewRecorder(hf)
-	prod, err := StartProducer("producer", cl.Addrs(), topic, rec, 64)
+	prod, err := StartProducer("producer", cl.Addrs(), topic, rec, 64, c.Rate)
 	if err != nil {
 		return nil, err
 	}

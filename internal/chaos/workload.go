@@ -90,8 +90,9 @@ func (p *Producer) noteAck(now time.Time) {
 }
 
 // StartProducer starts producing to topic through seeds, at most inFlight
-// records outstanding at a time.
-func StartProducer(name string, seeds []string, topic string, rec *history.Recorder, inFlight int) (*Producer, error) {
+// records outstanding at a time and, if rate > 0, at most rate records a
+// second on average (a long campaign's history stays a bounded size).
+func StartProducer(name string, seeds []string, topic string, rec *history.Recorder, inFlight, rate int) (*Producer, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ClientID(name),
 		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
 		kgo.RecordDeliveryTimeout(60*time.Second), kgo.ProducerLinger(2*time.Millisecond),
@@ -104,6 +105,7 @@ func StartProducer(name string, seeds []string, topic string, rec *history.Recor
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
+		began := time.Now()
 		for {
 			select {
 			case <-p.stop:
@@ -111,6 +113,17 @@ func StartProducer(name string, seeds []string, topic string, rec *history.Recor
 			case slots <- struct{}{}:
 			}
 			seq := p.seq.Add(1)
+			if rate > 0 {
+				due := began.Add(time.Duration(seq) * time.Second / time.Duration(rate))
+				if wait := time.Until(due); wait > 0 {
+					select {
+					case <-p.stop:
+						<-slots
+						return
+					case <-time.After(wait):
+					}
+				}
+			}
 			value := fmt.Sprintf("%s-%09d", name, seq)
 			start := time.Now().UnixNano()
 			p.wg.Add(1)
