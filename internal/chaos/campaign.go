@@ -43,8 +43,8 @@ type Campaign struct {
 	Partitions int
 	// Rate caps the producer at this many records a second (0: as fast
 	// as it can), which bounds the history of a long campaign.
-	Rate int
-	Faults     []Fault
+	Rate   int
+	Faults []Fault
 	// Down is how long a killed node stays down; Pause how long a paused
 	// one stays paused (beyond broker.session.timeout.ms to be fenced).
 	Down, Pause time.Duration
