@@ -23,6 +23,7 @@ func newChaosCmd() *cobra.Command {
 		nodes      int
 		partitions int
 		rate       int
+		clients    []string
 		seed       uint64
 		extra      []string
 		netns      bool
@@ -90,7 +91,7 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 			if kafkaLib != "" {
 				kafka = &chaos.Kafka{Lib: kafkaLib}
 			}
-			camp := chaos.Campaign{Binary: self, Dir: dir, Nodes: nodes, Partitions: partitions, Rate: rate, Faults: plan, Seed: seed, Extra: extra, Net: net, Kafka: kafka,
+			camp := chaos.Campaign{Binary: self, Dir: dir, Nodes: nodes, Partitions: partitions, Rate: rate, Clients: clients, Faults: plan, Seed: seed, Extra: extra, Net: net, Kafka: kafka,
 				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))}
 			start := time.Now()
 			res, err := camp.Run(context.Background())
@@ -100,6 +101,9 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "seed %d, %v: %d faults, %d produce attempts, %d acknowledged, %d consumed by the group, %d in the final read, longest stretch without an acknowledgement %v\n",
 				seed, time.Since(start).Round(time.Second), res.Faults, res.Attempts, res.Acked, res.Consumed, res.FinalRead, res.MaxGap.Round(time.Millisecond))
+			if len(clients) > 0 {
+				fmt.Fprintf(out, "%d produce attempts by the %d --client producers, checked with the rest\n", res.ClientRecords, len(clients))
+			}
 			for f, ds := range res.Failover {
 				slices.Sort(ds)
 				q := func(p float64) time.Duration { return ds[min(len(ds)-1, int(p*float64(len(ds))))] }
@@ -119,6 +123,7 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 	f.IntVar(&rounds, "rounds", 1, "how many times the faults are repeated")
 	f.IntVar(&nodes, "nodes", 3, "cluster size")
 	f.IntVar(&partitions, "partitions", 3, "partitions of the test topic (replication factor 3, min.insync.replicas 2)")
+	f.StringArrayVar(&clients, "client", nil, "a producer of another client library to run throughout (repeatable): a shell command run as `CMD BOOTSTRAP TOPIC HISTORY STOP-FILE` that writes a history of its produce attempts until STOP-FILE exists (compat/java's samsa.compat.HistoryProducer, compat/python/history_producer.py)")
 	f.IntVar(&rate, "rate", 0, "records a second the producer sends at most (0: as fast as it can); bounds the history of a long campaign")
 	f.Uint64Var(&seed, "seed", 0, "seed for choosing victims (default: from the clock)")
 	f.StringArrayVar(&extra, "override", nil, "set a property on every node, key=value (repeatable)")

@@ -10,7 +10,7 @@ CLIENT=cluster
 PHASE=cluster
 SCENARIOS=(topics-rf3 metadata-quorum-status metadata-quorum-replication
 	leader-election-preferred leader-kill-ride-through leader-kill-ride-through-librdkafka reassign-partitions
-	add-remove-broker add-remove-controller)
+	add-remove-broker add-remove-controller chaos-three-libraries)
 
 client_version() {
 	[[ -x $KAFKA_HOME/bin/kafka-metadata-quorum ]] && echo "Apache Kafka $KAFKA_VERSION tools and kafka-clients, 3 nodes"
@@ -459,4 +459,22 @@ sc_add_remove_controller() {
 # order, space-separated.
 quorum_ids() {
 	sed -n "s/^$1: *//p" | grep -oE '"id": [0-9]+' | awk '{print $2}' | xargs
+}
+
+# Three client libraries in one fault campaign: `samsa chaos` starts a
+# cluster of its own and, besides its franz-go producer and consumer group,
+# runs Kafka's Java producer (samsa.compat.HistoryProducer) and librdkafka's
+# (compat/python/history_producer.py), each writing a history of its
+# produce attempts; kill -9 of a leader, of the active controller and of a
+# follower; the history checker then judges all three producers' records.
+sc_chaos_three_libraries() {
+	kafka_path
+	need java "$KAFKA_HOME/samsa-compat.jar" "$CACHE/py-current/bin/python"
+	local out
+	out=$(run "$SAMSA" chaos --faults kill-leader,kill-controller,kill-follower --rounds 2 --dir "$WORK/chaos" \
+		--client "java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp '$KAFKA_HOME/samsa-compat.jar:$KAFKA_HOME/lib/*' samsa.compat.HistoryProducer" \
+		--client "$CACHE/py-current/bin/python $COMPAT/python/history_producer.py" 2>&1) || { tail -30 <<<"$out"; fail "samsa chaos with three client libraries"; }
+	tail -8 <<<"$out"
+	expect_contains "$out" "by the 2 --client producers, checked with the rest" "the Java and librdkafka producers' histories"
+	expect_contains "$out" "no anomalies" "the history checker"
 }

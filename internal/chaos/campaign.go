@@ -43,8 +43,15 @@ type Campaign struct {
 	Partitions int
 	// Rate caps the producer at this many records a second (0: as fast
 	// as it can), which bounds the history of a long campaign.
-	Rate   int
-	Faults []Fault
+	Rate int
+	// Clients are producers of other client libraries that run throughout
+	// the campaign (samsa chaos --client): each a shell command, run as
+	// `CMD BOOTSTRAP TOPIC HISTORY STOP-FILE`, that produces to TOPIC and
+	// writes a history of its produce attempts to HISTORY until STOP-FILE
+	// exists (compat/java HistoryProducer, compat/python
+	// history_producer.py). Their histories are checked with the rest.
+	Clients []string
+	Faults  []Fault
 	// Down is how long a killed node stays down; Pause how long a paused
 	// one stays paused (beyond broker.session.timeout.ms to be fenced).
 	Down, Pause time.Duration
@@ -74,6 +81,9 @@ type Result struct {
 	Failover    map[Fault][]time.Duration
 	Report      *history.Report
 	HistoryPath string
+	// ClientRecords counts the events of the --client producers' histories
+	// (one per produce attempt).
+	ClientRecords int
 }
 
 const topic = "chaos"
@@ -147,9 +157,16 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 		prod.Stop()
 		return nil, err
 	}
+	ext, err := c.startClients(cl.Addrs())
+	if err != nil {
+		prod.Stop()
+		cons.Stop()
+		return nil, err
+	}
 	stopLoad := func() {
 		prod.Stop()
 		cons.Stop()
+		ext.stop(c.Logger)
 	}
 	progress := func(what string) error {
 		a, r := prod.Acked(), cons.Read()
@@ -185,6 +202,9 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 		}
 	}
 	stopLoad()
+	if err := ext.err(); err != nil {
+		return nil, err
+	}
 	res.Attempts, res.Acked, res.Consumed, res.MaxGap = prod.seq.Load(), prod.Acked(), cons.Read(), prod.MaxGap()
 	if res.FinalRead, err = FinalRead(ctx, cl.Addrs(), topic, rec); err != nil {
 		return nil, err
@@ -200,6 +220,14 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 	h, err := history.Read(hr)
 	if err != nil {
 		return nil, err
+	}
+	for _, path := range ext.histories {
+		o, err := readHistory(path)
+		if err != nil {
+			return nil, fmt.Errorf("history of a --client: %w", err)
+		}
+		res.ClientRecords += o.Len()
+		h.Merge(o)
 	}
 	if res.Report, err = history.Check(h); err != nil {
 		return nil, err
