@@ -267,7 +267,7 @@ func (b *Broker) readPartition(req *kmsg.FetchRequest, fp *fetchPart, rp *kmsg.F
 	im := b.meta.Image()
 	part, code := b.leaderFor(im, fp.topic, fp.partition)
 	if code == kerr.NotLeaderForPartition.Code && replica < 0 && req.Version >= 11 {
-		if p, ok := b.parts.Get(fp.topic, fp.partition); ok && p.IsReplica() {
+		if p, ok := b.parts.Get(fp.topic, fp.partition); ok && p.ServesFollowerReads() {
 			part, code = p, 0
 		}
 	}

@@ -62,6 +62,10 @@ type Partition struct {
 	acks       []pendingAck        // leader only: acks=all appends waiting for the HW, by offset
 	isrPending bool                // an ISR change is proposed and not applied yet
 	truncate   bool                // follower only: must truncate to the leader's epoch end before fetching
+	// followerSynced: this follower has taken its current leader's high
+	// watermark at least once (until then its own, from a restart or an
+	// old leadership, may show records still to be truncated).
+	followerSynced bool
 }
 
 // follower is the leader's view of one other replica.

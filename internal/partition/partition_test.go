@@ -117,3 +117,35 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatal("watcher never woken")
 	}
 }
+
+// A replica that becomes a follower keeps a high watermark it had as a
+// leader (or from a restart: its log end) that may cover records its new
+// leader never committed. It serves no consumer (KIP-392) until its leader's
+// first answer, which sets the high watermark to the leader's even if that
+// is lower.
+func TestFollowerHighWatermarkFromItsLeader(t *testing.T) {
+	_, p := newManager(t, "page-cache")
+	for i := 0; i < 10; i++ { // one record a batch: every offset is a batch boundary
+		if _, err := p.Append(testBatch(1), time.Now(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.HighWatermark() != 10 || p.ServesFollowerReads() {
+		t.Fatalf("as leader: high watermark %d, serves follower reads %v", p.HighWatermark(), p.ServesFollowerReads())
+	}
+	// Node 2 leads now, in a new epoch, and has committed only 4 records.
+	p.applyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{2}, Leader: 2, LeaderEpoch: 1, PartitionEpoch: 1}, time.Now())
+	if p.ServesFollowerReads() {
+		t.Fatal("a follower that has not heard its leader serves consumers")
+	}
+	if _, err := p.AppendReplicated(nil, 4, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if p.HighWatermark() != 4 || !p.ServesFollowerReads() {
+		t.Fatalf("after the leader's answer: high watermark %d, serves follower reads %v", p.HighWatermark(), p.ServesFollowerReads())
+	}
+	// Later answers only move it forward.
+	if _, err := p.AppendReplicated(nil, 3, time.Now()); err != nil || p.HighWatermark() != 4 {
+		t.Fatalf("high watermark %d after a lower answer, %v", p.HighWatermark(), err)
+	}
+}

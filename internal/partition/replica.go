@@ -55,6 +55,7 @@ func (p *Partition) applyMetadata(pm metadata.Partition, now time.Time) (follow 
 	p.acks, p.followers = nil, nil
 	if wasLeader || newEpoch {
 		p.truncate = true
+		p.followerSynced = false
 	}
 	follow = pm.Leader >= 0
 	p.mu.Unlock()
@@ -257,6 +258,17 @@ func (p *Partition) AppendReplicated(data []byte, leaderHW int64, now time.Time)
 func (p *Partition) advanceFollowerLocked(leaderHW int64) {
 	hw := min(leaderHW, p.localEnd.Offset)
 	var ws []*Waiter
+	if !p.followerSynced && hw >= 0 {
+		// The first answer from this leader: the high watermark a restart
+		// or an old leadership left may be above what this leader has
+		// committed (its tail may yet be truncated); take the leader's.
+		// (If it falls inside a batch here, reads wait for a later one.)
+		if hw >= p.hw.Offset {
+			p.followerSynced = true
+		} else if pos, ok := p.log.PositionOf(hw); ok {
+			p.hw, p.followerSynced = pos, true
+		}
+	}
 	if hw > p.hw.Offset {
 		pos := p.localEnd
 		ok := true
@@ -310,13 +322,16 @@ func (p *Partition) ReadReplicas(offset int64, now time.Time, maxLag time.Durati
 	return out
 }
 
-// IsReplica reports whether this node holds a replica of the partition
-// (leader or follower) as the metadata says.
-func (p *Partition) IsReplica() bool {
+// ServesFollowerReads reports whether this follower may answer a
+// consumer's fetch (KIP-392): it has heard its current leader's high
+// watermark since it became a follower or restarted, so nothing it shows
+// can still be truncated.
+func (p *Partition) ServesFollowerReads() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return slices.Contains(p.replicas, p.nodeID)
+	return p.leader != p.nodeID && p.followerSynced && slices.Contains(p.replicas, p.nodeID)
 }
+
 
 // FollowerThrottled reports whether this broker's replica counts against
 // the follower throttle: named in the topic's
