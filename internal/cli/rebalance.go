@@ -78,22 +78,56 @@ func planRebalance(parts []placement, brokers []int32, racks map[int32]string, r
 		return best
 	}
 	// Replicas: move from over-loaded (or removed) brokers while one can.
-	for changed := true; changed; {
-		changed = false
+	balance := func() {
+		for changed := true; changed; {
+			changed = false
+			for i := range cur {
+				for j, r := range cur[i] {
+					if !over(r) && !(load[r] > floor && anyBelow(live, load, floor)) {
+						continue
+					}
+					to := pickTarget(cur[i], r)
+					if to < 0 || (!over(r) && load[to] >= floor) {
+						continue
+					}
+					cur[i][j] = to
+					load[r]--
+					load[to]++
+					changed = true
+				}
+			}
+		}
+	}
+	balance()
+	// A replica on a removed broker may find no broker below its share
+	// that the partition does not use already (every such broker is full):
+	// it goes to the least loaded one all the same, and balancing again
+	// moves one of that broker's other replicas on. A removed broker is
+	// always emptied, unless the partition has a replica on every live one.
+	for forced := true; forced; {
+		forced = false
 		for i := range cur {
 			for j, r := range cur[i] {
-				if !over(r) && !(load[r] > floor && anyBelow(live, load, floor)) {
+				if !slices.Contains(remove, r) {
 					continue
 				}
-				to := pickTarget(cur[i], r)
-				if to < 0 || (!over(r) && load[to] >= floor) {
+				to := int32(-1)
+				for _, b := range live {
+					if !slices.Contains(cur[i], b) && (to < 0 || load[b] < load[to]) {
+						to = b
+					}
+				}
+				if to < 0 {
 					continue
 				}
 				cur[i][j] = to
 				load[r]--
 				load[to]++
-				changed = true
+				forced = true
 			}
+		}
+		if forced {
+			balance()
 		}
 	}
 	// Preferred leaders: reorder so each broker is first about as often.

@@ -70,6 +70,18 @@ func TestPlanRebalance(t *testing.T) {
 			}
 		}
 	}
+	// Removing broker 4 when every broker below its share (only 2) is
+	// already a replica of the partitions 4 leaves: a replica of 4 must
+	// go to a full broker, which passes another replica on to broker 2.
+	// (Found by TestRebalanceCommand: the plan kept broker 4 in one
+	// partition.)
+	tight := []placement{{"t", 0, []int32{4, 2}}, {"t", 1, []int32{2, 4}}, {"t", 2, []int32{2, 4}},
+		{"t", 3, []int32{1, 3}}, {"t", 4, []int32{1, 3}}, {"t", 5, []int32{3, 1}}}
+	moves := planRebalance(tight, []int32{1, 2, 3, 4}, nil, []int32{4})
+	r, _ := counts(tight, moves)
+	if r[4] != 0 || r[1] != 4 || r[2] != 4 || r[3] != 4 {
+		t.Errorf("removing broker 4: replicas per broker %v, want 4 each on 1-3 (%v)", r, moves)
+	}
 	// Balanced already: nothing to do.
 	even := []placement{{"t", 0, []int32{1, 2}}, {"t", 1, []int32{2, 3}}, {"t", 2, []int32{3, 1}}}
 	if moves := planRebalance(even, []int32{1, 2, 3}, nil, nil); len(moves) != 0 {
@@ -167,7 +179,13 @@ func TestRebalanceCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("execute: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	reps, leads := placed()
+	var reps, leads map[int32]int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		reps, leads = placed()
+		if reps[4] == 3 && leads[4] >= 1 || time.Now().After(deadline) {
+			break
+		}
+	}
 	for b := int32(1); b <= 4; b++ {
 		if reps[b] != 3 || leads[b] < 1 || leads[b] > 2 {
 			t.Errorf("after rebalance broker %d has %d replicas and leads %d (want 3 and 1-2): %v %v", b, reps[b], leads[b], reps, leads)
@@ -179,14 +197,21 @@ func TestRebalanceCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("remove: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	reps, leads = placed()
+	// Every broker applies the last elections a moment after the one that
+	// answered: look until they show (or 10 s pass).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		reps, leads = placed()
+		if leads[1] == 2 && leads[2] == 2 && leads[3] == 2 || time.Now().After(deadline) {
+			break
+		}
+	}
 	for b := int32(1); b <= 3; b++ {
 		if reps[b] != 4 || leads[b] != 2 {
-			t.Errorf("after removing broker 4, broker %d has %d replicas and leads %d (want 4 and 2): %v %v", b, reps[b], leads[b], reps, leads)
+			t.Errorf("after removing broker 4, broker %d has %d replicas and leads %d (want 4 and 2): %v %v\n%s", b, reps[b], leads[b], reps, leads, stdout)
 		}
 	}
 	if reps[4] != 0 || leads[4] != 0 {
-		t.Errorf("broker 4 still has %d replicas, leads %d", reps[4], leads[4])
+		t.Errorf("broker 4 still has %d replicas, leads %d\n%s\n%s", reps[4], leads[4], stdout, stderr)
 	}
 	c.Node(4).Stop()
 	readBack()
