@@ -73,6 +73,10 @@ type benchProduceOptions struct {
 	linger        time.Duration
 	batchMaxBytes int32
 	compression   string
+	// deliveryTimeout bounds how long a record may wait for its
+	// acknowledgement (Kafka's delivery.timeout.ms): a broker that cannot
+	// take records makes the run fail with its error, not hang.
+	deliveryTimeout time.Duration
 }
 
 func newBenchProduceCmd(g *globals) *cobra.Command {
@@ -85,7 +89,8 @@ each Produce call to its acknowledgement (average, maximum, p50, p95, p99,
 p99.9), like kafka-producer-perf-test. The topic is created with --partitions
 partitions if it does not exist. It stops after --num-records (default
 1,000,000) or --duration, whichever comes first; Ctrl-C stops early and still
-reports.`,
+reports. A record not acknowledged within --delivery-timeout (2m, Kafka's
+delivery.timeout.ms) fails, and the run ends with its error.`,
 		Example: `  samsa bench produce --topic bench --num-records 500000 --record-size 1024
   samsa bench produce --topic bench --duration 30s --warmup 5s --throughput 20000 --json`,
 		Args: exactArgs(0, "no arguments"),
@@ -106,6 +111,7 @@ reports.`,
 	f.DurationVar(&o.linger, "linger", 5*time.Millisecond, "how long a partition waits for more records before sending")
 	f.Int32Var(&o.batchMaxBytes, "batch-max-bytes", mib, "largest record batch to build")
 	f.StringVarP(&o.compression, "compression", "z", "none", "batch compression: none, gzip, snappy, lz4 or zstd")
+	f.DurationVar(&o.deliveryTimeout, "delivery-timeout", 2*time.Minute, "how long a record may wait for its acknowledgement before it fails (Kafka's delivery.timeout.ms)")
 	return cmd
 }
 
@@ -123,6 +129,8 @@ func (o *benchProduceOptions) validate(cmd *cobra.Command) error {
 		return usageErrorf(cmd, "--batch-max-bytes must be positive")
 	case o.partitions <= 0:
 		return usageErrorf(cmd, "--partitions must be positive")
+	case o.deliveryTimeout <= 0:
+		return usageErrorf(cmd, "--delivery-timeout must be positive")
 	}
 	return nil
 }
@@ -144,6 +152,7 @@ func (o *benchProduceOptions) clientOpts(cmd *cobra.Command) ([]kgo.Opt, error) 
 	}
 	opts := []kgo.Opt{
 		kgo.RequiredAcks(acks),
+		kgo.RecordDeliveryTimeout(o.deliveryTimeout),
 		kgo.ProducerLinger(o.linger),
 		kgo.ProducerBatchMaxBytes(o.batchMaxBytes),
 		kgo.ProducerBatchCompression(codec),

@@ -252,6 +252,14 @@ func TestEndToEndBench(t *testing.T) {
 	if !strings.HasPrefix(stdout, "100 records sent, ") || !strings.HasSuffix(stdout, " ms 99.9th.\n") {
 		t.Errorf("bench produce line %q", stdout)
 	}
+	// A broker that cannot take the records (acks=all, min.insync.replicas
+	// above the ISR: NOT_ENOUGH_REPLICAS, retried): the run ends with the
+	// error after --delivery-timeout instead of waiting for ever.
+	r.ok("", "topic", "create", "strict", "-p", "1", "-c", "min.insync.replicas=2")
+	stderr := r.fail("bench", "produce", "--topic", "strict", "--num-records", "50", "--delivery-timeout", "2s", "--no-progress")
+	if !strings.Contains(stderr, "record(s) failed") || !strings.Contains(stderr, "timed out") {
+		t.Errorf("bench produce to a topic it cannot write: %q", stderr)
+	}
 }
 
 // TestEndToEndConsumeFromEnd checks the default start position: records
