@@ -272,10 +272,7 @@ func TestStaleDataDirRejoins(t *testing.T) {
 	prod := client(t, kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))
 	var values []string
 	add := func(prefix string, n int) []string {
-		var out []string
-		for i := 0; i < n; i++ {
-			out = append(out, fmt.Sprintf("%s-%03d", prefix, i))
-		}
+		out := numbered(prefix, n)
 		values = append(values, out...)
 		return out
 	}

@@ -187,11 +187,7 @@ func (t *transport) sendLoop(p *peer) {
 				drained = true
 			}
 		}
-		if backoff < 50*time.Millisecond {
-			backoff = 50 * time.Millisecond
-		} else if backoff *= 2; backoff > time.Second {
-			backoff = time.Second
-		}
+		backoff = nextBackoff(backoff)
 		select {
 		case <-t.stop:
 			return
@@ -200,6 +196,14 @@ func (t *transport) sendLoop(p *peer) {
 		case <-time.After(backoff):
 		}
 	}
+}
+
+// nextBackoff is the wait before the next dial: 50 ms doubling to 1 s.
+func nextBackoff(d time.Duration) time.Duration {
+	if d < 50*time.Millisecond {
+		return 50 * time.Millisecond
+	}
+	return min(2*d, time.Second)
 }
 
 // removePeer stops sending to node id (it left the voters, or this node
@@ -644,11 +648,7 @@ func (t *transport) upstreamLoop(addr string, stop <-chan struct{}) {
 			lastErr = err.Error()
 			t.logger.Warn("metadata quorum: cannot reach a controller; retrying", "controller", addr, "err", err)
 		}
-		if backoff < 50*time.Millisecond {
-			backoff = 50 * time.Millisecond
-		} else if backoff *= 2; backoff > time.Second {
-			backoff = time.Second
-		}
+		backoff = nextBackoff(backoff)
 		select {
 		case <-t.stop:
 			return
