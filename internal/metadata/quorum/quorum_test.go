@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -386,7 +387,7 @@ func TestVoterAddedAndRemoved(t *testing.T) {
 	all := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2], 4: addrs[3]}
 	voters := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
 	resolve := func(id uint64) string { return all[id] } // the metadata's registrations
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := testLogger()
 	var nodes []*testNode
 	for i := uint64(1); i <= 3; i++ {
 		nodes = append(nodes, startNode(t, Config{NodeID: i, ClusterID: "c", Voters: voters, Listen: voters[i], Dir: t.TempDir(),
@@ -449,9 +450,21 @@ func TestVoterAddedAndRemoved(t *testing.T) {
 	}
 	waitVoters("[1 2 3]", nodes[1], nodes[2], n4)
 	want = append(want, "d")
-	propose(t, nodes[1], "d")
+	propose(t, leaderOf(t, nodes[1:3], 0), "d") // through the new leader: node 4 stepped down
 	waitApplied(t, n4, want)
 	if !n4.q.tr.isLearner() {
 		t.Fatal("a removed voter still dials the voters")
 	}
+}
+
+// testLogger discards, or with SAMSA_TEST_LOG set writes to stderr.
+func testLogger() *slog.Logger {
+	if os.Getenv("SAMSA_TEST_LOG") != "" {
+		lv := slog.LevelInfo
+		if os.Getenv("SAMSA_TEST_LOG") == "debug" {
+			lv = slog.LevelDebug
+		}
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }

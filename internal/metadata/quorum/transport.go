@@ -441,6 +441,7 @@ func (t *transport) serveConn(conn net.Conn) {
 		}
 	}()
 	t.readMessages(r, from)
+	t.logger.Debug("controller listener: a learner's connection ended", "node_id", from)
 	close(done)
 	t.mu.Lock()
 	if t.peers[from] == p {
@@ -647,6 +648,8 @@ func (t *transport) upstreamLoop(addr string, stop <-chan struct{}) {
 		if err.Error() != lastErr {
 			lastErr = err.Error()
 			t.logger.Warn("metadata quorum: cannot reach a controller; retrying", "controller", addr, "err", err)
+		} else {
+			t.logger.Debug("metadata quorum: controller connection ended; retrying", "controller", addr, "err", err)
 		}
 		backoff = nextBackoff(backoff)
 		select {
