@@ -332,7 +332,6 @@ func (p *Partition) ServesFollowerReads() bool {
 	return p.leader != p.nodeID && p.followerSynced && slices.Contains(p.replicas, p.nodeID)
 }
 
-
 // FollowerThrottled reports whether this broker's replica counts against
 // the follower throttle: named in the topic's
 // follower.replication.throttled.replicas and not in the ISR (as in Kafka,
