@@ -292,7 +292,8 @@ func (b *Broker) readPartition(req *kmsg.FetchRequest, fp *fetchPart, rp *kmsg.F
 		}
 		// leader.replication.throttled.rate: a throttled replica out of
 		// the ISR gets nothing while the leader is over the rate.
-		if throttled = part.LeaderThrottled(replica); throttled && b.parts.LeaderQuota().Exceeded(b.now()) {
+		quota := b.parts.LeaderQuota()
+		if throttled = !quota.Unlimited() && part.LeaderThrottled(replica); throttled && quota.Exceeded(b.now()) {
 			hw := part.HighWatermark()
 			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hw, hw, part.Log().LogStartOffset()
 			return fileSlice{}, nil

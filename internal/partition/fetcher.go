@@ -170,7 +170,7 @@ func (f *fetcher) round(conn *wireConn, parts []*Partition) error {
 	// Over follower.replication.throttled.rate, throttled replicas sit
 	// out until the rate has caught up (as Kafka's ReplicaFetcherThread
 	// leaves them out of the fetch).
-	overQuota := f.quota != nil && f.quota.Exceeded(time.Now())
+	overQuota := f.quota != nil && !f.quota.Unlimited() && f.quota.Exceeded(time.Now())
 	throttled := map[TopicPartition]bool{}
 	for _, p := range parts {
 		if trunc, _ := p.NeedsTruncation(); trunc {
@@ -179,7 +179,7 @@ func (f *fetcher) round(conn *wireConn, parts []*Partition) error {
 		if p.log.Failed() != nil {
 			continue // takes no appends until the broker restarts
 		}
-		if p.FollowerThrottled() {
+		if f.quota != nil && !f.quota.Unlimited() && p.FollowerThrottled() {
 			if overQuota {
 				continue
 			}

@@ -3,6 +3,7 @@ package partition
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,6 +13,10 @@ import (
 // is taken whole); while it is overdrawn, Exceeded is true and throttled
 // replicas get no data until the rate has paid the debt back.
 type Quota struct {
+	// limited is false at the default rate (no throttle), so the fetch
+	// paths skip the throttle rules without taking mu.
+	limited atomic.Bool
+
 	mu     sync.Mutex
 	rate   int64 // bytes per second; math.MaxInt64: unlimited
 	tokens float64
@@ -20,7 +25,9 @@ type Quota struct {
 
 // NewQuota returns a quota of rate bytes per second.
 func NewQuota(rate int64) *Quota {
-	return &Quota{rate: rate, tokens: float64(rate)}
+	q := &Quota{rate: rate, tokens: float64(rate)}
+	q.limited.Store(rate != math.MaxInt64)
+	return q
 }
 
 // SetRate changes the rate; a debt already run up stays.
@@ -29,14 +36,12 @@ func (q *Quota) SetRate(rate int64) {
 	defer q.mu.Unlock()
 	q.rate = rate
 	q.tokens = min(q.tokens, float64(rate))
+	q.limited.Store(rate != math.MaxInt64)
 }
 
-// Unlimited reports whether the rate is the default (no throttle).
-func (q *Quota) Unlimited() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.rate == math.MaxInt64
-}
+// Unlimited reports whether the rate is the default (no throttle), without
+// a lock.
+func (q *Quota) Unlimited() bool { return !q.limited.Load() }
 
 func (q *Quota) refillLocked(now time.Time) {
 	if !q.last.IsZero() && now.After(q.last) {
