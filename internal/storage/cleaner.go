@@ -173,7 +173,7 @@ func (l *Log) Cleanable(now time.Time, limit int64) (c Cleanable, ok bool) {
 		return Cleanable{}, false
 	}
 	segs, _, start := l.snapshotState()
-	r := dirtyRange(segs, start, l.cleanerOffset.Load(), cfg, now, limit)
+	r := dirtyRange(segs, start, l.cleanerOffset.Load(), cfg, now, min(limit, l.unstableBelow(limit)))
 	c = Cleanable{FirstDirty: r.firstDirty, DirtyBytes: r.dirtyBytes, Due: r.due}
 	if total := r.clean + r.dirtyBytes; total > 0 {
 		c.Ratio = float64(r.dirtyBytes) / float64(total)
@@ -206,7 +206,10 @@ func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (st CleanStats,
 		opt.MaxMapBytes = defaultMaxMapBytes
 	}
 	segs, _, start := l.snapshotState()
-	r := dirtyRange(segs, start, l.cleanerOffset.Load(), cfg, now, opt.Limit)
+	// Nothing at or past the first unstable offset is cleaned: an open
+	// transaction may still abort, and its data must be seen whole.
+	limit := min(opt.Limit, l.unstableBelow(opt.Limit))
+	r := dirtyRange(segs, start, l.cleanerOffset.Load(), cfg, now, limit)
 	if r.dirtyBytes == 0 && (r.dirty >= r.end || !force) {
 		return CleanStats{}, nil
 	}
@@ -217,9 +220,13 @@ func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (st CleanStats,
 		noted: make(map[*segment][2]int), mapped: make(map[*segment]mapping)}
 	defer c.unmapAll()
 	c.stats.FirstDirty = r.firstDirty
+	// The aborted transactions with data in the segments to clean: their
+	// records neither enter the key map nor survive.
+	c.aborted = l.abortedTxns(segs[0].base, segs[r.end].base)
+	c.mapTxns, c.txns = newAbortTracker(c.aborted), newAbortTracker(c.aborted)
 	started := time.Now()
 	var end int
-	c.opt.background(func() { end, err = c.buildMap(segs[r.dirty:r.end], r.firstDirty) })
+	c.opt.background(func() { end, err = c.buildMap(segs[r.dirty:r.end+1], r.firstDirty) })
 	if err != nil {
 		return c.stats, err
 	}
@@ -291,7 +298,12 @@ type cleaner struct {
 	// them in again.
 	mapped      map[*segment]mapping
 	lastOffsets map[int64]int64 // producer id -> last offset of its last batch
-	stats       CleanStats
+	// aborted are the aborted transactions with data in the segments to
+	// clean; mapTxns and txns follow them over the map pass and the
+	// rewriting pass.
+	aborted       []abortedTxn
+	mapTxns, txns *abortTracker
+	stats         CleanStats
 	skipped     bool          // a group was not swapped in: do not move the cleaner offset
 	w           *bufio.Writer // of the group being written, reused
 	buf, out    []byte
@@ -300,16 +312,25 @@ type cleaner struct {
 	kept        []record.Record // of the batch being filtered
 }
 
-// buildMap maps keys over the dirty segments; it returns how many segments
-// it mapped (at least one).
+// buildMap maps keys over the dirty segments, all of segs but the last
+// (the first uncleanable one, which bounds the previous); it returns how
+// many segments it mapped (at least one).
 func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
+	next := segs[len(segs)-1].base
+	segs = segs[:len(segs)-1]
 	for i, s := range segs {
 		if i > 0 && c.keys.bytes()+int64(cap(c.ids))*keyMapRecordSize > c.opt.MaxMapBytes {
 			return i, nil
 		}
 		first := len(c.ids)
 		done, err := false, error(nil)
-		if from <= s.base {
+		end := next
+		if i+1 < len(segs) {
+			end = segs[i+1].base
+		}
+		// A key file lists the keys of aborted records too: a segment
+		// with aborted data is walked instead.
+		if from <= s.base && !c.hasAborted(s.base, end) {
 			done, err = c.mapKeys(s)
 		}
 		if done || err != nil {
@@ -321,7 +342,23 @@ func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 		}
 		err = c.eachBatch(s, true, func(_ int64, h *record.Header, batch []byte) error {
 			if !c.mapsBatch(h) {
-				return nil // TODO(transactions): skip aborted data here too
+				return nil
+			}
+			if c.mapTxns.aborted(h) {
+				// Noted as keyless, so the rewriting pass drops them
+				// and they shadow no key.
+				if int(h.NumRecords) > len(batch) {
+					return corruptf(s.path, 0, "batch at offset %d claims %d records in %d bytes", h.BaseOffset, h.NumRecords, len(batch))
+				}
+				if len(c.ids)+int(h.NumRecords) >= lookupID {
+					return fmt.Errorf("storage: cleaning %s: too many records for one pass", s.path)
+				}
+				c.reserve(len(c.ids) + int(h.NumRecords))
+				for k := int32(0); k < h.NumRecords; k++ {
+					c.ids = append(c.ids, noKeyID)
+					c.pos = append(c.pos, uint32(k))
+				}
+				return nil
 			}
 			data, err := record.BatchRecords(c.recs, batch, h)
 			if err != nil {
@@ -366,6 +403,17 @@ func (c *cleaner) buildMap(segs []*segment, from int64) (int, error) {
 	}
 	c.stats.Keys = c.keys.len()
 	return len(segs), nil
+}
+
+// hasAborted reports whether an aborted transaction may have data in
+// [from, to).
+func (c *cleaner) hasAborted(from, to int64) bool {
+	for _, e := range c.aborted {
+		if e.first < to && e.last >= from {
+			return true
+		}
+	}
+	return false
 }
 
 // mapKeys maps a segment from its key file, if it has a finished one that
@@ -611,10 +659,24 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 	// as reading the log once.) The structure of every batch and record
 	// is still checked as it is walked.
 	if h.IsControl() {
+		c.txns.aborted(h)
 		if c.retainControl(h) {
 			return batch, nil
 		}
 		return nil, nil
+	}
+	c.kept = c.kept[:0]
+	if c.txns.aborted(h) {
+		// Data of an aborted transaction: no record survives (the
+		// header of a producer's last batch does, below).
+		if c.cur >= 0 && c.mapsBatch(h) {
+			if c.cur+int(h.NumRecords) > c.curEnd {
+				return nil, fmt.Errorf("storage: cleaning %s: batch at %d has more records than the key map pass saw: %w", path, pos, errKeyMapMismatch)
+			}
+			c.cur += int(h.NumRecords)
+		}
+		c.stats.RecordsRead += int64(h.NumRecords)
+		return c.finishBatch(h, batch)
 	}
 	data, err := record.BatchRecords(c.recs, batch, h)
 	if err != nil {
@@ -624,7 +686,6 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 		c.recs = data
 	}
 	horizonPassed := h.HasDeleteHorizon() && c.now.UnixMilli() >= h.FirstTimestamp
-	c.kept = c.kept[:0]
 	if c.cur >= 0 && c.mapsBatch(h) {
 		// The map pass noted every record of this batch: decide by
 		// ordinal, and decode only the records that may be kept.
@@ -679,6 +740,11 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 			return nil, &CorruptionError{Path: path, Pos: pos, Err: err}
 		}
 	}
+	return c.finishBatch(h, batch)
+}
+
+// finishBatch builds what is left of a batch from the records in c.kept.
+func (c *cleaner) finishBatch(h *record.Header, batch []byte) ([]byte, error) {
 	kept := int32(len(c.kept))
 	c.stats.RecordsKept += int64(kept)
 	tombstones, maxTS := false, int64(-1)
@@ -718,6 +784,7 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 	section := retained
 	if h.Compression() != record.CompressionNone {
 		xerial := h.Compression() == record.CompressionSnappy && record.IsXerial(batch[record.HeaderSize:])
+		var err error
 		if c.comp, err = record.Compress(c.comp, retained, h.Compression(), xerial); err != nil {
 			return nil, fmt.Errorf("storage: recompress: %w", err)
 		}
@@ -863,6 +930,14 @@ func (c *cleaner) writeGroup(group []*segment) (_ *segment, err error) {
 	if !changed {
 		return nil, nil
 	}
+	// The markers stay, and with them their txn index entries.
+	var carried []abortedTxn
+	for _, s := range group {
+		carried = append(carried, s.txn.all()...)
+	}
+	if err := seg.txn.writeAll(carried); err != nil {
+		return nil, err
+	}
 	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("storage: write cleaned segment: %w", err)
 	}
@@ -884,13 +959,30 @@ func (c *cleaner) writeGroup(group []*segment) (_ *segment, err error) {
 // writeback is started.
 const writebackBytes = 4 << 20
 
-// cleanedPaths names a cleaned segment's three files with a suffix.
+// cleanedPaths names a cleaned segment's files with a suffix: log,
+// offset index, time index, txn index (the last may not exist).
 func cleanedPaths(dir string, base int64, suffix string) []string {
 	out := make([]string, 0, len(segmentSuffixes))
 	for _, s := range segmentSuffixes {
 		out = append(out, segmentPath(dir, base, s)+suffix)
 	}
 	return out
+}
+
+// swapOrder is the order in which a cleaned segment's files (indexes of
+// cleanedPaths) are renamed: the log file last, so that its new name
+// means every other file has its new name too.
+var swapOrder = []int{1, 2, 3, 0}
+
+// nextBaseLocked is the base offset of the segment after seg, or the log
+// end when seg is the last. mu must be held.
+func (l *Log) nextBaseLocked(seg *segment) int64 {
+	for i, s := range l.segs {
+		if s == seg && i+1 < len(l.segs) {
+			return l.segs[i+1].base
+		}
+	}
+	return l.leo + 1
 }
 
 // createCleaned creates the .cleaned files of a segment at base. The
@@ -916,7 +1008,9 @@ func createCleaned(dir string, base int64, cfg Config, now time.Time) (*segment,
 		return nil, err
 	}
 	idx.path, tidx.path = segmentPath(dir, base, indexSuffix), segmentPath(dir, base, timeIndexSuffix)
-	return newSegment(dir, base, f, idx, tidx, now), nil
+	txn := newTxnIndex(segmentPath(dir, base, txnIndexSuffix), base)
+	txn.create = paths[3] // created only if the group carries entries
+	return newSegment(dir, base, f, idx, tidx, txn, now), nil
 }
 
 // swapIn replaces group with seg, whose .cleaned files are complete and
@@ -930,9 +1024,10 @@ func (l *Log) swapIn(group []*segment, sizes []int64, seg *segment, now time.Tim
 	cleaned := cleanedPaths(l.dir, seg.base, cleanedSuffix)
 	swaps := cleanedPaths(l.dir, seg.base, swapSuffix)
 	crashPoint("cleaned", l.dir)
-	// Indexes first: a .log.swap exists only once all three are renamed.
-	for _, i := range []int{1, 2, 0} {
-		if err := os.Rename(cleaned[i], swaps[i]); err != nil {
+	// Indexes first: a .log.swap exists only once all the others are
+	// renamed.
+	for _, i := range swapOrder {
+		if err := os.Rename(cleaned[i], swaps[i]); err != nil && !(i == 3 && errors.Is(err, os.ErrNotExist)) {
 			return false, fmt.Errorf("storage: %w", err)
 		}
 		crashPoint("to-swap", l.dir)
@@ -969,12 +1064,14 @@ func (l *Log) swapIn(group []*segment, sizes []int64, seg *segment, now time.Tim
 		crashPoint("deleted", l.dir)
 	}
 	final := cleanedPaths(l.dir, seg.base, "")
-	for _, i := range []int{1, 2, 0} {
-		if err := os.Rename(swaps[i], final[i]); err != nil {
+	for _, i := range swapOrder {
+		if err := os.Rename(swaps[i], final[i]); err != nil && !(i == 3 && errors.Is(err, os.ErrNotExist)) {
 			errs = append(errs, fmt.Errorf("storage: %w", err))
 		}
 		crashPoint("to-final", l.dir)
 	}
+	// Transactions whose first batch moved are located again.
+	l.relocateTxns(seg.base, l.nextBaseLocked(seg))
 	l.dirDirty.Store(true)
 	if err := errors.Join(errs...); err != nil {
 		// The files are in an unknown state; the next open sorts them out.
@@ -1031,7 +1128,7 @@ func completeSwaps(dir string) error {
 		if err := removeFiles(append(final, segmentPath(dir, base, keysSuffix))); err != nil {
 			return err
 		}
-		for _, i := range []int{1, 2, 0} {
+		for _, i := range swapOrder {
 			if err := os.Rename(swaps[i], final[i]); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("storage: complete swap: %w", err)
 			}

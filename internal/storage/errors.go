@@ -19,6 +19,14 @@ var (
 	// ErrOutOfOrderSequence means an idempotent batch's first sequence does
 	// not follow the producer's last one (OUT_OF_ORDER_SEQUENCE_NUMBER).
 	ErrOutOfOrderSequence = errors.New("storage: out of order sequence number")
+	// ErrTransactionCoordinatorFenced means a transaction marker carries a
+	// coordinator epoch lower than the last one seen for its producer: an
+	// old transaction coordinator wrote it (TRANSACTION_COORDINATOR_FENCED).
+	ErrTransactionCoordinatorFenced = errors.New("storage: transaction coordinator fenced")
+	// ErrInvalidTxnState means a producer with an open transaction sent a
+	// non-transactional batch (INVALID_TXN_STATE; Kafka: "Expected
+	// transactional write").
+	ErrInvalidTxnState = errors.New("storage: expected transactional write")
 	// ErrBatchTooLarge means a batch cannot fit in any segment
 	// (RECORD_BATCH_TOO_LARGE).
 	ErrBatchTooLarge = errors.New("storage: record batch larger than the segment size")

@@ -45,7 +45,7 @@ type SegmentInfo struct {
 // and Close are serialized by mu) and any number of readers (Read and the
 // accessors), which never wait for a write syscall.
 //
-// Lock order: cleanMu, then flushMu, then mu, then stateMu (and the small per-structure
+// Lock order: cleanMu, then flushMu, then mu, then stateMu, then txnMu (and the small per-structure
 // locks inside segments, indexes, the epoch cache and the producer table).
 type Log struct {
 	dir     string
@@ -88,6 +88,17 @@ type Log struct {
 	epochs    *epochCache
 	producers *producerState
 
+	// txnMu guards txns, the transactions that may hold back the last
+	// stable offset, ordered by first offset. Writers change it with mu
+	// held; LastStable takes only txnMu.
+	txnMu sync.Mutex
+	txns  []txnEntry
+	// recoverFrom is the base offset of the first segment the open
+	// recovered (math.MaxInt64 when none): producer state is replayed
+	// from a snapshot at or below it, which rebuilds the txn indexes of
+	// the recovered segments.
+	recoverFrom int64
+
 	// cleanMu serializes Clean on this log; it is taken before flushMu.
 	cleanMu sync.Mutex
 	// cleanerOffset is the first dirty offset: everything below it has
@@ -111,7 +122,19 @@ func (tp TopicPartition) String() string { return fmt.Sprintf("%s-%d", tp.Topic,
 // needed. batch must be exactly one batch already checked by
 // record.Validate; Append keeps no reference to it after returning.
 func (l *Log) Append(batch []byte, leaderEpoch int32, now time.Time) (AppendResult, error) {
-	return l.append(batch, leaderEpoch, now, true)
+	return l.append(batch, leaderEpoch, now, originClient)
+}
+
+// AppendCoordinator writes one batch as the leader on behalf of a
+// coordinator, as Kafka's AppendOrigin.COORDINATOR: transaction markers
+// written by the partition leader, and the group coordinator's
+// transactional offset commits (producer id and epoch, transactional, no
+// sequence). Like Append it assigns offsets, stamps leaderEpoch and checks
+// producer and coordinator epochs and the transaction state, but it skips
+// sequence and duplicate checks; batches without a sequence leave the
+// producer's remembered sequence window alone.
+func (l *Log) AppendCoordinator(batch []byte, leaderEpoch int32, now time.Time) (AppendResult, error) {
+	return l.append(batch, leaderEpoch, now, originCoordinator)
 }
 
 // AppendFollower writes one batch fetched from the leader as it is: offsets
@@ -119,16 +142,28 @@ func (l *Log) Append(batch []byte, leaderEpoch int32, now time.Time) (AppendResu
 // end (gaps are allowed, as in compacted topics), and producer state is
 // updated without idempotence checks, as Kafka does for replication.
 func (l *Log) AppendFollower(batch []byte, now time.Time) (AppendResult, error) {
-	return l.append(batch, -1, now, false)
+	return l.append(batch, -1, now, originReplication)
 }
 
-func (l *Log) append(batch []byte, leaderEpoch int32, now time.Time, leader bool) (AppendResult, error) {
+func (l *Log) append(batch []byte, leaderEpoch int32, now time.Time, origin appendOrigin) (AppendResult, error) {
+	leader := origin != originReplication
 	h, err := record.ParseHeader(batch)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
 	}
 	if h.TotalSize() != int64(len(batch)) {
 		return AppendResult{}, fmt.Errorf("%w: batch length %d but %d bytes given", ErrInvalidBatch, h.TotalSize(), len(batch))
+	}
+	var m txnMarker
+	if h.IsControl() {
+		if m, err = decodeMarker(batch, &h); err != nil {
+			if leader {
+				return AppendResult{}, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+			}
+			// A follower takes what its leader wrote: the marker still
+			// ends the producer's transaction.
+			l.logger.Warn("follower batch with an undecodable control record", "partition", l.tp, "offset", h.BaseOffset, "err", err)
+		}
 	}
 	// A compacted log keeps the key digest of every record in the
 	// segment's key file (keys.go). Computing the entries walks the
@@ -153,7 +188,7 @@ func (l *Log) append(batch []byte, leaderEpoch int32, now time.Time, leader bool
 		}
 	}
 	l.mu.Lock()
-	res, flush, err := l.appendLocked(batch, &h, entries, leaderEpoch, now, leader)
+	res, flush, err := l.appendLocked(batch, &h, m, entries, leaderEpoch, now, origin)
 	l.mu.Unlock()
 	if err == nil && flush {
 		if _, err := l.Flush(); err != nil {
@@ -163,7 +198,7 @@ func (l *Log) append(batch []byte, leaderEpoch int32, now time.Time, leader bool
 	return res, err
 }
 
-func (l *Log) appendLocked(batch []byte, h *record.Header, entries []byte, leaderEpoch int32, now time.Time, leader bool) (AppendResult, bool, error) {
+func (l *Log) appendLocked(batch []byte, h *record.Header, m txnMarker, entries []byte, leaderEpoch int32, now time.Time, origin appendOrigin) (AppendResult, bool, error) {
 	if l.closed {
 		return AppendResult{}, false, ErrClosed
 	}
@@ -174,9 +209,9 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, entries []byte, leade
 	if size > l.cfg.SegmentBytes {
 		return AppendResult{}, false, ErrBatchTooLarge
 	}
-	if leader {
+	if origin != originReplication {
 		if h.ProducerID >= 0 {
-			d, isDup, err := l.producers.check(h)
+			d, isDup, err := l.producers.check(h, m, origin)
 			if err != nil {
 				return AppendResult{}, false, err
 			}
@@ -198,7 +233,7 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, entries []byte, leade
 			return AppendResult{}, false, l.fail(err)
 		}
 	}
-	end, err := l.write(batch, h)
+	end, err := l.write(batch, h, m)
 	if err != nil {
 		return AppendResult{}, false, l.fail(err)
 	}
@@ -209,8 +244,9 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, entries []byte, leade
 }
 
 // write puts the batch at the end of the active segment and updates the
-// indexes, the epoch cache, the producer table and the published end.
-func (l *Log) write(batch []byte, h *record.Header) (Position, error) {
+// indexes, the epoch cache, the producer table, the transaction list and
+// index, and the published end.
+func (l *Log) write(batch []byte, h *record.Header, m txnMarker) (Position, error) {
 	seg := l.active()
 	pos := seg.size.Load()
 	if _, err := seg.file.f.WriteAt(batch, pos); err != nil {
@@ -226,7 +262,11 @@ func (l *Log) write(batch []byte, h *record.Header) (Position, error) {
 			return Position{}, err
 		}
 	}
-	l.producers.update(h)
+	if ch := l.producers.update(h, m); ch != (txnChange{}) {
+		if err := l.trackTxn(seg, pos, h, m, ch); err != nil {
+			return Position{}, err
+		}
+	}
 	l.leo = h.LastOffset() + 1
 	end := Position{Offset: l.leo, SegmentBase: seg.base, FilePos: pos + int64(len(batch))}
 	seg.size.Store(end.FilePos)

@@ -72,12 +72,12 @@ type ProducerInfo struct {
 	ProducerEpoch         int16
 	LastSequence          int32
 	LastTimestamp         int64
-	CoordinatorEpoch      int32 // always -1: markers are not decoded here
+	CoordinatorEpoch      int32 // of the producer's last marker, -1 if none
 	CurrentTxnStartOffset int64 // -1 when no transaction is open
 }
 
-// producerState is the partition's idempotence table (Kafka's
-// ProducerStateManager without transaction index bookkeeping).
+// producerState is the partition's producer table (Kafka's
+// ProducerStateManager; the Log keeps the transaction list and index).
 type producerState struct {
 	mu        sync.RWMutex // guards producers for ProducerStates; writers hold Log.mu too
 	producers map[int64]*producerEntry
@@ -93,11 +93,30 @@ func inSequence(last, next int32) bool {
 	return int64(next) == int64(last)+1 || (next == 0 && last == 1<<31-1)
 }
 
-// check applies Kafka's idempotence rules to a client batch with a producer
-// id. It returns the original batch when h is a retry of one of the last
-// five batches, or ErrInvalidProducerEpoch / ErrOutOfOrderSequence.
-// It only reads; update commits the batch after it is written.
-func (p *producerState) check(h *record.Header) (dup batchMeta, isDup bool, err error) {
+// appendOrigin is where a batch comes from, as Kafka's AppendOrigin: it
+// decides which producer checks apply.
+type appendOrigin uint8
+
+const (
+	// originClient: a producer's batch; every check.
+	originClient appendOrigin = iota
+	// originCoordinator: a batch written by a coordinator (transaction
+	// markers, transactional offset commits): epochs and transaction
+	// state are checked, sequences are not.
+	originCoordinator
+	// originReplication: a follower's copy or a replayed batch; no checks.
+	originReplication
+)
+
+// check applies Kafka's producer rules to a batch with a producer id
+// appended as leader. For a client batch it returns the original batch
+// when h is a retry of one of the last five batches. Errors:
+// ErrInvalidProducerEpoch, ErrOutOfOrderSequence (client batches only),
+// ErrTransactionCoordinatorFenced (a marker with an older coordinator
+// epoch) and ErrInvalidTxnState (a non-transactional batch while the
+// producer has a transaction open). It only reads; update commits the
+// batch after it is written.
+func (p *producerState) check(h *record.Header, m txnMarker, origin appendOrigin) (dup batchMeta, isDup bool, err error) {
 	e := p.producers[h.ProducerID]
 	if e == nil {
 		// An unknown producer (new, or forgotten after retention) may start
@@ -108,35 +127,50 @@ func (p *producerState) check(h *record.Header) (dup batchMeta, isDup bool, err 
 		if h.ProducerEpoch < e.epoch {
 			return batchMeta{}, false, ErrInvalidProducerEpoch
 		}
+		if m.valid && m.coordinatorEpoch < e.coordinatorEpoch {
+			return batchMeta{}, false, ErrTransactionCoordinatorFenced
+		}
 		return batchMeta{}, false, nil
 	}
-	if d, ok := e.duplicate(h); ok {
-		return d, true, nil
+	if origin == originClient {
+		if d, ok := e.duplicate(h); ok {
+			return d, true, nil
+		}
 	}
 	if h.ProducerEpoch < e.epoch {
 		return batchMeta{}, false, ErrInvalidProducerEpoch
 	}
-	if e.epoch < 0 {
-		return batchMeta{}, false, nil
-	}
-	if h.ProducerEpoch != e.epoch {
-		if h.BaseSequence != 0 {
+	if origin == originClient && e.epoch >= 0 {
+		if h.ProducerEpoch != e.epoch {
+			if h.BaseSequence != 0 {
+				return batchMeta{}, false, ErrOutOfOrderSequence
+			}
+		} else if !inSequence(e.lastSeq(), h.BaseSequence) {
 			return batchMeta{}, false, ErrOutOfOrderSequence
 		}
-		return batchMeta{}, false, nil
 	}
-	if !inSequence(e.lastSeq(), h.BaseSequence) {
-		return batchMeta{}, false, ErrOutOfOrderSequence
+	if e.txnFirstOffset >= 0 && !h.IsTransactional() {
+		return batchMeta{}, false, ErrInvalidTxnState
 	}
 	return batchMeta{}, false, nil
 }
 
-// update records a written batch (client, follower or replayed). A batch
-// from a newer epoch resets the remembered batches; a control batch ends
-// the producer's transaction.
-func (p *producerState) update(h *record.Header) {
+// txnChange is what a batch did to its producer's transaction.
+type txnChange struct {
+	began bool  // a transactional data batch opened a transaction
+	ended bool  // a marker (control batch)
+	first int64 // for a marker: the first offset of the transaction it ended, -1 if none was open
+}
+
+// update records a written batch (client, coordinator, follower or
+// replayed). A batch from a newer epoch resets the remembered batches; a
+// marker ends the producer's transaction and, when decoded, sets its
+// coordinator epoch. Batches without a sequence (a coordinator's) are not
+// remembered for duplicate detection, so a client's next sequence still
+// follows its own last batch.
+func (p *producerState) update(h *record.Header, m txnMarker) txnChange {
 	if h.ProducerID < 0 {
-		return
+		return txnChange{}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -151,19 +185,27 @@ func (p *producerState) update(h *record.Header) {
 	}
 	e.lastTimestamp = h.MaxTimestamp
 	if h.IsControl() {
+		ch := txnChange{ended: true, first: e.txnFirstOffset}
 		e.txnFirstOffset = -1
-		return
+		if m.valid {
+			e.coordinatorEpoch = m.coordinatorEpoch
+		}
+		return ch
 	}
-	e.addBatch(batchMeta{
-		firstSeq:    h.BaseSequence,
-		lastSeq:     h.LastSequence(),
-		lastOffset:  h.LastOffset(),
-		offsetDelta: h.LastOffsetDelta,
-		timestamp:   h.MaxTimestamp,
-	})
+	if h.BaseSequence >= 0 {
+		e.addBatch(batchMeta{
+			firstSeq:    h.BaseSequence,
+			lastSeq:     h.LastSequence(),
+			lastOffset:  h.LastOffset(),
+			offsetDelta: h.LastOffsetDelta,
+			timestamp:   h.MaxTimestamp,
+		})
+	}
 	if h.IsTransactional() && e.txnFirstOffset < 0 {
 		e.txnFirstOffset = h.BaseOffset
+		return txnChange{began: true}
 	}
+	return txnChange{}
 }
 
 func (p *producerState) reset() { p.replace(make(map[int64]*producerEntry)) }

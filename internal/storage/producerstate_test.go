@@ -118,9 +118,9 @@ func TestIdempotenceSurvivesRestart(t *testing.T) {
 
 func TestSnapshotFormat(t *testing.T) {
 	p := newProducerState()
-	p.update(&recordHeader{ProducerID: 5, ProducerEpoch: 3, BaseSequence: 0, LastOffsetDelta: 1, BaseOffset: 10, MaxTimestamp: 111})
-	p.update(&recordHeader{ProducerID: 5, ProducerEpoch: 3, BaseSequence: 2, LastOffsetDelta: 0, BaseOffset: 12, MaxTimestamp: 222})
-	p.update(&recordHeader{ProducerID: 1, ProducerEpoch: 0, BaseSequence: math.MaxInt32, LastOffsetDelta: 2, BaseOffset: 13, MaxTimestamp: 333})
+	p.update(&recordHeader{ProducerID: 5, ProducerEpoch: 3, BaseSequence: 0, LastOffsetDelta: 1, BaseOffset: 10, MaxTimestamp: 111}, txnMarker{})
+	p.update(&recordHeader{ProducerID: 5, ProducerEpoch: 3, BaseSequence: 2, LastOffsetDelta: 0, BaseOffset: 12, MaxTimestamp: 222}, txnMarker{})
+	p.update(&recordHeader{ProducerID: 1, ProducerEpoch: 0, BaseSequence: math.MaxInt32, LastOffsetDelta: 2, BaseOffset: 13, MaxTimestamp: 333}, txnMarker{})
 	b := encodeSnapshot(p.sortedEntries())
 	be := binary.BigEndian
 	if be.Uint16(b) != 1 || be.Uint32(b[2:]) != crc32.Checksum(b[6:], crc32.MakeTable(crc32.Castagnoli)) || be.Uint32(b[6:]) != 3 {

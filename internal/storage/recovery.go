@@ -37,7 +37,7 @@ type logState struct {
 // completed from batch headers. Producer state is then loaded from the
 // newest usable snapshot and brought up to the log end by replaying headers.
 func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slog.Logger) (*Log, error) {
-	l := &Log{dir: dir, tp: tp, cfg: cfg.withDefaults(), logger: logger, producers: newProducerState(), skipCRC: st.sameBoot}
+	l := &Log{dir: dir, tp: tp, cfg: cfg.withDefaults(), logger: logger, producers: newProducerState(), skipCRC: st.sameBoot, recoverFrom: math.MaxInt64}
 	id, err := readPartitionMetadata(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -85,7 +85,7 @@ func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry) error {
 			return err
 		}
 	}
-	if err := l.loadProducerState(); err != nil {
+	if err := l.loadProducerState(min(l.leo, l.recoverFrom)); err != nil {
 		return err
 	}
 	if st.clean {
@@ -151,6 +151,7 @@ func (l *Log) loadSegments(st logState, now time.Time) error {
 		l.leo = next
 	}
 	if recoverFrom < len(l.segs) {
+		l.recoverFrom = l.segs[recoverFrom].base
 		return l.recoverSegments(recoverFrom)
 	}
 	return nil
@@ -174,6 +175,12 @@ func (l *Log) loadTrusted(i int, indexesOK bool) (int64, error) {
 	}
 	if indexesOK && (seg.idx.check(size) != nil || seg.tidx.check(limit) != nil) {
 		indexesOK = false
+	}
+	// A txn index that cannot be right is rebuilt by recovering the
+	// segment: the producer replay from a snapshot at or below it writes
+	// the entries again.
+	if err := seg.txn.check(limit + 1); err != nil {
+		return 0, err
 	}
 	if i+1 < len(l.segs) {
 		ts, off, ok := seg.tidx.last()
@@ -340,9 +347,11 @@ func (l *Log) scanBatches(seg *segment, pos, next, size int64, buf *[]byte, fn f
 	return next, pos, nil, nil
 }
 
-// loadProducerState loads the newest readable snapshot at or below the log
-// end and replays batch headers from its offset to the log end.
-func (l *Log) loadProducerState() error {
+// loadProducerState loads the newest readable snapshot at or below upTo
+// (and the log end) and replays batches from its offset to the log end,
+// which also rebuilds the transaction list and the txn index entries of
+// the markers replayed.
+func (l *Log) loadProducerState(upTo int64) error {
 	leo, first := l.leo, l.segs[0].base
 	if err := deleteSnapshots(l.dir, func(off int64) bool { return off > leo }); err != nil {
 		return err
@@ -354,6 +363,9 @@ func (l *Log) loadProducerState() error {
 	from := first
 	l.producers.reset()
 	for i := len(offs) - 1; i >= 0; i-- {
+		if offs[i] > upTo {
+			continue
+		}
 		path := segmentPath(l.dir, offs[i], snapshotSuffix)
 		m, err := readSnapshot(path)
 		if err != nil {
@@ -365,29 +377,66 @@ func (l *Log) loadProducerState() error {
 		from = max(offs[i], first)
 		break
 	}
+	l.txnsFromProducers()
 	return l.replayProducers(from)
 }
 
-// replayProducers feeds the headers of batches at or after from into the
-// producer table. from is a batch boundary (a snapshot is taken at the log
-// end).
+// replayProducers feeds the batches at or after from into the producer
+// table, the transaction list and the txn indexes: entries for markers at
+// or after from are dropped first and written again from the markers, so
+// a crash leaves none twice and none missing. from is a batch boundary (a
+// snapshot is taken at the log end). Only headers are read, and the
+// record of each marker.
 func (l *Log) replayProducers(from int64) error {
+	var buf []byte
 	for i, seg := range l.segs {
 		if i+1 < len(l.segs) && l.segs[i+1].base <= from {
 			continue
 		}
+		if err := seg.txn.truncateFrom(from); err != nil {
+			return err
+		}
 		_, pos := seg.idx.lookup(from)
-		err := seg.walk(pos, seg.size.Load(), func(_ int64, h record.Header) bool {
-			if h.BaseOffset >= from {
-				l.producers.update(&h)
+		var ferr error
+		err := seg.walk(pos, seg.size.Load(), func(p int64, h record.Header) bool {
+			if h.BaseOffset < from {
+				return false
 			}
-			return false
+			var m txnMarker
+			if h.IsControl() {
+				m, buf = l.readMarker(seg, p, &h, buf)
+			}
+			if ch := l.producers.update(&h, m); ch != (txnChange{}) {
+				ferr = l.trackTxn(seg, p, &h, m, ch)
+			}
+			return ferr != nil
 		})
-		if err != nil {
+		if err := errors.Join(err, ferr); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// readMarker reads and decodes the marker of the control batch at pos. A
+// marker that cannot be read or decoded still ends its producer's
+// transaction (the zero txnMarker), as its leader accepted it.
+func (l *Log) readMarker(seg *segment, pos int64, h *record.Header, buf []byte) (txnMarker, []byte) {
+	n := h.TotalSize()
+	if n > maxControlBatchBytes {
+		l.logger.Warn("control batch too large to be a transaction marker", "partition", l.tp, "offset", h.BaseOffset, "size", n)
+		return txnMarker{}, buf
+	}
+	buf = grow(buf, int(n))
+	if _, err := seg.file.f.ReadAt(buf, pos); err != nil {
+		l.logger.Warn("reading a transaction marker", "partition", l.tp, "offset", h.BaseOffset, "err", err)
+		return txnMarker{}, buf
+	}
+	m, err := decodeMarker(buf, h)
+	if err != nil {
+		l.logger.Warn("undecodable transaction marker", "partition", l.tp, "offset", h.BaseOffset, "err", err)
+	}
+	return m, buf
 }
 
 // listSegmentBases returns the base offsets of the .log files in dir.
@@ -420,7 +469,7 @@ func removeStrayFiles(dir string) error {
 		name := e.Name()
 		stray := strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, deletedSuffix) ||
 			strings.HasSuffix(name, cleanedSuffix) || strings.HasSuffix(name, swapSuffix)
-		for _, suffix := range []string{indexSuffix, timeIndexSuffix, keysSuffix} {
+		for _, suffix := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix, keysSuffix} {
 			if off, ok := parseOffsetName(name, suffix); ok {
 				if _, err := os.Stat(segmentPath(dir, off, logSuffix)); errors.Is(err, os.ErrNotExist) {
 					stray = true

@@ -145,6 +145,10 @@ func (l *Log) deleteOldestLocked(n int, start int64, now time.Time) error {
 	}
 	first := l.segs[0].base
 	errs = append(errs, deleteSnapshots(l.dir, func(off int64) bool { return off < first }))
+	// An open transaction whose first batch went stays open until its
+	// marker (as in Kafka); it holds the last stable offset at the log
+	// start.
+	l.relocateTxns(0, 0)
 	l.dirDirty.Store(true)
 	return errors.Join(errs...)
 }
@@ -277,7 +281,21 @@ func (l *Log) truncateLocked(offset int64) error {
 	if l.cleanerOffset.Load() > l.leo {
 		l.cleanerOffset.Store(l.leo)
 	}
-	return l.loadProducerState()
+	// Markers at or past the new end are gone: so are their txn index
+	// entries. The reload rebuilds the transaction list from the newest
+	// snapshot at or below the end, and keeps the transactions that ended
+	// before it and may not be stable yet.
+	if err := seg.txn.truncateFrom(l.leo); err != nil {
+		return err
+	}
+	l.txnMu.Lock()
+	before := l.txns
+	l.txnMu.Unlock()
+	if err := l.loadProducerState(l.leo); err != nil {
+		return err
+	}
+	l.mergeEndedTxns(before)
+	return nil
 }
 
 func (l *Log) writableLocked() error {
@@ -336,5 +354,5 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	l.recoveryPoint.Store(offset)
 	l.cleanerOffset.Store(offset)
 	l.logger.Info("log emptied to start at the leader's log start", "partition", l.tp, "offset", offset)
-	return l.loadProducerState()
+	return l.loadProducerState(l.leo)
 }

@@ -28,8 +28,9 @@ const (
 	swapSuffix    = ".swap"
 )
 
-// segmentSuffixes are the files of one segment.
-var segmentSuffixes = [...]string{logSuffix, indexSuffix, timeIndexSuffix}
+// segmentSuffixes are the files of one segment (the .txnindex exists only
+// once the segment has an aborted transaction).
+var segmentSuffixes = [...]string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix}
 
 // segmentPath names a segment or snapshot file the way Kafka does: the base
 // offset in 20 zero-padded digits followed by the suffix.
@@ -84,6 +85,7 @@ type segment struct {
 	file *segFile
 	idx  *offsetIndex
 	tidx *timeIndex
+	txn  *txnIndex
 
 	// size is the number of bytes of whole batches. It is written by the
 	// Log's writer after each append and read by readers.
@@ -104,13 +106,14 @@ type segment struct {
 	maxTSOffset int64      // last offset of the batch that carried maxTS
 }
 
-func newSegment(dir string, base int64, f *os.File, idx, tidx *indexFile, now time.Time) *segment {
+func newSegment(dir string, base int64, f *os.File, idx, tidx *indexFile, txn *txnIndex, now time.Time) *segment {
 	return &segment{
 		base:    base,
 		path:    segmentPath(dir, base, logSuffix),
 		file:    newSegFile(f),
 		idx:     &offsetIndex{indexFile: idx, base: base},
 		tidx:    &timeIndex{indexFile: tidx, base: base},
+		txn:     txn,
 		rollTS:  -1,
 		created: now,
 		maxTS:   -1,
@@ -125,7 +128,7 @@ func createSegment(dir string, base int64, cfg Config, now time.Time) (*segment,
 	if err != nil {
 		return nil, fmt.Errorf("storage: create segment: %w", err)
 	}
-	for _, suffix := range []string{indexSuffix, timeIndexSuffix, keysSuffix} {
+	for _, suffix := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix, keysSuffix} {
 		if err := os.Remove(segmentPath(dir, base, suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			f.Close()
 			return nil, fmt.Errorf("storage: create segment: %w", err)
@@ -162,7 +165,14 @@ func openSegmentFiles(dir string, base int64, f *os.File, cfg Config, now time.T
 		idx.close()
 		return nil, false, err
 	}
-	s := newSegment(dir, base, f, idx, tidx, now)
+	txn, err := openTxnIndex(segmentPath(dir, base, txnIndexSuffix), base)
+	if err != nil {
+		f.Close()
+		idx.close()
+		tidx.close()
+		return nil, false, err
+	}
+	s := newSegment(dir, base, f, idx, tidx, txn, now)
 	s.size.Store(st.Size())
 	return s, ok1 && ok2, nil
 }
@@ -309,7 +319,10 @@ func (s *segment) sync() error {
 	if err := s.idx.sync(); err != nil {
 		return err
 	}
-	return s.tidx.sync()
+	if err := s.tidx.sync(); err != nil {
+		return err
+	}
+	return s.txn.sync()
 }
 
 // truncate cuts the log file at pos, which must be a batch boundary.
@@ -346,7 +359,7 @@ func (s *segment) closeKeys() {
 // close drops the Log's reference; readers may keep the file a while.
 func (s *segment) close() error {
 	s.closeKeys()
-	err := errors.Join(s.idx.close(), s.tidx.close())
+	err := errors.Join(s.idx.close(), s.tidx.close(), s.txn.close())
 	s.file.release()
 	return err
 }
