@@ -304,12 +304,12 @@ type cleaner struct {
 	aborted       []abortedTxn
 	mapTxns, txns *abortTracker
 	stats         CleanStats
-	skipped     bool          // a group was not swapped in: do not move the cleaner offset
-	w           *bufio.Writer // of the group being written, reused
-	buf, out    []byte
-	recs, comp  []byte
-	built       []byte
-	kept        []record.Record // of the batch being filtered
+	skipped       bool          // a group was not swapped in: do not move the cleaner offset
+	w             *bufio.Writer // of the group being written, reused
+	buf, out      []byte
+	recs, comp    []byte
+	built         []byte
+	kept          []record.Record // of the batch being filtered
 }
 
 // buildMap maps keys over the dirty segments, all of segs but the last
