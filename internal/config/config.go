@@ -68,6 +68,13 @@ type Config struct {
 	GroupMaxSize               int
 	OffsetsTopicPartitions     int32
 	OffsetsTopicReplication    int16
+	TxnTopicPartitions         int32
+	TxnTopicReplication        int16
+	TxnTopicMinISR             int
+	TxnMaxTimeout              time.Duration
+	TxnIDExpiration            time.Duration
+	TxnAbortInterval           time.Duration
+	TxnExpireInterval          time.Duration
 	ReplicaLagTimeMax          time.Duration
 	// RackAwareFetch: replica.selector.class is the rack-aware selector.
 	RackAwareFetch bool
@@ -172,6 +179,13 @@ func (c *Config) resolve() error {
 	c.GroupMaxSize = int(c.int("group.max.size"))
 	c.OffsetsTopicPartitions = int32(c.int("offsets.topic.num.partitions"))
 	c.OffsetsTopicReplication = int16(c.int("offsets.topic.replication.factor"))
+	c.TxnTopicPartitions = int32(c.int("transaction.state.log.num.partitions"))
+	c.TxnTopicReplication = int16(c.int("transaction.state.log.replication.factor"))
+	c.TxnTopicMinISR = int(c.int("transaction.state.log.min.isr"))
+	c.TxnMaxTimeout = ms(c.int("transaction.max.timeout.ms"))
+	c.TxnIDExpiration = ms(c.int("transactional.id.expiration.ms"))
+	c.TxnAbortInterval = ms(c.int("transaction.abort.timed.out.transaction.cleanup.interval.ms"))
+	c.TxnExpireInterval = ms(c.int("transaction.remove.expired.transaction.cleanup.interval.ms"))
 	c.ReplicaLagTimeMax = ms(c.int("replica.lag.time.max.ms"))
 	c.RackAwareFetch = strings.EqualFold(strings.TrimSpace(c.Get("replica.selector.class")), RackAwareReplicaSelector)
 	c.LeaderThrottleRate = c.int("leader.replication.throttled.rate")
