@@ -611,7 +611,9 @@ func (c *Coordinator) EndTxn(now time.Time, req *kmsg.EndTxnRequest, reply func(
 		case statePrepareCommit, statePrepareAbort:
 			valid = retryOnBump
 		case stateCompleteCommit, stateCompleteAbort:
-			valid = retryOnBump || retryOnOverflow
+			// A retry of the end that completed, or (current epoch) a
+			// V2 client ending a transaction it added nothing to.
+			valid = retryOnBump || retryOnOverflow || req.ProducerEpoch == t.epoch
 		}
 	}
 	switch {
@@ -625,11 +627,11 @@ func (c *Coordinator) EndTxn(now time.Time, req *kmsg.EndTxnRequest, reply func(
 	same := (t.state == stateCompleteCommit || t.state == statePrepareCommit) == req.Commit
 	switch t.state {
 	case stateCompleteCommit, stateCompleteAbort:
-		if same {
-			return ok()
-		}
 		if req.Version >= 5 && !req.Commit && req.ProducerEpoch == t.epoch {
 			break // TV2: aborting a transaction with nothing in it
+		}
+		if same {
+			return ok()
 		}
 		return fail(kerr.InvalidTxnState.Code)
 	case statePrepareCommit, statePrepareAbort:
