@@ -179,7 +179,11 @@ func (l *Log) loadTrusted(i int, indexesOK bool) (int64, error) {
 	// A txn index that cannot be right is rebuilt by recovering the
 	// segment: the producer replay from a snapshot at or below it writes
 	// the entries again.
-	if err := seg.txn.check(limit + 1); err != nil {
+	next := int64(math.MaxInt64)
+	if i+1 < len(l.segs) {
+		next = l.segs[i+1].base
+	}
+	if err := seg.txn.check(next); err != nil {
 		return 0, err
 	}
 	if i+1 < len(l.segs) {

@@ -52,7 +52,7 @@ type txnIndex struct {
 	mu      sync.RWMutex
 	entries []abortedTxn
 
-	f        *os.File // nil until the first entry (or an existing file at open)
+	f        *os.File // nil until the first entry (or an existing file at open); set under mu
 	needSync atomic.Bool
 	// bad describes entries that failed the load checks; the loader then
 	// recovers the segment, whose replay rewrites the index.
@@ -149,7 +149,9 @@ func (x *txnIndex) append(e abortedTxn) (created bool, err error) {
 		if err != nil {
 			return false, fmt.Errorf("storage: create txn index: %w", err)
 		}
+		x.mu.Lock() // sync (Flush) reads f without the Log's mu
 		x.f, created = f, true
+		x.mu.Unlock()
 	}
 	var b [txnEntrySize]byte
 	e.encode(b[:])
@@ -231,10 +233,13 @@ func (x *txnIndex) len() int {
 }
 
 func (x *txnIndex) sync() error {
-	if x.f == nil || !x.needSync.Swap(false) {
+	x.mu.RLock()
+	f := x.f
+	x.mu.RUnlock()
+	if f == nil || !x.needSync.Swap(false) {
 		return nil
 	}
-	if err := x.f.Sync(); err != nil {
+	if err := f.Sync(); err != nil {
 		return fmt.Errorf("storage: fsync txn index %s: %w", x.path, err)
 	}
 	return nil
