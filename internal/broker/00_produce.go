@@ -6,7 +6,9 @@ package broker
 //   v1: throttle.  v2: log append time.
 //   v3: record batch v2 only, transactional id.  v5: log start offset.
 //   v8: per-record errors and an error message.  v9: flexible.
-//   v10-v11: current leader hints (KIP-951).  v12: no change.
+//   v10-v11: current leader hints (KIP-951).  v11+: TRANSACTION_ABORTABLE.
+//   v12: transactions V2: a transactional batch adds its partition to the
+//   transaction itself (KIP-890 part 2).
 //   v13: topics by id (KIP-516).
 
 import (
@@ -140,6 +142,9 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 			jobs = append(jobs, appendJob{part: part, records: records, rp: rp, done: done})
 			jobBytes += len(records)
 		}
+	}
+	if len(jobs) > 0 && req.Version >= 3 {
+		jobs = verifyTransactional(b, req, jobs, &anyErr)
 	}
 	runAppends(jobs, jobBytes, func(j *appendJob) {
 		if err := produceOne(b, j.part, j.records, req.Version < 3, now, j.rp, j.done); err != nil {
@@ -310,11 +315,8 @@ func produceOne(b *Broker, part *partition.Partition, records []byte, legacy boo
 	if err != nil {
 		return err
 	}
-	switch {
-	case h.IsControl():
+	if h.IsControl() {
 		return kerr.InvalidRecord // only the broker writes control batches
-	case h.IsTransactional():
-		return kerr.InvalidTxnState // transactions come with their own issue
 	}
 	// A compacted topic refuses keyless records (Kafka's LogValidator):
 	// the log checks that as it computes the key digests it keeps for the

@@ -300,7 +300,7 @@ func (b *Broker) readPartition(req *kmsg.FetchRequest, fp *fetchPart, rp *kmsg.F
 		}
 	}
 	hw := part.HighWatermark()
-	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hw, hw, part.Log().LogStartOffset()
+	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hw, part.LastStableOffset(), part.Log().LogStartOffset()
 	if replica < 0 && req.Version >= 11 && b.cfg.RackAwareFetch {
 		if to := b.preferredReadReplica(im, part, fp.offset, req.Rack); to >= 0 {
 			rp.PreferredReadReplica = to
@@ -313,9 +313,23 @@ func (b *Broker) readPartition(req *kmsg.FetchRequest, fp *fetchPart, rp *kmsg.F
 	}
 	var s storage.Slice
 	var err error
-	if replica >= 0 {
+	switch {
+	case replica >= 0:
 		s, err = part.ReadReplica(fp.offset, max(limit, 0))
-	} else {
+	case req.Version >= 4 && req.IsolationLevel == 1:
+		// read_committed: up to the last stable offset, with the
+		// aborted transactions the consumer must drop.
+		var aborted []storage.AbortedTxn
+		var lso int64
+		s, aborted, lso, err = part.ReadCommitted(fp.offset, max(limit, 0), first)
+		rp.LastStableOffset = lso
+		if err == nil && s.Size > 0 {
+			rp.AbortedTransactions = make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, len(aborted))
+			for i, a := range aborted {
+				rp.AbortedTransactions[i] = kmsg.FetchResponseTopicPartitionAbortedTransaction{ProducerID: a.ProducerID, FirstOffset: a.FirstOffset}
+			}
+		}
+	default:
 		s, err = part.Read(fp.offset, max(limit, 0), first)
 	}
 	if err != nil {

@@ -23,7 +23,7 @@ func handleListOffsets(rc *reqCtx, req *kmsg.ListOffsetsRequest) kmsg.Response {
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
-			listOffset(b, rt.Topic, rp, &sp, req.Version)
+			listOffset(b, rt.Topic, rp, &sp, req.Version, req.Version >= 2 && req.IsolationLevel == 1)
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
@@ -31,7 +31,9 @@ func handleListOffsets(rc *reqCtx, req *kmsg.ListOffsetsRequest) kmsg.Response {
 	return resp
 }
 
-func listOffset(b *Broker, topic string, rp kmsg.ListOffsetsRequestTopicPartition, sp *kmsg.ListOffsetsResponseTopicPartition, version int16) {
+// listOffset answers one partition; a read_committed request sees the
+// log up to the last stable offset instead of the high watermark.
+func listOffset(b *Broker, topic string, rp kmsg.ListOffsetsRequestTopicPartition, sp *kmsg.ListOffsetsResponseTopicPartition, version int16, committed bool) {
 	sp.Timestamp, sp.Offset = -1, -1
 	part, code := b.leaderFor(b.meta.Image(), topic, rp.Partition)
 	if code != 0 {
@@ -44,14 +46,18 @@ func listOffset(b *Broker, topic string, rp kmsg.ListOffsetsRequestTopicPartitio
 	}
 	log := part.Log()
 	sp.LeaderEpoch = part.LeaderEpoch()
+	visible := part.HighWatermark
+	if committed {
+		visible = part.LastStableOffset
+	}
 	switch rp.Timestamp {
 	case -2, -4: // earliest, earliest local
 		sp.Offset = log.LogStartOffset()
-	case -1: // latest: the high watermark, as consumers see it
-		sp.Offset = part.HighWatermark()
+	case -1: // latest: the high watermark (or LSO), as consumers see it
+		sp.Offset = visible()
 	case -3: // max timestamp
 		ts, off := log.MaxTimestamp()
-		if off >= 0 && off < part.HighWatermark() {
+		if off >= 0 && off < visible() {
 			sp.Timestamp, sp.Offset = ts, off
 		}
 	case -5, -6: // nothing is tiered
@@ -60,7 +66,7 @@ func listOffset(b *Broker, topic string, rp kmsg.ListOffsetsRequestTopicPartitio
 			sp.ErrorCode = kerr.InvalidRequest.Code
 			return
 		}
-		if off, ts, ok := log.OffsetForTimestamp(rp.Timestamp); ok && off < part.HighWatermark() {
+		if off, ts, ok := log.OffsetForTimestamp(rp.Timestamp); ok && off < visible() {
 			sp.Timestamp, sp.Offset = ts, off
 		}
 	}

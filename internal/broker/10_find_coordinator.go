@@ -6,8 +6,10 @@ package broker
 //   answered per key.  v5: no change (transaction errors).  v6: key type 2
 //   for share groups (KIP-932).
 // A group's coordinator is the leader of its __consumer_offsets partition
-// (created on the first request, as Kafka does). Transactions and share
-// groups are not implemented yet: those keys get COORDINATOR_NOT_AVAILABLE.
+// (created on the first request, as Kafka does). Share
+// groups are not implemented yet: that key gets COORDINATOR_NOT_AVAILABLE.
+// A transactional id's coordinator is the leader of its __transaction_state
+// partition (created on the first request).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -40,9 +42,21 @@ func handleFindCoordinator(rc *reqCtx, req *kmsg.FindCoordinatorRequest) kmsg.Re
 			if !found {
 				c.ErrorCode = kerr.CoordinatorNotAvailable.Code
 			}
-		case 1, 2:
+		case 1:
+			if err := b.txns.EnsureTopic(); err != nil {
+				c.ErrorCode, c.ErrorMessage = kerr.CoordinatorNotAvailable.Code, errMessage(err)
+				break
+			}
 			c.ErrorCode = kerr.CoordinatorNotAvailable.Code
-			msg := "transactions and share groups are not supported yet"
+			leader := b.txns.Leader(key)
+			for _, br := range b.brokers(b.meta.Image()) {
+				if br.ID == leader {
+					c.NodeID, c.Host, c.Port, c.ErrorCode = br.ID, br.Host, br.Port, 0
+				}
+			}
+		case 2:
+			c.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			msg := "share groups are not supported yet"
 			c.ErrorMessage = &msg
 		default:
 			c.ErrorCode = kerr.InvalidRequest.Code

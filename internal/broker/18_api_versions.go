@@ -41,6 +41,14 @@ func handleAPIVersions(rc *reqCtx, req *kmsg.ApiVersionsRequest) kmsg.Response {
 		}
 	}
 	resp.ApiKeys = apiVersionKeys(rc.c.controller)
+	if req.Version >= 3 && !rc.c.controller {
+		// Features (KIP-584): transaction.version 2 tells Kafka 4
+		// clients to use transactions V2 (KIP-890 part 2). The level
+		// never changes, so its epoch is constant.
+		resp.SupportedFeatures = []kmsg.ApiVersionsResponseSupportedFeature{{Name: "transaction.version", MinVersion: 0, MaxVersion: transactionVersion}}
+		resp.FinalizedFeaturesEpoch = 1
+		resp.FinalizedFeatures = []kmsg.ApiVersionsResponseFinalizedFeature{{Name: "transaction.version", MinVersionLevel: transactionVersion, MaxVersionLevel: transactionVersion}}
+	}
 	return resp
 }
 

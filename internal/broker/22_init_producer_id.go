@@ -4,8 +4,9 @@ package broker
 //   v1: throttle.  v2: flexible.  v3: producer id and epoch in the request
 //   (KIP-360, bumping the epoch of a known producer).  v4-v5: no change
 //   for idempotent producers.
-// Only idempotent (non-transactional) producers are served until
-// transactions exist; see the handler for what a transactional id gets.
+// With a transactional id the request goes to the transaction coordinator
+// (internal/coordinator/txn): a producer id bound to that id, its epoch
+// bumped at every call, which fences older producers with the same id.
 
 import (
 	"sync"
@@ -50,18 +51,19 @@ func (p *producerIDs) allocate() (int64, error) {
 	return id, nil
 }
 
-func handleInitProducerID(rc *reqCtx, req *kmsg.InitProducerIDRequest) kmsg.Response {
+func handleInitProducerID(rc *reqCtx, p *pending, reqAny kmsg.Request) {
+	req := reqAny.(*kmsg.InitProducerIDRequest)
+	if req.TransactionalID != nil {
+		rc.broker().txns.InitProducerID(req, func(resp *kmsg.InitProducerIDResponse) { p.complete(resp) })
+		return
+	}
+	p.complete(initIdempotent(rc, req))
+}
+
+func initIdempotent(rc *reqCtx, req *kmsg.InitProducerIDRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
-	if req.TransactionalID != nil {
-		// Transactions arrive with their own issue. Until then a
-		// transactional producer is told no transaction coordinator is
-		// available, which clients report as a clear, retriable error
-		// instead of misbehaving later.
-		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
-		return resp
-	}
 	// KIP-360: an idempotent producer re-initialising with its old id and
 	// epoch gets a fresh id (epoch bumping is only kept for transactional
 	// producers, whose id is tied to the transactional id).

@@ -35,7 +35,7 @@ func init() {
 		kmsg.CreateTopics.Int16():               {0, 7, now(handleCreateTopics)},
 		kmsg.DeleteTopics.Int16():               {0, 6, now(handleDeleteTopics)},
 		kmsg.DeleteRecords.Int16():              {0, 2, now(handleDeleteRecords)},
-		kmsg.InitProducerID.Int16():             {0, 5, now(handleInitProducerID)},
+		kmsg.InitProducerID.Int16():             {0, 5, handleInitProducerID},
 		kmsg.OffsetForLeaderEpoch.Int16():       {0, 4, now(handleOffsetForLeaderEpoch)},
 		kmsg.DescribeConfigs.Int16():            {0, 4, now(handleDescribeConfigs)},
 		kmsg.AlterConfigs.Int16():               {0, 2, now(handleAlterConfigs)},
@@ -54,7 +54,7 @@ func init() {
 		kmsg.RemoveRaftVoter.Int16():            {0, 0, now(handleRemoveRaftVoter)},
 	}
 	// Each feature area registers its APIs in a table of its own.
-	for _, extra := range []map[int16]api{groupAPIs()} {
+	for _, extra := range []map[int16]api{groupAPIs(), txnAPIs()} {
 		for k, a := range extra {
 			apiTable[k] = a
 		}

@@ -50,7 +50,10 @@ func newGroupCoordinator(cfg *config.Config, b *Broker) *group.Runtime {
 
 // StartCoordinators starts loading the coordinators' state from their
 // internal topics; until loaded they answer COORDINATOR_LOAD_IN_PROGRESS.
-func (b *Broker) StartCoordinators() { b.groups.Start() }
+func (b *Broker) StartCoordinators() {
+	b.groups.Start()
+	b.txns.Start()
+}
 
 // clientHost is the client's address as Kafka reports it ("/127.0.0.1").
 func (rc *reqCtx) clientHost() string {

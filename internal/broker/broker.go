@@ -11,6 +11,7 @@ import (
 
 	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/coordinator/group"
+	"github.com/samsa-streaming/samsa/internal/coordinator/txn"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/partition"
 )
@@ -26,6 +27,8 @@ type Broker struct {
 	now           func() time.Time
 	budget        *budget        // request bytes held across connections
 	groups        *group.Runtime // consumer group coordinator (apis_group.go)
+	txns          *txn.Runtime   // transaction coordinator (apis_txn.go)
+	peers         peers          // clients to other brokers (apis_txn.go)
 
 	ln      net.Listener
 	conns   sync.WaitGroup
@@ -46,6 +49,7 @@ func New(cfg *config.Config, meta *metadata.Store, parts *partition.Manager, log
 		budget:        newBudget(cfg.QueuedMaxRequestBytes),
 	}
 	b.groups = newGroupCoordinator(cfg, b)
+	b.txns = newTxnCoordinator(cfg, b)
 	return b
 }
 
@@ -147,6 +151,8 @@ func (b *Broker) ServeController(nc net.Conn) {
 func (b *Broker) Close(ctx context.Context) error {
 	b.closing.Store(true)
 	defer b.groups.Close() // after the connections, so no request is mid-step
+	defer b.txns.Close()
+	defer b.peers.close()
 	var err error
 	if b.ln != nil {
 		err = b.ln.Close()

@@ -33,6 +33,10 @@ func errCode(err error) int16 {
 		return kerr.OutOfOrderSequenceNumber.Code
 	case errors.Is(err, storage.ErrInvalidProducerEpoch):
 		return kerr.InvalidProducerEpoch.Code
+	case errors.Is(err, storage.ErrTransactionCoordinatorFenced):
+		return kerr.TransactionCoordinatorFenced.Code
+	case errors.Is(err, storage.ErrInvalidTxnState):
+		return kerr.InvalidTxnState.Code
 	case errors.Is(err, partition.ErrNotLeader):
 		return kerr.NotLeaderForPartition.Code
 	case errors.Is(err, partition.ErrNotEnoughReplicas):

@@ -92,6 +92,7 @@ Brokers are taken from -b/--brokers, else from $SAMSA_BROKERS, else ` + defaultB
 		newClusterCmd(g),
 		newBenchCmd(g),
 		newGroupCmd(g),
+		newTxnCmd(g),
 		newBrokerCmd(g),
 		newVerifyCmd(g),
 	)

@@ -181,6 +181,41 @@ func (p *Partition) hwPosition() storage.Position {
 // for acks=all: with fewer in-sync replicas than min.insync.replicas the
 // batch is refused (ErrNotEnoughReplicas) and done is not called.
 func (p *Partition) Append(batch []byte, now time.Time, done func(error)) (storage.AppendResult, error) {
+	return p.append(batch, now, done, p.log.Append)
+}
+
+// AppendCoordinator is Append for batches a coordinator writes for a
+// producer: transaction markers, and the group coordinator's
+// transactional offset commits. The log checks producer epochs (and the
+// coordinator epoch of markers) but not sequence numbers (Kafka's
+// AppendOrigin.COORDINATOR).
+func (p *Partition) AppendCoordinator(batch []byte, now time.Time, done func(error)) (storage.AppendResult, error) {
+	return p.append(batch, now, done, p.log.AppendCoordinator)
+}
+
+// LastStableOffset is the offset below which every transaction is
+// decided (committed or aborted) and replicated: what read_committed
+// consumers may read up to (Kafka's LSO). It is the high watermark when no
+// transaction is open below it.
+func (p *Partition) LastStableOffset() int64 { return p.lastStable().Offset }
+
+func (p *Partition) lastStable() storage.Position { return p.log.LastStable(p.hwPosition()) }
+
+// ReadCommitted reads like Read but only below the last stable offset,
+// and returns the aborted transactions that overlap what was read (for
+// the fetch response's aborted_transactions), with the last stable offset.
+func (p *Partition) ReadCommitted(offset int64, maxBytes int32, minOneBatch bool) (storage.Slice, []storage.AbortedTxn, int64, error) {
+	lso := p.lastStable()
+	s, err := p.log.Read(offset, maxBytes, minOneBatch, lso)
+	if err != nil || s.Size == 0 {
+		return s, nil, lso.Offset, err
+	}
+	// The read ends inside or at the end of what it returned; the
+	// aborted list may cover more than needed, which clients ignore.
+	return s, p.log.AbortedTransactions(offset, lso.Offset), lso.Offset, nil
+}
+
+func (p *Partition) append(batch []byte, now time.Time, done func(error), write func([]byte, int32, time.Time) (storage.AppendResult, error)) (storage.AppendResult, error) {
 	p.mu.Lock()
 	if p.leader != p.nodeID {
 		p.mu.Unlock()
@@ -192,7 +227,7 @@ func (p *Partition) Append(batch []byte, now time.Time, done func(error)) (stora
 	}
 	epoch := p.leaderEpoch
 	p.mu.Unlock()
-	res, err := p.log.Append(batch, epoch, now)
+	res, err := write(batch, epoch, now)
 	if err != nil {
 		if errors.Is(err, storage.ErrLogFailed) {
 			p.failed()

@@ -1,0 +1,124 @@
+package broker
+
+import (
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/coordinator/txn"
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+// Server-side transaction checks on Produce (KIP-890). The first
+// transactional batch of a producer in a partition (the partition has no
+// open transaction of that producer and epoch) is checked with the
+// transaction coordinator before it is written:
+//
+//   - Produce v12+ (transactions V2): the leader adds the partition to the
+//     transaction itself (AddPartitionsToTxn v5 on the client's behalf);
+//   - older versions: the leader asks whether the client added it
+//     (verify_only), so a late write from an aborted or timed-out
+//     transaction cannot open a transaction that never ends (a "hanging
+//     transaction").
+//
+// Coordinator errors that mean "try again" (moving, loading, markers of
+// the previous transaction still being written) are retried here for up
+// to addToTxnRetryMax and then answered NOT_ENOUGH_REPLICAS, which every
+// client retries, as Kafka does.
+
+const (
+	addToTxnBackoff  = 20 * time.Millisecond
+	addToTxnRetryMax = 500 * time.Millisecond
+)
+
+// verifyTransactional checks the transactional batches of a produce
+// request and returns the jobs that may be appended; the others are
+// answered with their error here.
+func verifyTransactional(b *Broker, req *kmsg.ProduceRequest, jobs []appendJob, anyErr interface{ Store(bool) }) []appendJob {
+	type need struct {
+		i  int
+		tp txn.TopicPartition
+	}
+	var needs []need
+	var pid int64
+	var epoch int16
+	fail := func(j *appendJob, code int16) {
+		j.rp.ErrorCode, j.rp.BaseOffset = code, -1
+		anyErr.Store(true)
+		if j.done != nil {
+			j.done(nil)
+		}
+	}
+	failed := map[int]bool{}
+	for i := range jobs {
+		j := &jobs[i]
+		h, err := record.ParseHeader(j.records)
+		if err != nil || !h.IsTransactional() || h.IsControl() {
+			continue // produceOne answers what is malformed
+		}
+		if req.TransactionID == nil || *req.TransactionID == "" {
+			fail(j, kerr.InvalidRecord.Code)
+			failed[i] = true
+			continue
+		}
+		if j.part.Log().InTransaction(h.ProducerID, h.ProducerEpoch) {
+			continue
+		}
+		pid, epoch = h.ProducerID, h.ProducerEpoch
+		needs = append(needs, need{i, txn.TopicPartition{Topic: j.part.Topic, Partition: j.part.Index}})
+	}
+	if len(needs) > 0 {
+		parts := make([]txn.TopicPartition, len(needs))
+		for k, n := range needs {
+			parts[k] = n.tp
+		}
+		add := req.Version >= 12
+		deadline := time.Now().Add(addToTxnRetryMax)
+		var codes map[txn.TopicPartition]int16
+		var all int16
+		for {
+			codes, all = b.addToTxn(*req.TransactionID, pid, epoch, parts, add)
+			if !retriableTxnCode(all) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(addToTxnBackoff)
+		}
+		for _, n := range needs {
+			code := all
+			if c, ok := codes[n.tp]; ok && code == 0 {
+				code = c
+			}
+			switch {
+			case code == 0:
+				continue
+			case code == kerr.ProducerFenced.Code:
+				code = kerr.InvalidProducerEpoch.Code
+			case code == kerr.TransactionAbortable.Code && req.Version <= 10:
+				code = kerr.InvalidTxnState.Code
+			case retriableTxnCode(code) || code == kerr.NetworkException.Code:
+				code = kerr.NotEnoughReplicas.Code
+			}
+			fail(&jobs[n.i], code)
+			failed[n.i] = true
+		}
+	}
+	if len(failed) == 0 {
+		return jobs
+	}
+	out := jobs[:0:0]
+	for i := range jobs {
+		if !failed[i] {
+			out = append(out, jobs[i])
+		}
+	}
+	return out
+}
+
+func retriableTxnCode(code int16) bool {
+	switch code {
+	case kerr.NotCoordinator.Code, kerr.CoordinatorNotAvailable.Code, kerr.CoordinatorLoadInProgress.Code, kerr.ConcurrentTransactions.Code:
+		return true
+	}
+	return false
+}
