@@ -427,7 +427,9 @@ func (r *Runtime) InitProducerID(req *kmsg.InitProducerIDRequest, reply func(*km
 
 // AddPartitions adds partitions to a transaction; done gets one code.
 func (r *Runtime) AddPartitions(id string, pid int64, epoch int16, parts []TopicPartition, version int16, done func(int16)) {
-	r.do(func(co *Coordinator, now time.Time) Out { return co.AddPartitions(now, id, pid, epoch, parts, version, done) })
+	r.do(func(co *Coordinator, now time.Time) Out {
+		return co.AddPartitions(now, id, pid, epoch, parts, version, done)
+	})
 }
 
 // VerifyPartitions answers a verify-only AddPartitionsToTxn at once.
