@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime/debug"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -1117,6 +1118,14 @@ func completeSwaps(dir string) error {
 		if err != nil {
 			return err
 		}
+		swaps, final := cleanedPaths(dir, base, swapSuffix), cleanedPaths(dir, base, "")
+		// A <base>.txnindex is the new segment's when its .swap was
+		// already renamed: then there is no .txnindex.swap, and the old
+		// segment at base was renamed .deleted before (its .log is gone).
+		// Otherwise it is the old segment's. (A cleaned segment without
+		// entries has no .txnindex, and neither had the old one then.)
+		_, swapErr := os.Stat(swaps[3])
+		keepTxn := errors.Is(swapErr, os.ErrNotExist) && !slices.Contains(bases, base)
 		for _, b := range bases {
 			if b >= base && b < next {
 				if err := removeFiles(append(cleanedPaths(dir, b, ""), segmentPath(dir, b, keysSuffix))); err != nil {
@@ -1124,8 +1133,11 @@ func completeSwaps(dir string) error {
 				}
 			}
 		}
-		swaps, final := cleanedPaths(dir, base, swapSuffix), cleanedPaths(dir, base, "")
-		if err := removeFiles(append(final, segmentPath(dir, base, keysSuffix))); err != nil {
+		stale := append(final[:3:3], segmentPath(dir, base, keysSuffix))
+		if !keepTxn {
+			stale = append(stale, final[3])
+		}
+		if err := removeFiles(stale); err != nil {
 			return err
 		}
 		for _, i := range swapOrder {
