@@ -50,10 +50,15 @@ func TestFindCoordinatorVersions(t *testing.T) {
 	if len(resp.Coordinators) != 3 || resp.Coordinators[2].Key != "c" || resp.Coordinators[2].ErrorCode != 0 {
 		t.Fatalf("batched: %+v", resp.Coordinators)
 	}
-	req.CoordinatorType = 1 // transactions: not yet
+	req.CoordinatorType = 1 // transactions: this node, once __transaction_state exists
+	resp = request[*kmsg.FindCoordinatorResponse](t, cl, req, 6)
+	if c := resp.Coordinators[0]; c.ErrorCode != 0 || c.NodeID != 1 || c.Port == 0 {
+		t.Fatalf("transaction coordinator: %+v", resp.Coordinators[0])
+	}
+	req.CoordinatorType = 2 // share groups: not yet
 	resp = request[*kmsg.FindCoordinatorResponse](t, cl, req, 6)
 	if resp.Coordinators[0].ErrorCode != kerr.CoordinatorNotAvailable.Code {
-		t.Fatalf("transaction coordinator: %+v", resp.Coordinators[0])
+		t.Fatalf("share group coordinator: %+v", resp.Coordinators[0])
 	}
 	req.CoordinatorType = 9
 	resp = request[*kmsg.FindCoordinatorResponse](t, cl, req, 6)
