@@ -121,10 +121,27 @@ func (c *Coordinator) DeleteGroups(now time.Time, req *kmsg.DeleteGroupsRequest,
 			resp.Groups[i].ErrorCode = kerr.NonEmptyGroup.Code
 			continue
 		}
+		// Pending transactional offsets go too (Kafka deletes a group with
+		// open transactions and writes tombstones for their partitions;
+		// replaying a tombstone drops pending offsets). A transactional
+		// commit still in flight is dropped when it completes, so its
+		// partitions get tombstones as well.
 		recs := groupTombstones(g)
-		for t := range g.offsets {
+		parts := g.offsetPartitions()
+		seen := map[tp]bool{}
+		for _, t := range parts {
+			seen[t] = true
+		}
+		for t := range g.txnInflight {
+			if !seen[t] {
+				parts = append(parts, t)
+			}
+		}
+		sortTPs(parts)
+		for _, t := range parts {
 			recs = append(recs, Record{Key: offsetKey(id, t.topic, t.partition)})
 		}
+		c.forgetTxns(g)
 		g.transition(Dead, now)
 		delete(c.groups, id)
 		waiting++

@@ -39,12 +39,30 @@ type Coordinator struct {
 	inflight map[uint64]*inflightAppend
 	tails    map[int32]uint64
 
+	// openTxns indexes the groups holding transactional offsets of a
+	// producer not yet decided, by partition and producer id (txn.go);
+	// endedWhileLoading holds the transaction ends CompleteTxn reported
+	// for a partition being loaded, applied when its load finishes.
+	openTxns          map[int32]map[int64]map[string]bool
+	endedWhileLoading map[int32][]txnEnd
+
 	nextExpiry time.Time
 }
 
 type inflightAppend struct {
+	id        uint64
 	partition int32
+	base      int64 // offset of its first record in the log (Appended); -1 until known
 	then      []func(now time.Time, err error, out *Out)
+}
+
+// recordOffset is the log offset of the append's i-th record, -1 if the
+// runtime did not say (Appended).
+func (a *inflightAppend) recordOffset(i int) int64 {
+	if a.base < 0 {
+		return -1
+	}
+	return a.base + int64(i)
 }
 
 // New returns a Coordinator that answers COORDINATOR_LOAD_IN_PROGRESS until
@@ -52,7 +70,8 @@ type inflightAppend struct {
 // earlier run of the broker are never reused.
 func New(cfg Config, nonce string) *Coordinator {
 	return &Coordinator{cfg: cfg, nonce: nonce, loading: true, groups: map[string]*group{},
-		inflight: map[uint64]*inflightAppend{}, tails: map[int32]uint64{}}
+		inflight: map[uint64]*inflightAppend{}, tails: map[int32]uint64{},
+		openTxns: map[int32]map[int64]map[string]bool{}, endedWhileLoading: map[int32][]txnEnd{}}
 }
 
 // SetOwner sets how the coordinator tells its own groups from other
@@ -77,6 +96,10 @@ func (c *Coordinator) SetLoaded(loaded func(group string) bool) { c.loaded = loa
 // and the new leader rebuilds them from the log.
 func (c *Coordinator) Unload(p int32) {
 	delete(c.partLoading, p)
+	if c.partOf != nil {
+		delete(c.openTxns, p)
+		delete(c.endedWhileLoading, p)
+	}
 	for id := range c.groups {
 		if c.partOf != nil && c.partOf(id) == p {
 			delete(c.groups, id)
@@ -98,6 +121,7 @@ func (c *Coordinator) BeginLoad(p int32) {
 // their members' session timers from now, as FinishLoad does for all.
 func (c *Coordinator) FinishLoadPartition(now time.Time, p int32) {
 	delete(c.partLoading, p)
+	c.applyEndedWhileLoading(p)
 	for id, g := range c.groups {
 		if c.partOf == nil || c.partOf(id) != p {
 			continue
@@ -109,7 +133,7 @@ func (c *Coordinator) FinishLoadPartition(now time.Time, p int32) {
 			c.finishConsumerLoad(g, now)
 			continue
 		}
-		if len(g.members) == 0 && len(g.offsets) == 0 {
+		if len(g.members) == 0 && len(g.offsets) == 0 && !g.hasTxn() {
 			delete(c.groups, g.id)
 		}
 	}
@@ -125,17 +149,33 @@ func (c *Coordinator) newID(prefix string) string {
 
 // append queues records for the group's partition and registers then to run
 // when they are durable.
-func (c *Coordinator) append(out *Out, groupID string, recs []Record, then func(now time.Time, err error, out *Out)) {
+func (c *Coordinator) append(out *Out, groupID string, recs []Record, then func(now time.Time, err error, out *Out)) *inflightAppend {
+	return c.appendAs(out, groupID, recs, nil, then)
+}
+
+// appendAs is append for a producer's transactional batch (nil: none).
+func (c *Coordinator) appendAs(out *Out, groupID string, recs []Record, producer *Producer, then func(now time.Time, err error, out *Out)) *inflightAppend {
 	c.seq++
 	id := c.seq
 	p := PartitionFor(groupID, c.cfg.Partitions)
-	out.Appends = append(out.Appends, Append{ID: id, Partition: p, Records: recs})
-	a := &inflightAppend{partition: p}
+	out.Appends = append(out.Appends, Append{ID: id, Partition: p, Records: recs, Producer: producer})
+	a := &inflightAppend{id: id, partition: p, base: -1}
 	if then != nil {
 		a.then = append(a.then, then)
 	}
 	c.inflight[id] = a
 	c.tails[p] = id
+	return a
+}
+
+// Appended tells the Coordinator where the log put the Append with this
+// ID (the offset of its first record), once the log took it and before
+// AppendDone. Offsets are compared when a transaction commits: a
+// transaction's offset replaces a committed one only if written after it.
+func (c *Coordinator) Appended(id uint64, baseOffset int64) {
+	if a, ok := c.inflight[id]; ok {
+		a.base = baseOffset
+	}
 }
 
 // afterDurable runs then once every append to the group's partition made
@@ -174,6 +214,28 @@ func (c *Coordinator) AppendDone(now time.Time, id uint64, err error) Out {
 // topic ids of KIP-848 assignments; partitions of topics that no longer
 // exist are dropped.
 func (c *Coordinator) Replay(now time.Time, key, value []byte, topics Topics) error {
+	return c.replay(now, key, value, topics, -1, -1)
+}
+
+// ReplayEntry applies one entry of a __consumer_offsets partition read
+// back while loading (WalkLog), in log order: records of transactional
+// batches stay pending for their producer until its marker, and a marker
+// commits or aborts them. partition is the partition being loaded.
+func (c *Coordinator) ReplayEntry(now time.Time, partition int32, e *Entry, topics Topics) error {
+	if e.Control {
+		c.endTxn(partition, e.ProducerID, e.Commit)
+		return nil
+	}
+	pid := int64(-1)
+	if e.Transactional {
+		pid = e.ProducerID
+	}
+	return c.replay(now, e.Key, e.Value, topics, e.Offset, pid)
+}
+
+// replay applies one record at logOffset (-1: unknown); pid >= 0 marks an
+// offset commit of that producer's open transaction.
+func (c *Coordinator) replay(now time.Time, key, value []byte, topics Topics, logOffset, pid int64) error {
 	if len(key) >= 2 && isConsumerKey(binary.BigEndian.Uint16(key)) {
 		r, ok, err := decodeConsumerRecord(key, value)
 		if err != nil || !ok {
@@ -192,6 +254,7 @@ func (c *Coordinator) Replay(now time.Time, key, value []byte, topics Topics) er
 		if d.offset == nil {
 			if g != nil {
 				delete(g.offsets, t)
+				g.dropTxnOffsets(t) // as Kafka: a tombstone ends pending ones too
 			}
 			return nil
 		}
@@ -199,7 +262,12 @@ func (c *Coordinator) Replay(now time.Time, key, value []byte, topics Topics) er
 			g = newGroup(d.group, now)
 			c.groups[d.group] = g
 		}
-		g.offsets[t] = offset{offset: d.offset.Offset, leaderEpoch: d.offset.LeaderEpoch, metadata: d.offset.Metadata, commitMs: d.offset.CommitTimestamp}
+		o := offset{offset: d.offset.Offset, leaderEpoch: d.offset.LeaderEpoch, metadata: d.offset.Metadata, commitMs: d.offset.CommitTimestamp, logOffset: logOffset}
+		if pid >= 0 {
+			c.addTxnOffset(g, pid, t, o)
+			return nil
+		}
+		g.offsets[t] = o
 		return nil
 	}
 	if d.meta == nil {
@@ -213,12 +281,11 @@ func (c *Coordinator) Replay(now time.Time, key, value []byte, topics Topics) er
 		}
 		return nil
 	}
-	offsets := map[tp]offset{}
-	if g != nil {
-		offsets = g.offsets
-	}
+	old := g
 	g = newGroup(d.group, now)
-	g.offsets = offsets
+	if old != nil {
+		g.offsets, g.txnOffsets = old.offsets, old.txnOffsets
+	}
 	c.groups[d.group] = g
 	v := d.meta
 	g.protocolType, g.generation = v.ProtocolType, v.Generation
@@ -253,6 +320,11 @@ func (c *Coordinator) Replay(now time.Time, key, value []byte, topics Topics) er
 // (KIP-848 members also a full rebalance timeout to finish revoking).
 func (c *Coordinator) FinishLoad(now time.Time) {
 	c.loading = false
+	for p := range c.endedWhileLoading {
+		if !c.partLoading[p] {
+			c.applyEndedWhileLoading(p)
+		}
+	}
 	for _, g := range c.groups {
 		for _, m := range g.members {
 			m.expiresAt = now.Add(m.sessionTimeout)
@@ -261,7 +333,7 @@ func (c *Coordinator) FinishLoad(now time.Time) {
 			c.finishConsumerLoad(g, now)
 			continue
 		}
-		if len(g.members) == 0 && len(g.offsets) == 0 {
+		if len(g.members) == 0 && len(g.offsets) == 0 && !g.hasTxn() {
 			delete(c.groups, g.id)
 		}
 	}
@@ -393,12 +465,12 @@ func (c *Coordinator) expireOffsets(now time.Time, out *Out) {
 		var tomb []Record
 		for t, o := range g.offsets {
 			base := max(o.commitMs, g.stateSince.UnixMilli())
-			if now.UnixMilli()-base >= c.cfg.OffsetsRetention.Milliseconds() && g.pendingCommits[t] == 0 {
+			if now.UnixMilli()-base >= c.cfg.OffsetsRetention.Milliseconds() && g.pendingCommits[t] == 0 && !g.txnPending(t) {
 				delete(g.offsets, t)
 				tomb = append(tomb, Record{Key: offsetKey(g.id, t.topic, t.partition)})
 			}
 		}
-		if len(g.offsets) == 0 && len(g.pendingCommits) == 0 {
+		if len(g.offsets) == 0 && len(g.pendingCommits) == 0 && !g.hasTxn() {
 			tomb = append(tomb, groupTombstones(g)...)
 			g.transition(Dead, now)
 			delete(c.groups, g.id)
@@ -415,14 +487,17 @@ func (c *Coordinator) DropTopic(now time.Time, topic string) Out {
 	for _, id := range c.sortedGroups() {
 		g := c.groups[id]
 		var tomb []Record
-		for t := range g.offsets {
+		var parts []tp
+		for _, t := range g.offsetPartitions() {
 			if t.topic == topic {
 				delete(g.offsets, t)
+				g.dropTxnOffsets(t)
 				tomb = append(tomb, Record{Key: offsetKey(g.id, t.topic, t.partition)})
+				parts = append(parts, t)
 			}
 		}
 		if len(tomb) > 0 {
-			c.append(&out, g.id, tomb, nil)
+			g.tombstoned(parts, c.append(&out, g.id, tomb, nil))
 		}
 	}
 	return out

@@ -16,10 +16,12 @@ type harness struct {
 	t       *testing.T
 	c       *Coordinator
 	now     time.Time
-	log     []Record // every record appended, in order
-	pending []Append // appends not yet completed
-	auto    bool     // complete appends as soon as they are made
-	tv      Topics   // topics for KIP-848 heartbeats; nil: topicsT
+	log     []Record           // every record appended, in order
+	pending []Append           // appends not yet completed
+	batches map[int32][][]byte // each partition's log as batches (base offsets set), markers too
+	next    map[int32]int64    // each partition's log end offset
+	auto    bool               // complete appends as soon as they are made
+	tv      Topics             // topics for KIP-848 heartbeats; nil: topicsT
 }
 
 func newHarness(t *testing.T, mod func(*Config)) *harness {
@@ -30,7 +32,8 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 	if mod != nil {
 		mod(&cfg)
 	}
-	h := &harness{t: t, c: New(cfg, "n"), now: time.UnixMilli(1_700_000_000_000), auto: true}
+	h := &harness{t: t, c: New(cfg, "n"), now: time.UnixMilli(1_700_000_000_000), auto: true,
+		batches: map[int32][][]byte{}, next: map[int32]int64{}}
 	h.c.FinishLoad(h.now)
 	return h
 }
@@ -53,6 +56,14 @@ func (h *harness) apply(out Out) {
 		r.To.Complete(r.Resp)
 	}
 	for _, a := range out.Appends {
+		h.c.Appended(a.ID, h.next[a.Partition])
+		var b []byte
+		if a.Producer != nil {
+			b = EncodeTxnBatch(a.Records, *a.Producer, h.now.UnixMilli())
+		} else {
+			b = EncodeBatch(a.Records, h.now.UnixMilli())
+		}
+		h.addBatch(a.Partition, b, len(a.Records))
 		h.log = append(h.log, a.Records...)
 		h.pending = append(h.pending, a)
 	}

@@ -50,7 +50,7 @@ func (c *Coordinator) JoinGroup(now time.Time, req *kmsg.JoinGroupRequest, clien
 		protos[i] = protocol{p.Name, bytes.Clone(p.Metadata)}
 	}
 	if !g.supportsProtocols(req.ProtocolType, protos) {
-		if len(g.members) == 0 && len(g.offsets) == 0 && len(g.pending) == 0 {
+		if len(g.members) == 0 && len(g.offsets) == 0 && len(g.pending) == 0 && !g.hasTxn() {
 			delete(c.groups, g.id) // do not keep a group this join created
 		}
 		return fail(kerr.InconsistentGroupProtocol.Code)

@@ -53,6 +53,7 @@ func (c *Coordinator) OffsetCommit(now time.Time, req *kmsg.OffsetCommitRequest,
 		t   tp
 		o   offset
 		ptr *int16
+		i   int // index of its record in the append
 	}
 	var commits []done
 	for i, rt := range req.Topics {
@@ -72,8 +73,8 @@ func (c *Coordinator) OffsetCommit(now time.Time, req *kmsg.OffsetCommitRequest,
 				o.leaderEpoch = -1
 			}
 			t := tp{rt.Topic, rp.Partition}
+			commits = append(commits, done{t, o, code, len(recs)})
 			recs = append(recs, Record{offsetKey(g.id, t.topic, t.partition), offsetValue(o)})
-			commits = append(commits, done{t, o, code})
 			g.pendingCommits[t]++
 		}
 	}
@@ -81,7 +82,8 @@ func (c *Coordinator) OffsetCommit(now time.Time, req *kmsg.OffsetCommitRequest,
 		out.reply(to, resp)
 		return out
 	}
-	c.append(&out, g.id, recs, func(now time.Time, err error, out *Out) {
+	var a *inflightAppend
+	a = c.append(&out, g.id, recs, func(now time.Time, err error, out *Out) {
 		for _, d := range commits {
 			if g.pendingCommits[d.t]--; g.pendingCommits[d.t] <= 0 {
 				delete(g.pendingCommits, d.t)
@@ -90,6 +92,7 @@ func (c *Coordinator) OffsetCommit(now time.Time, req *kmsg.OffsetCommitRequest,
 				*d.ptr = storeError(err)
 				continue
 			}
+			d.o.logOffset = a.recordOffset(d.i)
 			g.offsets[d.t] = d.o
 		}
 		if err == nil && c.groups[g.id] == nil {
@@ -155,7 +158,9 @@ type FetchedOffset struct {
 
 // FetchOffsets returns a group's committed offsets for topics (all of them
 // if topics is nil). With requireStable, partitions with a commit not yet
-// durable answer UNSTABLE_OFFSET_COMMIT. The error is group-wide.
+// durable or transactional offsets of an undecided transaction answer
+// UNSTABLE_OFFSET_COMMIT (without it, they get the last committed
+// offset). The error is group-wide.
 func (c *Coordinator) FetchOffsets(group string, topics []FetchTopic, requireStable bool) ([]FetchedOffset, int16) {
 	if code := c.checkGroupID(group); code != 0 {
 		return nil, code
@@ -167,7 +172,7 @@ func (c *Coordinator) FetchOffsets(group string, topics []FetchTopic, requireSta
 		if g == nil {
 			return f
 		}
-		if requireStable && g.pendingCommits[t] > 0 {
+		if requireStable && (g.pendingCommits[t] > 0 || g.txnPending(t)) {
 			f.ErrorCode = kerr.UnstableOffsetCommit.Code
 			return f
 		}
@@ -240,17 +245,23 @@ func (c *Coordinator) OffsetDelete(now time.Time, req *kmsg.OffsetDeleteRequest,
 		subscribed = g.subscribedTopics()
 	}
 	var recs []Record
+	var parts []tp
 	for _, rt := range req.Topics {
 		t := kmsg.NewOffsetDeleteResponseTopic()
 		t.Topic = rt.Topic
 		for _, rp := range rt.Partitions {
 			p := kmsg.NewOffsetDeleteResponseTopicPartition()
 			p.Partition = rp.Partition
+			k := tp{rt.Topic, rp.Partition}
 			if subscribed[rt.Topic] {
 				p.ErrorCode = kerr.GroupSubscribedToTopic.Code
-			} else if _, ok := g.offsets[tp{rt.Topic, rp.Partition}]; ok {
-				delete(g.offsets, tp{rt.Topic, rp.Partition})
+			} else if _, ok := g.offsets[k]; ok || g.txnPending(k) {
+				// As Kafka: a tombstone also ends pending transactional
+				// offsets of the partition.
+				delete(g.offsets, k)
+				g.dropTxnOffsets(k)
 				recs = append(recs, Record{Key: offsetKey(g.id, rt.Topic, rp.Partition)})
+				parts = append(parts, k)
 			}
 			t.Partitions = append(t.Partitions, p)
 		}
@@ -260,12 +271,13 @@ func (c *Coordinator) OffsetDelete(now time.Time, req *kmsg.OffsetDeleteRequest,
 		out.reply(to, resp)
 		return out
 	}
-	c.append(&out, g.id, recs, func(now time.Time, err error, out *Out) {
+	a := c.append(&out, g.id, recs, func(now time.Time, err error, out *Out) {
 		if err != nil {
 			resp.ErrorCode = storeError(err)
 		}
 		out.reply(to, resp)
 	})
+	g.tombstoned(parts, a)
 	return out
 }
 

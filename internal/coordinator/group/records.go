@@ -172,11 +172,60 @@ func EncodeBatch(recs []Record, nowMs int64) []byte {
 	return record.NewBatch(nowMs, krs...)
 }
 
+// EncodeTxnBatch builds the transactional batch of a TxnOffsetCommit:
+// uncompressed, producer id and epoch of the transaction, no sequence
+// (the log checks only the epoch of coordinator writes).
+func EncodeTxnBatch(recs []Record, p Producer, nowMs int64) []byte {
+	krs := make([]kmsg.Record, len(recs))
+	for i, r := range recs {
+		krs[i] = kmsg.Record{Key: r.Key, Value: r.Value, OffsetDelta: int32(i)}
+	}
+	return record.EncodeBatch(&kmsg.RecordBatch{
+		FirstTimestamp: nowMs, MaxTimestamp: nowMs, ProducerID: p.ID, ProducerEpoch: p.Epoch,
+		FirstSequence: -1, Attributes: record.TransactionalBit,
+	}, krs)
+}
+
+// Entry is one record of __consumer_offsets as WalkLog reads it, with
+// what its batch says about transactions.
+type Entry struct {
+	Offset     int64
+	Key, Value []byte
+	// ProducerID is the batch's producer id (-1: none); Transactional
+	// says the record belongs to a transaction of that producer, still
+	// open until its marker.
+	ProducerID    int64
+	Transactional bool
+	// Control marks a transaction marker of ProducerID (Key and Value
+	// are those of the control record); Commit says which kind.
+	Control, Commit bool
+}
+
+// Control record types (the int16 after the version in a control
+// record's key).
+const (
+	controlAbort  = 0
+	controlCommit = 1
+)
+
 // WalkBatches calls fn with the offset, key and value of every record in a
 // run of v2 batches (compressed ones too: the log cleaner may write them)
 // and returns the offset after the last whole batch. A trailing partial
-// batch (a read cut at a byte limit) is ignored.
+// batch (a read cut at a byte limit) is ignored, as are control batches
+// (transaction markers); WalkLog sees those.
 func WalkBatches(data []byte, fn func(offset int64, key, value []byte)) (next int64, err error) {
+	return WalkLog(data, func(e *Entry) {
+		if !e.Control {
+			fn(e.Offset, e.Key, e.Value)
+		}
+	})
+}
+
+// WalkLog is WalkBatches that also reports the producer of each record,
+// whether it is transactional, and the transaction markers (COMMIT and
+// ABORT control records; other control types are skipped). fn must not
+// keep e or its slices.
+func WalkLog(data []byte, fn func(e *Entry)) (next int64, err error) {
 	next = -1
 	var buf []byte
 	for len(data) >= record.HeaderSize {
@@ -194,9 +243,6 @@ func WalkBatches(data []byte, fn func(offset int64, key, value []byte)) (next in
 			return next, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
 		}
 		next = h.LastOffset() + 1
-		if h.IsControl() {
-			continue // transaction marker
-		}
 		recs, err := record.BatchRecords(buf[:0], batch, &h)
 		if err != nil {
 			return next, fmt.Errorf("%w: batch at offset %d: %w", ErrCorruptRecord, h.BaseOffset, err)
@@ -204,8 +250,24 @@ func WalkBatches(data []byte, fn func(offset int64, key, value []byte)) (next in
 		if h.Compression() != record.CompressionNone {
 			buf = recs
 		}
+		control := h.IsControl()
 		err = record.WalkRecords(recs, h.NumRecords, func(r *record.Record) error {
-			fn(h.BaseOffset+int64(r.OffsetDelta), r.Key, r.Value)
+			e := Entry{Offset: h.BaseOffset + int64(r.OffsetDelta), Key: r.Key, Value: r.Value,
+				ProducerID: h.ProducerID, Transactional: h.IsTransactional() && !control}
+			if control {
+				if len(r.Key) < 4 {
+					return fmt.Errorf("control record key of %d bytes", len(r.Key))
+				}
+				switch binary.BigEndian.Uint16(r.Key[2:]) {
+				case controlAbort:
+				case controlCommit:
+					e.Commit = true
+				default:
+					return nil
+				}
+				e.Control = true
+			}
+			fn(&e)
 			return nil
 		})
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/partition"
+	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
 var (
@@ -68,9 +69,18 @@ type Runtime struct {
 	passDone  chan struct{}
 }
 
+// completion is an append's completion, or (txn set) a transaction
+// marker made durable on a __consumer_offsets partition (CompleteTxn).
 type completion struct {
 	id  uint64
 	err error
+	txn *txnMarker
+}
+
+type txnMarker struct {
+	partition  int32
+	producerID int64
+	commit     bool
 }
 
 // NewRuntime builds the runtime; Start loads the state and starts timers.
@@ -367,9 +377,9 @@ func (r *Runtime) loadPartition(part *partition.Partition) error {
 		topics := &imageTopics{im: r.meta.Image()}
 		r.mu.Lock()
 		now := r.now()
-		next, err := WalkBatches(data, func(o int64, key, value []byte) {
-			if err := r.co.Replay(now, key, value, topics); err != nil {
-				r.logger.Warn("skipping bad __consumer_offsets record", "partition", part.Index, "offset", o, "err", err)
+		next, err := WalkLog(data, func(e *Entry) {
+			if err := r.co.ReplayEntry(now, part.Index, e, topics); err != nil {
+				r.logger.Warn("skipping bad __consumer_offsets record", "partition", part.Index, "offset", e.Offset, "err", err)
 			}
 		})
 		r.mu.Unlock()
@@ -407,6 +417,10 @@ func (r *Runtime) performLocked(now time.Time, out Out) []Reply {
 			return replies
 		}
 		for _, c := range cs {
+			if c.txn != nil {
+				r.co.CompleteTxn(c.txn.partition, c.txn.producerID, c.txn.commit)
+				continue
+			}
 			o := r.co.AppendDone(now, c.id, c.err)
 			replies = append(replies, o.Replies...)
 			appends = append(appends, o.Appends...)
@@ -422,7 +436,7 @@ func (r *Runtime) appendLocked(now time.Time, a Append) {
 	id := a.ID
 	done := func(err error) {
 		r.qmu.Lock()
-		r.completions = append(r.completions, completion{id, err})
+		r.completions = append(r.completions, completion{id: id, err: err})
 		r.qmu.Unlock()
 		r.poke()
 	}
@@ -431,10 +445,27 @@ func (r *Runtime) appendLocked(now time.Time, a Append) {
 		done(errNoPartition)
 		return
 	}
-	if _, err := part.Append(EncodeBatch(a.Records, now.UnixMilli()), now, done); err != nil {
-		r.logger.Error("appending to __consumer_offsets", "partition", a.Partition, "err", err)
-		done(err)
+	var res storage.AppendResult
+	var err error
+	if a.Producer != nil {
+		res, err = part.AppendCoordinator(EncodeTxnBatch(a.Records, *a.Producer, now.UnixMilli()), now, done)
+	} else {
+		res, err = part.Append(EncodeBatch(a.Records, now.UnixMilli()), now, done)
 	}
+	if err != nil {
+		if a.Producer == nil || !expectedTxnError(err) {
+			r.logger.Error("appending to __consumer_offsets", "partition", a.Partition, "err", err)
+		}
+		done(err)
+		return
+	}
+	r.co.Appended(id, res.BaseOffset)
+}
+
+// expectedTxnError reports refusals of a transactional commit that are
+// the producer's business (fenced, no transaction), not the broker's.
+func expectedTxnError(err error) bool {
+	return errors.Is(err, storage.ErrInvalidProducerEpoch) || errors.Is(err, storage.ErrInvalidTxnState)
 }
 
 func deliver(replies []Reply) {
@@ -530,6 +561,32 @@ func (r *Runtime) LeaveGroup(req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupRespon
 // OffsetCommit answers through reply once the commit is durable.
 func (r *Runtime) OffsetCommit(req *kmsg.OffsetCommitRequest, known Known, reply func(kmsg.Response)) {
 	r.do(func(co *Coordinator, now time.Time) Out { return co.OffsetCommit(now, req, known, ReplyFunc(reply)) })
+}
+
+// TxnOffsetCommit answers through reply once the transactional batch is
+// durable; its offsets become visible when CompleteTxn commits them.
+func (r *Runtime) TxnOffsetCommit(req *kmsg.TxnOffsetCommitRequest, reply func(kmsg.Response)) {
+	im := r.meta.Image()
+	known := func(topic string, p int32) bool {
+		t, ok := im.Topic(topic)
+		return ok && p >= 0 && int(p) < len(t.Partitions)
+	}
+	r.do(func(co *Coordinator, now time.Time) Out { return co.TxnOffsetCommit(now, req, known, ReplyFunc(reply)) })
+}
+
+// CompleteTxn tells the coordinator that a transaction marker (commit or
+// abort) of producerID is durable on __consumer_offsets partition
+// partition: the producer's pending transactional offsets of that
+// partition's groups are committed or dropped. The broker calls it from
+// the marker append's completion; like append completions it only
+// queues (it may run inside an append, or on the flusher), and the step
+// runs under mu before any later request is served, after the
+// completions queued before it.
+func (r *Runtime) CompleteTxn(partition int32, producerID int64, commit bool) {
+	r.qmu.Lock()
+	r.completions = append(r.completions, completion{txn: &txnMarker{partition, producerID, commit}})
+	r.qmu.Unlock()
+	r.poke()
 }
 
 // read runs a step that only reads the state, after applying whatever is

@@ -81,6 +81,17 @@ type Append struct {
 	ID        uint64
 	Partition int32
 	Records   []Record
+	// Producer, when set, makes the append a transactional offset commit:
+	// the records go in one transactional batch of that producer id and
+	// epoch (no sequence), appended as a coordinator write
+	// (partition.AppendCoordinator), so the log checks the epoch.
+	Producer *Producer
+}
+
+// Producer is the transactional producer an Append writes for.
+type Producer struct {
+	ID    int64
+	Epoch int16
 }
 
 // Out is what a step of the Coordinator asks its runtime to do.
@@ -157,6 +168,10 @@ type offset struct {
 	leaderEpoch int32
 	metadata    string
 	commitMs    int64
+	// logOffset is the position of the record in __consumer_offsets (-1:
+	// unknown). A transaction's offsets replace a committed one only if
+	// they were written after it, as Kafka compares record offsets.
+	logOffset int64
 }
 
 type group struct {
@@ -183,7 +198,19 @@ type group struct {
 	syncStoreAppID uint64 // the append of the leader's assignment in flight
 
 	offsets        map[tp]offset
-	pendingCommits map[tp]int // commits appended but not yet durable
+	pendingCommits map[tp]int // commits appended but not yet durable (transactional ones too)
+
+	// Transactional offset commits (txn.go): txnOffsets holds, per
+	// producer id, the durable offsets of a transaction not yet decided;
+	// txnInflight counts the transactional commits appended but not yet
+	// durable, per partition.
+	txnOffsets  map[int64]map[tp]offset
+	txnInflight map[tp]int
+	// tombAfter holds, for partitions with a transactional commit in
+	// flight, the append of the last tombstone written since: the
+	// commit's offsets of those partitions are dropped when it completes,
+	// as replaying the log drops them.
+	tombAfter map[tp]uint64
 
 	cg *cgroup // KIP-848 state; nil for a classic group (consumer.go)
 }
@@ -193,6 +220,7 @@ func newGroup(id string, now time.Time) *group {
 		id: id, state: Empty, stateSince: now,
 		members: map[string]*member{}, pending: map[string]time.Time{}, static: map[string]string{},
 		offsets: map[tp]offset{}, pendingCommits: map[tp]int{},
+		txnOffsets: map[int64]map[tp]offset{}, txnInflight: map[tp]int{},
 	}
 }
 
