@@ -1,6 +1,7 @@
 // Package group is the consumer group coordinator: Kafka's classic group
 // protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), committed
-// offsets (OffsetCommit, OffsetFetch, OffsetDelete) and group
+// offsets (OffsetCommit, OffsetFetch, OffsetDelete, and TxnOffsetCommit
+// for transactions) and group
 // administration (ListGroups, DescribeGroups, DeleteGroups), and the
 // KIP-848 consumer protocol (ConsumerGroupHeartbeat, ConsumerGroupDescribe)
 // with server-side assignors. Committed offsets, classic group metadata and
@@ -34,8 +35,9 @@
 //
 // # Durability
 //
-// An OffsetCommit, the leader's SyncGroup, DeleteGroups, OffsetDelete and a
-// ConsumerGroupHeartbeat that wrote records are answered only from
+// An OffsetCommit, a TxnOffsetCommit, the leader's SyncGroup, DeleteGroups,
+// OffsetDelete and a ConsumerGroupHeartbeat that wrote records are
+// answered only from
 // AppendDone, i.e. when partition.Append calls done:
 // in log.flush.mode=group-commit after an fsync covering the batch, in
 // page-cache mode once the batch is in the page cache (survives kill -9,
@@ -145,6 +147,50 @@
 // and epochs. Kafka's type 4 (partition metadata, replaced in 4.1 by the
 // hash) and 16 (regex cache) are not written.
 //
+// # Transactional offset commits (txn.go)
+//
+// As Kafka's OffsetMetadataManager. A TxnOffsetCommit writes Kafka's
+// offset commit records (the same key and value as OffsetCommit) in one
+// transactional batch of the request's producer id and epoch (no
+// sequence; Append.Producer, written with partition.AppendCoordinator so
+// the log checks the epoch: a fenced producer gets
+// INVALID_PRODUCER_EPOCH) and is answered once that batch is durable. The
+// offsets are then pending for (group, producer id): OffsetFetch does not
+// show them (it answers the last committed offset) and with require_stable
+// answers UNSTABLE_OFFSET_COMMIT for their partitions. The broker calls
+// CompleteTxn(partition, producer id, commit) once a transaction marker
+// of that producer is durable on the group's partition: a commit makes
+// the producer's pending offsets of that partition committed, each unless
+// the committed offset was written later in the log (Kafka compares the
+// records' log offsets, kept for every offset: Appended gives them for
+// live appends), an abort drops them. Replay (WalkLog, ReplayEntry) does
+// the same from the log: records of transactional batches are pending
+// until their producer's marker, and what is still pending at the end of
+// the load stays pending (its marker comes later, through CompleteTxn; a
+// marker reported while its partition loads is applied when the load
+// finishes).
+//
+// Checks: unknown partitions UNKNOWN_TOPIC_OR_PARTITION (whatever else),
+// metadata over offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE, not
+// coordinator / loading as OffsetCommit (v0-v1 get
+// COORDINATOR_NOT_AVAILABLE for COORDINATOR_LOAD_IN_PROGRESS). KIP-447
+// (v3+): without member id, generation and instance id anyone may commit
+// to any group, and a group that does not exist is created empty (with a
+// generation: ILLEGAL_GENERATION); with them they must name a current
+// member and generation (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+// FENCED_INSTANCE_ID), with no REBALANCE_IN_PROGRESS; for a KIP-848
+// group the generation is the member epoch and a stale one
+// ILLEGAL_GENERATION (Kafka maps STALE_MEMBER_EPOCH so for this API).
+//
+// A group with pending transactional offsets (or one being written) is
+// not deleted when empty nor at load, and its pending partitions do not
+// expire; DeleteGroups deletes an empty one as Kafka does, with
+// tombstones for its pending partitions too, and OffsetDelete and a
+// deleted topic write tombstones for pending partitions: a tombstone
+// ends pending offsets, live and on replay (a transactional commit in
+// flight across a tombstone is dropped when it completes, as the replay
+// drops it).
+//
 // # Figures (2-vCPU VM, broker and clients on one machine)
 //
 //	go test ./internal/broker -run RebalanceTime -v
@@ -169,6 +215,5 @@
 //   - No migration between protocols while members are in a group (Kafka's
 //     group.consumer.migration.policy); static KIP-848 members are replaced,
 //     not kept across a -2 leave; no rack-aware assignment.
-//   - Transactional offset commits (TxnOffsetCommit) come with transactions.
 //   - Share groups (KIP-932) and streams groups (KIP-1071).
 package group
