@@ -256,7 +256,7 @@ func WalkLog(data []byte, fn func(e *Entry)) (next int64, err error) {
 				ProducerID: h.ProducerID, Transactional: h.IsTransactional() && !control}
 			if control {
 				if len(r.Key) < 4 {
-					return fmt.Errorf("control record key of %d bytes", len(r.Key))
+					return nil // not a transaction marker
 				}
 				switch binary.BigEndian.Uint16(r.Key[2:]) {
 				case controlAbort:
