@@ -57,9 +57,7 @@ func (b *Broker) writeMarkers(req *kmsg.WriteTxnMarkersRequest) *kmsg.WriteTxnMa
 					if err != nil {
 						rp.ErrorCode = errCode(err)
 					} else if topic == group.Topic {
-						if c, ok := any(b.groups).(interface{ CompleteTxn(int32, int64, bool) }); ok {
-							c.CompleteTxn(pi, pid, commit)
-						}
+						b.groups.CompleteTxn(pi, pid, commit)
 					}
 					wg.Done()
 				}

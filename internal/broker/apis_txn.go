@@ -24,6 +24,7 @@ func txnAPIs() map[int16]api {
 		kmsg.AddOffsetsToTxn.Int16():      {0, 4, handleAddOffsetsToTxn},
 		kmsg.EndTxn.Int16():               {0, 5, handleEndTxn},
 		kmsg.WriteTxnMarkers.Int16():      {0, 1, handleWriteTxnMarkers},
+		kmsg.TxnOffsetCommit.Int16():      {0, 5, handleTxnOffsetCommit},
 		kmsg.DescribeTransactions.Int16(): {0, 0, now(handleDescribeTransactions)},
 		kmsg.ListTransactions.Int16():     {0, 2, now(handleListTransactions)},
 	}

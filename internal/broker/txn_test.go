@@ -257,3 +257,112 @@ func TestTxnDescribeList(t *testing.T) {
 		t.Fatalf("still Ongoing after commit: %+v", ls)
 	}
 }
+
+// A consume-transform-produce pipeline with franz-go's
+// GroupTransactSession, stopped and restarted mid-stream (some of its
+// transactions aborted by the stop), delivers every input record to the
+// output exactly once, and the group's committed offsets end at the input's
+// end.
+func TestTxnETLExactlyOnce(t *testing.T) {
+	for _, v := range []struct {
+		name string
+		opts []kgo.Opt
+	}{{"V2", nil}, {"V1", []kgo.Opt{kgo.MaxVersions(kversion.V3_9_0())}}} {
+		t.Run(v.name, func(t *testing.T) { testTxnETL(t, v.opts...) })
+	}
+}
+
+func testTxnETL(t *testing.T, opts ...kgo.Opt) {
+	b := brokertest.Start(t, "transaction.state.log.num.partitions", "3", "offsets.topic.num.partitions", "3",
+		"group.initial.rebalance.delay.ms", "0")
+	createTopic(t, b.Addr(), "etl-in", 4, nil)
+	createTopic(t, b.Addr(), "etl-out", 4, nil)
+	const n = 3000
+	in := newClient(t, b.Addr(), kgo.DefaultProduceTopic("etl-in"))
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, &kgo.Record{Key: []byte(strconv.Itoa(i)), Value: []byte(strconv.Itoa(i))})
+	}
+	if err := in.ProduceSync(ctxT(t), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	// run processes up to limit records (all if limit < 0) in
+	// transactions of at most 100, then stops: cleanly, or (abandon) with
+	// a transaction open that the next instance's init aborts.
+	run := func(limit int, abandon bool) int {
+		sess, err := kgo.NewGroupTransactSession(append([]kgo.Opt{
+			kgo.SeedBrokers(b.Addr()), kgo.TransactionalID("etl"), kgo.ConsumerGroup("etl-group"),
+			kgo.ConsumeTopics("etl-in"), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+			kgo.RequireStableFetchOffsets(), kgo.DefaultProduceTopic("etl-out"),
+			kgo.RetryTimeout(10 * time.Second),
+		}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		done := 0
+		idle := 0
+		for limit < 0 || done < limit {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			fs := sess.PollRecords(ctx, 100)
+			cancel()
+			if fs.NumRecords() == 0 {
+				if idle++; idle > 3 {
+					break
+				}
+				continue
+			}
+			idle = 0
+			if err := sess.Begin(); err != nil {
+				t.Fatal(err)
+			}
+			fs.EachRecord(func(r *kgo.Record) {
+				sess.Produce(context.Background(), &kgo.Record{Key: r.Key, Value: append([]byte("out-"), r.Value...)}, nil)
+			})
+			if abandon && limit >= 0 && done+fs.NumRecords() >= limit {
+				return done // stop with this transaction open
+			}
+			committed, err := sess.End(ctxT(t), kgo.TryCommit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if committed {
+				done += fs.NumRecords()
+			}
+		}
+		return done
+	}
+	run(700, false)
+	run(700, true)
+	run(-1, false)
+
+	out := readValues(t, b.Addr(), "etl-out", n, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	seen := map[string]int{}
+	for _, v := range out {
+		seen[v]++
+	}
+	for i := range n {
+		if c := seen["out-"+strconv.Itoa(i)]; c != 1 {
+			t.Fatalf("input %d appears %d times in the output (%d output records)", i, c, len(out))
+		}
+	}
+	if len(out) != n {
+		t.Fatalf("%d output records, want %d", len(out), n)
+	}
+	adm := kadm.NewClient(newClient(t, b.Addr()))
+	offs, err := adm.FetchOffsets(ctxT(t), "etl-group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends, err := adm.ListEndOffsets(ctxT(t), "etl-in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends.Each(func(e kadm.ListedOffset) {
+		o, ok := offs.Lookup("etl-in", e.Partition)
+		if !ok || o.At != e.Offset {
+			t.Errorf("etl-in-%d: committed %+v, end %d", e.Partition, o, e.Offset)
+		}
+	})
+}
