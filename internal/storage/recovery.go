@@ -418,6 +418,9 @@ func (l *Log) replayProducers(from int64) error {
 		if err := errors.Join(err, ferr); err != nil {
 			return err
 		}
+		if seg.txn.needSync.Load() {
+			seg.needSync.Store(true) // the next Flush fsyncs the rewritten index
+		}
 	}
 	return nil
 }
