@@ -26,15 +26,19 @@ import (
 //     dirty batch.
 //  2. A map from key to the offset of its latest record is built over the
 //     dirty range (stopping at a segment boundary if it outgrows
-//     CleanOptions.MaxMapBytes).
+//     CleanOptions.MaxMapBytes). Records of aborted transactions (known from
+//     the .txnindex entries, followed batch by batch in offset order as
+//     Kafka's CleanedTransactionMetadata does) are left out of it.
 //  3. Every segment from the log start to the end of the mapped range is
 //     rewritten, in groups that fit one segment, keeping a record if it has
 //     a key, no later record has the same key, and it is not a tombstone
 //     whose batch's delete horizon has passed. Offsets are preserved; a
 //     batch keeps its base and last offset (so producer sequences stay
 //     consistent) and is dropped when empty, unless it is the last batch of
-//     its producer, whose header is kept. Batches with tombstones and no
-//     horizon get one: now + delete.retention.ms (KIP-534).
+//     its producer, whose header is kept. Records of aborted transactions
+//     are dropped; markers are kept, and so are the .txnindex entries of
+//     the group. Batches with tombstones and no horizon get one: now +
+//     delete.retention.ms (KIP-534).
 //  4. Each group's output is written to .cleaned files and fsynced, renamed
 //     to .swap, and swapped in under the writer lock: the old segments are
 //     renamed .deleted and the .swap files take their final names. Opening
@@ -43,7 +47,8 @@ import (
 // CleanOptions are the broker-level settings of one cleaning pass.
 type CleanOptions struct {
 	// Limit is the high watermark offset: only segments entirely below it
-	// are cleaned. (With transactions it becomes the last stable offset.)
+	// are cleaned. Clean lowers it to the first offset of the earliest
+	// transaction still open or ended at or above it.
 	Limit int64
 	// Throttle, if set, is told of every byte read or written and may
 	// block (log.cleaner.io.max.bytes.per.second).
@@ -646,9 +651,9 @@ func grow(b []byte, n int) []byte {
 var errSegmentGone = errors.New("storage: segment no longer in the log")
 
 // retainControl decides whether the cleaner keeps a control batch
-// (transaction marker). Until transactions exist every marker is kept; with
-// them, Kafka removes a marker once its transaction's data is gone and the
-// batch's delete horizon has passed.
+// (transaction marker). Every marker is kept; Kafka removes a marker once
+// its transaction's data is gone and the batch's delete horizon has passed
+// (not done here: a kept marker costs a few bytes and nothing else).
 func (c *cleaner) retainControl(h *record.Header) bool { return true }
 
 // filter decides the fate of one batch. It returns the bytes to write

@@ -1,7 +1,8 @@
 // Package storage is one partition's durable log, stored in Apache Kafka's
 // own on-disk formats so that Kafka's tools (kafka-dump-log.sh) read it:
 // segments of v2 record batches (<20-digit base offset>.log) with sparse
-// offset and time indexes (.index, .timeindex), a leader-epoch-checkpoint,
+// offset and time indexes (.index, .timeindex) and, once the segment holds
+// an ABORT marker, an aborted transaction index (.txnindex), a leader-epoch-checkpoint,
 // producer-state snapshots (<offset>.snapshot) and partition.metadata. A
 // Dir is one entry of log.dirs: it finds, creates and deletes partition
 // logs and writes the dir-level recovery-point-offset-checkpoint,
@@ -15,16 +16,20 @@
 //
 // The package knows nothing of leaders, replicas or high watermarks beyond
 // what it is told: Append takes the leader epoch, Read takes a limit
-// Position, and the partition layer decides when to Flush, Checkpoint,
+// Position (the high watermark, or LastStable of it for read_committed),
+// and the partition layer decides when to Flush, Checkpoint,
 // DeleteRecordsBefore or TruncateTo.
 //
 // # API
 //
 //	OpenDir(path, cfg, logger) (*Dir, error)
 //	(*Dir).CreateLog(topic, partition, topicID, cfg) / DeleteLog / Log / Logs / Checkpoint / Close
-//	(*Log).Append(batch, leaderEpoch, now) (AppendResult, error)   // leader: assigns offsets, idempotence
-//	(*Log).AppendFollower(batch, now) (AppendResult, error)         // follower: keeps the batch's offsets
+//	(*Log).Append(batch, leaderEpoch, now) (AppendResult, error)            // leader: assigns offsets, idempotence, transactions
+//	(*Log).AppendCoordinator(batch, leaderEpoch, now) (AppendResult, error) // leader, for a coordinator: markers, txn offset commits
+//	(*Log).AppendFollower(batch, now) (AppendResult, error)                  // follower: keeps the batch's offsets
 //	(*Log).Read(offset, maxBytes, minOneBatch, limit) (Slice, error)
+//	(*Log).LastStable(hw Position) Position / FirstUnstableOffset() (int64, bool) / OpenTransactions()
+//	(*Log).AbortedTransactions(from, upTo) []AbortedTxn                    // read_committed fetches
 //	(*Log).Flush() (flushedOffset, error)                           // group commit
 //	(*Log).DeleteRecordsBefore(offset) / TruncateTo(offset)
 //	(*Log).DeleteRetained(now, limit) / RemoveDeleted(now)          // retention.ms, retention.bytes
@@ -52,7 +57,7 @@
 // # Durability and recovery
 //
 // Appends go to the page cache. Flush fsyncs every segment written since
-// the last flush (data, then both indexes) and the directory if files were
+// the last flush (data, then both indexes and the .txnindex) and the directory if files were
 // created or removed, then moves the recovery point to the log end seen
 // when it started. Config.FlushMessages makes Append flush by count;
 // flushing by time is the caller's loop (LastFlush, Config.FlushInterval).
@@ -70,25 +75,58 @@
 // seen and loses those past the new end, and everything recovered is
 // fsynced before the recovery point moves. Producer state is loaded from
 // the newest readable snapshot at or below the log end (corrupt ones are
-// deleted) and brought forward by replaying batch headers.
+// deleted) and brought forward by replaying batch headers (and the record
+// of each transaction marker). After a recovery the replay starts from a
+// snapshot at or below the first recovered segment, and it drops and
+// rewrites the .txnindex entries of every marker it replays, so a crash
+// leaves no entry twice and none missing. A .txnindex whose partial last
+// entry a crash cut is trimmed at open; one with an entry that cannot be
+// right (version, offsets outside its segment, out of order) makes its
+// segment be recovered, which rebuilds it.
 //
 // A write or fsync error fails the Log: later appends and flushes return
 // ErrLogFailed wrapping the first error, and Close writes no snapshot, so
 // the next open recovers. Nothing is retried.
 //
-// # Idempotent producers
+// # Idempotent producers and transactions
 //
-// As Kafka's ProducerStateManager: per producer id the epoch and the last
-// five batches (first and last sequence, last offset, timestamp). A retry
-// of one of those five with the same epoch returns Duplicate with the
-// original offsets and writes nothing; a lower epoch is
+// As Kafka's ProducerStateManager: per producer id the epoch, the last
+// five batches (first and last sequence, last offset, timestamp), the
+// coordinator epoch of its last marker and the first offset of its open
+// transaction. A retry of one of those five with the same epoch returns
+// Duplicate with the original offsets and writes nothing; a lower epoch is
 // ErrInvalidProducerEpoch; a higher epoch must start at sequence 0 (unless
 // the producer's epoch is unknown); the same epoch must continue at last
 // sequence + 1, wrapping from math.MaxInt32 to 0; an unknown producer may
-// start anywhere. Control batches (transaction markers) only check the
-// epoch and close the producer's open transaction. Snapshots are written
-// at every segment roll (named after the new segment's base offset) and at
-// Close. Follower appends update the table without checks.
+// start anywhere. A non-transactional batch from a producer with an open
+// transaction is ErrInvalidTxnState. Snapshots are written at every
+// segment roll (named after the new segment's base offset) and at Close.
+// Follower appends update the table without checks.
+//
+// A control batch is a transaction marker: its one control record is
+// decoded (ABORT or COMMIT, coordinator epoch; anything else from a leader
+// append is ErrInvalidBatch). A marker checks only the producer epoch and
+// the coordinator epoch (lower than the last one seen:
+// ErrTransactionCoordinatorFenced), ends the open transaction and records
+// the coordinator epoch. AppendCoordinator is Kafka's
+// AppendOrigin.COORDINATOR: markers, and the group coordinator's
+// transactional offset commits (no sequence); epochs and transaction state
+// are checked, sequences and duplicates are not, and a batch without a
+// sequence is not remembered in the duplicate window, so the client's
+// next sequence still follows its own last batch.
+//
+// The Log tracks the transactions that hold back the last stable offset:
+// open ones, and ended ones until LastStable is given a high watermark
+// above their marker. Each has the Position of its first batch, so
+// LastStable is a short walk of a small list under its own mutex, never
+// waiting for a write. An ABORT marker that ends a transaction with data
+// adds an entry to the .txnindex of the segment it is written to (Kafka's
+// format, with Kafka's last stable offset: the first offset of the
+// earliest other open transaction, or the marker offset + 1). The entries
+// are also kept in memory, so AbortedTransactions reads no file.
+// Truncation drops the entries of the markers it removes and reloads the
+// list; a transaction whose first batch falls below the log start stays
+// open until its marker and holds the last stable offset at the log start.
 //
 // # Differences from Kafka worth knowing
 //
@@ -105,9 +143,11 @@
 //     CreateTime batches to find the exact record; for compressed or
 //     LogAppendTime batches they answer with the batch base offset and the
 //     batch max timestamp instead of decompressing.
-//   - The coordinator epoch of transaction markers is not decoded
-//     (ProducerInfo.CoordinatorEpoch is -1); no transaction index (.txnindex)
-//     is kept yet.
+//   - A cleaned segment carries every .txnindex entry of the segments it
+//     replaces (Kafka keeps only those whose aborted data it still saw), and
+//     a .txnindex emptied by truncation stays as an empty file.
+//   - Transactions that ended are forgotten when LastStable sees a high
+//     watermark above their marker, not when the high watermark moves.
 //   - There is no roll jitter. Deleted segments are renamed .deleted and
 //     unlinked after Config.FileDeleteDelay by RemoveDeleted (the caller's
 //     loop), or at Close or the next open.
@@ -117,8 +157,12 @@
 //   - The cleaner's key map is exact (a Go map of key bytes), not Kafka's
 //     hashed SkimpyOffsetMap, so no hash collision can drop a record; its
 //     size is bounded by CleanOptions.MaxMapBytes instead.
-//   - Transaction markers are always kept by the cleaner and aborted data is
-//     not removed yet (cleaner.retainControl and buildMap are the hooks).
+//   - The cleaner removes the records of aborted transactions (keeping the
+//     header of a producer's last batch, as for obsolete records) but keeps
+//     every transaction marker forever: Kafka removes a marker once its
+//     transaction's data is gone and delete.retention.ms has passed
+//     (cleaner.retainControl is the hook). Segments with aborted data are
+//     mapped by walking them, not from their key file.
 //   - The delete horizon is stamped on batches with tombstones only; Kafka
 //     also stamps batches holding transaction markers.
 //
@@ -154,7 +198,18 @@
 //   - Recovery validates the offset order across segments too: every
 //     batch's base offset must be above the previous batch's last offset.
 //   - Retention and the cleaner never touch the active segment nor any
-//     segment not entirely below the limit (high watermark) they are given.
+//     segment not entirely below the limit (high watermark) they are given;
+//     the cleaner's limit is also lowered to the first offset of the
+//     earliest transaction that is open or whose marker is at or above it,
+//     so an open transaction is never cleaned and a tracked transaction's
+//     first Position never moves (swaps relocate them anyway).
+//   - A .txnindex entry lives in the segment that holds its marker; its
+//     entries are in marker order. A transaction's first offset may lie in
+//     an earlier segment, which is why AbortedTransactions walks from the
+//     segment holding from onwards, never backwards.
+//   - The Position LastStable returns is the start of a batch (the first
+//     batch of a transaction, or of the batch holding the log start), so a
+//     Read cut there never shows part of an unstable transaction.
 //   - The cleaner preserves every batch's base and last offset and
 //     producer fields, so offsets only gain gaps, the offset index rule
 //     still holds in rewritten segments, and producer sequences stay

@@ -697,3 +697,23 @@ func TestOpenTransactionBelowLogStart(t *testing.T) {
 		t.Fatalf("LastStable %+v after the marker, want %+v", got, end)
 	}
 }
+
+func TestSnapshotKeepsTransactionFields(t *testing.T) {
+	p := newProducerState()
+	p.update(&recordHeader{ProducerID: 5, ProducerEpoch: 1, BaseSequence: 0, BaseOffset: 10, Attributes: record.TransactionalBit}, txnMarker{})
+	p.update(&recordHeader{ProducerID: 5, ProducerEpoch: 1, BaseSequence: -1, BaseOffset: 11, Attributes: record.ControlBit | record.TransactionalBit},
+		txnMarker{valid: true, coordinatorEpoch: 12})
+	p.update(&recordHeader{ProducerID: 5, ProducerEpoch: 1, BaseSequence: 1, BaseOffset: 12, Attributes: record.TransactionalBit}, txnMarker{})
+	p.update(&recordHeader{ProducerID: 6, ProducerEpoch: 0, BaseSequence: -1, BaseOffset: 13, Attributes: record.TransactionalBit}, txnMarker{})
+	m, err := decodeSnapshot("x", encodeSnapshot(p.sortedEntries()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := m[5]; e.coordinatorEpoch != 12 || e.txnFirstOffset != 12 || e.n != 2 || e.lastSeq() != 1 {
+		t.Fatalf("producer 5: %+v", e)
+	}
+	// A coordinator-only producer: no sequence, an open transaction.
+	if e := m[6]; e.coordinatorEpoch != -1 || e.txnFirstOffset != 13 || e.n != 0 || e.epoch != 0 {
+		t.Fatalf("producer 6: %+v", e)
+	}
+}
