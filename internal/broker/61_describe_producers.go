@@ -1,7 +1,9 @@
 package broker
 
 // DescribeProducers, key 61, v0: the active idempotent producers of each
-// partition (what kafka-transactions.sh describe-producers prints).
+// partition (what kafka-transactions.sh describe-producers prints), with
+// the coordinator epoch of each one's last marker and the first offset of
+// its open transaction (-1: none).
 
 import (
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -24,7 +26,7 @@ func handleDescribeProducers(rc *reqCtx, req *kmsg.DescribeProducersRequest) kms
 					ap := kmsg.NewDescribeProducersResponseTopicPartitionActiveProducer()
 					ap.ProducerID, ap.ProducerEpoch = ps.ProducerID, int32(ps.ProducerEpoch)
 					ap.LastSequence, ap.LastTimestamp = ps.LastSequence, ps.LastTimestamp
-					ap.CoordinatorEpoch, ap.CurrentTxnStartOffset = -1, -1
+					ap.CoordinatorEpoch, ap.CurrentTxnStartOffset = ps.CoordinatorEpoch, ps.CurrentTxnStartOffset
 					sp.ActiveProducers = append(sp.ActiveProducers, ap)
 				}
 			}
