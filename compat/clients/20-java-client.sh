@@ -1,22 +1,31 @@
 # Apache Kafka's Java client (kafka-clients): KafkaProducer with its defaults
 # (idempotence on, acks=all), KafkaConsumer with assign() and no group, and the
-# Admin client. The program is compat/java/src/main/java/samsa/compat/RoundTrip.java.
+# Admin client. The program is compat/java/src/main/java/samsa/compat/RoundTrip.java;
+# transactions are in Txn.java, Kafka Streams (kafka-streams) in StreamsWordCount.java.
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=java-client
 SCENARIOS=(roundtrip-idempotent compression-gzip compression-snappy compression-lz4 compression-zstd
 	read-committed large-records-small-fetch record-too-large offset-out-of-range auto-create-topic
 	acks-0-and-1 describe-producers-log-dirs
-	admin offsets-for-times group-classic group-consumer-protocol)
+	admin offsets-for-times group-classic group-consumer-protocol
+	txn-consume-transform-produce txn-abort-read-committed streams-eos-v2 streams-at-least-once)
 
 client_version() {
 	[[ -f $KAFKA_HOME/lib/kafka-clients-$KAFKA_VERSION.jar ]] && echo "kafka-clients $KAFKA_VERSION"
 }
 
 java_scenario() {
+	java_main RoundTrip "$BOOTSTRAP" "$1"
+}
+
+# java_main CLASS ARGS...: one of the programs in compat/java (samsa.compat.CLASS).
+java_main() {
 	need java "$KAFKA_HOME/samsa-compat.jar"
+	local class=$1
+	shift
 	run java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-		-cp "$KAFKA_HOME/samsa-compat.jar:$KAFKA_HOME/lib/*" samsa.compat.RoundTrip "$BOOTSTRAP" "$1"
+		-cp "$KAFKA_HOME/samsa-compat.jar:$KAFKA_HOME/lib/*" "samsa.compat.$class" "$@"
 }
 
 sc_roundtrip_idempotent() { java_scenario roundtrip-idempotent; }
@@ -35,3 +44,16 @@ sc_acks_0_and_1() { java_scenario acks-0-and-1; }
 sc_describe_producers_log_dirs() { java_scenario describe-producers-log-dirs; }
 sc_group_classic() { java_scenario group-classic; }
 sc_group_consumer_protocol() { java_scenario group-consumer-protocol; }
+
+# Transactions: a consume-transform-produce ETL with read_committed, offsets
+# sent to the transaction, every 5th transaction aborted, and a crash
+# half-way (the next instance fences the zombie); the output has every
+# input record exactly once and the group's offsets are the input's end.
+sc_txn_consume_transform_produce() { java_main Txn "$BOOTSTRAP" txn-consume-transform-produce; }
+# Committed, aborted, committed and open transactions on two partitions:
+# read_committed stops at the LSO and skips the aborted records.
+sc_txn_abort_read_committed() { java_main Txn "$BOOTSTRAP" txn-abort-read-committed; }
+# Kafka Streams word count (repartition topic, state store changelog) with
+# exactly_once_v2, then with at_least_once.
+sc_streams_eos_v2() { java_main StreamsWordCount "$BOOTSTRAP" exactly_once_v2 "$WORK/state"; }
+sc_streams_at_least_once() { java_main StreamsWordCount "$BOOTSTRAP" at_least_once "$WORK/state"; }
