@@ -58,6 +58,11 @@ func decodeKey(b []byte) (string, error) {
 
 // decodeValue fills t from a record value.
 func decodeValue(b []byte, t *txnState) error {
+	// The version decides how kmsg reads the rest: refuse unknown ones
+	// before decoding (a garbage version makes a garbage layout).
+	if len(b) < 2 || b[0] != 0 || b[1] > 1 {
+		return fmt.Errorf("%w: value version %x", ErrCorruptRecord, b[:min(len(b), 2)])
+	}
 	var v kmsg.TxnMetadataValue
 	if err := v.ReadFrom(b); err != nil {
 		return fmt.Errorf("%w: value: %w", ErrCorruptRecord, err)
