@@ -5,7 +5,7 @@
 CLIENT=kafka-tools
 SCENARIOS=(quickstart console-partition topics-list topics-describe topics-alter-partitions
 	topics-delete configs-describe configs-alter producer-perf-test consumer-perf-test
-	get-offsets delete-records consumer-groups dump-log configs-broker)
+	get-offsets delete-records consumer-groups dump-log configs-broker kafka-transactions)
 
 client_version() {
 	[[ -x $KAFKA_HOME/bin/kafka-topics ]] && echo "Apache Kafka $KAFKA_VERSION"
@@ -342,4 +342,118 @@ sc_configs_broker() {
 	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --entity-type brokers --entity-default --describe)
 	[[ $out == *"log.retention.ms="* ]] && fail "default still set after --delete-config: $out"
 	return 0
+}
+
+# kafka-transactions.sh (org.apache.kafka.tools.TransactionsCommand): setup.sh
+# writes no wrapper for it, so this runs it the way bin/kafka-transactions.sh does.
+kafka_transactions() {
+	need "$KAFKA_HOME/lib/kafka-tools-$KAFKA_VERSION.jar"
+	run java -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+		-Dorg.slf4j.simpleLogger.logFile=System.err -cp "$KAFKA_HOME/lib/*" \
+		org.apache.kafka.tools.TransactionsCommand --bootstrap-server "$BOOTSTRAP" "$@"
+}
+
+# col OUTPUT ROW-REGEX COLUMN: the named column of the table row (tab
+# separated, padded) whose text matches ROW-REGEX.
+col() {
+	awk -F'\t' -v re="$2" -v name="$3" '
+		NR == 1 { for (i = 1; i <= NF; i++) { h = $i; gsub(/ +$/, "", h); idx[h] = i }; next }
+		$0 ~ re { v = $(idx[name]); gsub(/ +$/, "", v); print v }' <<<"$1"
+}
+
+# A transaction left open by Kafka's Java producer (compat/java Txn.java
+# "hold": 5 records to partition 0, 3 to partition 1) as kafka-transactions
+# list, describe and describe-producers show it; then it commits.
+sc_kafka_transactions() {
+	kafka_path
+	need java "$KAFKA_HOME/samsa-compat.jar"
+	local t=kt-txn id=kt-txn-held out
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 2 --replication-factor 1
+	# Two committed records first, so that the open transaction does not start at offset 0.
+	printf 'before-1\nbefore-2\n' | run kafka-console-producer --topic $t --bootstrap-server "$BOOTSTRAP"
+	mkfifo "$WORK/ctl"
+	run java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+		-cp "$KAFKA_HOME/samsa-compat.jar:$KAFKA_HOME/lib/*" samsa.compat.Txn "$BOOTSTRAP" hold $id $t \
+		<"$WORK/ctl" >"$WORK/hold.out" 2>"$WORK/hold.err" &
+	local pid=$! i
+	exec 3>"$WORK/ctl" # the holder commits when told on this; exits when it closes
+	for i in $(seq 300); do
+		grep -q '^OPEN' "$WORK/hold.out" && break
+		kill -0 $pid 2>/dev/null || { cat "$WORK/hold.err" >&2; fail "the transactional producer exited: $(tail -1 "$WORK/hold.err")"; }
+		sleep 0.2
+	done
+	grep -q '^OPEN' "$WORK/hold.out" || fail "the transactional producer did not open its transaction in 60s"
+	local p0 p1
+	p0=$(sed -n 's/^OPEN p0=\([0-9]*\) p1=\([0-9]*\)$/\1/p' "$WORK/hold.out")
+	p1=$(sed -n 's/^OPEN p0=\([0-9]*\) p1=\([0-9]*\)$/\2/p' "$WORK/hold.out")
+	echo "open transaction: partition 0 from offset $p0, partition 1 from offset $p1" >&2
+	((p0 + p1 == 2)) || fail "the open transaction starts at offsets $p0 and $p1, want 2 in all after the 2 committed records"
+
+	out=$(kafka_transactions list)
+	echo "$out" >&2
+	expect_eq "$(col "$out" "^$id[ \t]" TransactionState)" Ongoing "kafka-transactions list: state of $id"
+	local pid_list
+	pid_list=$(col "$out" "^$id[ \t]" ProducerId)
+	[[ $pid_list =~ ^[0-9]+$ ]] || fail "kafka-transactions list: producer id of $id [$pid_list]"
+	expect_eq "$(col "$out" "^$id[ \t]" Coordinator)" 1 "kafka-transactions list: coordinator of $id"
+
+	out=$(kafka_transactions describe --transactional-id $id)
+	echo "$out" >&2
+	expect_eq "$(col "$out" "[ \t]$id[ \t]" TransactionState)" Ongoing "kafka-transactions describe: state"
+	expect_eq "$(col "$out" "[ \t]$id[ \t]" ProducerId)" "$pid_list" "kafka-transactions describe: producer id"
+	expect_eq "$(col "$out" "[ \t]$id[ \t]" TopicPartitions | tr , '\n' | sort | paste -sd,)" "$t-0,$t-1" \
+		"kafka-transactions describe: partitions"
+	expect_eq "$(col "$out" "[ \t]$id[ \t]" TransactionTimeoutMs)" 60000 "kafka-transactions describe: timeout"
+	local epoch
+	epoch=$(col "$out" "[ \t]$id[ \t]" ProducerEpoch)
+
+	local part start seq
+	for part in 0 1; do
+		out=$(kafka_transactions describe-producers --topic $t --partition $part)
+		echo "$out" >&2
+		start=$([[ $part == 0 ]] && echo "$p0" || echo "$p1")
+		seq=$([[ $part == 0 ]] && echo 4 || echo 2)
+		expect_eq "$(col "$out" "^$pid_list[ \t]" CurrentTransactionStartOffset)" "$start" \
+			"kafka-transactions describe-producers --partition $part: CurrentTransactionStartOffset of producer $pid_list"
+		expect_eq "$(col "$out" "^$pid_list[ \t]" ProducerEpoch)" "$epoch" \
+			"kafka-transactions describe-producers --partition $part: ProducerEpoch of producer $pid_list"
+		expect_eq "$(col "$out" "^$pid_list[ \t]" LastSequence)" "$seq" \
+			"kafka-transactions describe-producers --partition $part: LastSequence of producer $pid_list"
+	done
+
+	# An open transaction the coordinator knows is not hanging: the header only.
+	out=$(kafka_transactions find-hanging --broker-id 1)
+	echo "$out" >&2
+	expect_eq "$(tail -n +2 <<<"$out")" "" "kafka-transactions find-hanging --broker-id 1 (no hanging transaction)"
+
+	echo commit >&3
+	exec 3>&-
+	wait $pid || { cat "$WORK/hold.err" >&2; fail "the transactional producer failed to commit: $(tail -1 "$WORK/hold.err")"; }
+	grep -q '^COMMITTED$' "$WORK/hold.out" || fail "the transactional producer did not commit"
+
+	out=$(kafka_transactions list)
+	echo "$out" >&2
+	expect_eq "$(col "$out" "^$id[ \t]" TransactionState)" CompleteCommit "kafka-transactions list after the commit: state of $id"
+	out=$(kafka_transactions describe --transactional-id $id)
+	echo "$out" >&2
+	expect_eq "$(col "$out" "[ \t]$id[ \t]" TransactionState)" CompleteCommit "kafka-transactions describe after the commit: state"
+	expect_eq "$(col "$out" "[ \t]$id[ \t]" TopicPartitions)" "" "kafka-transactions describe after the commit: partitions"
+	epoch=$(col "$out" "[ \t]$id[ \t]" ProducerEpoch)
+	out=$(kafka_transactions describe-producers --topic $t --partition 0)
+	echo "$out" >&2
+	expect_eq "$(col "$out" "^$pid_list[ \t]" CurrentTransactionStartOffset)" None \
+		"kafka-transactions describe-producers after the commit: CurrentTransactionStartOffset"
+	expect_eq "$(col "$out" "^$pid_list[ \t]" ProducerEpoch)" "$epoch" \
+		"kafka-transactions describe-producers after the commit: ProducerEpoch (the commit marker's) vs describe's"
+	local ce
+	ce=$(col "$out" "^$pid_list[ \t]" LatestCoordinatorEpoch)
+	[[ $ce =~ ^[0-9]+$ ]] || fail "kafka-transactions describe-producers after the commit: LatestCoordinatorEpoch [$ce], want the commit marker's coordinator epoch (>= 0)"
+	out=$(kafka_transactions find-hanging --broker-id 1)
+	expect_eq "$(tail -n +2 <<<"$out")" "" "kafka-transactions find-hanging --broker-id 1 after the commit"
+
+	# The committed records, read_committed: the two before and the eight of the transaction.
+	out=$(run kafka-console-consumer --topic $t --bootstrap-server "$BOOTSTRAP" --from-beginning \
+		--isolation-level read_committed --max-messages 10 --timeout-ms 20000 | sort | paste -sd' ')
+	expect_eq "$out" "before-1 before-2 held-0 held-1 held-2 held-3 held-4 held-5 held-6 held-7" \
+		"kafka-console-consumer --isolation-level read_committed"
 }

@@ -14,6 +14,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TransactionListing;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -206,6 +208,18 @@ public final class StreamsWordCount {
             Set<String> names = admin.listTopics().names().get();
             check(names.contains(changelog) && names.contains(repartition),
                     "internal topics " + changelog + " and " + repartition + " not both listed: " + names);
+            // exactly_once_v2 writes through one transactional producer per
+            // thread (transactional.id APP-PROCESSID-THREAD); none is left open.
+            List<String> txnIds = new ArrayList<>();
+            for (TransactionListing t : admin.listTransactions().all().get()) {
+                if (t.transactionalId().startsWith(app + "-")) {
+                    txnIds.add(t.transactionalId() + "=" + t.state());
+                    check(t.state() == TransactionState.COMPLETE_COMMIT, "after close, transaction " + t.transactionalId()
+                            + " is " + t.state() + ", want CompleteCommit");
+                }
+            }
+            check(guarantee.equals(StreamsConfig.EXACTLY_ONCE_V2) ? txnIds.size() == 1 : txnIds.isEmpty(),
+                    "listTransactions for " + app + ": " + txnIds);
             Map<TopicPartition, OffsetAndMetadata> committed =
                     admin.listConsumerGroupOffsets(app).partitionsToOffsetAndMetadata().get();
             Map<TopicPartition, Long> end;

@@ -238,6 +238,12 @@ public final class Txn {
             return 0;
         }
         if (abort) {
+            // Flushed first, so that the aborted records are in the log (a
+            // read_uncommitted reader sees them) and only the markers hide them.
+            etl.producer.flush();
+            for (Future<RecordMetadata> f : futures) {
+                f.get();
+            }
             etl.producer.abortTransaction();
             etlAborted++;
             for (Map.Entry<TopicPartition, Long> e : first.entrySet()) {
