@@ -29,6 +29,7 @@ func newChaosCmd() *cobra.Command {
 		netns      bool
 		inNetns    string
 		kafkaLib   string
+		txns       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "chaos",
@@ -37,7 +38,8 @@ func newChaosCmd() *cobra.Command {
 idempotent acks=all client and consume with a consumer group throughout, and
 inject faults: kill -9 of a partition leader, of the active controller, of a
 follower; SIGSTOP of a leader beyond the session timeout; kill -9 of every
-node; a clean restart of every node; with --netns, a leader cut off the
+node; a clean restart of every node; with --transactions, kill -9 of the
+transaction coordinator; with --netns, a leader cut off the
 network (isolate-leader) or from one follower only (partition-leader). Then read every partition back and check
 the history (docs/history-checker.md): acknowledged records lost, duplicates,
 order. Exit status 1 if any anomaly is found. The history file stays in
@@ -91,7 +93,7 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 			if kafkaLib != "" {
 				kafka = &chaos.Kafka{Lib: kafkaLib}
 			}
-			camp := chaos.Campaign{Binary: self, Dir: dir, Nodes: nodes, Partitions: partitions, Rate: rate, Clients: clients, Faults: plan, Seed: seed, Extra: extra, Net: net, Kafka: kafka,
+			camp := chaos.Campaign{Binary: self, Dir: dir, Nodes: nodes, Partitions: partitions, Rate: rate, Clients: clients, Faults: plan, Seed: seed, Extra: extra, Net: net, Kafka: kafka, Transactions: txns,
 				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))}
 			start := time.Now()
 			res, err := camp.Run(context.Background())
@@ -101,6 +103,10 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "seed %d, %v: %d faults, %d produce attempts, %d acknowledged, %d consumed by the group, %d in the final read, longest stretch without an acknowledgement %v\n",
 				seed, time.Since(start).Round(time.Second), res.Faults, res.Attempts, res.Acked, res.Consumed, res.FinalRead, res.MaxGap.Round(time.Millisecond))
+			if txns {
+				fmt.Fprintf(out, "transactions: %d committed, %d aborted, %d of unknown end; %d records read by the read_committed group, %d in the final read\n",
+					res.TxnCommitted, res.TxnAborted, res.TxnUnknown, res.TxnConsumed, res.TxnFinalRead)
+			}
 			if len(clients) > 0 {
 				fmt.Fprintf(out, "%d produce attempts by the %d --client producers, checked with the rest\n", res.ClientRecords, len(clients))
 			}
@@ -130,6 +136,7 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 	f.BoolVar(&netns, "netns", false, "run each node in a network namespace of its own (root, iproute2), which the isolate-leader and partition-leader faults need")
 	f.StringVar(&inNetns, "in-netns", "", "internal: the namespaces made by --netns")
 	f.StringVar(&kafkaLib, "kafka-lib", "", "run the same campaign against Apache Kafka nodes (KRaft, its default settings) from this directory of Kafka's jars, e.g. ~/.cache/samsa-bench/kafka-4.3.1/lib from bench/run.sh")
+	f.BoolVar(&txns, "transactions", false, "also run a transactional producer (commits most transactions, aborts some) and a read_committed consumer group on a second topic, checked with the rest; allows the kill-txn-coordinator fault")
 	f.MarkHidden("in-netns")
 	return cmd
 }

@@ -18,8 +18,12 @@ import (
 // and a consumer group running throughout, while a partition leader, the
 // active controller and a follower are killed with SIGKILL, a leader is
 // paused with SIGSTOP beyond the session timeout, and every node is killed
-// at once and then shut down cleanly at once. The history checker then
-// compares what was acknowledged with what every partition holds.
+// at once and then shut down cleanly at once; a transactional producer
+// (most transactions committed, some aborted) and a read_committed group
+// run on a second topic, and the transaction coordinator is killed too. The
+// history checker then compares what was acknowledged with what every
+// partition holds, and what read_committed readers saw with how each
+// transaction ended.
 func TestClusterFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -29,8 +33,10 @@ func TestClusterFaults(t *testing.T) {
 	}
 	camp := chaos.Campaign{
 		Binary: binary, Dir: t.TempDir(), Nodes: 3, Partitions: 3, Seed: uint64(time.Now().UnixNano()),
-		Faults: []chaos.Fault{chaos.KillLeader, chaos.KillController, chaos.KillFollower, chaos.PauseLeader, chaos.KillAll, chaos.RestartAll},
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Faults: []chaos.Fault{chaos.KillLeader, chaos.KillController, chaos.KillFollower, chaos.PauseLeader, chaos.KillTxnCoordinator,
+			chaos.KillAll, chaos.RestartAll},
+		Transactions: true,
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
 	res, err := camp.Run(ctx)
 	if err != nil {
@@ -45,6 +51,11 @@ func TestClusterFaults(t *testing.T) {
 	}
 	if res.Acked == 0 || int64(res.FinalRead) < res.Acked {
 		t.Errorf("acknowledged %d, final read %d", res.Acked, res.FinalRead)
+	}
+	t.Logf("transactions: %d committed, %d aborted, %d unknown; read_committed group read %d",
+		res.TxnCommitted, res.TxnAborted, res.TxnUnknown, res.TxnConsumed)
+	if res.TxnCommitted == 0 || res.TxnAborted == 0 || res.TxnConsumed == 0 {
+		t.Errorf("the transactional load did not run: %d committed, %d aborted, %d read", res.TxnCommitted, res.TxnAborted, res.TxnConsumed)
 	}
 }
 

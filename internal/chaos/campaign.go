@@ -33,6 +33,9 @@ const (
 	// that partition (both still reach the other nodes and the clients)
 	// for the Pause time: a partial partition; needs Campaign.Net.
 	PartitionLeader Fault = "partition-leader"
+	// KillTxnCoordinator kills -9 the coordinator of the transactional
+	// producer's id (needs Campaign.Transactions).
+	KillTxnCoordinator Fault = "kill-txn-coordinator"
 )
 
 // Campaign describes a fault campaign on a cluster of real processes.
@@ -64,6 +67,11 @@ type Campaign struct {
 	Net *Net
 	// Kafka runs the campaign against Apache Kafka nodes instead.
 	Kafka *Kafka
+	// Transactions adds a transactional producer (franz-go, commits most
+	// transactions and aborts some) writing to a second topic, read by a
+	// read_committed consumer group, both checked with the rest; and
+	// makes kill-txn-coordinator possible.
+	Transactions bool
 }
 
 // Result is what a campaign measured.
@@ -84,9 +92,18 @@ type Result struct {
 	// ClientRecords counts the events of the --client producers' histories
 	// (one per produce attempt).
 	ClientRecords int
+	// Transactions committed, aborted and of unknown end, and records
+	// read by the read_committed group (Campaign.Transactions).
+	TxnCommitted, TxnAborted, TxnUnknown int64
+	TxnConsumed                          int64
+	TxnFinalRead                         int
 }
 
-const topic = "chaos"
+const (
+	topic    = "chaos"
+	txnTopic = "chaos-txn"
+	txnID    = "chaos-txn-producer"
+)
 
 // Run runs the campaign and checks the history. An error means the
 // campaign could not run (a node did not start, the cluster never became
@@ -140,6 +157,11 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 	if r, err := adm.CreateTopic(ctx, int32(c.Partitions), rf, cfg, topic); err != nil || r.Err != nil {
 		return nil, fmt.Errorf("create topic: %v %v", err, r.Err)
 	}
+	if c.Transactions {
+		if r, err := adm.CreateTopic(ctx, int32(c.Partitions), rf, cfg, txnTopic); err != nil || r.Err != nil {
+			return nil, fmt.Errorf("create topic: %v %v", err, r.Err)
+		}
+	}
 
 	res := &Result{HistoryPath: filepath.Join(c.Dir, "history.jsonl"), Failover: map[Fault][]time.Duration{}}
 	hf, err := os.Create(res.HistoryPath)
@@ -152,25 +174,54 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cons, err := StartGroupConsumer("consumer", cl.Addrs(), "chaos-group", topic, rec)
+	cons, err := StartGroupConsumer("consumer", cl.Addrs(), "chaos-group", topic, rec, false)
 	if err != nil {
 		prod.Stop()
 		return nil, err
+	}
+	var tprod *TxnProducer
+	var tcons *GroupConsumer
+	if c.Transactions {
+		tprod = StartTxnProducer("txn", txnID, cl.Addrs(), txnTopic, rec, c.Seed)
+		if tcons, err = StartGroupConsumer("txn-consumer", cl.Addrs(), "chaos-txn-group", txnTopic, rec, true); err != nil {
+			prod.Stop()
+			cons.Stop()
+			tprod.Stop()
+			return nil, err
+		}
 	}
 	ext, err := c.startClients(cl.Addrs())
 	if err != nil {
 		prod.Stop()
 		cons.Stop()
+		if tprod != nil {
+			tprod.Stop()
+			tcons.Stop()
+		}
 		return nil, err
 	}
 	stopLoad := func() {
 		prod.Stop()
 		cons.Stop()
+		if tprod != nil {
+			tprod.Stop()
+			tcons.Stop()
+		}
 		ext.stop(c.Logger)
 	}
 	progress := func(what string) error {
 		a, r := prod.Acked(), cons.Read()
-		return waitFor(ctx, what, func() bool { return prod.Acked() >= a+200 && cons.Read() > r })
+		var tc, tr int64
+		if tprod != nil {
+			tc, tr = tprod.Committed(), tcons.Read()
+		}
+		return waitFor(ctx, what, func() bool {
+			ok := prod.Acked() >= a+200 && cons.Read() > r
+			if tprod != nil {
+				ok = ok && tprod.Committed() > tc && tcons.Read() > tr
+			}
+			return ok
+		})
 	}
 	if err := progress("producing and consuming"); err != nil {
 		stopLoad()
@@ -206,8 +257,15 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	res.Attempts, res.Acked, res.Consumed, res.MaxGap = prod.seq.Load(), prod.Acked(), cons.Read(), prod.MaxGap()
-	if res.FinalRead, err = FinalRead(ctx, cl.Addrs(), topic, rec); err != nil {
+	if res.FinalRead, err = FinalRead(ctx, cl.Addrs(), topic, rec, false); err != nil {
 		return nil, err
+	}
+	if tprod != nil {
+		res.TxnCommitted, res.TxnAborted, res.TxnUnknown = tprod.Counts()
+		res.TxnConsumed = tcons.Read()
+		if res.TxnFinalRead, err = FinalRead(ctx, cl.Addrs(), txnTopic, rec, true); err != nil {
+			return nil, err
+		}
 	}
 	if err := rec.Close(); err != nil {
 		return nil, err
@@ -332,6 +390,21 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 		}
 		sleep(ctx, c.Pause)
 		return cl.Net.Mend(p.Leader, other)
+	case KillTxnCoordinator:
+		ds, err := adm.DescribeTransactions(ctx, txnID)
+		if err != nil {
+			return fmt.Errorf("finding the transaction coordinator: %w", err)
+		}
+		victim := ds[txnID].Coordinator
+		if victim <= 0 {
+			return fmt.Errorf("no transaction coordinator for %s (is --transactions on?)", txnID)
+		}
+		c.Logger.Info("kill -9 the transaction coordinator", "node", victim)
+		if err := cl.Kill(victim); err != nil {
+			return err
+		}
+		sleep(ctx, c.Down)
+		return cl.Start(victim)
 	case KillAll, RestartAll:
 		for _, n := range cl.Nodes {
 			var err error

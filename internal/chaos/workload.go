@@ -176,9 +176,15 @@ type GroupConsumer struct {
 }
 
 // StartGroupConsumer joins group and reads until Stop.
-func StartGroupConsumer(name string, seeds []string, group, topic string, rec *history.Recorder) (*GroupConsumer, error) {
+// With readCommitted it reads with isolation.level=read_committed.
+func StartGroupConsumer(name string, seeds []string, group, topic string, rec *history.Recorder, readCommitted bool) (*GroupConsumer, error) {
 	g := &GroupConsumer{name: name, rec: rec, stop: make(chan struct{}), done: make(chan struct{}), session: map[int32]int64{}}
+	isolation, level := history.ReadUncommitted, kgo.ReadUncommitted()
+	if readCommitted {
+		isolation, level = history.ReadCommitted, kgo.ReadCommitted()
+	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ClientID(name), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(level),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.MetadataMinAge(100*time.Millisecond),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			g.smu.Lock()
@@ -220,7 +226,7 @@ func StartGroupConsumer(name string, seeds []string, group, topic string, rec *h
 				g.smu.Lock()
 				ses := g.session[r.Partition]
 				g.smu.Unlock()
-				rec.Consume(history.Consume{Consumer: name, Group: group, Topic: r.Topic, Partition: r.Partition,
+				rec.Consume(history.Consume{Consumer: name, Group: group, Isolation: isolation, Topic: r.Topic, Partition: r.Partition,
 					Offset: r.Offset, Value: string(r.Value), Session: ses})
 				g.read.Add(1)
 			})
@@ -241,7 +247,9 @@ func (g *GroupConsumer) Stop() {
 
 // FinalRead reads every partition of topic from its start to its end
 // offset, recording each record as part of the final read.
-func FinalRead(ctx context.Context, seeds []string, topic string, rec *history.Recorder) (int, error) {
+// A transactional topic (txn) may end with markers, which no record
+// reaches: there the read also ends once no record came for a while.
+func FinalRead(ctx context.Context, seeds []string, topic string, rec *history.Recorder, txn bool) (int, error) {
 	acl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
 	if err != nil {
 		return 0, err
@@ -279,15 +287,19 @@ func FinalRead(ctx context.Context, seeds []string, topic string, rec *history.R
 		}
 		return true
 	}
+	const finalQuiet = 5 * time.Second
+	last := time.Now()
 	n := 0
-	for !done() {
-		fs := cl.PollFetches(ctx)
+	for !done() && (!txn || time.Since(last) < finalQuiet) {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		fs := cl.PollFetches(pctx)
+		cancel()
 		if ctx.Err() != nil {
 			return n, fmt.Errorf("final read incomplete: have %v, want %v", next, want)
 		}
 		var ferr error
 		fs.EachError(func(_ string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				ferr = fmt.Errorf("partition %d: %w", p, err)
 			}
 		})
@@ -297,6 +309,7 @@ func FinalRead(ctx context.Context, seeds []string, topic string, rec *history.R
 				Value: string(r.Value), Final: true, Session: int64(r.Partition) + 1})
 			next[r.Partition] = r.Offset + 1
 			n++
+			last = time.Now()
 		})
 	}
 	return n, nil
