@@ -4,7 +4,8 @@
 
 CLIENT=confluent-kafka-python
 SCENARIOS=(admin-create-topics admin-describe-topics admin-delete-topics idempotent-produce
-	consume-assign offsets-for-times admin-list-offsets-delete-records consumer-group configs-compaction)
+	consume-assign offsets-for-times admin-list-offsets-delete-records consumer-group configs-compaction
+	transactions)
 
 client_version() {
 	"$CACHE/py-current/bin/python" "$COMPAT/python/confluent_scenarios.py" --version
@@ -23,3 +24,4 @@ sc_offsets_for_times() { confluent offsets-for-times; }
 sc_admin_list_offsets_delete_records() { confluent admin-list-offsets-delete-records; }
 sc_consumer_group() { confluent consumer-group; }
 sc_configs_compaction() { confluent configs-compaction; }
+sc_transactions() { confluent transactions; }

@@ -425,7 +425,140 @@ def read_all(topic):
     return out
 
 
+def read_exactly(topic, partitions, n, isolation):
+    """Reads n records from every partition of topic from the start with the
+    given isolation.level, then checks that nothing more comes; returns them
+    by partition as (offset, key, value)."""
+    c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "compat-unused", "enable.auto.commit": False,
+                  "isolation.level": isolation})
+    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+    got = {p: [] for p in range(partitions)}
+    count = 0
+    deadline = time.time() + 60
+    while count < n:
+        check(time.time() < deadline, "%s %s: %d of %d records in 60s" % (isolation, topic, count, n))
+        for m in c.consume(500, timeout=0.5):
+            check(m.error() is None, "%s consume error %r" % (isolation, m.error()))
+            got[m.partition()].append((m.offset(), m.key(), m.value()))
+            count += 1
+    extra = c.consume(100, timeout=1.0)
+    check(not extra, "%s %s: records beyond the %d expected, first %r" % (isolation, topic, n, extra[:1] and (extra[0].partition(), extra[0].offset(), extra[0].value())))
+    c.close()
+    return got
+
+
+def transactions():
+    """librdkafka transactions: a consume-transform-produce loop with
+    isolation.level=read_committed and send_offsets_to_transaction, every
+    4th transaction aborted on purpose (then re-processed), one aborted
+    transaction on its own, and a zombie fenced by a second producer with
+    the same transactional.id. read_committed sees each input record exactly
+    once, read_uncommitted every record sent, and the group committed the
+    input's end offsets."""
+    a = admin()
+    create(a, NewTopic("ck-txn-in", num_partitions=2, replication_factor=1),
+           NewTopic("ck-txn-out", num_partitions=2, replication_factor=1))
+    n = 400
+    inp = by_partition(produce_keyed("ck-txn-in", n))
+    check(sorted(inp) == [0, 1], "input in partitions %r, want 0 and 1" % sorted(inp))
+    ends = {p: len(recs) for p, recs in inp.items()}
+
+    c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "ck-txn", "enable.auto.commit": False,
+                  "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    c.subscribe(["ck-txn-in"])
+    p = Producer({"bootstrap.servers": BOOTSTRAP, "transactional.id": "ck-txn", "linger.ms": 5})
+    p.init_transactions(30)
+    errors = []
+    report = lambda err, msg: err is not None and errors.append(err)
+    done = batches = aborted = sent = 0
+    deadline = time.time() + 90
+    while done < n:
+        check(time.time() < deadline, "committed %d of %d input records in 90s" % (done, n))
+        msgs = c.consume(50, timeout=0.5)
+        if not msgs:
+            continue
+        batches += 1
+        first, nxt = {}, {}
+        p.begin_transaction()
+        for m in msgs:
+            check(m.error() is None, "consume error %r" % m.error())
+            first.setdefault(m.partition(), m.offset())
+            nxt[m.partition()] = m.offset() + 1
+            p.produce("ck-txn-out", key=m.key(), value=b"out:" + m.value(), partition=m.partition(), on_delivery=report)
+        sent += len(msgs)
+        p.send_offsets_to_transaction([TopicPartition("ck-txn-in", q, o) for q, o in nxt.items()],
+                                      c.consumer_group_metadata(), 30)
+        if batches % 4 == 0:
+            # Delivered first, so that the aborted records are in the log.
+            check(p.flush(30) == 0, "records of an aborted transaction not delivered")
+            p.abort_transaction(30)
+            aborted += 1
+            for q, o in first.items():
+                c.seek(TopicPartition("ck-txn-in", q, o))
+        else:
+            p.commit_transaction(30)
+            done += len(msgs)
+    check(not errors, "delivery errors: %r" % errors[:5])
+    check(aborted > 0, "no transaction aborted")
+    committed = c.committed([TopicPartition("ck-txn-in", q) for q in range(2)], timeout=30)
+    check({tp.partition: tp.offset for tp in committed} == ends,
+          "group ck-txn committed %r, want the input's end offsets %r" % ({tp.partition: tp.offset for tp in committed}, ends))
+    c.close()
+
+    # A transaction aborted on its own.
+    p.begin_transaction()
+    for i in range(10):
+        p.produce("ck-txn-out", value=b"aborted-%d" % i, partition=i % 2, on_delivery=report)
+    check(p.flush(30) == 0, "records of the aborted transaction not delivered")
+    p.abort_transaction(30)
+    sent += 10
+
+    # The zombie: p's open transaction, fenced by a new producer with the same transactional.id.
+    p.begin_transaction()
+    for i in range(6):
+        p.produce("ck-txn-out", value=b"zombie-%d" % i, partition=i % 2, on_delivery=report)
+    check(p.flush(30) == 0, "records of the zombie's transaction not delivered")
+    sent += 6
+    p2 = Producer({"bootstrap.servers": BOOTSTRAP, "transactional.id": "ck-txn"})
+    p2.init_transactions(30)
+    try:
+        p.commit_transaction(30)
+        raise Check("the zombie committed after a new producer's init_transactions")
+    except KafkaException as e:
+        err = e.args[0]
+        check(err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
+              and err.fatal(), "the zombie's commit_transaction: want a fatal _FENCED/PRODUCER_FENCED, got %r" % err)
+        print("the zombie's commit_transaction failed: %s" % err)
+    check(not errors, "delivery errors: %r" % errors[:5])
+    p2.begin_transaction()
+    p2.produce("ck-txn-out", value=b"last", partition=0)
+    p2.commit_transaction(30)
+    sent += 1
+    print("%d transactions, %d aborted on purpose; %d output records sent" % (batches, aborted, sent))
+
+    got = read_exactly("ck-txn-out", 2, n + 1, "read_committed")
+    for q in range(2):
+        want = [b"out:" + r[3] for r in inp[q]] + ([b"last"] if q == 0 else [])
+        have = [r[2] for r in got[q]]
+        if have != want:
+            i = next((i for i, (x, y) in enumerate(zip(have, want)) if x != y), min(len(have), len(want)))
+            raise Check("read_committed ck-txn-out partition %d: %d records, want %d; first difference at #%d: %r, want %r"
+                        % (q, len(have), len(want), i, have[i:i + 1], want[i:i + 1]))
+    got = read_exactly("ck-txn-out", 2, sent, "read_uncommitted")
+    ends_by = {}
+    for iso in ("read_committed", "read_uncommitted"):
+        c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "compat-unused", "isolation.level": iso})
+        ends_by[iso] = [c.get_watermark_offsets(TopicPartition("ck-txn-out", q), timeout=10)[1] for q in range(2)]
+        c.close()
+    lso, hw = ends_by["read_committed"], ends_by["read_uncommitted"]
+    check(lso == hw, "no transaction open: read_committed end offsets (LSO) %r, read_uncommitted %r" % (lso, hw))
+    last = [got[q][-1][0] for q in range(2)]
+    check(all(hw[q] == last[q] + 2 for q in range(2)),
+          "high watermarks %r, want the last records' offsets %r plus one for the record and one for p2's commit marker"
+          % (hw, last))
+
 SCENARIOS = {
+    "transactions": transactions,
     "configs-compaction": configs_compaction,
     "consumer-group": consumer_group,
     "admin-list-offsets-delete-records": admin_list_offsets_delete_records,
