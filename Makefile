@@ -29,3 +29,5 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzRecover -fuzztime 30s ./internal/storage
 	go test -run '^$$' -fuzz FuzzKeyFile -fuzztime 30s ./internal/storage
 	go test -run '^$$' -fuzz FuzzRequest -fuzztime 30s ./internal/broker
+	go test -run '^$$' -fuzz FuzzTxnIndex -fuzztime 30s ./internal/storage
+	go test -run '^$$' -fuzz FuzzReplay -fuzztime 30s ./internal/coordinator/txn
