@@ -9,7 +9,8 @@ SCENARIOS=(roundtrip-idempotent compression-gzip compression-snappy compression-
 	read-committed large-records-small-fetch record-too-large offset-out-of-range auto-create-topic
 	acks-0-and-1 describe-producers-log-dirs
 	admin offsets-for-times group-classic group-consumer-protocol
-	txn-consume-transform-produce txn-abort-read-committed streams-eos-v2 streams-at-least-once)
+	txn-consume-transform-produce txn-etl-consumer-protocol txn-abort-read-committed txn-timeout
+	streams-eos-v2 streams-at-least-once)
 
 client_version() {
 	[[ -f $KAFKA_HOME/lib/kafka-clients-$KAFKA_VERSION.jar ]] && echo "kafka-clients $KAFKA_VERSION"
@@ -50,6 +51,10 @@ sc_group_consumer_protocol() { java_scenario group-consumer-protocol; }
 # half-way (the next instance fences the zombie); the output has every
 # input record exactly once and the group's offsets are the input's end.
 sc_txn_consume_transform_produce() { java_main Txn "$BOOTSTRAP" txn-consume-transform-produce; }
+# The same with group.protocol=consumer (KIP-848): the offsets carry the member epoch.
+sc_txn_etl_consumer_protocol() { java_main Txn "$BOOTSTRAP" txn-etl-consumer-protocol; }
+# A transaction past its transaction.timeout.ms: the coordinator aborts it.
+sc_txn_timeout() { java_main Txn "$BOOTSTRAP" txn-timeout; }
 # Committed, aborted, committed and open transactions on two partitions:
 # read_committed stops at the LSO and skips the aborted records.
 sc_txn_abort_read_committed() { java_main Txn "$BOOTSTRAP" txn-abort-read-committed; }

@@ -38,7 +38,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * Transactions (exactly-once) with Kafka's Java client. Usage:
  *
  * <pre>
- * Txn BOOTSTRAP txn-consume-transform-produce
+ * Txn BOOTSTRAP txn-consume-transform-produce   (classic group protocol)
+ * Txn BOOTSTRAP txn-etl-consumer-protocol       (the same with group.protocol=consumer, KIP-848)
+ * Txn BOOTSTRAP txn-timeout
  * Txn BOOTSTRAP txn-abort-read-committed
  * Txn BOOTSTRAP hold TRANSACTIONAL-ID TOPIC   (for kafka-transactions.sh: see below)
  * </pre>
@@ -60,7 +62,9 @@ public final class Txn {
         String scenario = args[1];
         try {
             switch (scenario) {
-                case "txn-consume-transform-produce" -> consumeTransformProduce();
+                case "txn-consume-transform-produce" -> consumeTransformProduce("classic");
+                case "txn-etl-consumer-protocol" -> consumeTransformProduce("consumer");
+                case "txn-timeout" -> timeout();
                 case "txn-abort-read-committed" -> abortReadCommitted();
                 case "hold" -> hold(args[2], args[3]);
                 default -> throw new RoundTrip.Check("unknown scenario " + scenario);
@@ -188,10 +192,11 @@ public final class Txn {
         final KafkaConsumer<String, String> consumer;
         final KafkaProducer<String, String> producer;
 
-        Etl(String name, String group, String txnId, String in) {
+        Etl(String name, String group, String txnId, String in, String protocol) {
             this.name = name;
             consumer = consumer(Map.of(
                     ConsumerConfig.GROUP_ID_CONFIG, group,
+                    ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol,
                     ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
                     ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
                     ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100));
@@ -201,8 +206,8 @@ public final class Txn {
         }
     }
 
-    static final String ETL_IN = "java-txn-etl-in";
-    static final String ETL_OUT = "java-txn-etl-out";
+    static String etlIn;
+    static String etlOut;
     static int etlBatches;
     static int etlAborted;
     static int etlSent;
@@ -225,7 +230,7 @@ public final class Txn {
             TopicPartition tp = new TopicPartition(r.topic(), r.partition());
             first.putIfAbsent(tp, r.offset());
             next.put(tp, new OffsetAndMetadata(r.offset() + 1));
-            futures.add(etl.producer.send(new ProducerRecord<>(ETL_OUT, r.partition(), r.key(), "out:" + r.value())));
+            futures.add(etl.producer.send(new ProducerRecord<>(etlOut, r.partition(), r.key(), "out:" + r.value())));
         }
         etlSent += recs.count();
         etl.producer.sendOffsetsToTransaction(next, etl.consumer.groupMetadata());
@@ -283,13 +288,16 @@ public final class Txn {
         return done;
     }
 
-    static void consumeTransformProduce() throws Exception {
-        String group = "java-txn-etl";
-        String txnId = "java-txn-etl";
+    static void consumeTransformProduce(String protocol) throws Exception {
+        String base = protocol.equals("classic") ? "java-txn-etl" : "java-txn-etl-" + protocol;
+        etlIn = base + "-in";
+        etlOut = base + "-out";
+        String group = base;
+        String txnId = base;
         int parts = 3;
         int n = 3000;
-        Edge.create(bootstrap, ETL_IN, parts, Map.of());
-        Edge.create(bootstrap, ETL_OUT, parts, Map.of());
+        Edge.create(bootstrap, etlIn, parts, Map.of());
+        Edge.create(bootstrap, etlOut, parts, Map.of());
 
         // The input: n records, round-robin over the partitions, not transactional.
         Map<Integer, List<String>> input = new TreeMap<>();
@@ -298,7 +306,7 @@ public final class Txn {
             for (int i = 0; i < n; i++) {
                 String v = "in-" + i;
                 input.computeIfAbsent(i % parts, k -> new ArrayList<>()).add(v);
-                fs.add(p.send(new ProducerRecord<>(ETL_IN, i % parts, "k" + (i % 31), v)));
+                fs.add(p.send(new ProducerRecord<>(etlIn, i % parts, "k" + (i % 31), v)));
             }
             for (int i = 0; i < n; i++) {
                 RecordMetadata md = fs.get(i).get();
@@ -306,14 +314,14 @@ public final class Txn {
             }
         }
         Map<TopicPartition, Long> inEnd = new HashMap<>();
-        for (TopicPartition tp : tps(ETL_IN, parts)) {
+        for (TopicPartition tp : tps(etlIn, parts)) {
             inEnd.put(tp, (long) input.get(tp.partition()).size());
         }
 
         // Instance 1 commits about half, then "crashes" in the middle of a
         // transaction: its records and offsets are sent, the transaction is
         // never ended, its producer stays open (a zombie).
-        Etl a = new Etl("instance 1", group, txnId, ETL_IN);
+        Etl a = new Etl("instance 1", group, txnId, etlIn, protocol);
         int done = runEtl(a, 0, n / 2, inEnd, 90);
         check(etlAborted > 0, "instance 1 aborted no transaction");
         int zombieBatch = 0;
@@ -332,7 +340,7 @@ public final class Txn {
 
         // Instance 2, same transactional.id: initTransactions fences instance 1
         // and aborts its open transaction.
-        Etl b = new Etl("instance 2", group, txnId, ETL_IN);
+        Etl b = new Etl("instance 2", group, txnId, etlIn, protocol);
         try {
             a.producer.commitTransaction();
             throw new RoundTrip.Check("the zombie committed its transaction after instance 2's initTransactions");
@@ -355,7 +363,7 @@ public final class Txn {
 
         // A read_committed reader of the output sees every input record exactly once, in order per partition.
         try (KafkaConsumer<String, String> c = reader("read_committed")) {
-            Map<Integer, List<ConsumerRecord<String, String>>> got = readAll(c, tps(ETL_OUT, parts), 60);
+            Map<Integer, List<ConsumerRecord<String, String>>> got = readAll(c, tps(etlOut, parts), 60);
             for (int p = 0; p < parts; p++) {
                 List<String> want = new ArrayList<>();
                 for (String v : input.get(p)) {
@@ -377,7 +385,7 @@ public final class Txn {
         // read_uncommitted sees the aborted records as well (every record sent).
         try (KafkaConsumer<String, String> c = reader("read_uncommitted")) {
             int total = 0;
-            for (List<ConsumerRecord<String, String>> l : readAll(c, tps(ETL_OUT, parts), 60).values()) {
+            for (List<ConsumerRecord<String, String>> l : readAll(c, tps(etlOut, parts), 60).values()) {
                 total += l.size();
             }
             check(total == etlSent, "read_uncommitted output: " + total + " records, want every one sent: " + etlSent);
@@ -522,6 +530,79 @@ public final class Txn {
                 check(ru.get(tp).offset() == hw.get(tp), "Admin.listOffsets(latest, READ_UNCOMMITTED) " + when + ": "
                         + tp + " " + ru.get(tp).offset() + ", want the high watermark " + hw.get(tp));
             }
+        }
+    }
+
+    // ---------------------------------------------------------------------
+    // txn-timeout
+
+    /**
+     * A transaction left open past its transaction.timeout.ms (3 s): the
+     * coordinator aborts it by itself (DescribeTransactions shows
+     * CompleteAbort, the LSO moves past it, read_committed never sees its
+     * records), the late commitTransaction fails, and a new producer with the
+     * same transactional.id commits.
+     */
+    static void timeout() throws Exception {
+        String topic = "java-txn-timeout";
+        String txnId = "java-txn-timeout";
+        Edge.create(bootstrap, topic, 1, Map.of());
+        TopicPartition tp = new TopicPartition(topic, 0);
+        KafkaProducer<String, String> p = producer(Map.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, txnId,
+                ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 3000));
+        p.initTransactions();
+        p.beginTransaction();
+        for (int i = 0; i < 5; i++) {
+            p.send(new ProducerRecord<>(topic, 0, "k" + i, "timed-out-" + i));
+        }
+        p.flush();
+        long t0 = System.currentTimeMillis();
+        try (Admin admin = RoundTrip.newAdmin()) {
+            TransactionDescription d = admin.describeTransactions(List.of(txnId)).description(txnId).get();
+            check(d.state() == TransactionState.ONGOING, "describeTransactions right after the sends: " + d.state()
+                    + ", want Ongoing");
+            check(d.transactionTimeoutMs() == 3000, "describeTransactions: timeout " + d.transactionTimeoutMs() + ", want 3000");
+            while (true) {
+                d = admin.describeTransactions(List.of(txnId)).description(txnId).get();
+                if (d.state() == TransactionState.COMPLETE_ABORT) {
+                    break;
+                }
+                check(System.currentTimeMillis() - t0 < 45_000, "45s after the sends the transaction (timeout 3s) is "
+                        + d.state() + ", want CompleteAbort (the coordinator aborts timed-out transactions)");
+                Thread.sleep(200);
+            }
+            System.out.println("the coordinator aborted the timed-out transaction after "
+                    + (System.currentTimeMillis() - t0) + " ms; producer epoch now " + d.producerEpoch());
+        }
+        try (KafkaConsumer<String, String> c = reader("read_committed")) {
+            long lso = c.endOffsets(List.of(tp)).get(tp);
+            check(lso == 6, "read_committed end offset (LSO) after the timeout abort " + lso + ", want 6 (5 records and the abort marker)");
+            var got = readAll(c, List.of(tp), 20);
+            check(got.get(0).isEmpty(), "read_committed sees records of the timed-out transaction: " + values(got.get(0)));
+        }
+        try {
+            p.commitTransaction();
+            throw new RoundTrip.Check("commitTransaction of a transaction the coordinator aborted on its timeout succeeded");
+        } catch (RoundTrip.Check c) {
+            throw c;
+        } catch (Exception e) {
+            System.out.println("the late commitTransaction failed with " + e);
+        } finally {
+            p.close(Duration.ZERO);
+        }
+        try (KafkaProducer<String, String> p2 = txnProducer(txnId)) {
+            p2.initTransactions();
+            p2.beginTransaction();
+            for (int i = 0; i < 3; i++) {
+                p2.send(new ProducerRecord<>(topic, 0, "k" + i, "after-" + i));
+            }
+            p2.commitTransaction();
+        }
+        try (KafkaConsumer<String, String> c = reader("read_committed")) {
+            var got = readAll(c, List.of(tp), 20);
+            check(values(got.get(0)).equals(List.of("after-0", "after-1", "after-2")),
+                    "read_committed after the new producer's commit: " + values(got.get(0)));
+            check(got.get(0).get(0).offset() == 6, "the new producer's first record at offset " + got.get(0).get(0).offset() + ", want 6");
         }
     }
 
