@@ -803,10 +803,10 @@ func (c *Coordinator) List(now time.Time, req *kmsg.ListTransactionsRequest) []k
 		if len(pids) > 0 && !pids[t.pid] {
 			continue
 		}
-		if req.DurationFilterMillis >= 0 && req.Version >= 1 {
-			if t.state != stateOngoing || now.UnixMilli()-t.startMs < req.DurationFilterMillis {
-				continue
-			}
+		// Kafka's rule: running longer than the filter, by the start
+		// timestamp whatever the state.
+		if req.Version >= 1 && req.DurationFilterMillis >= 0 && now.UnixMilli()-t.startMs <= req.DurationFilterMillis {
+			continue
 		}
 		if req.Version >= 2 && req.TransactionalIDPattern != nil && *req.TransactionalIDPattern != "" {
 			if !matchPattern(*req.TransactionalIDPattern, id) {
