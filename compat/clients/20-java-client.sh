@@ -10,7 +10,7 @@ SCENARIOS=(roundtrip-idempotent compression-gzip compression-snappy compression-
 	acks-0-and-1 describe-producers-log-dirs
 	admin offsets-for-times group-classic group-consumer-protocol
 	txn-consume-transform-produce txn-etl-consumer-protocol txn-abort-read-committed txn-timeout
-	streams-eos-v2 streams-at-least-once)
+	streams-eos-v2 streams-eos-v2-crash streams-at-least-once)
 
 client_version() {
 	[[ -f $KAFKA_HOME/lib/kafka-clients-$KAFKA_VERSION.jar ]] && echo "kafka-clients $KAFKA_VERSION"
@@ -61,4 +61,7 @@ sc_txn_abort_read_committed() { java_main Txn "$BOOTSTRAP" txn-abort-read-commit
 # Kafka Streams word count (repartition topic, state store changelog) with
 # exactly_once_v2, then with at_least_once.
 sc_streams_eos_v2() { java_main StreamsWordCount "$BOOTSTRAP" exactly_once_v2 "$WORK/state"; }
+# exactly_once_v2 again, the app killed with SIGKILL mid-stream and restarted
+# on the same state directory: still each count exactly once.
+sc_streams_eos_v2_crash() { java_main StreamsWordCount "$BOOTSTRAP" exactly_once_v2 "$WORK/state" crash; }
 sc_streams_at_least_once() { java_main StreamsWordCount "$BOOTSTRAP" at_least_once "$WORK/state"; }
