@@ -456,4 +456,19 @@ sc_kafka_transactions() {
 		--isolation-level read_committed --max-messages 10 --timeout-ms 20000 | sort | paste -sd' ')
 	expect_eq "$out" "before-1 before-2 held-0 held-1 held-2 held-3 held-4 held-5 held-6 held-7" \
 		"kafka-console-consumer --isolation-level read_committed"
+
+	# kafka-dump-log reads the commit markers Samsa wrote and, with its
+	# transaction log decoder, the __transaction_state records.
+	out=$(run kafka-dump-log --files "$SAMSA_DATA/$t-0/00000000000000000000.log" --print-data-log)
+	grep -q "isvalid: false" <<<"$out" && fail "kafka-dump-log found an invalid batch: $(grep -m1 'isvalid: false' <<<"$out")"
+	expect_contains "$out" "isTransactional: true isControl: true" "kafka-dump-log: a control batch"
+	expect_contains "$out" "endTxnMarker: COMMIT coordinatorEpoch: " "kafka-dump-log: the commit marker"
+	local state_log
+	state_log=$(grep -l -a "$id" "$SAMSA_DATA"/__transaction_state-*/00000000000000000000.log | head -1)
+	[[ -n $state_log ]] || fail "no __transaction_state segment holds $id"
+	out=$(run kafka-dump-log --files "$state_log" --transaction-log-decoder)
+	grep -q "isvalid: false" <<<"$out" && fail "kafka-dump-log found an invalid __transaction_state batch"
+	expect_contains "$out" "\"transactionalId\":\"$id\"" "kafka-dump-log --transaction-log-decoder: the transactional id"
+	expect_contains "$out" "\"transactionStatus\":1," "kafka-dump-log --transaction-log-decoder: Ongoing"
+	expect_contains "$out" "\"transactionStatus\":4," "kafka-dump-log --transaction-log-decoder: CompleteCommit"
 }
