@@ -302,6 +302,10 @@ def markdown(res, meta_path, imgdir):
           ""]
     fl = failures(data)
     L += ["## Failures in this run", ""] + (fl or ["None."]) + [""]
+    L += ["## Other benchmarks", "",
+          "- Transactions (transactional vs idempotent produce, read_committed vs read_uncommitted consume, Samsa "
+          "and Kafka with Kafka's perf tools): [benchmarks-transactions.md](benchmarks-transactions.md), "
+          "written by `bench/txn.sh --out docs/benchmarks-transactions.md`.", ""]
     return "\n".join(L)
 
 

@@ -13,6 +13,10 @@
 #   read_uncommitted / read_committed
 #                  ConsumerPerformance over the transactional topic with each
 #                  isolation level
+#   franz-idempotent / franz-transactional
+#                  the same two produce stages with franz-go (samsa bench
+#                  produce, --transactional-id, --transaction-duration 100ms),
+#                  a client that leaves more of the 2 cores to the broker
 # The report (median of the rounds; default 3 rounds, 500,000 records) goes
 # to stdout and, with --out, to FILE as a Markdown table. Kafka's jars come
 # from Maven Central through bench/kafka-jars.sh.
@@ -122,6 +126,13 @@ producer() { # TOPIC [extra ProducerPerformance args]
 		--producer-props acks=all enable.idempotence=true linger.ms=5 batch.size=1048576 "$@" 2>>"$RUN/logs/tools.log" |
 		grep 'records sent,' | tail -1 | python3 "$BENCH/perfparse.py" producer
 }
+franz() { # TOPIC [extra samsa bench produce args]
+	local topic=$1
+	shift
+	timeout 900 "$BIN/samsa" -b "$ADDR" bench produce --topic "$topic" --num-records "$RECORDS" --record-size 1024 \
+		--no-progress --json "$@" 2>>"$RUN/logs/tools.log" |
+		python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"mib_per_s": r["mb_per_sec"], "p99_ms": r["p99_ms"], "rec_per_s": r["records_per_sec"]}))'
+}
 consumer() { # TOPIC ISOLATION
 	echo "isolation.level=$2" >"$RUN/consumer.properties"
 	# shellcheck disable=SC2086
@@ -138,7 +149,7 @@ for round in $(seq "$ROUNDS"); do
 		dir=$DATA/$target
 		rm -rf "$dir"
 		start "$target" "$dir"
-		for t in idem txn; do
+		for t in idem txn fidem ftxn; do
 			"$BIN/samsa" -b "$ADDR" topic create "perf-$t" -p "$PARTITIONS" >/dev/null
 		done
 		say "$target round $round: idempotent"
@@ -149,6 +160,10 @@ for round in $(seq "$ROUNDS"); do
 		consumer perf-txn read_uncommitted >"$RUN/results/$round.$target.read_uncommitted.json"
 		say "$target round $round: read_committed"
 		consumer perf-txn read_committed >"$RUN/results/$round.$target.read_committed.json"
+		say "$target round $round: franz-idempotent"
+		franz perf-fidem >"$RUN/results/$round.$target.franz-idempotent.json"
+		say "$target round $round: franz-transactional"
+		franz perf-ftxn --transactional-id bench-ftxn --transaction-duration 100ms >"$RUN/results/$round.$target.franz-transactional.json"
 		stop
 		rm -rf "$dir"
 	done
@@ -168,16 +183,19 @@ print(f"Samsa {commit} and Apache Kafka {kv}, one node each, {records:,} records
 print("(`bench/txn.sh`; Kafka's ProducerPerformance and ConsumerPerformance for both).\n")
 print("| stage | Samsa MiB/s | Kafka MiB/s | Samsa p99 ms | Kafka p99 ms | Samsa / Kafka |")
 print("|---|---|---|---|---|---|")
-for stage in ["idempotent", "transactional"]:
+for stage, label in [("idempotent", "produce, idempotent (Java)"), ("transactional", "produce, transactional (Java)"),
+                     ("franz-idempotent", "produce, idempotent (franz-go)"), ("franz-transactional", "produce, transactional (franz-go)")]:
     s, k = med("samsa", stage, "mib_per_s"), med("kafka", stage, "mib_per_s")
-    print(f"| produce, {stage} | {s:.1f} | {k:.1f} | {med('samsa', stage, 'p99_ms'):.0f} | {med('kafka', stage, 'p99_ms'):.0f} | {s / k:.2f}x |")
+    print(f"| {label} | {s:.1f} | {k:.1f} | {med('samsa', stage, 'p99_ms'):.0f} | {med('kafka', stage, 'p99_ms'):.0f} | {s / k:.2f}x |")
 for stage in ["read_uncommitted", "read_committed"]:
     s, k = med("samsa", stage, "mib_per_s"), med("kafka", stage, "mib_per_s")
     print(f"| consume, {stage} | {s:.1f} | {k:.1f} | | | {s / k:.2f}x |")
 for t, name in [("samsa", "Samsa"), ("kafka", "Kafka")]:
     ti, tt = med(t, "idempotent", "mib_per_s"), med(t, "transactional", "mib_per_s")
+    fi, ft = med(t, "franz-idempotent", "mib_per_s"), med(t, "franz-transactional", "mib_per_s")
     ru, rc = med(t, "read_uncommitted", "mib_per_s"), med(t, "read_committed", "mib_per_s")
-    print(f"\n{name}: transactional produce is {tt / ti * 100:.0f}% of idempotent; read_committed consume is {rc / ru * 100:.0f}% of read_uncommitted.", end="")
+    print(f"\n{name}: transactional produce is {tt / ti * 100:.0f}% of idempotent with the Java client, {ft / fi * 100:.0f}% with franz-go; "
+          f"read_committed consume is {rc / ru * 100:.0f}% of read_uncommitted.", end="")
 print()
 EOF
 [[ -n $OUTFILE ]] && cp "$RUN/report.md" "$OUTFILE"

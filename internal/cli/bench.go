@@ -77,6 +77,11 @@ type benchProduceOptions struct {
 	// acknowledgement (Kafka's delivery.timeout.ms): a broker that cannot
 	// take records makes the run fail with its error, not hang.
 	deliveryTimeout time.Duration
+	// transactionalID makes the producer transactional; a transaction is
+	// committed every txnDuration (kafka-producer-perf-test's
+	// --transactional-id and --transaction-duration-ms).
+	transactionalID string
+	txnDuration     time.Duration
 }
 
 func newBenchProduceCmd(g *globals) *cobra.Command {
@@ -112,6 +117,8 @@ delivery.timeout.ms) fails, and the run ends with its error.`,
 	f.Int32Var(&o.batchMaxBytes, "batch-max-bytes", mib, "largest record batch to build")
 	f.StringVarP(&o.compression, "compression", "z", "none", "batch compression: none, gzip, snappy, lz4 or zstd")
 	f.DurationVar(&o.deliveryTimeout, "delivery-timeout", 2*time.Minute, "how long a record may wait for its acknowledgement before it fails (Kafka's delivery.timeout.ms)")
+	f.StringVar(&o.transactionalID, "transactional-id", "", "produce in transactions with this transactional id (requires --acks all and idempotence)")
+	f.DurationVar(&o.txnDuration, "transaction-duration", 100*time.Millisecond, "with --transactional-id, commit a transaction this often")
 	return cmd
 }
 
@@ -131,6 +138,8 @@ func (o *benchProduceOptions) validate(cmd *cobra.Command) error {
 		return usageErrorf(cmd, "--partitions must be positive")
 	case o.deliveryTimeout <= 0:
 		return usageErrorf(cmd, "--delivery-timeout must be positive")
+	case o.transactionalID != "" && o.txnDuration <= 0:
+		return usageErrorf(cmd, "--transaction-duration must be positive")
 	}
 	return nil
 }
@@ -158,7 +167,13 @@ func (o *benchProduceOptions) clientOpts(cmd *cobra.Command) ([]kgo.Opt, error) 
 		kgo.ProducerBatchCompression(codec),
 	}
 	if !idempotentOK || !o.idempotent {
+		if o.transactionalID != "" {
+			return nil, usageErrorf(cmd, "--transactional-id requires --acks all and idempotence")
+		}
 		opts = append(opts, kgo.DisableIdempotentWrite())
+	}
+	if o.transactionalID != "" {
+		opts = append(opts, kgo.TransactionalID(o.transactionalID))
 	}
 	return opts, nil
 }
@@ -196,6 +211,7 @@ type produceBench struct {
 	lastAck  time.Time
 	failed   int64
 	firstErr error
+	txns     int64 // transactions committed (--transactional-id)
 }
 
 func newProduceBench(recordSize int, measureStart time.Time) *produceBench {
@@ -267,6 +283,14 @@ func (b *produceBench) run(ctx context.Context, cl *kgo.Client, o *benchProduceO
 		measureEnd = b.measureStart.Add(o.duration)
 	}
 	var sent, measured int64
+	var txnStart time.Time
+	if o.transactionalID != "" {
+		if err := b.beginTxn(cl); err != nil {
+			return
+		}
+		txnStart = time.Now()
+		defer b.endTxn(ctx, cl)
+	}
 	for o.numRecords <= 0 || measured < o.numRecords {
 		select {
 		case <-done:
@@ -286,6 +310,52 @@ func (b *produceBench) run(ctx context.Context, cl *kgo.Client, o *benchProduceO
 			measured++
 		}
 		th.wait(ctx, sent)
+		if !txnStart.IsZero() && now.Sub(txnStart) >= o.txnDuration {
+			if !b.endTxn(ctx, cl) || b.beginTxn(cl) != nil {
+				return
+			}
+			txnStart = time.Now()
+		}
+	}
+}
+
+// beginTxn starts a transaction, recording a failure as the run's error.
+func (b *produceBench) beginTxn(cl *kgo.Client) error {
+	err := cl.BeginTransaction()
+	if err != nil {
+		b.fail(fmt.Errorf("beginning a transaction: %w", err))
+	}
+	return err
+}
+
+// endTxn waits for the transaction's records and commits it, as Kafka's
+// commitTransaction does; false (with the run's error recorded) if that
+// failed.
+func (b *produceBench) endTxn(ctx context.Context, cl *kgo.Client) bool {
+	if err := cl.Flush(ctx); err != nil {
+		if !errors.Is(err, context.Canceled) {
+			b.fail(fmt.Errorf("flushing a transaction: %w", err))
+		}
+		return false
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		if !errors.Is(err, context.Canceled) {
+			b.fail(fmt.Errorf("committing a transaction: %w", err))
+		}
+		return false
+	}
+	b.mu.Lock()
+	b.txns++
+	b.mu.Unlock()
+	return true
+}
+
+func (b *produceBench) fail(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.failed++
+	if b.firstErr == nil {
+		b.firstErr = err
 	}
 }
 
@@ -352,13 +422,16 @@ type produceResult struct {
 	P95Ms         float64 `json:"p95_ms"`
 	P99Ms         float64 `json:"p99_ms"`
 	P999Ms        float64 `json:"p99_9_ms"`
+	// Transactions is how many transactions were committed (only with
+	// --transactional-id).
+	Transactions int64 `json:"transactions,omitempty"`
 }
 
 func (b *produceBench) result(recordSize int) produceResult {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	h := b.hist
-	res := produceResult{Records: int64(h.count()), Failed: b.failed, RecordSize: recordSize}
+	res := produceResult{Records: int64(h.count()), Failed: b.failed, RecordSize: recordSize, Transactions: b.txns}
 	if res.Records > 0 {
 		res.ElapsedSec = b.lastAck.Sub(b.measureStart).Seconds()
 	}
