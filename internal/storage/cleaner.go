@@ -36,9 +36,14 @@ import (
 //     batch keeps its base and last offset (so producer sequences stay
 //     consistent) and is dropped when empty, unless it is the last batch of
 //     its producer, whose header is kept. Records of aborted transactions
-//     are dropped; markers are kept, and so are the .txnindex entries of
-//     the group. Batches with tombstones and no horizon get one: now +
-//     delete.retention.ms (KIP-534).
+//     are dropped. Batches with tombstones and no horizon get one: now +
+//     delete.retention.ms (KIP-534). A transaction marker none of whose
+//     transaction's batches the pass saw (all compacted away, or aborted
+//     and dropped by an earlier pass) is stamped the same way, and its
+//     .txnindex entry goes; a later pass past that horizon drops it,
+//     unless it is its producer's last marker (Kafka's
+//     CleanedTransactionMetadata; see filterMarker). The other .txnindex
+//     entries of the group are carried over.
 //  4. Each group's output is written to .cleaned files and fsynced, renamed
 //     to .swap, and swapped in under the writer lock: the old segments are
 //     renamed .deleted and the .swap files take their final names. Opening
@@ -91,6 +96,9 @@ type CleanStats struct {
 	// KeyFiles counts the segments mapped from their key files (the rest
 	// of the mapped segments were walked).
 	KeyFiles int
+	// MarkersStamped counts the transaction markers found without data
+	// and given a delete horizon; MarkersRemoved those dropped.
+	MarkersStamped, MarkersRemoved int
 	// MapTime and RewriteTime are the durations of the two passes;
 	// SyncTime is the part of RewriteTime spent waiting for fsync.
 	MapTime, RewriteTime, SyncTime time.Duration
@@ -223,7 +231,8 @@ func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (st CleanStats,
 		return CleanStats{}, nil
 	}
 	c := &cleaner{l: l, cfg: cfg, opt: opt, now: now, keys: newKeyMap(), from: r.firstDirty,
-		noted: make(map[*segment][2]int), mapped: make(map[*segment]mapping)}
+		noted: make(map[*segment][2]int), mapped: make(map[*segment]mapping),
+		markers: newMarkerTracker(), walkedMarkers: make(map[int64]int64)}
 	defer c.unmapAll()
 	c.stats.FirstDirty = r.firstDirty
 	// The aborted transactions with data in the segments to clean: their
@@ -238,7 +247,8 @@ func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (st CleanStats,
 	}
 	c.stats.MapTime = time.Since(started)
 	c.stats.End = segs[end+r.dirty].base
-	c.lastOffsets = l.producers.lastOffsets()
+	c.limit = limit
+	c.lastOffsets, c.producers, c.loads = l.producers.cleanerView()
 	upto := r.dirty + end
 	for _, g := range groupSegments(segs[:upto], cfg) {
 		if err := c.cleanGroup(g); err != nil {
@@ -248,10 +258,14 @@ func (l *Log) Clean(now time.Time, opt CleanOptions, force bool) (st CleanStats,
 	c.stats.RewriteTime = time.Since(started) - c.stats.MapTime
 	if !c.skipped {
 		l.cleanerOffset.Store(c.stats.End)
+		// Every batch below segs[upto] was walked: producers whose last
+		// marker was unknown (loaded from a snapshot) learn it.
+		l.producers.learnLastMarkers(c.loads, segs[upto].base, c.walkedMarkers)
 	}
 	l.logger.Info("cleaned log", "partition", l.tp, "dirty_from", c.stats.FirstDirty, "dirty_to", c.stats.End,
 		"segments", c.stats.Segments, "read_bytes", c.stats.BytesRead, "written_bytes", c.stats.BytesWritten,
 		"records", c.stats.RecordsRead, "kept", c.stats.RecordsKept, "keys", c.stats.Keys, "key_files", c.stats.KeyFiles,
+		"markers_stamped", c.stats.MarkersStamped, "markers_removed", c.stats.MarkersRemoved,
 		"map_time", c.stats.MapTime, "rewrite_time", c.stats.RewriteTime, "sync_time", c.stats.SyncTime)
 	return c.stats, nil
 }
@@ -309,6 +323,15 @@ type cleaner struct {
 	// rewriting pass.
 	aborted       []abortedTxn
 	mapTxns, txns *abortTracker
+	// Transaction markers (filterMarker). limit is the pass's limit (no
+	// marker at or past it is judged); producers and loads are the
+	// producer table as the rewriting pass began; markers follows the
+	// producers over the rewriting pass.
+	limit         int64
+	producers     map[int64]producerView
+	loads         uint64
+	markers       markerTracker
+	walkedMarkers map[int64]int64 // producer id -> offset of its last marker walked
 	stats         CleanStats
 	skipped       bool          // a group was not swapped in: do not move the cleaner offset
 	w             *bufio.Writer // of the group being written, reused
@@ -650,12 +673,6 @@ func grow(b []byte, n int) []byte {
 // swap) while a reader or the cleaner was about to use it.
 var errSegmentGone = errors.New("storage: segment no longer in the log")
 
-// retainControl decides whether the cleaner keeps a control batch
-// (transaction marker). Every marker is kept; Kafka removes a marker once
-// its transaction's data is gone and the batch's delete horizon has passed
-// (not done here: a kept marker costs a few bytes and nothing else).
-func (c *cleaner) retainControl(h *record.Header) bool { return true }
-
 // filter decides the fate of one batch. It returns the bytes to write
 // (batch itself when unchanged) or nil to drop the batch.
 func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64) ([]byte, error) {
@@ -666,11 +683,9 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 	// is still checked as it is walked.
 	if h.IsControl() {
 		c.txns.aborted(h)
-		if c.retainControl(h) {
-			return batch, nil
-		}
-		return nil, nil
+		return c.filterMarker(h, batch, path, pos)
 	}
+	c.markers.dataBatch(h)
 	c.kept = c.kept[:0]
 	if c.txns.aborted(h) {
 		// Data of an aborted transaction: no record survives (the
@@ -682,7 +697,7 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 			c.cur += int(h.NumRecords)
 		}
 		c.stats.RecordsRead += int64(h.NumRecords)
-		return c.finishBatch(h, batch)
+		return c.finishBatch(h, batch, false)
 	}
 	data, err := record.BatchRecords(c.recs, batch, h)
 	if err != nil {
@@ -746,14 +761,16 @@ func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64)
 			return nil, &CorruptionError{Path: path, Pos: pos, Err: err}
 		}
 	}
-	return c.finishBatch(h, batch)
+	return c.finishBatch(h, batch, false)
 }
 
 // finishBatch builds what is left of a batch from the records in c.kept.
-func (c *cleaner) finishBatch(h *record.Header, batch []byte) ([]byte, error) {
+// A batch with tombstones, or a marker (a control batch whose
+// transaction has no data left), gets a delete horizon if it has none.
+func (c *cleaner) finishBatch(h *record.Header, batch []byte, marker bool) ([]byte, error) {
 	kept := int32(len(c.kept))
 	c.stats.RecordsKept += int64(kept)
-	tombstones, maxTS := false, int64(-1)
+	tombstones, maxTS := marker, int64(-1)
 	for i := range c.kept {
 		tombstones = tombstones || c.kept[i].Value == nil
 		maxTS = max(maxTS, h.FirstTimestamp+c.kept[i].TimestampDelta)
@@ -805,18 +822,22 @@ func (c *cleaner) finishBatch(h *record.Header, batch []byte) ([]byte, error) {
 	return c.built, nil
 }
 
-// lastOffsets maps each producer id to the last offset of its last batch,
-// which the cleaner keeps even when all its records are obsolete.
-func (p *producerState) lastOffsets() map[int64]int64 {
+// cleanerView returns what the cleaner needs of the producer table: each
+// producer id's last offset of its last batch (kept even when all its
+// records are obsolete), what decides whether a marker is its producer's
+// last (producerView), and the load count.
+func (p *producerState) cleanerView() (lastOffsets map[int64]int64, views map[int64]producerView, loads uint64) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	out := make(map[int64]int64, len(p.producers))
+	lastOffsets = make(map[int64]int64, len(p.producers))
+	views = make(map[int64]producerView, len(p.producers))
 	for id, e := range p.producers {
 		if e.n > 0 {
-			out[id] = e.batches[e.n-1].lastOffset
+			lastOffsets[id] = e.batches[e.n-1].lastOffset
 		}
+		views[id] = producerView{epoch: e.epoch, lastMarker: e.lastMarker, batches: e.n > 0}
 	}
-	return out
+	return lastOffsets, views, p.loads
 }
 
 // cleanGroup rewrites a group of segments into one and swaps it in.
@@ -831,6 +852,13 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 	var err error
 	c.opt.background(func() { seg, err = c.writeGroup(group) })
 	if err != nil || seg == nil {
+		return err
+	}
+	// Before the swap commits: no producer snapshot may still hold open a
+	// transaction whose marker the new segment drops.
+	if err := l.dropStaleSnapshots(c.markers.removed); err != nil {
+		seg.close()
+		removeFiles(cleanedPaths(l.dir, base, cleanedSuffix))
 		return err
 	}
 	// The swap takes the log's locks: it runs on the caller's thread,
@@ -877,6 +905,7 @@ func (c *cleaner) writeGroup(group []*segment) (_ *segment, err error) {
 	w.Reset(seg.file.f)
 	var pos, flushed int64
 	changed := len(group) > 1
+	c.markers.startGroup()
 	for _, s := range group {
 		c.stats.Segments++
 		c.cur, c.curEnd = -1, -1
@@ -936,13 +965,28 @@ func (c *cleaner) writeGroup(group []*segment) (_ *segment, err error) {
 	if !changed {
 		return nil, nil
 	}
-	// The markers stay, and with them their txn index entries.
+	// The txn index entries of markers whose transaction has no data
+	// left go (their marker goes now or after its horizon; an entry must
+	// never outlive its marker, or a read_committed consumer would skip
+	// the producer's later transactions). The rest are carried over.
 	var carried []abortedTxn
 	for _, s := range group {
-		carried = append(carried, s.txn.all()...)
+		for _, e := range s.txn.all() {
+			if pid, ok := c.markers.empty[e.last]; !ok || pid != e.pid {
+				carried = append(carried, e)
+			}
+		}
 	}
 	if err := seg.txn.writeAll(carried); err != nil {
 		return nil, err
+	}
+	// A .txnindex at the group's base is the new segment's only if the old
+	// segment there had none (completeSwaps): if the old one had a file,
+	// the new one has one too, empty if need be.
+	if group[0].txn.hasFile() {
+		if err := seg.txn.ensureFile(); err != nil {
+			return nil, err
+		}
 	}
 	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("storage: write cleaned segment: %w", err)
@@ -1127,8 +1171,9 @@ func completeSwaps(dir string) error {
 		// A <base>.txnindex is the new segment's when its .swap was
 		// already renamed: then there is no .txnindex.swap, and the old
 		// segment at base was renamed .deleted before (its .log is gone).
-		// Otherwise it is the old segment's. (A cleaned segment without
-		// entries has no .txnindex, and neither had the old one then.)
+		// Otherwise it is the old segment's. (A cleaned segment has a
+		// .txnindex, empty if need be, whenever the old segment at its
+		// base had one: writeGroup.)
 		_, swapErr := os.Stat(swaps[3])
 		keepTxn := errors.Is(swapErr, os.ErrNotExist) && !slices.Contains(bases, base)
 		for _, b := range bases {

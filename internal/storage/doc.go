@@ -143,9 +143,11 @@
 //     CreateTime batches to find the exact record; for compressed or
 //     LogAppendTime batches they answer with the batch base offset and the
 //     batch max timestamp instead of decompressing.
-//   - A cleaned segment carries every .txnindex entry of the segments it
-//     replaces (Kafka keeps only those whose aborted data it still saw), and
-//     a .txnindex emptied by truncation stays as an empty file.
+//   - A cleaned segment carries the .txnindex entries of the segments it
+//     replaces except those of markers whose transaction has no data left
+//     (as Kafka, which writes only those whose aborted data it saw). A
+//     .txnindex emptied by truncation or the cleaner stays as an empty
+//     file.
 //   - Transactions that ended are forgotten when LastStable sees a high
 //     watermark above their marker, not when the high watermark moves.
 //   - There is no roll jitter. Deleted segments are renamed .deleted and
@@ -158,13 +160,23 @@
 //     hashed SkimpyOffsetMap, so no hash collision can drop a record; its
 //     size is bounded by CleanOptions.MaxMapBytes instead.
 //   - The cleaner removes the records of aborted transactions (keeping the
-//     header of a producer's last batch, as for obsolete records) but keeps
-//     every transaction marker forever: Kafka removes a marker once its
-//     transaction's data is gone and delete.retention.ms has passed
-//     (cleaner.retainControl is the hook). Segments with aborted data are
-//     mapped by walking them, not from their key file.
-//   - The delete horizon is stamped on batches with tombstones only; Kafka
-//     also stamps batches holding transaction markers.
+//     header of a producer's last batch, as for obsolete records) and, as
+//     Kafka, transaction markers once no batch of their transaction is
+//     left and the delete horizon it stamps on them has passed
+//     (cleanmarkers.go). A producer's last marker is kept whole where
+//     Kafka keeps an empty control batch (no records); which marker is
+//     last is known exactly, from the producer table, except for
+//     producers loaded from a snapshot that wrote no marker since: until
+//     a pass has walked the log past the load point, every marker of
+//     their current epoch is kept if they have no remembered data batch
+//     (Kafka's rule). Kafka also keeps the last batch of each cleaning
+//     round, even empty; Samsa does not need it (the log end is never in
+//     a cleaned segment). Segments with aborted data are mapped by
+//     walking them, not from their key file.
+//   - A producer snapshot taken inside a transaction whose marker the
+//     cleaner drops is deleted before the swap commits, so no replay
+//     can start inside a transaction whose end is gone (Kafka deletes
+//     the snapshots of the segments a swap merges, and nothing more).
 //
 // # Non-obvious invariants
 //
@@ -215,6 +227,13 @@
 //     still holds in rewritten segments, and producer sequences stay
 //     consistent; the last batch of every producer is kept (as an empty
 //     header if all its records are obsolete).
+//   - A transaction marker is dropped only when no batch of its
+//     transaction is left in the whole log (the cleaner walks from the
+//     first segment), never at or past the first unstable offset, and a
+//     .txnindex entry never outlives its ABORT marker: it goes in the
+//     swap that first finds the marker without data, before the marker
+//     itself (an entry without its marker would make a read_committed
+//     consumer skip its producer's later transactions).
 //   - A cleaner's output becomes visible in one step: the .log.swap rename is
 //     the commit point, and opening a log completes or discards an
 //     interrupted swap before loading segments (docs/format/log.md), so a

@@ -29,10 +29,15 @@ type producerEntry struct {
 	lastTimestamp    int64
 	coordinatorEpoch int32
 	txnFirstOffset   int64 // first offset of the open transaction, -1 if none
+	// lastMarker is the offset of the producer's last transaction marker,
+	// -1 when unknown: snapshots do not hold it, so a producer loaded
+	// from one that wrote no marker since has every marker below the
+	// offset the state was loaded at (producerState.loadedAt).
+	lastMarker int64
 }
 
 func newProducerEntry(id int64) *producerEntry {
-	return &producerEntry{id: id, epoch: -1, coordinatorEpoch: -1, txnFirstOffset: -1}
+	return &producerEntry{id: id, epoch: -1, coordinatorEpoch: -1, txnFirstOffset: -1, lastMarker: -1}
 }
 
 func (e *producerEntry) lastSeq() int32 {
@@ -81,6 +86,11 @@ type ProducerInfo struct {
 type producerState struct {
 	mu        sync.RWMutex // guards producers for ProducerStates; writers hold Log.mu too
 	producers map[int64]*producerEntry
+	// loadedAt is the offset the table was last loaded at (a snapshot's,
+	// or the first segment's when replayed from the start); loads counts
+	// the loads, so the cleaner can tell its view of the table is current.
+	loadedAt int64
+	loads    uint64
 }
 
 func newProducerState() *producerState {
@@ -187,6 +197,7 @@ func (p *producerState) update(h *record.Header, m txnMarker) txnChange {
 	if h.IsControl() {
 		ch := txnChange{ended: true, first: e.txnFirstOffset}
 		e.txnFirstOffset = -1
+		e.lastMarker = h.BaseOffset
 		if m.valid {
 			e.coordinatorEpoch = m.coordinatorEpoch
 		}
@@ -209,6 +220,15 @@ func (p *producerState) update(h *record.Header, m txnMarker) txnChange {
 }
 
 func (p *producerState) reset() { p.replace(make(map[int64]*producerEntry)) }
+
+// loaded records that the table was just loaded to offset from (replay
+// starts there).
+func (p *producerState) loaded(from int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.loadedAt = from
+	p.loads++
+}
 
 func (p *producerState) replace(m map[int64]*producerEntry) {
 	p.mu.Lock()

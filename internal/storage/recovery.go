@@ -381,6 +381,7 @@ func (l *Log) loadProducerState(upTo int64) error {
 		from = max(offs[i], first)
 		break
 	}
+	l.producers.loaded(from)
 	l.txnsFromProducers()
 	return l.replayProducers(from)
 }

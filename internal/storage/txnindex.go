@@ -166,6 +166,32 @@ func (x *txnIndex) append(e abortedTxn) (created bool, err error) {
 	return created, nil
 }
 
+// hasFile reports whether the index has a file (entries, or an empty
+// file left by truncation or the cleaner).
+func (x *txnIndex) hasFile() bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.f != nil
+}
+
+// ensureFile creates the file, empty, if it does not exist yet (the
+// cleaner's output, which must have one when the segment it replaces at
+// the same base had one).
+func (x *txnIndex) ensureFile() error {
+	if x.f != nil {
+		return nil
+	}
+	f, err := os.OpenFile(x.create, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("storage: create txn index: %w", err)
+	}
+	x.mu.Lock()
+	x.f = f
+	x.mu.Unlock()
+	x.needSync.Store(true)
+	return nil
+}
+
 // writeAll writes entries as the whole index (the cleaner's output).
 func (x *txnIndex) writeAll(entries []abortedTxn) error {
 	for _, e := range entries {
