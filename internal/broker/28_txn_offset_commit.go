@@ -21,8 +21,6 @@ package broker
 // Kafka, for clients before 2.0).
 
 import (
-	"time"
-
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -43,16 +41,9 @@ func handleTxnOffsetCommit(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	go func() {
 		tp := txn.TopicPartition{Topic: group.Topic, Partition: part}
 		add := req.Version >= 5
-		deadline := time.Now().Add(addToTxnRetryMax)
-		var codes map[txn.TopicPartition]int16
-		var code int16
-		for {
-			codes, code = b.addToTxn(req.TransactionalID, req.ProducerID, req.ProducerEpoch, []txn.TopicPartition{tp}, add)
-			if !retriableTxnCode(code) || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(addToTxnBackoff)
-		}
+		codes, code := retryAddToTxn(func() (map[txn.TopicPartition]int16, int16) {
+			return b.addToTxn(req.TransactionalID, req.ProducerID, req.ProducerEpoch, []txn.TopicPartition{tp}, add)
+		})
 		if c, ok := codes[tp]; ok && code == 0 {
 			code = c
 		}
