@@ -33,7 +33,17 @@ type conn struct {
 	budget *budget
 
 	wbuf []byte // writer goroutine's encode buffer
+
+	// principal is who the connection authenticated as, in Kafka's form
+	// ("User:alice"); "User:ANONYMOUS" on a PLAINTEXT listener. Set before
+	// any request is handled (the TLS handshake, SASL) and read by
+	// handlers for authorization.
+	principal atomic.Pointer[string]
 }
+
+// anonymous is the principal of an unauthenticated connection, as Kafka's
+// KafkaPrincipal.ANONYMOUS.
+const anonymous = "User:ANONYMOUS"
 
 // pending is a response that may not be ready yet.
 type pending struct {
@@ -236,6 +246,14 @@ type reqCtx struct {
 }
 
 func (rc *reqCtx) broker() *Broker { return rc.c.b }
+
+// principal is the authenticated principal of the request's connection.
+func (rc *reqCtx) principal() string {
+	if p := rc.c.principal.Load(); p != nil {
+		return *p
+	}
+	return anonymous
+}
 
 func (c *conn) writeLoop() {
 	for p := range c.queue {
