@@ -16,6 +16,20 @@ type Listener struct {
 	Addr     string // host:port
 }
 
+// Security protocols, as Kafka names them.
+const (
+	Plaintext     = "PLAINTEXT"
+	SSL           = "SSL"
+	SASLPlaintext = "SASL_PLAINTEXT"
+	SASLSSL       = "SASL_SSL"
+)
+
+// Endpoint is an advertised host and port.
+type Endpoint struct {
+	Host string
+	Port int32
+}
+
 // protocols parses listener.security.protocol.map.
 func (c *Config) protocols() map[string]string {
 	out := map[string]string{}
@@ -48,8 +62,8 @@ func parseListeners(list string, protocols map[string]string) ([]Listener, error
 			}
 			proto = name
 		}
-		if proto != "PLAINTEXT" {
-			return nil, fmt.Errorf("listener %q: security protocol %s is not supported yet (only PLAINTEXT)", name, proto)
+		if proto != Plaintext && proto != SSL && proto != SASLPlaintext && proto != SASLSSL {
+			return nil, fmt.Errorf("listener %q: unknown security protocol %q (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)", name, proto)
 		}
 		if seen[name] {
 			return nil, fmt.Errorf("listener name %q appears twice", name)
@@ -113,14 +127,24 @@ func (c *Config) resolveCluster() error {
 		return fmt.Errorf("%w: listeners: %v", ErrInvalid, err)
 	}
 	c.ListenAddr, c.ControllerListenAddr = "", ""
+	c.Listeners = nil
 	for _, l := range ls {
 		if c.isControllerListener(l.Name) {
 			if c.ControllerListenAddr == "" {
 				c.ControllerListenAddr = l.Addr
 			}
-		} else if c.ListenAddr == "" {
+			continue
+		}
+		if c.ListenAddr == "" {
 			c.ListenAddr = l.Addr
 		}
+		c.Listeners = append(c.Listeners, l)
+	}
+	if err := c.resolveInterBroker(); err != nil {
+		return err
+	}
+	if err := c.checkSecurity(); err != nil {
+		return err
 	}
 	roles := map[string]bool{}
 	for _, r := range strings.Split(c.Get("process.roles"), ",") {
@@ -204,4 +228,46 @@ func (c *Config) VoterIDs() []int32 {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
+}
+
+// resolveInterBroker picks the listener brokers use to reach each other:
+// inter.broker.listener.name, else the first listener whose protocol is
+// security.inter.broker.protocol (Kafka's default PLAINTEXT), else the
+// first broker listener.
+func (c *Config) resolveInterBroker() error {
+	c.InterBrokerListener = ""
+	if len(c.Listeners) == 0 {
+		return nil
+	}
+	if name := strings.ToUpper(strings.TrimSpace(c.Get("inter.broker.listener.name"))); name != "" {
+		for _, l := range c.Listeners {
+			if l.Name == name {
+				c.InterBrokerListener = name
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: inter.broker.listener.name %q is not a broker listener in listeners", ErrInvalid, name)
+	}
+	proto := strings.ToUpper(strings.TrimSpace(c.Get("security.inter.broker.protocol")))
+	if proto == "" {
+		proto = Plaintext
+	}
+	for _, l := range c.Listeners {
+		if l.Protocol == proto {
+			c.InterBrokerListener = l.Name
+			return nil
+		}
+	}
+	c.InterBrokerListener = c.Listeners[0].Name
+	return nil
+}
+
+// ListenerByName returns the broker listener named name.
+func (c *Config) ListenerByName(name string) (Listener, bool) {
+	for _, l := range c.Listeners {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return Listener{}, false
 }

@@ -25,7 +25,16 @@ type Config struct {
 
 	NodeID     int32
 	ClusterID  string
-	ListenAddr string // host:port of the Kafka (broker) listener
+	ListenAddr string // host:port of the first Kafka (broker) listener
+	// Listeners are the broker listeners (listeners minus the controller
+	// ones), in order, with their security protocols; Advertised holds
+	// what clients are told for each, by listener name.
+	Listeners  []Listener
+	Advertised map[string]Endpoint
+	// InterBrokerListener names the listener brokers use to reach each
+	// other (inter.broker.listener.name, else the one whose protocol is
+	// security.inter.broker.protocol, else the first).
+	InterBrokerListener string
 	// ControllerListenAddr is the controller listener's host:port ("" when
 	// the quorum is this node alone).
 	ControllerListenAddr string
@@ -109,6 +118,9 @@ func New(values map[string]string) (*Config, error) {
 	var errs []error
 	for k, v := range values {
 		key, ok := brokerByName[k]
+		if !ok {
+			key, ok = listenerKey(k)
+		}
 		if !ok {
 			errs = append(errs, fmt.Errorf("%w: unknown setting %q", ErrInvalid, k))
 			continue
@@ -210,8 +222,15 @@ func (c *Config) resolve() error {
 	if err := c.resolveCluster(); err != nil {
 		return err
 	}
-	addr := c.ListenAddr
-	adv := addr
+	return c.resolveAdvertised()
+}
+
+// resolveAdvertised fills Advertised: advertised.listeners by name, else
+// each listener's own address (a wildcard host advertised as 127.0.0.1).
+// AdvertisedHost and AdvertisedPort are the inter-broker listener's.
+func (c *Config) resolveAdvertised() error {
+	c.Advertised = map[string]Endpoint{}
+	adv := map[string]string{}
 	if a := c.Get("advertised.listeners"); a != "" {
 		ls, err := parseListeners(a, c.protocols())
 		if err != nil {
@@ -219,21 +238,55 @@ func (c *Config) resolve() error {
 		}
 		for _, l := range ls {
 			if !c.isControllerListener(l.Name) {
-				adv = l.Addr
-				break
+				adv[l.Name] = l.Addr
+			}
+		}
+		if len(c.Listeners) == 1 && len(adv) == 1 && adv[c.Listeners[0].Name] == "" {
+			// One listener each, named differently: the advertised one
+			// is that listener's (as before listener names mattered).
+			for _, a := range adv {
+				adv[c.Listeners[0].Name] = a
 			}
 		}
 	}
-	host, port, err := net.SplitHostPort(adv)
-	if err != nil {
-		return fmt.Errorf("%w: advertised address %q: %v", ErrInvalid, adv, err)
+	for _, l := range c.Listeners {
+		addr := l.Addr
+		if a, ok := adv[l.Name]; ok {
+			addr = a
+		}
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("%w: advertised address %q: %v", ErrInvalid, addr, err)
+		}
+		p, _ := strconv.Atoi(port)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		c.Advertised[l.Name] = Endpoint{Host: host, Port: int32(p)}
 	}
-	p, _ := strconv.Atoi(port)
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
+	if ep, ok := c.Advertised[c.InterBrokerListener]; ok {
+		c.AdvertisedHost, c.AdvertisedPort = ep.Host, ep.Port
 	}
-	c.AdvertisedHost, c.AdvertisedPort = host, int32(p)
 	return nil
+}
+
+// SetAdvertisedPort sets the advertised port of a listener that listened
+// on port 0 (tests): the port the system chose.
+func (c *Config) SetAdvertisedPort(listener string, port int32) {
+	ep := c.Advertised[listener]
+	if ep.Port != 0 {
+		return
+	}
+	ep.Port = port
+	adv := make(map[string]Endpoint, len(c.Advertised))
+	for k, v := range c.Advertised {
+		adv[k] = v
+	}
+	adv[listener] = ep
+	c.Advertised = adv
+	if listener == c.InterBrokerListener {
+		c.AdvertisedPort = port
+	}
 }
 
 // SetListen changes the listener to host:port (the --listen flag). If no
@@ -359,10 +412,12 @@ func (c *Config) WithDynamic(def, own map[string]string) *Config {
 	}
 	// Static-only fields (listener, data dir, identity) keep their values.
 	listen, advHost, advPort, dataDir, clusterID := c.ListenAddr, c.AdvertisedHost, c.AdvertisedPort, c.DataDir, c.ClusterID
+	listeners, advertised, inter := c.Listeners, c.Advertised, c.InterBrokerListener
 	if err := n.resolve(); err != nil {
 		return c
 	}
 	n.ListenAddr, n.AdvertisedHost, n.AdvertisedPort, n.DataDir, n.ClusterID = listen, advHost, advPort, dataDir, clusterID
+	n.Listeners, n.Advertised, n.InterBrokerListener = listeners, advertised, inter
 	return &n
 }
 

@@ -57,7 +57,7 @@ var Broker = []Key{
 	{Name: "controller.quorum.election.timeout.ms", Type: TypeInt, Default: "1000", Min: 10, Max: maxInt32, ReadOnly: true, Doc: "A controller that hears nothing from a leader this long (plus a random part of it) starts an election."},
 	{Name: "controller.quorum.fetch.timeout.ms", Type: TypeInt, Default: "2000", Min: 1, Max: maxInt32, ReadOnly: true, Inert: true, Doc: "Samsa's quorum (Raft) uses the election timeout alone."},
 	{Name: "controller.listener.names", Type: TypeList, Default: "CONTROLLER", ReadOnly: true, Doc: "Names of the listeners that carry controller (Raft) traffic; the first one in listeners is used."},
-	{Name: "listener.security.protocol.map", Type: TypeList, Default: "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT", ReadOnly: true, Doc: "Listener name to security protocol. Only PLAINTEXT exists so far."},
+	{Name: "listener.security.protocol.map", Type: TypeList, Default: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT", ReadOnly: true, Doc: "Listener name to security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), NAME:PROTOCOL,..."},
 	{Name: "broker.rack", Type: TypeString, Default: "", ReadOnly: true, Doc: "The rack (or zone) of this broker, shown in Metadata."},
 	{Name: "broker.session.timeout.ms", Type: TypeInt, Default: "2000", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "The active controller fences a broker it has not heard from for this long: its partitions get new leaders and it leaves every ISR. Kafka's default is 9000; Samsa's brokers are heard from at every Raft heartbeat (a tenth of controller.quorum.election.timeout.ms), so 2000 is twenty missed heartbeats and failover takes about two seconds."},
 	{Name: "broker.heartbeat.interval.ms", Type: TypeInt, Default: "2000", Min: 1, Max: maxInt32, ReadOnly: true, Inert: true, Doc: "Samsa's brokers are heard from through the quorum's own heartbeats (a tenth of controller.quorum.election.timeout.ms)."},
@@ -69,9 +69,10 @@ var Broker = []Key{
 	{Name: "auto.leader.rebalance.enable", Type: TypeBoolean, Default: "true", ReadOnly: true, Doc: "The active controller moves leadership back to each partition's preferred (first) replica when it is in sync, for brokers whose imbalance exceeds leader.imbalance.per.broker.percentage."},
 	{Name: "leader.imbalance.check.interval.seconds", Type: TypeLong, Default: "300", Min: 1, Max: maxInt64, ReadOnly: true, Doc: "How often the controller checks leader imbalance."},
 	{Name: "leader.imbalance.per.broker.percentage", Type: TypeInt, Default: "10", Min: 0, Max: 100, ReadOnly: true, Doc: "A broker's share of its preferred partitions led elsewhere above which leadership moves back."},
-	{Name: "inter.broker.listener.name", Type: TypeString, Default: "PLAINTEXT", ReadOnly: true, Inert: true, Doc: "Reserved for clustering."},
-	{Name: "listeners", Type: TypeList, Default: "PLAINTEXT://127.0.0.1:9092", ReadOnly: true, Doc: "Where the broker listens. Only the first PLAINTEXT listener is used."},
-	{Name: "advertised.listeners", Type: TypeList, Default: "", ReadOnly: true, Doc: "The address clients are told to connect to; defaults to the listener."},
+	{Name: "inter.broker.listener.name", Type: TypeString, Default: "", ReadOnly: true, Doc: "The listener brokers use to reach each other (replication, transaction markers, forwarded requests); it must be one of listeners. Empty: the first listener whose protocol is security.inter.broker.protocol, else the first broker listener."},
+	{Name: "security.inter.broker.protocol", Type: TypeString, Default: "PLAINTEXT", ReadOnly: true, Doc: "The security protocol of the inter-broker listener when inter.broker.listener.name is not set."},
+	{Name: "listeners", Type: TypeList, Default: "PLAINTEXT://127.0.0.1:9092", ReadOnly: true, Doc: "Where the node listens: NAME://host:port,... Each name maps to a security protocol (listener.security.protocol.map); names in controller.listener.names are controller listeners, the others broker listeners."},
+	{Name: "advertised.listeners", Type: TypeList, Default: "", ReadOnly: true, Doc: "What clients are told to connect to, per listener name (NAME://host:port,...); a listener not named here advertises its own address."},
 	{Name: "log.dirs", Type: TypeList, Default: "", ReadOnly: true, Doc: "Directory holding the logs (the first is used). Defaults to ./samsa-data."},
 	{Name: "log.dir", Type: TypeString, Default: "", ReadOnly: true, Doc: "Used when log.dirs is not set."},
 	{Name: "cluster.id", Type: TypeString, Default: "", ReadOnly: true, Doc: "Cluster id; generated and stored in meta.properties on first start."},
@@ -169,6 +170,7 @@ var (
 )
 
 func init() {
+	Broker = append(Broker, securityKeys...)
 	for i := range Broker {
 		k := &Broker[i]
 		brokerByName[k.Name] = k
