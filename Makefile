@@ -26,6 +26,7 @@ benchsmoke:
 fuzz:
 	go test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./internal/record
 	go test -run '^$$' -fuzz FuzzParseFrames -fuzztime 30s ./internal/metadata
+	go test -run '^$$' -fuzz FuzzACLRecord -fuzztime 30s ./internal/metadata
 	go test -run '^$$' -fuzz FuzzRecover -fuzztime 30s ./internal/storage
 	go test -run '^$$' -fuzz FuzzKeyFile -fuzztime 30s ./internal/storage
 	go test -run '^$$' -fuzz FuzzRequest -fuzztime 30s ./internal/broker

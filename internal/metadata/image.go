@@ -17,6 +17,7 @@ type Image struct {
 	nextProducerID int64
 	brokers        map[int32]*Broker
 	controllers    map[int32]ControllerRecord
+	acls           *ACLSet // nil: none
 	// Offset is the number of records applied so far.
 	Offset int64
 	// Index is the Raft index of the last entry applied (0: none yet).
@@ -104,7 +105,7 @@ func emptyImage() *Image {
 // hasData reports whether the image holds anything besides broker
 // registrations: topics, configs or producer-id blocks.
 func (im *Image) hasData() bool {
-	return len(im.topics) > 0 || len(im.configs) > 0 || im.nextProducerID > 0
+	return len(im.topics) > 0 || len(im.configs) > 0 || im.nextProducerID > 0 || im.ACLs().Len() > 0
 }
 
 // withIndex returns the image marked as of Raft index i.
@@ -182,6 +183,7 @@ func (im *Image) records() []Record {
 			out = append(out, Record{Type: TypeConfig, Config: &ConfigRecord{ResourceType: k.typ, ResourceName: k.name, Name: n, Value: &v}})
 		}
 	}
+	out = append(out, im.ACLs().records()...)
 	if im.nextProducerID > 0 {
 		out = append(out, Record{Type: TypeProducerIDs, ProducerIDs: &ProducerIDsRecord{BrokerID: -1, Start: 0, Size: im.nextProducerID}})
 	}
@@ -306,6 +308,18 @@ func (im *Image) apply(r Record) (*Image, error) {
 		}
 		next.brokers = cloneMap(im.brokers)
 		delete(next.brokers, u.ID)
+	case TypeACL:
+		acls, err := im.applyACL(r.ACL)
+		if err != nil {
+			return nil, err
+		}
+		next.acls = acls
+	case TypeRemoveACL:
+		acls, err := im.applyRemoveACL(r.RemoveACL)
+		if err != nil {
+			return nil, err
+		}
+		next.acls = acls
 	default:
 		return nil, fmt.Errorf("unknown record type %q", r.Type)
 	}

@@ -16,6 +16,8 @@ const (
 	TypeFence       = "fence"
 	TypeUnregister  = "unregister"
 	TypeController  = "controller"
+	TypeACL         = "acl"
+	TypeRemoveACL   = "remove_acl"
 )
 
 // Resource types of ConfigRecord, Kafka's ConfigResource codes.
@@ -40,6 +42,8 @@ type Record struct {
 	Fence       *FenceRecord       `json:"fence,omitempty"`
 	Unregister  *UnregisterRecord  `json:"unregister,omitempty"`
 	Controller  *ControllerRecord  `json:"controller,omitempty"`
+	ACL         *ACLRecord         `json:"acl,omitempty"`
+	RemoveACL   *RemoveACLRecord   `json:"remove_acl,omitempty"`
 }
 
 // ControllerRecord registers a node with the controller role: where the
@@ -133,7 +137,7 @@ type ProducerIDsRecord struct {
 
 func (r *Record) validate() error {
 	n := 0
-	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil, r.Fence != nil, r.Unregister != nil, r.Controller != nil} {
+	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil, r.Fence != nil, r.Unregister != nil, r.Controller != nil, r.ACL != nil, r.RemoveACL != nil} {
 		if set {
 			n++
 		}
@@ -158,6 +162,10 @@ func (r *Record) validate() error {
 		ok = ok && r.Unregister != nil
 	case TypeController:
 		ok = ok && r.Controller != nil
+	case TypeACL:
+		ok = ok && r.ACL != nil
+	case TypeRemoveACL:
+		ok = ok && r.RemoveACL != nil
 	default:
 		ok = false
 	}
