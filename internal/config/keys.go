@@ -142,7 +142,19 @@ var Broker = []Key{
 	{Name: "producer.id.expiration.ms", Type: TypeInt, Default: "86400000", Min: 1, Max: maxInt32, Inert: true, Doc: "Idle producer ids are kept; expiry arrives with retention."},
 	{Name: "max.incremental.fetch.session.cache.slots", Type: TypeInt, Default: "1000", Min: 0, Max: maxInt32, ReadOnly: true, Doc: "Fetch sessions (KIP-227) kept at once."},
 	{Name: "fetch.max.bytes", Type: TypeInt, Default: "57671680", Min: 0, Max: maxInt32, Doc: "Largest fetch response, whatever the client asks."},
+	{Name: "authorizer.class.name", Type: TypeString, Default: "", ReadOnly: true, Enum: []string{"", StandardAuthorizer, AclAuthorizer},
+		Doc: "The authorizer: empty (the default) authorizes nothing, every request is allowed and the ACL APIs answer SECURITY_DISABLED, as Kafka without an authorizer. " + StandardAuthorizer + " (or Kafka's legacy " + AclAuthorizer + ") turns on Samsa's ACLs, with Kafka's StandardAuthorizer semantics: every request is checked against the ACLs kept in the metadata log (kafka-acls.sh, samsa acl)."},
+	{Name: "super.users", Type: TypeString, Default: "", ReadOnly: true, Doc: "Principals allowed everything whatever the ACLs say, separated by semicolons: User:admin;User:broker."},
+	{Name: "allow.everyone.if.no.acl.found", Type: TypeBoolean, Default: "false", ReadOnly: true, Doc: "With an authorizer: allow an operation on a resource that no ACL applies to at all (a resource with ACLs, even for other principals, is governed by them alone)."},
+	{Name: "samsa.authorizer.audit.log", Type: TypeBoolean, Default: "false", ReadOnly: true, Doc: "Samsa only. Log every authorization decision at INFO (principal, client address, operation, resource, result, rule). Off, as Kafka's kafka.authorizer.logger: denials of what a request names are logged at INFO, allowed ones at DEBUG."},
 }
+
+// The authorizer.class.name values that turn on Samsa's authorizer: Kafka's
+// KRaft authorizer and its legacy ZooKeeper-era one.
+const (
+	StandardAuthorizer = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+	AclAuthorizer      = "kafka.security.authorizer.AclAuthorizer"
+)
 
 // RackAwareReplicaSelector is the replica.selector.class value that turns on
 // follower fetching by rack (Kafka's class name).
