@@ -86,7 +86,7 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 					}
 				}
 			}
-			resp.Brokers = b.produceEndpoints(im, ids)
+			resp.Brokers = b.produceEndpoints(im, ids, rc.c.listener.Name)
 		}
 		p.complete(resp)
 	}

@@ -30,6 +30,7 @@ func handleFetch(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	b := rc.broker()
 	parts, forgotten, unknownIDs := b.fetchParts(req)
 	plan := b.planFetch(req, parts, forgotten)
+	plan.listener = rc.c.listener.Name
 	if plan.errCode != 0 {
 		resp := req.ResponseKind().(*kmsg.FetchResponse)
 		resp.ErrorCode = plan.errCode
@@ -238,7 +239,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 		}
 	}
 	if len(hinted) > 0 && req.Version >= 16 {
-		resp.Brokers = b.fetchEndpoints(b.meta.Image(), hinted)
+		resp.Brokers = b.fetchEndpoints(b.meta.Image(), hinted, plan.listener)
 	}
 	return resp, slices, total, hasErr
 }

@@ -22,7 +22,7 @@ func handleMetadata(rc *reqCtx, req *kmsg.MetadataRequest) kmsg.Response {
 	resp.ClusterID = &clusterID
 	im := b.meta.Image()
 	resp.ControllerID = b.controllerID()
-	for _, br := range b.brokers(im) {
+	for _, br := range b.brokersFor(im, rc.c.listener.Name) {
 		mb := kmsg.NewMetadataResponseBroker()
 		mb.NodeID, mb.Host, mb.Port = br.ID, br.Host, br.Port
 		if br.Rack != "" {

@@ -25,7 +25,7 @@ func handleFindCoordinator(rc *reqCtx, req *kmsg.FindCoordinatorRequest) kmsg.Re
 	}
 	for _, key := range keys {
 		c := kmsg.NewFindCoordinatorResponseCoordinator()
-		c.Key, c.NodeID, c.Host, c.Port = key, b.cfg.NodeID, b.cfg.AdvertisedHost, b.cfg.AdvertisedPort
+		c.Key, c.NodeID, c.Host, c.Port = key, -1, "", -1
 		switch req.CoordinatorType {
 		case 0:
 			if err := b.groups.EnsureTopic(); err != nil {
@@ -34,7 +34,7 @@ func handleFindCoordinator(rc *reqCtx, req *kmsg.FindCoordinatorRequest) kmsg.Re
 			}
 			leader := b.groups.Leader(key)
 			found := false
-			for _, br := range b.brokers(b.meta.Image()) {
+			for _, br := range b.brokersFor(b.meta.Image(), rc.c.listener.Name) {
 				if br.ID == leader {
 					c.NodeID, c.Host, c.Port, found = br.ID, br.Host, br.Port, true
 				}
@@ -49,7 +49,7 @@ func handleFindCoordinator(rc *reqCtx, req *kmsg.FindCoordinatorRequest) kmsg.Re
 			}
 			c.ErrorCode = kerr.CoordinatorNotAvailable.Code
 			leader := b.txns.Leader(key)
-			for _, br := range b.brokers(b.meta.Image()) {
+			for _, br := range b.brokersFor(b.meta.Image(), rc.c.listener.Name) {
 				if br.ID == leader {
 					c.NodeID, c.Host, c.Port, c.ErrorCode = br.ID, br.Host, br.Port, 0
 				}

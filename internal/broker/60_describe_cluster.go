@@ -20,7 +20,7 @@ func handleDescribeCluster(rc *reqCtx, req *kmsg.DescribeClusterRequest) kmsg.Re
 	resp.ClusterAuthorizedOperations = -2147483648
 	switch req.EndpointType {
 	case 0, 1:
-		for _, br := range b.brokerList(b.meta.Image(), req.IncludeFencedBrokers) {
+		for _, br := range b.brokerList(b.meta.Image(), req.IncludeFencedBrokers, rc.c.listener.Name) {
 			rb := kmsg.NewDescribeClusterResponseBroker()
 			rb.NodeID, rb.Host, rb.Port = br.ID, br.Host, br.Port
 			rb.IsFenced = br.Fenced

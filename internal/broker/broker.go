@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -30,7 +31,7 @@ type Broker struct {
 	txns          *txn.Runtime   // transaction coordinator (apis_txn.go)
 	peers         peers          // clients to other brokers (apis_txn.go)
 
-	ln      net.Listener
+	lns     []*listener // one per broker listener, in configuration order
 	conns   sync.WaitGroup
 	mu      sync.Mutex // guards live
 	live    map[*conn]struct{}
@@ -53,32 +54,77 @@ func New(cfg *config.Config, meta *metadata.Store, parts *partition.Manager, log
 	return b
 }
 
-// Listen binds the configured listener.
-func (b *Broker) Listen() (net.Addr, error) {
-	ln, err := net.Listen("tcp", b.cfg.ListenAddr)
-	if err != nil {
-		return nil, err
-	}
-	b.ln = ln
-	return ln.Addr(), nil
+// listener is one broker listener: its name and security protocol, and
+// the socket it accepts on.
+type listener struct {
+	cfg config.Listener
+	ln  net.Listener
 }
 
-// Serve accepts connections until Close. It returns nil after Close.
+// Listen binds every configured broker listener and returns the address
+// of the first. A listener on port 0 (tests) advertises the port the
+// system chose.
+func (b *Broker) Listen() (net.Addr, error) {
+	for _, l := range b.cfg.Listeners {
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			for _, done := range b.lns {
+				done.ln.Close()
+			}
+			b.lns = nil
+			return nil, fmt.Errorf("listener %s: %w", l.Name, err)
+		}
+		if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
+			b.cfg.SetAdvertisedPort(l.Name, int32(tcp.Port))
+		}
+		b.lns = append(b.lns, &listener{cfg: l, ln: ln})
+	}
+	if len(b.lns) == 0 {
+		return nil, errors.New("no broker listener")
+	}
+	return b.lns[0].ln.Addr(), nil
+}
+
+// Addrs returns the bound address of each broker listener by name.
+func (b *Broker) Addrs() map[string]net.Addr {
+	out := make(map[string]net.Addr, len(b.lns))
+	for _, l := range b.lns {
+		out[l.cfg.Name] = l.ln.Addr()
+	}
+	return out
+}
+
+// Serve accepts connections on every listener until Close. It returns nil
+// after Close.
+func (b *Broker) Serve() error {
+	var wg sync.WaitGroup
+	for _, l := range b.lns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.accept(l)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// accept accepts connections on one listener until Close.
 //
 // A failed accept never ends serving: running out of descriptors (EMFILE,
 // ENFILE), kernel buffers (ENOBUFS, ENOMEM) or anything else the kernel
-// reports leaves the connection in the listen backlog, so Serve backs off
+// reports leaves the connection in the listen backlog, so it backs off
 // (5 ms doubling to 1 s, as Go's HTTP server does) and tries again; the
 // connection is accepted once the resource is back. Only Close ends it.
-func (b *Broker) Serve() error {
+func (b *Broker) accept(l *listener) {
 	var backoff time.Duration
 	var failed int        // accepts failed since the last success
 	var lastLog time.Time // rate-limits the warning to one per 10 s
 	for {
-		nc, err := b.ln.Accept()
+		nc, err := l.ln.Accept()
 		if err != nil {
 			if b.closing.Load() || errors.Is(err, net.ErrClosed) {
-				return nil
+				return
 			}
 			failed++
 			if backoff == 0 {
@@ -88,7 +134,7 @@ func (b *Broker) Serve() error {
 			}
 			if now := time.Now(); now.Sub(lastLog) >= 10*time.Second {
 				lastLog = now
-				b.logger.Warn("accept failed; retrying", "err", err, "retry_in", backoff, "failed_since_last_accept", failed)
+				b.logger.Warn("accept failed; retrying", "listener", l.cfg.Name, "err", err, "retry_in", backoff, "failed_since_last_accept", failed)
 			}
 			time.Sleep(backoff)
 			continue
@@ -102,8 +148,10 @@ func (b *Broker) Serve() error {
 			nc.Close()
 			continue
 		}
-		if !b.serveConn(newConn(b, nc)) {
-			return nil
+		c := newConn(b, nc)
+		c.listener = l.cfg
+		if !b.serveConn(c) {
+			return
 		}
 	}
 }
@@ -143,6 +191,7 @@ func (b *Broker) ServeController(nc net.Conn) {
 	}
 	c := newConn(b, nc)
 	c.controller = true
+	c.listener = config.Listener{Name: b.cfg.InterBrokerListener, Protocol: config.Plaintext}
 	b.serveConn(c)
 }
 
@@ -154,8 +203,10 @@ func (b *Broker) Close(ctx context.Context) error {
 	defer b.txns.Close()
 	defer b.peers.close()
 	var err error
-	if b.ln != nil {
-		err = b.ln.Close()
+	for _, l := range b.lns {
+		if cerr := l.ln.Close(); err == nil {
+			err = cerr
+		}
 	}
 	b.mu.Lock()
 	for c := range b.live {

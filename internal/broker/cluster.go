@@ -4,23 +4,37 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/partition"
 )
 
-// brokers returns the cluster's brokers as clients see them: every
-// registered broker that is not fenced, as Kafka's Metadata lists them,
-// and this one even before its registration is committed (a client that
-// found it must find it in Metadata too).
+// brokers returns the cluster's brokers at their inter-broker endpoints,
+// for requests this broker sends to others.
 func (b *Broker) brokers(im *metadata.Image) []metadata.Broker {
-	return b.brokerList(im, false)
+	return b.brokerList(im, false, b.cfg.InterBrokerListener)
 }
 
-// brokerList is brokers, with the fenced ones too if fenced is set
-// (DescribeCluster's IncludeFencedBrokers).
-func (b *Broker) brokerList(im *metadata.Image, fenced bool) []metadata.Broker {
+// brokersFor returns the cluster's brokers as a client of listener sees
+// them (Kafka answers each client with the endpoints of the listener it
+// came in on): every registered broker that is not fenced and has that
+// listener, as Kafka's Metadata lists them, and this one even before its
+// registration is committed (a client that found it must find it in
+// Metadata too).
+func (b *Broker) brokersFor(im *metadata.Image, listener string) []metadata.Broker {
+	return b.brokerList(im, false, listener)
+}
+
+// brokerList is brokersFor, with the fenced ones too if fenced is set
+// (DescribeCluster's IncludeFencedBrokers). Host and Port of each are its
+// endpoint for listener.
+func (b *Broker) brokerList(im *metadata.Image, fenced bool, listener string) []metadata.Broker {
 	var out []metadata.Broker
 	self := false
+	mine := b.cfg.Advertised[listener]
+	if mine.Host == "" {
+		mine = config.Endpoint{Host: b.cfg.AdvertisedHost, Port: b.cfg.AdvertisedPort}
+	}
 	for _, br := range im.Brokers() {
 		if br.Fenced && !fenced && br.ID != b.cfg.NodeID {
 			continue
@@ -29,13 +43,19 @@ func (b *Broker) brokerList(im *metadata.Image, fenced bool) []metadata.Broker {
 			self = true
 			// This process's own address wins over a registration of an
 			// earlier start that may have advertised another port.
-			out = append(out, metadata.Broker{ID: br.ID, Host: b.cfg.AdvertisedHost, Port: b.cfg.AdvertisedPort, Rack: b.cfg.Rack})
+			out = append(out, metadata.Broker{ID: br.ID, Host: mine.Host, Port: mine.Port, Rack: b.cfg.Rack})
 			continue
 		}
-		out = append(out, *br)
+		host, port, ok := br.Endpoint(listener)
+		if !ok {
+			continue // no such listener there: Kafka leaves it out too
+		}
+		e := *br
+		e.Host, e.Port = host, port
+		out = append(out, e)
 	}
 	if !self {
-		out = append(out, metadata.Broker{ID: b.cfg.NodeID, Host: b.cfg.AdvertisedHost, Port: b.cfg.AdvertisedPort, Rack: b.cfg.Rack})
+		out = append(out, metadata.Broker{ID: b.cfg.NodeID, Host: mine.Host, Port: mine.Port, Rack: b.cfg.Rack})
 	}
 	return out
 }
@@ -88,9 +108,9 @@ func currentLeader(im *metadata.Image, topic string, p int32) (leader, epoch int
 }
 
 // produceEndpoints lists the brokers named in leader hints (Produce v10+).
-func (b *Broker) produceEndpoints(im *metadata.Image, ids map[int32]bool) []kmsg.ProduceResponseBroker {
+func (b *Broker) produceEndpoints(im *metadata.Image, ids map[int32]bool, listener string) []kmsg.ProduceResponseBroker {
 	var out []kmsg.ProduceResponseBroker
-	for _, br := range b.brokers(im) {
+	for _, br := range b.brokersFor(im, listener) {
 		if ids[br.ID] {
 			e := kmsg.NewProduceResponseBroker()
 			e.NodeID, e.Host, e.Port = br.ID, br.Host, br.Port
@@ -106,9 +126,9 @@ func (b *Broker) produceEndpoints(im *metadata.Image, ids map[int32]bool) []kmsg
 
 // fetchEndpoints lists the brokers named in leader hints (Fetch v16+):
 // the same entries as Produce's, which kmsg declares as a type of its own.
-func (b *Broker) fetchEndpoints(im *metadata.Image, ids map[int32]bool) []kmsg.FetchResponseBroker {
+func (b *Broker) fetchEndpoints(im *metadata.Image, ids map[int32]bool, listener string) []kmsg.FetchResponseBroker {
 	var out []kmsg.FetchResponseBroker
-	for _, e := range b.produceEndpoints(im, ids) {
+	for _, e := range b.produceEndpoints(im, ids, listener) {
 		out = append(out, kmsg.FetchResponseBroker(e))
 	}
 	return out

@@ -13,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/config"
 )
 
 // conn is one client connection.
@@ -22,6 +24,9 @@ type conn struct {
 	// controller: a connection on the controller listener, offered the
 	// controller APIs only (controllerAPIs).
 	controller bool
+	// listener is the broker listener the connection came in on: its
+	// name decides which endpoints Metadata and FindCoordinator answer.
+	listener config.Listener
 
 	queue    chan *pending // responses in request order; bounded
 	done     chan struct{} // closed when the connection is shutting down

@@ -123,6 +123,9 @@ type fetchPlan struct {
 	session     *fetchSession // nil: sessionless
 	incremental bool
 	errCode     int16
+	// listener is the client's listener, for the endpoints of leader
+	// hints (KIP-951).
+	listener string
 }
 
 // planFetch resolves the session fields of a request. names maps topic ids

@@ -67,6 +67,15 @@ func (b *Broker) start(listen string) {
 // Addr is the broker's host:port.
 func (b *Broker) Addr() string { return b.addr }
 
+// ListenerAddr is the host:port of the broker listener named name ("" if
+// there is none).
+func (b *Broker) ListenerAddr(name string) string {
+	if a, ok := b.srv.ListenerAddrs()[name]; ok {
+		return a.String()
+	}
+	return ""
+}
+
 // Dir is the broker's data directory.
 func (b *Broker) Dir() string { return b.dir }
 

@@ -58,6 +58,23 @@ type Broker struct {
 	// Fenced brokers lead nothing and are not in any ISR; the controller
 	// fences a broker it has not heard from for broker.session.timeout.ms.
 	Fenced bool
+	// Endpoints are its listeners (empty: registered before listeners
+	// had names; Host and Port serve every listener then).
+	Endpoints []Endpoint
+}
+
+// Endpoint returns where clients of listener reach b: its endpoint of
+// that name, or (a registration without endpoints) Host and Port.
+func (b *Broker) Endpoint(listener string) (host string, port int32, ok bool) {
+	if len(b.Endpoints) == 0 {
+		return b.Host, b.Port, true
+	}
+	for _, e := range b.Endpoints {
+		if e.Listener == listener {
+			return e.Host, e.Port, true
+		}
+	}
+	return "", 0, false
 }
 
 type configKey struct {
@@ -148,7 +165,7 @@ func (im *Image) records() []Record {
 		out = append(out, Record{Type: TypeController, Controller: &c})
 	}
 	for _, b := range im.Brokers() {
-		out = append(out, Record{Type: TypeBroker, Broker: &BrokerRecord{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack, Incarnation: b.Incarnation}})
+		out = append(out, Record{Type: TypeBroker, Broker: &BrokerRecord{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack, Incarnation: b.Incarnation, Endpoints: b.Endpoints}})
 		if b.Fenced {
 			out = append(out, Record{Type: TypeFence, Fence: &FenceRecord{ID: b.ID, Incarnation: b.Incarnation, Fenced: true}})
 		}
@@ -286,7 +303,7 @@ func (im *Image) apply(r Record) (*Image, error) {
 	case TypeBroker:
 		b := r.Broker
 		next.brokers = cloneMap(im.brokers)
-		next.brokers[b.ID] = &Broker{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack, Incarnation: b.Incarnation}
+		next.brokers[b.ID] = &Broker{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack, Incarnation: b.Incarnation, Endpoints: b.Endpoints}
 	case TypeFence:
 		f := r.Fence
 		cur, ok := im.brokers[f.ID]

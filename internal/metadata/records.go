@@ -80,12 +80,25 @@ type FenceRecord struct {
 // restarts): where clients reach it and in which rack it is. It is Kafka's
 // RegisterBrokerRecord, cut to what Samsa uses.
 type BrokerRecord struct {
-	ID   int32  `json:"id"`
+	ID int32 `json:"id"`
+	// Host and Port are the inter-broker listener's endpoint.
 	Host string `json:"host"`
 	Port int32  `json:"port"`
 	Rack string `json:"rack,omitempty"`
 	// Incarnation is random per process start (Kafka's incarnation id).
 	Incarnation string `json:"incarnation"`
+	// Endpoints are every broker listener's advertised endpoint (none in
+	// records written before several listeners existed).
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+}
+
+// Endpoint is one listener of a broker, as clients connecting through the
+// listener of that name are told to reach it.
+type Endpoint struct {
+	Listener string `json:"listener"`
+	Protocol string `json:"protocol"`
+	Host     string `json:"host"`
+	Port     int32  `json:"port"`
 }
 
 // TopicRecord creates a topic.

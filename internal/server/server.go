@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -95,10 +96,6 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if s.addr, err = s.broker.Listen(); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	if tcp, ok := s.addr.(*net.TCPAddr); ok && cfg.AdvertisedPort == 0 {
-		// Listening on port 0 (tests): advertise the port the OS chose.
-		cfg.AdvertisedPort = int32(tcp.Port)
-	}
 	// Kafka clients on the controller listener (--bootstrap-controller)
 	// get the controller APIs.
 	s.meta.ServeKafka(s.broker.ServeController)
@@ -118,7 +115,14 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	// Broker.Close stops it.
 	s.broker.StartCoordinators()
 	go func() { s.served <- s.broker.Serve() }()
-	logger.Info("samsa is serving", "listen", s.addr.String(), "advertised", fmt.Sprintf("%s:%d", cfg.AdvertisedHost, cfg.AdvertisedPort),
+	var listening []string
+	for name, a := range s.broker.Addrs() {
+		l, _ := cfg.ListenerByName(name)
+		ep := cfg.Advertised[name]
+		listening = append(listening, fmt.Sprintf("%s://%s (%s, advertised %s:%d)", name, a, l.Protocol, ep.Host, ep.Port))
+	}
+	sort.Strings(listening)
+	logger.Info("samsa is serving", "listeners", strings.Join(listening, ", "), "inter_broker_listener", cfg.InterBrokerListener,
 		"data_dir", cfg.DataDir, "cluster_id", cfg.ClusterID, "node_id", cfg.NodeID, "flush_mode", cfg.FlushMode,
 		"controller_listener", s.meta.ControllerAddr(), "quorum_voters", len(cfg.QuorumVoters), "roles", cfg.Get("process.roles"))
 	return s, nil
@@ -149,6 +153,15 @@ func (s *Server) startController() error {
 // Addr is the address the broker listens on (a controller-only node's
 // controller listener).
 func (s *Server) Addr() net.Addr { return s.addr }
+
+// ListenerAddrs returns the bound address of every broker listener, by
+// listener name.
+func (s *Server) ListenerAddrs() map[string]net.Addr {
+	if s.broker == nil {
+		return nil
+	}
+	return s.broker.Addrs()
+}
 
 // Config is the configuration the server runs with.
 func (s *Server) Config() *config.Config { return s.cfg }
@@ -193,6 +206,10 @@ func (s *Server) register(ctx context.Context) {
 	ctrl := s.controllerRecord()
 	for {
 		rec := metadata.BrokerRecord{ID: s.cfg.NodeID, Host: s.cfg.AdvertisedHost, Port: s.cfg.AdvertisedPort, Rack: s.cfg.Rack, Incarnation: newUUID()}
+		for _, l := range s.cfg.Listeners {
+			ep := s.cfg.Advertised[l.Name]
+			rec.Endpoints = append(rec.Endpoints, metadata.Endpoint{Listener: l.Name, Protocol: l.Protocol, Host: ep.Host, Port: ep.Port})
+		}
 		for {
 			_, err := meta.CommitContext(ctx, func(im *metadata.Image) ([]metadata.Record, error) {
 				var recs []metadata.Record
