@@ -18,6 +18,7 @@ type Image struct {
 	brokers        map[int32]*Broker
 	controllers    map[int32]ControllerRecord
 	acls           *ACLSet // nil: none
+	scram          map[scramKey]ScramRecord
 	// Offset is the number of records applied so far.
 	Offset int64
 	// Index is the Raft index of the last entry applied (0: none yet).
@@ -201,6 +202,7 @@ func (im *Image) records() []Record {
 		}
 	}
 	out = append(out, im.ACLs().records()...)
+	out = append(out, im.scramRecords()...)
 	if im.nextProducerID > 0 {
 		out = append(out, Record{Type: TypeProducerIDs, ProducerIDs: &ProducerIDsRecord{BrokerID: -1, Start: 0, Size: im.nextProducerID}})
 	}
@@ -337,6 +339,18 @@ func (im *Image) apply(r Record) (*Image, error) {
 			return nil, err
 		}
 		next.acls = acls
+	case TypeScram:
+		sc, err := im.applyScram(r.Scram)
+		if err != nil {
+			return nil, err
+		}
+		next.scram = sc
+	case TypeRemoveScram:
+		sc, err := im.applyRemoveScram(r.RemoveScram)
+		if err != nil {
+			return nil, err
+		}
+		next.scram = sc
 	default:
 		return nil, fmt.Errorf("unknown record type %q", r.Type)
 	}

@@ -18,6 +18,8 @@ const (
 	TypeController  = "controller"
 	TypeACL         = "acl"
 	TypeRemoveACL   = "remove_acl"
+	TypeScram       = "scram"
+	TypeRemoveScram = "remove_scram"
 )
 
 // Resource types of ConfigRecord, Kafka's ConfigResource codes.
@@ -44,6 +46,8 @@ type Record struct {
 	Controller  *ControllerRecord  `json:"controller,omitempty"`
 	ACL         *ACLRecord         `json:"acl,omitempty"`
 	RemoveACL   *RemoveACLRecord   `json:"remove_acl,omitempty"`
+	Scram       *ScramRecord       `json:"scram,omitempty"`
+	RemoveScram *RemoveScramRecord `json:"remove_scram,omitempty"`
 }
 
 // ControllerRecord registers a node with the controller role: where the
@@ -179,6 +183,10 @@ func (r *Record) validate() error {
 		ok = ok && r.ACL != nil
 	case TypeRemoveACL:
 		ok = ok && r.RemoveACL != nil
+	case TypeScram:
+		ok = ok && r.Scram != nil
+	case TypeRemoveScram:
+		ok = ok && r.RemoveScram != nil
 	default:
 		ok = false
 	}
