@@ -72,13 +72,13 @@ func formatCheckpoint(lines []string) []byte {
 // fsync the directory.
 func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := files.openTransient(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("storage: write %s: %w", path, err)
 	}
 	_, werr := f.Write(data)
 	serr := f.Sync()
-	cerr := f.Close()
+	cerr := files.closeTransient(f)
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("storage: write %s: %w", path, err)
@@ -92,11 +92,11 @@ func writeFileAtomic(path string, data []byte) error {
 // syncDir fsyncs a directory so that file creations, renames and removals
 // in it are durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := files.openTransient(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("storage: fsync dir %s: %w", dir, err)
 	}
-	defer d.Close()
+	defer files.closeTransient(d)
 	if err := d.Sync(); err != nil {
 		return fmt.Errorf("storage: fsync dir %s: %w", dir, err)
 	}

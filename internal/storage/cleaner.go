@@ -167,10 +167,6 @@ func dirtyRange(segs []*segment, start, cleanerOffset int64, cfg Config, now tim
 // firstBatchTimestamp is the max timestamp of the segment's first batch
 // (Kafka's LogSegment.getFirstBatchTimestamp), -1 if unknown.
 func (s *segment) firstBatchTimestamp() int64 {
-	if !s.file.acquire() {
-		return -1
-	}
-	defer s.file.release()
 	var buf [record.HeaderSize]byte
 	h, err := s.readHeader(0, s.size.Load(), buf[:])
 	if err != nil {
@@ -451,11 +447,14 @@ func (c *cleaner) hasAborted(from, to int64) bool {
 // deleted, and the caller walks the segment.
 func (c *cleaner) mapKeys(s *segment) (bool, error) {
 	path := s.keysPath()
-	f, err := os.Open(path)
+	f, err := files.openTransient(path, os.O_RDONLY, 0)
+	if errors.Is(err, ErrTooManyOpenFiles) {
+		return false, err
+	}
 	if err != nil {
 		return false, nil
 	}
-	defer f.Close()
+	defer files.closeTransient(f)
 	st, err := f.Stat()
 	if err != nil {
 		return false, nil
@@ -536,8 +535,9 @@ func (c *cleaner) mapsBatch(h *record.Header) bool {
 // each batch, whose bytes (pointing into the chunk) are valid only during
 // the call.
 func (c *cleaner) eachBatch(s *segment, keep bool, fn func(pos int64, h *record.Header, batch []byte) error) error {
-	if !s.file.acquire() {
-		return errSegmentGone
+	f, err := s.file.acquire()
+	if err != nil {
+		return err
 	}
 	defer s.file.release()
 	size := s.size.Load()
@@ -572,7 +572,7 @@ func (c *cleaner) eachBatch(s *segment, keep bool, fn func(pos int64, h *record.
 		ok = false
 	}
 	if !ok {
-		m.data, m.unmap, _ = mapSegment(s.file.f, size)
+		m.data, m.unmap, _ = mapSegment(f, size)
 		if m.data != nil && mappedHook != nil {
 			mappedHook(s.path)
 		}
@@ -599,7 +599,7 @@ func (c *cleaner) eachBatch(s *segment, keep bool, fn func(pos int64, h *record.
 		off := int(pos - chunkPos)
 		if off+record.HeaderSize > len(chunk) {
 			var err error
-			if c.buf, err = c.readChunk(s, pos, size, record.HeaderSize); err != nil {
+			if c.buf, err = c.readChunk(f, s, pos, size, record.HeaderSize); err != nil {
 				return err
 			}
 			chunk, chunkPos, off = c.buf, pos, 0
@@ -609,7 +609,7 @@ func (c *cleaner) eachBatch(s *segment, keep bool, fn func(pos int64, h *record.
 			return err
 		}
 		if off+int(n) > len(chunk) {
-			if c.buf, err = c.readChunk(s, pos, size, int(n)); err != nil {
+			if c.buf, err = c.readChunk(f, s, pos, size, int(n)); err != nil {
 				return err
 			}
 			chunk, chunkPos = c.buf, pos
@@ -648,13 +648,13 @@ const cleanerChunkBytes = 4 << 20
 
 // readChunk reads from pos up to cleanerChunkBytes (at least need bytes,
 // at most to the segment end) into c.buf and returns it.
-func (c *cleaner) readChunk(s *segment, pos, size int64, need int) ([]byte, error) {
+func (c *cleaner) readChunk(f *os.File, s *segment, pos, size int64, need int) ([]byte, error) {
 	n := int(min(int64(max(cleanerChunkBytes, need)), size-pos))
 	if n < need {
 		return nil, corruptf(s.path, pos, "partial batch at the end of a segment")
 	}
 	buf := grow(c.buf, n)
-	if _, err := s.file.f.ReadAt(buf, pos); err != nil {
+	if _, err := f.ReadAt(buf, pos); err != nil {
 		return nil, fmt.Errorf("storage: read %s at %d: %w", s.path, pos, err)
 	}
 	return buf, nil
@@ -854,6 +854,8 @@ func (c *cleaner) cleanGroup(group []*segment) error {
 	if err != nil || seg == nil {
 		return err
 	}
+	// writeGroup returns the new segment's .log file in use (createCleaned).
+	defer seg.file.release()
 	// Before the swap commits: no producer snapshot may still hold open a
 	// transaction whose marker the new segment drops.
 	if err := l.dropStaleSnapshots(c.markers.removed); err != nil {
@@ -895,14 +897,16 @@ func (c *cleaner) writeGroup(group []*segment) (_ *segment, err error) {
 	defer func() {
 		if !ok {
 			seg.close()
+			seg.file.release()
 			removeFiles(cleanedPaths(l.dir, base, cleanedSuffix))
 		}
 	}()
+	dst := seg.file.inUse()
 	if c.w == nil {
-		c.w = bufio.NewWriterSize(seg.file.f, 1<<20)
+		c.w = bufio.NewWriterSize(dst, 1<<20)
 	}
 	w := c.w
-	w.Reset(seg.file.f)
+	w.Reset(dst)
 	var pos, flushed int64
 	changed := len(group) > 1
 	c.markers.startGroup()
@@ -939,7 +943,7 @@ func (c *cleaner) writeGroup(group []*segment) (_ *segment, err error) {
 				if err := w.Flush(); err != nil {
 					return fmt.Errorf("storage: write cleaned segment: %w", err)
 				}
-				startWriteback(seg.file.f, flushed, pos-flushed)
+				startWriteback(dst, flushed, pos-flushed)
 				flushed = pos
 			}
 			return nil
@@ -977,16 +981,12 @@ func (c *cleaner) writeGroup(group []*segment) (_ *segment, err error) {
 			}
 		}
 	}
-	if err := seg.txn.writeAll(carried); err != nil {
-		return nil, err
-	}
+	seg.txn.writeAll(carried)
 	// A .txnindex at the group's base is the new segment's only if the old
 	// segment there had none (completeSwaps): if the old one had a file,
 	// the new one has one too, empty if need be.
 	if group[0].txn.hasFile() {
-		if err := seg.txn.ensureFile(); err != nil {
-			return nil, err
-		}
+		seg.txn.ensureFile()
 	}
 	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("storage: write cleaned segment: %w", err)
@@ -1037,30 +1037,30 @@ func (l *Log) nextBaseLocked(seg *segment) int64 {
 
 // createCleaned creates the .cleaned files of a segment at base. The
 // segment's paths are the final names, which it will have once swapped in.
+// Its .log file is returned in use by the caller, so it stays open (and is
+// never reopened by a name about to change) until the swap is done.
 func createCleaned(dir string, base int64, cfg Config, now time.Time) (*segment, error) {
 	paths := cleanedPaths(dir, base, cleanedSuffix)
 	if err := removeFiles(paths); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(paths[0], os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	file, err := createSegFile(files, paths[0])
 	if err != nil {
 		return nil, fmt.Errorf("storage: create cleaned segment: %w", err)
 	}
 	idx, _, err := openIndexFile(paths[1], offsetEntrySize, cfg.SegmentIndexBytes)
-	if err != nil {
-		f.Close()
-		return nil, err
+	if err == nil {
+		var tidx *indexFile
+		if tidx, _, err = openIndexFile(paths[2], timeEntrySize, cfg.SegmentIndexBytes); err == nil {
+			idx.path, tidx.path = segmentPath(dir, base, indexSuffix), segmentPath(dir, base, timeIndexSuffix)
+			txn := newTxnIndex(segmentPath(dir, base, txnIndexSuffix), base)
+			txn.create = paths[3] // created only if the group carries entries
+			return newSegment(dir, base, file, idx, tidx, txn, now), nil
+		}
 	}
-	tidx, _, err := openIndexFile(paths[2], timeEntrySize, cfg.SegmentIndexBytes)
-	if err != nil {
-		f.Close()
-		idx.close()
-		return nil, err
-	}
-	idx.path, tidx.path = segmentPath(dir, base, indexSuffix), segmentPath(dir, base, timeIndexSuffix)
-	txn := newTxnIndex(segmentPath(dir, base, txnIndexSuffix), base)
-	txn.create = paths[3] // created only if the group carries entries
-	return newSegment(dir, base, f, idx, tidx, txn, now), nil
+	file.kill()
+	file.release()
+	return nil, err
 }
 
 // swapIn replaces group with seg, whose .cleaned files are complete and
@@ -1120,6 +1120,7 @@ func (l *Log) swapIn(group []*segment, sizes []int64, seg *segment, now time.Tim
 		}
 		crashPoint("to-final", l.dir)
 	}
+	seg.swappedIn()
 	// Transactions whose first batch moved are located again.
 	l.relocateTxns(seg.base, l.nextBaseLocked(seg))
 	l.dirDirty.Store(true)
@@ -1206,16 +1207,12 @@ func completeSwaps(dir string) error {
 // when empty).
 func swapEnd(dir string, base int64) (int64, error) {
 	path := segmentPath(dir, base, logSuffix) + swapSuffix
-	f, err := os.Open(path)
+	st, err := os.Stat(path)
 	if err != nil {
 		return 0, fmt.Errorf("storage: open swap: %w", err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, fmt.Errorf("storage: stat swap: %w", err)
-	}
-	s := &segment{base: base, path: path, file: newSegFile(f)}
+	s := &segment{base: base, path: path, file: newSegFile(files, path)}
+	defer s.file.kill()
 	next := base
 	err = s.walk(0, st.Size(), func(_ int64, h record.Header) bool {
 		next = h.LastOffset() + 1

@@ -72,6 +72,12 @@ type Config struct {
 	// MinCleanableRatio is min.cleanable.dirty.ratio: the cleaner skips a
 	// log whose dirty bytes are a smaller share of its cleanable bytes.
 	MinCleanableRatio float64
+
+	// MaxOpenFiles is log.max.open.files (Samsa only), a process-wide
+	// setting read by OpenDir alone: how many descriptors segment files may
+	// hold at once (see OpenFiles). Zero or negative derives it: 60% of the
+	// process's soft RLIMIT_NOFILE. Values below 8 are raised to 8.
+	MaxOpenFiles int
 }
 
 // Kafka's defaults for the settings above.

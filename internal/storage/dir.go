@@ -53,6 +53,9 @@ func OpenDir(path string, cfg Config, logger *slog.Logger) (*Dir, error) {
 		return nil, fmt.Errorf("storage: create log dir: %w", err)
 	}
 	d := &Dir{path: path, cfg: cfg, logger: logger, logs: make(map[TopicPartition]*Log)}
+	limit, derived, rlimit := deriveOpenFiles(cfg.MaxOpenFiles)
+	files.setLimit(limit, derived, rlimit)
+	logger.Info("segment file descriptor budget", "log.max.open.files", limit, "derived", derived, "rlimit_nofile", rlimit)
 	_, err := os.Stat(filepath.Join(path, cleanShutdownFile))
 	clean := err == nil
 	boot := bootID()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // Index entry sizes, as in Kafka's OffsetIndex and TimeIndex.
@@ -28,36 +29,39 @@ const pendingIndexBytes = 4096
 // full in-memory copy. Lookups use the copy (no syscalls, no mmap); new
 // entries reach the file lazily: when pendingIndexBytes accumulate, and
 // always before the file is fsynced, rolled or closed. The file is never
-// preallocated, so it always holds exactly a prefix of the entries.
+// preallocated, so it always holds exactly a prefix of the entries. It
+// holds no descriptor: each write or fsync opens the file (counted in the
+// descriptor budget) and closes it.
 //
 // Writers (append, truncate, writePending) are serialized by the owning
 // Log's mutex; mu only keeps concurrent readers off buf while it changes.
 type indexFile struct {
-	path       string
-	f          *os.File
+	path       string // the file's name once the segment is live
+	file       string // where the file is now (path, or a cleaner's .cleaned name); writer-only
 	entrySize  int
 	maxEntries int
 
-	mu      sync.RWMutex // guards buf for readers
-	buf     []byte       // every entry, the file's content followed by the pending tail
-	written int          // length of the prefix of buf already written to f; writer-only
+	mu       sync.RWMutex // guards buf for readers
+	buf      []byte       // every entry, the file's content followed by the pending tail
+	written  int          // length of the prefix of buf already written to the file; writer-only
+	needSync atomic.Bool  // written or truncated since the last fsync
 }
 
 // openIndexFile opens or creates an index file and loads it. ok is false
 // when the content cannot be trusted by its shape alone (size not a multiple
 // of the entry size, or absurdly large); the caller then rebuilds it.
 func openIndexFile(path string, entrySize int, maxBytes int32) (idx *indexFile, ok bool, err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := files.openTransient(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: open index: %w", err)
 	}
-	idx = &indexFile{path: path, f: f, entrySize: entrySize, maxEntries: int(maxBytes) / entrySize}
+	defer files.closeTransient(f)
+	idx = &indexFile{path: path, file: path, entrySize: entrySize, maxEntries: int(maxBytes) / entrySize}
 	if idx.maxEntries < 1 {
 		idx.maxEntries = 1
 	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
 		return nil, false, fmt.Errorf("storage: stat index: %w", err)
 	}
 	size := st.Size()
@@ -66,7 +70,6 @@ func openIndexFile(path string, entrySize int, maxBytes int32) (idx *indexFile, 
 	}
 	buf := make([]byte, size)
 	if _, err := io.ReadFull(io.NewSectionReader(f, 0, size), buf); err != nil {
-		f.Close()
 		return nil, false, fmt.Errorf("storage: read index %s: %w", path, err)
 	}
 	idx.buf, idx.written = buf, len(buf)
@@ -82,27 +85,35 @@ func (x *indexFile) entries() int {
 // full reports whether another entry would exceed log.index.size.max.bytes.
 func (x *indexFile) full() bool { return len(x.buf)/x.entrySize >= x.maxEntries }
 
-// appendEntry adds one encoded entry. It never fails: the bytes reach the
-// file in writePending, whose error is the Log's failure.
-func (x *indexFile) appendEntry(e []byte) error {
+// appendEntry adds one encoded entry in memory; writePending writes it.
+func (x *indexFile) appendEntry(e []byte) {
 	x.mu.Lock()
 	x.buf = append(x.buf, e...)
 	x.mu.Unlock()
-	if len(x.buf)-x.written >= pendingIndexBytes {
-		return x.writePending()
-	}
-	return nil
 }
+
+// pendingFull reports whether enough entries wait to be worth a write
+// before the next flush.
+func (x *indexFile) pendingFull() bool { return len(x.buf)-x.written >= pendingIndexBytes }
 
 // writePending writes the entries that are only in memory.
 func (x *indexFile) writePending() error {
 	if x.written == len(x.buf) {
 		return nil
 	}
-	if _, err := x.f.WriteAt(x.buf[x.written:], int64(x.written)); err != nil {
+	f, err := files.openTransient(x.file, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("storage: open index %s: %w", x.path, err)
+	}
+	_, err = f.WriteAt(x.buf[x.written:], int64(x.written))
+	if cerr := files.closeTransient(f); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("storage: write index %s: %w", x.path, err)
 	}
 	x.written = len(x.buf)
+	x.needSync.Store(true)
 	return nil
 }
 
@@ -116,10 +127,11 @@ func (x *indexFile) truncateEntries(n int) error {
 	x.buf = x.buf[:keep]
 	x.mu.Unlock()
 	if x.written > keep {
-		if err := x.f.Truncate(int64(keep)); err != nil {
+		if err := os.Truncate(x.file, int64(keep)); err != nil {
 			return fmt.Errorf("storage: truncate index %s: %w", x.path, err)
 		}
 		x.written = keep
+		x.needSync.Store(true)
 	}
 	return nil
 }
@@ -130,20 +142,39 @@ func (x *indexFile) reset() error {
 	x.buf = x.buf[:0]
 	x.mu.Unlock()
 	x.written = 0
-	if err := x.f.Truncate(0); err != nil {
+	if err := os.Truncate(x.file, 0); err != nil {
 		return fmt.Errorf("storage: truncate index %s: %w", x.path, err)
 	}
+	x.needSync.Store(true)
 	return nil
 }
 
+// sync fsyncs the file if it changed since the last fsync.
 func (x *indexFile) sync() error {
-	if err := x.f.Sync(); err != nil {
+	if !x.needSync.Swap(false) {
+		return nil
+	}
+	if err := fsyncPath(x.file); err != nil {
+		x.needSync.Store(true)
 		return fmt.Errorf("storage: fsync index %s: %w", x.path, err)
 	}
 	return nil
 }
 
-func (x *indexFile) close() error { return x.f.Close() }
+// fsyncPath opens a file (within the descriptor budget), fsyncs and
+// closes it. Pages written through another descriptor are covered: an
+// fsync writes back the file, not the descriptor.
+func fsyncPath(path string) error {
+	f, err := files.openTransient(path, os.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := files.closeTransient(f); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // offsetIndex is a segment's .index: sparse entries mapping the last offset
 // of a batch (relative to the segment base) to the file position where that
@@ -193,10 +224,10 @@ func (x *offsetIndex) last() (offset int64, pos int64, ok bool) {
 	return offset, pos, true
 }
 
-func (x *offsetIndex) add(offset int64, pos int64) error {
+func (x *offsetIndex) add(offset int64, pos int64) {
 	binary.BigEndian.PutUint32(x.scratch[0:], uint32(int32(offset-x.base)))
 	binary.BigEndian.PutUint32(x.scratch[4:], uint32(int32(pos)))
-	return x.appendEntry(x.scratch[:])
+	x.appendEntry(x.scratch[:])
 }
 
 // check verifies what can be verified cheaply: offsets strictly increase,

@@ -49,17 +49,29 @@ func digestKey(key []byte) keyDigest {
 }
 
 // keysFile is the key file of the active segment, written under the Log's
-// mu. After an error it is dropped (the segment then has none).
+// mu. After an error it is dropped (the segment then has none). Entries
+// are gathered in memory and written keysPendingBytes at a time (and with
+// the trailer), each write opening and closing the file, so the file holds
+// no descriptor between writes.
 type keysFile struct {
-	path string
-	f    *os.File
-	n    int64  // entries written
-	crc  uint32 // of the header and entries written
+	path    string
+	n       int64  // entries, written or pending
+	written int64  // entries written to the file
+	pending []byte // entries not yet written
+	crc     uint32 // of the header and every entry
 	// The position and CRC of the segment's last batch: the trailer keeps
 	// them, and the cleaner compares them with the segment's.
 	lastPos int64
 	lastCRC uint32
 }
+
+// keysPendingBytes is how many entry bytes wait in memory before a write;
+// keysMaxPendingBytes how many may pile up while the file cannot be
+// opened (descriptors short) before the file is given up.
+const (
+	keysPendingBytes    = 4096
+	keysMaxPendingBytes = 1 << 20
+)
 
 func keysHeader(base int64) []byte {
 	b := make([]byte, keysHeaderSize)
@@ -73,37 +85,72 @@ func keysHeader(base int64) []byte {
 // createKeys starts an empty key file for a new segment at base.
 func createKeys(dir string, base int64) (*keysFile, error) {
 	path := segmentPath(dir, base, keysSuffix)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("storage: create key file: %w", err)
-	}
 	h := keysHeader(base)
-	if _, err := f.WriteAt(h, 0); err != nil {
-		f.Close()
+	k := &keysFile{path: path, crc: crc32.Checksum(h, castagnoli)}
+	if err := k.writeAt(h, 0, os.O_WRONLY|os.O_CREATE|os.O_TRUNC); err != nil {
 		os.Remove(path)
-		return nil, fmt.Errorf("storage: write %s: %w", path, err)
+		return nil, err
 	}
-	return &keysFile{path: path, f: f, crc: crc32.Checksum(h, castagnoli)}, nil
+	return k, nil
 }
 
-// append writes the entries of one batch, written at pos with the given
+// writeAt opens the file, writes b at off and closes it.
+func (k *keysFile) writeAt(b []byte, off int64, flag int) error {
+	f, err := files.openTransient(k.path, flag, 0o644)
+	if err != nil {
+		return fmt.Errorf("storage: open %s: %w", k.path, err)
+	}
+	_, err = f.WriteAt(b, off)
+	if cerr := files.closeTransient(f); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("storage: write %s: %w", k.path, err)
+	}
+	return nil
+}
+
+// append adds the entries of one batch, written at pos with the given
 // CRC (a control batch has none, but is the last batch until another).
 func (k *keysFile) append(entries []byte, pos int64, crc uint32) error {
 	k.lastPos, k.lastCRC = pos, crc
 	if len(entries) == 0 {
 		return nil
 	}
-	if _, err := k.f.WriteAt(entries, keysHeaderSize+k.n*keysEntrySize); err != nil {
-		return fmt.Errorf("storage: write %s: %w", k.path, err)
-	}
+	k.pending = append(k.pending, entries...)
 	k.crc = crc32.Update(k.crc, castagnoli, entries)
 	k.n += int64(len(entries) / keysEntrySize)
+	if len(k.pending) < keysPendingBytes {
+		return nil
+	}
+	err := k.writePending()
+	if errors.Is(err, ErrTooManyOpenFiles) && len(k.pending) < keysMaxPendingBytes {
+		return nil // the next batch tries again
+	}
+	return err
+}
+
+// writePending writes the entries gathered in memory.
+func (k *keysFile) writePending() error {
+	if len(k.pending) == 0 {
+		return nil
+	}
+	if err := k.writeAt(k.pending, keysHeaderSize+k.written*keysEntrySize, os.O_WRONLY); err != nil {
+		return err
+	}
+	k.written = k.n
+	if cap(k.pending) > 2*keysPendingBytes {
+		k.pending = nil
+	} else {
+		k.pending = k.pending[:0]
+	}
 	return nil
 }
 
-// finish writes the trailer for a segment of size bytes and closes the
-// file. It is not fsynced: a trailer that did not reach the disk with the
-// entries fails the CRC after a crash, and the cleaner walks the segment.
+// finish writes the pending entries and the trailer for a segment of
+// size bytes. It is not fsynced: a trailer that did not reach the disk
+// with the entries fails the CRC after a crash, and the cleaner walks the
+// segment.
 func (k *keysFile) finish(size int64) error {
 	t := make([]byte, keysTrailerSize)
 	binary.BigEndian.PutUint64(t[0:], uint64(size))
@@ -112,14 +159,8 @@ func (k *keysFile) finish(size int64) error {
 	binary.BigEndian.PutUint32(t[24:], k.lastCRC)
 	binary.BigEndian.PutUint32(t[28:], k.crc)
 	binary.BigEndian.PutUint32(t[32:], keysEndMagic)
-	_, err := k.f.WriteAt(t, keysHeaderSize+k.n*keysEntrySize)
-	return errors.Join(err, k.f.Close())
-}
-
-// drop closes and deletes the file.
-func (k *keysFile) drop() {
-	k.f.Close()
-	os.Remove(k.path)
+	k.pending = append(k.pending, t...)
+	return k.writePending()
 }
 
 // keysTrailer is what a finished key file says of its segment.
@@ -192,18 +233,12 @@ func resumeKeys(s *segment) *keysFile {
 		os.Remove(path)
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		os.Remove(path)
-		return nil
-	}
 	n := int64(len(b)-keysHeaderSize-keysTrailerSize) / keysEntrySize
-	if err := f.Truncate(int64(len(b) - keysTrailerSize)); err != nil {
-		f.Close()
+	if err := os.Truncate(path, int64(len(b)-keysTrailerSize)); err != nil {
 		os.Remove(path)
 		return nil
 	}
-	return &keysFile{path: path, f: f, n: n, crc: tr.crc, lastPos: tr.lastPos, lastCRC: tr.lastCRC}
+	return &keysFile{path: path, n: n, written: n, crc: tr.crc, lastPos: tr.lastPos, lastCRC: tr.lastCRC}
 }
 
 // keyEntryPool holds buffers for keyEntries: decompressed records and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -230,12 +231,12 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, m txnMarker, entries 
 	}
 	if l.shouldRoll(l.active(), h, size, now) {
 		if err := l.roll(now, h.BaseOffset); err != nil {
-			return AppendResult{}, false, l.fail(err)
+			return AppendResult{}, false, l.failUnlessOpen(err)
 		}
 	}
 	end, err := l.write(batch, h, m)
 	if err != nil {
-		return AppendResult{}, false, l.fail(err)
+		return AppendResult{}, false, l.failUnlessOpen(err)
 	}
 	l.writeKeys(h, end.FilePos-size, entries)
 	l.unflushed += int64(h.NumRecords)
@@ -246,25 +247,37 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, m txnMarker, entries 
 // write puts the batch at the end of the active segment and updates the
 // indexes, the epoch cache, the producer table, the transaction list and
 // index, and the published end.
+//
+// Only getting the segment's file can fail for want of descriptors
+// (ErrTooManyOpenFiles), and it comes first: such an error leaves the log
+// as it was. Any error after the write fails the Log.
 func (l *Log) write(batch []byte, h *record.Header, m txnMarker) (Position, error) {
 	seg := l.active()
 	pos := seg.size.Load()
-	if _, err := seg.file.f.WriteAt(batch, pos); err != nil {
-		return Position{}, fmt.Errorf("storage: write %s at %d: %w", seg.path, pos, err)
+	f, err := seg.file.acquire()
+	if err != nil {
+		return Position{}, fmt.Errorf("storage: write %s: %w", seg.path, err)
+	}
+	_, err = f.WriteAt(batch, pos)
+	if err == nil {
+		l.startWriteback(f, seg, pos+int64(len(batch)))
+	}
+	seg.file.release()
+	if err != nil {
+		return Position{}, l.fail(fmt.Errorf("storage: write %s at %d: %w", seg.path, pos, err))
 	}
 	seg.needSync.Store(true)
-	l.startWriteback(seg, pos+int64(len(batch)))
 	if err := seg.indexBatch(pos, h, l.cfg.IndexIntervalBytes); err != nil {
-		return Position{}, err
+		return Position{}, l.fail(err)
 	}
 	if l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset) {
 		if err := l.epochs.persist(); err != nil {
-			return Position{}, err
+			return Position{}, l.fail(err)
 		}
 	}
 	if ch := l.producers.update(h, m); ch != (txnChange{}) {
 		if err := l.trackTxn(seg, pos, h, m, ch); err != nil {
-			return Position{}, err
+			return Position{}, l.fail(err)
 		}
 	}
 	l.leo = h.LastOffset() + 1
@@ -273,13 +286,32 @@ func (l *Log) write(batch []byte, h *record.Header, m txnMarker) (Position, erro
 	l.stateMu.Lock()
 	l.end = end
 	l.stateMu.Unlock()
+	if seg.pendingFull() {
+		// Index entries wait in memory until a flush; write them now
+		// and then so they do not pile up. Short of descriptors, they
+		// wait for the next time.
+		if err := seg.writePending(); err != nil && !errors.Is(err, ErrTooManyOpenFiles) {
+			return end, l.fail(err)
+		}
+	}
 	return end, nil
+}
+
+// failUnlessOpen fails the Log with err, unless err is only a file that
+// could not be opened for want of descriptors: that fails the one
+// operation, and the next one tries again. An error that already failed
+// the Log is returned as it is. mu must be held.
+func (l *Log) failUnlessOpen(err error) error {
+	if errors.Is(err, ErrLogFailed) || (errors.Is(err, ErrTooManyOpenFiles) && l.failed == nil) {
+		return err
+	}
+	return l.fail(err)
 }
 
 // startWriteback starts the kernel writing the segment's bytes from where
 // it last did up to the page boundary at or below end, once there are at
 // least WritebackBytes of them (see Config.WritebackBytes).
-func (l *Log) startWriteback(seg *segment, end int64) {
+func (l *Log) startWriteback(f *os.File, seg *segment, end int64) {
 	if l.cfg.WritebackBytes <= 0 {
 		return
 	}
@@ -287,7 +319,7 @@ func (l *Log) startWriteback(seg *segment, end int64) {
 	if to-seg.writebackFrom < l.cfg.WritebackBytes {
 		return
 	}
-	startWriteback(seg.file.f, seg.writebackFrom, to-seg.writebackFrom)
+	startWriteback(f, seg.writebackFrom, to-seg.writebackFrom)
 	seg.writebackFrom = to
 }
 
@@ -352,20 +384,25 @@ func (l *Log) shouldRoll(seg *segment, h *record.Header, size int64, now time.Ti
 // roll finishes the active segment, snapshots producer state at base and
 // starts a new segment there. base is the log end offset, or a follower
 // batch's base offset past a gap.
+//
+// The files that can fail to open for want of descriptors are opened
+// before anything changes, so such an error (ErrTooManyOpenFiles) leaves
+// the old segment active and the append can be tried again.
 func (l *Log) roll(now time.Time, base int64) error {
 	old := l.active()
-	if err := old.finish(); err != nil {
-		return err
-	}
 	seg, err := createSegment(l.dir, base, l.cfg, now)
 	if err != nil {
 		return err
 	}
-	l.startKeys(seg)
 	if err := writeSnapshot(l.dir, base, l.producers); err != nil {
 		seg.remove()
 		return err
 	}
+	if err := old.finish(); err != nil {
+		seg.remove()
+		return err
+	}
+	l.startKeys(seg)
 	l.dirDirty.Store(true)
 	l.stateMu.Lock()
 	l.segs = append(l.segs[:len(l.segs):len(l.segs)], seg)
@@ -380,6 +417,9 @@ func (l *Log) roll(now time.Time, base int64) error {
 		if _, err := l.Flush(); err != nil && !errors.Is(err, ErrClosed) {
 			l.logger.Error("flushing a rolled segment", "partition", l.tp, "err", err)
 		}
+		// Its descriptor goes back to the budget; a reader opens it
+		// again through the cache.
+		old.file.closeIfIdle()
 	}()
 	return nil
 }
@@ -427,24 +467,43 @@ func (l *Log) Flush() (flushedOffset int64, err error) {
 	segs := l.flushScratch[:0]
 	for _, s := range l.segs {
 		if s.needSync.Swap(false) {
+			segs = append(segs, s)
 			if err := s.writePending(); err != nil {
-				err = l.fail(err)
+				// Short of descriptors, the flush fails and the next one
+				// does it all again; anything else fails the Log.
+				for _, s := range segs {
+					s.needSync.Store(true)
+				}
+				clear(segs)
+				l.flushScratch = segs[:0]
+				err = l.failUnlessOpen(err)
 				l.mu.Unlock()
 				return l.recoveryPoint.Load(), err
 			}
-			segs = append(segs, s)
 		}
 	}
 	dirDirty := l.dirDirty.Swap(false)
+	unflushed := l.unflushed
 	l.unflushed = 0
 	l.mu.Unlock()
 
-	err = l.syncSegments(segs, dirDirty)
+	n, err := l.syncSegments(segs, dirDirty)
+	if err != nil && errors.Is(err, ErrTooManyOpenFiles) {
+		for _, s := range segs[n:] {
+			s.needSync.Store(true)
+		}
+		if dirDirty {
+			l.dirDirty.Store(true)
+		}
+	}
 	clear(segs)
 	l.flushScratch = segs[:0]
 	if err != nil {
 		l.mu.Lock()
-		err = l.fail(err)
+		if errors.Is(err, ErrTooManyOpenFiles) {
+			l.unflushed += unflushed
+		}
+		err = l.failUnlessOpen(err)
 		l.mu.Unlock()
 		return l.recoveryPoint.Load(), err
 	}
@@ -455,16 +514,18 @@ func (l *Log) Flush() (flushedOffset int64, err error) {
 	return target, nil
 }
 
-func (l *Log) syncSegments(segs []*segment, dir bool) error {
-	for _, s := range segs {
+// syncSegments fsyncs segs, then the directory if dir; n is how many
+// segments were fsynced.
+func (l *Log) syncSegments(segs []*segment, dir bool) (n int, err error) {
+	for i, s := range segs {
 		if err := s.sync(); err != nil {
-			return err
+			return i, err
 		}
 	}
 	if dir {
-		return syncDir(l.dir)
+		return len(segs), syncDir(l.dir)
 	}
-	return nil
+	return len(segs), nil
 }
 
 // Close shuts the log down cleanly: it finishes the active segment, writes

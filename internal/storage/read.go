@@ -97,8 +97,9 @@ func (l *Log) read(offset int64, maxBytes int32, minOneBatch bool, limit Positio
 }
 
 func (l *Log) readSegment(seg *segment, offset int64, maxBytes int32, minOneBatch bool, end, limit Position) (Slice, bool, error) {
-	if !seg.file.acquire() {
-		return Slice{}, false, errSegmentGone
+	f, err := seg.file.acquire()
+	if err != nil {
+		return Slice{}, false, err
 	}
 	segEnd := seg.size.Load()
 	if seg.base == end.SegmentBase {
@@ -120,7 +121,7 @@ func (l *Log) readSegment(seg *segment, offset int64, maxBytes int32, minOneBatc
 		seg.file.release()
 		return Slice{}, true, nil
 	}
-	return Slice{File: seg.file.f, Pos: pos, Size: n, ref: seg.file}, true, nil
+	return Slice{File: f, Pos: pos, Size: n, ref: seg.file}, true, nil
 }
 
 // find translates offset to the position of the first batch in [0, end)
@@ -156,7 +157,7 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset int64, timestamp int64, ok bo
 		if maxTS, _ := seg.maxTimestamp(); maxTS < ts {
 			continue
 		}
-		if !seg.file.acquire() {
+		if _, err := seg.file.acquire(); err != nil {
 			continue
 		}
 		off, t, found := seg.searchTime(ts, start, segmentEnd(seg, end))
@@ -202,7 +203,7 @@ func (s *segment) recordAtTime(pos int64, h *record.Header, match func(ts, off i
 		return h.BaseOffset, h.MaxTimestamp, match(h.MaxTimestamp, h.LastOffset())
 	}
 	b := make([]byte, h.TotalSize())
-	if _, err := s.file.f.ReadAt(b, pos); err != nil {
+	if err := s.file.readAt(b, pos); err != nil {
 		return h.BaseOffset, h.MaxTimestamp, match(h.MaxTimestamp, h.LastOffset())
 	}
 	found := false
@@ -263,7 +264,10 @@ func (l *Log) MaxTimestamp() (ts, offset int64) {
 			ts, best = t, s
 		}
 	}
-	if best == nil || !best.file.acquire() {
+	if best == nil {
+		return -1, -1
+	}
+	if _, err := best.file.acquire(); err != nil {
 		return -1, -1
 	}
 	defer best.file.release()
@@ -297,7 +301,10 @@ func (l *Log) PositionOf(offset int64) (Position, bool) {
 			return Position{}, false
 		}
 		seg := segs[i]
-		if !seg.file.acquire() {
+		if _, err := seg.file.acquire(); err != nil {
+			if !errors.Is(err, errSegmentGone) {
+				return Position{}, false
+			}
 			runtime.Gosched()
 			continue // swapped by the cleaner or deleted: look again
 		}

@@ -295,6 +295,11 @@ func (l *Log) recoverSegment(seg *segment, next int64, buf *[]byte) (_ int64, ba
 // position in badPos; err is an I/O error or fn's error.
 func (l *Log) scanBatches(seg *segment, pos, next, size int64, buf *[]byte, fn func(pos int64, h *record.Header) error) (_ int64, badPos int64, cerr, err error) {
 	end := min(size, math.MaxInt32) // bytes past 2 GiB cannot be indexed
+	f, err := seg.file.acquire()
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("storage: read %s: %w", seg.path, err)
+	}
+	defer seg.file.release()
 	var hdr [record.HeaderSize]byte
 	// Batches are validated in place in a read-only mapping of the segment
 	// when possible (no copy of every byte out of the page cache); a fault
@@ -303,7 +308,7 @@ func (l *Log) scanBatches(seg *segment, pos, next, size int64, buf *[]byte, fn f
 	var mapped []byte
 	if !l.skipCRC {
 		var unmap func()
-		mapped, unmap, _ = mapSegment(seg.file.f, end)
+		mapped, unmap, _ = mapSegment(f, end)
 		defer unmap()
 	}
 	if mapped != nil {
@@ -311,7 +316,7 @@ func (l *Log) scanBatches(seg *segment, pos, next, size int64, buf *[]byte, fn f
 		defer recoverFault(&err, seg.path)
 	}
 	for pos < end {
-		h, herr := seg.readHeader(pos, end, hdr[:])
+		h, herr := seg.readHeaderFrom(f, pos, end, hdr[:])
 		if herr != nil {
 			if errors.Is(herr, ErrCorrupt) {
 				return next, pos, herr, nil
@@ -331,7 +336,7 @@ func (l *Log) scanBatches(seg *segment, pos, next, size int64, buf *[]byte, fn f
 					*buf = make([]byte, n)
 				}
 				b = (*buf)[:n]
-				if _, err := seg.file.f.ReadAt(b, pos); err != nil {
+				if _, err := f.ReadAt(b, pos); err != nil {
 					return 0, 0, nil, fmt.Errorf("storage: read %s at %d: %w", seg.path, pos, err)
 				}
 			}
@@ -419,8 +424,8 @@ func (l *Log) replayProducers(from int64) error {
 		if err := errors.Join(err, ferr); err != nil {
 			return err
 		}
-		if seg.txn.needSync.Load() {
-			seg.needSync.Store(true) // the next Flush fsyncs the rewritten index
+		if seg.txn.pending() {
+			seg.needSync.Store(true) // the next Flush writes and fsyncs the rewritten index
 		}
 	}
 	return nil
@@ -436,7 +441,7 @@ func (l *Log) readMarker(seg *segment, pos int64, h *record.Header, buf []byte) 
 		return txnMarker{}, buf
 	}
 	buf = grow(buf, int(n))
-	if _, err := seg.file.f.ReadAt(buf, pos); err != nil {
+	if err := seg.file.readAt(buf, pos); err != nil {
 		l.logger.Warn("reading a transaction marker", "partition", l.tp, "offset", h.BaseOffset, "err", err)
 		return txnMarker{}, buf
 	}

@@ -117,7 +117,7 @@ func (s *segment) largestTimestamp() int64 {
 	if ts, _ := s.maxTimestamp(); ts >= 0 {
 		return ts
 	}
-	st, err := s.file.f.Stat()
+	st, err := os.Stat(s.path)
 	if err != nil {
 		return math.MaxInt64 // keep what we cannot date
 	}
@@ -228,6 +228,18 @@ func (l *Log) TruncateTo(offset int64) error {
 	if offset < l.logStart {
 		return fmt.Errorf("%w: truncate to %d below log start %d", ErrOffsetOutOfRange, offset, l.logStart)
 	}
+	// The segment cut is kept open throughout: short of descriptors, the
+	// truncation fails before it changes anything.
+	seg := l.segs[0]
+	for _, s := range l.segs[1:] {
+		if s.base <= offset {
+			seg = s
+		}
+	}
+	if _, err := seg.file.acquire(); err != nil {
+		return fmt.Errorf("storage: truncate %s: %w", seg.path, err)
+	}
+	defer seg.file.release()
 	if err := l.truncateLocked(offset); err != nil {
 		return l.fail(err)
 	}

@@ -38,40 +38,6 @@ func segmentPath(dir string, base int64, suffix string) string {
 	return filepath.Join(dir, fmt.Sprintf("%020d%s", base, suffix))
 }
 
-// segFile is a segment's .log file, shared by the Log and by readers that
-// hold a Slice. It is closed when the last reference goes, so a reader can
-// keep sending from a segment that retention or truncation has unlinked,
-// and its file descriptor number is never reused under it.
-type segFile struct {
-	f    *os.File
-	refs atomic.Int32 // the Log's own reference plus one per live Slice
-}
-
-func newSegFile(f *os.File) *segFile {
-	s := &segFile{f: f}
-	s.refs.Store(1)
-	return s
-}
-
-// acquire takes a reference unless the file is already closed.
-func (s *segFile) acquire() bool {
-	for {
-		r := s.refs.Load()
-		if r <= 0 {
-			return false
-		}
-		if s.refs.CompareAndSwap(r, r+1) {
-			return true
-		}
-	}
-}
-
-func (s *segFile) release() {
-	if s.refs.Add(-1) == 0 {
-		s.f.Close()
-	}
-}
-
 // segment is one .log file with its two indexes. Its base offset is the
 // offset the log end had when it was created; every batch in it has a
 // base offset >= base and a last offset < base+2^31.
@@ -106,11 +72,11 @@ type segment struct {
 	maxTSOffset int64      // last offset of the batch that carried maxTS
 }
 
-func newSegment(dir string, base int64, f *os.File, idx, tidx *indexFile, txn *txnIndex, now time.Time) *segment {
+func newSegment(dir string, base int64, file *segFile, idx, tidx *indexFile, txn *txnIndex, now time.Time) *segment {
 	return &segment{
 		base:    base,
 		path:    segmentPath(dir, base, logSuffix),
-		file:    newSegFile(f),
+		file:    file,
 		idx:     &offsetIndex{indexFile: idx, base: base},
 		tidx:    &timeIndex{indexFile: tidx, base: base},
 		txn:     txn,
@@ -121,59 +87,59 @@ func newSegment(dir string, base int64, f *os.File, idx, tidx *indexFile, txn *t
 }
 
 // createSegment makes a new empty segment, replacing any stale files with
-// the same base offset (left by a crash before recovery deleted them).
+// the same base offset (left by a crash before recovery deleted them). Its
+// .log file is left open (unused, so the cache may close it).
 func createSegment(dir string, base int64, cfg Config, now time.Time) (*segment, error) {
 	path := segmentPath(dir, base, logSuffix)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	file, err := createSegFile(files, path)
 	if err != nil {
 		return nil, fmt.Errorf("storage: create segment: %w", err)
 	}
+	// Left open but unused: the index files created next may take its
+	// descriptor if the budget is short, and the first append reopens it.
+	file.release()
 	for _, suffix := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix, keysSuffix} {
 		if err := os.Remove(segmentPath(dir, base, suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			f.Close()
+			file.kill()
 			return nil, fmt.Errorf("storage: create segment: %w", err)
 		}
 	}
-	s, _, err := openSegmentFiles(dir, base, f, cfg, now)
+	s, _, err := openSegmentFiles(dir, base, file, 0, cfg, now)
 	return s, err
 }
 
 // openSegment opens an existing segment. indexesOK is false when an index
-// file is malformed by its shape; the caller rebuilds it.
+// file is malformed by its shape; the caller rebuilds it. The .log file
+// is opened only when first used.
 func openSegment(dir string, base int64, cfg Config, now time.Time) (s *segment, indexesOK bool, err error) {
-	f, err := os.OpenFile(segmentPath(dir, base, logSuffix), os.O_RDWR, 0)
+	path := segmentPath(dir, base, logSuffix)
+	st, err := os.Stat(path)
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: open segment: %w", err)
 	}
-	return openSegmentFiles(dir, base, f, cfg, now)
+	return openSegmentFiles(dir, base, newSegFile(files, path), st.Size(), cfg, now)
 }
 
-func openSegmentFiles(dir string, base int64, f *os.File, cfg Config, now time.Time) (*segment, bool, error) {
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("storage: stat segment: %w", err)
-	}
+// openSegmentFiles loads the indexes of a segment whose .log file is file.
+// On error file is killed.
+func openSegmentFiles(dir string, base int64, file *segFile, size int64, cfg Config, now time.Time) (*segment, bool, error) {
 	idx, ok1, err := openIndexFile(segmentPath(dir, base, indexSuffix), offsetEntrySize, cfg.SegmentIndexBytes)
 	if err != nil {
-		f.Close()
+		file.kill()
 		return nil, false, err
 	}
 	tidx, ok2, err := openIndexFile(segmentPath(dir, base, timeIndexSuffix), timeEntrySize, cfg.SegmentIndexBytes)
 	if err != nil {
-		f.Close()
-		idx.close()
+		file.kill()
 		return nil, false, err
 	}
 	txn, err := openTxnIndex(segmentPath(dir, base, txnIndexSuffix), base)
 	if err != nil {
-		f.Close()
-		idx.close()
-		tidx.close()
+		file.kill()
 		return nil, false, err
 	}
-	s := newSegment(dir, base, f, idx, tidx, txn, now)
-	s.size.Store(st.Size())
+	s := newSegment(dir, base, file, idx, tidx, txn, now)
+	s.size.Store(size)
 	return s, ok1 && ok2, nil
 }
 
@@ -183,7 +149,20 @@ func (s *segment) readHeader(pos, end int64, buf []byte) (record.Header, error) 
 	if pos+record.HeaderSize > end {
 		return record.Header{}, &CorruptionError{Path: s.path, Pos: pos, Err: record.ErrShort}
 	}
-	if _, err := s.file.f.ReadAt(buf[:record.HeaderSize], pos); err != nil {
+	f, err := s.file.acquire()
+	if err != nil {
+		return record.Header{}, fmt.Errorf("storage: read %s: %w", s.path, err)
+	}
+	defer s.file.release()
+	return s.readHeaderFrom(f, pos, end, buf)
+}
+
+// readHeaderFrom is readHeader with the segment's file in use by the caller.
+func (s *segment) readHeaderFrom(f *os.File, pos, end int64, buf []byte) (record.Header, error) {
+	if pos+record.HeaderSize > end {
+		return record.Header{}, &CorruptionError{Path: s.path, Pos: pos, Err: record.ErrShort}
+	}
+	if _, err := f.ReadAt(buf[:record.HeaderSize], pos); err != nil {
 		return record.Header{}, fmt.Errorf("storage: read %s at %d: %w", s.path, pos, err)
 	}
 	h, err := record.ParseHeader(buf)
@@ -203,9 +182,17 @@ func (s *segment) readHeader(pos, end int64, buf []byte) (record.Header, error) 
 // reading headers only. It returns a CorruptionError at the first header
 // that does not parse or whose batch runs past end.
 func (s *segment) walk(from, end int64, fn func(pos int64, h record.Header) (stop bool)) error {
+	if from >= end {
+		return nil
+	}
+	f, err := s.file.acquire()
+	if err != nil {
+		return fmt.Errorf("storage: read %s: %w", s.path, err)
+	}
+	defer s.file.release()
 	var buf [record.HeaderSize]byte
 	for pos := from; pos < end; {
-		h, err := s.readHeader(pos, end, buf[:])
+		h, err := s.readHeaderFrom(f, pos, end, buf[:])
 		if err != nil {
 			return err
 		}
@@ -233,12 +220,8 @@ func (s *segment) indexBatch(pos int64, h *record.Header, interval int32) error 
 		s.rollTS = h.MaxTimestamp
 	}
 	if s.bytesSinceIndex > int64(interval) {
-		if err := s.idx.add(h.LastOffset(), pos); err != nil {
-			return err
-		}
-		if err := s.tidx.maybeAdd(maxTS, maxOff); err != nil {
-			return err
-		}
+		s.idx.add(h.LastOffset(), pos)
+		s.tidx.maybeAdd(maxTS, maxOff)
 		s.bytesSinceIndex = 0
 	}
 	s.bytesSinceIndex += h.TotalSize()
@@ -295,25 +278,38 @@ func (s *segment) finish() error {
 		s.keys = nil
 	}
 	if ts, off := s.maxTimestamp(); ts >= 0 {
-		if err := s.tidx.maybeAdd(ts, off); err != nil {
-			return err
-		}
+		s.tidx.maybeAdd(ts, off)
 	}
 	s.needSync.Store(true)
 	return s.writePending()
 }
 
+// writePending writes the index entries that are only in memory (the
+// three index files are opened, written and closed).
 func (s *segment) writePending() error {
 	if err := s.idx.writePending(); err != nil {
 		return err
 	}
-	return s.tidx.writePending()
+	if err := s.tidx.writePending(); err != nil {
+		return err
+	}
+	return s.txn.writePending()
 }
 
-// sync fsyncs the log and both indexes. Pending index entries must have
-// been written (under the Log's mu) first.
+// pendingFull reports whether an index has enough unwritten entries to
+// be worth writing before the next flush.
+func (s *segment) pendingFull() bool { return s.idx.pendingFull() || s.tidx.pendingFull() }
+
+// sync fsyncs the log and the indexes that changed. Pending index entries
+// must have been written (under the Log's mu) first.
 func (s *segment) sync() error {
-	if err := s.file.f.Sync(); err != nil {
+	f, err := s.file.acquire()
+	if err != nil {
+		return fmt.Errorf("storage: fsync %s: %w", s.path, err)
+	}
+	err = f.Sync()
+	s.file.release()
+	if err != nil {
 		return fmt.Errorf("storage: fsync %s: %w", s.path, err)
 	}
 	if err := s.idx.sync(); err != nil {
@@ -327,7 +323,7 @@ func (s *segment) sync() error {
 
 // truncate cuts the log file at pos, which must be a batch boundary.
 func (s *segment) truncate(pos int64) error {
-	if err := s.file.f.Truncate(pos); err != nil {
+	if err := os.Truncate(s.path, pos); err != nil {
 		return fmt.Errorf("storage: truncate %s to %d: %w", s.path, pos, err)
 	}
 	s.size.Store(pos)
@@ -350,18 +346,23 @@ func (s *segment) dropKeys() {
 // closeKeys closes the key file being written without finishing it (the
 // next open deletes such a file).
 func (s *segment) closeKeys() {
-	if s.keys != nil {
-		s.keys.f.Close()
-		s.keys = nil
-	}
+	s.keys = nil
 }
 
-// close drops the Log's reference; readers may keep the file a while.
+// close drops the segment: its .log file is closed now, or when the last
+// reader's Slice on it is released. Index files hold no descriptor.
 func (s *segment) close() error {
 	s.closeKeys()
-	err := errors.Join(s.idx.close(), s.tidx.close(), s.txn.close())
-	s.file.release()
-	return err
+	s.file.kill()
+	return nil
+}
+
+// swappedIn gives a cleaned segment's files their final names, once the
+// swap renamed them. The caller holds a use of the .log file.
+func (s *segment) swappedIn() {
+	s.file.rename(s.path)
+	s.idx.file, s.tidx.file = s.idx.path, s.tidx.path
+	s.txn.create = s.txn.path
 }
 
 // renameDeleted renames the segment's files to .deleted and closes it
@@ -370,7 +371,8 @@ func (s *segment) renameDeleted() ([]string, error) {
 	var errs []error
 	var paths []string
 	dir := filepath.Dir(s.path)
-	s.dropKeys() // nobody reads it but the cleaner, which copes
+	s.file.kill() // before the rename: nobody opens it by its old name
+	s.dropKeys()  // nobody reads it but the cleaner, which copes
 	for _, suffix := range segmentSuffixes {
 		from := segmentPath(dir, s.base, suffix)
 		to := from + deletedSuffix
@@ -389,6 +391,7 @@ func (s *segment) renameDeleted() ([]string, error) {
 // remove unlinks the segment's files and closes it.
 func (s *segment) remove() error {
 	var errs []error
+	s.file.kill()
 	s.dropKeys()
 	for _, suffix := range segmentSuffixes {
 		if err := os.Remove(segmentPath(filepath.Dir(s.path), s.base, suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {

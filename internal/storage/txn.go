@@ -350,11 +350,15 @@ func (l *Log) trackTxn(seg *segment, pos int64, h *record.Header, m txnMarker, c
 	if !m.valid || !m.abort {
 		return nil
 	}
-	created, err := seg.txn.append(abortedTxn{pid: h.ProducerID, first: ch.first, last: h.BaseOffset, lso: lso})
-	if created {
-		l.dirDirty.Store(true)
+	if seg.txn.append(abortedTxn{pid: h.ProducerID, first: ch.first, last: h.BaseOffset, lso: lso}) {
+		l.dirDirty.Store(true) // the file is created with its first entry
 	}
-	return err
+	// Entries are rare: each is written at once. Short of descriptors, it
+	// waits in memory for the next write (flush, roll, close).
+	if err := seg.txn.writePending(); err != nil && !errors.Is(err, ErrTooManyOpenFiles) {
+		return err
+	}
+	return nil
 }
 
 // abortTracker follows, over batches read in offset order, which

@@ -18,8 +18,12 @@ import (
 //	lastOffset int64 (the marker's offset) | lastStableOffset int64
 //
 // The file is created with its first entry. Entries are written when the
-// marker is (they are rare), kept in memory for readers, and fsynced with
-// the segment.
+// marker is (they are rare; the file is opened, written and closed), kept
+// in memory for readers, and fsynced with the segment. One that cannot be
+// written for want of descriptors waits in memory and is written at latest
+// before the segment is fsynced, rolled or closed, like index entries (a
+// crash can lose it only above the recovery point, where recovery's
+// replay writes it again).
 const (
 	txnIndexSuffix  = ".txnindex"
 	txnEntrySize    = 34
@@ -41,18 +45,20 @@ func (e abortedTxn) encode(b []byte) {
 }
 
 // txnIndex is a segment's .txnindex with its entries in memory. Writers
-// (append, truncateFrom, writeAll) are serialized by the owning Log's mu
-// (or own a cleaner's segment alone); mu keeps readers off entries while
-// it changes.
+// (append, truncateFrom, writePending) are serialized by the owning Log's
+// mu (or own a cleaner's segment alone); mu keeps readers off entries and
+// the file state while they change.
 type txnIndex struct {
 	path   string // the file's name once the segment is live
-	create string // where the file is created (path, or the cleaner's .cleaned name)
+	create string // where the file is (path, or the cleaner's .cleaned name)
 	base   int64
 
 	mu      sync.RWMutex
 	entries []abortedTxn
+	exists  bool // the file exists
+	want    bool // the file must exist (it has entries, or ensureFile)
+	written int  // entries written to the file; writer-only
 
-	f        *os.File // nil until the first entry (or an existing file at open); set under mu
 	needSync atomic.Bool
 	// bad describes entries that failed the load checks; the loader then
 	// recovers the segment, whose replay rewrites the index.
@@ -70,19 +76,19 @@ func newTxnIndex(path string, base int64) *txnIndex {
 // are returned.
 func openTxnIndex(path string, base int64) (*txnIndex, error) {
 	x := newTxnIndex(path, base)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := files.openTransient(path, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return x, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: open txn index: %w", err)
 	}
+	defer files.closeTransient(f)
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("storage: stat txn index: %w", err)
 	}
-	x.f = f
+	x.exists, x.want = true, true
 	size := st.Size()
 	if size > maxIndexFileBytes {
 		x.bad = corruptf(path, 0, "txn index of %d bytes", size)
@@ -90,18 +96,17 @@ func openTxnIndex(path string, base int64) (*txnIndex, error) {
 	}
 	buf := make([]byte, size)
 	if _, err := io.ReadFull(io.NewSectionReader(f, 0, size), buf); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("storage: read txn index %s: %w", path, err)
 	}
 	whole := size - size%txnEntrySize
 	if whole != size {
 		if err := f.Truncate(whole); err != nil {
-			f.Close()
 			return nil, fmt.Errorf("storage: truncate txn index %s: %w", path, err)
 		}
 		x.needSync.Store(true)
 	}
 	x.entries, x.bad = decodeTxnEntries(path, base, buf[:whole])
+	x.written = len(x.entries)
 	return x, nil
 }
 
@@ -141,65 +146,85 @@ func (x *txnIndex) check(next int64) error {
 	return nil
 }
 
-// append adds an entry, creating the file on the first. created reports
-// a new file (the directory then needs an fsync).
-func (x *txnIndex) append(e abortedTxn) (created bool, err error) {
-	if x.f == nil {
-		f, err := os.OpenFile(x.create, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return false, fmt.Errorf("storage: create txn index: %w", err)
-		}
-		x.mu.Lock() // sync (Flush) reads f without the Log's mu
-		x.f, created = f, true
-		x.mu.Unlock()
-	}
-	var b [txnEntrySize]byte
-	e.encode(b[:])
-	n := len(x.entries)
-	if _, err := x.f.WriteAt(b[:], int64(n*txnEntrySize)); err != nil {
-		return created, fmt.Errorf("storage: write txn index %s: %w", x.path, err)
-	}
-	x.needSync.Store(true)
+// append adds an entry in memory (writePending writes it). newFile
+// reports that the file does not exist yet: the directory will need an
+// fsync once it is created.
+func (x *txnIndex) append(e abortedTxn) (newFile bool) {
 	x.mu.Lock()
+	defer x.mu.Unlock()
 	x.entries = append(x.entries, e)
+	x.want = true
+	return !x.exists
+}
+
+// pending reports whether the file is behind the entries or not fsynced.
+func (x *txnIndex) pending() bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.needSync.Load() || x.written < len(x.entries) || (x.want && !x.exists)
+}
+
+// writePending creates the file if it must exist and writes the entries
+// that are only in memory.
+func (x *txnIndex) writePending() error {
+	x.mu.RLock()
+	todo := x.want && (!x.exists || x.written < len(x.entries))
+	var tail []byte
+	if todo {
+		tail = make([]byte, (len(x.entries)-x.written)*txnEntrySize)
+		for i, e := range x.entries[x.written:] {
+			e.encode(tail[i*txnEntrySize:])
+		}
+	}
+	n, exists := len(x.entries), x.exists
+	x.mu.RUnlock()
+	if !todo {
+		return nil
+	}
+	flag := os.O_WRONLY | os.O_CREATE
+	if !exists {
+		flag |= os.O_TRUNC
+	}
+	f, err := files.openTransient(x.create, flag, 0o644)
+	if err != nil {
+		return fmt.Errorf("storage: open txn index %s: %w", x.path, err)
+	}
+	_, err = f.WriteAt(tail, int64(x.written*txnEntrySize))
+	if cerr := files.closeTransient(f); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("storage: write txn index %s: %w", x.path, err)
+	}
+	x.mu.Lock()
+	x.exists, x.written = true, n
 	x.mu.Unlock()
-	return created, nil
+	x.needSync.Store(true)
+	return nil
 }
 
 // hasFile reports whether the index has a file (entries, or an empty
-// file left by truncation or the cleaner).
+// file left by truncation or the cleaner), or will have one once written.
 func (x *txnIndex) hasFile() bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return x.f != nil
+	return x.exists || x.want
 }
 
-// ensureFile creates the file, empty, if it does not exist yet (the
-// cleaner's output, which must have one when the segment it replaces at
-// the same base had one).
-func (x *txnIndex) ensureFile() error {
-	if x.f != nil {
-		return nil
-	}
-	f, err := os.OpenFile(x.create, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("storage: create txn index: %w", err)
-	}
+// ensureFile makes the next writePending create the file, empty if need
+// be (the cleaner's output, which must have one when the segment it
+// replaces at the same base had one).
+func (x *txnIndex) ensureFile() {
 	x.mu.Lock()
-	x.f = f
+	x.want = true
 	x.mu.Unlock()
-	x.needSync.Store(true)
-	return nil
 }
 
-// writeAll writes entries as the whole index (the cleaner's output).
-func (x *txnIndex) writeAll(entries []abortedTxn) error {
+// writeAll adds entries as the whole index (the cleaner's output).
+func (x *txnIndex) writeAll(entries []abortedTxn) {
 	for _, e := range entries {
-		if _, err := x.append(e); err != nil {
-			return err
-		}
+		x.append(e)
 	}
-	return nil
 }
 
 // truncateFrom drops the entries whose marker is at or after offset, in
@@ -211,6 +236,7 @@ func (x *txnIndex) truncateFrom(offset int64) error {
 	for keep > 0 && x.entries[keep-1].last >= offset {
 		keep--
 	}
+	exists := x.exists
 	x.mu.RUnlock()
 	if keep == n && x.bad == nil {
 		return nil
@@ -219,11 +245,14 @@ func (x *txnIndex) truncateFrom(offset int64) error {
 	x.mu.Lock()
 	x.entries = x.entries[:keep:keep]
 	x.mu.Unlock()
-	if x.f != nil {
-		if err := x.f.Truncate(int64(keep * txnEntrySize)); err != nil {
+	if exists {
+		x.written = min(x.written, keep)
+		if err := os.Truncate(x.create, int64(x.written*txnEntrySize)); err != nil {
 			return fmt.Errorf("storage: truncate txn index %s: %w", x.path, err)
 		}
 		x.needSync.Store(true)
+	} else {
+		x.written = 0
 	}
 	return nil
 }
@@ -258,22 +287,15 @@ func (x *txnIndex) len() int {
 	return len(x.entries)
 }
 
+// sync fsyncs the file if it changed since the last fsync. Pending
+// entries must have been written first.
 func (x *txnIndex) sync() error {
-	x.mu.RLock()
-	f := x.f
-	x.mu.RUnlock()
-	if f == nil || !x.needSync.Swap(false) {
+	if !x.needSync.Swap(false) {
 		return nil
 	}
-	if err := f.Sync(); err != nil {
+	if err := fsyncPath(x.create); err != nil {
+		x.needSync.Store(true)
 		return fmt.Errorf("storage: fsync txn index %s: %w", x.path, err)
 	}
 	return nil
-}
-
-func (x *txnIndex) close() error {
-	if x.f == nil {
-		return nil
-	}
-	return x.f.Close()
 }
