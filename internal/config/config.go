@@ -68,7 +68,10 @@ type Config struct {
 	FetchMaxBytes            int32
 	FlushMode                string
 	FlushSchedulerInterval   time.Duration
-	SendBufferBytes          int
+	// MaxOpenFiles is log.max.open.files: the descriptor budget of segment
+	// files (storage.Config.MaxOpenFiles); 0 lets storage derive it.
+	MaxOpenFiles    int
+	SendBufferBytes int
 
 	// Consumer groups (internal/coordinator/group).
 	GroupInitialRebalanceDelay time.Duration
@@ -184,6 +187,7 @@ func (c *Config) resolve() error {
 	c.FetchSessionSlots = int(c.int("max.incremental.fetch.session.cache.slots"))
 	c.FetchMaxBytes = int32(c.int("fetch.max.bytes"))
 	c.FlushMode = c.Get("log.flush.mode")
+	c.MaxOpenFiles = int(c.int("log.max.open.files"))
 	c.FlushSchedulerInterval = ms(c.int("log.flush.scheduler.interval.ms"))
 	c.GroupInitialRebalanceDelay = ms(c.int("group.initial.rebalance.delay.ms"))
 	c.GroupMinSessionTimeout = ms(c.int("group.min.session.timeout.ms"))
