@@ -54,7 +54,7 @@ func init() {
 		kmsg.RemoveRaftVoter.Int16():            {0, 0, now(handleRemoveRaftVoter)},
 	}
 	// Each feature area registers its APIs in a table of its own.
-	for _, extra := range []map[int16]api{groupAPIs(), txnAPIs()} {
+	for _, extra := range []map[int16]api{groupAPIs(), txnAPIs(), saslAPIs()} {
 		for k, a := range extra {
 			apiTable[k] = a
 		}

@@ -30,6 +30,7 @@ type Broker struct {
 	groups        *group.Runtime // consumer group coordinator (apis_group.go)
 	txns          *txn.Runtime   // transaction coordinator (apis_txn.go)
 	peers         peers          // clients to other brokers (apis_txn.go)
+	sasl          saslUsers      // SASL listeners' settings (apis_sasl.go)
 
 	lns     []*listener // one per broker listener, in configuration order
 	conns   sync.WaitGroup
@@ -150,6 +151,9 @@ func (b *Broker) accept(l *listener) {
 		}
 		c := newConn(b, nc)
 		c.listener = l.cfg
+		if isSASL(l.cfg.Protocol) {
+			c.sasl = &saslState{}
+		}
 		if !b.serveConn(c) {
 			return
 		}

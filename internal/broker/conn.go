@@ -27,6 +27,9 @@ type conn struct {
 	// listener is the broker listener the connection came in on: its
 	// name decides which endpoints Metadata and FindCoordinator answer.
 	listener config.Listener
+	// sasl is the SASL authentication of a connection on a SASL listener
+	// (nil elsewhere); only the reader goroutine uses it.
+	sasl *saslState
 
 	queue    chan *pending // responses in request order; bounded
 	done     chan struct{} // closed when the connection is shutting down
@@ -208,6 +211,16 @@ func (c *conn) handle(buf []byte, held int64) (*pending, error) {
 	req := kmsg.RequestForKey(h.key)
 	if c.controller && !controllerAPIs[h.key] {
 		known = false
+	}
+	if s := c.sasl; s != nil && !preAuthAPIs[h.key] {
+		// Kafka closes a SASL connection that sends anything else before
+		// it has authenticated, or after its session expired (KIP-368).
+		if !s.authenticated {
+			return nil, fmt.Errorf("%s before SASL authentication", kmsg.NameForKey(h.key))
+		}
+		if !s.expires.IsZero() && time.Now().After(s.expires) {
+			return nil, fmt.Errorf("SASL session expired (connections.max.reauth.ms); %s refused", kmsg.NameForKey(h.key))
+		}
 	}
 	if !known || req == nil || h.version < api.min || h.version > api.max {
 		c.b.logger.Warn("unsupported request; answering UNSUPPORTED_VERSION and closing", "key", h.key, "version", h.version, "client", h.clientID)

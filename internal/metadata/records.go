@@ -154,7 +154,7 @@ type ProducerIDsRecord struct {
 
 func (r *Record) validate() error {
 	n := 0
-	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil, r.Fence != nil, r.Unregister != nil, r.Controller != nil, r.ACL != nil, r.RemoveACL != nil} {
+	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil, r.Fence != nil, r.Unregister != nil, r.Controller != nil, r.ACL != nil, r.RemoveACL != nil, r.Scram != nil, r.RemoveScram != nil} {
 		if set {
 			n++
 		}

@@ -131,7 +131,11 @@ func loadKeyStore(s Settings) ([]tls.Certificate, *storeFile, error) {
 func parseKeyStoreFile(s Settings, typ, path string, data []byte) ([]tls.Certificate, error) {
 	switch typ {
 	case "PEM":
-		return parsePEMKeyStore(data, data, s.KeyPassword, "ssl.keystore.location", "ssl.keystore.location")
+		certs, err := parsePEMKeyStore(data, data, s.KeyPassword, "ssl.keystore.location", "ssl.keystore.location")
+		if err != nil {
+			return nil, fmt.Errorf("%w (PEM file %s)", err, path)
+		}
+		return certs, nil
 	case "JKS", "PKCS12":
 		if isJKS(data) {
 			return parseJKSKeyStore(s, path, data)
@@ -596,7 +600,11 @@ func loadTrustStore(s Settings) ([]*x509.Certificate, *storeFile, error) {
 func parseTrustStoreFile(s Settings, typ, path string, data []byte) ([]*x509.Certificate, error) {
 	switch typ {
 	case "PEM":
-		return parsePEMCerts(data, "ssl.truststore.location")
+		certs, err := parsePEMCerts(data, "ssl.truststore.location")
+		if err != nil {
+			return nil, fmt.Errorf("%w (PEM file %s)", err, path)
+		}
+		return certs, nil
 	case "JKS", "PKCS12":
 		if isJKS(data) {
 			return parseJKSTrustStore(s, path, data)
