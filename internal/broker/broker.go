@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/samsa-streaming/samsa/internal/coordinator/txn"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/partition"
+	"github.com/samsa-streaming/samsa/internal/tlsconfig"
 )
 
 // Broker serves the Kafka protocol for one node.
@@ -60,6 +62,7 @@ func New(cfg *config.Config, meta *metadata.Store, parts *partition.Manager, log
 type listener struct {
 	cfg config.Listener
 	ln  net.Listener
+	tls *tlsconfig.Server // SSL and SASL_SSL listeners
 }
 
 // Listen binds every configured broker listener and returns the address
@@ -78,7 +81,18 @@ func (b *Broker) Listen() (net.Addr, error) {
 		if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
 			b.cfg.SetAdvertisedPort(l.Name, int32(tcp.Port))
 		}
-		b.lns = append(b.lns, &listener{cfg: l, ln: ln})
+		bl := &listener{cfg: l, ln: ln}
+		if isTLS(l.Protocol) {
+			if bl.tls, err = b.listenerTLS(l); err != nil {
+				ln.Close()
+				for _, done := range b.lns {
+					done.ln.Close()
+				}
+				b.lns = nil
+				return nil, fmt.Errorf("listener %s: %w", l.Name, err)
+			}
+		}
+		b.lns = append(b.lns, bl)
 	}
 	if len(b.lns) == 0 {
 		return nil, errors.New("no broker listener")
@@ -153,6 +167,10 @@ func (b *Broker) accept(l *listener) {
 		c.listener = l.cfg
 		if isSASL(l.cfg.Protocol) {
 			c.sasl = &saslState{}
+		}
+		if l.tls != nil {
+			c.tls = l.tls
+			c.nc = tls.Server(c.nc, l.tls.Config())
 		}
 		if !b.serveConn(c) {
 			return

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/tlsconfig"
 )
 
 // conn is one client connection.
@@ -30,6 +31,9 @@ type conn struct {
 	// sasl is the SASL authentication of a connection on a SASL listener
 	// (nil elsewhere); only the reader goroutine uses it.
 	sasl *saslState
+	// tls is the TLS listener's configuration (nil on plain listeners);
+	// nc is then a *tls.Conn whose handshake serve completes first.
+	tls *tlsconfig.Server
 
 	queue    chan *pending // responses in request order; bounded
 	done     chan struct{} // closed when the connection is shutting down
@@ -108,6 +112,10 @@ func (c *conn) shutdown() {
 // serve runs the reader loop on the calling goroutine and the writer on
 // another, and returns when both have stopped.
 func (c *conn) serve() {
+	if !c.handshake() {
+		c.shutdown()
+		return
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

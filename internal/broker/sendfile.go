@@ -118,8 +118,7 @@ func (c *conn) sendFile(s fileSlice) error {
 			return err
 		}
 	}
-	_, err := io.Copy(c.nc, io.NewSectionReader(s.f, s.pos, s.size))
-	return err
+	return copyPooled(c.nc, io.NewSectionReader(s.f, s.pos, s.size))
 }
 
 var errNoSendfile = errors.New("sendfile unavailable")
