@@ -32,7 +32,7 @@ type Server struct {
 	clientAuth tls.ClientAuthType
 	base       *tls.Config // what Config returns
 
-	interval  time.Duration
+	interval  atomic.Int64 // nanoseconds between looks at the files
 	lastCheck atomic.Int64 // unix nanoseconds of the last look at the files
 	mu        sync.Mutex   // one reload at a time; guards the fields below
 	keyFile   *storeFile   // nil: no key store file (PEM strings)
@@ -51,7 +51,8 @@ func NewServer(s Settings, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	srv := &Server{settings: s, logger: logger, interval: reloadInterval}
+	srv := &Server{settings: s, logger: logger}
+	srv.interval.Store(int64(reloadInterval))
 	var err error
 	if srv.proto, err = parseProtocols(s); err != nil {
 		return nil, err
@@ -159,7 +160,7 @@ func (s *Server) Principal(st tls.ConnectionState) string {
 func (s *Server) maybeReload() {
 	now := time.Now().UnixNano()
 	last := s.lastCheck.Load()
-	if now-last < int64(s.interval) || !s.lastCheck.CompareAndSwap(last, now) {
+	if now-last < s.interval.Load() || !s.lastCheck.CompareAndSwap(last, now) {
 		return
 	}
 	if !s.mu.TryLock() {

@@ -275,13 +275,17 @@ func TestReloadKeyStore(t *testing.T) {
 		t.Fatalf("first certificate: %s", DistinguishedName(got))
 	}
 
-	// Within a second of the last look the file is not looked at.
+	// Within the interval since the last look the file is not looked at
+	// (an hour here, so a slow machine cannot make the test fail) ...
+	srv.interval.Store(int64(time.Hour))
 	second, secondKey := w.ca.issue(t, serverName("broker-1-rotated"), true, nil)
 	replaceFile(t, s.KeystoreLocation, pemKeyStore(t, secondKey, second))
 	if got := presented(); !got.Equal(w.serverCert) {
-		t.Errorf("the new file was read within the second: %s", DistinguishedName(got))
+		t.Errorf("the new file was read within the interval: %s", DistinguishedName(got))
 	}
-	time.Sleep(1100 * time.Millisecond)
+	// ... and once the interval (a second, by default) has passed, it is.
+	srv.interval.Store(int64(reloadInterval))
+	time.Sleep(reloadInterval + 100*time.Millisecond)
 	presented() // this handshake finds the change; it and the next get the new certificate
 	if got := presented(); !got.Equal(second) {
 		t.Fatalf("after the reload: %s, want %s", DistinguishedName(got), DistinguishedName(second))
@@ -291,7 +295,7 @@ func TestReloadKeyStore(t *testing.T) {
 	}
 
 	// A bad file keeps the loaded key and certificate, and is logged once.
-	srv.interval = 0
+	srv.interval.Store(0)
 	replaceFile(t, s.KeystoreLocation, []byte("-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n"))
 	for range 3 {
 		if got := presented(); !got.Equal(second) {
@@ -334,7 +338,7 @@ func TestReloadPKCS12AndJKSInPlace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv.interval = 0
+			srv.interval.Store(0)
 			addr := serve(t, srv)
 			second, secondKey := w.ca.issue(t, serverName("rotated"), true, nil)
 			writeFile(t, s.KeystoreLocation, store(secondKey, second))
@@ -361,7 +365,7 @@ func TestReloadTrustStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.interval = 0
+	srv.interval.Store(0)
 	addr := serve(t, srv)
 	newcomer, newcomerKey := w.other.issue(t, pkixName("carol", "eng", "Acme", "US"), false, nil)
 	if _, _, _, err := dial(addr, clientTLS(w.ca, clientCert(newcomer, newcomerKey))); err == nil {
