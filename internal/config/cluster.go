@@ -143,9 +143,6 @@ func (c *Config) resolveCluster() error {
 	if err := c.resolveInterBroker(); err != nil {
 		return err
 	}
-	if err := c.checkSecurity(); err != nil {
-		return err
-	}
 	roles := map[string]bool{}
 	for _, r := range strings.Split(c.Get("process.roles"), ",") {
 		if r = strings.TrimSpace(r); r != "" {
@@ -176,6 +173,9 @@ func (c *Config) resolveCluster() error {
 			return fmt.Errorf("%w: controller.quorum.bootstrap.servers: %q: %v", ErrInvalid, a, err)
 		}
 		c.QuorumBootstrap = append(c.QuorumBootstrap, a)
+	}
+	if err := c.checkSecurity(); err != nil {
+		return err
 	}
 	c.QuorumElectionTimeout = time.Duration(c.int("controller.quorum.election.timeout.ms")) * time.Millisecond
 	c.Rack = c.Get("broker.rack")

@@ -119,6 +119,13 @@ func (c *Config) ListenerMechanisms(listener string) []string {
 // key store for SSL and SASL_SSL, a supported SASL mechanism for the SASL
 // ones.
 func (c *Config) checkSecurity() error {
+	// Brokers reach each other (replication, markers, forwarded requests)
+	// in plaintext so far: a node of a cluster needs a PLAINTEXT
+	// inter-broker listener.
+	if l, ok := c.ListenerByName(c.InterBrokerListener); ok && l.Protocol != Plaintext && (len(c.QuorumVoters) > 1 || len(c.QuorumBootstrap) > 0) {
+		return fmt.Errorf("%w: the inter-broker listener %s is %s: brokers of a cluster reach each other over PLAINTEXT only so far; add a PLAINTEXT listener for them (e.g. INTERNAL://host:port with listener.security.protocol.map INTERNAL:PLAINTEXT and inter.broker.listener.name=INTERNAL)",
+			ErrInvalid, l.Name, l.Protocol)
+	}
 	for _, l := range c.Listeners {
 		if l.Protocol == SSL || l.Protocol == SASLSSL {
 			pemStrings := strings.EqualFold(c.ListenerGet(l.Name, "ssl.keystore.type"), "PEM") &&
