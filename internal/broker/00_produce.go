@@ -10,6 +10,8 @@ package broker
 //   v12: transactions V2: a transactional batch adds its partition to the
 //   transaction itself (KIP-890 part 2).
 //   v13: topics by id (KIP-516).
+// ACLs: WRITE on each topic; a request with transactional batches also
+// WRITE on its transactional id (authorize.go, produceAuth).
 
 import (
 	"errors"
@@ -98,9 +100,14 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	jobs := make([]appendJob, 0, nParts)
 	var jobBytes int
 	var guards []ackGuard // acks=all partitions, for the request timeout
+
+	auth := newProduceAuth(rc, req) // nil: no authorizer
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		name, unknownCode := produceTopicName(im, req.Version, rt)
+		if auth != nil {
+			unknownCode = auth.check(rt, name, unknownCode)
+		}
 		for j := range rt.Partitions {
 			rp := &resp.Topics[i].Partitions[j]
 			if unknownCode != 0 {

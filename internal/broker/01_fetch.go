@@ -11,6 +11,8 @@ package broker
 //   v12: flexible, last fetched epoch, diverging epoch.
 //   v13: topics by id.  v15: replica state.  v16-v18: leader hints, no
 //   change for consumers.
+// ACLs: READ on each topic; a follower (replica id >= 0) CLUSTER_ACTION on
+// the cluster instead, else every partition is TOPIC_AUTHORIZATION_FAILED.
 
 import (
 	"sync/atomic"
@@ -31,6 +33,7 @@ func handleFetch(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	parts, forgotten, unknownIDs := b.fetchParts(req)
 	plan := b.planFetch(req, parts, forgotten)
 	plan.listener = rc.c.listener.Name
+	plan.denied = fetchDenied(rc, req, plan.parts)
 	if plan.errCode != 0 {
 		resp := req.ResponseKind().(*kmsg.FetchResponse)
 		resp.ErrorCode = plan.errCode
@@ -204,7 +207,14 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 		// Kafka sends an empty, never a null, record set: librdkafka
 		// rejects a null one ("invalid MessageSetSize -1").
 		rp.RecordBatches = []byte{}
-		slice, err := b.readPartition(req, fp, &rp, remaining, total == 0, replica)
+		var slice fileSlice
+		var err error
+		if plan.denied[fp.topic] {
+			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
+			err = kerr.TopicAuthorizationFailed
+		} else {
+			slice, err = b.readPartition(req, fp, &rp, remaining, total == 0, replica)
+		}
 		if err == nil && req.Version < 4 && slice.size > 0 {
 			var n int
 			n, err = downConvert(&rp, slice, req.Version, remaining)

@@ -8,21 +8,34 @@ package broker
 //   v10: timeout.  v11: earliest pending upload (-6).
 // Special timestamps: -2 earliest, -1 latest, -3 max timestamp, -4 local
 // log start (= earliest: nothing is tiered), -5 last tiered (-1: none).
+// ACLs: DESCRIBE on each topic (TOPIC_AUTHORIZATION_FAILED).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/acl"
 )
 
 func handleListOffsets(rc *reqCtx, req *kmsg.ListOffsetsRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	ta := rc.topicAuthorizer(acl.OpDescribe)
 	for _, rt := range req.Topics {
 		st := kmsg.NewListOffsetsResponseTopic()
 		st.Topic = rt.Topic
+		allowed := ta.allowed(rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
+			if !allowed {
+				sp.ErrorCode, sp.Timestamp, sp.Offset = errTopicAuth, -1, -1
+				if req.Version == 0 {
+					sp.OldStyleOffsets = []int64{}
+				}
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
 			listOffset(b, rt.Topic, rp, &sp, req.Version, req.Version >= 2 && req.IsolationLevel == 1)
 			st.Partitions = append(st.Partitions, sp)
 		}

@@ -7,11 +7,16 @@ package broker
 //   v7: leader epoch.  v8-v10: authorized operations; topic ids (v10).
 //   v9: flexible.  v11: cluster authorized operations removed.
 //   v12: topics may be requested by id.  v13: top-level error code.
+// ACLs: DESCRIBE on a topic; topics without it are left out of an
+// all-topics answer and answered TOPIC_AUTHORIZATION_FAILED when named
+// (whether they exist or not). Auto-creation needs CREATE on the cluster
+// or on the topic. Authorized operations (v8+) as Kafka computes them.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
 
@@ -34,10 +39,13 @@ func handleMetadata(rc *reqCtx, req *kmsg.MetadataRequest) kmsg.Response {
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
 		for _, name := range im.TopicNames() {
+			if !rc.authorizeQuiet(acl.OpDescribe, acl.ResourceTopic, name) {
+				continue // not disclosed
+			}
 			t, _ := im.Topic(name)
 			resp.Topics = append(resp.Topics, topicMetadata(b, t, nil))
 		}
-		return resp
+		return metadataAuthorizedOps(rc, req, resp)
 	}
 	autoCreate := b.config(im).AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
 	for _, rt := range req.Topics {
@@ -45,7 +53,15 @@ func handleMetadata(rc *reqCtx, req *kmsg.MetadataRequest) kmsg.Response {
 		var ok bool
 		switch {
 		case rt.Topic != nil && *rt.Topic != "":
+			if !rc.authorize(acl.OpDescribe, acl.ResourceTopic, *rt.Topic) {
+				resp.Topics = append(resp.Topics, errTopic(kmsg.MetadataRequestTopic{Topic: rt.Topic}, errTopicAuth))
+				continue
+			}
 			t, ok = im.Topic(*rt.Topic)
+			if !ok && autoCreate && !rc.mayCreateTopic(*rt.Topic) {
+				resp.Topics = append(resp.Topics, errTopic(kmsg.MetadataRequestTopic{Topic: rt.Topic}, errTopicAuth))
+				continue
+			}
 			if !ok && autoCreate {
 				var err error
 				im, err = b.autoCreate(*rt.Topic)
@@ -61,6 +77,11 @@ func handleMetadata(rc *reqCtx, req *kmsg.MetadataRequest) kmsg.Response {
 				resp.Topics = append(resp.Topics, errTopic(rt, kerr.UnknownTopicID.Code))
 				continue
 			}
+			if !rc.authorize(acl.OpDescribe, acl.ResourceTopic, t.Name) {
+				// A topic id is not secret, its name is.
+				resp.Topics = append(resp.Topics, errTopic(kmsg.MetadataRequestTopic{TopicID: rt.TopicID}, errTopicAuth))
+				continue
+			}
 		}
 		if !ok {
 			code := kerr.UnknownTopicOrPartition.Code
@@ -72,7 +93,7 @@ func handleMetadata(rc *reqCtx, req *kmsg.MetadataRequest) kmsg.Response {
 		}
 		resp.Topics = append(resp.Topics, topicMetadata(b, t, nil))
 	}
-	return resp
+	return metadataAuthorizedOps(rc, req, resp)
 }
 
 func errTopic(rt kmsg.MetadataRequestTopic, code int16) kmsg.MetadataResponseTopic {

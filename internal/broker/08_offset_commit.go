@@ -9,6 +9,8 @@ package broker
 //   v8: flexible.  v9: member epoch for KIP-848 groups (a generation for
 //   classic groups).  v10: topics by id.
 // The response is sent once the commit is durable under log.flush.mode.
+// ACLs: READ on the group (GROUP_AUTHORIZATION_FAILED for every partition)
+// and READ on each topic (TOPIC_AUTHORIZATION_FAILED; authorize_group.go).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -34,7 +36,7 @@ func handleOffsetCommit(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 			}
 		}
 	}
-	b.groups.OffsetCommit(req, b.partitionKnown, func(r kmsg.Response) {
+	offsetCommit(rc, req, b.partitionKnown, func(r kmsg.Response) {
 		resp := r.(*kmsg.OffsetCommitResponse)
 		for i := range resp.Topics {
 			if !unknownIDs[resp.Topics[i].TopicID] {

@@ -7,6 +7,9 @@ package broker
 //   v5: leader epoch.  v6: flexible.  v7: require_stable (KIP-447).
 //   v8: several groups per request.  v9: member id and epoch for KIP-848
 //   groups (not checked for classic groups).  v10: topics by id.
+// ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) and on each
+// topic: a named topic without it is TOPIC_AUTHORIZATION_FAILED, an
+// all-topics answer leaves it out (authorize_group.go).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -26,7 +29,7 @@ func handleOffsetFetch(rc *reqCtx, req *kmsg.OffsetFetchRequest) kmsg.Response {
 				topics = append(topics, group.FetchTopic{Topic: t.Topic, Partitions: t.Partitions})
 			}
 		}
-		offsets, code := b.groups.FetchOffsets(req.Group, topics, req.RequireStable)
+		offsets, code := fetchOffsets(rc, req.Group, topics, req.RequireStable)
 		if code != 0 {
 			resp.ErrorCode = code
 			if req.Version < 2 {
@@ -83,7 +86,7 @@ func handleOffsetFetch(rc *reqCtx, req *kmsg.OffsetFetchRequest) kmsg.Response {
 				topics = append(topics, group.FetchTopic{Topic: name, Partitions: t.Partitions})
 			}
 		}
-		offsets, code := b.groups.FetchOffsets(rg.Group, topics, req.RequireStable)
+		offsets, code := fetchOffsets(rc, rg.Group, topics, req.RequireStable)
 		g.ErrorCode = code
 		for _, o := range offsets {
 			if n := len(g.Topics); n == 0 || g.Topics[n-1].Topic != o.Topic {

@@ -10,10 +10,14 @@ package broker
 // groups are not implemented yet: that key gets COORDINATOR_NOT_AVAILABLE.
 // A transactional id's coordinator is the leader of its __transaction_state
 // partition (created on the first request).
+// ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or on the
+// transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), per key.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/acl"
 )
 
 func handleFindCoordinator(rc *reqCtx, req *kmsg.FindCoordinatorRequest) kmsg.Response {
@@ -26,7 +30,15 @@ func handleFindCoordinator(rc *reqCtx, req *kmsg.FindCoordinatorRequest) kmsg.Re
 	for _, key := range keys {
 		c := kmsg.NewFindCoordinatorResponseCoordinator()
 		c.Key, c.NodeID, c.Host, c.Port = key, -1, "", -1
-		switch req.CoordinatorType {
+		ct := req.CoordinatorType
+		switch {
+		case ct == 0 && !rc.groupAllowed(acl.OpDescribe, key):
+			c.ErrorCode, ct = errGroupAuth, -1
+		case ct == 1 && !rc.authorize(acl.OpDescribe, acl.ResourceTransactionalID, key):
+			c.ErrorCode, ct = errTxnAuth, -1
+		}
+		switch ct {
+		case -1: // refused above
 		case 0:
 			if err := b.groups.EnsureTopic(); err != nil {
 				c.ErrorCode, c.ErrorMessage = kerr.CoordinatorNotAvailable.Code, errMessage(err)

@@ -8,9 +8,21 @@ package broker
 //   v8: a reason.  v9: skip_assignment for a static leader rejoining a
 //   stable group (KIP-814).
 // The response waits for the rebalance's join phase to complete.
+// ACLs: READ on the group (GROUP_AUTHORIZATION_FAILED).
 
-import "github.com/twmb/franz-go/pkg/kmsg"
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/acl"
+)
 
 func handleJoinGroup(rc *reqCtx, p *pending, req kmsg.Request) {
-	rc.broker().groups.JoinGroup(req.(*kmsg.JoinGroupRequest), rc.clientID, rc.clientHost(), p.complete)
+	jr := req.(*kmsg.JoinGroupRequest)
+	if !rc.groupAllowed(acl.OpRead, jr.Group) {
+		resp := jr.ResponseKind().(*kmsg.JoinGroupResponse)
+		resp.ErrorCode, resp.Generation = errGroupAuth, -1
+		p.complete(resp)
+		return
+	}
+	rc.broker().groups.JoinGroup(jr, rc.clientID, rc.clientHost(), p.complete)
 }

@@ -5,6 +5,8 @@ package broker
 //   v4: -1 partitions/replication factor take the broker defaults (KIP-464).
 //   v5: flexible; configs, partition count and replication factor in the
 //   response.  v7: topic ids in the response.
+// ACLs: CREATE on the cluster or on the topic (TOPIC_AUTHORIZATION_FAILED);
+// the configs in the answer need DESCRIBE_CONFIGS on the topic.
 
 import (
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
@@ -32,10 +35,19 @@ func handleCreateTopics(rc *reqCtx, req *kmsg.CreateTopicsRequest) kmsg.Response
 			resp.Topics = append(resp.Topics, st)
 			continue
 		}
+		if !rc.mayCreateTopic(rt.Topic) {
+			msg := "Authorization failed."
+			st.ErrorCode, st.ErrorMessage = errTopicAuth, &msg
+			st.NumPartitions, st.ReplicationFactor = -1, -1
+			resp.Topics = append(resp.Topics, st)
+			continue
+		}
 		err := b.createTopic(rt, req.ValidateOnly, &st)
 		st.ErrorCode, st.ErrorMessage = errCode(err), errMessage(err)
 		if err != nil {
 			st.NumPartitions, st.ReplicationFactor = -1, -1
+		} else if !rc.authorizeQuiet(acl.OpDescribeConfigs, acl.ResourceTopic, rt.Topic) {
+			st.Configs, st.ConfigErrorCode = nil, errTopicAuth
 		}
 		resp.Topics = append(resp.Topics, st)
 	}

@@ -3,6 +3,9 @@ package broker
 // DeleteTopics, key 20, v0-v6.
 //   v1: throttle.  v4: flexible.  v5: error messages.
 //   v6: topics by name or id.
+// ACLs (as Kafka's controller): DELETE on the cluster, or else DESCRIBE and
+// DELETE on the topic (TOPIC_AUTHORIZATION_FAILED; a topic named by id
+// without DESCRIBE is answered without its name).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -31,6 +34,11 @@ func handleDeleteTopics(rc *reqCtx, req *kmsg.DeleteTopicsRequest) kmsg.Response
 	for _, t := range targets {
 		st := kmsg.NewDeleteTopicsResponseTopic()
 		st.Topic, st.TopicID = t.name, t.id
+		if code := deleteTopicDenied(rc, &st, t.name, t.id); code != 0 {
+			st.ErrorCode = code
+			resp.Topics = append(resp.Topics, st)
+			continue
+		}
 		st.ErrorCode = deleteTopic(b, &st, t.name, t.id)
 		resp.Topics = append(resp.Topics, st)
 	}

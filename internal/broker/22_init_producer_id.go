@@ -7,6 +7,9 @@ package broker
 // With a transactional id the request goes to the transaction coordinator
 // (internal/coordinator/txn): a producer id bound to that id, its epoch
 // bumped at every call, which fences older producers with the same id.
+// ACLs: WRITE on the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+// without one IDEMPOTENT_WRITE on the cluster or WRITE on some topic
+// (CLUSTER_AUTHORIZATION_FAILED), as Kafka.
 
 import (
 	"sync"
@@ -53,6 +56,12 @@ func (p *producerIDs) allocate() (int64, error) {
 
 func handleInitProducerID(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	req := reqAny.(*kmsg.InitProducerIDRequest)
+	if code := initProducerIDDenied(rc, req); code != 0 {
+		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+		resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = code, -1, -1
+		p.complete(resp)
+		return
+	}
 	if req.TransactionalID != nil {
 		rc.broker().txns.InitProducerID(req, func(resp *kmsg.InitProducerIDResponse) { p.complete(resp) })
 		return

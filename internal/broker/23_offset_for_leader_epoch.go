@@ -5,22 +5,33 @@ package broker
 //   v3: replica id.  v4: flexible.
 // Consumers use it after a leader change to detect log truncation;
 // followers use it (with their replica id) to find where to truncate.
+// ACLs: CLUSTER_ACTION on the cluster, or else DESCRIBE on each topic
+// (TOPIC_AUTHORIZATION_FAILED).
 
 import (
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/acl"
 )
 
 func handleOffsetForLeaderEpoch(rc *reqCtx, req *kmsg.OffsetForLeaderEpochRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	var ta *topicAuthorizer // nil: every topic allowed
+	if b.authz != nil && !rc.authorizeClusterQuiet(acl.OpClusterAction) {
+		ta = rc.topicAuthorizer(acl.OpDescribe)
+	}
 	for _, rt := range req.Topics {
 		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		st.Topic = rt.Topic
+		allowed := ta == nil || ta.allowed(rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, -1, -1
 			part, code := b.leaderFor(b.meta.Image(), rt.Topic, rp.Partition)
 			switch {
+			case !allowed:
+				sp.ErrorCode = errTopicAuth
 			case code != 0:
 				sp.ErrorCode = code
 			case part.CheckEpoch(rp.CurrentLeaderEpoch) != nil:

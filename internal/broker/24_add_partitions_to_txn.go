@@ -9,6 +9,11 @@ package broker
 //   brokers.
 // A partition of an unknown topic fails the whole request: it gets
 // UNKNOWN_TOPIC_OR_PARTITION and the others OPERATION_NOT_ATTEMPTED.
+// ACLs: v0-v3 WRITE on the transactional id (every partition
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED) and on each topic but the
+// internal ones (TOPIC_AUTHORIZATION_FAILED, the others
+// OPERATION_NOT_ATTEMPTED); v4+ (from brokers) CLUSTER_ACTION on the
+// cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import (
 	"sync"
@@ -16,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/coordinator/txn"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
@@ -48,6 +54,10 @@ func handleAddPartitionsToTxn(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 			}
 			p.complete(resp)
 		}
+		if codes, all, ok := addPartitionsDenied(rc, im, req.TransactionalID, parts); !ok {
+			answer(codes, all)
+			return
+		}
 		if codes := unknownTxnPartitions(im, parts); codes != nil {
 			answer(codes, kerr.OperationNotAttempted.Code)
 			return
@@ -58,6 +68,11 @@ func handleAddPartitionsToTxn(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 		return
 	}
 	// v4+: one result per transaction, answered when all are in.
+	if b.authz != nil && !rc.authorizeCluster(acl.OpClusterAction) {
+		resp.ErrorCode = errClusterAuth
+		p.complete(resp)
+		return
+	}
 	resp.Transactions = make([]kmsg.AddPartitionsToTxnResponseTransaction, len(req.Transactions))
 	var wg sync.WaitGroup
 	for i := range req.Transactions {

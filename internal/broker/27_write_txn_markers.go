@@ -10,6 +10,8 @@ package broker
 // INVALID_PRODUCER_EPOCH; an older coordinator epoch
 // TRANSACTION_COORDINATOR_FENCED. A marker on a __consumer_offsets
 // partition also completes the producer's transactional offset commits.
+// ACLs (an inter-broker request): ALTER or CLUSTER_ACTION on the cluster
+// (every partition CLUSTER_AUTHORIZATION_FAILED).
 
 import (
 	"sync"
@@ -22,6 +24,10 @@ import (
 
 func handleWriteTxnMarkers(rc *reqCtx, p *pending, req kmsg.Request) {
 	b := rc.broker()
+	if resp := writeMarkersDenied(rc, req.(*kmsg.WriteTxnMarkersRequest)); resp != nil {
+		p.complete(resp)
+		return
+	}
 	go func() { p.complete(b.writeMarkers(req.(*kmsg.WriteTxnMarkersRequest))) }()
 }
 

@@ -19,6 +19,9 @@ package broker
 // partitions get UNKNOWN_TOPIC_OR_PARTITION; v0-v1 get
 // COORDINATOR_NOT_AVAILABLE instead of COORDINATOR_LOAD_IN_PROGRESS (as
 // Kafka, for clients before 2.0).
+// ACLs: WRITE on the transactional id and READ on the group (every
+// partition TRANSACTIONAL_ID_ or GROUP_AUTHORIZATION_FAILED), READ on each
+// topic (TOPIC_AUTHORIZATION_FAILED; authorize_txn.go).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -31,9 +34,13 @@ import (
 func handleTxnOffsetCommit(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	req := reqAny.(*kmsg.TxnOffsetCommitRequest)
 	b := rc.broker()
+	complete, ok := txnOffsetCommitAuth(rc, req, p.complete)
+	if !ok {
+		return // answered
+	}
 	part, verify := b.txnOffsetsPartition(req)
 	if !verify {
-		b.groups.TxnOffsetCommit(req, p.complete)
+		b.groups.TxnOffsetCommit(req, complete)
 		return
 	}
 	// Asking the transaction coordinator may take a round trip to
@@ -48,10 +55,10 @@ func handleTxnOffsetCommit(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 			code = c
 		}
 		if code == 0 {
-			b.groups.TxnOffsetCommit(req, p.complete)
+			b.groups.TxnOffsetCommit(req, complete)
 			return
 		}
-		p.complete(txnOffsetCommitError(req, b.partitionKnown, txnVerifyError(code, req.Version)))
+		complete(txnOffsetCommitError(req, b.partitionKnown, txnVerifyError(code, req.Version)))
 	}()
 }
 

@@ -6,6 +6,8 @@ package broker
 // Topic resources show every topic setting with its source (topic
 // override, static broker setting, or default). Broker resources show the
 // broker settings of config.Broker.
+// ACLs: DESCRIBE_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for
+// a broker, on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import (
 	"sort"
@@ -14,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
@@ -44,6 +47,11 @@ func handleDescribeConfigs(rc *reqCtx, req *kmsg.DescribeConfigsRequest) kmsg.Re
 				set[n] = true
 			}
 			wanted = func(n string) bool { return set[n] }
+		}
+		if code := configsDenied(rc, acl.OpDescribeConfigs, r.ResourceType, r.ResourceName); code != 0 {
+			rr.ErrorCode = code
+			resp.Resources = append(resp.Resources, rr)
+			continue
 		}
 		switch r.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:

@@ -5,17 +5,24 @@ package broker
 //   v4: total and usable bytes of the directory.
 //   v5: whether the directory is cordoned (never, here).
 // Offset lag is 0: a leader's log is never behind itself.
+// ACLs: DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED, no directories).
 
 import (
 	"path/filepath"
 	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/acl"
 )
 
 func handleDescribeLogDirs(rc *reqCtx, req *kmsg.DescribeLogDirsRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)
+	if !rc.authorizeCluster(acl.OpDescribe) {
+		resp.ErrorCode = errClusterAuth // v3+; before, just no directories
+		return resp
+	}
 	dir := kmsg.NewDescribeLogDirsResponseDir()
 	dir.Dir, _ = filepath.Abs(b.parts.DataDir())
 	var st syscall.Statfs_t

@@ -2,10 +2,12 @@ package broker
 
 // CreatePartitions, key 37, v0-v3.
 //   v1: no change.  v2: flexible.  v3: no change.
+// ACLs: ALTER on each topic (TOPIC_AUTHORIZATION_FAILED).
 
 import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
 
@@ -15,6 +17,11 @@ func handleCreatePartitions(rc *reqCtx, req *kmsg.CreatePartitionsRequest) kmsg.
 	for _, rt := range req.Topics {
 		st := kmsg.NewCreatePartitionsResponseTopic()
 		st.Topic = rt.Topic
+		if !rc.authorize(acl.OpAlter, acl.ResourceTopic, rt.Topic) {
+			st.ErrorCode = errTopicAuth
+			resp.Topics = append(resp.Topics, st)
+			continue
+		}
 		var assignment [][]int32
 		for _, a := range rt.Assignment {
 			assignment = append(assignment, append([]int32{}, a.Replicas...))

@@ -27,6 +27,7 @@ package broker
 // metadata quorum like every other change, and the answer is sent once
 // they are applied. TimeoutMillis is not used; the quorum's commit timeout
 // bounds the wait (REQUEST_TIMED_OUT).
+// ACLs: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import (
 	"fmt"
@@ -35,6 +36,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
 
@@ -70,6 +72,15 @@ func handleElectLeaders(rc *reqCtx, req *kmsg.ElectLeadersRequest) kmsg.Response
 				targets = append(targets, electTarget{t.Topic, p})
 			}
 		}
+	}
+	if !rc.authorizeCluster(acl.OpAlter) {
+		resp.ErrorCode = errClusterAuth
+		var results []electResult
+		for _, t := range targets {
+			results = append(results, electResult{t, kerr.ClusterAuthorizationFailed})
+		}
+		resp.Topics = electResponseTopics(topics, results)
+		return resp
 	}
 	if req.ElectionType != electionPreferred && req.ElectionType != electionUnclean {
 		err := fmt.Errorf("%w: unknown election type %d", kerr.InvalidRequest, req.ElectionType)

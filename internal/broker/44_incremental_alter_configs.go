@@ -8,6 +8,8 @@ package broker
 // default (resource name "") or this node's (its id); read-only settings
 // are refused with INVALID_REQUEST, as Kafka refuses them. Both kinds are
 // records in the metadata log and apply without a restart.
+// ACLs: ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for a
+// broker, on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import (
 	"errors"
@@ -36,7 +38,7 @@ func handleIncrementalAlterConfigs(rc *reqCtx, req *kmsg.IncrementalAlterConfigs
 		for _, c := range r.Configs {
 			ops = append(ops, configOp{c.Name, int8(c.Op), c.Value})
 		}
-		err := alterConfigs(rc.broker(), r.ResourceType, r.ResourceName, ops, false, req.ValidateOnly)
+		err := alterConfigsAuthorized(rc, r.ResourceType, r.ResourceName, ops, false, req.ValidateOnly)
 		rr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
 		rr.ErrorCode, rr.ErrorMessage = errCode(err), errMessage(err)
@@ -52,7 +54,7 @@ func handleAlterConfigs(rc *reqCtx, req *kmsg.AlterConfigsRequest) kmsg.Response
 		for _, c := range r.Configs {
 			ops = append(ops, configOp{c.Name, 0, c.Value})
 		}
-		err := alterConfigs(rc.broker(), r.ResourceType, r.ResourceName, ops, true, req.ValidateOnly)
+		err := alterConfigsAuthorized(rc, r.ResourceType, r.ResourceName, ops, true, req.ValidateOnly)
 		rr := kmsg.NewAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
 		rr.ErrorCode, rr.ErrorMessage = errCode(err), errMessage(err)

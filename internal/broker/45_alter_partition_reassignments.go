@@ -7,6 +7,7 @@ package broker
 // partition does not fail the others. The move itself (new replicas
 // copying from the leader, joining the ISR, the old ones leaving) is the
 // controller's: see metadata/reassign.go.
+// ACLs: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import (
 	"errors"
@@ -14,12 +15,27 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
 
 func handleAlterPartitionReassignments(rc *reqCtx, req *kmsg.AlterPartitionAssignmentsRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
+	if !rc.authorizeCluster(acl.OpAlter) {
+		resp.ErrorCode = errClusterAuth
+		for _, rt := range req.Topics {
+			st := kmsg.NewAlterPartitionAssignmentsResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewAlterPartitionAssignmentsResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, errClusterAuth
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp
+	}
 	for _, rt := range req.Topics {
 		st := kmsg.NewAlterPartitionAssignmentsResponseTopic()
 		st.Topic = rt.Topic

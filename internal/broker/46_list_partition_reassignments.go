@@ -4,16 +4,23 @@ package broker
 //   v0: the reassignments running (KIP-455): a null topic list means every
 //   partition; named partitions with none running are left out, as Kafka
 //   does.
+// ACLs: DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import (
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/acl"
 )
 
 func handleListPartitionReassignments(rc *reqCtx, req *kmsg.ListPartitionReassignmentsRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
+	if !rc.authorizeCluster(acl.OpDescribe) {
+		resp.ErrorCode = errClusterAuth
+		return resp
+	}
 	im := b.meta.Image()
 	running := im.Reassigning()
 	add := func(topic string, parts []int32) {

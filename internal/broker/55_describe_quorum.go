@@ -25,6 +25,9 @@ package broker
 // Kafka's leader does; a voter whose replicated index equals the leader's
 // log end is caught up now. A voter's last fetch is when the quorum last
 // heard from it (-1 if never).
+// ACLs: DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED). A request
+// forwarded to the leader is authorized there as the forwarding node's
+// connection, User:ANONYMOUS until inter-broker authentication.
 
 import (
 	"bufio"
@@ -42,6 +45,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
 
@@ -63,6 +67,10 @@ const maxForwardedResponseBytes = 1 << 20
 func handleDescribeQuorum(rc *reqCtx, req *kmsg.DescribeQuorumRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.DescribeQuorumResponse)
+	if !rc.authorizeCluster(acl.OpDescribe) {
+		resp.ErrorCode = errClusterAuth
+		return resp
+	}
 	if !describesMetadataLog(req) {
 		// Kafka answers every partition asked for with this error: the
 		// metadata log is the only Raft partition there is.

@@ -5,6 +5,10 @@ package broker
 //   brokers (IncludeFencedBrokers, IsFenced).
 // Endpoint type 2 lists the metadata quorum's voters at their controller
 // addresses.
+// ACLs: none on a broker listener (the cluster's authorized operations,
+// when asked for, need DESCRIBE on it, else 0); ALTER on the cluster on
+// the controller listener (CLUSTER_AUTHORIZATION_FAILED), as Kafka's
+// controller.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -18,6 +22,10 @@ func handleDescribeCluster(rc *reqCtx, req *kmsg.DescribeClusterRequest) kmsg.Re
 	resp.ControllerID = b.controllerID()
 	resp.EndpointType = req.EndpointType
 	resp.ClusterAuthorizedOperations = -2147483648
+	if code := describeClusterAuth(rc, req, resp); code != 0 {
+		resp.ErrorCode = code
+		return resp
+	}
 	switch req.EndpointType {
 	case 0, 1:
 		for _, br := range b.brokerList(b.meta.Image(), req.IncludeFencedBrokers, rc.c.listener.Name) {

@@ -4,21 +4,29 @@ package broker
 // partition (what kafka-transactions.sh describe-producers prints), with
 // the coordinator epoch of each one's last marker and the first offset of
 // its open transaction (-1: none).
+// ACLs: READ on each topic (TOPIC_AUTHORIZATION_FAILED).
 
 import (
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/acl"
 )
 
 func handleDescribeProducers(rc *reqCtx, req *kmsg.DescribeProducersRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.DescribeProducersResponse)
+	ta := rc.topicAuthorizer(acl.OpRead)
 	for _, rt := range req.Topics {
 		st := kmsg.NewDescribeProducersResponseTopic()
 		st.Topic = rt.Topic
+		allowed := ta.allowed(rt.Topic)
 		for _, p := range rt.Partitions {
 			sp := kmsg.NewDescribeProducersResponseTopicPartition()
 			sp.Partition = p
 			part, code := b.leaderFor(b.meta.Image(), rt.Topic, p)
+			if !allowed {
+				code = errTopicAuth
+			}
 			if code != 0 {
 				sp.ErrorCode = code
 			} else {

@@ -10,6 +10,7 @@ package broker
 // quorum's observers. A process of that id that is still running
 // registers again, as a Kafka broker does at its next heartbeat.
 // BROKER_ID_NOT_REGISTERED if the id is not registered.
+// ACLs: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import (
 	"fmt"
@@ -17,12 +18,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
 
 func handleUnregisterBroker(rc *reqCtx, req *kmsg.UnregisterBrokerRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.UnregisterBrokerResponse)
+	if !rc.authorizeCluster(acl.OpAlter) {
+		resp.ErrorCode = errClusterAuth
+		return resp
+	}
 	_, err := b.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
 		recs, ok := metadata.UnregisterBrokerRecords(im, req.BrokerID)
 		if !ok {

@@ -4,6 +4,9 @@ package broker
 // Each transactional id is answered by its coordinator; asked elsewhere it
 // gets NOT_COORDINATOR, as in Kafka (the admin client finds the
 // coordinator first).
+// ACLs: DESCRIBE on the transactional id
+// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); only topics with DESCRIBE are
+// listed in a transaction.
 
 import "github.com/twmb/franz-go/pkg/kmsg"
 
@@ -12,5 +15,6 @@ func handleDescribeTransactions(rc *reqCtx, req *kmsg.DescribeTransactionsReques
 	for _, id := range req.TransactionalIDs {
 		resp.TransactionStates = append(resp.TransactionStates, rc.broker().txns.Describe(id))
 	}
+	describeTransactionsAuth(rc, resp)
 	return resp
 }

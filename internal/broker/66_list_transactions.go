@@ -5,6 +5,7 @@ package broker
 //   v2: transactional id pattern (a regular expression).
 // Each broker lists the transactions it coordinates; the admin client
 // asks every broker and merges, as with Kafka.
+// ACLs: only the transactional ids with DESCRIBE are listed.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -30,5 +31,6 @@ func handleListTransactions(rc *reqCtx, req *kmsg.ListTransactionsRequest) kmsg.
 		return resp
 	}
 	resp.TransactionStates = rc.broker().txns.List(req)
+	listTransactionsAuth(rc, resp)
 	return resp
 }

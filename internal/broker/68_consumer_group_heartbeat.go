@@ -10,9 +10,21 @@ package broker
 // ConsumerGroup* records), so members carry on across a broker restart.
 // The response is sent once the records the heartbeat wrote are durable
 // under log.flush.mode.
+// ACLs: READ on the group (GROUP_AUTHORIZATION_FAILED).
 
-import "github.com/twmb/franz-go/pkg/kmsg"
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/acl"
+)
 
 func handleConsumerGroupHeartbeat(rc *reqCtx, p *pending, req kmsg.Request) {
-	rc.broker().groups.ConsumerGroupHeartbeat(req.(*kmsg.ConsumerGroupHeartbeatRequest), rc.clientID, rc.clientHost(), p.complete)
+	hr := req.(*kmsg.ConsumerGroupHeartbeatRequest)
+	if !rc.groupAllowed(acl.OpRead, hr.Group) {
+		resp := hr.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
+		resp.ErrorCode = errGroupAuth
+		p.complete(resp)
+		return
+	}
+	rc.broker().groups.ConsumerGroupHeartbeat(hr, rc.clientID, rc.clientHost(), p.complete)
 }

@@ -12,6 +12,8 @@ package broker
 // UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION for an invalid name)
 // and a zero topic id, and a cursor naming a topic outside a non-empty
 // topic list is an INVALID_REQUEST for every topic asked for.
+// ACLs: DESCRIBE on each topic: left out of an all-topics answer,
+// TOPIC_AUTHORIZATION_FAILED when named.
 
 import (
 	"fmt"
@@ -20,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
 
@@ -72,6 +75,14 @@ func handleDescribeTopicPartitions(rc *reqCtx, req *kmsg.DescribeTopicPartitions
 		if remaining < 0 {
 			break
 		}
+		if !describeTopicAllowed(rc, name, all) {
+			if !all { // named: refused; all topics: left out
+				rt := kmsg.NewDescribeTopicPartitionsResponseTopic()
+				rt.Topic, rt.ErrorCode = &name, errTopicAuth
+				resp.Topics = append(resp.Topics, rt)
+			}
+			continue
+		}
 		t, ok := im.Topic(name)
 		if !ok {
 			if !all {
@@ -84,6 +95,7 @@ func handleDescribeTopicPartitions(rc *reqCtx, req *kmsg.DescribeTopicPartitions
 			start = cursorPartition
 		}
 		rt, next := describeTopicPartitions(b, t, start, remaining)
+		rt.AuthorizedOperations = rc.authorizedOperations(acl.ResourceTopic, name)
 		resp.Topics = append(resp.Topics, rt)
 		if next >= 0 {
 			resp.NextCursor = &kmsg.DescribeTopicPartitionsResponseNextCursor{Topic: name, Partition: next}

@@ -18,6 +18,7 @@ package broker
 //
 // Any node takes the request (the admin client sends it to a broker with
 // --bootstrap-server): the change is proposed to the quorum's leader.
+// ACLs: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import (
 	"context"
@@ -28,11 +29,17 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/acl"
 )
 
 func handleAddRaftVoter(rc *reqCtx, req *kmsg.AddRaftVoterRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.AddRaftVoterResponse)
+	if !rc.authorizeCluster(acl.OpAlter) {
+		resp.ErrorCode = errClusterAuth
+		return resp
+	}
 	err := b.addRaftVoter(req)
 	resp.ErrorCode, resp.ErrorMessage = errCode(err), errMessage(err)
 	return resp

@@ -9,6 +9,7 @@ package broker
 // cluster's id, VOTER_NOT_FOUND if no voter has that id and directory id,
 // INVALID_REQUEST for the last voter, REQUEST_TIMED_OUT if the change was
 // not applied in time (it may still be).
+// ACLs: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import (
 	"context"
@@ -18,11 +19,17 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/acl"
 )
 
 func handleRemoveRaftVoter(rc *reqCtx, req *kmsg.RemoveRaftVoterRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.RemoveRaftVoterResponse)
+	if !rc.authorizeCluster(acl.OpAlter) {
+		resp.ErrorCode = errClusterAuth
+		return resp
+	}
 	err := b.removeRaftVoter(req)
 	resp.ErrorCode, resp.ErrorMessage = errCode(err), errMessage(err)
 	return resp

@@ -54,7 +54,7 @@ func init() {
 		kmsg.RemoveRaftVoter.Int16():            {0, 0, now(handleRemoveRaftVoter)},
 	}
 	// Each feature area registers its APIs in a table of its own.
-	for _, extra := range []map[int16]api{groupAPIs(), txnAPIs(), saslAPIs()} {
+	for _, extra := range []map[int16]api{groupAPIs(), txnAPIs(), securityAPIs(), saslAPIs()} {
 		for k, a := range extra {
 			apiTable[k] = a
 		}
@@ -81,6 +81,9 @@ var controllerAPIs = map[int16]bool{
 	kmsg.ElectLeaders.Int16():               true,
 	kmsg.AlterPartitionAssignments.Int16():  true,
 	kmsg.ListPartitionReassignments.Int16(): true,
+	kmsg.DescribeACLs.Int16():               true,
+	kmsg.CreateACLs.Int16():                 true,
+	kmsg.DeleteACLs.Int16():                 true,
 }
 
 // supportedKeys returns the API keys in ascending order.

@@ -33,6 +33,7 @@ type Broker struct {
 	txns          *txn.Runtime   // transaction coordinator (apis_txn.go)
 	peers         peers          // clients to other brokers (apis_txn.go)
 	sasl          saslUsers      // SASL listeners' settings (apis_sasl.go)
+	authz         *authorizer    // ACLs (authorize.go); nil: no authorizer.class.name
 
 	lns     []*listener // one per broker listener, in configuration order
 	conns   sync.WaitGroup
@@ -52,6 +53,7 @@ func New(cfg *config.Config, meta *metadata.Store, parts *partition.Manager, log
 		live:          map[*conn]struct{}{},
 		budget:        newBudget(cfg.QueuedMaxRequestBytes),
 	}
+	b.authz = newAuthorizer(cfg, meta, logger)
 	b.groups = newGroupCoordinator(cfg, b)
 	b.txns = newTxnCoordinator(cfg, b)
 	return b

@@ -5,6 +5,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/partition"
@@ -63,6 +64,8 @@ func errCode(err error) int16 {
 		return kerr.InvalidReplicaAssignment.Code
 	case errors.Is(err, metadata.ErrInvalidConfig), errors.Is(err, config.ErrInvalid):
 		return kerr.InvalidConfig.Code
+	case errors.Is(err, acl.ErrInvalid):
+		return kerr.InvalidRequest.Code
 	case errors.Is(err, metadata.ErrUnavailable):
 		// The quorum had no leader or did not commit in time: the change
 		// may or may not have happened, as with Kafka's controller timeout.

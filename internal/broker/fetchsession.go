@@ -126,6 +126,9 @@ type fetchPlan struct {
 	// listener is the client's listener, for the endpoints of leader
 	// hints (KIP-951).
 	listener string
+	// denied are the topics the request may not read (authorize.go);
+	// their partitions are answered TOPIC_AUTHORIZATION_FAILED.
+	denied map[string]bool
 }
 
 // planFetch resolves the session fields of a request. names maps topic ids
