@@ -365,6 +365,11 @@ func TestIdleDescriptors(t *testing.T) {
 	if n := countFDs(t) - before; n > parts {
 		t.Fatalf("%d partitions hold %d descriptors", parts, n)
 	}
+	segs := 0
+	for _, l := range d.Logs() {
+		segs += len(l.Segments())
+	}
+	t.Logf("%d idle partitions with %d segments hold %d descriptors", parts, segs, countFDs(t)-before)
 	if st := OpenFiles(); st.Open != countFDs(t)-before || st.Pinned != 0 {
 		t.Fatalf("OpenFiles() = %+v, %d descriptors opened", st, countFDs(t)-before)
 	}
