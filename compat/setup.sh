@@ -76,6 +76,7 @@ KAFKA_TOOLS=(
 	"kafka-leader-election org.apache.kafka.tools.LeaderElectionCommand"
 	"kafka-reassign-partitions org.apache.kafka.tools.reassign.ReassignPartitionsCommand"
 	"kafka-cluster org.apache.kafka.tools.ClusterTool"
+	"kafka-acls org.apache.kafka.tools.AclCommand"
 )
 
 # kafka_wrappers_present: every tool above has its wrapper script.

@@ -5,7 +5,7 @@
 CLIENT=kafka-tools
 SCENARIOS=(quickstart console-partition topics-list topics-describe topics-alter-partitions
 	topics-delete configs-describe configs-alter producer-perf-test consumer-perf-test
-	get-offsets delete-records consumer-groups dump-log configs-broker kafka-transactions)
+	get-offsets delete-records consumer-groups dump-log configs-broker kafka-transactions kafka-acls)
 
 client_version() {
 	[[ -x $KAFKA_HOME/bin/kafka-topics ]] && echo "Apache Kafka $KAFKA_VERSION"
@@ -471,4 +471,66 @@ sc_kafka_transactions() {
 	expect_contains "$out" "\"transactionalId\":\"$id\"" "kafka-dump-log --transaction-log-decoder: the transactional id"
 	expect_contains "$out" "\"transactionStatus\":1," "kafka-dump-log --transaction-log-decoder: Ongoing"
 	expect_contains "$out" "\"transactionStatus\":4," "kafka-dump-log --transaction-log-decoder: CompleteCommit"
+}
+
+# kafka-acls.sh against a broker of its own with the authorizer on
+# (authorizer.class.name=StandardAuthorizer) and
+# allow.everyone.if.no.acl.found=true, so that the PLAINTEXT client
+# (User:ANONYMOUS) may manage ACLs while the cluster has none: add literal,
+# prefixed and --producer ACLs, list them (all, by principal, MATCH on a
+# name), remove some, and see the console clients refused by a DENY: the
+# Java consumer gets TopicAuthorizationException, the producer writes.
+sc_kafka_acls() {
+	kafka_path
+	need "$KAFKA_HOME/bin/kafka-acls"
+	local port data=$WORK/acl-data pid out b
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	b=127.0.0.1:$port
+	"$SAMSA" serve --data-dir "$data" --listen "$b" \
+		--override authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer \
+		--override allow.everyone.if.no.acl.found=true >"$WORK/acl-broker.log" 2>&1 &
+	pid=$!
+	# shellcheck disable=SC2064
+	trap "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null" EXIT
+	local i
+	for i in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		sleep 0.2
+	done
+
+	run kafka-acls --bootstrap-server "$b" --add --allow-principal User:alice --operation Read --operation Describe --topic orders
+	run kafka-acls --bootstrap-server "$b" --add --allow-principal User:etl --operation All --topic etl. --resource-pattern-type prefixed
+	run kafka-acls --bootstrap-server "$b" --add --producer --allow-principal User:app --topic events --transactional-id app-1
+	run kafka-acls --bootstrap-server "$b" --add --deny-principal User:eve --deny-host 10.0.0.1 --operation All --topic '*'
+	out=$(run kafka-acls --bootstrap-server "$b" --list)
+	echo "$out" >&2
+	expect_contains "$out" "resourceType=TOPIC, name=orders, patternType=LITERAL" "kafka-acls --list: orders"
+	expect_contains "$out" "(principal=User:alice, host=*, operation=READ, permissionType=ALLOW)" "kafka-acls --list: alice READ"
+	expect_contains "$out" "resourceType=TOPIC, name=etl., patternType=PREFIXED" "kafka-acls --list: the prefix"
+	expect_contains "$out" "(principal=User:app, host=*, operation=CREATE, permissionType=ALLOW)" "kafka-acls --list: --producer CREATE"
+	expect_contains "$out" "resourceType=TRANSACTIONAL_ID, name=app-1, patternType=LITERAL" "kafka-acls --list: the transactional id"
+	expect_contains "$out" "(principal=User:eve, host=10.0.0.1, operation=ALL, permissionType=DENY)" "kafka-acls --list: the host-bound DENY"
+	out=$(run kafka-acls --bootstrap-server "$b" --list --topic etl.jobs --resource-pattern-type match)
+	expect_contains "$out" "name=etl., patternType=PREFIXED" "kafka-acls --list --resource-pattern-type match: the prefix"
+	expect_contains "$out" "name=*, patternType=LITERAL" "kafka-acls --list --resource-pattern-type match: the wildcard"
+	expect_not_contains "$out" "name=orders" "kafka-acls --list --resource-pattern-type match"
+	run kafka-acls --bootstrap-server "$b" --remove --force --allow-principal User:alice --operation Read --topic orders
+	out=$(run kafka-acls --bootstrap-server "$b" --list --principal User:alice)
+	expect_contains "$out" "operation=DESCRIBE, permissionType=ALLOW" "after --remove: alice DESCRIBE stays"
+	expect_not_contains "$out" "operation=READ" "after --remove: alice READ"
+	# samsa acl sees the same ACLs.
+	out=$("$SAMSA" -b "$b" acl list --json)
+	expect_eq "$(grep -c '"principal"' <<<"$out")" 8 "samsa acl list --json: ACL count"
+
+	# Enforcement: ALLOW ALL and DENY READ on one topic for User:ANONYMOUS.
+	run kafka-topics --create --topic kt-acl --bootstrap-server "$b" --partitions 1 --replication-factor 1
+	run kafka-acls --bootstrap-server "$b" --add --allow-principal User:ANONYMOUS --operation All --topic kt-acl
+	run kafka-acls --bootstrap-server "$b" --add --deny-principal User:ANONYMOUS --operation Read --topic kt-acl
+	echo 'denied-to-read' | run kafka-console-producer --topic kt-acl --bootstrap-server "$b"
+	out=$(run kafka-console-consumer --topic kt-acl --from-beginning --bootstrap-server "$b" --max-messages 1 --timeout-ms 15000 2>&1 || true)
+	expect_contains "$out" "Not authorized to access topics: [kt-acl]" "kafka-console-consumer on a topic with DENY READ"
+	expect_not_contains "$out" "denied-to-read" "kafka-console-consumer on a topic with DENY READ"
+	run kafka-acls --bootstrap-server "$b" --remove --force --deny-principal User:ANONYMOUS --operation Read --topic kt-acl
+	out=$(run kafka-console-consumer --topic kt-acl --from-beginning --bootstrap-server "$b" --max-messages 1 --timeout-ms 30000)
+	expect_eq "$out" "denied-to-read" "kafka-console-consumer once the DENY is removed"
 }

@@ -95,6 +95,7 @@ Brokers are taken from -b/--brokers, else from $SAMSA_BROKERS, else ` + defaultB
 		newTxnCmd(g),
 		newBrokerCmd(g),
 		newVerifyCmd(g),
+		newACLCmd(g),
 	)
 	return root
 }
