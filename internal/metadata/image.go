@@ -18,6 +18,11 @@ type Image struct {
 	brokers        map[int32]*Broker
 	controllers    map[int32]ControllerRecord
 	acls           *ACLSet // nil: none
+	// batch is set while one entry's records are applied (applyBatch):
+	// what this entry already copied from the published image is its own
+	// and changed in place, so an entry of n partition records costs O(n)
+	// instead of copying the topic maps and the topic's partitions n times.
+	batch *batchOwned
 	scram          map[scramKey]ScramRecord
 	// Offset is the number of records applied so far.
 	Offset int64
@@ -234,6 +239,42 @@ func (im *Image) Configs(resourceType int8, name string) map[string]string {
 // NextProducerID is where the next producer-id block starts.
 func (im *Image) NextProducerID() int64 { return im.nextProducerID }
 
+// batchOwned records what an entry being applied has copied already.
+type batchOwned struct {
+	topicMaps bool          // topics and byID are this entry's copies
+	topics    map[UUID]bool // Topic structs (with their Partitions) copied in this entry
+}
+
+// beginBatch returns a copy of im that applies records into structures it
+// owns; endBatch drops the ownership before the image is published.
+func (im *Image) beginBatch() *Image {
+	next := *im
+	next.batch = &batchOwned{topics: map[UUID]bool{}}
+	return &next
+}
+
+func (im *Image) endBatch() *Image {
+	if im.batch == nil {
+		return im
+	}
+	next := *im
+	next.batch = nil
+	return &next
+}
+
+// ownTopicMaps makes next's topic maps its own to change: copies of im's,
+// once per batch.
+func (next *Image) ownTopicMaps(im *Image) {
+	if next.batch != nil && next.batch.topicMaps {
+		return
+	}
+	next.topics = cloneMap(im.topics)
+	next.byID = cloneMap(im.byID)
+	if next.batch != nil {
+		next.batch.topicMaps = true
+	}
+}
+
 // apply returns the image after r. It fails on records that contradict the
 // image (a partition for an unknown topic, say), which means the log is
 // corrupt or the controller has a bug.
@@ -246,17 +287,26 @@ func (im *Image) apply(r Record) (*Image, error) {
 			return nil, fmt.Errorf("topic %q already exists", r.Topic.Name)
 		}
 		t := &Topic{Name: r.Topic.Name, ID: r.Topic.ID}
-		next.topics = cloneMap(im.topics)
-		next.byID = cloneMap(im.byID)
+		next.ownTopicMaps(im)
 		next.topics[t.Name], next.byID[t.ID] = t, t
+		if next.batch != nil {
+			next.batch.topics[t.ID] = true // new: this entry's own
+		}
 	case TypePartition:
 		p := r.Partition
 		old, ok := im.byID[p.TopicID]
 		if !ok || p.Partition < 0 || int(p.Partition) > len(old.Partitions) {
 			return nil, fmt.Errorf("partition %d of unknown topic %s", p.Partition, p.TopicID)
 		}
-		t := *old
-		t.Partitions = append([]Partition(nil), old.Partitions...)
+		// A topic this entry already copied is changed in place; else
+		// it is copied (with its partitions) before the change.
+		owned := next.batch != nil && next.batch.topics[old.ID]
+		t := old
+		if !owned {
+			c := *old
+			c.Partitions = append([]Partition(nil), old.Partitions...)
+			t = &c
+		}
 		isr := p.ISR
 		if isr == nil {
 			isr = p.Replicas
@@ -272,16 +322,19 @@ func (im *Image) apply(r Record) (*Image, error) {
 			}
 			t.Partitions[p.Partition] = np
 		}
-		next.topics = cloneMap(im.topics)
-		next.byID = cloneMap(im.byID)
-		next.topics[t.Name], next.byID[t.ID] = &t, &t
+		if !owned {
+			next.ownTopicMaps(im)
+			next.topics[t.Name], next.byID[t.ID] = t, t
+			if next.batch != nil {
+				next.batch.topics[t.ID] = true
+			}
+		}
 	case TypeRemoveTopic:
 		t, ok := im.byID[r.RemoveTopic.ID]
 		if !ok {
 			return nil, fmt.Errorf("removing unknown topic %s", r.RemoveTopic.ID)
 		}
-		next.topics = cloneMap(im.topics)
-		next.byID = cloneMap(im.byID)
+		next.ownTopicMaps(im)
 		delete(next.topics, t.Name)
 		delete(next.byID, t.ID)
 		next.configs = cloneMap(im.configs)

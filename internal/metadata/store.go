@@ -355,7 +355,7 @@ func (s *Store) commit(ctx context.Context, plan func(im *Image) ([]Record, erro
 		if err != nil || len(recs) == 0 {
 			return prev, err
 		}
-		next := prev
+		next := prev.beginBatch() // a check only: never published
 		for _, r := range recs {
 			if err := r.validate(); err != nil {
 				return prev, err
@@ -484,6 +484,7 @@ func (f *fsm) Apply(index uint64, data []byte) {
 	if err == nil && e.Import && prev.hasData() {
 		err = fmt.Errorf("%w: import into a cluster that already has topics, configs or producer ids", errConflict)
 	}
+	next = next.beginBatch()
 	for i := 0; err == nil && i < len(e.Records); i++ {
 		r := e.Records[i]
 		if err = r.validate(); err == nil {
@@ -491,6 +492,9 @@ func (f *fsm) Apply(index uint64, data []byte) {
 				err = fmt.Errorf("%w: %v", errConflict, err)
 			}
 		}
+	}
+	if err == nil {
+		next = next.endBatch()
 	}
 	if err != nil {
 		// Every node skips this entry the same way: the image stays.
@@ -555,7 +559,7 @@ func (f *fsm) Restore(index uint64, data []byte) error {
 	if err := json.Unmarshal(data, &snap); err != nil {
 		return fmt.Errorf("%w: snapshot: %v", ErrCorrupt, err)
 	}
-	next := emptyImage()
+	next := emptyImage().beginBatch()
 	for i, r := range snap.Records {
 		var err error
 		if err = r.validate(); err == nil {
@@ -565,6 +569,7 @@ func (f *fsm) Restore(index uint64, data []byte) error {
 			return fmt.Errorf("%w: snapshot record %d: %v", ErrCorrupt, i, err)
 		}
 	}
+	next = next.endBatch()
 	next.Offset = snap.Offset
 	next.proposals = snap.Proposals
 	next = next.withIndex(index)

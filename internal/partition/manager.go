@@ -160,34 +160,66 @@ func storageConfig(t config.Topic) storage.Config {
 
 // ensureTopic opens or creates the logs of the partitions of t that have a
 // replica on this broker.
+// createWorkers bounds the logs created at once for a new topic: creating
+// one is a few file creations and fsyncs, mostly waiting on the disk, so
+// a topic of thousands of partitions is created by several at a time.
+const createWorkers = 16
+
 func (m *Manager) ensureTopic(im *metadata.Image, t *metadata.Topic) error {
 	tc := m.topicConfig(im, t.Name)
+	var missing []int32
+	m.mu.RLock()
 	for i, pm := range t.Partitions {
 		if !slices.Contains(pm.Replicas, m.cfg.NodeID) {
 			continue // another broker's
 		}
-		tp := TopicPartition{t.Name, int32(i)}
-		m.mu.RLock()
-		_, ok := m.parts[tp]
-		m.mu.RUnlock()
-		if ok {
-			continue
+		if _, ok := m.parts[TopicPartition{t.Name, int32(i)}]; !ok {
+			missing = append(missing, int32(i))
 		}
-		l, ok := m.dir.Log(t.Name, int32(i))
+	}
+	m.mu.RUnlock()
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+		emu  sync.Mutex
+		errs []error
+	)
+	host := func(i int32) error {
+		l, ok := m.dir.Log(t.Name, i)
 		if ok {
 			l.SetConfig(storageConfig(tc))
 		} else {
 			var err error
-			if l, err = m.dir.CreateLog(t.Name, int32(i), t.ID, storageConfig(tc)); err != nil {
+			if l, err = m.dir.CreateLog(t.Name, i, t.ID, storageConfig(tc)); err != nil {
 				return fmt.Errorf("creating log %s-%d: %w", t.Name, i, err)
 			}
 		}
-		p := newPartition(t.Name, int32(i), t.ID, l, tc, pm.LeaderEpoch, m.flusher, m.cfg.NodeID)
+		p := newPartition(t.Name, i, t.ID, l, tc, t.Partitions[i].LeaderEpoch, m.flusher, m.cfg.NodeID)
 		p.alterISR = m.alterISR
 		p.logFailed = m.logFailed
 		m.mu.Lock()
-		m.parts[tp] = p
+		m.parts[TopicPartition{t.Name, i}] = p
 		m.mu.Unlock()
+		return nil
+	}
+	for range min(createWorkers, len(missing)) {
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(missing) {
+					return
+				}
+				if err := host(missing[k]); err != nil {
+					emu.Lock()
+					errs = append(errs, err)
+					emu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return fmt.Errorf("%d of %d partitions: %w", len(errs), len(missing), errs[0])
 	}
 	return nil
 }
@@ -215,12 +247,19 @@ func (m *Manager) Apply(prev, next *metadata.Image, recs []metadata.Record) {
 		}
 	}
 	brokersChanged := false
+	// Each topic's logs are made once per change, however many of its
+	// partitions it touches: a topic of 100,000 partitions arrives as
+	// 100,000 records.
+	ensured := map[metadata.UUID]bool{}
 	for _, r := range recs {
 		switch r.Type {
 		case metadata.TypePartition:
 			if t, ok := next.TopicByID(r.Partition.TopicID); ok {
-				if err := m.ensureTopic(next, t); err != nil {
-					m.logger.Error("cannot host partition", "topic", t.Name, "err", err)
+				if !ensured[t.ID] {
+					ensured[t.ID] = true
+					if err := m.ensureTopic(next, t); err != nil {
+						m.logger.Error("cannot host partition", "topic", t.Name, "err", err)
+					}
 				}
 				m.syncReplica(next, t, r.Partition.Partition)
 			}

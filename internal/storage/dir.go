@@ -35,9 +35,12 @@ type Dir struct {
 	cfg    Config
 	logger *slog.Logger
 
-	mu     sync.Mutex // guards logs and closed
+	mu     sync.Mutex // guards logs, creating and closed
 	logs   map[TopicPartition]*Log
 	closed bool
+	// creating holds the logs CreateLog is making: their files are made
+	// without mu, so many logs are created at once.
+	creating map[TopicPartition]bool
 }
 
 // OpenDir opens the log dir at path (creating it if needed) and every
@@ -235,13 +238,36 @@ func (d *Dir) CreateLog(topic string, partition int32, topicID [16]byte, cfg Con
 	}
 	tp := TopicPartition{Topic: topic, Partition: partition}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.closed {
+		d.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if _, ok := d.logs[tp]; ok {
+	if _, ok := d.logs[tp]; ok || d.creating[tp] {
+		d.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s", ErrLogExists, tp)
 	}
+	if d.creating == nil {
+		d.creating = map[TopicPartition]bool{}
+	}
+	d.creating[tp] = true
+	d.mu.Unlock()
+	l, err := d.createLog(tp, topicID, cfg)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.creating, tp)
+	if err != nil {
+		return nil, err
+	}
+	if d.closed {
+		l.Close()
+		return nil, ErrClosed
+	}
+	d.logs[tp] = l
+	return l, nil
+}
+
+// createLog makes a new log's directory and files.
+func (d *Dir) createLog(tp TopicPartition, topicID [16]byte, cfg Config) (*Log, error) {
 	dir := filepath.Join(d.path, tp.String())
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		if errors.Is(err, os.ErrExist) {
@@ -261,7 +287,6 @@ func (d *Dir) CreateLog(topic string, partition int32, topicID [16]byte, cfg Con
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	d.logs[tp] = l
 	return l, nil
 }
 
