@@ -27,6 +27,7 @@
 //
 //	OpenDir(path, cfg, logger) (*Dir, error)                       // cfg.MaxOpenFiles: log.max.open.files
 //	OpenFiles() OpenFileStats                                       // descriptor budget in force and in use
+//	ErrTooManyOpenFiles                                             // an operation found no descriptor; the log is fine
 //	(*Dir).CreateLog(topic, partition, topicID, cfg) / DeleteLog / Log / Logs / Checkpoint / Close
 //	(*Log).Append(batch, leaderEpoch, now) (AppendResult, error)            // leader: assigns offsets, idempotence, transactions
 //	(*Log).AppendCoordinator(batch, leaderEpoch, now) (AppendResult, error) // leader, for a coordinator: markers, txn offset commits

@@ -51,12 +51,35 @@ func loadEpochCache(dir string) (*epochCache, error) {
 	return c, nil
 }
 
-func (c *epochCache) persist() error {
-	lines := make([]string, len(c.entries))
-	for i, e := range c.entries {
+func (c *epochCache) persist() error { return c.persistEntries(c.entries) }
+
+// persistEntries writes entries as the checkpoint.
+func (c *epochCache) persistEntries(entries []EpochEntry) error {
+	lines := make([]string, len(entries))
+	for i, e := range entries {
 		lines[i] = fmt.Sprintf("%d %d", e.Epoch, e.StartOffset)
 	}
 	return writeFileAtomic(c.path, formatCheckpoint(lines))
+}
+
+// assigned returns the entries assign(epoch, offset) would leave, when it
+// would change the cache, so that they can be persisted first.
+func (c *epochCache) assigned(epoch int32, offset int64) ([]EpochEntry, bool) {
+	if epoch < 0 {
+		return nil, false
+	}
+	if last, ok := c.latest(); ok && epoch <= last.Epoch {
+		return nil, false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := len(c.entries)
+	for n > 0 && c.entries[n-1].StartOffset >= offset {
+		n--
+	}
+	out := make([]EpochEntry, n, n+1)
+	copy(out, c.entries)
+	return append(out, EpochEntry{Epoch: epoch, StartOffset: offset}), true
 }
 
 func (c *epochCache) latest() (EpochEntry, bool) {

@@ -248,15 +248,25 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, m txnMarker, entries 
 // indexes, the epoch cache, the producer table, the transaction list and
 // index, and the published end.
 //
-// Only getting the segment's file can fail for want of descriptors
-// (ErrTooManyOpenFiles), and it comes first: such an error leaves the log
-// as it was. Any error after the write fails the Log.
+// What can fail for want of descriptors (ErrTooManyOpenFiles) comes first
+// and changes nothing: getting the segment's file, and persisting the
+// leader epoch cache when the batch starts an epoch (before the batch is
+// written: an entry for a batch that never landed is dropped at the next
+// open, which cuts entries at or past the log end). Any error after the
+// write fails the Log.
 func (l *Log) write(batch []byte, h *record.Header, m txnMarker) (Position, error) {
 	seg := l.active()
 	pos := seg.size.Load()
 	f, err := seg.file.acquire()
 	if err != nil {
 		return Position{}, fmt.Errorf("storage: write %s: %w", seg.path, err)
+	}
+	epochs, newEpoch := l.epochs.assigned(h.PartitionLeaderEpoch, h.BaseOffset)
+	if newEpoch {
+		if err := l.epochs.persistEntries(epochs); err != nil {
+			seg.file.release()
+			return Position{}, err
+		}
 	}
 	_, err = f.WriteAt(batch, pos)
 	if err == nil {
@@ -270,10 +280,8 @@ func (l *Log) write(batch []byte, h *record.Header, m txnMarker) (Position, erro
 	if err := seg.indexBatch(pos, h, l.cfg.IndexIntervalBytes); err != nil {
 		return Position{}, l.fail(err)
 	}
-	if l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset) {
-		if err := l.epochs.persist(); err != nil {
-			return Position{}, l.fail(err)
-		}
+	if newEpoch {
+		l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset) // as persisted above
 	}
 	if ch := l.producers.update(h, m); ch != (txnChange{}) {
 		if err := l.trackTxn(seg, pos, h, m, ch); err != nil {
@@ -414,7 +422,11 @@ func (l *Log) roll(now time.Time, base int64) error {
 	l.rollFlushes.Add(1)
 	go func() {
 		defer l.rollFlushes.Done()
-		if _, err := l.Flush(); err != nil && !errors.Is(err, ErrClosed) {
+		switch _, err := l.Flush(); {
+		case err == nil, errors.Is(err, ErrClosed):
+		case errors.Is(err, ErrTooManyOpenFiles):
+			l.logger.Warn("flushing a rolled segment waits for the next flush", "partition", l.tp, "err", err)
+		default:
 			l.logger.Error("flushing a rolled segment", "partition", l.tp, "err", err)
 		}
 		// Its descriptor goes back to the budget; a reader opens it

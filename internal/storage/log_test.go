@@ -153,7 +153,10 @@ func checkIndexes(t *testing.T, l *Log) {
 			}
 		}
 		// The file holds exactly the in-memory entries once flushed.
-		if err := seg.writePending(); err != nil {
+		l.mu.Lock() // a roll's background flush may be writing them too
+		err := seg.writePending()
+		l.mu.Unlock()
+		if err != nil {
 			t.Fatal(err)
 		}
 		st, err := os.Stat(seg.idx.path)

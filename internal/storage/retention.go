@@ -135,8 +135,10 @@ func (l *Log) deleteOldestLocked(n int, start int64, now time.Time) error {
 	l.segs = l.segs[n:]
 	l.stateMu.Unlock()
 	if l.epochs.truncateFromStart(l.logStart) {
+		// Short of descriptors the file keeps its older entries, which
+		// the next persist or open trims: that fails only this call.
 		if err := l.epochs.persist(); err != nil {
-			return l.fail(err)
+			return l.failUnlessOpen(err)
 		}
 	}
 	var errs []error
