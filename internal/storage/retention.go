@@ -134,14 +134,14 @@ func (l *Log) deleteOldestLocked(n int, start int64, now time.Time) error {
 	l.logStart = max(l.logStart, start)
 	l.segs = l.segs[n:]
 	l.stateMu.Unlock()
+	var errs []error
 	if l.epochs.truncateFromStart(l.logStart) {
 		// Short of descriptors the file keeps its older entries, which
 		// the next persist or open trims: that fails only this call.
 		if err := l.epochs.persist(); err != nil {
-			return l.failUnlessOpen(err)
+			errs = append(errs, l.failUnlessOpen(err))
 		}
 	}
-	var errs []error
 	for _, s := range doomed {
 		errs = append(errs, l.deleteSegmentLocked(s, now))
 	}
