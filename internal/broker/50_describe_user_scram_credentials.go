@@ -4,14 +4,21 @@ package broker
 // user has a credential for, with the iteration count (never the salt or
 // keys). A null list describes every user; a user named without
 // credentials is RESOURCE_NOT_FOUND, one named twice DUPLICATE_RESOURCE.
+// ACLs: DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/acl"
 )
 
 func handleDescribeUserSCRAMCredentials(rc *reqCtx, req *kmsg.DescribeUserSCRAMCredentialsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeUserSCRAMCredentialsResponse)
+	if !rc.authorizeCluster(acl.OpDescribe) {
+		resp.ErrorCode = errClusterAuth
+		return resp
+	}
 	im := rc.broker().meta.Image()
 	byUser := map[string][]kmsg.DescribeUserSCRAMCredentialsResponseResultCredentialInfo{}
 	var order []string

@@ -9,6 +9,7 @@ package broker
 // RESOURCE_NOT_FOUND (deleting a credential that does not exist),
 // DUPLICATE_RESOURCE (one user and mechanism twice in the request). A
 // user's changes are committed together; other users' go on.
+// ACLs: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED for every user).
 
 import (
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/acl"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/sasl"
 )
@@ -24,6 +26,19 @@ func handleAlterUserSCRAMCredentials(rc *reqCtx, p *pending, reqAny kmsg.Request
 	req := reqAny.(*kmsg.AlterUserSCRAMCredentialsRequest)
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.AlterUserSCRAMCredentialsResponse)
+	if !rc.authorizeCluster(acl.OpAlter) {
+		seen := map[string]bool{}
+		for _, u := range append(scramDeletionUsers(req), scramUpsertionUsers(req)...) {
+			if !seen[u] {
+				seen[u] = true
+				r := kmsg.NewAlterUserSCRAMCredentialsResponseResult()
+				r.User, r.ErrorCode = u, errClusterAuth
+				resp.Results = append(resp.Results, r)
+			}
+		}
+		p.complete(resp)
+		return
+	}
 	type change struct {
 		recs []metadata.Record
 		code int16

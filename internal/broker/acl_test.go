@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/samsa-streaming/samsa/internal/brokertest"
 	"github.com/samsa-streaming/samsa/internal/config"
@@ -358,5 +360,59 @@ func TestACLsReplicated(t *testing.T) {
 		eventually(t, "node sees the ACL", func() bool {
 			return metadataTopics(t, cl, "t")["t"] == kerr.TopicAuthorizationFailed.Code
 		})
+	}
+}
+
+// TestACLsWithSASLUsers: principals from SASL (alice by PLAIN, bob by
+// SCRAM) are held to their own ACLs; the PLAINTEXT listener's
+// User:ANONYMOUS is the super user that sets things up.
+func TestACLsWithSASLUsers(t *testing.T) {
+	b := startSASL(t, "authorizer.class.name", config.StandardAuthorizer, "super.users", anon)
+	saslAddr := b.ListenerAddr("SASL_PLAINTEXT")
+	admin := newClient(t, b.Addr(), kgo.RequestRetries(0))
+	adm := kadm.NewClient(admin)
+	if res, err := adm.AlterUserSCRAMs(ctxT(t), nil, []kadm.UpsertSCRAM{{User: "bob", Mechanism: kadm.ScramSha256, Iterations: 4096, Password: "bob-secret"}}); err != nil || res.Error() != nil {
+		t.Fatalf("alter scram: %v %v", err, res.Error())
+	}
+	createTopic(t, b.Addr(), "t", 1, nil)
+	mustCreateACLs(t, admin,
+		lit(kmsg.ACLResourceTypeTopic, "t", "User:alice", kmsg.ACLOperationRead, kmsg.ACLPermissionTypeAllow),
+		lit(kmsg.ACLResourceTypeGroup, "*", "User:alice", kmsg.ACLOperationRead, kmsg.ACLPermissionTypeAllow),
+		lit(kmsg.ACLResourceTypeTopic, "t", "User:bob", kmsg.ACLOperationWrite, kmsg.ACLPermissionTypeAllow),
+	)
+	alice := kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())
+	bob := kgo.SASL(scram.Auth{User: "bob", Pass: "bob-secret"}.AsSha256Mechanism())
+
+	// bob writes (his idempotent producer's InitProducerId passes on
+	// WRITE to some topic); alice may not.
+	if err := produceErr(t, saslClient(t, saslAddr, bob, kgo.RecordRetries(1)), "t"); err != nil {
+		t.Fatalf("bob produces: %v", err)
+	}
+	// alice's idempotent producer is refused its producer id (neither
+	// IDEMPOTENT_WRITE on the cluster nor WRITE on any topic); without
+	// idempotence her batch is refused.
+	if err := produceErr(t, saslClient(t, saslAddr, alice, kgo.RecordRetries(1)), "t"); !errors.Is(err, kerr.ClusterAuthorizationFailed) {
+		t.Fatalf("alice produces (idempotent): %v", err)
+	}
+	if err := produceErr(t, saslClient(t, saslAddr, alice, kgo.RecordRetries(1), kgo.DisableIdempotentWrite()), "t"); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("alice produces: %v", err)
+	}
+	// alice reads in a group; bob may not read.
+	cons := saslClient(t, saslAddr, alice, kgo.ConsumeTopics("t"), kgo.ConsumerGroup("alice-group"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	fs := cons.PollRecords(ctxT(t), 1)
+	if err := fs.Err0(); err != nil || fs.NumRecords() != 1 {
+		t.Fatalf("alice consumes: %v, %d records", err, fs.NumRecords())
+	}
+	if err := cons.CommitUncommittedOffsets(ctxT(t)); err != nil {
+		t.Fatalf("alice commits: %v", err)
+	}
+	bc := saslClient(t, saslAddr, bob, kgo.ConsumeTopics("t"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	fs = bc.PollFetches(ctxT(t))
+	if err := fs.Err0(); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("bob consumes: %v", err)
+	}
+	// Neither may manage ACLs.
+	if codes := createACLs(t, saslClient(t, saslAddr, alice), lit(kmsg.ACLResourceTypeTopic, "t", "User:alice", kmsg.ACLOperationAll, kmsg.ACLPermissionTypeAllow)); codes[0] != kerr.ClusterAuthorizationFailed.Code {
+		t.Fatalf("alice creates an ACL: %v", kerr.ErrorForCode(codes[0]))
 	}
 }

@@ -456,3 +456,19 @@ func describeClusterAuth(rc *reqCtx, req *kmsg.DescribeClusterRequest, resp *kms
 	}
 	return 0
 }
+
+func scramDeletionUsers(req *kmsg.AlterUserSCRAMCredentialsRequest) []string {
+	var out []string
+	for _, d := range req.Deletions {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+func scramUpsertionUsers(req *kmsg.AlterUserSCRAMCredentialsRequest) []string {
+	var out []string
+	for _, u := range req.Upsertions {
+		out = append(out, u.Name)
+	}
+	return out
+}
