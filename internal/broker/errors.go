@@ -34,6 +34,11 @@ func errCode(err error) int16 {
 		return kerr.OutOfOrderSequenceNumber.Code
 	case errors.Is(err, storage.ErrInvalidProducerEpoch):
 		return kerr.InvalidProducerEpoch.Code
+	case errors.Is(err, storage.ErrTooManyOpenFiles):
+		// Out of descriptors for segment files (log.max.open.files or the
+		// process limit): this request fails, retriably, with a message
+		// naming the resource; the log itself is fine.
+		return kerr.KafkaStorageError.Code
 	case errors.Is(err, storage.ErrTransactionCoordinatorFenced):
 		return kerr.TransactionCoordinatorFenced.Code
 	case errors.Is(err, storage.ErrInvalidTxnState):

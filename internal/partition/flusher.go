@@ -1,8 +1,11 @@
 package partition
 
 import (
+	"errors"
 	"log/slog"
 	"sync"
+
+	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
 // Flusher implements group commit: appends enqueue their partition, and
@@ -99,7 +102,11 @@ func (f *Flusher) flush(p *Partition, cbs []func(error)) {
 	end := p.log.EndPosition()
 	_, err := p.log.Flush()
 	if err != nil {
-		f.logger.Error("fsync failed; the partition stops accepting writes", "topic", p.Topic, "partition", p.Index, "err", err)
+		if errors.Is(err, storage.ErrLogFailed) {
+			f.logger.Error("fsync failed; the partition stops accepting writes", "topic", p.Topic, "partition", p.Index, "err", err)
+		} else {
+			f.logger.Warn("flush could not run; it is retried", "topic", p.Topic, "partition", p.Index, "err", err)
+		}
 	}
 	p.flushed(end, err)
 	for _, cb := range cbs {

@@ -71,7 +71,9 @@ type isrChange struct {
 // im, and deletes logs whose topic is gone (a deletion interrupted by a
 // crash).
 func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*Manager, error) {
-	dir, err := storage.OpenDir(cfg.DataDir, storageConfig(cfg.ResolveTopic(nil)), logger)
+	dcfg := storageConfig(cfg.ResolveTopic(nil))
+	dcfg.MaxOpenFiles = cfg.MaxOpenFiles
+	dir, err := storage.OpenDir(cfg.DataDir, dcfg, logger)
 	if err != nil {
 		return nil, err
 	}
