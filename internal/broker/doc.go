@@ -25,4 +25,11 @@
 // panic in a handler is recovered, logged, and closes only its connection.
 // Errors are mapped to Kafka error codes here, at the edge, and nowhere
 // else.
+//
+// Authorization: with authorizer.class.name set, every handler checks
+// what Kafka's KafkaApis checks (authorize.go, authorize_group.go,
+// authorize_txn.go) against an acl.Authorizer built from the metadata
+// image's ACLs; a refusal is an error code in the response, checked before
+// whether the resource exists. Without an authorizer b.authz is nil and
+// every check allows.
 package broker
