@@ -11,11 +11,31 @@
 #   COMPAT      the compat/ directory
 #   WORK        an empty directory for this scenario's files
 #   SAMSA       the samsa binary built for this run (for creating fixtures only)
+#   BOOTSTRAP_SSL, BOOTSTRAP_SASL, BOOTSTRAP_SASL_SSL, BOOTSTRAP_MTLS
+#               the same broker's security listeners (SSL, SASL_PLAINTEXT,
+#               SASL_SSL, SSL with client certificates required); see run.sh
+# and, from this file, the certificates and users those listeners know:
+#   TLS_DIR     ca.crt (the CA, PEM); truststore.jks and truststore.p12 (the CA,
+#               made by keytool); client.crt, client.key, client.pem (the client's
+#               certificate and key); client.p12 (openssl) and client.jks (keytool)
+#   TLS_PASSWORD                   every store's password
+#   PLAIN_USER, PLAIN_PASSWORD     a PLAIN user of both SASL listeners
+#   SCRAM_USER, SCRAM_PASSWORD     a SCRAM-SHA-256 and SCRAM-SHA-512 user
 
 : "${SAMSA_COMPAT_CACHE:=$HOME/.cache/samsa-compat}"
 CACHE=$SAMSA_COMPAT_CACHE
 KAFKA_VERSION=4.3.1
 KAFKA_HOME=$CACHE/kafka-$KAFKA_VERSION
+# The certificates and stores setup.sh makes (CA, broker, client: PEM files,
+# PKCS12 and JKS stores); every store's password is TLS_PASSWORD.
+TLS_DIR=$CACHE/tls
+TLS_PASSWORD=compat-secret
+# The users of run.sh's SASL listeners: PLAIN_USER is in their JAAS
+# configuration, SCRAM_USER has SCRAM-SHA-256 and SCRAM-SHA-512 credentials.
+PLAIN_USER=plain-user
+PLAIN_PASSWORD=plain-secret
+SCRAM_USER=scram-user
+SCRAM_PASSWORD=scram-secret
 export PATH="$CACHE/bin:$PATH"
 
 fail() {
@@ -60,6 +80,14 @@ expect_file_eq() {
 		head -40 "$WORK/diff.txt" >&2
 		fail "$3: $(grep -c '^[-+][^-+]' "$WORK/diff.txt") lines differ from the expected (diff above)"
 	fi
+}
+
+# need_security: fails the scenario at once when the broker runs without its
+# security listeners (run.sh empties BOOTSTRAP_SSL and the others when the
+# broker does not start with them).
+need_security() {
+	[[ -n ${BOOTSTRAP_SSL:-} && -n ${BOOTSTRAP_SASL:-} && -n ${BOOTSTRAP_SASL_SSL:-} && -n ${BOOTSTRAP_MTLS:-} ]] ||
+		fail "the broker runs without its security listeners: it did not start with them (see run/samsa.log)"
 }
 
 # samsa_topic NAME PARTITIONS: creates a fixture topic with Samsa's own CLI,

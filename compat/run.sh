@@ -74,11 +74,57 @@ export PORT BOOTSTRAP SAMSA_DATA
 BROKER_PID=
 BROKER_STARTS=0
 
+# The security listeners beside the PLAINTEXT one (BOOTSTRAP), each on a
+# free loopback port, configured with Kafka's settings in
+# $RUN/server.properties; the certificates and stores are setup.sh's
+# ($TLS_DIR), the users lib.sh's:
+#   BOOTSTRAP_SSL       SSL, the broker's JKS key store made by keytool
+#   BOOTSTRAP_SASL      SASL_PLAINTEXT: PLAIN (users from the listener's JAAS
+#                       configuration), SCRAM-SHA-256 and SCRAM-SHA-512
+#   BOOTSTRAP_SASL_SSL  SASL_SSL, the same mechanisms; PKCS12 key store made by openssl
+#   BOOTSTRAP_MTLS      SSL with ssl.client.auth=required: PEM key store and
+#                       trust store (setup.sh's CA)
+# SCRAM_USER's credentials are created with kafka-configs once the broker is
+# up (security_users). A broker that does not start with these settings is
+# started with the PLAINTEXT listener alone: the security scenarios then
+# fail, the others still run.
+read -r SSL_PORT SASL_PORT SASL_SSL_PORT MTLS_PORT <<<"$(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(4)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')"
+BOOTSTRAP_SSL=127.0.0.1:$SSL_PORT
+BOOTSTRAP_SASL=127.0.0.1:$SASL_PORT
+BOOTSTRAP_SASL_SSL=127.0.0.1:$SASL_SSL_PORT
+BOOTSTRAP_MTLS=127.0.0.1:$MTLS_PORT
+export BOOTSTRAP_SSL BOOTSTRAP_SASL BOOTSTRAP_SASL_SSL BOOTSTRAP_MTLS
+JAAS_PLAIN="org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$PLAIN_USER\" password=\"$PLAIN_PASSWORD\" user_$PLAIN_USER=\"$PLAIN_PASSWORD\";"
+cat >"$RUN/server.properties" <<EOF
+listeners=PLAINTEXT://$BOOTSTRAP,SSL://$BOOTSTRAP_SSL,SASL_PLAINTEXT://$BOOTSTRAP_SASL,SASL_SSL://$BOOTSTRAP_SASL_SSL,MTLS://$BOOTSTRAP_MTLS
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,MTLS:SSL
+inter.broker.listener.name=PLAINTEXT
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=$JAAS_PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=$JAAS_PLAIN
+ssl.keystore.type=JKS
+ssl.keystore.location=$TLS_DIR/broker.jks
+ssl.keystore.password=$TLS_PASSWORD
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$TLS_DIR/broker.p12
+listener.name.sasl_ssl.ssl.keystore.password=$TLS_PASSWORD
+listener.name.mtls.ssl.keystore.type=PEM
+listener.name.mtls.ssl.keystore.location=$TLS_DIR/broker.pem
+listener.name.mtls.ssl.truststore.type=PEM
+listener.name.mtls.ssl.truststore.location=$TLS_DIR/ca.crt
+listener.name.mtls.ssl.client.auth=required
+EOF
+BROKER_LISTENERS=(--config "$RUN/server.properties")
+
 start_broker() {
 	BROKER_STARTS=$((BROKER_STARTS + 1))
 	local data=$RUN/data
 	# A restart after a crash keeps the data: it is what a user would see.
-	"$SAMSA" serve --data-dir "$data" --listen "$BOOTSTRAP" \
+	"$SAMSA" serve --data-dir "$data" "${BROKER_LISTENERS[@]}" \
 		--log-level "${SAMSA_LOG_LEVEL:-info}" >>"$RUN/samsa.log" 2>&1 &
 	BROKER_PID=$!
 	local i
@@ -92,6 +138,33 @@ start_broker() {
 	log "the broker did not start; tail of $RUN/samsa.log:"
 	tail -20 "$RUN/samsa.log" >&2
 	return 1
+}
+
+# start_broker_first: the first start, with the security listeners, then
+# the SCRAM users; with the PLAINTEXT listener alone if the broker does not
+# start with them.
+start_broker_first() {
+	if start_broker; then
+		security_users
+		return 0
+	fi
+	log "the broker did not start with the security listeners ($RUN/server.properties);" \
+		"starting it with PLAINTEXT alone: the TLS and SASL scenarios will fail"
+	BROKER_LISTENERS=(--listen "$BOOTSTRAP")
+	BOOTSTRAP_SSL= BOOTSTRAP_SASL= BOOTSTRAP_SASL_SSL= BOOTSTRAP_MTLS=
+	start_broker
+}
+
+# security_users: SCRAM_USER's SCRAM-SHA-256 and SCRAM-SHA-512 credentials,
+# with Kafka's kafka-configs over the PLAINTEXT listener.
+security_users() {
+	if ! "$KAFKA_HOME/bin/kafka-configs" --bootstrap-server "$BOOTSTRAP" --alter --entity-type users \
+		--entity-name "$SCRAM_USER" --add-config \
+		"SCRAM-SHA-256=[iterations=8192,password=$SCRAM_PASSWORD],SCRAM-SHA-512=[password=$SCRAM_PASSWORD]" \
+		>"$RUN/scram-users.log" 2>&1; then
+		log "creating the SCRAM user $SCRAM_USER failed (the SCRAM scenarios will fail):"
+		tail -5 "$RUN/scram-users.log" >&2
+	fi
 }
 
 stop_broker() {
@@ -255,7 +328,7 @@ for phase in single cluster; do
 		if ((!started)); then
 			started=1
 			if [[ $phase == single ]]; then
-				start_broker || exit 2
+				start_broker_first || exit 2
 				log "$("$SAMSA" --version 2>/dev/null | head -1) on $BOOTSTRAP, data in $RUN/data"
 			else
 				log "cluster phase: starting three nodes (logs: $CLUSTER_DIR/node*.log)"

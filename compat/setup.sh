@@ -13,6 +13,10 @@
 #                        in two venvs (compat/python/requirements-*.txt)
 #   Node                 kafkajs 2.2.4 and codecs (compat/node/package-lock.json)
 #   Go                   sarama, segmentio/kafka-go, franz-go (compat/goclients)
+#   TLS                  a CA, the broker's and a client's certificates in
+#                        $CACHE/tls as PEM files, PKCS12 stores made by openssl
+#                        and JKS/PKCS12 stores made by Java's keytool, for
+#                        run.sh's SSL, SASL_SSL and mTLS listeners
 set -uo pipefail
 
 COMPAT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -162,11 +166,77 @@ install_go() {
 	(cd "$COMPAT/goclients" && GOWORK=off GOFLAGS=-mod=readonly go build -o "$CACHE/bin/goclients" .)
 }
 
+# The certificates of the security listeners (run.sh) and of the scenarios
+# that reach them, made with the real tools: openssl for the keys,
+# certificates and the PKCS12 key stores, Java's keytool for the JKS stores
+# and the trust stores. Every store's password is $TLS_PASSWORD (lib.sh).
+# Made again when this script changes or a certificate expires within 30 days.
+TLS_FILES=(ca.crt broker.crt broker.key broker.pem broker.p12 broker.jks client.crt client.key client.pem
+	client.p12 client.jks truststore.jks truststore.p12)
+install_tls() {
+	need_cmd openssl keytool || return 1
+	local d=$TLS_DIR f ok=1
+	for f in "${TLS_FILES[@]}"; do [[ -s $d/$f ]] || ok=0; done
+	local uptodate=0
+	fresh tls && uptodate=1 # else it wrote the new stamp
+	if ((ok && uptodate)) && openssl x509 -checkend $((30 * 86400)) -noout -in "$d/broker.crt" >/dev/null &&
+		openssl x509 -checkend $((30 * 86400)) -noout -in "$d/client.crt" >/dev/null; then
+		return 0
+	fi
+	((uptodate)) && cp "$CACHE/stamps/tls" "$CACHE/stamps/tls.new"
+	rm -rf "$d" && mkdir -p "$d/tmp" || return 1
+	local pw=$TLS_PASSWORD days=825
+	(
+		set -e
+		cd "$d/tmp"
+		openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout ca.key -out ../ca.crt \
+			-subj '/O=Samsa compat/CN=Samsa compat CA' \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+		# The broker: 127.0.0.1 and localhost, so clients that check host names accept it.
+		openssl req -newkey rsa:2048 -nodes -sha256 -keyout ../broker.key -out broker.csr \
+			-subj '/O=Samsa compat/CN=localhost'
+		printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' 'extendedKeyUsage=serverAuth,clientAuth' \
+			'basicConstraints=CA:FALSE' >broker.ext
+		openssl x509 -req -in broker.csr -CA ../ca.crt -CAkey ca.key -CAcreateserial -CAserial ca.srl -sha256 -days "$days" \
+			-extfile broker.ext -out ../broker.crt
+		# The client of the mTLS scenarios: principal User:CN=compat-client,OU=clients,O=Samsa compat.
+		openssl req -newkey rsa:2048 -nodes -sha256 -keyout ../client.key -out client.csr \
+			-subj '/O=Samsa compat/OU=clients/CN=compat-client'
+		printf '%s\n' 'extendedKeyUsage=clientAuth' 'basicConstraints=CA:FALSE' >client.ext
+		openssl x509 -req -in client.csr -CA ../ca.crt -CAkey ca.key -CAcreateserial -CAserial ca.srl -sha256 -days "$days" \
+			-extfile client.ext -out ../client.crt
+		cat ../broker.key ../broker.crt ../ca.crt >../broker.pem
+		cat ../client.key ../client.crt >../client.pem
+		# PKCS12 key stores by openssl (3.x: AES-256-CBC with PBKDF2, an HMAC-SHA256 MAC).
+		openssl pkcs12 -export -name broker -inkey ../broker.key -in ../broker.crt -certfile ../ca.crt \
+			-passout "pass:$pw" -out ../broker.p12
+		openssl pkcs12 -export -name client -inkey ../client.key -in ../client.crt -certfile ../ca.crt \
+			-passout "pass:$pw" -out ../client.p12
+		# JKS key stores by keytool (-deststoretype JKS: a real JKS, not Java 9+'s default PKCS12).
+		keytool -importkeystore -noprompt -srckeystore ../broker.p12 -srcstoretype PKCS12 -srcstorepass "$pw" \
+			-destkeystore ../broker.jks -deststoretype JKS -deststorepass "$pw" -destkeypass "$pw"
+		keytool -importkeystore -noprompt -srckeystore ../client.p12 -srcstoretype PKCS12 -srcstorepass "$pw" \
+			-destkeystore ../client.jks -deststoretype JKS -deststorepass "$pw" -destkeypass "$pw"
+		# Trust stores by keytool: the CA as a trusted certificate entry.
+		keytool -importcert -noprompt -alias compat-ca -file ../ca.crt -keystore ../truststore.jks \
+			-storetype JKS -storepass "$pw"
+		keytool -importcert -noprompt -alias compat-ca -file ../ca.crt -keystore ../truststore.p12 \
+			-storetype PKCS12 -storepass "$pw"
+	) >"$d/tmp/log" 2>&1 || { cat "$d/tmp/log"; say "FAILED: making the certificates and stores"; return 1; }
+	for f in "${TLS_FILES[@]}"; do
+		[[ -s $d/$f ]] || { say "FAILED: $d/$f was not made"; return 1; }
+	done
+	rm -rf "$d/tmp"
+	chmod 600 "$d"/*.key "$d"/*.pem
+	stamp tls
+}
+
 component kcat install_kcat
 component "Apache Kafka $KAFKA_VERSION (Maven)" install_kafka
 component "Python clients" install_python
 component "Node clients" install_node
 component "Go clients" install_go
+component "TLS certificates and stores" install_tls
 
 if ((failures > 0)); then
 	say "$failures component(s) FAILED to install"

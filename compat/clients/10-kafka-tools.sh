@@ -5,7 +5,8 @@
 CLIENT=kafka-tools
 SCENARIOS=(quickstart console-partition topics-list topics-describe topics-alter-partitions
 	topics-delete configs-describe configs-alter producer-perf-test consumer-perf-test
-	get-offsets delete-records consumer-groups dump-log configs-broker kafka-transactions kafka-acls)
+	get-offsets delete-records consumer-groups dump-log configs-broker kafka-transactions kafka-acls
+	console-sasl-ssl-scram configs-scram-users)
 
 client_version() {
 	[[ -x $KAFKA_HOME/bin/kafka-topics ]] && echo "Apache Kafka $KAFKA_VERSION"
@@ -533,4 +534,92 @@ sc_kafka_acls() {
 	run kafka-acls --bootstrap-server "$b" --remove --force --deny-principal User:ANONYMOUS --operation Read --topic kt-acl
 	out=$(run kafka-console-consumer --topic kt-acl --from-beginning --bootstrap-server "$b" --max-messages 1 --timeout-ms 30000)
 	expect_eq "$out" "denied-to-read" "kafka-console-consumer once the DENY is removed"
+}
+
+# client_properties FILE USER PASSWORD [MECHANISM]: a client configuration
+# for run.sh's SASL_SSL listener with SCRAM (default SCRAM-SHA-512), the CA
+# in the JKS trust store made by keytool.
+client_properties() {
+	cat >"$1" <<EOF
+security.protocol=SASL_SSL
+sasl.mechanism=${4:-SCRAM-SHA-512}
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$2" password="$3";
+ssl.truststore.type=JKS
+ssl.truststore.location=$TLS_DIR/truststore.jks
+ssl.truststore.password=$TLS_PASSWORD
+EOF
+}
+
+# The console tools over SASL_SSL with SCRAM-SHA-256 and SCRAM-SHA-512, their
+# settings in --command-config files (the Kafka 4.2 name of --producer.config
+# and --consumer.config): kafka-topics creates a topic, the console producer
+# writes keyed records, the console consumer reads them back by partition and
+# offset, and with a group.
+sc_console_sasl_ssl_scram() {
+	kafka_path
+	need_security
+	need "$TLS_DIR/truststore.jks"
+	local t=kt-sasl-ssl i out
+	client_properties "$WORK/scram512.properties" "$SCRAM_USER" "$SCRAM_PASSWORD"
+	client_properties "$WORK/scram256.properties" "$SCRAM_USER" "$SCRAM_PASSWORD" SCRAM-SHA-256
+	out=$(run kafka-topics --bootstrap-server "$BOOTSTRAP_SASL_SSL" --command-config "$WORK/scram512.properties" \
+		--create --topic $t --partitions 1 --replication-factor 1)
+	expect_eq "$out" "Created topic $t." "kafka-topics --create over SASL_SSL"
+	for i in $(seq 0 99); do echo "key-$i:value-$i"; done >"$WORK/in.txt"
+	run kafka-console-producer --bootstrap-server "$BOOTSTRAP_SASL_SSL" --command-config "$WORK/scram256.properties" \
+		--topic $t --reader-property parse.key=true --reader-property key.separator=: <"$WORK/in.txt"
+	run kafka-console-consumer --bootstrap-server "$BOOTSTRAP_SASL_SSL" --command-config "$WORK/scram512.properties" \
+		--topic $t --partition 0 --offset earliest --max-messages 100 --timeout-ms 30000 \
+		--formatter-property print.key=true --formatter-property key.separator=: >"$WORK/out.txt"
+	expect_file_eq "$WORK/out.txt" "$WORK/in.txt" "kafka-console-consumer --partition 0 over SASL_SSL"
+	run kafka-console-consumer --bootstrap-server "$BOOTSTRAP_SASL_SSL" --command-config "$WORK/scram256.properties" \
+		--topic $t --group kt-sasl-ssl --from-beginning --max-messages 100 --timeout-ms 30000 \
+		--formatter-property print.key=true --formatter-property key.separator=: >"$WORK/group.txt"
+	expect_file_eq "$WORK/group.txt" "$WORK/in.txt" "kafka-console-consumer --group over SASL_SSL"
+}
+
+# tools_login FILE: kafka-topics --list through SASL_SSL with the
+# credentials in FILE; prints what it printed, returns its status.
+tools_login() {
+	kafka-topics --bootstrap-server "$BOOTSTRAP_SASL_SSL" --command-config "$1" --list 2>&1
+}
+
+# SCRAM users managed with kafka-configs (AlterUserScramCredentials), itself
+# over SASL_SSL as SCRAM_USER: a user added logs in, a changed password
+# replaces the old one, a deleted mechanism refuses the login with Kafka's
+# message. (kafka-configs --describe --entity-type users also asks for
+# client quotas, which Samsa does not have yet.)
+sc_configs_scram_users() {
+	kafka_path
+	need_security
+	need "$TLS_DIR/truststore.jks"
+	local u=kt-bob out
+	client_properties "$WORK/admin.properties" "$SCRAM_USER" "$SCRAM_PASSWORD"
+	client_properties "$WORK/bob1.properties" $u bob-secret-1
+	client_properties "$WORK/bob2.properties" $u bob-secret-2
+	run kafka-topics --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic kt-scram-users --partitions 1 --replication-factor 1
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP_SASL_SSL" --command-config "$WORK/admin.properties" \
+		--alter --entity-type users --entity-name $u --add-config 'SCRAM-SHA-512=[iterations=4096,password=bob-secret-1]')
+	expect_eq "$out" "Completed updating config for user $u." "kafka-configs --alter --add-config SCRAM-SHA-512"
+	out=$(tools_login "$WORK/bob1.properties") || fail "$u cannot log in after --add-config: $out"
+	expect_contains "$out" kt-scram-users "kafka-topics --list as $u"
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP_SASL_SSL" --command-config "$WORK/admin.properties" \
+		--alter --entity-type users --entity-name $u --add-config 'SCRAM-SHA-512=[password=bob-secret-2]')
+	expect_eq "$out" "Completed updating config for user $u." "kafka-configs --alter (a new password)"
+	out=$(tools_login "$WORK/bob1.properties") && fail "$u logged in with the replaced password: $out"
+	expect_contains "$out" "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512" \
+		"kafka-topics as $u with the replaced password"
+	out=$(tools_login "$WORK/bob2.properties") || fail "$u cannot log in with the new password: $out"
+	expect_contains "$out" kt-scram-users "kafka-topics --list as $u (new password)"
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP_SASL_SSL" --command-config "$WORK/admin.properties" \
+		--alter --entity-type users --entity-name $u --delete-config SCRAM-SHA-512)
+	expect_eq "$out" "Completed updating config for user $u." "kafka-configs --alter --delete-config SCRAM-SHA-512"
+	out=$(tools_login "$WORK/bob2.properties") && fail "$u logged in after --delete-config: $out"
+	expect_contains "$out" "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512" \
+		"kafka-topics as $u after --delete-config"
+	# Deleting what is no longer there: Kafka's RESOURCE_NOT_FOUND.
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP_SASL_SSL" --command-config "$WORK/admin.properties" \
+		--alter --entity-type users --entity-name $u --delete-config SCRAM-SHA-512 2>&1) &&
+		fail "a second --delete-config succeeded: $out"
+	expect_contains "$out" "Attempt to delete a user credential that does not exist" "a second --delete-config"
 }

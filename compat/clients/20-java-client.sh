@@ -1,7 +1,8 @@
 # Apache Kafka's Java client (kafka-clients): KafkaProducer with its defaults
 # (idempotence on, acks=all), KafkaConsumer with assign() and no group, and the
 # Admin client. The program is compat/java/src/main/java/samsa/compat/RoundTrip.java;
-# transactions are in Txn.java, Kafka Streams (kafka-streams) in StreamsWordCount.java.
+# transactions are in Txn.java, Kafka Streams (kafka-streams) in StreamsWordCount.java,
+# the security listeners in Security.java.
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=java-client
@@ -10,7 +11,8 @@ SCENARIOS=(roundtrip-idempotent compression-gzip compression-snappy compression-
 	acks-0-and-1 describe-producers-log-dirs
 	admin offsets-for-times group-classic group-consumer-protocol
 	txn-consume-transform-produce txn-etl-consumer-protocol txn-abort-read-committed txn-timeout
-	streams-eos-v2 streams-eos-v2-crash streams-at-least-once)
+	streams-eos-v2 streams-eos-v2-crash streams-at-least-once
+	ssl-jks-truststore sasl-ssl-scram-sha-512 mtls-pkcs12-keystore sasl-wrong-password mtls-no-client-cert)
 
 client_version() {
 	[[ -f $KAFKA_HOME/lib/kafka-clients-$KAFKA_VERSION.jar ]] && echo "kafka-clients $KAFKA_VERSION"
@@ -65,3 +67,23 @@ sc_streams_eos_v2() { java_main StreamsWordCount "$BOOTSTRAP" exactly_once_v2 "$
 # on the same state directory: still each count exactly once.
 sc_streams_eos_v2_crash() { java_main StreamsWordCount "$BOOTSTRAP" exactly_once_v2 "$WORK/state" crash; }
 sc_streams_at_least_once() { java_main StreamsWordCount "$BOOTSTRAP" at_least_once "$WORK/state"; }
+
+# The security listeners (run.sh), Security.java: a round trip through each
+# (Admin, idempotent producer, consumer) and the refusals with the client's
+# own exceptions.
+security_scenario() {
+	need_security
+	export TLS_DIR TLS_PASSWORD SCRAM_USER SCRAM_PASSWORD PLAIN_USER PLAIN_PASSWORD
+	java_main Security "$1"
+}
+# SSL with a JKS trust store made by keytool.
+sc_ssl_jks_truststore() { security_scenario ssl-jks-truststore; }
+# SASL_SSL with SCRAM-SHA-512, a PKCS12 trust store made by keytool.
+sc_sasl_ssl_scram_sha_512() { security_scenario sasl-ssl-scram-sha-512; }
+# ssl.client.auth=required with the client's PKCS12 key store made by openssl.
+sc_mtls_pkcs12_keystore() { security_scenario mtls-pkcs12-keystore; }
+# SaslAuthenticationException with Kafka's message: SCRAM-SHA-512 with a wrong
+# password, SCRAM-SHA-256 for an unknown user, PLAIN with a wrong password.
+sc_sasl_wrong_password() { security_scenario sasl-wrong-password; }
+# SslAuthenticationException: the mTLS listener without a client certificate.
+sc_mtls_no_client_cert() { security_scenario mtls-no-client-cert; }

@@ -5,7 +5,7 @@
 CLIENT=confluent-kafka-python
 SCENARIOS=(admin-create-topics admin-describe-topics admin-delete-topics idempotent-produce
 	consume-assign offsets-for-times admin-list-offsets-delete-records consumer-group configs-compaction
-	transactions)
+	transactions sasl-ssl-scram mtls)
 
 client_version() {
 	"$CACHE/py-current/bin/python" "$COMPAT/python/confluent_scenarios.py" --version
@@ -25,3 +25,16 @@ sc_admin_list_offsets_delete_records() { confluent admin-list-offsets-delete-rec
 sc_consumer_group() { confluent consumer-group; }
 sc_configs_compaction() { confluent configs-compaction; }
 sc_transactions() { confluent transactions; }
+# The security listeners (run.sh): SASL_SSL with SCRAM-SHA-256 and -512 and a
+# wrong password; mTLS with the client's PEM certificate and key, then its
+# PKCS12 key store, and no certificate refused.
+sc_sasl_ssl_scram() {
+	need_security
+	export TLS_DIR TLS_PASSWORD SCRAM_USER SCRAM_PASSWORD
+	confluent sasl-ssl-scram
+}
+sc_mtls() {
+	need_security
+	export TLS_DIR TLS_PASSWORD
+	confluent mtls
+}

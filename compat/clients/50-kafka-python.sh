@@ -3,7 +3,8 @@
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=kafka-python
-SCENARIOS=(roundtrip compression-gzip compression-snappy compression-lz4 compression-zstd offsets-for-times admin consumer-group)
+SCENARIOS=(roundtrip compression-gzip compression-snappy compression-lz4 compression-zstd offsets-for-times admin consumer-group
+	sasl-plain sasl-scram sasl-wrong-password)
 
 client_version() {
 	"$CACHE/py-current/bin/python" "$COMPAT/python/kafka_python_scenarios.py" --version
@@ -21,3 +22,21 @@ sc_compression_zstd() { kafka_python compression-zstd; }
 sc_offsets_for_times() { kafka_python offsets-for-times; }
 sc_admin() { kafka_python admin; }
 sc_consumer_group() { kafka_python consumer-group; }
+# The SASL_PLAINTEXT listener (run.sh): a round trip with PLAIN, then with
+# SCRAM-SHA-256 and SCRAM-SHA-512; a wrong password (PLAIN, SCRAM-SHA-256)
+# answered with SaslAuthenticationFailedError on every attempt.
+sc_sasl_plain() {
+	need_security
+	export PLAIN_USER PLAIN_PASSWORD
+	kafka_python sasl-plain
+}
+sc_sasl_scram() {
+	need_security
+	export SCRAM_USER SCRAM_PASSWORD
+	kafka_python sasl-scram
+}
+sc_sasl_wrong_password() {
+	need_security
+	export PLAIN_USER SCRAM_USER
+	kafka_python sasl-wrong-password
+}

@@ -5,7 +5,7 @@
 
 CLIENT=kafkajs
 SCENARIOS=(admin-create-topics fetch-topic-metadata admin-offsets-configs produce-none produce-idempotent produce-gzip
-	produce-snappy produce-lz4 produce-zstd consume-from-beginning)
+	produce-snappy produce-lz4 produce-zstd consume-from-beginning sasl-ssl-plain sasl-ssl-scram-sha-256)
 
 client_version() {
 	NODE_PATH=$CACHE/node/node_modules node "$COMPAT/node/kafkajs_scenarios.js" --version
@@ -25,3 +25,15 @@ sc_produce_snappy() { kafkajs produce-snappy; }
 sc_produce_lz4() { kafkajs produce-lz4; }
 sc_produce_zstd() { kafkajs produce-zstd; }
 sc_consume_from_beginning() { kafkajs consume-from-beginning; }
+# The security listeners (run.sh): SASL_SSL with PLAIN and with SCRAM-SHA-256,
+# a consumer group through it, and a wrong password refused.
+sc_sasl_ssl_plain() {
+	need_security
+	export TLS_DIR PLAIN_USER PLAIN_PASSWORD
+	kafkajs sasl-ssl-plain
+}
+sc_sasl_ssl_scram_sha_256() {
+	need_security
+	export TLS_DIR SCRAM_USER SCRAM_PASSWORD
+	kafkajs sasl-ssl-scram-sha-256
+}

@@ -5,7 +5,8 @@
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=sarama
-SCENARIOS=(produce-consume produce-consume-v2.8 produce-consume-v0.10 produce-consume-v0.10-gzip compression-gzip compression-snappy compression-lz4 compression-zstd admin consumer-group)
+SCENARIOS=(produce-consume produce-consume-v2.8 produce-consume-v0.10 produce-consume-v0.10-gzip compression-gzip compression-snappy compression-lz4 compression-zstd admin consumer-group
+	sasl-scram-sha-512 tls)
 
 client_version() { "$CACHE/bin/goclients" -version sarama; }
 
@@ -23,3 +24,17 @@ sc_compression_lz4() { goclient compression-lz4; }
 sc_compression_zstd() { goclient compression-zstd; }
 sc_admin() { goclient admin; }
 sc_consumer_group() { goclient consumer-group; }
+# The security listeners (run.sh), compat/goclients/sarama_security.go: SASL
+# SCRAM-SHA-512 on SASL_PLAINTEXT with xdg-go/scram as sarama's SCRAM client,
+# and a wrong password refused (ErrSASLAuthenticationFailed); TLS on SSL
+# with the CA from setup.sh.
+sc_sasl_scram_sha_512() {
+	need_security
+	export SCRAM_USER SCRAM_PASSWORD
+	goclient sasl-scram-sha-512
+}
+sc_tls() {
+	need_security
+	export TLS_DIR
+	goclient tls
+}

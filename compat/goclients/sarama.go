@@ -47,6 +47,9 @@ func saramaConfig(version sarama.KafkaVersion) *sarama.Config {
 	c.Version = version
 	c.Net.DialTimeout = 10 * time.Second
 	c.Admin.Timeout = 30 * time.Second
+	if saramaSecurity != nil {
+		saramaSecurity(c)
+	}
 	return c
 }
 

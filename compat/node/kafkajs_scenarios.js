@@ -244,7 +244,90 @@ async function consumeFromBeginning() {
   }
 }
 
+// The security listeners of compat/run.sh: SASL_SSL (the CA from setup.sh as
+// ssl.ca) with PLAIN or SCRAM-SHA-256. Through the listener: the broker is
+// advertised at its address, a topic is created, keyed records produced and
+// read back by a consumer group; then a wrong password is refused with
+// KafkaJSSASLAuthenticationError.
+function env(name) {
+  const v = process.env[name];
+  check(v, `$${name} is not set (run by compat/run.sh?)`);
+  return v;
+}
+
+function saslSSL(mechanism, username, password) {
+  const fs = require('fs');
+  return new Kafka({
+    clientId: 'samsa-compat-sasl',
+    brokers: [env('BOOTSTRAP_SASL_SSL')],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 1 },
+    ssl: { ca: [fs.readFileSync(`${env('TLS_DIR')}/ca.crt`, 'utf8')] },
+    sasl: { mechanism, username, password },
+  });
+}
+
+async function saslSSLRoundTrip(mechanism, topic, username, password) {
+  const secure = saslSSL(mechanism, username, password);
+  const admin = secure.admin();
+  await admin.connect();
+  const cluster = await admin.describeCluster();
+  const names = cluster.brokers.map((b) => `${b.host}:${b.port}`);
+  check(JSON.stringify(names) === JSON.stringify([env('BOOTSTRAP_SASL_SSL')]),
+    `brokers advertised as ${names} through ${env('BOOTSTRAP_SASL_SSL')}`);
+  await createTopic(admin, topic, 2);
+  await admin.disconnect();
+  const producer = secure.producer();
+  await producer.connect();
+  const n = 400;
+  const messages = [];
+  for (let i = 0; i < n; i++) messages.push({ key: `k${i % 7}`, value: `v${i}`, partition: i % 2 });
+  const res = await producer.send({ topic, acks: -1, messages });
+  for (const r of res) check(r.errorCode === 0, `produce error ${JSON.stringify(r)}`);
+  await producer.disconnect();
+
+  const consumer = secure.consumer({ groupId: `${topic}-group` });
+  const got = { 0: [], 1: [] };
+  let count = 0;
+  let done;
+  const finished = new Promise((r) => (done = r));
+  const timer = setTimeout(() => done(new Check(`consumed ${count} of ${n} in 30s`)), 30000);
+  consumer.on(consumer.events.CRASH, (e) => done(new Check(`consumer crashed: ${e.payload.error}`)));
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      got[partition].push([Number(message.offset), message.key.toString(), message.value.toString()]);
+      if (++count === n) done();
+    },
+  });
+  const err = await finished;
+  clearTimeout(timer);
+  await consumer.disconnect();
+  if (err) throw err;
+  for (const p of [0, 1]) {
+    const want = messages.filter((m) => m.partition === p).map((m, j) => [j, m.key, m.value]);
+    check(JSON.stringify(got[p]) === JSON.stringify(want), `partition ${p}: records differ`);
+  }
+  console.log(`${mechanism}: ${n} records through ${env('BOOTSTRAP_SASL_SSL')}`);
+
+  const wrong = saslSSL(mechanism, username, 'not-the-password').admin();
+  try {
+    await wrong.connect();
+    await wrong.disconnect();
+    throw new Check(`${mechanism} with a wrong password: admin.connect() succeeded`);
+  } catch (e) {
+    if (e instanceof Check) throw e;
+    check(e.name === 'KafkaJSSASLAuthenticationError', `${mechanism} with a wrong password: ${e.name}: ${e.message}`);
+    check(e.message.includes('Authentication failed during authentication due to invalid credentials'),
+      `${mechanism} with a wrong password: message [${e.message}]`);
+    console.log(`${mechanism} with a wrong password: refused as expected: ${e.name}: ${e.message}`);
+  }
+}
+
 const scenarios = {
+  'sasl-ssl-plain': () => saslSSLRoundTrip('plain', 'kj-sasl-plain', env('PLAIN_USER'), env('PLAIN_PASSWORD')),
+  'sasl-ssl-scram-sha-256': () => saslSSLRoundTrip('scram-sha-256', 'kj-sasl-scram', env('SCRAM_USER'), env('SCRAM_PASSWORD')),
   'admin-create-topics': adminCreateTopics,
   'fetch-topic-metadata': fetchTopicMetadata,
   'admin-offsets-configs': adminOffsetsConfigs,

@@ -6,6 +6,7 @@ group: librdkafka wants a group.id in the config, but the consumers only
 assign() partitions and never commit.
 """
 
+import os
 import sys
 import time
 import traceback
@@ -557,7 +558,95 @@ def transactions():
           "high watermarks %r, want the last records' offsets %r plus one for the record and one for p2's commit marker"
           % (hw, last))
 
+def env(name):
+    v = os.environ.get(name, "")
+    check(v != "", "$%s is not set (run by compat/run.sh?)" % name)
+    return v
+
+
+def secure_roundtrip(topic, conf, n=2000):
+    """Through one security listener (conf): the broker is advertised at the
+    listener's address, a topic is created, n keyed records with headers are
+    produced (idempotent) and read back with assign(), record for record."""
+    bootstrap = conf["bootstrap.servers"]
+    a = AdminClient(dict(conf))
+    md = a.list_topics(timeout=30)
+    names = ["%s:%d" % (b.host, b.port) for b in md.brokers.values()]
+    check(names == [bootstrap], "brokers advertised as %r through %s" % (names, bootstrap))
+    create(a, NewTopic(topic, num_partitions=3, replication_factor=1))
+    parts = by_partition(produce_keyed(topic, n, conf))
+    check(len(parts) > 1, "every record in one partition")
+    c = Consumer(dict(conf, **{"group.id": "compat-unused", "enable.auto.commit": False}))
+    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(3)])
+    got, count = {}, 0
+    deadline = time.time() + 60
+    while count < n:
+        check(time.time() < deadline, "consumed %d of %d in 60s" % (count, n))
+        for m in c.consume(500, timeout=0.5):
+            check(m.error() is None, "consume error %r" % m.error())
+            got.setdefault(m.partition(), []).append((m.partition(), m.offset(), m.key(), m.value(), m.headers()))
+            count += 1
+    check(not c.consume(100, timeout=0.5), "records beyond the %d produced" % n)
+    c.close()
+    for p, recs in parts.items():
+        check(got.get(p) == recs, "partition %d: consumed records differ from produced" % p)
+    print("%d records through %s" % (n, bootstrap))
+
+
+def expect_refused(what, conf, code, text):
+    """A client with conf must be refused: librdkafka reports an error event
+    with this code whose text contains text, and a metadata request fails."""
+    errors = []
+    p = Producer(dict(conf, error_cb=lambda e: errors.append(e)))
+    try:
+        p.list_topics(timeout=5)
+        raise Check("%s: list_topics succeeded" % what)
+    except KafkaException:
+        pass
+    p.poll(0.5)
+    p.flush(1)
+    check(any(e.code() == code and text in e.str() for e in errors),
+          "%s: errors %r, want %s with [%s]" % (what, [(e.name(), e.str()) for e in errors], KafkaError(code).name(), text))
+    print("%s: refused as expected: %s" % (what, [e.str() for e in errors if e.code() == code][0]))
+
+
+def sasl_ssl_scram():
+    base = {
+        "bootstrap.servers": env("BOOTSTRAP_SASL_SSL"),
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": env("TLS_DIR") + "/ca.crt",
+        "sasl.username": env("SCRAM_USER"),
+        "sasl.password": env("SCRAM_PASSWORD"),
+    }
+    secure_roundtrip("ck-sasl-ssl-256", dict(base, **{"sasl.mechanisms": "SCRAM-SHA-256"}))
+    secure_roundtrip("ck-sasl-ssl-512", dict(base, **{"sasl.mechanisms": "SCRAM-SHA-512"}), 500)
+    expect_refused("SCRAM-SHA-512, a wrong password", dict(base, **{"sasl.mechanisms": "SCRAM-SHA-512", "sasl.password": "not-the-password"}),
+                   KafkaError._AUTHENTICATION,
+                   "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512")
+
+
+def mtls():
+    base = {
+        "bootstrap.servers": env("BOOTSTRAP_MTLS"),
+        "security.protocol": "SSL",
+        "ssl.ca.location": env("TLS_DIR") + "/ca.crt",
+    }
+    secure_roundtrip("ck-mtls", dict(base, **{
+        "ssl.certificate.location": env("TLS_DIR") + "/client.crt",
+        "ssl.key.location": env("TLS_DIR") + "/client.key",
+    }))
+    # The same client certificate from the PKCS12 key store made by openssl.
+    secure_roundtrip("ck-mtls-p12", dict(base, **{
+        "ssl.keystore.location": env("TLS_DIR") + "/client.p12",
+        "ssl.keystore.password": env("TLS_PASSWORD"),
+    }), 300)
+    # No client certificate: the broker's TLS 1.3 alert, as OpenSSL words it.
+    expect_refused("no client certificate", base, KafkaError._TRANSPORT, "certificate required")
+
+
 SCENARIOS = {
+    "sasl-ssl-scram": sasl_ssl_scram,
+    "mtls": mtls,
     "transactions": transactions,
     "configs-compaction": configs_compaction,
     "consumer-group": consumer_group,

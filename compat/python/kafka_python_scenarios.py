@@ -6,6 +6,8 @@ passes; otherwise prints "FAIL: why" and exits 1. The consumer has no group:
 group_id=None, assign() and seek_to_beginning().
 """
 
+import logging
+import os
 import sys
 import time
 import traceback
@@ -16,6 +18,8 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, Ne
 from kafka.errors import TopicAlreadyExistsError
 
 BOOTSTRAP = ""
+# Security settings every client of a scenario gets (the SASL scenarios).
+SECURITY = {}
 
 
 class Check(Exception):
@@ -28,7 +32,7 @@ def check(ok, msg):
 
 
 def admin():
-    return KafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=30000)
+    return KafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=30000, **SECURITY)
 
 
 def create(topic, partitions, configs=None):
@@ -39,7 +43,7 @@ def create(topic, partitions, configs=None):
 
 def roundtrip(topic, n, compression=None):
     create(topic, 3)
-    p = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", linger_ms=5, compression_type=compression)
+    p = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", linger_ms=5, compression_type=compression, **SECURITY)
     futures = []
     for i in range(n):
         futures.append(p.send(topic, key=b"key-%d" % (i % 29), value=b"value-%d" % i,
@@ -57,7 +61,7 @@ def roundtrip(topic, n, compression=None):
     for part, recs in sent.items():
         check([r[0] for r in recs] == list(range(len(recs))), "partition %d: acknowledged offsets not 0..n-1" % part)
 
-    c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=None, enable_auto_commit=False)
+    c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=None, enable_auto_commit=False, **SECURITY)
     tps = [TopicPartition(topic, part) for part in range(3)]
     c.assign(tps)
     c.seek_to_beginning(*tps)
@@ -167,7 +171,73 @@ def consumer_group():
     check(len(first) >= n // 2 and len(first) + len(rest) == n, "first member %d, second %d, want %d" % (len(first), len(rest), n))
 
 
+def env(name):
+    v = os.environ.get(name, "")
+    check(v != "", "$%s is not set (run by compat/run.sh?)" % name)
+    return v
+
+
+def sasl_security(mechanism, user, password):
+    global BOOTSTRAP, SECURITY
+    BOOTSTRAP = env("BOOTSTRAP_SASL")
+    SECURITY = {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": mechanism,
+                "sasl_plain_username": user, "sasl_plain_password": password}
+
+
+def sasl(mechanism, user, password, topic):
+    """SASL_PLAINTEXT (run.sh's BOOTSTRAP_SASL) with one mechanism: the broker
+    is advertised at that listener, and the roundtrip scenario through it."""
+    sasl_security(mechanism, user, password)
+    a = admin()
+    brokers = ["%s:%d" % (b["host"], b["port"]) for b in a.describe_cluster()["brokers"]]
+    a.close()
+    check(brokers == [BOOTSTRAP], "brokers advertised as %r through %s" % (brokers, BOOTSTRAP))
+    roundtrip(topic, 500)
+
+
+def sasl_scram():
+    sasl("SCRAM-SHA-256", env("SCRAM_USER"), env("SCRAM_PASSWORD"), "kp-%s-sasl-scram-256" % kafka.__version__)
+    sasl("SCRAM-SHA-512", env("SCRAM_USER"), env("SCRAM_PASSWORD"), "kp-%s-sasl-scram-512" % kafka.__version__)
+
+
+def refused(mechanism, user):
+    """A wrong password: kafka-python retries the bootstrap until
+    bootstrap_timeout_ms and logs each refusal as SaslAuthenticationFailedError
+    with Kafka's message. Every attempt must get that answer, not a bare
+    close: kafka-python drops a response that it reads together with the end
+    of the stream, so this holds when the broker keeps the connection open a
+    moment after its refusal, as Kafka does (connection.failed.authentication.delay.ms,
+    100 ms by default)."""
+    sasl_security(mechanism, user, "not-the-password")
+    records = []
+    handler = logging.Handler()
+    handler.emit = lambda r: records.append(r.getMessage())
+    logging.getLogger("kafka").addHandler(handler)
+    logging.getLogger("kafka").setLevel(logging.INFO)
+    try:
+        KafkaAdminClient(bootstrap_servers=BOOTSTRAP, bootstrap_timeout_ms=3000, **SECURITY).close()
+        raise Check("%s with a wrong password: KafkaAdminClient connected" % mechanism)
+    except kafka.errors.KafkaError as e:
+        err = e
+    finally:
+        logging.getLogger("kafka").removeHandler(handler)
+    want = "SaslAuthenticationFailedError: Authentication failed during authentication due to invalid credentials with SASL mechanism " + mechanism
+    refusals = [r for r in records if "Abort" in r and want in r]
+    lost = [r for r in records if r.endswith("socket disconnected")]
+    check(refusals and not lost, "%s with a wrong password: %d attempts read the refusal, %d saw only the connection closing (%r)"
+          % (mechanism, len(refusals), len(lost), err))
+    print("%s with a wrong password: refused as expected, %d times: %s" % (mechanism, len(refusals), refusals[0]))
+
+
+def sasl_wrong_password():
+    refused("PLAIN", env("PLAIN_USER"))
+    refused("SCRAM-SHA-256", env("SCRAM_USER"))
+
+
 SCENARIOS = {
+    "sasl-plain": lambda: sasl("PLAIN", env("PLAIN_USER"), env("PLAIN_PASSWORD"), "kp-%s-sasl-plain" % kafka.__version__),
+    "sasl-scram": sasl_scram,
+    "sasl-wrong-password": sasl_wrong_password,
     "consumer-group": consumer_group,
     "roundtrip": lambda: roundtrip("kp-%s-roundtrip" % kafka.__version__, 2000),
     "compression-gzip": lambda: roundtrip("kp-%s-gzip" % kafka.__version__, 1000, "gzip"),
