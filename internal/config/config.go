@@ -319,7 +319,11 @@ func copyMap(m map[string]string) map[string]string {
 func (c *Config) Unsupported() []string {
 	var out []string
 	for k := range c.Values {
-		if brokerByName[k].Inert {
+		key, ok := brokerByName[k]
+		if !ok {
+			key, ok = listenerKey(k) // listener.name.<l>.<setting>
+		}
+		if ok && key.Inert {
 			out = append(out, k)
 		}
 	}

@@ -68,3 +68,26 @@ func TestRejects(t *testing.T) {
 		t.Fatal("bad override accepted")
 	}
 }
+
+// Listener-prefixed settings are accepted and never crash the start-up
+// report of inert settings.
+func TestListenerPrefixedSettings(t *testing.T) {
+	c, err := New(map[string]string{
+		"listeners":               "PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093",
+		"sasl.enabled.mechanisms": "PLAIN",
+		"listener.name.sasl_plaintext.plain.sasl.jaas.config":   `org.apache.kafka.common.security.plain.PlainLoginModule required user_a="b";`,
+		"listener.name.sasl_plaintext.ssl.engine.factory.class": "x",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Unsupported(); len(got) != 1 || got[0] != "listener.name.sasl_plaintext.ssl.engine.factory.class" {
+		t.Fatalf("unsupported: %v", got)
+	}
+	if c.JAAS("SASL_PLAINTEXT", "PLAIN") == "" {
+		t.Fatal("per-listener JAAS not found")
+	}
+	if !Sensitive("listener.name.sasl_plaintext.plain.sasl.jaas.config") {
+		t.Fatal("a listener's JAAS configuration is not sensitive")
+	}
+}
