@@ -161,6 +161,14 @@ func brokerConfigEntry(cfg, static *config.Config, req *kmsg.DescribeConfigsRequ
 	if req.IncludeSynonyms {
 		c.ConfigSynonyms = brokerSynonyms(cfg, static, k.Name)
 	}
+	if k.Type == config.TypePassword {
+		// Passwords, keys and JAAS configurations: sensitive, never shown
+		// (Kafka answers them with a null value).
+		c.Value, c.IsSensitive = nil, true
+		for i := range c.ConfigSynonyms {
+			c.ConfigSynonyms[i].Value = nil
+		}
+	}
 	if req.IncludeDocumentation && k.Doc != "" {
 		c.Documentation = &k.Doc
 	}

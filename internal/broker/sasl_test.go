@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,33 @@ func TestSASLRequiresAuthentication(t *testing.T) {
 	r := request[*kmsg.SASLHandshakeResponse](t, newClient(t, b.Addr()), hs, 1)
 	if r.ErrorCode != kerr.IllegalSaslState.Code {
 		t.Fatalf("handshake on PLAINTEXT: %d", r.ErrorCode)
+	}
+}
+
+// Passwords and JAAS configurations never leave the broker: DescribeConfigs
+// marks them sensitive with no value, as Kafka does.
+func TestSensitiveConfigsHidden(t *testing.T) {
+	b := startSASL(t, "sasl.jaas.config", `org.apache.kafka.common.security.plain.PlainLoginModule required user_x="very-secret";`,
+		"ssl.keystore.password", "very-secret")
+	rs, err := kadm.NewClient(newClient(t, b.Addr())).DescribeBrokerConfigs(ctxT(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, r := range rs {
+		for _, c := range r.Configs {
+			if c.Value != nil && strings.Contains(*c.Value, "very-secret") {
+				t.Errorf("%s shows its secret", c.Key)
+			}
+			if c.Key == "sasl.jaas.config" || c.Key == "ssl.keystore.password" {
+				seen++
+				if !c.Sensitive || c.Value != nil {
+					t.Errorf("%s: sensitive %v value %v", c.Key, c.Sensitive, c.Value)
+				}
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("found %d of the 2 sensitive settings", seen)
 	}
 }
