@@ -13,6 +13,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -27,7 +28,7 @@ func handleSASLAuthenticate(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	c, b := rc.c, rc.broker()
 	fail := func(code int16, msg string) {
 		resp.ErrorCode, resp.ErrorMessage = code, &msg
-		p.close = true
+		p.close, p.closeDelay = true, failedAuthDelay(b)
 		p.complete(resp)
 	}
 	if c.sasl == nil || c.sasl.mechanism == "" {
@@ -45,31 +46,93 @@ func handleSASLAuthenticate(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 			return
 		}
 	}
-	out, done, user, err := c.sasl.exchange.Step(req.SASLAuthBytes)
+	out, done, err := c.saslStep(sl, req.SASLAuthBytes, req.Version >= 1)
 	if err != nil {
-		c.sasl.exchange = nil
-		msg := fmt.Sprintf("Authentication failed during authentication due to invalid credentials with SASL mechanism %s", c.sasl.mechanism)
-		if !errors.Is(err, sasl.ErrAuthentication) {
-			msg = fmt.Sprintf("Authentication failed with SASL mechanism %s", c.sasl.mechanism)
-		}
-		b.logger.Info("SASL authentication failed", "remote", c.nc.RemoteAddr(), "listener", c.listener.Name, "mechanism", c.sasl.mechanism)
-		fail(kerr.SaslAuthenticationFailed.Code, msg)
+		fail(kerr.SaslAuthenticationFailed.Code, err.Error())
 		return
 	}
 	resp.SASLAuthBytes = out
-	if done {
-		principal := "User:" + user
-		if prev := c.principal.Load(); c.sasl.authenticated && prev != nil && *prev != principal {
-			// KIP-368: a re-authentication may not change who it is.
-			fail(kerr.SaslAuthenticationFailed.Code, "Cannot change principals during re-authentication")
-			return
-		}
-		c.principal.Store(&principal)
-		c.sasl.authenticated, c.sasl.exchange = true, nil
-		if sl.reauth > 0 && req.Version >= 1 {
-			resp.SessionLifetimeMillis = sl.reauth.Milliseconds()
-			c.sasl.expires = time.Now().Add(sl.reauth)
-		}
+	if done && sl.reauth > 0 && req.Version >= 1 {
+		resp.SessionLifetimeMillis = sl.reauth.Milliseconds()
 	}
 	p.complete(resp)
+}
+
+// failedAuthDelay is connection.failed.authentication.delay.ms: how long
+// a refused client's connection stays open after the refusal (KIP-306),
+// so clients read the answer before the close and retry no faster.
+func failedAuthDelay(b *Broker) time.Duration {
+	var ms int64
+	fmt.Sscan(b.cfg.Get("connection.failed.authentication.delay.ms"), &ms)
+	return time.Duration(ms) * time.Millisecond
+}
+
+// saslStep runs one token of the connection's exchange. On success with
+// done the connection is authenticated (principal set, session expiry
+// armed when reauth is on); an error is the client-facing refusal.
+func (c *conn) saslStep(sl *saslListener, token []byte, sessions bool) ([]byte, bool, error) {
+	b := c.b
+	out, done, user, err := c.sasl.exchange.Step(token)
+	if err != nil {
+		c.sasl.exchange = nil
+		b.logger.Info("SASL authentication failed", "remote", c.nc.RemoteAddr(), "listener", c.listener.Name, "mechanism", c.sasl.mechanism)
+		if !errors.Is(err, sasl.ErrAuthentication) {
+			return nil, false, fmt.Errorf("Authentication failed with SASL mechanism %s", c.sasl.mechanism)
+		}
+		return nil, false, fmt.Errorf("Authentication failed during authentication due to invalid credentials with SASL mechanism %s", c.sasl.mechanism)
+	}
+	if !done {
+		return out, false, nil
+	}
+	principal := "User:" + user
+	if prev := c.principal.Load(); c.sasl.authenticated && prev != nil && *prev != principal {
+		// KIP-368: a re-authentication may not change who it is.
+		return nil, false, errors.New("Cannot change principals during re-authentication")
+	}
+	c.principal.Store(&principal)
+	c.sasl.authenticated, c.sasl.exchange = true, nil
+	if sl.reauth > 0 && sessions {
+		c.sasl.expires = time.Now().Add(sl.reauth)
+	}
+	return out, true, nil
+}
+
+// rawSASLToken reads one bare SASL token (after SaslHandshake v0, whose
+// tokens come length-prefixed without a Kafka header) and answers it the
+// same way; a refusal closes the connection, as Kafka does.
+func (c *conn) rawSASLToken(size int32) (*pending, error) {
+	var max int64 = 524288
+	fmt.Sscan(c.b.cfg.ListenerGet(c.listener.Name, "sasl.server.max.receive.size"), &max)
+	if size < 0 || int64(size) > max {
+		return nil, fmt.Errorf("SASL token of %d bytes (sasl.server.max.receive.size %d)", size, max)
+	}
+	token := make([]byte, size)
+	if _, err := io.ReadFull(c.nc, token); err != nil {
+		return nil, err
+	}
+	p := &pending{bare: true, ready: make(chan struct{})}
+	p.frameDone.Store(true) // no pooled frame, no budget held
+	sl, err := c.b.saslListener(c.listener)
+	if err == nil && c.sasl.exchange == nil {
+		c.sasl.exchange, err = c.b.newExchange(sl, c.sasl.mechanism)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out, done, err := c.saslStep(sl, token, false)
+	if err != nil {
+		p.close, p.closeDelay = true, failedAuthDelay(c.b)
+		p.raw = []byte{}
+		close(p.ready)
+		return p, nil
+	}
+	if done {
+		c.sasl.raw = false // Kafka requests from here on
+	}
+	if out == nil {
+		out = []byte{}
+	}
+	p.raw = out
+	close(p.ready)
+	return p, nil
 }

@@ -16,7 +16,7 @@ import (
 // the management of SCRAM credentials in the cluster metadata.
 func saslAPIs() map[int16]api {
 	return map[int16]api{
-		kmsg.SASLHandshake.Int16():                {1, 1, now(handleSASLHandshake)},
+		kmsg.SASLHandshake.Int16():                {0, 1, now(handleSASLHandshake)},
 		kmsg.SASLAuthenticate.Int16():             {0, 2, handleSASLAuthenticate},
 		kmsg.DescribeUserSCRAMCredentials.Int16(): {0, 0, now(handleDescribeUserSCRAMCredentials)},
 		kmsg.AlterUserSCRAMCredentials.Int16():    {0, 0, handleAlterUserSCRAMCredentials},
@@ -28,6 +28,7 @@ func saslAPIs() map[int16]api {
 // authentication requests are handled inline, in order.
 type saslState struct {
 	mechanism     string         // chosen by SaslHandshake; "" before
+	raw           bool           // SaslHandshake v0: bare tokens follow, not SaslAuthenticate
 	exchange      sasl.Mechanism // the ongoing exchange
 	authenticated bool           // once: the connection may send any request
 	expires       time.Time      // KIP-368: zero when sessions do not expire

@@ -74,6 +74,13 @@ type pending struct {
 	once  sync.Once
 	resp  kmsg.Response // nil: send nothing (acks=0 produce)
 	raw   []byte        // a pre-encoded body, used instead of resp
+	// bare sends raw alone, length-prefixed, with no response header: a
+	// SASL token after a SaslHandshake v0 (Kafka's unframed tokens).
+	bare bool
+	// closeDelay holds the connection open this long after a closing
+	// answer (a refused authentication: Kafka's
+	// connection.failed.authentication.delay.ms).
+	closeDelay time.Duration
 	fetch []fileSlice   // record data spliced into a fetch response
 	close bool          // close the connection after sending
 }
@@ -171,6 +178,19 @@ func (c *conn) readLoop() error {
 			return err
 		}
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+		if s := c.sasl; s != nil && s.raw && !s.authenticated {
+			// After SaslHandshake v0 the client sends bare tokens.
+			p, err := c.rawSASLToken(size)
+			if err != nil {
+				return err
+			}
+			select {
+			case c.queue <- p:
+			case <-c.done:
+				return net.ErrClosed
+			}
+			continue
+		}
 		if size < 8 || size > c.b.cfg.SocketRequestMaxBytes {
 			// Kafka closes the connection on an invalid frame size
 			// without reading it (InvalidReceiveException).
@@ -302,6 +322,12 @@ func (c *conn) writeLoop() {
 		err := c.write(p)
 		releaseAll(p.fetch)
 		c.releaseFrame(p, true)
+		if err == nil && p.close && p.closeDelay > 0 {
+			select {
+			case <-time.After(p.closeDelay):
+			case <-c.done:
+			}
+		}
 		if err != nil || p.close {
 			c.shutdown()
 		}
@@ -312,6 +338,11 @@ func (c *conn) writeLoop() {
 func (c *conn) write(p *pending) error {
 	if p.resp == nil && p.raw == nil {
 		return nil
+	}
+	if p.bare {
+		frame := binary.BigEndian.AppendUint32(nil, uint32(len(p.raw)))
+		_, err := c.nc.Write(append(frame, p.raw...))
+		return err
 	}
 	buf := append(c.wbuf[:0], 0, 0, 0, 0)
 	buf = binary.BigEndian.AppendUint32(buf, uint32(p.corr))

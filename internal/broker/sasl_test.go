@@ -2,6 +2,8 @@ package broker_test
 
 import (
 	"context"
+	"encoding/binary"
+	"io"
 	"errors"
 	"net"
 	"strings"
@@ -155,4 +157,68 @@ func TestSensitiveConfigsHidden(t *testing.T) {
 	if seen != 2 {
 		t.Fatalf("found %d of the 2 sensitive settings", seen)
 	}
+}
+
+// SaslHandshake v0 (kafka-python 2.0.2, old librdkafka): the tokens follow
+// as bare length-prefixed frames; once authenticated, Kafka requests are
+// served. A wrong password closes the connection after the refusal delay.
+func TestSASLHandshakeV0BareTokens(t *testing.T) {
+	b := startSASL(t)
+	addr := b.ListenerAddr("SASL_PLAINTEXT")
+	f := kmsg.NewRequestFormatter(kmsg.FormatterClientID("old"))
+	readFrame := func(c net.Conn) ([]byte, error) {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var sz [4]byte
+		if _, err := io.ReadFull(c, sz[:]); err != nil {
+			return nil, err
+		}
+		buf := make([]byte, binary.BigEndian.Uint32(sz[:]))
+		_, err := io.ReadFull(c, buf)
+		return buf, err
+	}
+	login := func(pass string) (net.Conn, error) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := kmsg.NewPtrSASLHandshakeRequest()
+		hs.Version, hs.Mechanism = 0, "PLAIN"
+		c.Write(f.AppendRequest(nil, hs, 1))
+		body, err := readFrame(c)
+		if err != nil {
+			return c, err
+		}
+		resp := hs.ResponseKind().(*kmsg.SASLHandshakeResponse)
+		if err := resp.ReadFrom(body[4:]); err != nil || resp.ErrorCode != 0 {
+			t.Fatalf("handshake v0: %v %d", err, resp.ErrorCode)
+		}
+		token := []byte("\x00alice\x00" + pass)
+		c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(token))), token...))
+		_, err = readFrame(c)
+		return c, err
+	}
+	c, err := login("alice-secret")
+	if err != nil {
+		t.Fatalf("bare PLAIN token: %v", err)
+	}
+	md := kmsg.NewPtrMetadataRequest()
+	md.Version = 1
+	c.Write(f.AppendRequest(nil, md, 2))
+	if body, err := readFrame(c); err != nil || len(body) < 8 {
+		t.Fatalf("Metadata after a v0 login: %v", err)
+	}
+	c.Close()
+	start := time.Now()
+	c, err = login("wrong")
+	if err == nil {
+		// The bare answer to a refusal is empty; the close follows.
+		_, err = readFrame(c)
+	}
+	if err == nil {
+		t.Fatal("a wrong bare password was accepted")
+	}
+	if time.Since(start) < 80*time.Millisecond {
+		t.Errorf("closed after %v, before connection.failed.authentication.delay.ms", time.Since(start))
+	}
+	c.Close()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,8 +21,16 @@ func isTLS(protocol string) bool { return protocol == config.SSL || protocol == 
 
 // listenerTLS loads a TLS listener's key and trust stores (ssl.*, per
 // listener); an error names the setting at fault.
+//
+// On a SASL_SSL listener only listener.name.<l>.ssl.client.auth asks for
+// client certificates: the broker-wide ssl.client.auth applies to SSL
+// listeners alone, as in Kafka (KIP-684), since SASL authenticates there.
 func (b *Broker) listenerTLS(l config.Listener) (*tlsconfig.Server, error) {
-	return tlsconfig.NewServer(tlsconfig.FromConfig(b.cfg, l.Name), b.logger.With("listener", l.Name))
+	s := tlsconfig.FromConfig(b.cfg, l.Name)
+	if l.Protocol == config.SASLSSL && !b.cfg.IsSet("listener.name."+strings.ToLower(l.Name)+".ssl.client.auth") {
+		s.ClientAuth = "none"
+	}
+	return tlsconfig.NewServer(s, b.logger.With("listener", l.Name))
 }
 
 // handshake completes a TLS connection's handshake before any request is

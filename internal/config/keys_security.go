@@ -35,6 +35,7 @@ var securityKeys = []Key{
 	{Name: "sasl.mechanism.inter.broker.protocol", Type: TypeString, Default: "GSSAPI", ReadOnly: true, Doc: "The mechanism brokers use with each other when the inter-broker listener is SASL."},
 	{Name: "sasl.jaas.config", Type: TypePassword, Default: "", ReadOnly: true, Doc: "JAAS configuration, Kafka's syntax: for PLAIN, org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"...\" user_admin=\"...\" user_alice=\"...\"; (user_NAME entries are the users; username/password what this broker uses towards others)."},
 	{Name: "connections.max.reauth.ms", Type: TypeLong, Default: "0", Min: 0, Max: maxInt64, ReadOnly: true, Doc: "KIP-368: a SASL session lasts at most this long (0: for ever); clients re-authenticate before it ends, and a connection that does not is closed."},
+	{Name: "connection.failed.authentication.delay.ms", Type: TypeInt, Default: "100", Min: 0, Max: maxInt32, ReadOnly: true, Doc: "A client whose authentication failed keeps its connection this long after the refusal before it is closed (KIP-306), so it reads the answer and cannot retry in a tight loop."},
 	{Name: "sasl.server.max.receive.size", Type: TypeInt, Default: "524288", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "Largest SASL message accepted before authentication."},
 	{Name: "principal.builder.class", Type: TypeClass, Default: "", ReadOnly: true, Inert: true, Doc: "Accepted for compatibility: principals are built as Kafka's DefaultKafkaPrincipalBuilder does."},
 }
