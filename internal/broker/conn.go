@@ -81,8 +81,8 @@ type pending struct {
 	// answer (a refused authentication: Kafka's
 	// connection.failed.authentication.delay.ms).
 	closeDelay time.Duration
-	fetch []fileSlice   // record data spliced into a fetch response
-	close bool          // close the connection after sending
+	fetch      []fileSlice // record data spliced into a fetch response
+	close      bool        // close the connection after sending
 }
 
 // complete hands the response to the writer. Only the first call counts.

@@ -3,8 +3,8 @@ package broker_test
 import (
 	"context"
 	"encoding/binary"
-	"io"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"

@@ -23,7 +23,7 @@ type Image struct {
 	// and changed in place, so an entry of n partition records costs O(n)
 	// instead of copying the topic maps and the topic's partitions n times.
 	batch *batchOwned
-	scram          map[scramKey]ScramRecord
+	scram map[scramKey]ScramRecord
 	// Offset is the number of records applied so far.
 	Offset int64
 	// Index is the Raft index of the last entry applied (0: none yet).
