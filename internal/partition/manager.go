@@ -54,7 +54,21 @@ type Manager struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	// Large creations (asyncCreateMin partitions or more to make here)
+	// run on a goroutine of their own instead of inside Apply, which runs
+	// in the metadata quorum's apply loop: making thousands of log files
+	// there would stall the quorum (heartbeats, elections). latest is the
+	// newest image Apply saw; createMu serializes a creation with the
+	// removal of its topic.
+	latest   atomic.Pointer[metadata.Image]
+	createMu sync.Mutex
+	creating sync.Map // topic id -> struct{}: a creation is queued or running
 }
+
+// asyncCreateMin is the number of partitions to create here from which
+// Apply hands the work to a goroutine (see Manager.latest).
+const asyncCreateMin = 1000
 
 // Committer commits metadata changes: *metadata.Store.
 type Committer interface {
@@ -162,6 +176,58 @@ func storageConfig(t config.Topic) storage.Config {
 
 // ensureTopic opens or creates the logs of the partitions of t that have a
 // replica on this broker.
+// missing counts the partitions of t this broker should host and does not.
+func (m *Manager) missing(t *metadata.Topic) int {
+	n := 0
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for i, pm := range t.Partitions {
+		if slices.Contains(pm.Replicas, m.cfg.NodeID) {
+			if _, ok := m.parts[TopicPartition{t.Name, int32(i)}]; !ok {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// createAsync makes the logs of a large topic off the metadata apply
+// loop, then applies the newest image to each of its partitions. Until a
+// partition exists here, requests for it get NOT_LEADER_OR_FOLLOWER or
+// UNKNOWN_TOPIC_OR_PARTITION, which clients retry, as with Kafka while a
+// broker is still creating logs.
+func (m *Manager) createAsync(id metadata.UUID) {
+	defer m.wg.Done()
+	defer m.creating.Delete(id)
+	start := time.Now()
+	m.createMu.Lock()
+	defer m.createMu.Unlock()
+	im := m.latest.Load()
+	t0, ok := im.TopicByID(id)
+	if !ok {
+		return // deleted meanwhile
+	}
+	if err := m.ensureTopic(im, t0); err != nil {
+		m.logger.Error("cannot host partition", "topic", t0.Name, "err", err)
+	}
+	// Apply may have moved on while the files were made: sync from the
+	// newest image (a partition never goes back to an older epoch).
+	im = m.latest.Load()
+	t, ok := im.TopicByID(id)
+	if !ok {
+		// Deleted while created (before Apply waited for us): remove what
+		// was made, as Apply's removal would have.
+		for i := range t0.Partitions {
+			m.removeReplica(t0.Name, int32(i))
+		}
+		return
+	}
+	for i := range t.Partitions {
+		m.syncReplica(im, t, int32(i))
+	}
+	m.logger.Info("created the logs of a large topic", "topic", t.Name, "partitions", len(t.Partitions), "took", time.Since(start).Round(time.Millisecond))
+}
+
 // createWorkers bounds the logs created at once for a new topic: creating
 // one is a few file creations and fsyncs, mostly waiting on the disk, so
 // a topic of thousands of partitions is created by several at a time.
@@ -252,6 +318,7 @@ func (m *Manager) Apply(prev, next *metadata.Image, recs []metadata.Record) {
 	// Each topic's logs are made once per change, however many of its
 	// partitions it touches: a topic of 100,000 partitions arrives as
 	// 100,000 records.
+	m.latest.Store(next)
 	ensured := map[metadata.UUID]bool{}
 	for _, r := range recs {
 		switch r.Type {
@@ -259,7 +326,14 @@ func (m *Manager) Apply(prev, next *metadata.Image, recs []metadata.Record) {
 			if t, ok := next.TopicByID(r.Partition.TopicID); ok {
 				if !ensured[t.ID] {
 					ensured[t.ID] = true
-					if err := m.ensureTopic(next, t); err != nil {
+					if _, busy := m.creating.Load(t.ID); busy {
+						// Being created in the background: it syncs every
+						// partition from the newest image when done.
+					} else if m.missing(t) >= asyncCreateMin {
+						m.creating.Store(t.ID, struct{}{})
+						m.wg.Add(1)
+						go m.createAsync(t.ID)
+					} else if err := m.ensureTopic(next, t); err != nil {
 						m.logger.Error("cannot host partition", "topic", t.Name, "err", err)
 					}
 				}
@@ -463,6 +537,13 @@ func (m *Manager) reconfigure(im *metadata.Image, topic string) {
 }
 
 func (m *Manager) removeTopic(t *metadata.Topic) {
+	if t == nil {
+		return
+	}
+	if _, busy := m.creating.Load(t.ID); busy {
+		m.createMu.Lock() // wait for its creation to end first
+		defer m.createMu.Unlock()
+	}
 	for i := range t.Partitions {
 		m.removeReplica(t.Name, int32(i))
 	}

@@ -15,6 +15,13 @@ import (
 // from a new leader or epoch.
 func (p *Partition) applyMetadata(pm metadata.Partition, now time.Time) (follow bool) {
 	p.mu.Lock()
+	if pm.PartitionEpoch < p.partEpoch {
+		// An older image than one already applied (a large topic created
+		// in the background syncs from the image it read): nothing new.
+		follow = p.leader >= 0 && p.leader != p.nodeID
+		p.mu.Unlock()
+		return follow
+	}
 	wasLeader := p.leader == p.nodeID
 	newEpoch := pm.LeaderEpoch != p.leaderEpoch
 	p.replicas, p.isr, p.partEpoch = slices.Clone(pm.Replicas), slices.Clone(pm.ISR), pm.PartitionEpoch
