@@ -52,8 +52,8 @@ func handleSASLAuthenticate(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 		return
 	}
 	resp.SASLAuthBytes = out
-	if done && sl.reauth > 0 && req.Version >= 1 {
-		resp.SessionLifetimeMillis = sl.reauth.Milliseconds()
+	if done && !c.sasl.expires.IsZero() {
+		resp.SessionLifetimeMillis = max(time.Until(c.sasl.expires).Milliseconds(), 1)
 	}
 	p.complete(resp)
 }
@@ -72,7 +72,8 @@ func failedAuthDelay(b *Broker) time.Duration {
 // armed when reauth is on); an error is the client-facing refusal.
 func (c *conn) saslStep(sl *saslListener, token []byte, sessions bool) ([]byte, bool, error) {
 	b := c.b
-	out, done, user, err := c.sasl.exchange.Step(token)
+	exchange := c.sasl.exchange
+	out, done, user, err := exchange.Step(token)
 	if err != nil {
 		c.sasl.exchange = nil
 		b.logger.Info("SASL authentication failed", "remote", c.nc.RemoteAddr(), "listener", c.listener.Name, "mechanism", c.sasl.mechanism)
@@ -93,6 +94,10 @@ func (c *conn) saslStep(sl *saslListener, token []byte, sessions bool) ([]byte, 
 	c.sasl.authenticated, c.sasl.exchange = true, nil
 	if sl.reauth > 0 && sessions {
 		c.sasl.expires = time.Now().Add(sl.reauth)
+		// A token's session ends with the token, as in Kafka.
+		if ob, ok := exchange.(*sasl.OAuthBearer); ok && !ob.Expires.IsZero() && ob.Expires.Before(c.sasl.expires) {
+			c.sasl.expires = ob.Expires
+		}
 	}
 	return out, true, nil
 }

@@ -1,7 +1,9 @@
 package broker
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +49,7 @@ type saslListener struct {
 	mechanisms []string
 	plainUsers map[string]string // PLAIN's users, from the listener's JAAS configuration
 	reauth     time.Duration     // connections.max.reauth.ms; 0: sessions do not expire
+	oauth      *sasl.OAuthValidator
 }
 
 // saslUsers caches each listener's SASL settings (parsed once).
@@ -73,6 +76,27 @@ func (b *Broker) saslListener(l config.Listener) (*saslListener, error) {
 			}
 			s.plainUsers = sasl.PlainUsers(opts)
 		}
+	}
+	for _, m := range s.mechanisms {
+		if m != "OAUTHBEARER" {
+			continue
+		}
+		get := func(k string) string { return b.cfg.ListenerGet(l.Name, k) }
+		var skew int64
+		fmt.Sscan(get("sasl.oauthbearer.clock.skew.seconds"), &skew)
+		oc := sasl.OAuthConfig{JWKSURL: get("sasl.oauthbearer.jwks.endpoint.url"), Issuer: get("sasl.oauthbearer.expected.issuer"),
+			ScopeName: get("sasl.oauthbearer.scope.claim.name"), SubName: get("sasl.oauthbearer.sub.claim.name"),
+			ClockSkew: time.Duration(skew) * time.Second}
+		for _, a := range strings.Split(get("sasl.oauthbearer.expected.audience"), ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				oc.Audience = append(oc.Audience, a)
+			}
+		}
+		v, err := sasl.NewOAuthValidator(context.Background(), oc)
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: OAUTHBEARER: %w", l.Name, err)
+		}
+		s.oauth = v
 	}
 	var ms int64
 	fmt.Sscan(b.cfg.ListenerGet(l.Name, "connections.max.reauth.ms"), &ms)
@@ -107,6 +131,9 @@ func (b *Broker) newExchange(sl *saslListener, mechanism string) (sasl.Mechanism
 	}
 	if mechanism == "PLAIN" {
 		return &sasl.Plain{Users: sl.plainUsers}, nil
+	}
+	if mechanism == "OAUTHBEARER" && sl.oauth != nil {
+		return &sasl.OAuthBearer{V: sl.oauth}, nil
 	}
 	return nil, fmt.Errorf("mechanism %s is not enabled", mechanism)
 }

@@ -94,6 +94,19 @@ func (b *Broker) Listen() (net.Addr, error) {
 				return nil, fmt.Errorf("listener %s: %w", l.Name, err)
 			}
 		}
+		if isSASL(l.Protocol) {
+			// Load the listener's SASL settings now (JAAS users, the
+			// OAUTHBEARER key set): a mistake fails the start, not the
+			// first client.
+			if _, err := b.saslListener(l); err != nil {
+				ln.Close()
+				for _, done := range b.lns {
+					done.ln.Close()
+				}
+				b.lns = nil
+				return nil, err
+			}
+		}
 		b.lns = append(b.lns, bl)
 	}
 	if len(b.lns) == 0 {
