@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-streaming/samsa/internal/chaos"
 )
@@ -107,15 +108,26 @@ func TestUpgradeToCluster(t *testing.T) {
 	adm := kadm.NewClient(acl)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for {
-		md, err := adm.BrokerMetadata(ctx)
-		if err == nil && len(md.Brokers) == 3 {
-			break
+	// Every node must see the three registrations: a node lists itself in
+	// Metadata before its own registration is committed, so one node's
+	// answer is not enough for the RF 3 create below, which any node may
+	// plan.
+	for _, addr := range cl.Addrs() {
+		one, err := kgo.NewClient(kgo.SeedBrokers(addr))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if ctx.Err() != nil {
-			t.Fatal("three brokers never registered")
+		for {
+			r, err := one.SeedBrokers()[0].Request(ctx, kmsg.NewPtrMetadataRequest())
+			if md, ok := r.(*kmsg.MetadataResponse); err == nil && ok && len(md.Brokers) == 3 {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("three brokers never registered as %s sees it", addr)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		time.Sleep(50 * time.Millisecond)
+		one.Close()
 	}
 	if r, err := adm.CreateTopic(ctx, 3, 3, nil, "after-upgrade"); err != nil || r.Err != nil {
 		t.Fatalf("create a replicated topic: %v %v", err, r.Err)
