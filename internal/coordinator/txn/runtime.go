@@ -404,8 +404,37 @@ func (r *Runtime) EnsureTopic() error {
 		return fmt.Errorf("creating %s: %w", Topic, err)
 	}
 	r.topicReady.Store(true)
-	r.poke()
+	r.waitLoaded(10 * time.Second)
 	return nil
+}
+
+// waitLoaded waits (up to timeout) until this node coordinates every
+// __transaction_state partition it leads: a topic just created has
+// nothing to load, and the first transactional request should not be
+// told NOT_COORDINATOR by the node FindCoordinator named.
+func (r *Runtime) waitLoaded(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		r.poke()
+		all := true
+		if t, ok := r.meta.Image().Topic(Topic); ok {
+			r.mu.Lock()
+			for p, pm := range t.Partitions {
+				if pm.Leader == r.nodeID && !r.co.Owns(int32(p), pm.LeaderEpoch) {
+					all = false
+				}
+			}
+			r.mu.Unlock()
+		}
+		if all {
+			return
+		}
+		select {
+		case <-r.stop:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // do runs one step of the Coordinator and performs its output.
