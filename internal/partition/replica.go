@@ -357,3 +357,37 @@ func (p *Partition) LeaderThrottled(replica int32) bool {
 	defer p.mu.Unlock()
 	return p.cfg.LeaderThrottled.Has(p.Index, replica) && !slices.Contains(p.isr, replica)
 }
+
+// ReadLocal calls fn with this replica's log, from its start to its end
+// (a new leader reads past its high watermark: what lies there came from
+// the previous leader and is its log now), at most 1 MiB at a time. fn
+// returns the offset after the last whole batch it took; reading goes on
+// from there. Coordinators rebuild their state from their internal topics
+// this way when they come to lead a partition.
+func (p *Partition) ReadLocal(fn func(data []byte) (next int64, err error)) error {
+	off := p.log.LogStartOffset()
+	end := p.LocalEnd()
+	for off < end {
+		s, err := p.ReadReplica(off, 1<<20)
+		if err != nil {
+			return err
+		}
+		data, err := s.Bytes()
+		s.Release()
+		if err != nil {
+			return err
+		}
+		if len(data) == 0 {
+			return nil
+		}
+		next, err := fn(data)
+		if err != nil {
+			return err
+		}
+		if next <= off {
+			return fmt.Errorf("no progress reading %s-%d at offset %d", p.Topic, p.Index, off)
+		}
+		off = next
+	}
+	return nil
+}

@@ -357,41 +357,17 @@ func (r *Runtime) load() error {
 }
 
 func (r *Runtime) loadPartition(part *partition.Partition) error {
-	// A new leader reads to its log end: what lies above its high
-	// watermark came from the previous leader and is its log now.
-	off := part.Log().LogStartOffset()
-	end := part.LocalEnd()
-	for off < end {
-		s, err := part.ReadReplica(off, 1<<20)
-		if err != nil {
-			return err
-		}
-		data, err := s.Bytes()
-		s.Release()
-		if err != nil {
-			return err
-		}
-		if len(data) == 0 {
-			return nil
-		}
+	return part.ReadLocal(func(data []byte) (int64, error) {
 		topics := &imageTopics{im: r.meta.Image()}
 		r.mu.Lock()
+		defer r.mu.Unlock()
 		now := r.now()
-		next, err := WalkLog(data, func(e *Entry) {
+		return WalkLog(data, func(e *Entry) {
 			if err := r.co.ReplayEntry(now, part.Index, e, topics); err != nil {
 				r.logger.Warn("skipping bad __consumer_offsets record", "partition", part.Index, "offset", e.Offset, "err", err)
 			}
 		})
-		r.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		if next <= off {
-			return fmt.Errorf("no progress reading at offset %d", off)
-		}
-		off = next
-	}
-	return nil
+	})
 }
 
 // performLocked appends what out asks for, in order, and applies every

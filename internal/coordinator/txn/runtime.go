@@ -206,37 +206,15 @@ func (r *Runtime) followLeadership() {
 }
 
 func (r *Runtime) loadPartition(part *partition.Partition) error {
-	off := part.Log().LogStartOffset()
-	end := part.LocalEnd()
-	for off < end {
-		s, err := part.ReadReplica(off, 1<<20)
-		if err != nil {
-			return err
-		}
-		data, err := s.Bytes()
-		s.Release()
-		if err != nil {
-			return err
-		}
-		if len(data) == 0 {
-			return nil
-		}
+	return part.ReadLocal(func(data []byte) (int64, error) {
 		r.mu.Lock()
-		next, err := group.WalkBatches(data, func(o int64, k, v []byte) {
+		defer r.mu.Unlock()
+		return group.WalkBatches(data, func(o int64, k, v []byte) {
 			if err := r.co.Replay(part.Index, k, v); err != nil {
 				r.logger.Warn("skipping bad __transaction_state record", "partition", part.Index, "offset", o, "err", err)
 			}
 		})
-		r.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		if next <= off {
-			return fmt.Errorf("no progress reading at offset %d", off)
-		}
-		off = next
-	}
-	return nil
+	})
 }
 
 // performLocked appends, starts marker jobs and applies completions until
