@@ -70,7 +70,7 @@ func verifyTransactional(b *Broker, req *kmsg.ProduceRequest, jobs []appendJob, 
 			j.done(nil)
 		}
 	}
-	failed := map[int]bool{}
+	var failed map[int]bool // made on the first failure: none on the usual path
 	for i := range jobs {
 		j := &jobs[i]
 		h, err := record.ParseHeader(j.records)
@@ -79,6 +79,9 @@ func verifyTransactional(b *Broker, req *kmsg.ProduceRequest, jobs []appendJob, 
 		}
 		if req.TransactionID == nil || *req.TransactionID == "" {
 			fail(j, kerr.InvalidRecord.Code)
+			if failed == nil {
+				failed = map[int]bool{}
+			}
 			failed[i] = true
 			continue
 		}
@@ -113,6 +116,9 @@ func verifyTransactional(b *Broker, req *kmsg.ProduceRequest, jobs []appendJob, 
 				code = kerr.NotEnoughReplicas.Code
 			}
 			fail(&jobs[n.i], code)
+			if failed == nil {
+				failed = map[int]bool{}
+			}
 			failed[n.i] = true
 		}
 	}
