@@ -24,6 +24,8 @@ type Image struct {
 	// instead of copying the topic maps and the topic's partitions n times.
 	batch *batchOwned
 	scram map[scramKey]ScramRecord
+	// quotas are the client quotas (quota.go); nil: none.
+	quotas *Quotas
 	// Offset is the number of records applied so far.
 	Offset int64
 	// Index is the Raft index of the last entry applied (0: none yet).
@@ -208,6 +210,7 @@ func (im *Image) records() []Record {
 	}
 	out = append(out, im.ACLs().records()...)
 	out = append(out, im.scramRecords()...)
+	out = append(out, im.quotaRecords()...)
 	if im.nextProducerID > 0 {
 		out = append(out, Record{Type: TypeProducerIDs, ProducerIDs: &ProducerIDsRecord{BrokerID: -1, Start: 0, Size: im.nextProducerID}})
 	}
@@ -404,6 +407,12 @@ func (im *Image) apply(r Record) (*Image, error) {
 			return nil, err
 		}
 		next.scram = sc
+	case TypeQuota:
+		q, err := im.applyQuota(r.Quota)
+		if err != nil {
+			return nil, err
+		}
+		next.quotas = q
 	default:
 		return nil, fmt.Errorf("unknown record type %q", r.Type)
 	}

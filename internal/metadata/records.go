@@ -20,6 +20,7 @@ const (
 	TypeRemoveACL   = "remove_acl"
 	TypeScram       = "scram"
 	TypeRemoveScram = "remove_scram"
+	TypeQuota       = "quota"
 )
 
 // Resource types of ConfigRecord, Kafka's ConfigResource codes.
@@ -48,6 +49,7 @@ type Record struct {
 	RemoveACL   *RemoveACLRecord   `json:"remove_acl,omitempty"`
 	Scram       *ScramRecord       `json:"scram,omitempty"`
 	RemoveScram *RemoveScramRecord `json:"remove_scram,omitempty"`
+	Quota       *QuotaRecord       `json:"quota,omitempty"`
 }
 
 // ControllerRecord registers a node with the controller role: where the
@@ -154,7 +156,7 @@ type ProducerIDsRecord struct {
 
 func (r *Record) validate() error {
 	n := 0
-	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil, r.Fence != nil, r.Unregister != nil, r.Controller != nil, r.ACL != nil, r.RemoveACL != nil, r.Scram != nil, r.RemoveScram != nil} {
+	for _, set := range []bool{r.Topic != nil, r.Partition != nil, r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil, r.Broker != nil, r.Fence != nil, r.Unregister != nil, r.Controller != nil, r.ACL != nil, r.RemoveACL != nil, r.Scram != nil, r.RemoveScram != nil, r.Quota != nil} {
 		if set {
 			n++
 		}
@@ -187,6 +189,8 @@ func (r *Record) validate() error {
 		ok = ok && r.Scram != nil
 	case TypeRemoveScram:
 		ok = ok && r.RemoveScram != nil
+	case TypeQuota:
+		ok = ok && r.Quota != nil
 	default:
 		ok = false
 	}
