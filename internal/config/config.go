@@ -226,6 +226,9 @@ func (c *Config) resolve() error {
 	if err := c.resolveCluster(); err != nil {
 		return err
 	}
+	if err := c.checkQuota(); err != nil {
+		return err
+	}
 	return c.resolveAdvertised()
 }
 

@@ -184,6 +184,7 @@ var (
 
 func init() {
 	Broker = append(Broker, securityKeys...)
+	Broker = append(Broker, quotaKeys...)
 	for i := range Broker {
 		k := &Broker[i]
 		brokerByName[k.Name] = k

@@ -61,7 +61,7 @@ func listenerKey(name string) (*Key, bool) {
 	if !ok {
 		return nil, false
 	}
-	if k, ok := brokerByName[setting]; ok && isSecurityKey(setting) {
+	if k, ok := brokerByName[setting]; ok && (isSecurityKey(setting) || listenerQuotaKeys[setting]) {
 		return k, true
 	}
 	if mech, after, ok := strings.Cut(setting, "."); ok && after == "sasl.jaas.config" && mech != "" {
