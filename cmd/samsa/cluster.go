@@ -112,6 +112,9 @@ func runLocalCluster(out io.Writer, n int, dir, host string, base int, extra []s
 			"--override", fmt.Sprintf("listeners=PLAINTEXT://%s,CONTROLLER://%s",
 				net.JoinHostPort(host, fmt.Sprint(base+2*i)), net.JoinHostPort(host, fmt.Sprint(base+2*i+1))),
 			"--override", "controller.quorum.voters=" + strings.Join(voters, ","),
+			// Each node its own metrics port: 9644, 9645, ... (moved
+			// with --base-port).
+			"--override", "metrics.listener=" + net.JoinHostPort(host, fmt.Sprint(base-9092+9644+i)),
 		}
 		for _, e := range extra {
 			args = append(args, "--override", e)

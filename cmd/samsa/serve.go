@@ -74,6 +74,7 @@ func serve(cfg *config.Config, level, debugAddr string) error {
 	if u := cfg.Unsupported(); len(u) > 0 {
 		logger.Warn("accepted but not acted on yet", "settings", strings.Join(u, ","))
 	}
+	server.Version = version
 	srv, err := server.Start(cfg, logger)
 	if err != nil {
 		return err

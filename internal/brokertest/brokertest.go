@@ -40,7 +40,9 @@ func Start(t testing.TB, props ...string) *Broker {
 
 func (b *Broker) start(listen string) {
 	b.t.Helper()
-	vals := map[string]string{"log.dirs": b.dir, "listeners": "PLAINTEXT://" + listen}
+	// No metrics listener unless a test asks for one (metrics.listener):
+	// the default port would be shared by every broker of the process.
+	vals := map[string]string{"log.dirs": b.dir, "listeners": "PLAINTEXT://" + listen, "metrics.listener": ""}
 	if b.controllerAddr != "" {
 		vals["listeners"] += ",CONTROLLER://" + b.controllerAddr
 	}
@@ -71,6 +73,15 @@ func (b *Broker) Addr() string { return b.addr }
 // there is none).
 func (b *Broker) ListenerAddr(name string) string {
 	if a, ok := b.srv.ListenerAddrs()[name]; ok {
+		return a.String()
+	}
+	return ""
+}
+
+// MetricsAddr is the broker's metrics listener ("" when off, the default
+// for test brokers: pass "metrics.listener", "127.0.0.1:0" to Start).
+func (b *Broker) MetricsAddr() string {
+	if a := b.srv.MetricsAddr(); a != nil {
 		return a.String()
 	}
 	return ""

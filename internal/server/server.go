@@ -13,12 +13,16 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/samsa-streaming/samsa/internal/broker"
 	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/metrics"
 	"github.com/samsa-streaming/samsa/internal/partition"
 )
 
@@ -41,6 +45,13 @@ type Server struct {
 	reregister chan struct{}
 	// directoryID is meta.properties' directory.id.
 	directoryID string
+
+	// The metrics listener (metrics.go): its registry, its server (nil
+	// when off), and what /readyz checks.
+	registry   *prometheus.Registry
+	metricsSrv *metrics.Server
+	state      readiness
+	metaRef    atomic.Pointer[metadata.Store] // s.meta for /readyz's goroutines
 }
 
 // Start opens the data directory, recovers every log, and starts serving.
@@ -49,6 +60,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	defer func() {
 		if err != nil {
 			s.closeParts()
+			s.closeMetrics()
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
@@ -58,6 +70,9 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 		return nil, err
 	}
 	if cfg.ClusterID, s.directoryID, err = loadIdentity(cfg); err != nil {
+		return nil, err
+	}
+	if err := s.startMetrics(); err != nil {
 		return nil, err
 	}
 	if s.meta, err = metadata.OpenWith(metadata.Options{
@@ -73,6 +88,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	s.metaRef.Store(s.meta)
 	if !cfg.Broker {
 		return s, s.startController()
 	}
@@ -81,6 +97,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 		return nil, err
 	}
 	logger.Info("logs loaded", "partitions", len(s.parts.All()), "took", time.Since(start).Round(time.Millisecond))
+	s.state.logsLoaded.Store(true)
 	s.meta.OnCommit(s.parts.Apply)
 	s.meta.OnCommit(func(_, _ *metadata.Image, recs []metadata.Record) {
 		for _, r := range recs {
@@ -93,6 +110,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 		}
 	})
 	s.broker = broker.New(cfg, s.meta, s.parts, logger)
+	s.registerMetrics()
 	if s.addr, err = s.broker.Listen(); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
@@ -115,6 +133,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	// Broker.Close stops it.
 	s.broker.StartCoordinators()
 	go func() { s.served <- s.broker.Serve() }()
+	s.state.listening.Store(true)
 	var listening []string
 	for name, a := range s.broker.Addrs() {
 		l, _ := cfg.ListenerByName(name)
@@ -134,6 +153,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 // listener, no broker registration.
 func (s *Server) startController() error {
 	s.broker = broker.New(s.cfg, s.meta, nil, s.logger)
+	s.registerMetrics()
 	s.meta.ServeKafka(s.broker.ServeController)
 	if err := s.meta.Start(); err != nil {
 		return err
@@ -173,6 +193,8 @@ func (s *Server) Done() <-chan error { return s.served }
 // logs (flushed and closed with a clean-shutdown marker), then metadata.
 func (s *Server) Close(ctx context.Context) error {
 	var errs []error
+	s.state.closing.Store(true)
+	defer s.closeMetrics() // last: scrapes see the shutdown to the end
 	close(s.stopRegister)
 	if s.cancelRegister != nil {
 		s.cancelRegister() // a registration waiting for an absent quorum gives up
@@ -227,6 +249,7 @@ func (s *Server) register(ctx context.Context) {
 			})
 			if err == nil {
 				s.logger.Info("registered in the cluster", "node_id", rec.ID, "host", rec.Host, "port", rec.Port)
+				s.state.registered.Store(true)
 				break
 			}
 			s.logger.Warn("broker registration failed; retrying", "err", err)
@@ -272,6 +295,7 @@ func (s *Server) closeParts() error {
 		s.parts = nil
 	}
 	if s.meta != nil {
+		s.metaRef.Store(nil)
 		errs = append(errs, s.meta.Close())
 		s.meta = nil
 	}
