@@ -1048,10 +1048,10 @@ func createCleaned(dir string, base int64, cfg Config, now time.Time) (*segment,
 	if err != nil {
 		return nil, fmt.Errorf("storage: create cleaned segment: %w", err)
 	}
-	idx, _, err := openIndexFile(paths[1], offsetEntrySize, cfg.SegmentIndexBytes)
+	idx, _, err := openIndexFile(paths[1], offsetEntrySize, cfg.SegmentIndexBytes, true)
 	if err == nil {
 		var tidx *indexFile
-		if tidx, _, err = openIndexFile(paths[2], timeEntrySize, cfg.SegmentIndexBytes); err == nil {
+		if tidx, _, err = openIndexFile(paths[2], timeEntrySize, cfg.SegmentIndexBytes, true); err == nil {
 			idx.path, tidx.path = segmentPath(dir, base, indexSuffix), segmentPath(dir, base, timeIndexSuffix)
 			txn := newTxnIndex(segmentPath(dir, base, txnIndexSuffix), base)
 			txn.create = paths[3] // created only if the group carries entries
@@ -1150,23 +1150,21 @@ func crashPoint(stage, dir string) {
 // segment whose base offset lies in its offset range is deleted and the
 // .swap files take their final names. Leftover .cleaned, .deleted and
 // orphan index .swap files are removed afterwards by removeStrayFiles.
-func completeSwaps(dir string) error {
-	names, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("storage: list %s: %w", dir, err)
-	}
-	for _, e := range names {
-		base, ok := parseOffsetName(e.Name(), logSuffix+swapSuffix)
+// swapped reports whether any swap was finished (names is then stale).
+func completeSwaps(dir string, names dirNames) (swapped bool, _ error) {
+	for _, name := range names {
+		base, ok := parseOffsetName(name, logSuffix+swapSuffix)
 		if !ok {
 			continue
 		}
+		swapped = true
 		next, err := swapEnd(dir, base)
 		if err != nil {
-			return err
+			return swapped, err
 		}
 		bases, err := listSegmentBases(dir)
 		if err != nil {
-			return err
+			return swapped, err
 		}
 		swaps, final := cleanedPaths(dir, base, swapSuffix), cleanedPaths(dir, base, "")
 		// A <base>.txnindex is the new segment's when its .swap was
@@ -1180,7 +1178,7 @@ func completeSwaps(dir string) error {
 		for _, b := range bases {
 			if b >= base && b < next {
 				if err := removeFiles(append(cleanedPaths(dir, b, ""), segmentPath(dir, b, keysSuffix))); err != nil {
-					return err
+					return swapped, err
 				}
 			}
 		}
@@ -1189,18 +1187,18 @@ func completeSwaps(dir string) error {
 			stale = append(stale, final[3])
 		}
 		if err := removeFiles(stale); err != nil {
-			return err
+			return swapped, err
 		}
 		for _, i := range swapOrder {
 			if err := os.Rename(swaps[i], final[i]); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("storage: complete swap: %w", err)
+				return swapped, fmt.Errorf("storage: complete swap: %w", err)
 			}
 		}
 		if err := syncDir(dir); err != nil {
-			return err
+			return swapped, err
 		}
 	}
-	return nil
+	return swapped, nil
 }
 
 // swapEnd is the offset after the last batch of a .log.swap file (its base

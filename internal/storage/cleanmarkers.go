@@ -227,6 +227,7 @@ func (l *Log) dropStaleSnapshots(removed []removedMarker) error {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
+		l.snapAt.CompareAndSwap(off, -1)
 		deleted = true
 	}
 	if deleted {

@@ -365,12 +365,7 @@ func (d *Dir) Close() error {
 		return nil
 	}
 	d.closed = true
-	var errs []error
-	clean := true
-	for _, l := range d.logs {
-		errs = append(errs, l.Close())
-		clean = clean && l.cleanlyClosed()
-	}
+	errs, clean := d.closeLogs()
 	if err := d.checkpointLocked(); err != nil {
 		errs = append(errs, err)
 		clean = false
@@ -379,6 +374,37 @@ func (d *Dir) Close() error {
 		errs = append(errs, writeFileAtomic(filepath.Join(d.path, cleanShutdownFile), nil))
 	}
 	return errors.Join(errs...)
+}
+
+// closeLogs closes every log on a few goroutines: a close that must fsync
+// waits on the disk, and other logs' closes can go on meanwhile. clean
+// reports whether every log shut down cleanly.
+func (d *Dir) closeLogs() (errs []error, clean bool) {
+	logs := make(chan *Log)
+	var (
+		mu sync.Mutex // guards errs and clean
+		wg sync.WaitGroup
+	)
+	clean = true
+	for range min(4*runtime.GOMAXPROCS(0), len(d.logs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for l := range logs {
+				err := l.Close()
+				ok := l.cleanlyClosed()
+				mu.Lock()
+				errs, clean = append(errs, err), clean && ok
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, l := range d.logs {
+		logs <- l
+	}
+	close(logs)
+	wg.Wait()
+	return errs, clean
 }
 
 func (d *Dir) closeAll() {

@@ -30,8 +30,12 @@ type epochCache struct {
 }
 
 // loadEpochCache reads the checkpoint; a missing file is an empty cache.
-func loadEpochCache(dir string) (*epochCache, error) {
+// exists false (the directory listing has no checkpoint) skips the read.
+func loadEpochCache(dir string, exists bool) (*epochCache, error) {
 	c := &epochCache{path: filepath.Join(dir, leaderEpochFile)}
+	if !exists {
+		return c, nil
+	}
 	rows, err := readCheckpoint(c.path, 2)
 	if err != nil {
 		return c, err

@@ -50,16 +50,25 @@ type indexFile struct {
 // openIndexFile opens or creates an index file and loads it. ok is false
 // when the content cannot be trusted by its shape alone (size not a multiple
 // of the entry size, or absurdly large); the caller then rebuilds it.
-func openIndexFile(path string, entrySize int, maxBytes int32) (idx *indexFile, ok bool, err error) {
+//
+// create says the file is new (the caller just made the segment); else an
+// existing empty file, the index of most idle partitions, is known from
+// one stat and never opened.
+func openIndexFile(path string, entrySize int, maxBytes int32, create bool) (idx *indexFile, ok bool, err error) {
+	idx = &indexFile{path: path, file: path, entrySize: entrySize, maxEntries: int(maxBytes) / entrySize}
+	if idx.maxEntries < 1 {
+		idx.maxEntries = 1
+	}
+	if !create {
+		if st, err := os.Stat(path); err == nil && st.Size() == 0 && st.Mode().IsRegular() {
+			return idx, true, nil
+		}
+	}
 	f, err := files.openTransient(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: open index: %w", err)
 	}
 	defer files.closeTransient(f)
-	idx = &indexFile{path: path, file: path, entrySize: entrySize, maxEntries: int(maxBytes) / entrySize}
-	if idx.maxEntries < 1 {
-		idx.maxEntries = 1
-	}
 	st, err := f.Stat()
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: stat index: %w", err)

@@ -88,6 +88,11 @@ type Log struct {
 
 	epochs    *epochCache
 	producers *producerState
+	// snapAt is the offset of a producer snapshot on disk that matches
+	// the producer table while the log end is there (-1: none known).
+	// Close writes no snapshot when snapAt is the log end, as Kafka
+	// takes none when nothing was appended since the last.
+	snapAt atomic.Int64
 
 	// txnMu guards txns, the transactions that may hold back the last
 	// stable offset, ordered by first offset. Writers change it with mu
@@ -406,6 +411,7 @@ func (l *Log) roll(now time.Time, base int64) error {
 		seg.remove()
 		return err
 	}
+	l.snapAt.Store(base)
 	if err := old.finish(); err != nil {
 		seg.remove()
 		return err
@@ -580,8 +586,11 @@ func (l *Log) shutdownLocked() error {
 	if err := l.active().finish(); err != nil {
 		return err
 	}
-	if err := writeSnapshot(l.dir, l.leo, l.producers); err != nil {
-		return err
+	if l.snapAt.Load() != l.leo {
+		if err := writeSnapshot(l.dir, l.leo, l.producers); err != nil {
+			return err
+		}
+		l.snapAt.Store(l.leo)
 	}
 	for _, s := range l.segs {
 		if s.needSync.Swap(false) {
@@ -593,8 +602,11 @@ func (l *Log) shutdownLocked() error {
 			}
 		}
 	}
-	if err := syncDir(l.dir); err != nil {
-		return err
+	if l.dirDirty.Swap(false) {
+		if err := syncDir(l.dir); err != nil {
+			l.dirDirty.Store(true)
+			return err
+		}
 	}
 	l.recoveryPoint.Store(l.leo)
 	return nil

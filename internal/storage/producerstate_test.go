@@ -7,6 +7,8 @@ import (
 	"hash/crc32"
 	"math"
 	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -167,5 +169,64 @@ func TestCorruptSnapshotFallsBack(t *testing.T) {
 	l, _ = d.Log("t", 0)
 	if ps := l.ProducerStates(); len(ps) != 1 || ps[0].LastSequence != 35 {
 		t.Fatalf("producer state after a corrupt snapshot: %+v", ps)
+	}
+}
+
+// TestIdleRestartsKeepProducersWithoutNewSnapshots: a clean close writes a
+// producer snapshot only when something was appended since the last one
+// (an empty log gets none), and producer state survives restarts in which
+// no snapshot was written.
+func TestIdleRestartsKeepProducersWithoutNewSnapshots(t *testing.T) {
+	path := t.TempDir()
+	d := openTestDir(t, path)
+	if _, err := d.CreateLog("empty", 0, [16]byte{}, Config{}); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := d.CreateLog("t", 0, [16]byte{}, Config{})
+	runSteps(t, l, []step{{name: "fill", pid: 9, epoch: 2, seq: 0, n: 3, wantBase: 0}})
+	d.Close()
+	snaps := func(topic string) []string {
+		t.Helper()
+		m, err := filepath.Glob(filepath.Join(path, topic+"-0", "*"+snapshotSuffix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if s := snaps("empty"); len(s) != 0 {
+		t.Fatalf("empty log has snapshots %v after a clean close", s)
+	}
+	first := snaps("t")
+	if len(first) != 1 {
+		t.Fatalf("want one snapshot after appends and a clean close, have %v", first)
+	}
+	st1, err := os.Stat(first[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // two idle restarts
+		d = openTestDir(t, path)
+		d.Close()
+	}
+	if s := snaps("t"); !slices.Equal(s, first) {
+		t.Fatalf("idle restarts changed the snapshots: %v, then %v", first, s)
+	}
+	if st2, _ := os.Stat(first[0]); !st2.ModTime().Equal(st1.ModTime()) {
+		t.Fatal("idle restart rewrote the snapshot")
+	}
+	if s := snaps("empty"); len(s) != 0 {
+		t.Fatalf("empty log has snapshots %v after idle restarts", s)
+	}
+	d = openTestDir(t, path)
+	defer d.Close()
+	l, _ = d.Log("t", 0)
+	runSteps(t, l, []step{
+		{name: "dup after idle restarts", pid: 9, epoch: 2, seq: 0, n: 3, wantBase: 0, wantDup: true},
+		{name: "fenced after idle restarts", pid: 9, epoch: 1, seq: 3, n: 1, wantErr: ErrInvalidProducerEpoch},
+		{name: "next after idle restarts", pid: 9, epoch: 2, seq: 3, n: 1, wantBase: 3},
+	})
+	e, _ := d.Log("empty", 0)
+	if e.LogEndOffset() != 0 {
+		t.Fatalf("empty log end %d", e.LogEndOffset())
 	}
 }

@@ -38,19 +38,28 @@ type logState struct {
 // newest usable snapshot and brought up to the log end by replaying headers.
 func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slog.Logger) (*Log, error) {
 	l := &Log{dir: dir, tp: tp, cfg: cfg.withDefaults(), logger: logger, producers: newProducerState(), skipCRC: st.sameBoot, recoverFrom: math.MaxInt64}
+	l.snapAt.Store(-1)
 	id, err := readPartitionMetadata(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	l.topicID = id
 	l.cleanerOffset.Store(st.cleanerOffset)
-	if err := completeSwaps(dir); err != nil {
+	names, err := listNames(dir)
+	if err != nil {
 		return nil, err
 	}
-	if err := removeStrayFiles(dir); err != nil {
+	if swapped, err := completeSwaps(dir, names); err != nil {
+		return nil, err
+	} else if swapped {
+		if names, err = listNames(dir); err != nil {
+			return nil, err
+		}
+	}
+	if names, err = removeStrayFiles(dir, names); err != nil {
 		return nil, err
 	}
-	l.epochs, err = loadEpochCache(dir)
+	l.epochs, err = loadEpochCache(dir, names.has(leaderEpochFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		// Rebuild the cache from every batch header: recover everything.
 		logger.Warn("leader epoch checkpoint unreadable, rebuilding it from the log", "partition", tp, "err", err)
@@ -58,13 +67,13 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 		st.clean, st.recoveryPoint = false, -1
 	}
 	epochsBefore := l.epochs.snapshot()
-	if err := l.loadSegments(st, time.Now()); err != nil {
+	if err := l.loadSegments(st, names, time.Now()); err != nil {
 		for _, s := range l.segs {
 			s.close()
 		}
 		return nil, err
 	}
-	if err := l.finishOpen(st, epochsBefore); err != nil {
+	if err := l.finishOpen(st, epochsBefore, names.offsets(snapshotSuffix)); err != nil {
 		l.Close()
 		return nil, err
 	}
@@ -73,7 +82,7 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 	return l, nil
 }
 
-func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry) error {
+func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry, snapshots []int64) error {
 	active := l.active()
 	l.leo = max(l.leo, active.base)
 	l.logStart = min(max(st.logStart, l.segs[0].base), l.leo)
@@ -85,7 +94,7 @@ func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry) error {
 			return err
 		}
 	}
-	if err := l.loadProducerState(min(l.leo, l.recoverFrom)); err != nil {
+	if err := l.loadProducerStateFrom(min(l.leo, l.recoverFrom), snapshots); err != nil {
 		return err
 	}
 	if st.clean {
@@ -107,12 +116,10 @@ func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry) error {
 	return err
 }
 
-// loadSegments opens every segment, checks or recovers them and sets leo.
-func (l *Log) loadSegments(st logState, now time.Time) error {
-	bases, err := listSegmentBases(l.dir)
-	if err != nil {
-		return err
-	}
+// loadSegments opens every segment in names, checks or recovers them and
+// sets leo.
+func (l *Log) loadSegments(st logState, names dirNames, now time.Time) error {
+	bases := names.offsets(logSuffix)
 	if len(bases) == 0 {
 		seg, err := createSegment(l.dir, max(st.logStart, 0), l.cfg, now)
 		if err != nil {
@@ -125,7 +132,7 @@ func (l *Log) loadSegments(st logState, now time.Time) error {
 	}
 	oks := make([]bool, 0, len(bases))
 	for _, b := range bases {
-		s, ok, err := openSegment(l.dir, b, l.cfg, now)
+		s, ok, err := openSegment(l.dir, b, l.cfg, names.has(segmentName(b, txnIndexSuffix)), now)
 		if err != nil {
 			return err
 		}
@@ -216,6 +223,12 @@ func (l *Log) checkTail(seg *segment, size int64) (int64, error) {
 	if ts, off, ok := seg.tidx.last(); ok {
 		seg.maxTS, seg.maxTSOffset = ts, off
 	}
+	if size == 0 {
+		// An empty segment (most of them, with many idle partitions):
+		// nothing to check, and its file stays closed.
+		seg.bytesSinceIndex = 0
+		return seg.base, nil
+	}
 	var buf []byte
 	next, _, cerr, err := l.scanBatches(seg, from, seg.base, size, &buf, func(_ int64, h *record.Header) error {
 		if h.MaxTimestamp > seg.maxTS {
@@ -229,7 +242,7 @@ func (l *Log) checkTail(seg *segment, size int64) (int64, error) {
 	if cerr != nil {
 		return 0, cerr
 	}
-	if size > 0 {
+	{
 		var hdr [record.HeaderSize]byte
 		h, err := seg.readHeader(0, size, hdr[:])
 		if err != nil {
@@ -361,11 +374,17 @@ func (l *Log) scanBatches(seg *segment, pos, next, size int64, buf *[]byte, fn f
 // which also rebuilds the transaction list and the txn index entries of
 // the markers replayed.
 func (l *Log) loadProducerState(upTo int64) error {
-	leo, first := l.leo, l.segs[0].base
 	all, err := listSnapshots(l.dir)
 	if err != nil {
 		return err
 	}
+	return l.loadProducerStateFrom(upTo, all)
+}
+
+// loadProducerStateFrom is loadProducerState with the snapshot offsets in
+// the directory already known (ascending).
+func (l *Log) loadProducerStateFrom(upTo int64, all []int64) error {
+	leo, first := l.leo, l.segs[0].base
 	// Snapshots past the log end describe batches that are gone.
 	var offs []int64
 	for _, off := range all {
@@ -378,6 +397,7 @@ func (l *Log) loadProducerState(upTo int64) error {
 		offs = append(offs, off)
 	}
 	from := first
+	l.snapAt.Store(-1)
 	l.producers.reset()
 	for i := len(offs) - 1; i >= 0; i-- {
 		if offs[i] > upTo {
@@ -392,7 +412,15 @@ func (l *Log) loadProducerState(upTo int64) error {
 		}
 		l.producers.replace(m)
 		from = max(offs[i], first)
+		if offs[i] == leo {
+			l.snapAt.Store(leo)
+		}
 		break
+	}
+	if from == leo && leo == first {
+		// An empty log: its next open replays nothing either, so it
+		// needs no snapshot.
+		l.snapAt.Store(leo)
 	}
 	l.producers.loaded(from)
 	l.txnsFromProducers()
@@ -462,18 +490,11 @@ func (l *Log) readMarker(seg *segment, pos int64, h *record.Header, buf []byte) 
 
 // listSegmentBases returns the base offsets of the .log files in dir.
 func listSegmentBases(dir string) ([]int64, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*"+logSuffix))
+	names, err := listNames(dir)
 	if err != nil {
 		return nil, err
 	}
-	var out []int64
-	for _, n := range names {
-		if off, ok := parseOffsetName(filepath.Base(n), logSuffix); ok {
-			out = append(out, off)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out, nil
+	return names.offsets(logSuffix), nil
 }
 
 // removeStrayFiles deletes leftovers of interrupted operations: temporary
@@ -481,21 +502,20 @@ func listSegmentBases(dir string) ([]int64, error) {
 // cleaner already dropped them), cleaner output never swapped in
 // (.cleaned) and index files whose segment is gone. completeSwaps runs
 // first, so no .swap file that matters is left.
-func removeStrayFiles(dir string) error {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("storage: list %s: %w", dir, err)
-	}
+func removeStrayFiles(dir string, names dirNames) (dirNames, error) {
 	// Which segments exist, from the same listing (a Stat per index file
 	// cost a third of opening 100,000 logs).
 	segs := make(map[int64]bool, 2)
-	for _, e := range ents {
-		if off, ok := parseOffsetName(e.Name(), logSuffix); ok {
+	for _, name := range names {
+		if off, ok := parseOffsetName(name, logSuffix); ok {
 			segs[off] = true
 		}
 	}
-	for _, e := range ents {
-		name := e.Name()
+	var ferr error
+	names = names.without(func(name string) bool {
+		if ferr != nil {
+			return false
+		}
 		stray := strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, deletedSuffix) ||
 			strings.HasSuffix(name, cleanedSuffix) || strings.HasSuffix(name, swapSuffix)
 		for _, suffix := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix, keysSuffix} {
@@ -503,11 +523,14 @@ func removeStrayFiles(dir string) error {
 				stray = true
 			}
 		}
-		if stray {
-			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("storage: remove stray file: %w", err)
-			}
+		if !stray {
+			return false
 		}
-	}
-	return nil
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			ferr = fmt.Errorf("storage: remove stray file: %w", err)
+			return false
+		}
+		return true
+	})
+	return names, ferr
 }

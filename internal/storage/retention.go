@@ -147,6 +147,9 @@ func (l *Log) deleteOldestLocked(n int, start int64, now time.Time) error {
 	}
 	first := l.segs[0].base
 	errs = append(errs, deleteSnapshots(l.dir, func(off int64) bool { return off < first }))
+	if l.snapAt.Load() < first {
+		l.snapAt.Store(-1)
+	}
 	// An open transaction whose first batch went stays open until its
 	// marker (as in Kafka); it holds the last stable offset at the log
 	// start.

@@ -35,7 +35,12 @@ var segmentSuffixes = [...]string{logSuffix, indexSuffix, timeIndexSuffix, txnIn
 // segmentPath names a segment or snapshot file the way Kafka does: the base
 // offset in 20 zero-padded digits followed by the suffix.
 func segmentPath(dir string, base int64, suffix string) string {
-	return filepath.Join(dir, fmt.Sprintf("%020d%s", base, suffix))
+	return filepath.Join(dir, segmentName(base, suffix))
+}
+
+// segmentName is the name of a segment's file: base as 20 digits, then suffix.
+func segmentName(base int64, suffix string) string {
+	return fmt.Sprintf("%020d%s", base, suffix)
 }
 
 // segment is one .log file with its two indexes. Its base offset is the
@@ -104,36 +109,37 @@ func createSegment(dir string, base int64, cfg Config, now time.Time) (*segment,
 			return nil, fmt.Errorf("storage: create segment: %w", err)
 		}
 	}
-	s, _, err := openSegmentFiles(dir, base, file, 0, cfg, now)
+	s, _, err := openSegmentFiles(dir, base, file, 0, false, true, cfg, now)
 	return s, err
 }
 
 // openSegment opens an existing segment. indexesOK is false when an index
 // file is malformed by its shape; the caller rebuilds it. The .log file
-// is opened only when first used.
-func openSegment(dir string, base int64, cfg Config, now time.Time) (s *segment, indexesOK bool, err error) {
+// is opened only when first used. hasTxnIndex tells whether the segment
+// has a .txnindex file (the caller listed the directory).
+func openSegment(dir string, base int64, cfg Config, hasTxnIndex bool, now time.Time) (s *segment, indexesOK bool, err error) {
 	path := segmentPath(dir, base, logSuffix)
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: open segment: %w", err)
 	}
-	return openSegmentFiles(dir, base, newSegFile(files, path), st.Size(), cfg, now)
+	return openSegmentFiles(dir, base, newSegFile(files, path), st.Size(), hasTxnIndex, false, cfg, now)
 }
 
 // openSegmentFiles loads the indexes of a segment whose .log file is file.
 // On error file is killed.
-func openSegmentFiles(dir string, base int64, file *segFile, size int64, cfg Config, now time.Time) (*segment, bool, error) {
-	idx, ok1, err := openIndexFile(segmentPath(dir, base, indexSuffix), offsetEntrySize, cfg.SegmentIndexBytes)
+func openSegmentFiles(dir string, base int64, file *segFile, size int64, hasTxnIndex, create bool, cfg Config, now time.Time) (*segment, bool, error) {
+	idx, ok1, err := openIndexFile(segmentPath(dir, base, indexSuffix), offsetEntrySize, cfg.SegmentIndexBytes, create)
 	if err != nil {
 		file.kill()
 		return nil, false, err
 	}
-	tidx, ok2, err := openIndexFile(segmentPath(dir, base, timeIndexSuffix), timeEntrySize, cfg.SegmentIndexBytes)
+	tidx, ok2, err := openIndexFile(segmentPath(dir, base, timeIndexSuffix), timeEntrySize, cfg.SegmentIndexBytes, create)
 	if err != nil {
 		file.kill()
 		return nil, false, err
 	}
-	txn, err := openTxnIndex(segmentPath(dir, base, txnIndexSuffix), base)
+	txn, err := openTxnIndex(segmentPath(dir, base, txnIndexSuffix), base, hasTxnIndex)
 	if err != nil {
 		file.kill()
 		return nil, false, err
@@ -277,10 +283,11 @@ func (s *segment) finish() error {
 		}
 		s.keys = nil
 	}
-	if ts, off := s.maxTimestamp(); ts >= 0 {
-		s.tidx.maybeAdd(ts, off)
+	// A segment nothing was written to since its last fsync needs none
+	// (closing 100,000 idle logs was an fsync each).
+	if ts, off := s.maxTimestamp(); ts >= 0 && s.tidx.maybeAdd(ts, off) {
+		s.needSync.Store(true)
 	}
-	s.needSync.Store(true)
 	return s.writePending()
 }
 

@@ -50,13 +50,14 @@ func (x *timeIndex) last() (ts int64, offset int64, ok bool) {
 
 // maybeAdd appends (ts, offset) only if ts is above the last entry's
 // timestamp, keeping timestamps strictly increasing as Kafka does.
-func (x *timeIndex) maybeAdd(ts int64, offset int64) {
+func (x *timeIndex) maybeAdd(ts int64, offset int64) bool {
 	if lastTS, _, ok := x.last(); ok && ts <= lastTS {
-		return
+		return false
 	}
 	binary.BigEndian.PutUint64(x.scratch[0:], uint64(ts))
 	binary.BigEndian.PutUint32(x.scratch[8:], uint32(int32(offset-x.base)))
 	x.appendEntry(x.scratch[:])
+	return true
 }
 
 // countBefore returns how many entries point at offsets below offset.

@@ -74,8 +74,12 @@ func newTxnIndex(path string, base int64) *txnIndex {
 // that cannot be right (version, offsets outside the segment, out of
 // order) are kept out of memory and reported in x.bad. Only I/O errors
 // are returned.
-func openTxnIndex(path string, base int64) (*txnIndex, error) {
+// exists false (the directory listing has no such file) skips the open.
+func openTxnIndex(path string, base int64, exists bool) (*txnIndex, error) {
 	x := newTxnIndex(path, base)
+	if !exists {
+		return x, nil
+	}
 	f, err := files.openTransient(path, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return x, nil
