@@ -84,6 +84,7 @@ var controllerAPIs = map[int16]bool{
 	kmsg.DescribeACLs.Int16():               true,
 	kmsg.CreateACLs.Int16():                 true,
 	kmsg.DeleteACLs.Int16():                 true,
+	kmsg.AlterClientQuotas.Int16():          true,
 }
 
 // supportedKeys returns the API keys in ascending order.

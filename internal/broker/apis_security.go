@@ -14,6 +14,9 @@ func securityAPIs() map[int16]api {
 		kmsg.DescribeACLs.Int16(): {0, 3, now(handleDescribeACLs)},
 		kmsg.CreateACLs.Int16():   {0, 3, now(handleCreateACLs)},
 		kmsg.DeleteACLs.Int16():   {0, 3, now(handleDeleteACLs)},
+		// Client quotas (quota.go); the values live in the metadata log.
+		kmsg.DescribeClientQuotas.Int16(): {0, 1, now(handleDescribeClientQuotas)},
+		kmsg.AlterClientQuotas.Int16():    {0, 1, handleAlterClientQuotas},
 	}
 }
 
