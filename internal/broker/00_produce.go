@@ -338,5 +338,6 @@ func produceOne(b *Broker, part *partition.Partition, records []byte, legacy boo
 	}
 	rp.BaseOffset = res.BaseOffset
 	rp.LogStartOffset = res.LogStartOffset
+	b.metrics.produced(part.Topic, len(batch), h.NumRecords)
 	return nil
 }

@@ -84,6 +84,7 @@ func (f *fetch) attempt(final bool) bool {
 	}
 	resp.Topics = append(resp.Topics, f.unknownIDs...)
 	f.plan.done()
+	f.b.metrics.fetched(resp, f.req.Version, slices, replicaID(f.req) >= 0)
 	f.p.fetch = slices
 	f.p.complete(resp)
 	return true
@@ -95,6 +96,8 @@ func (f *fetch) wait(maxWait time.Duration) {
 	if hook := fetchWaitHook.Load(); hook != nil {
 		(*hook)()
 	}
+	f.b.metrics.fetchWaiting.Add(1)
+	defer f.b.metrics.fetchWaiting.Add(-1)
 	w := partition.NewWaiter()
 	var watched []*partition.Partition
 	for _, fp := range f.plan.parts {

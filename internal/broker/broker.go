@@ -34,6 +34,7 @@ type Broker struct {
 	peers         peers          // clients to other brokers (apis_txn.go)
 	sasl          saslUsers      // SASL listeners' settings (apis_sasl.go)
 	authz         *authorizer    // ACLs (authorize.go); nil: no authorizer.class.name
+	metrics       *brokerMetrics // request-path metrics (metrics.go)
 
 	lns     []*listener // one per broker listener, in configuration order
 	conns   sync.WaitGroup
@@ -52,6 +53,7 @@ func New(cfg *config.Config, meta *metadata.Store, parts *partition.Manager, log
 		now:           time.Now,
 		live:          map[*conn]struct{}{},
 		budget:        newBudget(cfg.QueuedMaxRequestBytes),
+		metrics:       newBrokerMetrics(),
 	}
 	b.authz = newAuthorizer(cfg, meta, logger)
 	b.groups = newGroupCoordinator(cfg, b)
@@ -204,6 +206,7 @@ func (b *Broker) serveConn(c *conn) bool {
 	}
 	b.live[c] = struct{}{}
 	b.mu.Unlock()
+	b.metrics.connOpened(c.listener.Name)
 	b.nconns.Add(1)
 	b.conns.Add(1)
 	go func() {

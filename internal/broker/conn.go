@@ -83,12 +83,18 @@ type pending struct {
 	closeDelay time.Duration
 	fetch      []fileSlice // record data spliced into a fetch response
 	close      bool        // close the connection after sending
+
+	// Timing for the request metrics (mono() readings): the frame's
+	// first bytes, the handler's start, the response ready (0: no
+	// handler). Written before the writer reads them (queue, ready).
+	arrived, started, readyAt int64
 }
 
 // complete hands the response to the writer. Only the first call counts.
 func (p *pending) complete(resp kmsg.Response) {
 	p.once.Do(func() {
 		p.resp = resp
+		p.readyAt = mono()
 		close(p.ready)
 	})
 }
@@ -178,6 +184,7 @@ func (c *conn) readLoop() error {
 			return err
 		}
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+		arrived := mono()
 		if s := c.sasl; s != nil && s.raw && !s.authenticated {
 			// After SaslHandshake v0 the client sends bare tokens.
 			p, err := c.rawSASLToken(size)
@@ -212,6 +219,7 @@ func (c *conn) readLoop() error {
 			c.release(int64(size))
 			return err
 		}
+		p.arrived = arrived
 		select {
 		case c.queue <- p:
 		case <-c.done:
@@ -227,7 +235,7 @@ func (c *conn) handle(buf []byte, held int64) (*pending, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pending{corr: h.corr, key: h.key, version: h.version, ready: make(chan struct{}), held: held, frame: buf}
+	p := &pending{corr: h.corr, key: h.key, version: h.version, ready: make(chan struct{}), held: held, frame: buf, started: mono()}
 	api, known := apiTable[h.key]
 	if h.key == kmsg.ApiVersions.Int16() && h.version > api.max {
 		// KIP-511: answer a v0 body with the supported ranges so the
@@ -319,7 +327,9 @@ func (c *conn) writeLoop() {
 			}
 			continue
 		}
+		writeStart := mono()
 		err := c.write(p)
+		c.b.metrics.requestDone(p, writeStart)
 		releaseAll(p.fetch)
 		c.releaseFrame(p, true)
 		if err == nil && p.close && p.closeDelay > 0 {

@@ -3,6 +3,7 @@ package broker
 import (
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -49,6 +50,8 @@ type sessionCache struct {
 	mu       sync.Mutex // guards sessions
 	slots    int
 	sessions map[int32]*fetchSession
+	// evictions counts sessions evicted for a new one (metrics).
+	evictions atomic.Uint64
 }
 
 func newSessionCache(slots int) *sessionCache {
@@ -70,6 +73,7 @@ func (sc *sessionCache) create(now time.Time) *fetchSession {
 			}
 		}
 		delete(sc.sessions, oldest.id)
+		sc.evictions.Add(1)
 	}
 	s := &fetchSession{index: map[partKey]*fetchPart{}, lastUsed: now} // epoch 0 now; done moves it to 1
 	for s.id == 0 || sc.sessions[s.id] != nil {

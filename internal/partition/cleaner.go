@@ -80,6 +80,8 @@ func (m *Manager) applyRetention(now time.Time) {
 		}
 		deleted += n
 	}
+	m.stats.RetentionPasses.Add(1)
+	m.stats.RetentionSegmentsDeleted.Add(uint64(deleted))
 	if deleted > 0 {
 		if err := m.dir.Checkpoint(); err != nil {
 			m.logger.Error("writing checkpoints after retention", "err", err)
@@ -157,10 +159,14 @@ func (m *Manager) cleanDirtiest(now time.Time, throttle *storage.Throttler, mapB
 	}
 	// The pass's heavy work runs at a low CPU priority (runBackground):
 	// produce and fetch requests come first.
+	start := time.Now()
 	st, err := best.log.Clean(now, storage.CleanOptions{
 		Limit: best.HighWatermark(), Throttle: throttle, MaxMapBytes: mapBytes, Cancel: m.stop,
 		Background: runBackground,
 	}, false)
+	if !errors.Is(err, storage.ErrCleanCanceled) && !errors.Is(err, storage.ErrClosed) {
+		m.stats.cleaned(st, time.Since(start), err)
+	}
 	switch {
 	case errors.Is(err, storage.ErrCleanCanceled), errors.Is(err, storage.ErrClosed):
 		return false

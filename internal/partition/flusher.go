@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/samsa-streaming/samsa/internal/storage"
 )
@@ -100,7 +101,9 @@ func (f *Flusher) flush(p *Partition, cbs []func(error)) {
 	// The end position is read before the fsync: everything up to it is
 	// in the file, so the fsync makes at least that much durable.
 	end := p.log.EndPosition()
+	start := time.Now()
 	_, err := p.log.Flush()
+	p.observeFlush(start)
 	if err != nil {
 		if errors.Is(err, storage.ErrLogFailed) {
 			f.logger.Error("fsync failed; the partition stops accepting writes", "topic", p.Topic, "partition", p.Index, "err", err)

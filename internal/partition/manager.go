@@ -64,6 +64,8 @@ type Manager struct {
 	latest   atomic.Pointer[metadata.Image]
 	createMu sync.Mutex
 	creating sync.Map // topic id -> struct{}: a creation is queued or running
+
+	stats Stats // background work, for metrics (metrics.go)
 }
 
 // asyncCreateMin is the number of partitions to create here from which
@@ -265,6 +267,7 @@ func (m *Manager) ensureTopic(im *metadata.Image, t *metadata.Topic) error {
 		p := newPartition(t.Name, i, t.ID, l, tc, t.Partitions[i].LeaderEpoch, m.flusher, m.cfg.NodeID)
 		p.alterISR = m.alterISR
 		p.logFailed = m.logFailed
+		p.stats = &m.stats
 		m.mu.Lock()
 		m.parts[TopicPartition{t.Name, i}] = p
 		m.mu.Unlock()

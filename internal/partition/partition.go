@@ -43,6 +43,7 @@ type Partition struct {
 	// Manager; nil in tests without one). It must not block; called once.
 	logFailed     func(p *Partition)
 	logFailedOnce sync.Once
+	stats         *Stats // the Manager's (nil in tests without one)
 
 	mu          sync.Mutex // guards the fields below
 	cfg         config.Topic
@@ -416,6 +417,7 @@ func (p *Partition) flushIfDue(now time.Time) error {
 	if !due {
 		return nil
 	}
+	defer p.observeFlush(time.Now())
 	_, err := p.log.Flush()
 	return err
 }

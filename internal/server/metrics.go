@@ -54,7 +54,7 @@ func (s *Server) registerMetrics() {
 	if s.registry == nil || s.broker == nil {
 		return
 	}
-	// The broker's own metrics come in the next step.
+	s.broker.RegisterMetrics(s.registry)
 }
 
 // ready is /readyz's check: the logs are loaded, the listeners accept,

@@ -1,0 +1,211 @@
+package broker
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/metrics"
+)
+
+// brokerMetrics are the metrics updated on the request path. They must
+// cost next to nothing there: every per-API series is resolved once, on
+// the API's first request, into an array indexed by API key; per-topic
+// traffic is plain atomics found with one sync.Map lookup per topic of a
+// request, exported by the collector at scrape time. Everything that is a
+// state (sizes, offsets, lag, connections) is not kept here at all: the
+// collector (metrics_collector.go) reads it when scraped.
+type brokerMetrics struct {
+	apiMu sync.Mutex // serialises creating an apiMetrics
+	apis  [kmsg.MaxKey + 1]atomic.Pointer[apiMetrics]
+
+	requests, requestBytes                  *prometheus.CounterVec
+	errors                                  *prometheus.CounterVec
+	queue, handling, respQueue, send, total *prometheus.HistogramVec
+	errCounters                             sync.Map // errKey -> prometheus.Counter
+
+	topics sync.Map // topic name -> *topicStats
+
+	fetchWaiting        atomic.Int64  // fetches long-polling (Kafka's fetch purgatory)
+	replicationBytesOut atomic.Uint64 // record bytes sent to followers
+	connsOpened         sync.Map      // listener name -> *atomic.Uint64
+	isrShrinks          atomic.Uint64 // ISR shrinks of partitions this broker leads
+	isrExpands          atomic.Uint64
+}
+
+// apiMetrics are one API's pre-resolved series.
+type apiMetrics struct {
+	requests, bytes                         prometheus.Counter
+	queue, handling, respQueue, send, total prometheus.Observer
+}
+
+// topicStats is one topic's traffic through this broker.
+type topicStats struct {
+	bytesIn, recordsIn, bytesOut atomic.Uint64
+}
+
+type errKey struct{ api, code int16 }
+
+func newBrokerMetrics() *brokerMetrics {
+	ns := metrics.Namespace
+	hist := func(name, help string) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: name, Help: help, Buckets: metrics.LatencyBuckets}, []string{"api"})
+	}
+	return &brokerMetrics{
+		requests:     prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "requests_total", Help: "Requests answered (or, for acks=0 produce, handled), by API."}, []string{"api"}),
+		requestBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "request_bytes_total", Help: "Request frame bytes received, by API."}, []string{"api"}),
+		errors:       prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "request_errors_total", Help: "Error codes in responses (top-level and per partition), by API and Kafka error name."}, []string{"api", "error"}),
+		queue:        hist("request_queue_seconds", "From the request's first bytes to its handler starting: frame read, memory budget wait, decoding."),
+		handling:     hist("request_handling_seconds", "From the handler starting to the response being ready, including waits for replication, fsync or fetch data (Kafka's local + remote time)."),
+		respQueue:    hist("response_queue_seconds", "From the response being ready to the connection starting to send it (waiting behind earlier responses on the connection)."),
+		send:         hist("response_send_seconds", "Time to write the response to the socket."),
+		total:        hist("request_total_seconds", "From the request's first bytes to its response written."),
+	}
+}
+
+// collectors are the registered metric vectors.
+func (m *brokerMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.requests, m.requestBytes, m.errors, m.queue, m.handling, m.respQueue, m.send, m.total}
+}
+
+// api returns key's series, creating them on its first request; nil for a
+// key kmsg does not know.
+func (m *brokerMetrics) api(key int16) *apiMetrics {
+	if key < 0 || int(key) >= len(m.apis) {
+		return nil
+	}
+	if a := m.apis[key].Load(); a != nil {
+		return a
+	}
+	m.apiMu.Lock()
+	defer m.apiMu.Unlock()
+	if a := m.apis[key].Load(); a != nil {
+		return a
+	}
+	name := kmsg.NameForKey(key)
+	if name == "" {
+		return nil
+	}
+	a := &apiMetrics{
+		requests: m.requests.WithLabelValues(name), bytes: m.requestBytes.WithLabelValues(name),
+		queue: m.queue.WithLabelValues(name), handling: m.handling.WithLabelValues(name),
+		respQueue: m.respQueue.WithLabelValues(name), send: m.send.WithLabelValues(name),
+		total: m.total.WithLabelValues(name),
+	}
+	m.apis[key].Store(a)
+	return a
+}
+
+// monoBase anchors mono.
+var monoBase = time.Now()
+
+// mono is a monotonic clock reading in nanoseconds, for request timing.
+func mono() int64 { return int64(time.Since(monoBase)) }
+
+func seconds(ns int64) float64 { return float64(max(ns, 0)) / 1e9 }
+
+// requestDone records a response written at mono() now, whose write
+// started at writeStart.
+func (m *brokerMetrics) requestDone(p *pending, writeStart int64) {
+	if p.bare || p.started == 0 {
+		return // a bare SASL token, not a Kafka request
+	}
+	a := m.api(p.key)
+	if a == nil {
+		return
+	}
+	now := mono()
+	a.requests.Inc()
+	a.bytes.Add(float64(p.held))
+	ready := p.readyAt
+	if ready == 0 {
+		ready = p.started // answered without a handler (raw)
+	}
+	if p.arrived != 0 {
+		a.queue.Observe(seconds(p.started - p.arrived))
+		a.total.Observe(seconds(now - p.arrived))
+	}
+	a.handling.Observe(seconds(ready - p.started))
+	a.respQueue.Observe(seconds(writeStart - ready))
+	a.send.Observe(seconds(now - writeStart))
+	if p.resp != nil {
+		eachErrorCode(p.resp, func(code int16) { m.countError(p.key, code) })
+	}
+}
+
+// countError counts one error code in a response of API key.
+func (m *brokerMetrics) countError(key, code int16) {
+	if code == 0 {
+		return
+	}
+	k := errKey{key, code}
+	if c, ok := m.errCounters.Load(k); ok {
+		c.(prometheus.Counter).Inc()
+		return
+	}
+	name := "UNKNOWN"
+	if e, ok := kerr.ErrorForCode(code).(*kerr.Error); ok {
+		name = e.Message
+	}
+	c, _ := m.errCounters.LoadOrStore(k, m.errors.WithLabelValues(kmsg.NameForKey(key), name))
+	c.(prometheus.Counter).Inc()
+}
+
+// topic returns a topic's traffic counters.
+func (m *brokerMetrics) topic(name string) *topicStats {
+	if t, ok := m.topics.Load(name); ok {
+		return t.(*topicStats)
+	}
+	t, _ := m.topics.LoadOrStore(name, &topicStats{})
+	return t.(*topicStats)
+}
+
+// produced counts a batch appended by a producer.
+func (m *brokerMetrics) produced(topic string, bytes int, records int32) {
+	t := m.topic(topic)
+	t.bytesIn.Add(uint64(bytes))
+	t.recordsIn.Add(uint64(max(records, 0)))
+}
+
+// fetched counts the record bytes of a completed fetch response: each
+// partition's spliced file range (v4+, markers in resp in slice order) or
+// its down-converted records (v0-v3). A follower's fetch counts as
+// replication, not as the topic's bytes out, as in Kafka (KIP-153).
+func (m *brokerMetrics) fetched(resp *kmsg.FetchResponse, version int16, slices []fileSlice, follower bool) {
+	k := 0
+	for i := range resp.Topics {
+		rt := &resp.Topics[i]
+		var n int64
+		for j := range rt.Partitions {
+			rb := rt.Partitions[j].RecordBatches
+			switch {
+			case version < 4:
+				n += int64(len(rb))
+			case len(rb) == markerSize && k < len(slices):
+				n += slices[k].size
+				k++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		if follower {
+			m.replicationBytesOut.Add(uint64(n))
+		} else {
+			m.topic(rt.Topic).bytesOut.Add(uint64(n))
+		}
+	}
+}
+
+// connOpened counts a connection accepted on a listener.
+func (m *brokerMetrics) connOpened(listener string) {
+	c, ok := m.connsOpened.Load(listener)
+	if !ok {
+		c, _ = m.connsOpened.LoadOrStore(listener, new(atomic.Uint64))
+	}
+	c.(*atomic.Uint64).Add(1)
+}
