@@ -45,6 +45,9 @@ type indexFile struct {
 	buf      []byte       // every entry, the file's content followed by the pending tail
 	written  int          // length of the prefix of buf already written to the file; writer-only
 	needSync atomic.Bool  // written or truncated since the last fsync
+	// malformed says the file holds bytes buf does not (its shape was
+	// bad at open): reset must truncate it. writer-only
+	malformed bool
 }
 
 // openIndexFile opens or creates an index file and loads it. ok is false
@@ -75,6 +78,7 @@ func openIndexFile(path string, entrySize int, maxBytes int32, create bool) (idx
 	}
 	size := st.Size()
 	if size%int64(entrySize) != 0 || size > maxIndexFileBytes {
+		idx.malformed = true
 		return idx, false, nil
 	}
 	buf := make([]byte, size)
@@ -145,8 +149,14 @@ func (x *indexFile) truncateEntries(n int) error {
 	return nil
 }
 
+// empty reports whether the index and its file hold no entry.
+func (x *indexFile) empty() bool { return len(x.buf) == 0 && x.written == 0 && !x.malformed }
+
 // reset empties the index so it can be rebuilt.
 func (x *indexFile) reset() error {
+	if x.empty() {
+		return nil
+	}
 	x.mu.Lock()
 	x.buf = x.buf[:0]
 	x.mu.Unlock()
@@ -154,6 +164,7 @@ func (x *indexFile) reset() error {
 	if err := os.Truncate(x.file, 0); err != nil {
 		return fmt.Errorf("storage: truncate index %s: %w", x.path, err)
 	}
+	x.malformed = false
 	x.needSync.Store(true)
 	return nil
 }

@@ -292,10 +292,15 @@ func (l *Log) recoverSegments(from int) error {
 // batches. cerr describes the first bad batch (at badPos); err is an I/O
 // error that stops the open.
 func (l *Log) recoverSegment(seg *segment, next int64, buf *[]byte) (_ int64, badPos int64, cerr, err error) {
+	// An empty segment with empty indexes (an idle partition's) has
+	// nothing to check or rebuild, and nothing to fsync afterwards.
+	changes := seg.size.Load() > 0 || !seg.idx.empty() || !seg.tidx.empty()
 	if err := seg.resetState(); err != nil {
 		return 0, 0, nil, err
 	}
-	seg.needSync.Store(true)
+	if changes {
+		seg.needSync.Store(true)
+	}
 	return l.scanBatches(seg, 0, next, seg.size.Load(), buf, func(pos int64, h *record.Header) error {
 		l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset)
 		return seg.indexBatch(pos, h, l.cfg.IndexIntervalBytes)
