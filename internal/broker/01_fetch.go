@@ -44,6 +44,9 @@ func handleFetch(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	if req.Version < 3 || maxBytes <= 0 || maxBytes > b.cfg.FetchMaxBytes {
 		maxBytes = b.cfg.FetchMaxBytes
 	}
+	if replicaID(req) < 0 {
+		maxBytes = rc.fetchQuotaMax(maxBytes) // consumer_byte_rate (quota.go)
+	}
 	f := &fetch{b: b, rc: rc, req: req, p: p, plan: plan, maxBytes: maxBytes, unknownIDs: unknownIDs}
 	if f.attempt(false) {
 		return
@@ -77,6 +80,16 @@ func (f *fetch) attempt(final bool) bool {
 		f.plan.done()
 		return true
 	default:
+	}
+	if replicaID(f.req) < 0 {
+		if d := f.rc.fetchThrottle(bytes); d > 0 {
+			// Over consumer_byte_rate: answered empty with the throttle
+			// time, and muted, as Kafka answers a throttled fetch.
+			releaseAll(slices)
+			slices = nil
+			resp = f.req.ResponseKind().(*kmsg.FetchResponse)
+			f.p.throttle = d
+		}
 	}
 	if f.plan.session != nil {
 		resp.SessionID = f.plan.session.id

@@ -34,6 +34,7 @@ type Broker struct {
 	peers         peers          // clients to other brokers (apis_txn.go)
 	sasl          saslUsers      // SASL listeners' settings (apis_sasl.go)
 	authz         *authorizer    // ACLs (authorize.go); nil: no authorizer.class.name
+	quotas        *quotas        // client quotas and connection limits (quota.go)
 	metrics       *brokerMetrics // request-path metrics (metrics.go)
 
 	lns     []*listener // one per broker listener, in configuration order
@@ -56,6 +57,7 @@ func New(cfg *config.Config, meta *metadata.Store, parts *partition.Manager, log
 		metrics:       newBrokerMetrics(),
 	}
 	b.authz = newAuthorizer(cfg, meta, logger)
+	b.quotas = newQuotas(b)
 	b.groups = newGroupCoordinator(cfg, b)
 	b.txns = newTxnCoordinator(cfg, b)
 	return b
@@ -175,9 +177,11 @@ func (b *Broker) accept(l *listener) {
 			b.logger.Info("accepting connections again", "failed_accepts", failed)
 			failed, backoff = 0, 0
 		}
-		if int(b.nconns.Load()) >= b.cfg.MaxConnections {
-			b.logger.Warn("max.connections reached; closing new connection", "remote", nc.RemoteAddr())
-			nc.Close()
+		// Connection limits (quota_conn.go): waits for a slot, or refuses.
+		if !b.quotas.conns.admit(l.cfg.Name, nc) {
+			if b.closing.Load() {
+				return
+			}
 			continue
 		}
 		c := newConn(b, nc)
@@ -213,6 +217,9 @@ func (b *Broker) serveConn(c *conn) bool {
 		defer b.conns.Done()
 		defer b.nconns.Add(-1)
 		c.serve()
+		if !c.controller {
+			b.quotas.conns.release(c.listener.Name, c.nc)
+		}
 		b.mu.Lock()
 		delete(b.live, c)
 		b.mu.Unlock()
@@ -239,6 +246,7 @@ func (b *Broker) ServeController(nc net.Conn) {
 // goroutines. In-flight produce requests finish their appends first.
 func (b *Broker) Close(ctx context.Context) error {
 	b.closing.Store(true)
+	b.quotas.conns.close()
 	defer b.groups.Close() // after the connections, so no request is mid-step
 	defer b.txns.Close()
 	defer b.peers.close()

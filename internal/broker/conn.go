@@ -51,6 +51,10 @@ type conn struct {
 	// any request is handled (the TLS handshake, SASL) and read by
 	// handlers for authorization.
 	principal atomic.Pointer[string]
+
+	// mutedUntil (unix ns) holds the reader while the client is throttled
+	// (quota.go): none of its requests is handled before then.
+	mutedUntil atomic.Int64
 }
 
 // anonymous is the principal of an unauthenticated connection, as Kafka's
@@ -83,6 +87,13 @@ type pending struct {
 	closeDelay time.Duration
 	fetch      []fileSlice // record data spliced into a fetch response
 	close      bool        // close the connection after sending
+
+	// Client quotas (quota.go), set only while some quota exists: the
+	// client id, a throttle the handler found (a fetch over its quota),
+	// and the request-time quota's.
+	clientID    string
+	throttle    time.Duration
+	reqThrottle atomic.Int64
 
 	// Timing for the request metrics (mono() readings): the frame's
 	// first bytes, the handler's start, the response ready (0: no
@@ -213,6 +224,11 @@ func (c *conn) readLoop() error {
 			c.release(int64(size))
 			return err
 		}
+		if c.b.quotas.mgr.Enabled() && !c.waitMuted() {
+			putFrame(buf)
+			c.release(int64(size))
+			return net.ErrClosed
+		}
 		p, err := c.handle(buf, int64(size))
 		if err != nil {
 			putFrame(buf)
@@ -275,7 +291,15 @@ func (c *conn) handle(buf []byte, held int64) (*pending, error) {
 	if err := req.ReadFrom(body); err != nil {
 		return nil, fmt.Errorf("decoding %s v%d: %w", kmsg.NameForKey(h.key), h.version, err)
 	}
-	api.handle(&reqCtx{c: c, clientID: h.clientID}, p, req)
+	rc := &reqCtx{c: c, clientID: h.clientID}
+	if c.b.quotas.mgr.Enabled() {
+		p.clientID = h.clientID
+		start := time.Now()
+		api.handle(rc, p, req)
+		c.recordHandled(p, h.clientID, time.Since(start))
+		return p, nil
+	}
+	api.handle(rc, p, req)
 	return p, nil
 }
 
@@ -328,6 +352,9 @@ func (c *conn) writeLoop() {
 			continue
 		}
 		writeStart := mono()
+		if c.b.quotas.mgr.Enabled() {
+			c.applyThrottle(p)
+		}
 		err := c.write(p)
 		c.b.metrics.requestDone(p, writeStart)
 		releaseAll(p.fetch)
