@@ -1048,10 +1048,10 @@ func createCleaned(dir string, base int64, cfg Config, now time.Time) (*segment,
 	if err != nil {
 		return nil, fmt.Errorf("storage: create cleaned segment: %w", err)
 	}
-	idx, _, err := openIndexFile(paths[1], offsetEntrySize, cfg.SegmentIndexBytes, true)
+	idx, _, err := openIndexFile(paths[1], offsetEntrySize, cfg.SegmentIndexBytes, nil)
 	if err == nil {
 		var tidx *indexFile
-		if tidx, _, err = openIndexFile(paths[2], timeEntrySize, cfg.SegmentIndexBytes, true); err == nil {
+		if tidx, _, err = openIndexFile(paths[2], timeEntrySize, cfg.SegmentIndexBytes, nil); err == nil {
 			idx.path, tidx.path = segmentPath(dir, base, indexSuffix), segmentPath(dir, base, timeIndexSuffix)
 			txn := newTxnIndex(segmentPath(dir, base, txnIndexSuffix), base)
 			txn.create = paths[3] // created only if the group carries entries

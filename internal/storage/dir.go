@@ -420,10 +420,10 @@ func writePartitionMetadata(dir string, id [16]byte) error {
 	return writeFileAtomic(filepath.Join(dir, partitionMetaFile), []byte(data))
 }
 
-func readPartitionMetadata(dir string) ([16]byte, error) {
+func readPartitionMetadata(root *os.Root) ([16]byte, error) {
 	var id [16]byte
-	path := filepath.Join(dir, partitionMetaFile)
-	b, err := os.ReadFile(path)
+	path := filepath.Join(root.Name(), partitionMetaFile)
+	b, err := root.ReadFile(partitionMetaFile)
 	if err != nil {
 		return id, err
 	}

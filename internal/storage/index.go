@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -54,16 +55,16 @@ type indexFile struct {
 // when the content cannot be trusted by its shape alone (size not a multiple
 // of the entry size, or absurdly large); the caller then rebuilds it.
 //
-// create says the file is new (the caller just made the segment); else an
-// existing empty file, the index of most idle partitions, is known from
-// one stat and never opened.
-func openIndexFile(path string, entrySize int, maxBytes int32, create bool) (idx *indexFile, ok bool, err error) {
+// root is nil for a new file (the caller just made the segment); else it
+// is the existing segment's directory, and an empty file, the index of
+// most idle partitions, is known from one stat there and never opened.
+func openIndexFile(path string, entrySize int, maxBytes int32, root *os.Root) (idx *indexFile, ok bool, err error) {
 	idx = &indexFile{path: path, file: path, entrySize: entrySize, maxEntries: int(maxBytes) / entrySize}
 	if idx.maxEntries < 1 {
 		idx.maxEntries = 1
 	}
-	if !create {
-		if st, err := os.Stat(path); err == nil && st.Size() == 0 && st.Mode().IsRegular() {
+	if root != nil {
+		if st, err := root.Stat(filepath.Base(path)); err == nil && st.Size() == 0 && st.Mode().IsRegular() {
 			return idx, true, nil
 		}
 	}

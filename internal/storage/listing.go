@@ -21,6 +21,19 @@ func listNames(dir string) (dirNames, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: list %s: %w", dir, err)
 	}
+	return readNames(f, dir)
+}
+
+// listNamesIn is listNames for a directory already opened as root.
+func listNamesIn(root *os.Root) (dirNames, error) {
+	f, err := root.Open(".")
+	if err != nil {
+		return nil, fmt.Errorf("storage: list %s: %w", root.Name(), err)
+	}
+	return readNames(f, root.Name())
+}
+
+func readNames(f *os.File, dir string) (dirNames, error) {
 	defer f.Close()
 	names, err := f.Readdirnames(-1)
 	if err != nil {

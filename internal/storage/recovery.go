@@ -39,20 +39,28 @@ type logState struct {
 func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slog.Logger) (*Log, error) {
 	l := &Log{dir: dir, tp: tp, cfg: cfg.withDefaults(), logger: logger, producers: newProducerState(), skipCRC: st.sameBoot, recoverFrom: math.MaxInt64}
 	l.snapAt.Store(-1)
-	id, err := readPartitionMetadata(dir)
+	// Files are read relative to the partition's directory: the path is
+	// walked once, not once per file (path lookups were a fifth of the
+	// CPU time of opening 100,000 logs).
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
+	}
+	defer root.Close()
+	id, err := readPartitionMetadata(root)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	l.topicID = id
 	l.cleanerOffset.Store(st.cleanerOffset)
-	names, err := listNames(dir)
+	names, err := listNamesIn(root)
 	if err != nil {
 		return nil, err
 	}
 	if swapped, err := completeSwaps(dir, names); err != nil {
 		return nil, err
 	} else if swapped {
-		if names, err = listNames(dir); err != nil {
+		if names, err = listNamesIn(root); err != nil {
 			return nil, err
 		}
 	}
@@ -67,13 +75,13 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 		st.clean, st.recoveryPoint = false, -1
 	}
 	epochsBefore := l.epochs.snapshot()
-	if err := l.loadSegments(st, names, time.Now()); err != nil {
+	if err := l.loadSegments(st, root, names, time.Now()); err != nil {
 		for _, s := range l.segs {
 			s.close()
 		}
 		return nil, err
 	}
-	if err := l.finishOpen(st, epochsBefore, names.offsets(snapshotSuffix)); err != nil {
+	if err := l.finishOpen(st, epochsBefore, root, names.offsets(snapshotSuffix)); err != nil {
 		l.Close()
 		return nil, err
 	}
@@ -82,7 +90,7 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 	return l, nil
 }
 
-func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry, snapshots []int64) error {
+func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry, root *os.Root, snapshots []int64) error {
 	active := l.active()
 	l.leo = max(l.leo, active.base)
 	l.logStart = min(max(st.logStart, l.segs[0].base), l.leo)
@@ -94,7 +102,7 @@ func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry, snapshots []int
 			return err
 		}
 	}
-	if err := l.loadProducerStateFrom(min(l.leo, l.recoverFrom), snapshots); err != nil {
+	if err := l.loadProducerStateFrom(min(l.leo, l.recoverFrom), root, snapshots); err != nil {
 		return err
 	}
 	if st.clean {
@@ -118,7 +126,7 @@ func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry, snapshots []int
 
 // loadSegments opens every segment in names, checks or recovers them and
 // sets leo.
-func (l *Log) loadSegments(st logState, names dirNames, now time.Time) error {
+func (l *Log) loadSegments(st logState, root *os.Root, names dirNames, now time.Time) error {
 	bases := names.offsets(logSuffix)
 	if len(bases) == 0 {
 		seg, err := createSegment(l.dir, max(st.logStart, 0), l.cfg, now)
@@ -132,7 +140,7 @@ func (l *Log) loadSegments(st logState, names dirNames, now time.Time) error {
 	}
 	oks := make([]bool, 0, len(bases))
 	for _, b := range bases {
-		s, ok, err := openSegment(l.dir, b, l.cfg, names.has(segmentName(b, txnIndexSuffix)), now)
+		s, ok, err := openSegment(l.dir, root, b, l.cfg, names.has(segmentName(b, txnIndexSuffix)), now)
 		if err != nil {
 			return err
 		}
@@ -383,12 +391,13 @@ func (l *Log) loadProducerState(upTo int64) error {
 	if err != nil {
 		return err
 	}
-	return l.loadProducerStateFrom(upTo, all)
+	return l.loadProducerStateFrom(upTo, nil, all)
 }
 
 // loadProducerStateFrom is loadProducerState with the snapshot offsets in
-// the directory already known (ascending).
-func (l *Log) loadProducerStateFrom(upTo int64, all []int64) error {
+// the directory already known (ascending); root, when not nil, is the
+// log's directory to read them through.
+func (l *Log) loadProducerStateFrom(upTo int64, root *os.Root, all []int64) error {
 	leo, first := l.leo, l.segs[0].base
 	// Snapshots past the log end describe batches that are gone.
 	var offs []int64
@@ -409,7 +418,7 @@ func (l *Log) loadProducerStateFrom(upTo int64, all []int64) error {
 			continue
 		}
 		path := segmentPath(l.dir, offs[i], snapshotSuffix)
-		m, err := readSnapshot(path)
+		m, err := readSnapshotIn(root, path)
 		if err != nil {
 			l.logger.Warn("discarding unreadable producer snapshot", "partition", l.tp, "path", path, "err", err)
 			os.Remove(path)

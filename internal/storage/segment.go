@@ -109,7 +109,7 @@ func createSegment(dir string, base int64, cfg Config, now time.Time) (*segment,
 			return nil, fmt.Errorf("storage: create segment: %w", err)
 		}
 	}
-	s, _, err := openSegmentFiles(dir, base, file, 0, false, true, cfg, now)
+	s, _, err := openSegmentFiles(dir, base, file, 0, false, nil, cfg, now)
 	return s, err
 }
 
@@ -117,24 +117,26 @@ func createSegment(dir string, base int64, cfg Config, now time.Time) (*segment,
 // file is malformed by its shape; the caller rebuilds it. The .log file
 // is opened only when first used. hasTxnIndex tells whether the segment
 // has a .txnindex file (the caller listed the directory).
-func openSegment(dir string, base int64, cfg Config, hasTxnIndex bool, now time.Time) (s *segment, indexesOK bool, err error) {
+func openSegment(dir string, root *os.Root, base int64, cfg Config, hasTxnIndex bool, now time.Time) (s *segment, indexesOK bool, err error) {
 	path := segmentPath(dir, base, logSuffix)
-	st, err := os.Stat(path)
+	st, err := root.Stat(segmentName(base, logSuffix))
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: open segment: %w", err)
 	}
-	return openSegmentFiles(dir, base, newSegFile(files, path), st.Size(), hasTxnIndex, false, cfg, now)
+	return openSegmentFiles(dir, base, newSegFile(files, path), st.Size(), hasTxnIndex, root, cfg, now)
 }
 
 // openSegmentFiles loads the indexes of a segment whose .log file is file.
 // On error file is killed.
-func openSegmentFiles(dir string, base int64, file *segFile, size int64, hasTxnIndex, create bool, cfg Config, now time.Time) (*segment, bool, error) {
-	idx, ok1, err := openIndexFile(segmentPath(dir, base, indexSuffix), offsetEntrySize, cfg.SegmentIndexBytes, create)
+//
+// root is the directory of an existing segment (nil for a new one).
+func openSegmentFiles(dir string, base int64, file *segFile, size int64, hasTxnIndex bool, root *os.Root, cfg Config, now time.Time) (*segment, bool, error) {
+	idx, ok1, err := openIndexFile(segmentPath(dir, base, indexSuffix), offsetEntrySize, cfg.SegmentIndexBytes, root)
 	if err != nil {
 		file.kill()
 		return nil, false, err
 	}
-	tidx, ok2, err := openIndexFile(segmentPath(dir, base, timeIndexSuffix), timeEntrySize, cfg.SegmentIndexBytes, create)
+	tidx, ok2, err := openIndexFile(segmentPath(dir, base, timeIndexSuffix), timeEntrySize, cfg.SegmentIndexBytes, root)
 	if err != nil {
 		file.kill()
 		return nil, false, err
