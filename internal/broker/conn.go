@@ -296,7 +296,7 @@ func (c *conn) handle(buf []byte, held int64) (*pending, error) {
 		p.clientID = h.clientID
 		start := time.Now()
 		api.handle(rc, p, req)
-		c.recordHandled(p, h.clientID, time.Since(start))
+		c.recordHandled(p, req, h.clientID, time.Since(start))
 		return p, nil
 	}
 	api.handle(rc, p, req)

@@ -75,11 +75,17 @@ func principalUser(principal string) string {
 }
 
 // quotaExempt are the requests the request-time quota does not count, as
-// Kafka exempts them: those a client needs to connect and authenticate.
-func quotaExempt(key int16) bool {
-	switch key {
-	case kmsg.ApiVersions.Int16(), kmsg.SASLHandshake.Int16(), kmsg.SASLAuthenticate.Int16():
+// Kafka exempts them: those a client needs to connect and authenticate,
+// and the brokers' own (a follower's Fetch and OffsetForLeaderEpoch,
+// WriteTxnMarkers), which Kafka authorizes as CLUSTER_ACTION.
+func quotaExempt(req kmsg.Request) bool {
+	switch r := req.(type) {
+	case *kmsg.ApiVersionsRequest, *kmsg.SASLHandshakeRequest, *kmsg.SASLAuthenticateRequest, *kmsg.WriteTxnMarkersRequest:
 		return true
+	case *kmsg.FetchRequest:
+		return replicaID(r) >= 0
+	case *kmsg.OffsetForLeaderEpochRequest:
+		return r.ReplicaID >= 0
 	}
 	return false
 }
@@ -91,8 +97,8 @@ const nanosToPercent = 100.0 / float64(time.Second)
 // recordHandled counts a request's handler time against the request
 // quota (on the reader, right after the handler returned) and mutes the
 // connection if the client is over it; the throttle goes into the answer.
-func (c *conn) recordHandled(p *pending, clientID string, took time.Duration) {
-	if quotaExempt(p.key) {
+func (c *conn) recordHandled(p *pending, req kmsg.Request, clientID string, took time.Duration) {
+	if quotaExempt(req) {
 		return
 	}
 	now := time.Now()

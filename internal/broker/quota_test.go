@@ -468,3 +468,23 @@ func TestIPConnectionCreationRate(t *testing.T) {
 		t.Fatal("the first connection stopped being served")
 	}
 }
+
+// request_percentage: a client using more handler time than its share is
+// throttled, by at most one window.
+func TestRequestPercentageQuota(t *testing.T) {
+	b := brokertest.Start(t, "quota.window.num", "2")
+	createTopic(t, b.Addr(), "r", 1, nil)
+	setQuota(t, b.Addr(), kadm.ClientQuotaEntity{{Type: "client-id", Name: strp("busy")}}, "request_percentage", 0.0001)
+	hook := &throttleHook{}
+	cl := newClient(t, b.Addr(), kgo.ClientID("busy"), kgo.WithHooks(hook))
+	for i := 0; i < 3; i++ {
+		req := kmsg.NewPtrMetadataRequest()
+		if _, err := req.RequestWith(ctxT(t), cl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, most := hook.seen()
+	if n == 0 || most <= 0 || most > time.Second {
+		t.Fatalf("%d throttles, longest %v: want some, none over one window", n, most)
+	}
+}

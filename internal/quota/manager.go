@@ -52,7 +52,8 @@ func (m *Manager) Enabled() bool { return m.enabled.Load() }
 
 // Record counts v (bytes, or request-time percentage units) for a user
 // and client id at now and returns how long the client must be throttled
-// (0 within its quota, or when no quota applies).
+// (0 within its quota, or when no quota applies). A request-time throttle
+// is at most one window.
 func (m *Manager) Record(kind Kind, user, clientID string, v float64, now time.Time) time.Duration {
 	if !m.Enabled() {
 		return 0
@@ -67,7 +68,13 @@ func (m *Manager) Record(kind Kind, user, clientID string, v float64, now time.T
 	defer s.mu.Unlock()
 	s.lastMs = nowMs
 	s.rate.Record(m.cfg, v, nowMs)
-	return s.rate.Throttle(m.cfg, bound, nowMs)
+	d := s.rate.Throttle(m.cfg, bound, nowMs)
+	if kind == Request {
+		// Kafka bounds request-time throttles by one window
+		// (ClientRequestQuotaManager); byte-rate ones are not bounded.
+		d = min(d, m.cfg.Window)
+	}
+	return d
 }
 
 // Unrecord takes back a value recorded at now (a throttled fetch answered

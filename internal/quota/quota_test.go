@@ -84,6 +84,7 @@ func TestManager(t *testing.T) {
 	tb := NewTable()
 	tb.Set(Entity{User: "alice"}, ProducerByteRate, 100)
 	tb.SetIP("10.0.0.1", false, 3)
+	tb.Set(Entity{DefaultUser: true}, RequestPercentage, 1)
 	m.SetTable(tb)
 	if !m.Enabled() {
 		t.Fatal("not enabled")
@@ -98,6 +99,9 @@ func TestManager(t *testing.T) {
 	m.Unrecord(Produce, "alice", "b", 600, now)
 	if d := m.Record(Produce, "alice", "c", 0, now); d != 0 {
 		t.Fatalf("after unrecording: %v", d)
+	}
+	if d := m.Record(Request, "bob", "a", 1e6, now); d != time.Second {
+		t.Fatalf("a request-time throttle of %v, want one window at most", d)
 	}
 	if d := m.Record(Produce, "bob", "a", 1e9, now); d != 0 {
 		t.Fatal("bob has no quota")
