@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"sort"
 	"strings"
@@ -141,6 +142,8 @@ func TestClientQuotasAlterDescribe(t *testing.T) {
 		{kadm.ClientQuotaEntity{{Type: "ip", Name: strp("10.0.0.1")}, user(strp("u5"))}, []kadm.AlterClientQuotaOp{set("connection_creation_rate", 1)}, "IP entity should not be combined"},
 		{kadm.ClientQuotaEntity{{Type: "ip", Name: strp("not-an-ip")}}, []kadm.AlterClientQuotaOp{set("connection_creation_rate", 1)}, "not-an-ip is not a valid IP or resolvable host."},
 		{kadm.ClientQuotaEntity{{Type: "ip", Name: strp("10.0.0.1")}}, []kadm.AlterClientQuotaOp{set("connection_creation_rate", 1e10)}, "too large for an INT"},
+		{kadm.ClientQuotaEntity{user(strp("x")), user(strp("y"))}, []kadm.AlterClientQuotaOp{set("producer_byte_rate", 1)}, "duplicate entity entry user"},
+		{kadm.ClientQuotaEntity{user(strp("u6"))}, []kadm.AlterClientQuotaOp{set("request_percentage", math.NaN())}, "must be a finite number"},
 	}
 	entries := []kadm.AlterClientQuotaEntry{{Entity: kadm.ClientQuotaEntity{user(strp("carol"))}, Ops: []kadm.AlterClientQuotaOp{set("request_percentage", 0.5)}}}
 	for _, c := range bad {
@@ -161,6 +164,26 @@ func TestClientQuotasAlterDescribe(t *testing.T) {
 	}
 	if got := describeQuotas(t, adm, true, kadm.DescribeClientQuotaComponent{Type: "user", MatchName: strp("carol")}); len(got) != 1 {
 		t.Fatalf("carol: %v", got)
+	}
+	// One entity twice: both refused. Too many operations: all refused.
+	dave := kadm.AlterClientQuotaEntry{Entity: kadm.ClientQuotaEntity{user(strp("dave"))}, Ops: []kadm.AlterClientQuotaOp{set("producer_byte_rate", 1)}}
+	many := kadm.AlterClientQuotaEntry{Entity: kadm.ClientQuotaEntity{user(strp("erin"))}}
+	for i := 0; i <= 10000; i++ {
+		many.Ops = append(many.Ops, set("producer_byte_rate", 1))
+	}
+	for _, req := range [][]kadm.AlterClientQuotaEntry{{dave, dave}, {many}} {
+		res, err = adm.AlterClientQuotas(ctxT(t), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			if !errors.Is(r.Err, kerr.InvalidRequest) {
+				t.Errorf("%s: %v, want INVALID_REQUEST", r.Entity, r.Err)
+			}
+		}
+	}
+	if got := describeQuotas(t, adm, false, kadm.DescribeClientQuotaComponent{Type: "user", MatchName: strp("dave")}); len(got) != 0 {
+		t.Fatalf("dave: %v", got)
 	}
 
 	// Bad filters answer the whole request with an error.
