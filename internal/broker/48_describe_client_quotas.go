@@ -50,6 +50,9 @@ func handleDescribeClientQuotas(rc *reqCtx, req *kmsg.DescribeClientQuotasReques
 		resp.ErrorCode, resp.ErrorMessage = code, &msg
 		return resp
 	}
+	// Entries is nullable: null only with an error, as Kafka sends it (the
+	// Java admin client fails on a null list).
+	resp.Entries = []kmsg.DescribeClientQuotasResponseEntry{}
 	rc.broker().meta.Image().ClientQuotas().Each(func(e metadata.QuotaEntity, values map[string]float64) {
 		if !f.matches(e) {
 			return

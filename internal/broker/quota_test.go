@@ -84,6 +84,13 @@ func TestClientQuotasAlterDescribe(t *testing.T) {
 		"{user=alice, client-id=app}: producer_byte_rate=10.000000",
 		"{user=alice}: consumer_byte_rate=2048.000000,producer_byte_rate=1024.000000",
 	}
+	// No match: an empty list, never null (the Java admin client fails
+	// on null).
+	empty := kmsg.NewPtrDescribeClientQuotasRequest()
+	empty.Components = []kmsg.DescribeClientQuotasRequestComponent{{EntityType: "user", Match: strp("nobody")}}
+	if resp, err := empty.RequestWith(ctxT(t), newClient(t, b.Addr())); err != nil || resp.Entries == nil || len(resp.Entries) != 0 {
+		t.Fatalf("no match: %v %+v", err, resp)
+	}
 	if got := describeQuotas(t, adm, false); strings.Join(got, "\n") != strings.Join(all, "\n") {
 		t.Fatalf("all quotas:\n%s", strings.Join(got, "\n"))
 	}
@@ -205,7 +212,7 @@ func TestClientQuotasAlterDescribe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.ErrorCode != c.code || resp.ErrorMessage == nil {
+		if resp.ErrorCode != c.code || resp.ErrorMessage == nil || resp.Entries != nil {
 			t.Errorf("%+v: %v, want %v", c.comps, kerr.ErrorForCode(resp.ErrorCode), kerr.ErrorForCode(c.code))
 		}
 	}
