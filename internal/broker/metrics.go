@@ -35,6 +35,9 @@ type brokerMetrics struct {
 	connsOpened         sync.Map      // listener name -> *atomic.Uint64
 	isrShrinks          atomic.Uint64 // ISR shrinks of partitions this broker leads
 	isrExpands          atomic.Uint64
+
+	scratchMu sync.Mutex // guards scratch
+	scratch   scrapeScratch
 }
 
 // apiMetrics are one API's pre-resolved series.

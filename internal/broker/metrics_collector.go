@@ -7,7 +7,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/samsa-streaming/samsa/internal/coordinator/group"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/metrics"
 	"github.com/samsa-streaming/samsa/internal/partition"
@@ -51,15 +50,12 @@ func (m *brokerMetrics) onMetadata(self int32) func(prev, next *metadata.Image, 
 // connections, purgatories, and the cluster as the metadata image and
 // the quorum show it.
 type collector struct {
-	b            *Broker
-	perPartition bool
-	descs        []*prometheus.Desc
-	d            collectorDescs
-	offsets      []group.Committed // reused between scrapes (one at a time: promhttp)
+	b     *Broker
+	descs []*prometheus.Desc
+	d     collectorDescs
 }
 
 type collectorDescs struct {
-	logSize, logStart, logEnd, hw, lag, committed                                *prometheus.Desc
 	partitions, leaders, underReplicated, underMinISR, atMinISR, failedLogs      *prometheus.Desc
 	dirSize, dirFree, dirTotal                                                   *prometheus.Desc
 	topicBytesIn, topicRecordsIn, topicBytesOut, replicationBytesOut             *prometheus.Desc
@@ -72,26 +68,13 @@ type collectorDescs struct {
 }
 
 func newCollector(b *Broker) *collector {
-	c := &collector{b: b, perPartition: b.cfg.MetricsPerPartition()}
-	part := []string{"topic", "partition"}
-	lag := []string{"group", "topic", "partition"}
-	if !c.perPartition {
-		part = []string{"topic"}
-		lag = []string{"group", "topic"}
-	}
+	c := &collector{b: b}
 	nd := func(name, help string, labels ...string) *prometheus.Desc {
 		d := prometheus.NewDesc(metrics.Namespace+"_"+name, help, labels, nil)
 		c.descs = append(c.descs, d)
 		return d
 	}
 	c.d = collectorDescs{
-		logSize:   nd("log_size_bytes", "Bytes of a partition's log segments on disk (per topic with metrics.partition.level=topic).", part...),
-		logStart:  nd("log_start_offset", "A partition's log start offset (partition level only).", part...),
-		logEnd:    nd("log_end_offset", "A partition's log end offset: the next offset to be written (partition level only).", part...),
-		hw:        nd("partition_high_watermark", "A partition's high watermark: records below it are committed and visible (partition level only).", part...),
-		lag:       nd("consumer_group_lag", "A consumer group's lag: high watermark minus committed offset, for partitions hosted on this broker of groups it coordinates (summed per topic at topic level).", lag...),
-		committed: nd("consumer_group_committed_offset", "A consumer group's committed offset (partition level only).", lag...),
-
 		partitions:      nd("partitions", "Partition replicas hosted on this broker (Kafka's PartitionCount)."),
 		leaders:         nd("leader_partitions", "Partitions this broker leads (Kafka's LeaderCount)."),
 		underReplicated: nd("under_replicated_partitions", "Partitions this broker leads whose ISR is smaller than their replica set (Kafka's UnderReplicatedPartitions)."),
@@ -193,7 +176,6 @@ func (c *collector) collectPartitions(ch chan<- prometheus.Metric, im *metadata.
 	self := b.cfg.NodeID
 	var leaders, under, underMin, atMin, failed, pendingAcks int
 	var dirBytes int64
-	topicBytes := map[string]int64{}
 	var lastTopic string
 	var lastMeta *metadata.Topic
 	for _, p := range parts {
@@ -202,15 +184,6 @@ func (c *collector) collectPartitions(ch chan<- prometheus.Metric, im *metadata.
 		dirBytes += size
 		if l.Failed() != nil {
 			failed++
-		}
-		if c.perPartition {
-			pl := partLabel(p.Index)
-			ch <- gauge(d.logSize, float64(size), p.Topic, pl)
-			ch <- gauge(d.logStart, float64(l.LogStartOffset()), p.Topic, pl)
-			ch <- gauge(d.logEnd, float64(l.LogEndOffset()), p.Topic, pl)
-			ch <- gauge(d.hw, float64(p.HighWatermark()), p.Topic, pl)
-		} else {
-			topicBytes[p.Topic] += size
 		}
 		if p.Topic != lastTopic || lastMeta == nil {
 			lastTopic = p.Topic
@@ -234,9 +207,6 @@ func (c *collector) collectPartitions(ch chan<- prometheus.Metric, im *metadata.
 		} else if isr == minISR {
 			atMin++
 		}
-	}
-	for t, n := range topicBytes {
-		ch <- gauge(d.logSize, float64(n), t)
 	}
 	ch <- gauge(d.partitions, float64(len(parts)))
 	ch <- gauge(d.leaders, float64(leaders))
@@ -272,42 +242,19 @@ func (c *collector) collectPartitions(ch chan<- prometheus.Metric, im *metadata.
 	ch <- counter(d.cleanerErrors, st.CleanerErrors.Load())
 }
 
-// collectGroups reports the groups this node coordinates and their lag on
-// the partitions it hosts.
+// collectGroups reports the groups this node coordinates (their lag is
+// appended with the partition families: metrics_partitions.go).
 func (c *collector) collectGroups(ch chan<- prometheus.Metric) {
 	b, d := c.b, &c.d
 	if b.groups == nil {
 		return
 	}
-	st := b.groups.Stats(c.offsets)
-	c.offsets = st.Offsets[:0]
+	st := b.groups.Stats(nil, false)
 	for state, n := range st.States {
 		ch <- gauge(d.groups, float64(n), state)
 	}
 	for g, n := range st.Members {
 		ch <- gauge(d.groupMembers, float64(n), g)
-	}
-	type gt struct{ group, topic string }
-	var sums map[gt]int64
-	if !c.perPartition {
-		sums = map[gt]int64{}
-	}
-	for _, o := range st.Offsets {
-		p, ok := b.parts.Get(o.Topic, o.Partition)
-		if !ok {
-			continue // hosted elsewhere: that broker's coordinator view is not here
-		}
-		lag := max(p.HighWatermark()-o.Offset, 0)
-		if c.perPartition {
-			pl := partLabel(o.Partition)
-			ch <- gauge(d.lag, float64(lag), o.Group, o.Topic, pl)
-			ch <- gauge(d.committed, float64(o.Offset), o.Group, o.Topic, pl)
-		} else {
-			sums[gt{o.Group, o.Topic}] += lag
-		}
-	}
-	for k, v := range sums {
-		ch <- gauge(d.lag, float64(v), k.group, k.topic)
 	}
 }
 

@@ -82,3 +82,30 @@ func TestServerPprof(t *testing.T) {
 		t.Fatalf("/debug/pprof/ = %d, want 200 with the profile index", code)
 	}
 }
+
+// TestAppenderText checks that families written by an Appender parse, with
+// escaped label values, after the registry's.
+func TestAppenderText(t *testing.T) {
+	app := func(b []byte) []byte {
+		b = metrics.AppendHeader(b, "samsa_test_lag", "gauge", "A test family.")
+		b = metrics.AppendSample(b, "samsa_test_lag", []string{"group", "partition"}, []string{`we"ird\group` + "\n", "0"}, 42)
+		return metrics.AppendSample(b, "samsa_test_lag", []string{"group", "partition"}, []string{"plain", "1"}, -1)
+	}
+	srv, err := metrics.Listen("127.0.0.1:0", metrics.NewRegistry("test"), metrics.Options{Appenders: []metrics.Appender{app}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(context.Background())
+	_, body := get(t, "http://"+srv.Addr().String()+"/metrics")
+	fams, err := metrics.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parsing: %v\n%s", err, body)
+	}
+	f := fams["samsa_test_lag"]
+	if f == nil || len(f.Metric) != 2 || fams["go_goroutines"] == nil {
+		t.Fatalf("families: %v", f)
+	}
+	if v := f.Metric[0].Label[0].GetValue(); v != `we"ird\group`+"\n" || f.Metric[0].Gauge.GetValue() != 42 {
+		t.Fatalf("first sample: %v", f.Metric[0])
+	}
+}

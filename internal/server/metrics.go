@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/samsa-streaming/samsa/internal/broker"
 	"github.com/samsa-streaming/samsa/internal/metrics"
 )
 
@@ -24,6 +25,9 @@ type readiness struct {
 	registered atomic.Bool // the broker's registration is committed
 	closing    atomic.Bool // Close has begun
 }
+
+// brokerRef is s.broker for the metrics listener's goroutines.
+type brokerRef = atomic.Pointer[broker.Broker]
 
 // startMetrics opens the metrics listener (metrics.listener) before
 // anything slow happens, so /healthz answers and /readyz says why not
@@ -44,7 +48,14 @@ func (s *Server) startMetrics() error {
 		s.logger.Warn("metrics listener not started: its default address is taken (set metrics.listener to another address, or to empty to silence this)", "addr", addr, "err", err)
 		return nil
 	}
-	s.metricsSrv = metrics.Serve(ln, s.registry, metrics.Options{Ready: s.ready, Pprof: s.cfg.MetricsPprof(), Logger: s.logger})
+	parts := func(b []byte) []byte {
+		if br := s.brokerRef.Load(); br != nil {
+			return br.AppendPartitionMetrics(b)
+		}
+		return b
+	}
+	s.metricsSrv = metrics.Serve(ln, s.registry, metrics.Options{Ready: s.ready, Pprof: s.cfg.MetricsPprof(), Logger: s.logger,
+		Appenders: []metrics.Appender{parts}})
 	s.logger.Info("metrics listening", "addr", ln.Addr().String(), "pprof", s.cfg.MetricsPprof())
 	return nil
 }
@@ -55,6 +66,7 @@ func (s *Server) registerMetrics() {
 		return
 	}
 	s.broker.RegisterMetrics(s.registry)
+	s.brokerRef.Store(s.broker)
 }
 
 // ready is /readyz's check: the logs are loaded, the listeners accept,

@@ -52,6 +52,7 @@ type Server struct {
 	metricsSrv *metrics.Server
 	state      readiness
 	metaRef    atomic.Pointer[metadata.Store] // s.meta for /readyz's goroutines
+	brokerRef  brokerRef                      // s.broker for /metrics' goroutines
 }
 
 // Start opens the data directory, recovers every log, and starts serving.

@@ -18,10 +18,11 @@ type GroupStats struct {
 	Offsets []Committed
 }
 
-// Stats copies the committed offsets and group states under the
-// coordinator's lock and returns them; the caller computes lag without
-// holding it. buf is reused for Offsets when large enough.
-func (r *Runtime) Stats(buf []Committed) GroupStats {
+// Stats copies the group states and, with offsets set, the committed
+// offsets under the coordinator's lock and returns them; the caller
+// computes lag without holding it. buf is reused for Offsets when large
+// enough.
+func (r *Runtime) Stats(buf []Committed, offsets bool) GroupStats {
 	st := GroupStats{States: map[string]int{}, Members: map[string]int{}, Offsets: buf[:0]}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -38,6 +39,9 @@ func (r *Runtime) Stats(buf []Committed) GroupStats {
 		}
 		st.States[state]++
 		st.Members[id] = members
+		if !offsets {
+			continue
+		}
 		for k, o := range g.offsets {
 			st.Offsets = append(st.Offsets, Committed{Group: id, Topic: k.topic, Partition: k.partition, Offset: o.offset})
 		}
