@@ -6,7 +6,7 @@ CLIENT=kafka-tools
 SCENARIOS=(quickstart console-partition topics-list topics-describe topics-alter-partitions
 	topics-delete configs-describe configs-alter producer-perf-test consumer-perf-test
 	get-offsets delete-records consumer-groups dump-log configs-broker kafka-transactions kafka-acls
-	console-sasl-ssl-scram configs-scram-users)
+	console-sasl-ssl-scram configs-scram-users configs-quotas)
 
 client_version() {
 	[[ -x $KAFKA_HOME/bin/kafka-topics ]] && echo "Apache Kafka $KAFKA_VERSION"
@@ -622,4 +622,56 @@ sc_configs_scram_users() {
 		--alter --entity-type users --entity-name $u --delete-config SCRAM-SHA-512 2>&1) &&
 		fail "a second --delete-config succeeded: $out"
 	expect_contains "$out" "Attempt to delete a user credential that does not exist" "a second --delete-config"
+}
+
+# Client quotas with kafka-configs: users, clients, a user and client id,
+# the default user, an IP; --describe per entity and per type;
+# --delete-config; a value the broker refuses. A producer over its
+# producer_byte_rate is throttled (kafka-producer-perf-test reports it).
+sc_configs_quotas() {
+	kafka_path
+	local out t=kt-quotas
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --add-config 'producer_byte_rate=1024,consumer_byte_rate=2048' \
+		--entity-type users --entity-name kt-alice)
+	expect_contains "$out" "Completed updating config for user kt-alice." "kafka-configs --alter --entity-type users"
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --add-config 'request_percentage=50' --entity-type users --entity-default
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --add-config 'producer_byte_rate=4096' \
+		--entity-type users --entity-name kt-alice --entity-type clients --entity-name kt-app
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --add-config 'consumer_byte_rate=100000' --entity-type clients --entity-name kt-reader
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --add-config 'connection_creation_rate=100' --entity-type ips --entity-name 10.9.8.7
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type users --entity-name kt-alice)
+	echo "$out"
+	expect_contains "$out" "producer_byte_rate=1024" "kafka-configs --describe --entity-name kt-alice"
+	expect_contains "$out" "consumer_byte_rate=2048" "kafka-configs --describe --entity-name kt-alice"
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type users)
+	echo "$out"
+	expect_contains "$out" "kt-alice" "kafka-configs --describe --entity-type users"
+	expect_contains "$out" "request_percentage=50" "kafka-configs --describe --entity-type users (the default user)"
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type users --entity-name kt-alice --entity-type clients --entity-name kt-app)
+	echo "$out"
+	expect_contains "$out" "producer_byte_rate=4096" "kafka-configs --describe user and client"
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type clients --entity-name kt-reader)
+	expect_contains "$out" "consumer_byte_rate=100000" "kafka-configs --describe --entity-type clients"
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type ips --entity-name 10.9.8.7)
+	expect_contains "$out" "connection_creation_rate=100" "kafka-configs --describe --entity-type ips"
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --delete-config consumer_byte_rate --entity-type users --entity-name kt-alice
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type users --entity-name kt-alice)
+	echo "$out"
+	expect_not_contains "$out" "consumer_byte_rate" "after --delete-config consumer_byte_rate"
+	expect_contains "$out" "producer_byte_rate=1024" "after --delete-config consumer_byte_rate"
+	# A fractional byte rate is refused by the broker, with Kafka's message.
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --add-config 'producer_byte_rate=1.5' \
+		--entity-type clients --entity-name kt-bad 2>&1) && fail "a fractional producer_byte_rate was accepted: $out"
+	expect_contains "$out" "producer_byte_rate cannot be a fractional value" "--add-config producer_byte_rate=1.5"
+	# Throttling: 100 KB/s for this client id, 1.5 MB sent as fast as possible.
+	run kafka-topics --create --topic $t --bootstrap-server "$BOOTSTRAP" --partitions 1 --replication-factor 1
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --add-config 'producer_byte_rate=100000' --entity-type clients --entity-name kt-throttled
+	out=$(run kafka-producer-perf-test --topic $t --num-records 1500 --record-size 1000 --throughput -1 \
+		--producer-props bootstrap.servers="$BOOTSTRAP" client.id=kt-throttled compression.type=none linger.ms=0 2>&1)
+	echo "$out"
+	local rate
+	rate=$(grep -o '[0-9.]* records/sec' <<<"$out" | tail -1 | cut -d' ' -f1)
+	[[ -n $rate ]] || fail "no final throughput from kafka-producer-perf-test"
+	# 1.5 MB at 100 KB/s with a 1 MB burst (10 windows): at least 5 s, so under 500 records/s.
+	awk -v r="$rate" 'BEGIN { exit !(r < 500) }' || fail "throttled producer ran at $rate records/s"
 }
