@@ -1,5 +1,6 @@
 // Package metadata holds the cluster's metadata — topics, partitions,
-// configuration overrides, producer-id blocks, brokers and ACLs — as a log
+// configuration overrides, producer-id blocks, brokers, ACLs, SCRAM credentials
+// and client quotas — as a log
 // of records applied in order to an in-memory Image, the way Kafka's KRaft
 // controller does.
 //
