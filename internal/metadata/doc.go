@@ -1,8 +1,7 @@
 // Package metadata holds the cluster's metadata — topics, partitions,
-// configuration overrides, producer-id blocks, brokers, ACLs, SCRAM credentials
-// and client quotas — as a log
-// of records applied in order to an in-memory Image, the way Kafka's KRaft
-// controller does.
+// configuration overrides, producer-id blocks, brokers, ACLs, SCRAM
+// credentials and client quotas — as a log of records applied in order to
+// an in-memory Image, the way Kafka's KRaft controller does.
 //
 // Every change is first appended to the metadata log (and fsynced), then
 // applied to a copy of the current image, which is then published
