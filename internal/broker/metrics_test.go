@@ -2,9 +2,12 @@ package broker_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +195,77 @@ func TestMetricsEndToEnd(t *testing.T) {
 	}
 	if v, _ := sumMetric(fams, "samsa_consumer_groups", map[string]string{"state": "Stable"}); v != 1 {
 		t.Errorf("samsa_consumer_groups{state=Stable} = %v, want 1", v)
+	}
+
+	// An error answer: DeleteTopics of a topic that does not exist.
+	if resp, err := adm.DeleteTopics(ctx, "metrics-missing"); err != nil {
+		t.Fatal(err)
+	} else if r := resp["metrics-missing"]; r.Err == nil {
+		t.Fatal("deleting a missing topic did not fail")
+	}
+	fams = scrapeMetrics(t, base)
+	if v, _ := sumMetric(fams, "samsa_request_errors_total", map[string]string{"api": "DeleteTopics", "error": "UNKNOWN_TOPIC_OR_PARTITION"}); v != 1 {
+		t.Errorf("samsa_request_errors_total{api=DeleteTopics,error=UNKNOWN_TOPIC_OR_PARTITION} = %v, want 1", v)
+	}
+	t.Run("DashboardMetricsExist", func(t *testing.T) { checkDashboardAndDocs(t, fams) })
+}
+
+// checkDashboardAndDocs checks that every metric the Grafana dashboard
+// queries is in the scrape, that every samsa_ family of the scrape is
+// documented in docs/metrics.md, and that every samsa_ name documented
+// there is exported.
+func checkDashboardAndDocs(t *testing.T, fams map[string]*dto.MetricFamily) {
+	has := func(name string) bool {
+		if fams[name] != nil {
+			return true
+		}
+		for _, suf := range []string{"_bucket", "_count", "_sum"} {
+			if base, ok := strings.CutSuffix(name, suf); ok && fams[base] != nil && fams[base].GetType() == dto.MetricType_HISTOGRAM {
+				return true
+			}
+		}
+		return false
+	}
+	raw, err := os.ReadFile("../../docs/grafana/samsa-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	names := regexp.MustCompile(`\b(?:samsa|go|process)_[a-z0-9_]+`)
+	queried := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			for _, n := range names.FindAllString(tg.Expr, -1) {
+				queried++
+				if !has(n) {
+					t.Errorf("dashboard panel %q queries %s, which the broker does not export", p.Title, n)
+				}
+			}
+		}
+	}
+	if queried < 30 {
+		t.Errorf("the dashboard queries only %d metrics", queried)
+	}
+	doc, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range fams {
+		if strings.HasPrefix(name, "samsa_") && !strings.Contains(string(doc), "`"+name+"`") {
+			t.Errorf("%s is exported but not documented in docs/metrics.md", name)
+		}
+	}
+	for _, m := range regexp.MustCompile("`(samsa_[a-z0-9_]+)`").FindAllStringSubmatch(string(doc), -1) {
+		if !has(m[1]) {
+			t.Errorf("docs/metrics.md documents %s, which the broker does not export", m[1])
+		}
 	}
 }
