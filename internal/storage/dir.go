@@ -420,10 +420,10 @@ func writePartitionMetadata(dir string, id [16]byte) error {
 	return writeFileAtomic(filepath.Join(dir, partitionMetaFile), []byte(data))
 }
 
-func readPartitionMetadata(root *os.Root) ([16]byte, error) {
+func readPartitionMetadata(d *partDir) ([16]byte, error) {
 	var id [16]byte
-	path := filepath.Join(root.Name(), partitionMetaFile)
-	b, err := root.ReadFile(partitionMetaFile)
+	path := filepath.Join(d.path, partitionMetaFile)
+	b, err := d.readFile(partitionMetaFile, 64<<10)
 	if err != nil {
 		return id, err
 	}

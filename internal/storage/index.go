@@ -58,13 +58,13 @@ type indexFile struct {
 // root is nil for a new file (the caller just made the segment); else it
 // is the existing segment's directory, and an empty file, the index of
 // most idle partitions, is known from one stat there and never opened.
-func openIndexFile(path string, entrySize int, maxBytes int32, root *os.Root) (idx *indexFile, ok bool, err error) {
+func openIndexFile(path string, entrySize int, maxBytes int32, root *partDir) (idx *indexFile, ok bool, err error) {
 	idx = &indexFile{path: path, file: path, entrySize: entrySize, maxEntries: int(maxBytes) / entrySize}
 	if idx.maxEntries < 1 {
 		idx.maxEntries = 1
 	}
 	if root != nil {
-		if st, err := root.Stat(filepath.Base(path)); err == nil && st.Size() == 0 && st.Mode().IsRegular() {
+		if size, err := root.size(filepath.Base(path)); err == nil && size == 0 {
 			return idx, true, nil
 		}
 	}

@@ -42,25 +42,25 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 	// Files are read relative to the partition's directory: the path is
 	// walked once, not once per file (path lookups were a fifth of the
 	// CPU time of opening 100,000 logs).
-	root, err := os.OpenRoot(dir)
+	root, err := openPartDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	defer root.Close()
+	defer root.close()
 	id, err := readPartitionMetadata(root)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	l.topicID = id
 	l.cleanerOffset.Store(st.cleanerOffset)
-	names, err := listNamesIn(root)
+	names, err := root.names()
 	if err != nil {
 		return nil, err
 	}
 	if swapped, err := completeSwaps(dir, names); err != nil {
 		return nil, err
 	} else if swapped {
-		if names, err = listNamesIn(root); err != nil {
+		if names, err = root.names(); err != nil {
 			return nil, err
 		}
 	}
@@ -90,7 +90,7 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 	return l, nil
 }
 
-func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry, root *os.Root, snapshots []int64) error {
+func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry, root *partDir, snapshots []int64) error {
 	active := l.active()
 	l.leo = max(l.leo, active.base)
 	l.logStart = min(max(st.logStart, l.segs[0].base), l.leo)
@@ -126,7 +126,7 @@ func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry, root *os.Root, 
 
 // loadSegments opens every segment in names, checks or recovers them and
 // sets leo.
-func (l *Log) loadSegments(st logState, root *os.Root, names dirNames, now time.Time) error {
+func (l *Log) loadSegments(st logState, root *partDir, names dirNames, now time.Time) error {
 	bases := names.offsets(logSuffix)
 	if len(bases) == 0 {
 		seg, err := createSegment(l.dir, max(st.logStart, 0), l.cfg, now)
@@ -397,7 +397,7 @@ func (l *Log) loadProducerState(upTo int64) error {
 // loadProducerStateFrom is loadProducerState with the snapshot offsets in
 // the directory already known (ascending); root, when not nil, is the
 // log's directory to read them through.
-func (l *Log) loadProducerStateFrom(upTo int64, root *os.Root, all []int64) error {
+func (l *Log) loadProducerStateFrom(upTo int64, root *partDir, all []int64) error {
 	leo, first := l.leo, l.segs[0].base
 	// Snapshots past the log end describe batches that are gone.
 	var offs []int64

@@ -117,20 +117,20 @@ func createSegment(dir string, base int64, cfg Config, now time.Time) (*segment,
 // file is malformed by its shape; the caller rebuilds it. The .log file
 // is opened only when first used. hasTxnIndex tells whether the segment
 // has a .txnindex file (the caller listed the directory).
-func openSegment(dir string, root *os.Root, base int64, cfg Config, hasTxnIndex bool, now time.Time) (s *segment, indexesOK bool, err error) {
+func openSegment(dir string, root *partDir, base int64, cfg Config, hasTxnIndex bool, now time.Time) (s *segment, indexesOK bool, err error) {
 	path := segmentPath(dir, base, logSuffix)
-	st, err := root.Stat(segmentName(base, logSuffix))
+	size, err := root.size(segmentName(base, logSuffix))
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: open segment: %w", err)
 	}
-	return openSegmentFiles(dir, base, newSegFile(files, path), st.Size(), hasTxnIndex, root, cfg, now)
+	return openSegmentFiles(dir, base, newSegFile(files, path), size, hasTxnIndex, root, cfg, now)
 }
 
 // openSegmentFiles loads the indexes of a segment whose .log file is file.
 // On error file is killed.
 //
 // root is the directory of an existing segment (nil for a new one).
-func openSegmentFiles(dir string, base int64, file *segFile, size int64, hasTxnIndex bool, root *os.Root, cfg Config, now time.Time) (*segment, bool, error) {
+func openSegmentFiles(dir string, base int64, file *segFile, size int64, hasTxnIndex bool, root *partDir, cfg Config, now time.Time) (*segment, bool, error) {
 	idx, ok1, err := openIndexFile(segmentPath(dir, base, indexSuffix), offsetEntrySize, cfg.SegmentIndexBytes, root)
 	if err != nil {
 		file.kill()

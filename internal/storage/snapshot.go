@@ -3,9 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -127,36 +125,29 @@ func writeSnapshot(dir string, offset int64, p *producerState) error {
 }
 
 func readSnapshot(path string) (map[int64]*producerEntry, error) {
-	return readSnapshotIn(nil, path)
-}
-
-// readSnapshotIn reads the snapshot at path, through root (by the file's
-// name, without walking the path again) when root is the partition's
-// directory, or by path when it is nil.
-func readSnapshotIn(root *os.Root, path string) (map[int64]*producerEntry, error) {
-	var (
-		f   *os.File
-		err error
-	)
-	if root != nil {
-		f, err = root.Open(filepath.Base(path))
-	} else {
-		f, err = os.Open(path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if st.Size() > maxSnapshotBytes {
 		return nil, corruptf(path, 0, "snapshot of %d bytes is too large", st.Size())
 	}
-	b := make([]byte, st.Size())
-	if _, err := io.ReadFull(f, b); err != nil {
-		return nil, fmt.Errorf("storage: read snapshot %s: %w", path, err)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return decodeSnapshot(path, b)
+}
+
+// readSnapshotIn reads the snapshot at path through d, the partition's
+// directory opened by openLog (by path when d is nil).
+func readSnapshotIn(d *partDir, path string) (map[int64]*producerEntry, error) {
+	if d == nil {
+		return readSnapshot(path)
+	}
+	b, err := d.readFile(filepath.Base(path), maxSnapshotBytes)
+	if err != nil {
+		return nil, err
 	}
 	return decodeSnapshot(path, b)
 }
