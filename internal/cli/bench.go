@@ -73,6 +73,7 @@ type benchProduceOptions struct {
 	linger        time.Duration
 	batchMaxBytes int32
 	compression   string
+	partitioner   string
 	// deliveryTimeout bounds how long a record may wait for its
 	// acknowledgement (Kafka's delivery.timeout.ms): a broker that cannot
 	// take records makes the run fail with its error, not hang.
@@ -114,6 +115,7 @@ delivery.timeout.ms) fails, and the run ends with its error.`,
 	f.StringVar(&o.acks, "acks", "all", "acknowledgements to wait for: all, 1 or 0")
 	f.BoolVar(&o.idempotent, "idempotent", true, "use the idempotent producer (requires --acks all)")
 	f.DurationVar(&o.linger, "linger", 5*time.Millisecond, "how long a partition waits for more records before sending")
+	f.StringVar(&o.partitioner, "partitioner", "sticky", "how records (which have no key) are spread: sticky (fill a batch on one partition, then pick another at random), uniform-bytes (franz-go's default, like Kafka's adaptive built-in partitioner) or round-robin")
 	f.Int32Var(&o.batchMaxBytes, "batch-max-bytes", mib, "largest record batch to build")
 	f.StringVarP(&o.compression, "compression", "z", "none", "batch compression: none, gzip, snappy, lz4 or zstd")
 	f.DurationVar(&o.deliveryTimeout, "delivery-timeout", 2*time.Minute, "how long a record may wait for its acknowledgement before it fails (Kafka's delivery.timeout.ms)")
@@ -159,12 +161,28 @@ func (o *benchProduceOptions) clientOpts(cmd *cobra.Command) ([]kgo.Opt, error) 
 	if err != nil {
 		return nil, usageErrorf(cmd, "%v", err)
 	}
+	// sticky is the default: franz-go's adaptive partitioner looks at
+	// every partition each time it starts a batch, which with 10,000
+	// partitions took half the client's CPU time and made the benchmark
+	// measure the client, not the broker.
+	var partitioner kgo.Partitioner
+	switch o.partitioner {
+	case "sticky":
+		partitioner = kgo.StickyPartitioner()
+	case "uniform-bytes":
+		partitioner = kgo.UniformBytesPartitioner(64<<10, true, true, nil)
+	case "round-robin":
+		partitioner = kgo.RoundRobinPartitioner()
+	default:
+		return nil, usageErrorf(cmd, "--partitioner %q: want sticky, uniform-bytes or round-robin", o.partitioner)
+	}
 	opts := []kgo.Opt{
 		kgo.RequiredAcks(acks),
 		kgo.RecordDeliveryTimeout(o.deliveryTimeout),
 		kgo.ProducerLinger(o.linger),
 		kgo.ProducerBatchMaxBytes(o.batchMaxBytes),
 		kgo.ProducerBatchCompression(codec),
+		kgo.RecordPartitioner(partitioner),
 	}
 	if !idempotentOK || !o.idempotent {
 		if o.transactionalID != "" {
