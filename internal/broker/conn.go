@@ -334,6 +334,7 @@ func (rc *reqCtx) principal() string {
 }
 
 func (c *conn) writeLoop() {
+	var lastEnd int64 // when the last response was written (metrics)
 	for p := range c.queue {
 		select {
 		case <-p.ready:
@@ -351,12 +352,11 @@ func (c *conn) writeLoop() {
 			}
 			continue
 		}
-		writeStart := mono()
 		if c.b.quotas.mgr.Enabled() {
 			c.applyThrottle(p)
 		}
 		err := c.write(p)
-		c.b.metrics.requestDone(p, writeStart)
+		lastEnd = c.b.metrics.requestDone(p, lastEnd)
 		releaseAll(p.fetch)
 		c.releaseFrame(p, true)
 		if err == nil && p.close && p.closeDelay > 0 {

@@ -111,15 +111,18 @@ func mono() int64 { return int64(time.Since(monoBase)) }
 
 func seconds(ns int64) float64 { return float64(max(ns, 0)) / 1e9 }
 
-// requestDone records a response written at mono() now, whose write
-// started at writeStart.
-func (m *brokerMetrics) requestDone(p *pending, writeStart int64) {
+// requestDone records a response just written and returns the time.
+// prevEnd is when the connection's previous response was written: the
+// writer started on this one when it was ready or when the previous one
+// was out, whichever was later, which saves a clock reading per request.
+// (A quota throttle's mute before the write counts as sending.)
+func (m *brokerMetrics) requestDone(p *pending, prevEnd int64) (end int64) {
 	if p.bare || p.started == 0 {
-		return // a bare SASL token, not a Kafka request
+		return prevEnd // a bare SASL token, not a Kafka request
 	}
 	a := m.api(p.key)
 	if a == nil {
-		return
+		return prevEnd
 	}
 	now := mono()
 	a.requests.Inc()
@@ -132,12 +135,14 @@ func (m *brokerMetrics) requestDone(p *pending, writeStart int64) {
 		a.queue.Observe(seconds(p.started - p.arrived))
 		a.total.Observe(seconds(now - p.arrived))
 	}
+	writeStart := max(ready, prevEnd)
 	a.handling.Observe(seconds(ready - p.started))
 	a.respQueue.Observe(seconds(writeStart - ready))
 	a.send.Observe(seconds(now - writeStart))
 	if p.resp != nil {
 		eachErrorCode(p.resp, func(code int16) { m.countError(p.key, code) })
 	}
+	return now
 }
 
 // countError counts one error code in a response of API key.
