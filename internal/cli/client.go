@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +35,11 @@ func (g *globals) newClient(cmd *cobra.Command, opts ...kgo.Opt) (*kgo.Client, e
 	if len(seeds) == 0 {
 		return nil, usageErrorf(cmd, "no brokers given: set -b/--brokers or %s", brokersEnv)
 	}
+	secOpts, sec, err := g.clientOpts(cmd)
+	if err != nil {
+		return nil, err
+	}
+	g.sec = sec
 	if err := checkReachable(cmd.Context(), seeds, g.timeout); err != nil {
 		return nil, err
 	}
@@ -40,6 +48,7 @@ func (g *globals) newClient(cmd *cobra.Command, opts ...kgo.Opt) (*kgo.Client, e
 		kgo.ClientID(clientID),
 		kgo.DialTimeout(g.timeout),
 	}
+	base = append(base, secOpts...) // a client.id property replaces ours
 	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot configure client for %s: %w", strings.Join(seeds, ","), err)
@@ -84,10 +93,29 @@ func (g *globals) explain(cmd *cobra.Command, err error) error {
 				"check the broker's advertised.listeners (%w)", seeds, op.Addr, err)
 		}
 		return unreachableError(seeds, err)
+	case errors.Is(err, kerr.SaslAuthenticationFailed):
+		who := "as user " + strconv.Quote(g.sec.user)
+		if g.sec.user == "" {
+			who = "with the token given"
+		}
+		return fmt.Errorf("authentication failed %s (%s) at %s: check the user name and password in sasl.jaas.config "+
+			"and that the broker has this user for %s (%w)", who, g.sec.mechanism, seeds, g.sec.mechanism, err)
+	case errors.Is(err, kerr.UnsupportedSaslMechanism):
+		return fmt.Errorf("the broker at %s does not offer SASL mechanism %s: set sasl.mechanism to one of its sasl.enabled.mechanisms (%w)",
+			seeds, g.sec.mechanism, err)
+	case errors.Is(err, kerr.IllegalSaslState):
+		return fmt.Errorf("the listener at %s does not expect SASL: check security.protocol (%w)", seeds, err)
+	case isTLSVerifyError(err):
+		return fmt.Errorf("TLS: the certificate of the broker at %s is not trusted: set ssl.truststore.location to its CA "+
+			"(or ssl.endpoint.identification.algorithm= to skip the host name check) (%w)", seeds, err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("timed out after %s waiting for the cluster at %s: the broker may be overloaded "+
-			"or advertise an address this machine cannot reach; raise --timeout or check its advertised listeners",
-			g.timeout, seeds)
+		hint := "raise --timeout or check its advertised listeners"
+		if g.sec.protocol == "" || g.sec.protocol == "PLAINTEXT" {
+			hint += "; if the listener uses TLS or SASL, set security.protocol with --command-config or -X"
+		}
+		return fmt.Errorf("timed out after %s waiting for the cluster at %s: the broker may be overloaded, "+
+			"advertise an address this machine cannot reach, or speak another security protocol; %s",
+			g.timeout, seeds, hint)
 	}
 	return err
 }
@@ -118,6 +146,16 @@ func checkReachable(ctx context.Context, seeds []string, timeout time.Duration) 
 		}
 	}
 	return unreachableError(firstAddr, firstErr)
+}
+
+// isTLSVerifyError reports whether err is a failed check of the broker's
+// certificate.
+func isTLSVerifyError(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var inval x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &inval) || errors.As(err, &verify)
 }
 
 // isSeed reports whether addr is one of the seeds.

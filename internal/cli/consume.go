@@ -23,6 +23,9 @@ type consumeOptions struct {
 	idle          time.Duration
 	format        string
 	group         string
+	properties    []string // kafka-console-consumer's --property
+	progress      bool
+	noProgress    bool
 }
 
 func newConsumeCmd(g *globals) *cobra.Command {
@@ -68,6 +71,13 @@ Formats (-f/--format):
 	f.DurationVar(&o.idle, "timeout-idle", 0, "stop when no record arrived for this long (default: never)")
 	f.StringVarP(&o.format, "format", "f", "text", "output format: text, kv, json, a %-layout or a {{template}}")
 	f.StringVarP(&o.group, "group", "g", "", "consume as a member of this consumer group: start at its committed offsets and commit what was printed")
+	f.StringArrayVar(&o.properties, "property", nil,
+		"kafka-console-consumer's formatter property key=value: print.key, print.value, print.timestamp, "+
+			"print.partition, print.offset, print.headers, key.separator, line.separator, headers.separator, "+
+			"headers.key.separator, null.literal (repeatable; instead of -f)")
+	f.BoolVar(&o.progress, "progress", false,
+		"print records/s, total and lag to stderr every second (default: when stderr is a terminal and stdout is not)")
+	f.BoolVar(&o.noProgress, "no-progress", false, "no live progress line")
 	return cmd
 }
 
@@ -141,7 +151,7 @@ func runConsume(cmd *cobra.Command, g *globals, o *consumeOptions, topic string)
 	if err != nil {
 		return usageErrorf(cmd, "%v", err)
 	}
-	format, err := newRecordFormatter(o.format)
+	format, err := o.formatter(cmd)
 	if err != nil {
 		return usageErrorf(cmd, "%v", err)
 	}
@@ -170,9 +180,32 @@ func runConsume(cmd *cobra.Command, g *globals, o *consumeOptions, topic string)
 	}
 	defer cl.Close()
 
-	count, err := consumeLoop(cmd.Context(), cl, bufio.NewWriter(cmd.OutOrStdout()), format, o.num, o.idle)
+	stats := newConsumeStats()
+	live := o.startProgress(cmd, stats)
+	count, err := consumeLoop(cmd.Context(), cl, bufio.NewWriter(cmd.OutOrStdout()), format, o.num, o.idle, stats)
+	live.stop()
 	fmt.Fprintf(cmd.ErrOrStderr(), "Processed a total of %d messages\n", count)
 	return g.explain(cmd, err)
+}
+
+// formatter is -f/--format, or Kafka's formatter with --property.
+func (o *consumeOptions) formatter(cmd *cobra.Command) (recordFormatter, error) {
+	if len(o.properties) == 0 {
+		return newRecordFormatter(o.format)
+	}
+	if cmd.Flags().Changed("format") {
+		return nil, errors.New("-f/--format cannot be combined with --property")
+	}
+	props, err := parseProperties(o.properties, "--property")
+	if err != nil {
+		return nil, err
+	}
+	return newKafkaFormatter(props)
+}
+
+// startProgress starts the live progress line on stderr, if wanted.
+func (o *consumeOptions) startProgress(cmd *cobra.Command, stats *consumeStats) *liveStatus {
+	return startLiveStatus(cmd.ErrOrStderr(), cmd.OutOrStdout(), o.progress, o.noProgress, liveInterval, stats.line)
 }
 
 // consumeLoop polls and prints records until num records were printed
@@ -181,11 +214,12 @@ func runConsume(cmd *cobra.Command, g *globals, o *consumeOptions, topic string)
 // an error. Output is flushed after every poll so that a person watching
 // sees records as they arrive while a fast pipe still gets large writes.
 func consumeLoop(ctx context.Context, cl *kgo.Client, w *bufio.Writer, format recordFormatter,
-	num int, idle time.Duration) (int64, error) {
+	num int, idle time.Duration, stats *consumeStats) (int64, error) {
 	var (
 		count int64
 		buf   []byte
 	)
+	printed := map[topicPartition]int64{} // the offset after the last record printed
 	for num == 0 || count < int64(num) {
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
 		if idle > 0 {
@@ -207,8 +241,11 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, w *bufio.Writer, format re
 			if fmtErr == nil {
 				_, fmtErr = w.Write(buf)
 				count++
+				stats.add(1)
+				printed[topicPartition{r.Topic, r.Partition}] = r.Offset + 1
 			}
 		})
+		stats.observe(fetches, printed)
 		if err := errors.Join(fmtErr, w.Flush()); err != nil {
 			return count, err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,6 +82,10 @@ type partitionLag struct {
 	Host          string `json:"host,omitempty"`
 	ClientID      string `json:"client_id,omitempty"`
 	Error         string `json:"error,omitempty"`
+	// With --watch: committed offsets and log end offsets per second since
+	// the previous refresh.
+	ConsumeRate *float64 `json:"consume_rate,omitempty"`
+	ProduceRate *float64 `json:"produce_rate,omitempty"`
 }
 
 type groupMember struct {
@@ -100,49 +105,98 @@ type groupDescription struct {
 	TotalLag     int64          `json:"total_lag"`
 	Members      []groupMember  `json:"members"`
 	Offsets      []partitionLag `json:"offsets"`
+	ConsumeRate  *float64       `json:"consume_rate,omitempty"` // with --watch
+	ProduceRate  *float64       `json:"produce_rate,omitempty"`
 }
 
 func newGroupDescribeCmd(g *globals) *cobra.Command {
+	var o describeOptions
 	cmd := &cobra.Command{
-		Use:   "describe GROUP...",
+		Use:   "describe GROUP... | --all",
 		Short: "Show a group's members and, per partition, current offset, log end offset and lag",
+		Long: `describe shows a group's members and, per partition, the committed offset, the
+log end offset and the lag. With --watch it refreshes every --interval and
+adds, per partition, the rate at which the group commits (RATE/S, its
+consumption) and the rate at which the log grows (IN/S), until Ctrl-C.`,
 		Example: `  samsa group describe my-app
-  samsa group describe my-app --json | jq '.[0].total_lag'`,
-		Args: minArgs(1, "at least one group name"),
+  samsa group describe my-app --json | jq '.[0].total_lag'
+  samsa group describe my-app --watch --interval 5s`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.all == (len(args) > 0) {
+				return usageErrorf(cmd, "give group names or --all (Kafka's --all-groups), not both")
+			}
+			if o.interval <= 0 || o.iterations < 0 {
+				return usageErrorf(cmd, "--interval must be positive and --iterations not negative")
+			}
+			if o.watch || o.iterations > 0 {
+				return runGroupWatch(cmd, g, &o, args)
+			}
 			return g.withAdmin(cmd, func(ctx context.Context, adm *kadm.Client) error {
-				lags, err := adm.Lag(ctx, args...)
+				descs, err := describeGroups(ctx, adm, args)
 				if err != nil {
 					return err
-				}
-				var descs []groupDescription
-				for _, name := range args {
-					l, ok := lags[name]
-					if !ok {
-						return fmt.Errorf("group %q: the broker returned no description", name)
-					}
-					if l.State == "Dead" || errors.Is(l.DescribeErr, kerr.GroupIDNotFound) {
-						// Not a classic group: a KIP-848 consumer group, or none.
-						d, err := describeConsumerGroup(ctx, adm, name)
-						if err != nil {
-							return err
-						}
-						descs = append(descs, d)
-						continue
-					}
-					if err := l.Error(); err != nil {
-						return fmt.Errorf("group %q: %w", name, err)
-					}
-					descs = append(descs, describeLag(l))
 				}
 				if g.json {
 					return printJSON(cmd.OutOrStdout(), descs)
 				}
-				return printGroupDescriptions(cmd, descs)
+				return printGroupDescriptions(cmd.OutOrStdout(), descs, false)
 			})
 		},
 	}
+	f := cmd.Flags()
+	f.BoolVar(&o.all, "all", false, "describe every group")
+	f.BoolVar(&o.watch, "watch", false, "refresh every --interval with consumption rates, until Ctrl-C")
+	f.DurationVar(&o.interval, "interval", 2*time.Second, "with --watch, time between refreshes")
+	f.IntVar(&o.iterations, "iterations", 0, "with --watch, stop after this many refreshes (default: until Ctrl-C)")
 	return cmd
+}
+
+type describeOptions struct {
+	all        bool
+	watch      bool
+	interval   time.Duration
+	iterations int
+}
+
+// describeGroups describes the named groups (every group when names is
+// empty), classic and KIP-848 alike.
+func describeGroups(ctx context.Context, adm *kadm.Client, names []string) ([]groupDescription, error) {
+	if len(names) == 0 {
+		listed, err := adm.ListGroups(ctx)
+		if err != nil {
+			return nil, err
+		}
+		names = listed.Groups()
+		sort.Strings(names)
+		if len(names) == 0 {
+			return []groupDescription{}, nil
+		}
+	}
+	lags, err := adm.Lag(ctx, names...)
+	if err != nil {
+		return nil, err
+	}
+	descs := []groupDescription{}
+	for _, name := range names {
+		l, ok := lags[name]
+		if !ok {
+			return nil, fmt.Errorf("group %q: the broker returned no description", name)
+		}
+		if l.State == "Dead" || errors.Is(l.DescribeErr, kerr.GroupIDNotFound) {
+			// Not a classic group: a KIP-848 consumer group, or none.
+			d, err := describeConsumerGroup(ctx, adm, name)
+			if err != nil {
+				return nil, err
+			}
+			descs = append(descs, d)
+			continue
+		}
+		if err := l.Error(); err != nil {
+			return nil, fmt.Errorf("group %q: %w", name, err)
+		}
+		descs = append(descs, describeLag(l))
+	}
+	return descs, nil
 }
 
 func describeLag(l kadm.DescribedGroupLag) groupDescription {
@@ -184,17 +238,28 @@ func describeLag(l kadm.DescribedGroupLag) groupDescription {
 	return d
 }
 
-func printGroupDescriptions(cmd *cobra.Command, descs []groupDescription) error {
-	out := cmd.OutOrStdout()
+func printGroupDescriptions(out io.Writer, descs []groupDescription, rates bool) error {
 	for i, d := range descs {
 		if i > 0 {
 			fmt.Fprintln(out)
 		}
-		fmt.Fprintf(out, "Group %s: state %s, protocol %s/%s, %d member(s), coordinator %d, total lag %d\n\n",
+		fmt.Fprintf(out, "Group %s: state %s, protocol %s/%s, %d member(s), coordinator %d, total lag %d",
 			d.Group, d.State, d.ProtocolType, d.Protocol, len(d.Members), d.Coordinator, d.TotalLag)
-		t := newTable(out, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID")
+		if rates {
+			fmt.Fprintf(out, ", consuming %s rec/s, producing %s rec/s", optRate(d.ConsumeRate), optRate(d.ProduceRate))
+		}
+		fmt.Fprint(out, "\n\n")
+		cols := []string{"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG"}
+		if rates {
+			cols = append(cols, "RATE/S", "IN/S")
+		}
+		t := newTable(out, append(cols, "CONSUMER-ID", "HOST", "CLIENT-ID")...)
 		for _, o := range d.Offsets {
-			t.row(d.Group, o.Topic, o.Partition, optInt(o.CurrentOffset), o.LogEndOffset, optInt(o.Lag), o.ConsumerID, o.Host, o.ClientID)
+			cells := []any{d.Group, o.Topic, o.Partition, optInt(o.CurrentOffset), o.LogEndOffset, optInt(o.Lag)}
+			if rates {
+				cells = append(cells, optRate(o.ConsumeRate), optRate(o.ProduceRate))
+			}
+			t.row(append(cells, o.ConsumerID, o.Host, o.ClientID)...)
 		}
 		if err := t.flush(); err != nil {
 			return err
@@ -583,7 +648,10 @@ func runGroupConsume(cmd *cobra.Command, g *globals, o *consumeOptions, topic st
 		return err
 	}
 	defer cl.Close()
-	count, err := consumeLoop(cmd.Context(), cl, bufio.NewWriter(cmd.OutOrStdout()), format, o.num, o.idle)
+	stats := newConsumeStats()
+	live := o.startProgress(cmd, stats)
+	count, err := consumeLoop(cmd.Context(), cl, bufio.NewWriter(cmd.OutOrStdout()), format, o.num, o.idle, stats)
+	live.stop()
 	// Commit what was printed, even after Ctrl-C, with a fresh deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
 	defer cancel()

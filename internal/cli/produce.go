@@ -24,6 +24,7 @@ type produceOptions struct {
 	acks         string
 	compression  string
 	linger       time.Duration
+	properties   []string // kafka-console-producer's --property
 }
 
 func newProduceCmd(g *globals) *cobra.Command {
@@ -51,6 +52,9 @@ to stderr and fails if any record could not be produced.`,
 	f.StringVar(&o.acks, "acks", "all", "acknowledgements to wait for: all, 1 or 0")
 	f.StringVarP(&o.compression, "compression", "z", "none", "batch compression: none, gzip, snappy, lz4 or zstd")
 	f.DurationVar(&o.linger, "batch-linger", 10*time.Millisecond, "how long to wait for more records before sending a batch")
+	f.StringArrayVar(&o.properties, "property", nil,
+		"kafka-console-producer's line reader property key=value: parse.key, key.separator, parse.headers, "+
+			"headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error (repeatable)")
 	return cmd
 }
 
@@ -173,8 +177,48 @@ func (t *produceTally) promise(r *kgo.Record, err error) {
 	t.perPart[r.Partition]++
 }
 
-func runProduce(cmd *cobra.Command, g *globals, o *produceOptions, topic string) error {
+// lineReader picks how lines become records: Kafka's LineMessageReader
+// with --property, else --key-separator; -H headers are added to both.
+func (o *produceOptions) lineReader() (lineReader, error) {
 	headers, err := parseHeaders(o.headers)
+	if err != nil {
+		return nil, err
+	}
+	withHeaders := func(r *kgo.Record) *kgo.Record {
+		if len(headers) > 0 {
+			r.Headers = append(r.Headers, headers...)
+		}
+		r.Partition = o.partition
+		return r
+	}
+	if len(o.properties) > 0 {
+		if o.keySeparator != "" {
+			return nil, errors.New("--key-separator cannot be combined with --property (use --property parse.key=true --property key.separator=SEP)")
+		}
+		props, err := parseProperties(o.properties, "--property")
+		if err != nil {
+			return nil, err
+		}
+		read, err := newKafkaLineReader(props)
+		if err != nil {
+			return nil, err
+		}
+		return func(line []byte, n int64) (*kgo.Record, error) {
+			r, err := read(line, n)
+			if err != nil {
+				return nil, err
+			}
+			return withHeaders(r), nil
+		}, nil
+	}
+	return func(line []byte, _ int64) (*kgo.Record, error) {
+		key, value := splitKey(line, o.keySeparator)
+		return withHeaders(&kgo.Record{Key: key, Value: value}), nil
+	}, nil
+}
+
+func runProduce(cmd *cobra.Command, g *globals, o *produceOptions, topic string) error {
+	read, err := o.lineReader()
 	if err != nil {
 		return usageErrorf(cmd, "%v", err)
 	}
@@ -189,12 +233,17 @@ func runProduce(cmd *cobra.Command, g *globals, o *produceOptions, topic string)
 	defer cl.Close()
 
 	tally := &produceTally{perPart: map[int32]int64{}}
-	readErr := produceLines(cmd.Context(), cmd.InOrStdin(), func(line []byte) {
-		key, value := splitKey(line, o.keySeparator)
-		r := &kgo.Record{Key: key, Value: value, Headers: headers, Partition: o.partition}
+	var lineNo int64
+	readErr := produceLines(cmd.Context(), cmd.InOrStdin(), func(line []byte) error {
+		lineNo++
+		r, err := read(line, lineNo)
+		if err != nil {
+			return err
+		}
 		// Records are produced with a context that Ctrl-C does not cancel:
 		// an interrupt stops reading, but lines already read are delivered.
 		cl.Produce(context.Background(), r, tally.promise)
+		return nil
 	})
 	// Every record has a delivery timeout of --timeout, so Flush returns on
 	// its own; the bound only guards against a wedged client.
@@ -206,18 +255,27 @@ func runProduce(cmd *cobra.Command, g *globals, o *produceOptions, topic string)
 	if err := printProduceSummary(cmd, g, topic, tally); err != nil {
 		return err
 	}
-	if readErr != nil && !errors.Is(readErr, context.Canceled) {
+	var bad *badLineError
+	switch {
+	case errors.As(readErr, &bad):
+		return fmt.Errorf("stopped reading stdin at %w", bad.err)
+	case readErr != nil && !errors.Is(readErr, context.Canceled):
 		return fmt.Errorf("reading stdin: %w", readErr)
 	}
 	return produceFailure(cmd, g, topic, tally)
 }
 
-// produceLines reads lines from in and hands each to produce until EOF or
-// until ctx is cancelled. The reading happens on its own goroutine because
+// badLineError is a line the reader refused; it stops produceLines.
+type badLineError struct{ err error }
+
+func (e *badLineError) Error() string { return e.err.Error() }
+
+// produceLines reads lines from in and hands each to produce until EOF,
+// until ctx is cancelled or until produce refuses a line. The reading happens on its own goroutine because
 // a Read on a terminal cannot be interrupted: on Ctrl-C this function
 // returns at once, and that goroutine stays blocked in Read until the
 // process exits, which it does right after the summary is printed.
-func produceLines(ctx context.Context, in io.Reader, produce func([]byte)) error {
+func produceLines(ctx context.Context, in io.Reader, produce func([]byte) error) error {
 	lines := make(chan []byte, 256)
 	readErr := make(chan error, 1)
 	stop := make(chan struct{})
@@ -255,7 +313,9 @@ func produceLines(ctx context.Context, in io.Reader, produce func([]byte)) error
 					return nil
 				}
 			}
-			produce(line)
+			if err := produce(line); err != nil {
+				return &badLineError{err}
+			}
 		}
 	}
 }

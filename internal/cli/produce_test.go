@@ -92,7 +92,7 @@ func TestParseHeaders(t *testing.T) {
 func readAll(t *testing.T, in io.Reader) ([]string, error) {
 	t.Helper()
 	var got []string
-	err := produceLines(context.Background(), in, func(b []byte) { got = append(got, string(b)) })
+	err := produceLines(context.Background(), in, func(b []byte) error { got = append(got, string(b)); return nil })
 	return got, err
 }
 
@@ -123,7 +123,7 @@ func TestProduceLinesStopsOnCancel(t *testing.T) {
 	cancel()
 	pr, pw := io.Pipe() // never written: a Read that blocks like a terminal
 	defer pw.Close()
-	err := produceLines(ctx, pr, func([]byte) { t.Error("no line expected") })
+	err := produceLines(ctx, pr, func([]byte) error { t.Error("no line expected"); return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}

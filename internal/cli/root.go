@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes returned by Execute. They follow the shell conventions users
@@ -39,6 +40,14 @@ type globals struct {
 	brokers string
 	json    bool
 	timeout time.Duration
+	// commandConfig and clientProps are Kafka client properties (a file and
+	// -X key=value overrides), read by clientSecurity.
+	commandConfig string
+	clientProps   []string
+	// props caches what loadClientProps read, once per command run.
+	props *clientProperties
+	// sec is how the last client connected, for error messages.
+	sec security
 }
 
 // seeds returns the bootstrap addresses. An explicit -b wins over
@@ -46,9 +55,13 @@ type globals struct {
 // run time rather than when the tree is built so tests can set it.
 func (g *globals) seeds(cmd *cobra.Command) []string {
 	list := g.brokers
-	if f := cmd.Flags().Lookup("brokers"); f == nil || !f.Changed {
+	if !flagChanged(cmd, "brokers") && !flagChanged(cmd, "bootstrap-server") {
 		if env := strings.TrimSpace(os.Getenv(brokersEnv)); env != "" {
 			list = env
+		} else if p, err := g.loadClientProps(cmd); err == nil && p.bootstrap != "" {
+			// bootstrap.servers in a --command-config file, as Kafka's
+			// tools would not use it but people expect it to work.
+			list = p.bootstrap
 		}
 	}
 	var out []string
@@ -58,6 +71,12 @@ func (g *globals) seeds(cmd *cobra.Command) []string {
 		}
 	}
 	return out
+}
+
+// flagChanged reports whether the flag name was given on the command line.
+func flagChanged(cmd *cobra.Command, name string) bool {
+	f := cmd.Flags().Lookup(name)
+	return f != nil && f.Changed
 }
 
 // NewRoot builds the samsa command tree with every client command attached.
@@ -79,6 +98,18 @@ Brokers are taken from -b/--brokers, else from $SAMSA_BROKERS, else ` + defaultB
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.brokers, "brokers", "b", defaultBrokers,
 		"comma-separated bootstrap brokers (host:port); env "+brokersEnv)
+	pf.AddFlag(&pflag.Flag{Name: "bootstrap-server", Value: pf.Lookup("brokers").Value, DefValue: defaultBrokers,
+		Usage: "Kafka's name for -b/--brokers"})
+	pf.StringVar(&g.commandConfig, "command-config", "",
+		"Kafka client properties file (security.protocol, ssl.*, sasl.*); env "+commandConfigEnv)
+	for _, alias := range []string{"producer.config", "consumer.config"} {
+		pf.AddFlag(&pflag.Flag{Name: alias, Value: pf.Lookup("command-config").Value, Usage: "Kafka's name for --command-config"})
+	}
+	pf.StringArrayVarP(&g.clientProps, "client-property", "X", nil,
+		"Kafka client property key=value, over --command-config (repeatable)")
+	for _, alias := range []string{"command-property", "producer-property", "consumer-property"} {
+		pf.AddFlag(&pflag.Flag{Name: alias, Value: pf.Lookup("client-property").Value, DefValue: "[]", Usage: "Kafka's name for -X/--client-property"})
+	}
 	pf.BoolVar(&g.json, "json", false, "print results as JSON for scripts")
 	pf.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for each broker operation")
 
@@ -97,6 +128,7 @@ Brokers are taken from -b/--brokers, else from $SAMSA_BROKERS, else ` + defaultB
 		newVerifyCmd(g),
 		newACLCmd(g),
 	)
+	addKafkaFlags(root)
 	return root
 }
 
