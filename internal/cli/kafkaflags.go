@@ -172,8 +172,8 @@ func addModeFlags(cmd *cobra.Command, modes map[string]string) {
 	}
 	sort.Strings(names)
 	cmd.DisableFlagParsing = true
-	cmd.Long = strings.TrimSpace(cmd.Long+"\n\nKafka's action flags work too: "+strings.Join(names, ", ")+
-		" (for instance `"+cmd.CommandPath()+" "+names[0]+" ...`), followed by that subcommand's flags.")
+	cmd.Long = strings.TrimSpace(cmd.Long + "\n\nKafka's action flags work too: " + strings.Join(names, ", ") +
+		" (for instance `" + cmd.CommandPath() + " " + names[0] + " ...`), followed by that subcommand's flags.")
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		mode := ""
 		var rest []string

@@ -168,14 +168,14 @@ func newKafkaLineReader(props map[string]string) (lineReader, error) {
 		return nil, err
 	}
 	var (
-		parseKey       = propertyBool(props, "parse.key", false)
-		keySep         = propertyString(props, "key.separator", "\t")
-		parseHeaders   = propertyBool(props, "parse.headers", false)
-		headersDelim   = propertyString(props, "headers.delimiter", "\t")
-		headersSep     = propertyString(props, "headers.separator", ",")
-		headersKeySep  = propertyString(props, "headers.key.separator", ":")
+		parseKey            = propertyBool(props, "parse.key", false)
+		keySep              = propertyString(props, "key.separator", "\t")
+		parseHeaders        = propertyBool(props, "parse.headers", false)
+		headersDelim        = propertyString(props, "headers.delimiter", "\t")
+		headersSep          = propertyString(props, "headers.separator", ",")
+		headersKeySep       = propertyString(props, "headers.key.separator", ":")
 		nullMarker, hasNull = props["null.marker"]
-		ignoreError    = propertyBool(props, "ignore.error", false)
+		ignoreError         = propertyBool(props, "ignore.error", false)
 	)
 	if parseKey && keySep == "" || parseHeaders && (headersDelim == "" || headersSep == "" || headersKeySep == "") {
 		return nil, fmt.Errorf("--property: separators must not be empty")
