@@ -71,13 +71,32 @@ func formatCheckpoint(lines []string) []byte {
 // old or the new content: write path.tmp, fsync it, rename it over path,
 // fsync the directory.
 func writeFileAtomic(path string, data []byte) error {
+	if err := replaceFile(path, data, true); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// writeFileLazily replaces path with data through a rename, as
+// writeFileAtomic, without any fsync: the caller makes it durable later
+// (fsync of the file and of its directory). A crash before that leaves the
+// old content, the new one, or (on file systems that do not order the data
+// before the rename) an unreadable file.
+func writeFileLazily(path string, data []byte) error {
+	return replaceFile(path, data, false)
+}
+
+func replaceFile(path string, data []byte, sync bool) error {
 	tmp := path + ".tmp"
 	f, err := files.openTransient(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("storage: write %s: %w", path, err)
 	}
 	_, werr := f.Write(data)
-	serr := f.Sync()
+	var serr error
+	if sync {
+		serr = f.Sync()
+	}
 	cerr := files.closeTransient(f)
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		os.Remove(tmp)
@@ -86,7 +105,7 @@ func writeFileAtomic(path string, data []byte) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("storage: write %s: %w", path, err)
 	}
-	return syncDir(filepath.Dir(path))
+	return nil
 }
 
 // syncDir fsyncs a directory so that file creations, renames and removals

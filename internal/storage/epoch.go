@@ -57,13 +57,27 @@ func loadEpochCache(dir string, exists bool) (*epochCache, error) {
 
 func (c *epochCache) persist() error { return c.persistEntries(c.entries) }
 
-// persistEntries writes entries as the checkpoint.
+// persistEntries writes entries as the checkpoint, durably.
 func (c *epochCache) persistEntries(entries []EpochEntry) error {
+	return writeFileAtomic(c.path, encodeEpochs(entries))
+}
+
+// persistEntriesLazily writes entries as the checkpoint without an fsync;
+// the log's next flush makes it durable before it moves the recovery point
+// (as Kafka flushes the checkpoint written on an append asynchronously:
+// an fsync per partition at its first append stalled produce to many new
+// partitions). After a crash, recovery assigns the epochs of every batch
+// past the recovery point again.
+func (c *epochCache) persistEntriesLazily(entries []EpochEntry) error {
+	return writeFileLazily(c.path, encodeEpochs(entries))
+}
+
+func encodeEpochs(entries []EpochEntry) []byte {
 	lines := make([]string, len(entries))
 	for i, e := range entries {
 		lines[i] = fmt.Sprintf("%d %d", e.Epoch, e.StartOffset)
 	}
-	return writeFileAtomic(c.path, formatCheckpoint(lines))
+	return formatCheckpoint(lines)
 }
 
 // assigned returns the entries assign(epoch, offset) would leave, when it

@@ -441,7 +441,9 @@ func TestFileCacheConcurrent(t *testing.T) {
 			if _, err := l.Flush(); err != nil && !errors.Is(err, ErrTooManyOpenFiles) {
 				t.Fatal(err)
 			}
-			if _, err := l.DeleteRetained(testNow, l.LogEndOffset()); err != nil {
+			// Short of descriptors, retention fails this call only (the
+			// log stays healthy: checked below).
+			if _, err := l.DeleteRetained(testNow, l.LogEndOffset()); err != nil && !errors.Is(err, ErrTooManyOpenFiles) {
 				t.Fatal(err)
 			}
 		}

@@ -85,6 +85,9 @@ type Log struct {
 	recoveryPoint atomic.Int64 // every offset below it is fsynced
 	lastFlush     atomic.Int64 // unix nanoseconds of the last completed Flush
 	dirDirty      atomic.Bool  // files were created or removed since the last directory fsync
+	// epochsDirty says the leader epoch checkpoint was written by an
+	// append and not fsynced since; Flush and Close fsync it.
+	epochsDirty atomic.Bool
 
 	epochs    *epochCache
 	producers *producerState
@@ -268,10 +271,12 @@ func (l *Log) write(batch []byte, h *record.Header, m txnMarker) (Position, erro
 	}
 	epochs, newEpoch := l.epochs.assigned(h.PartitionLeaderEpoch, h.BaseOffset)
 	if newEpoch {
-		if err := l.epochs.persistEntries(epochs); err != nil {
+		if err := l.epochs.persistEntriesLazily(epochs); err != nil {
 			seg.file.release()
 			return Position{}, err
 		}
+		l.epochsDirty.Store(true)
+		l.dirDirty.Store(true) // the rename
 	}
 	_, err = f.WriteAt(batch, pos)
 	if err == nil {
@@ -500,12 +505,18 @@ func (l *Log) Flush() (flushedOffset int64, err error) {
 			}
 		}
 	}
+	epochsDirty := l.epochsDirty.Swap(false)
 	dirDirty := l.dirDirty.Swap(false)
 	unflushed := l.unflushed
 	l.unflushed = 0
 	l.mu.Unlock()
 
 	n, err := l.syncSegments(segs, dirDirty)
+	if err == nil && epochsDirty {
+		err = l.syncEpochs()
+	} else if epochsDirty {
+		l.epochsDirty.Store(true)
+	}
 	if err != nil && errors.Is(err, ErrTooManyOpenFiles) {
 		for _, s := range segs[n:] {
 			s.needSync.Store(true)
@@ -534,6 +545,16 @@ func (l *Log) Flush() (flushedOffset int64, err error) {
 
 // syncSegments fsyncs segs, then the directory if dir; n is how many
 // segments were fsynced.
+// syncEpochs fsyncs the leader epoch checkpoint (its rename was made
+// durable by the directory fsync before it); on failure it stays dirty.
+func (l *Log) syncEpochs() error {
+	if err := fsyncPath(l.epochs.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		l.epochsDirty.Store(true)
+		return fmt.Errorf("storage: fsync %s: %w", l.epochs.path, err)
+	}
+	return nil
+}
+
 func (l *Log) syncSegments(segs []*segment, dir bool) (n int, err error) {
 	for i, s := range segs {
 		if err := s.sync(); err != nil {
@@ -600,6 +621,11 @@ func (l *Log) shutdownLocked() error {
 			if err := s.sync(); err != nil {
 				return err
 			}
+		}
+	}
+	if l.epochsDirty.Swap(false) {
+		if err := l.syncEpochs(); err != nil {
+			return err
 		}
 	}
 	if l.dirDirty.Swap(false) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/samsa-streaming/samsa/internal/record"
@@ -321,5 +322,57 @@ func TestCorruptionErrorCarriesLocation(t *testing.T) {
 	var ce *CorruptionError
 	if !errors.As(err, &ce) || ce.Pos != 123 {
 		t.Fatal("errors.As failed")
+	}
+}
+
+// TestEpochCheckpointWrittenLazily: an append that starts a leader epoch
+// writes the checkpoint without an fsync; a crash may leave it as it was
+// before (the rename lost) or empty (the data lost). Either way the next
+// open assigns the epochs of the batches past the recovery point again,
+// and a Flush in between made the older entries durable.
+func TestEpochCheckpointWrittenLazily(t *testing.T) {
+	for _, lost := range []string{"stale", "empty"} {
+		t.Run(lost, func(t *testing.T) {
+			path := t.TempDir()
+			d := openTestDir(t, path)
+			l, err := d.CreateLog("t", 0, [16]byte{}, smallConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustAppend(t, l, makeBatch(t, spec{records: 2, ts: 100}), 1)
+			if _, err := l.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			cp := filepath.Join(l.dir, leaderEpochFile)
+			flushed, err := os.ReadFile(cp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustAppend(t, l, makeBatch(t, spec{records: 2, ts: 101}), 3)
+			mustAppend(t, l, makeBatch(t, spec{records: 2, ts: 102}), 4)
+			want := l.Epochs()
+			if len(want) != 3 {
+				t.Fatalf("epochs %+v", want)
+			}
+			crash(d)
+			switch lost {
+			case "stale":
+				err = os.WriteFile(cp, flushed, 0o644)
+			case "empty":
+				err = os.WriteFile(cp, nil, 0o644)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			d = openTestDir(t, path)
+			defer d.Close()
+			l, _ = d.Log("t", 0)
+			if got := l.Epochs(); !slices.Equal(got, want) {
+				t.Fatalf("epochs after the crash %+v, want %+v", got, want)
+			}
+			if e, off := l.EndOffsetForEpoch(3); e != 3 || off != 4 {
+				t.Fatalf("EndOffsetForEpoch(3) = %d, %d; want 3, 4", e, off)
+			}
+		})
 	}
 }
