@@ -83,7 +83,11 @@ func (g *globals) explain(cmd *cobra.Command, err error) error {
 	seedList := g.seeds(cmd)
 	seeds := strings.Join(seedList, ",")
 	var op *net.OpError
+	var eof *kgo.ErrFirstReadEOF
 	switch {
+	case errors.As(err, &eof):
+		return fmt.Errorf("the broker at %s closed the connection at once: its listener may use another security protocol "+
+			"than %s; set security.protocol (and ssl.*, sasl.*) with --command-config or -X (%w)", seeds, g.sec.protocolName(), err)
 	case errors.As(err, &op) && op.Op == "dial":
 		// The seeds answered the reachability check, so a failed dial to
 		// another address means a broker advertises an address that this
@@ -105,9 +109,12 @@ func (g *globals) explain(cmd *cobra.Command, err error) error {
 			seeds, g.sec.mechanism, err)
 	case errors.Is(err, kerr.IllegalSaslState):
 		return fmt.Errorf("the listener at %s does not expect SASL: check security.protocol (%w)", seeds, err)
+	case isHostnameError(err):
+		return fmt.Errorf("TLS: the certificate of the broker at %s does not name the address dialed: connect by a name it has, "+
+			"or set ssl.endpoint.identification.algorithm= (empty) to skip the host name check (%w)", seeds, err)
 	case isTLSVerifyError(err):
-		return fmt.Errorf("TLS: the certificate of the broker at %s is not trusted: set ssl.truststore.location to its CA "+
-			"(or ssl.endpoint.identification.algorithm= to skip the host name check) (%w)", seeds, err)
+		return fmt.Errorf("TLS: the certificate of the broker at %s is not trusted: set ssl.truststore.location "+
+			"(or ssl.truststore.certificates) to the authority that signed it (%w)", seeds, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		hint := "raise --timeout or check its advertised listeners"
 		if g.sec.protocol == "" || g.sec.protocol == "PLAINTEXT" {
@@ -146,6 +153,11 @@ func checkReachable(ctx context.Context, seeds []string, timeout time.Duration) 
 		}
 	}
 	return unreachableError(firstAddr, firstErr)
+}
+
+func isHostnameError(err error) bool {
+	var host x509.HostnameError
+	return errors.As(err, &host)
 }
 
 // isTLSVerifyError reports whether err is a failed check of the broker's

@@ -117,6 +117,13 @@ type security struct {
 	user      string
 }
 
+func (s security) protocolName() string {
+	if s.protocol == "" {
+		return "PLAINTEXT"
+	}
+	return s.protocol
+}
+
 func (s security) tls() bool  { return s.protocol == "SSL" || s.protocol == "SASL_SSL" }
 func (s security) sasl() bool { return strings.HasPrefix(s.protocol, "SASL_") }
 
