@@ -127,6 +127,7 @@ Brokers are taken from -b/--brokers, else from $SAMSA_BROKERS, else ` + defaultB
 		newBrokerCmd(g),
 		newVerifyCmd(g),
 		newACLCmd(g),
+		newQuotaCmd(g),
 	)
 	addKafkaFlags(root)
 	return root
