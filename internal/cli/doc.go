@@ -11,7 +11,11 @@
 // tree and owns exit codes, client.go builds clients and turns wire errors
 // into messages that say what to do, output.go prints tables and JSON,
 // format.go renders consumed records, and histogram.go is the fixed-memory
-// latency histogram used by the benchmarks.
+// latency histogram used by the benchmarks. security.go turns Kafka client
+// properties (--command-config, -X) into TLS and SASL options for every
+// client; kafkaflags.go adds the flag names of Kafka's own tools to the
+// finished tree, and kafkaformat.go their console --property options;
+// live.go draws the live status line of long-running commands.
 //
 // Conventions every command follows:
 //   - Results go to stdout (a table for people, JSON with --json); progress,
