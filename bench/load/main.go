@@ -7,6 +7,7 @@
 //	load e2e      --brokers B --topic T --rate R --duration D [--warmup W]
 //	load first    --brokers B --topic T --since UNIX_NANOS [--deadline D]
 //	load topic    --brokers B --topic T --partitions P
+//	load conns    --brokers B --conns N --duration D
 //
 // It exists beside `samsa bench` because that command reports only a few
 // latency percentiles (the harness plots whole distributions) and cannot
@@ -43,6 +44,7 @@ type options struct {
 	since      int64
 	deadline   time.Duration
 	keys       int                // produce: keys drawn from this many (0: no key)
+	conns      int                // conns: connections to open and hold
 	topicCfg   map[string]*string // topic configs of a topic this command creates
 	timeline   string             // produce: file for each measured record's send time and latency
 }
@@ -65,6 +67,7 @@ func main() {
 	fs.DurationVar(&o.linger, "linger", 5*time.Millisecond, "producer linger")
 	fs.Int64Var(&o.since, "since", 0, "first: the broker's start time, Unix nanoseconds")
 	fs.DurationVar(&o.deadline, "deadline", 3*time.Minute, "first: give up after this long")
+	fs.IntVar(&o.conns, "conns", 1000, "conns: connections to open and hold for --duration")
 	fs.IntVar(&o.keys, "keys", 0, "produce: give each record a key drawn uniformly from this many (0: no keys)")
 	fs.StringVar(&o.timeline, "timeline", "", "produce: write \"send_unix_ns latency_ns\" per measured record to this file")
 	topicCfg := fs.String("topic-config", "", "configs of a topic this command creates, k=v,k=v")
@@ -97,6 +100,13 @@ func main() {
 		res, err = runE2E(ctx, o)
 	case "first":
 		res, err = runFirst(ctx, o)
+	case "conns":
+		// The result was printed when every connection was open.
+		if _, err := runConns(ctx, o); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		return
 	case "topic":
 		err = ensureTopic(ctx, o)
 		res = map[string]any{"topic": o.topic, "partitions": o.partitions}
