@@ -10,6 +10,7 @@ package broker
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -91,6 +92,9 @@ func (b *Broker) createTopic(rt kmsg.CreateTopicsRequestTopic, validateOnly bool
 	}
 	im, err := b.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
 		recs, err := metadata.CreateTopicRecords(im, ct, b.cfg.NodeID)
+		if err == nil {
+			err = b.checkSpaceFor(recs)
+		}
 		if validateOnly {
 			return nil, err
 		}
@@ -108,6 +112,20 @@ func (b *Broker) createTopic(rt kmsg.CreateTopicsRequestTopic, validateOnly bool
 		b.logger.Info("created topic", "topic", rt.Topic, "partitions", ct.Partitions)
 	}
 	return nil
+}
+
+// checkSpaceFor refuses new partitions this broker would host if they
+// would take its log dir below log.dir.min.free.bytes (KAFKA_STORAGE_ERROR
+// naming the space; nothing is created). Only this broker's own share is
+// checked: the others are not asked (Kafka checks no broker's space).
+func (b *Broker) checkSpaceFor(recs []metadata.Record) error {
+	n := 0
+	for _, r := range recs {
+		if r.Partition != nil && slices.Contains(r.Partition.Replicas, b.cfg.NodeID) {
+			n++
+		}
+	}
+	return b.parts.CheckSpaceFor(n)
 }
 
 // describeTopicConfigs lists a topic's effective configs for the

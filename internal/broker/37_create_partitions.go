@@ -28,6 +28,9 @@ func handleCreatePartitions(rc *reqCtx, req *kmsg.CreatePartitionsRequest) kmsg.
 		}
 		_, err := b.meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
 			recs, err := metadata.CreatePartitionsRecords(im, rt.Topic, rt.Count, b.cfg.NodeID, assignment)
+			if err == nil {
+				err = b.checkSpaceFor(recs)
+			}
 			if req.ValidateOnly {
 				return nil, err
 			}

@@ -39,6 +39,11 @@ func errCode(err error) int16 {
 		// process limit): this request fails, retriably, with a message
 		// naming the resource; the log itself is fine.
 		return kerr.KafkaStorageError.Code
+	case errors.Is(err, storage.ErrNoSpace):
+		// The log dir is below log.dir.min.free.bytes or full: this
+		// write fails, retriably, naming the free space; the log is fine
+		// and takes writes again when space returns.
+		return kerr.KafkaStorageError.Code
 	case errors.Is(err, storage.ErrTransactionCoordinatorFenced):
 		return kerr.TransactionCoordinatorFenced.Code
 	case errors.Is(err, storage.ErrInvalidTxnState):

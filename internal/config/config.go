@@ -71,6 +71,8 @@ type Config struct {
 	// MaxOpenFiles is log.max.open.files: the descriptor budget of segment
 	// files (storage.Config.MaxOpenFiles); 0 lets storage derive it.
 	MaxOpenFiles    int
+	// MinFreeBytes is log.dir.min.free.bytes (storage.Config.MinFreeBytes).
+	MinFreeBytes int64
 	SendBufferBytes int
 
 	// Consumer groups (internal/coordinator/group).
@@ -188,6 +190,7 @@ func (c *Config) resolve() error {
 	c.FetchMaxBytes = int32(c.int("fetch.max.bytes"))
 	c.FlushMode = c.Get("log.flush.mode")
 	c.MaxOpenFiles = int(c.int("log.max.open.files"))
+	c.MinFreeBytes = c.int("log.dir.min.free.bytes")
 	c.FlushSchedulerInterval = ms(c.int("log.flush.scheduler.interval.ms"))
 	c.GroupInitialRebalanceDelay = ms(c.int("group.initial.rebalance.delay.ms"))
 	c.GroupMinSessionTimeout = ms(c.int("group.min.session.timeout.ms"))

@@ -118,6 +118,23 @@ func ResignRecords(im *Image, topic string, p int32, id int32) []Record {
 	return []Record{partitionChange(t, int(p), leader, isr)}
 }
 
+// HandOffRecords plans broker id giving up the leadership of a partition
+// and its ISR place only if another usable in-sync replica can lead (a
+// leader whose disk is short of space: it refuses writes, and another
+// replica can take them). With no such replica it plans nothing: the
+// partition keeps its leader, which takes writes again when space returns.
+func HandOffRecords(im *Image, topic string, p int32, id int32) []Record {
+	t, ok := im.topics[topic]
+	if !ok || p < 0 || int(p) >= len(t.Partitions) {
+		return nil
+	}
+	pm := t.Partitions[p]
+	if pm.Leader != id || im.electLeader(pm, without(pm.ISR, id), id) < 0 {
+		return nil
+	}
+	return ResignRecords(im, topic, p, id)
+}
+
 // ShutdownRecords plans a controlled shutdown of broker id (SIGTERM): the
 // same as fencing, planned by the broker itself before it exits, so its
 // partitions have new leaders before its connections close.

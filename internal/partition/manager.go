@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/interbroker"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/storage"
 )
@@ -47,6 +48,9 @@ type Manager struct {
 	fetchers map[int32]*fetcher
 	meta     Committer
 	isrQueue chan isrChange
+	// dialer reaches leaders' inter-broker listeners (TLS, SASL); nil:
+	// plain TCP. Set by SetDialer before Attach.
+	dialer *interbroker.Dialer
 
 	// Replication throttles: bytes this broker sends as a leader and
 	// fetches as a follower for throttled replicas.
@@ -89,6 +93,7 @@ type isrChange struct {
 func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*Manager, error) {
 	dcfg := storageConfig(cfg.ResolveTopic(nil))
 	dcfg.MaxOpenFiles = cfg.MaxOpenFiles
+	dcfg.MinFreeBytes = cfg.MinFreeBytes
 	dir, err := storage.OpenDir(cfg.DataDir, dcfg, logger)
 	if err != nil {
 		return nil, err
@@ -267,6 +272,7 @@ func (m *Manager) ensureTopic(im *metadata.Image, t *metadata.Topic) error {
 		p := newPartition(t.Name, i, t.ID, l, tc, t.Partitions[i].LeaderEpoch, m.flusher, m.cfg.NodeID)
 		p.alterISR = m.alterISR
 		p.logFailed = m.logFailed
+		p.spaceLow = m.spaceLow
 		p.stats = &m.stats
 		m.mu.Lock()
 		m.parts[TopicPartition{t.Name, i}] = p
@@ -397,11 +403,15 @@ func (m *Manager) syncReplica(im *metadata.Image, t *metadata.Topic, i int32) {
 	}
 	f := m.fetchers[pm.Leader]
 	if f == nil {
-		f = newFetcher(pm.Leader, addr, m.cfg.NodeID, m.followerQuota, m.logger)
+		f = newFetcher(pm.Leader, addr, m.cfg.NodeID, m.followerQuota, m.dialer, m.logger)
 		m.fetchers[pm.Leader] = f
 	}
 	f.add(p)
 }
+
+// SetDialer makes followers reach their leaders with d (the inter-broker
+// listener's TLS and SASL). Call it before Attach.
+func (m *Manager) SetDialer(d *interbroker.Dialer) { m.dialer = d }
 
 // Attach gives the manager the metadata store its leaders propose ISR
 // changes to, syncs every hosted replica with im (followers start
@@ -448,6 +458,46 @@ func (m *Manager) logFailed(p *Partition) {
 				return
 			case <-time.After(time.Second):
 			}
+		}
+	}()
+}
+
+// spaceLow is told that a leader append of p was refused for want of
+// space (log.dir.min.free.bytes, or a full disk): if another in-sync
+// replica can lead, this broker hands it p's leadership and leaves the
+// ISR, so producers carry on there; it catches up as a follower once its
+// space returns. With no other replica it keeps the leadership and
+// refuses writes until space returns.
+func (m *Manager) spaceLow(p *Partition) {
+	if m.meta == nil {
+		p.handingOff.Store(false)
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer func() {
+			// At most one attempt a second per partition, however many
+			// appends are refused meanwhile.
+			select {
+			case <-m.stop:
+			case <-time.After(time.Second):
+			}
+			p.handingOff.Store(false)
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), isrCommitTimeout)
+		defer cancel()
+		var moved bool
+		_, err := m.meta.CommitContext(ctx, func(im *metadata.Image) ([]metadata.Record, error) {
+			recs := metadata.HandOffRecords(im, p.Topic, p.Index, m.cfg.NodeID)
+			moved = len(recs) > 0
+			return recs, nil
+		})
+		switch {
+		case err != nil:
+			m.logger.Warn("handing off the leadership of a partition short of space not committed", "topic", p.Topic, "partition", p.Index, "err", err)
+		case moved:
+			m.logger.Warn("log dir short of space: handed the partition's leadership to another in-sync replica", "topic", p.Topic, "partition", p.Index)
 		}
 	}()
 }
@@ -606,6 +656,13 @@ func (m *Manager) Checkpoint() error { return m.dir.Checkpoint() }
 
 // DataDir is the log directory's path.
 func (m *Manager) DataDir() string { return m.cfg.DataDir }
+
+// Space reports the log directory's space and its free-space guard.
+func (m *Manager) Space() storage.SpaceInfo { return m.dir.Space() }
+
+// CheckSpaceFor refuses (storage.ErrNoSpace) n more partitions on this
+// broker if they would take its log dir below log.dir.min.free.bytes.
+func (m *Manager) CheckSpaceFor(n int) error { return m.dir.CheckSpaceFor(n) }
 
 // backgroundFlush fsyncs partitions whose flush.ms has elapsed and writes
 // the directory checkpoints once a minute.

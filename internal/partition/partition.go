@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/samsa-streaming/samsa/internal/config"
@@ -43,6 +44,11 @@ type Partition struct {
 	// Manager; nil in tests without one). It must not block; called once.
 	logFailed     func(p *Partition)
 	logFailedOnce sync.Once
+	// spaceLow tells the Manager a leader append was refused for want of
+	// space, so that another in-sync replica may lead; handingOff is set
+	// while that change is being committed.
+	spaceLow   func(p *Partition)
+	handingOff atomic.Bool
 	stats         *Stats // the Manager's (nil in tests without one)
 
 	mu          sync.Mutex // guards the fields below
@@ -232,6 +238,8 @@ func (p *Partition) append(batch []byte, now time.Time, done func(error), write 
 	if err != nil {
 		if errors.Is(err, storage.ErrLogFailed) {
 			p.failed()
+		} else if errors.Is(err, storage.ErrNoSpace) && p.spaceLow != nil && p.handingOff.CompareAndSwap(false, true) {
+			p.spaceLow(p)
 		}
 		return res, err
 	}

@@ -3,12 +3,16 @@ package server_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/samsa-streaming/samsa/internal/brokertest"
@@ -89,14 +93,16 @@ func readPrefixes(t *testing.T, seeds []string, topic string, n int) map[string]
 	return seen
 }
 
-// TestDiskFullSingleNode: a one-node broker whose data directory fills up
-// stops acknowledging (the log fails: KAFKA_STORAGE_ERROR, then the
-// partition is offline) rather than acknowledging what is not on disk;
-// once space is back and it restarts, every acknowledged record is there,
-// no segment is left corrupt, and it takes writes again.
+// TestDiskFullSingleNode: with the free-space guard off
+// (log.dir.min.free.bytes=0), a one-node broker whose data directory fills
+// up stops acknowledging (a write the file system refuses with ENOSPC is
+// cut back and fails alone, KAFKA_STORAGE_ERROR) rather than acknowledging
+// what is not on disk; after a restart with space back, every
+// acknowledged record is there, no segment is left corrupt, and it takes
+// writes again.
 func TestDiskFullSingleNode(t *testing.T) {
 	dir, resize := smallDisk(t, "24m")
-	b := brokertest.Start(t, "log.dirs", dir, "log.segment.bytes", "4194304")
+	b := brokertest.Start(t, "log.dirs", dir, "log.segment.bytes", "4194304", "log.dir.min.free.bytes", "0")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.AllowAutoTopicCreation(), kgo.RecordDeliveryTimeout(5*time.Second),
 		kgo.ProducerBatchMaxBytes(256<<10))
 	if err != nil {
@@ -128,11 +134,11 @@ func TestDiskFullSingleNode(t *testing.T) {
 }
 
 // TestDiskFullLeaderMoves: in a cluster, the disk of a partition's leader
-// fills up; its log fails and the broker gives up the leadership and its
-// ISR place, another in-sync replica leads, and an idempotent acks=all
-// producer carries on (min.insync.replicas 2 of the two left) with every
-// acknowledged record kept. With space back and a restart, the broker
-// catches up and is in the ISR again.
+// fills up; below log.dir.min.free.bytes its writes are refused and the
+// broker hands the leadership and its ISR place to another in-sync
+// replica, and an idempotent acks=all producer carries on (min.insync.replicas 2
+// of the two left) with every acknowledged record kept. With space back,
+// the broker catches up and is in the ISR again.
 func TestDiskFullLeaderMoves(t *testing.T) {
 	dir, resize := smallDisk(t, "40m")
 	c := brokertest.StartClusterEach(t, 3, func(id int32) []string {
@@ -170,4 +176,54 @@ func TestDiskFullLeaderMoves(t *testing.T) {
 	resize("512m")
 	c.Node(1).StartAgain()
 	waitFor(t, "node 1 back in the ISR", func() bool { return fullISR(t, adm, "moving", 1, 3) })
+}
+
+// TestDiskLowRefusesAndRecovers: a one-node broker whose log dir falls
+// below log.dir.min.free.bytes refuses produce with KAFKA_STORAGE_ERROR
+// naming the free space, keeps serving reads of what it has, refuses a
+// CreateTopics it could not host (leaving no topic behind), and takes
+// writes again by itself once space returns: no restart, no failed log.
+func TestDiskLowRefusesAndRecovers(t *testing.T) {
+	dir, resize := smallDisk(t, "24m")
+	b := brokertest.Start(t, "log.dirs", dir, "log.segment.bytes", "4194304", "log.dir.min.free.bytes", "8388608")
+	cl := client(t, kgo.SeedBrokers(b.Addr()), kgo.AllowAutoTopicCreation(), kgo.RecordDeliveryTimeout(3*time.Second),
+		kgo.ProducerBatchMaxBytes(256<<10))
+	ctx := ctxFor(t, 120*time.Second)
+	acked, failed := fill(ctx, t, cl, "low", func(n, failed int) bool { return n > 8000 || failed > 0 })
+	if failed == 0 {
+		t.Fatalf("%d records of 8 KiB acknowledged with 8 MiB of 24 MiB kept free, none refused", len(acked))
+	}
+	// The refusal is Kafka's KAFKA_STORAGE_ERROR with the figures.
+	raw := client(t, kgo.SeedBrokers(b.Addr()), kgo.RecordDeliveryTimeout(time.Second), kgo.RecordRetries(0))
+	err := raw.ProduceSync(ctx, &kgo.Record{Topic: "low", Value: []byte("refused")}).FirstErr()
+	if !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("produce with the disk low: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	// What was acknowledged is readable meanwhile.
+	seen := readPrefixes(t, []string{b.Addr()}, "low", len(acked))
+	for _, v := range acked {
+		if !seen[v] {
+			t.Fatalf("acknowledged %s not readable", v)
+		}
+	}
+	// A topic that cannot be hosted is refused, and not left behind.
+	adm := kadm.NewClient(raw)
+	resp, err := adm.CreateTopics(ctx, 1, 1, nil, "wont-fit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := resp["wont-fit"]; !errors.Is(r.Err, kerr.KafkaStorageError) || !strings.Contains(r.ErrMessage, "log.dir.min.free.bytes") {
+		t.Fatalf("CreateTopics with the disk low: %v %q, want KAFKA_STORAGE_ERROR naming log.dir.min.free.bytes", r.Err, r.ErrMessage)
+	}
+	if topics, err := adm.ListTopics(ctx); err != nil || topics.Has("wont-fit") {
+		t.Fatalf("the refused topic exists (%v)", err)
+	}
+	// Space returns: writes resume without a restart.
+	resize("256m")
+	waitFor(t, "writes taken again", func() bool {
+		return raw.ProduceSync(ctx, &kgo.Record{Topic: "low", Value: []byte("after-the-disk-was-freed")}).FirstErr() == nil
+	})
+	if _, err := adm.CreateTopics(ctx, 1, 1, nil, "fits-now"); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -78,6 +78,12 @@ type Config struct {
 	// hold at once (see OpenFiles). Zero or negative derives it: 60% of the
 	// process's soft RLIMIT_NOFILE. Values below 8 are raised to 8.
 	MaxOpenFiles int
+	// MinFreeBytes is log.dir.min.free.bytes (Samsa only), read by
+	// OpenDir alone: below it (or below 1,024 free inodes) appends from
+	// clients and leaders are refused with ErrNoSpace until space returns.
+	// Negative derives it: 5% of the file system, at most 1 GiB. Zero
+	// turns the guard off.
+	MinFreeBytes int64
 }
 
 // Kafka's defaults for the settings above.

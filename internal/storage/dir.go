@@ -41,6 +41,8 @@ type Dir struct {
 	// creating holds the logs CreateLog is making: their files are made
 	// without mu, so many logs are created at once.
 	creating map[TopicPartition]bool
+	// space is the free-space guard (nil when log.dir.min.free.bytes is 0).
+	space *spaceGuard
 }
 
 // OpenDir opens the log dir at path (creating it if needed) and every
@@ -56,6 +58,11 @@ func OpenDir(path string, cfg Config, logger *slog.Logger) (*Dir, error) {
 		return nil, fmt.Errorf("storage: create log dir: %w", err)
 	}
 	d := &Dir{path: path, cfg: cfg, logger: logger, logs: make(map[TopicPartition]*Log)}
+	if cfg.MinFreeBytes != 0 {
+		d.space = newSpaceGuard(path, cfg.MinFreeBytes)
+		info := d.space.poll()
+		logger.Info("log dir free-space guard", "path", path, "log.dir.min.free.bytes", info.MinFree, "free_bytes", info.Free, "free_inodes", info.FreeInodes)
+	}
 	limit, derived, rlimit := deriveOpenFiles(cfg.MaxOpenFiles)
 	files.setLimit(limit, derived, rlimit)
 	logger.Info("segment file descriptor budget", "log.max.open.files", limit, "derived", derived, "rlimit_nofile", rlimit)
@@ -160,6 +167,7 @@ func (d *Dir) openLogs(jobs []openJob, cfg Config, logger *slog.Logger) error {
 						first = fmt.Errorf("storage: open %s: %w", j.name, err)
 					}
 				} else {
+					l.space = d.space
 					d.logs[j.tp] = l
 				}
 				mu.Unlock()
@@ -273,11 +281,11 @@ func (d *Dir) createLog(tp TopicPartition, topicID [16]byte, cfg Config) (*Log, 
 		if errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("%w: %s", ErrLogExists, tp)
 		}
-		return nil, fmt.Errorf("storage: create %s: %w", dir, err)
+		return nil, noSpace(fmt.Errorf("storage: create %s: %w", dir, err))
 	}
 	if err := writePartitionMetadata(dir, topicID); err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return nil, noSpace(err)
 	}
 	if err := syncDir(d.path); err != nil {
 		return nil, err
@@ -287,6 +295,7 @@ func (d *Dir) createLog(tp TopicPartition, topicID [16]byte, cfg Config) (*Log, 
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	l.space = d.space
 	return l, nil
 }
 
@@ -365,6 +374,9 @@ func (d *Dir) Close() error {
 		return nil
 	}
 	d.closed = true
+	if d.space != nil {
+		d.space.close()
+	}
 	errs, clean := d.closeLogs()
 	if err := d.checkpointLocked(); err != nil {
 		errs = append(errs, err)
@@ -408,6 +420,10 @@ func (d *Dir) closeLogs() (errs []error, clean bool) {
 }
 
 func (d *Dir) closeAll() {
+	if d.space != nil {
+		d.space.close()
+		d.space = nil
+	}
 	for _, l := range d.logs {
 		l.Close()
 	}

@@ -91,6 +91,8 @@ type Log struct {
 
 	epochs    *epochCache
 	producers *producerState
+	// space is the log dir's free-space guard (nil: none).
+	space *spaceGuard
 	// snapAt is the offset of a producer snapshot on disk that matches
 	// the producer table while the log end is there (-1: none known).
 	// Close writes no snapshot when snapAt is the log end, as Kafka
@@ -218,6 +220,13 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, m txnMarker, entries 
 	if size > l.cfg.SegmentBytes {
 		return AppendResult{}, false, ErrBatchTooLarge
 	}
+	// Coordinators' writes (transaction markers, offsets) still go: they
+	// are small and let transactions and groups finish.
+	if origin != originCoordinator {
+		if err := l.space.check(); err != nil {
+			return AppendResult{}, false, err
+		}
+	}
 	if origin != originReplication {
 		if h.ProducerID >= 0 {
 			d, isDup, err := l.producers.check(h, m, origin)
@@ -239,7 +248,7 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, m txnMarker, entries 
 	}
 	if l.shouldRoll(l.active(), h, size, now) {
 		if err := l.roll(now, h.BaseOffset); err != nil {
-			return AppendResult{}, false, l.failUnlessOpen(err)
+			return AppendResult{}, false, l.failUnlessOpen(noSpace(err))
 		}
 	}
 	end, err := l.write(batch, h, m)
@@ -273,7 +282,7 @@ func (l *Log) write(batch []byte, h *record.Header, m txnMarker) (Position, erro
 	if newEpoch {
 		if err := l.epochs.persistEntriesLazily(epochs); err != nil {
 			seg.file.release()
-			return Position{}, err
+			return Position{}, noSpace(err)
 		}
 		l.epochsDirty.Store(true)
 		l.dirDirty.Store(true) // the rename
@@ -281,6 +290,15 @@ func (l *Log) write(batch []byte, h *record.Header, m txnMarker) (Position, erro
 	_, err = f.WriteAt(batch, pos)
 	if err == nil {
 		l.startWriteback(f, seg, pos+int64(len(batch)))
+		l.space.wrote(int64(len(batch)))
+	} else if errors.Is(noSpace(err), ErrNoSpace) {
+		// The file system is full: cut what part of the batch was
+		// written (truncating needs no space) and fail this append
+		// alone; the log takes writes again when space returns.
+		if terr := f.Truncate(pos); terr == nil {
+			seg.file.release()
+			return Position{}, fmt.Errorf("%w: write %s at %d: %w", ErrNoSpace, seg.path, pos, err)
+		}
 	}
 	seg.file.release()
 	if err != nil {
@@ -320,7 +338,7 @@ func (l *Log) write(batch []byte, h *record.Header, m txnMarker) (Position, erro
 // operation, and the next one tries again. An error that already failed
 // the Log is returned as it is. mu must be held.
 func (l *Log) failUnlessOpen(err error) error {
-	if errors.Is(err, ErrLogFailed) || (errors.Is(err, ErrTooManyOpenFiles) && l.failed == nil) {
+	if errors.Is(err, ErrLogFailed) || ((errors.Is(err, ErrTooManyOpenFiles) || errors.Is(err, ErrNoSpace)) && l.failed == nil) {
 		return err
 	}
 	return l.fail(err)
