@@ -55,6 +55,12 @@ type Options struct {
 	// Appenders write metric families straight into the text format
 	// after the registry's (see Appender).
 	Appenders []Appender
+	// Handlers are more routes on the listener, by http.ServeMux pattern
+	// (the web console's /api/ and /ui/).
+	Handlers map[string]http.Handler
+	// OnClose, if set, runs when Close has stopped the listener (it
+	// releases what the Handlers hold).
+	OnClose func()
 }
 
 // An Appender appends whole metric families to buf in Prometheus' text
@@ -65,11 +71,13 @@ type Options struct {
 // second; appending the text directly takes a few milliseconds. The
 // families must not also be registered in the registry.
 type Appender func(buf []byte) []byte
+
 // Server is the running HTTP listener.
 type Server struct {
-	ln   net.Listener
-	srv  *http.Server
-	done chan struct{}
+	ln      net.Listener
+	srv     *http.Server
+	done    chan struct{}
+	onClose func()
 }
 
 // Listen binds addr and serves reg's metrics and the health endpoints on
@@ -88,7 +96,7 @@ func Serve(ln net.Listener, reg *prometheus.Registry, opts Options) *Server {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Server{ln: ln, done: make(chan struct{})}
+	s := &Server{ln: ln, done: make(chan struct{}), onClose: opts.OnClose}
 	s.srv = &http.Server{
 		Handler:           Handler(reg, opts),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -129,6 +137,9 @@ func Handler(reg *prometheus.Registry, opts Options) http.Handler {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
+	for pattern, h := range opts.Handlers {
+		mux.Handle(pattern, h)
+	}
 	return mux
 }
 
@@ -143,5 +154,8 @@ func (s *Server) Close(ctx context.Context) error {
 		s.srv.Close()
 	}
 	<-s.done
+	if s.onClose != nil {
+		s.onClose()
+	}
 	return err
 }

@@ -54,8 +54,9 @@ func (s *Server) startMetrics() error {
 		}
 		return b
 	}
+	handlers, closeConsole := s.console()
 	s.metricsSrv = metrics.Serve(ln, s.registry, metrics.Options{Ready: s.ready, Pprof: s.cfg.MetricsPprof(), Logger: s.logger,
-		Appenders: []metrics.Appender{parts}})
+		Appenders: []metrics.Appender{parts}, Handlers: handlers, OnClose: closeConsole})
 	s.logger.Info("metrics listening", "addr", ln.Addr().String(), "pprof", s.cfg.MetricsPprof())
 	return nil
 }
