@@ -23,6 +23,12 @@ func testBatch(n int) []byte {
 
 func newManager(t *testing.T, mode string) (*Manager, *Partition) {
 	t.Helper()
+	m, p, _ := newManagerMeta(t, mode)
+	return m, p
+}
+
+func newManagerMeta(t *testing.T, mode string) (*Manager, *Partition, *metadata.Store) {
+	t.Helper()
 	cfg, err := config.New(map[string]string{"log.dirs": t.TempDir(), "log.flush.mode": mode})
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +53,7 @@ func newManager(t *testing.T, mode string) (*Manager, *Partition) {
 	if !ok {
 		t.Fatal("partition not created from the metadata commit")
 	}
-	return m, p
+	return m, p, meta
 }
 
 func TestPageCacheModeAdvancesAtOnce(t *testing.T) {
@@ -147,5 +153,46 @@ func TestFollowerHighWatermarkFromItsLeader(t *testing.T) {
 	// Later answers only move it forward.
 	if _, err := p.AppendReplicated(nil, 3, time.Now()); err != nil || p.HighWatermark() != 4 {
 		t.Fatalf("high watermark %d after a lower answer, %v", p.HighWatermark(), err)
+	}
+}
+
+// TestFlushMsFlushesOnlyTimedTopics: a topic with flush.ms is fsynced by
+// the background flusher within about its interval (its recovery point
+// reaches the end); once flush.ms is removed it is no longer visited.
+func TestFlushMsFlushesOnlyTimedTopics(t *testing.T) {
+	m, p, meta := newManagerMeta(t, "page-cache")
+	if _, err := p.Append(testBatch(2), time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	m.tmu.Lock()
+	n := len(m.timed)
+	m.tmu.Unlock()
+	if n != 0 || p.Log().RecoveryPoint() != 0 {
+		t.Fatalf("without flush.ms: %d timed partitions, recovery point %d", n, p.Log().RecoveryPoint())
+	}
+	setFlushMs := func(v *string) {
+		t.Helper()
+		if _, err := meta.Commit(func(im *metadata.Image) ([]metadata.Record, error) {
+			return []metadata.Record{{Type: metadata.TypeConfig, Config: &metadata.ConfigRecord{
+				ResourceType: metadata.ResourceTopic, ResourceName: "t", Name: "flush.ms", Value: v}}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := "50"
+	setFlushMs(&ms)
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Log().RecoveryPoint() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("flush.ms=50: recovery point %d after 5 s, want 2", p.Log().RecoveryPoint())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	setFlushMs(nil)
+	m.tmu.Lock()
+	n = len(m.timed)
+	m.tmu.Unlock()
+	if n != 0 {
+		t.Fatalf("flush.ms removed: %d timed partitions", n)
 	}
 }
