@@ -144,7 +144,7 @@ func (rc *reqCtx) authorizeByResourceType(op acl.Operation, rt acl.ResourceType)
 	ok := a.AuthorizeByResourceType(rc.principal(), host, op, rt)
 	if z.audit || !ok {
 		z.logger.Info("authorization by resource type", "principal", rc.principal(), "host", clientHost(rc.c.nc), "client_id", rc.clientID,
-			"operation", op.String(), "resource_type", rt.String(), "allowed", ok)
+			"api", kmsg.NameForKey(rc.key), "operation", op.String(), "resource_type", rt.String(), "allowed", ok)
 	}
 	return ok
 }
@@ -169,7 +169,7 @@ func (rc *reqCtx) decide(z *authorizer, a *acl.Authorizer, op acl.Operation, rt 
 			result = "Denied"
 		}
 		z.logger.Log(context.Background(), level, "authorization", "principal", principal, "host", host, "client_id", rc.clientID,
-			"operation", op.String(), "resource", rt.String()+":LITERAL:"+name, "result", result, "rule", d.Rule.String())
+			"api", kmsg.NameForKey(rc.key), "operation", op.String(), "resource", rt.String()+":LITERAL:"+name, "result", result, "rule", d.Rule.String())
 	}
 	return d.Allowed
 }
