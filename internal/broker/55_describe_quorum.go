@@ -222,17 +222,20 @@ func (b *Broker) forwardDescribeQuorum(leader int32, req *kmsg.DescribeQuorumReq
 			addr = net.JoinHostPort(br.Host, strconv.Itoa(int(br.Port)))
 		}
 	}
+	controller := false
 	if addr == "" {
 		// A controller-only leader: its controller listener takes Kafka
 		// requests for the controller APIs.
 		if host, port, ok := controllerEndpoint(im, b.cfg.QuorumVoters, leader); ok {
-			addr = net.JoinHostPort(host, strconv.Itoa(int(port)))
+			addr, controller = net.JoinHostPort(host, strconv.Itoa(int(port))), true
 		}
 	}
 	if addr == "" {
 		return nil, fmt.Errorf("node %d is not registered", leader)
 	}
-	nc, err := net.DialTimeout("tcp", addr, describeQuorumTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), describeQuorumTimeout)
+	defer cancel()
+	nc, err := b.dialPeer(ctx, addr, controller)
 	if err != nil {
 		return nil, err
 	}

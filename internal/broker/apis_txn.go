@@ -13,6 +13,7 @@ import (
 
 	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/coordinator/txn"
+	"github.com/samsa-streaming/samsa/internal/interbroker"
 )
 
 // txnAPIs returns the transaction APIs, served by the transaction
@@ -52,6 +53,10 @@ func newTxnCoordinator(cfg *config.Config, b *Broker) *txn.Runtime {
 type peers struct {
 	mu  sync.Mutex
 	cls map[int32]peerClient
+	// brokers and controllers reach other nodes' inter-broker and
+	// controller listeners with their TLS and SASL (interbroker.go); nil:
+	// plain TCP. Set before serving.
+	brokers, controllers *interbroker.Dialer
 }
 
 type peerClient struct {
@@ -79,8 +84,12 @@ func (b *Broker) peerRequest(node int32, req kmsg.Request) (kmsg.Response, error
 		if ok {
 			pc.cl.Close()
 		}
-		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID("samsa-broker-"+strconv.Itoa(int(b.cfg.NodeID))),
-			kgo.RequestRetries(0), kgo.RetryTimeout(peerTimeout))
+		opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.ClientID("samsa-broker-" + strconv.Itoa(int(b.cfg.NodeID))),
+			kgo.RequestRetries(0), kgo.RetryTimeout(peerTimeout)}
+		if b.peers.brokers != nil {
+			opts = append(opts, b.peers.brokers.KgoOpts()...)
+		}
+		cl, err := kgo.NewClient(opts...)
 		if err != nil {
 			b.peers.mu.Unlock()
 			return nil, err

@@ -36,6 +36,9 @@ type Broker struct {
 	authz         *authorizer    // ACLs (authorize.go); nil: no authorizer.class.name
 	quotas        *quotas        // client quotas and connection limits (quota.go)
 	metrics       *brokerMetrics // request-path metrics (metrics.go)
+	// ctlTLS is the SSL controller listener's TLS server, for the
+	// principal of Kafka clients there (interbroker.go); nil: plaintext.
+	ctlTLS *tlsconfig.Server
 
 	lns     []*listener // one per broker listener, in configuration order
 	conns   sync.WaitGroup
@@ -239,6 +242,12 @@ func (b *Broker) ServeController(nc net.Conn) {
 	c := newConn(b, nc)
 	c.controller = true
 	c.listener = config.Listener{Name: b.cfg.InterBrokerListener, Protocol: config.Plaintext}
+	if tc, ok := nc.(interface{ ConnectionState() tls.ConnectionState }); ok && b.ctlTLS != nil {
+		// An SSL controller listener: the handshake is done, and a client
+		// certificate names the principal (interbroker.go).
+		p := b.ctlTLS.Principal(tc.ConnectionState())
+		c.principal.Store(&p)
+	}
 	b.serveConn(c)
 }
 

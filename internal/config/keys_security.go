@@ -124,14 +124,12 @@ func (c *Config) ListenerMechanisms(listener string) []string {
 
 // checkSecurity refuses listeners whose protocol lacks what it needs: a
 // key store for SSL and SASL_SSL, a supported SASL mechanism for the SASL
-// ones.
+// ones, and what brokers and controllers need to reach each other.
 func (c *Config) checkSecurity() error {
-	// Brokers reach each other (replication, markers, forwarded requests)
-	// in plaintext so far: a node of a cluster needs a PLAINTEXT
-	// inter-broker listener.
-	if l, ok := c.ListenerByName(c.InterBrokerListener); ok && l.Protocol != Plaintext && (len(c.QuorumVoters) > 1 || len(c.QuorumBootstrap) > 0) {
-		return fmt.Errorf("%w: the inter-broker listener %s is %s: brokers of a cluster reach each other over PLAINTEXT only so far; add a PLAINTEXT listener for them (e.g. INTERNAL://host:port with listener.security.protocol.map INTERNAL:PLAINTEXT and inter.broker.listener.name=INTERNAL)",
-			ErrInvalid, l.Name, l.Protocol)
+	// Brokers reach each other over the inter-broker listener with its
+	// protocol, controllers over the controller listener (interbroker.go).
+	if err := c.checkInterBroker(); err != nil {
+		return err
 	}
 	for _, l := range c.Listeners {
 		if l.Protocol == SSL || l.Protocol == SASLSSL {

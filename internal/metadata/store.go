@@ -3,6 +3,7 @@ package metadata
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -104,6 +105,11 @@ type Options struct {
 	// SnapshotEntries overrides the quorum's snapshot interval (tests).
 	SnapshotEntries uint64
 	Logger          *slog.Logger
+	// ControllerDial and ControllerTLS are the controller listener's
+	// client and server sides when it is SSL (quorum.Config's Dial and
+	// TLS); nil: plain TCP.
+	ControllerDial func(ctx context.Context, addr string) (net.Conn, error)
+	ControllerTLS  *tls.Config
 }
 
 // LogFile is the metadata log of a single-node Samsa from before the
@@ -166,6 +172,7 @@ func OpenWith(o Options) (*Store, error) {
 		Learner: o.Learner, Bootstrap: o.Bootstrap, Resolve: s.controllerAddr,
 		Dir: filepath.Join(o.Dir, QuorumDir), ElectionTimeout: o.ElectionTimeout,
 		SnapshotEntries: o.SnapshotEntries, FSM: (*fsm)(s), Logger: o.Logger,
+		Dial: o.ControllerDial, TLS: o.ControllerTLS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("metadata quorum: %w", err)

@@ -1,12 +1,15 @@
 package partition
 
 import (
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/interbroker"
 )
 
 // Replica fetching as Kafka's ReplicaFetcherThread does it: one fetcher per
@@ -29,7 +32,11 @@ type fetcher struct {
 	addr   string
 	self   int32
 	logger *slog.Logger
-	quota  *Quota // follower.replication.throttled.rate
+	quota  *Quota              // follower.replication.throttled.rate
+	dialer *interbroker.Dialer // nil: plain TCP
+	// refusedLog is when a refusal by the leader (TLS, SASL) was last
+	// logged, to log one a minute while it lasts (owned by run).
+	refusedLog time.Time
 
 	mu     sync.Mutex // guards parts, conn and closed
 	parts  map[TopicPartition]*Partition
@@ -40,8 +47,8 @@ type fetcher struct {
 	done   chan struct{}
 }
 
-func newFetcher(leader int32, addr string, self int32, quota *Quota, logger *slog.Logger) *fetcher {
-	f := &fetcher{leader: leader, addr: addr, self: self, logger: logger, quota: quota,
+func newFetcher(leader int32, addr string, self int32, quota *Quota, dialer *interbroker.Dialer, logger *slog.Logger) *fetcher {
+	f := &fetcher{leader: leader, addr: addr, self: self, logger: logger, quota: quota, dialer: dialer,
 		parts: map[TopicPartition]*Partition{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go f.run()
 	return f
@@ -126,9 +133,22 @@ func (f *fetcher) run() {
 			}
 		}
 		var err error
+		if conn != nil && conn.expiring(time.Now()) {
+			// Its SASL session ends: a new connection authenticates anew.
+			conn.close()
+			conn = nil
+			f.setConn(nil)
+		}
 		if conn == nil {
-			if conn, err = dialWire(f.addr, "samsa-replica-fetcher", replicaDialTimeout); err == nil && !f.setConn(conn) {
+			if conn, err = dialWire(f.dialer, f.addr, "samsa-replica-fetcher", replicaDialTimeout); err == nil && !f.setConn(conn) {
 				return
+			}
+			if errors.Is(err, interbroker.ErrAuthentication) && time.Since(f.refusedLog) >= time.Minute {
+				// Not a leader that is down: this broker's TLS or SASL
+				// settings (or the leader's) are wrong, and stay wrong.
+				f.refusedLog = time.Now()
+				f.logger.Error("replica fetcher: the leader refused this broker; it cannot replicate from it until the inter-broker security settings are fixed",
+					"leader", f.leader, "addr", f.addr, "err", err)
 			}
 		}
 		if err == nil {

@@ -2,6 +2,7 @@ package partition
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/interbroker"
 )
 
 // maxReplicaResponseBytes bounds one response read from a leader.
@@ -25,14 +28,33 @@ type wireConn struct {
 	// resp is reused for every response: what a response holds (record
 	// batches) is consumed before the next request is sent.
 	resp []byte
+
+	// reauthAt is when the connection's SASL session ends (zero: never);
+	// the fetcher replaces the connection before then.
+	reauthAt time.Time
 }
 
-func dialWire(addr string, clientID string, timeout time.Duration) (*wireConn, error) {
-	nc, err := net.DialTimeout("tcp", addr, timeout)
-	if err != nil {
-		return nil, err
+// dialWire connects to a leader's inter-broker listener with d (TLS and
+// SASL as that listener needs), or in plain TCP when d is nil.
+func dialWire(d *interbroker.Dialer, addr string, clientID string, timeout time.Duration) (*wireConn, error) {
+	var nc net.Conn
+	var reauthAt time.Time
+	if d == nil {
+		c, err := net.DialTimeout("tcp", addr, timeout)
+		if err != nil {
+			return nil, err
+		}
+		nc = c
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		c, err := d.Dial(ctx, addr, clientID)
+		if err != nil {
+			return nil, err
+		}
+		nc, reauthAt = c, c.ReauthAt
 	}
-	return &wireConn{nc: nc, r: bufio.NewReaderSize(nc, 256<<10), fmtr: kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID))}, nil
+	return &wireConn{nc: nc, r: bufio.NewReaderSize(nc, 256<<10), fmtr: kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID)), reauthAt: reauthAt}, nil
 }
 
 // request sends req and reads its response within timeout.
@@ -97,3 +119,9 @@ func skipTags(b []byte) ([]byte, error) {
 }
 
 func (w *wireConn) close() { w.nc.Close() }
+
+// expiring reports whether the connection's SASL session ends soon: it
+// is replaced rather than used for another request that could outlast it.
+func (w *wireConn) expiring(now time.Time) bool {
+	return !w.reauthAt.IsZero() && !now.Before(w.reauthAt)
+}

@@ -45,6 +45,8 @@ type Server struct {
 	reregister chan struct{}
 	// directoryID is meta.properties' directory.id.
 	directoryID string
+	// peering is how this node reaches the others (interbroker.go).
+	peering peering
 
 	// The metrics listener (metrics.go): its registry, its server (nil
 	// when off), and what /readyz checks.
@@ -76,6 +78,10 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if err := s.startMetrics(); err != nil {
 		return nil, err
 	}
+	// How this node reaches the others (TLS, SASL; interbroker.go).
+	if s.peering, err = newPeering(cfg, logger); err != nil {
+		return nil, err
+	}
 	if s.meta, err = metadata.OpenWith(metadata.Options{
 		Dir: cfg.DataDir, NodeID: cfg.NodeID, ClusterID: cfg.ClusterID,
 		Voters: cfg.QuorumVoters, Listen: cfg.ControllerListenAddr,
@@ -86,6 +92,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 		},
 		ElectionTimeout: cfg.QuorumElectionTimeout, SessionTimeout: cfg.BrokerSessionTimeout, Logger: logger,
 		LeaderRebalance: cfg.LeaderRebalance, ImbalancePercent: cfg.ImbalancePercent,
+		ControllerDial: s.peering.controllerDial(), ControllerTLS: s.peering.controllerTLS(),
 	}); err != nil {
 		return nil, err
 	}
@@ -97,6 +104,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if s.parts, err = partition.NewManager(cfg, s.meta.Image(), logger); err != nil {
 		return nil, err
 	}
+	s.parts.SetDialer(s.peering.brokers)
 	logger.Info("logs loaded", "partitions", len(s.parts.All()), "took", time.Since(start).Round(time.Millisecond))
 	s.state.logsLoaded.Store(true)
 	s.meta.OnCommit(s.parts.Apply)
@@ -111,6 +119,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 		}
 	})
 	s.broker = broker.New(cfg, s.meta, s.parts, logger)
+	s.broker.SetDialers(s.peering.brokers, s.peering.controllers, s.peering.ctlTLS)
 	s.registerMetrics()
 	if s.addr, err = s.broker.Listen(); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
@@ -154,6 +163,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 // listener, no broker registration.
 func (s *Server) startController() error {
 	s.broker = broker.New(s.cfg, s.meta, nil, s.logger)
+	s.broker.SetDialers(s.peering.brokers, s.peering.controllers, s.peering.ctlTLS)
 	s.registerMetrics()
 	s.meta.ServeKafka(s.broker.ServeController)
 	if err := s.meta.Start(); err != nil {

@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -80,6 +81,13 @@ type Config struct {
 	SnapshotEntries uint64
 	FSM             FSM
 	Logger          *slog.Logger
+	// Dial connects to another controller's listener (TLS on an SSL
+	// controller listener, transport_tls.go); nil dials plain TCP.
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
+	// TLS, when set, makes the controller listener a TLS one: every
+	// connection (controllers, learners, Kafka clients) does its handshake
+	// first.
+	TLS *tls.Config
 }
 
 // Quorum is one node's member of the Raft quorum that replicates the
@@ -338,6 +346,7 @@ func (q *Quorum) Start() error {
 	q.tr = newTransport(q.cfg.NodeID, q.cfg.ClusterID, q.logger, q.deliver, q.reportFrom)
 	q.tr.onLost = q.lostFrom
 	q.tr.kafka = q.kafka
+	q.tr.dial, q.tr.tls = q.cfg.Dial, q.cfg.TLS
 	if q.cfg.Listen != "" {
 		addr, err := q.tr.listen(q.cfg.Listen)
 		if err != nil {

@@ -2,6 +2,8 @@ package quorum
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -64,6 +66,11 @@ type transport struct {
 	// do not start with a hello: Kafka clients (the admin client with
 	// --bootstrap-controller). It owns the connection it is given.
 	kafka func(net.Conn)
+	// dial connects to a controller (TLS when the controller listener is
+	// SSL); nil: plain TCP. tls makes listen's listener a TLS one. Both
+	// are set before listen and never change (transport_tls.go).
+	dial func(ctx context.Context, addr string) (net.Conn, error)
+	tls  *tls.Config
 
 	mu    sync.Mutex // guards peers, conns, closed
 	peers map[uint64]*peer
@@ -90,6 +97,9 @@ type transport struct {
 	learner   bool
 	upstreams chan struct{}
 	joiners   map[uint64]int // learners connected to this controller (guarded by heardMu)
+	// dialErrs is the last logged dial error to each address (guarded by
+	// heardMu; transport_tls.go).
+	dialErrs map[string]string
 }
 
 // duplicateWindow: a node id heard from this recently belongs to a live
@@ -156,7 +166,8 @@ func (t *transport) send(msgs []*pb.Message) {
 func (t *transport) sendLoop(p *peer) {
 	var backoff time.Duration
 	for {
-		conn, err := net.DialTimeout("tcp", p.addr, dialTimeout)
+		conn, err := t.dialPeer(p.addr)
+		t.dialFailed(p.addr, err)
 		if err == nil {
 			t.track(conn, true)
 			err = t.stream(conn, p)
@@ -314,6 +325,10 @@ func (t *transport) listen(addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, err
 	}
+	bound := ln.Addr()
+	if t.tls != nil {
+		ln = tls.NewListener(ln, t.tls)
+	}
 	t.mu.Lock()
 	t.ln = ln
 	t.mu.Unlock()
@@ -322,7 +337,7 @@ func (t *transport) listen(addr string) (net.Addr, error) {
 		defer t.wg.Done()
 		t.acceptLoop(ln)
 	}()
-	return ln.Addr(), nil
+	return bound, nil
 }
 
 // acceptLoop accepts until the listener closes. A failed accept (out of
@@ -369,6 +384,9 @@ func (t *transport) serveConn(conn net.Conn) {
 	if !t.track(conn, true) {
 		return
 	}
+	if !t.handshake(conn) {
+		return
+	}
 	r := bufio.NewReaderSize(conn, 64<<10)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if t.kafka != nil {
@@ -381,7 +399,7 @@ func (t *transport) serveConn(conn net.Conn) {
 		if [8]byte(head) != helloMagic && [8]byte(head) != learnerMagic {
 			conn.SetReadDeadline(time.Time{})
 			t.track(conn, false)
-			t.kafka(&bufferedConn{Conn: conn, r: r})
+			t.kafka(buffered(conn, r))
 			conn = nil // the handler owns it now
 			return
 		}
@@ -625,7 +643,7 @@ func (t *transport) upstreamLoop(addr string, stop <-chan struct{}) {
 	var backoff time.Duration
 	var lastErr string
 	for {
-		conn, err := net.DialTimeout("tcp", addr, dialTimeout)
+		conn, err := t.dialPeer(addr)
 		if err == nil {
 			if !t.track(conn, true) {
 				conn.Close()
