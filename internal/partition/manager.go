@@ -529,13 +529,7 @@ func (m *Manager) maintainISR() {
 		case <-m.stop:
 			return
 		case now := <-tick.C:
-			m.tmu.Lock()
-			timed := make([]*Partition, 0, len(m.timed))
-			for p := range m.timed {
-				timed = append(timed, p)
-			}
-			m.tmu.Unlock()
-			for _, p := range timed {
+			for _, p := range m.All() {
 				p.checkLaggards(now, lag)
 			}
 		case c := <-m.isrQueue:
@@ -705,7 +699,13 @@ func (m *Manager) backgroundFlush() {
 		case <-m.stop:
 			return
 		case now := <-tick.C:
-			for _, p := range m.All() {
+			m.tmu.Lock()
+			timed := make([]*Partition, 0, len(m.timed))
+			for p := range m.timed {
+				timed = append(timed, p)
+			}
+			m.tmu.Unlock()
+			for _, p := range timed {
 				if err := p.flushIfDue(now); err != nil {
 					m.logger.Error("scheduled flush failed", "topic", p.Topic, "partition", p.Index, "err", err)
 				}
