@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/base64"
 	"context"
 	"net/http"
 	"sort"
@@ -11,6 +12,9 @@ import (
 )
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// topicID is a topic id as Kafka prints it (URL-safe base64, no padding).
+func topicID(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
 
 type topicSummary struct {
 	Name              string `json:"name"`
@@ -167,7 +171,7 @@ func (c *Console) getTopic(ctx context.Context, s *session, r *http.Request) (an
 	if t.Err != nil {
 		return nil, t.Err
 	}
-	out := topicInfo{Name: topic, ID: t.ID.String(), Internal: t.IsInternal, Partitions: []partitionInfo{}, Configs: []configInfo{}}
+	out := topicInfo{Name: topic, ID: topicID(t.ID), Internal: t.IsInternal, Partitions: []partitionInfo{}, Configs: []configInfo{}}
 	starts, _ := s.adm.ListStartOffsets(ctx, topic)
 	ends, _ := s.adm.ListEndOffsets(ctx, topic)
 	sizes := topicSizes(ctx, s, td)[topic]
@@ -271,7 +275,7 @@ func (c *Console) createTopic(ctx context.Context, s *session, r *http.Request) 
 	if resp.Err != nil {
 		return nil, withMessage(resp.Err, resp.ErrMessage)
 	}
-	return map[string]any{"name": resp.Topic, "id": resp.ID.String(), "partitions": resp.NumPartitions, "replicationFactor": resp.ReplicationFactor}, nil
+	return map[string]any{"name": resp.Topic, "id": topicID(resp.ID), "partitions": resp.NumPartitions, "replicationFactor": resp.ReplicationFactor}, nil
 }
 
 // checkConfigs bounds a set of config names and values.

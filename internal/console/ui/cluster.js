@@ -17,7 +17,7 @@ export function overview(root) {
     async refresh() {
       const c = await get('/cluster');
       replace(cards,
-        card('Cluster id', c.clusterId, 'cluster-id'),
+        card('Cluster id', c.clusterId, 'cluster-id', 'id'),
         card('Controller', 'node ' + c.controller, 'controller'),
         card('Brokers', num(c.brokers.length), 'broker-count'),
         card('Topics', num(c.topics), 'topic-count'),

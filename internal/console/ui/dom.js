@@ -56,8 +56,8 @@ export function field(label, input) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), input);
 }
 
-export function card(label, value, id) {
-  return h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value', id }, value));
+export function card(label, value, id, cls) {
+  return h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value' + (cls ? ' ' + cls : ''), id }, value));
 }
 
 const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

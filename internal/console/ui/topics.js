@@ -108,7 +108,7 @@ export function topic(root, { arg, navigate }) {
         h('div', { class: 'card' }, h('div', { class: 'label' }, 'Partitions'), h('div', { class: 'value' }, t.partitions.length)),
         h('div', { class: 'card' }, h('div', { class: 'label' }, 'Records'), h('div', { class: 'value', id: 'topic-records' }, num(t.records))),
         h('div', { class: 'card' }, h('div', { class: 'label' }, 'Size (leaders)'), h('div', { class: 'value' }, bytes(t.sizeBytes))),
-        h('div', { class: 'card' }, h('div', { class: 'label' }, 'Topic id'), h('div', { class: 'value mono', style: 'font-size:13px' }, t.id)));
+        h('div', { class: 'card' }, h('div', { class: 'label' }, 'Topic id'), h('div', { class: 'value id' }, t.id)));
       replace(parts, table('Partitions', [
         { label: 'Partition', num: true, cell: p => p.partition },
         { label: 'Leader', num: true, cell: p => p.leader < 0 ? h('span', { class: 'error' }, 'none') : p.leader },
