@@ -1,8 +1,8 @@
 package console
 
 import (
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"net/http"
 	"sort"
 	"strconv"
