@@ -86,7 +86,7 @@ func loopbackAddrs(t *testing.T, n int) []string {
 // brokers are User:broker, the test's clients User:admin, both super
 // users. brokerPassword(id) is the password node id uses towards the
 // others (the users' list is right on every node).
-func secureCluster(t *testing.T, brokerPassword func(id int) string, props ...string) ([]*brokertest.Broker, *x509.CertPool) {
+func secureCluster(t *testing.T, brokerPassword func(id int) string, props ...string) ([]*brokertest.Broker, *x509.CertPool, func(id int, extra ...string) []string) {
 	t.Helper()
 	nodePEM, caPEM, pool := nodeCerts(t)
 	ctl := loopbackAddrs(t, 3)
@@ -94,13 +94,16 @@ func secureCluster(t *testing.T, brokerPassword func(id int) string, props ...st
 	for i, a := range ctl {
 		voters = append(voters, fmt.Sprintf("%d@%s", i+1, a))
 	}
-	var nodes []*brokertest.Broker
-	for i := 1; i <= 3; i++ {
+	propsFor := func(i int, extra ...string) []string {
+		listeners := "INTERNAL://127.0.0.1:0"
+		if i <= len(ctl) {
+			listeners += ",CONTROLLER://" + ctl[i-1]
+		}
 		p := []string{
 			"node.id", fmt.Sprint(i), "cluster.id", "samsa-secure-cluster",
 			"controller.quorum.voters", strings.Join(voters, ","),
 			"controller.quorum.election.timeout.ms", "500",
-			"listeners", "INTERNAL://127.0.0.1:0,CONTROLLER://" + ctl[i-1],
+			"listeners", listeners,
 			"listener.security.protocol.map", "INTERNAL:SASL_SSL,CONTROLLER:SSL",
 			"controller.listener.names", "CONTROLLER",
 			"inter.broker.listener.name", "INTERNAL",
@@ -116,9 +119,13 @@ func secureCluster(t *testing.T, brokerPassword func(id int) string, props ...st
 			"transaction.state.log.replication.factor", "3",
 			"replica.lag.time.max.ms", "3000",
 		}
-		nodes = append(nodes, brokertest.Start(t, append(p, props...)...))
+		return slices.Concat(p, props, extra)
 	}
-	return nodes, pool
+	var nodes []*brokertest.Broker
+	for i := 1; i <= 3; i++ {
+		nodes = append(nodes, brokertest.Start(t, propsFor(i)...))
+	}
+	return nodes, pool, propsFor
 }
 
 // adminClient is User:admin on the nodes' SASL_SSL listener.
@@ -143,18 +150,22 @@ func secureClient(t *testing.T, pool *x509.CertPool, nodes []*brokertest.Broker,
 
 // TestSecureInterBrokerCluster: brokers replicate, send transaction
 // markers and fail over over a SASL_SSL inter-broker listener, and the
-// quorum runs over an mTLS controller listener, with ACLs on and the
+// quorum runs over an mTLS controller listener (a broker-only node joins
+// through it), with ACLs on and the
 // brokers' principal a super user. If the brokers were not authenticated
 // (User:ANONYMOUS) their Fetch and WriteTxnMarkers would be refused.
 func TestSecureInterBrokerCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster")
 	}
-	nodes, pool := secureCluster(t, func(int) string { return "broker-secret" })
+	nodes, pool, propsFor := secureCluster(t, func(int) string { return "broker-secret" })
+	// A broker-only node joins through the SSL controller listener (it
+	// has none of its own: the protocol map says how to reach them).
+	nodes = append(nodes, brokertest.Start(t, propsFor(4, "process.roles", "broker")...))
 	adm := kadm.NewClient(secureClient(t, pool, nodes))
-	waitFor(t, "three registered brokers", func() bool {
+	waitFor(t, "four registered brokers", func() bool {
 		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
+		return err == nil && len(md.Brokers) == 4
 	})
 	minISR := "2"
 	resp, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 3, 3, map[string]*string{"min.insync.replicas": &minISR}, "secure")
@@ -251,7 +262,7 @@ func TestInterBrokerWrongPassword(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster")
 	}
-	nodes, pool := secureCluster(t, func(id int) string {
+	nodes, pool, _ := secureCluster(t, func(id int) string {
 		if id == 3 {
 			return "not-the-password"
 		}
