@@ -169,7 +169,7 @@ partitions() {
 	fi
 	create=$(since "$t0")
 	local i ok=0
-	for i in $(seq 6000); do
+	for i in $(seq 3000); do # 5 minutes
 		[[ $(logdirs "$dir") -ge $p ]] && { ok=1; break; }
 		kill -0 "$PID" 2>/dev/null || break
 		sleep 0.1
