@@ -50,7 +50,7 @@ and closed, and the next start reuses the data without recovery.`,
 			if err != nil {
 				return err
 			}
-			return serve(cfg, logLevel, debugAddr)
+			return serve(cmd.Context(), cfg, logLevel, debugAddr)
 		},
 	}
 	f := cmd.Flags()
@@ -63,7 +63,11 @@ and closed, and the next start reuses the data without recovery.`,
 	return cmd
 }
 
-func serve(cfg *config.Config, level, debugAddr string) error {
+// serve runs the broker until SIGINT or SIGTERM. ctx is the command's
+// context, which the CLI cancels on either signal: a signal that arrives
+// while the broker is still starting (opening 100,000 logs takes seconds)
+// stops it as soon as it is up, instead of being lost.
+func serve(ctx context.Context, cfg *config.Config, level, debugAddr string) error {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return fmt.Errorf("--log-level %q: %w", level, err)
@@ -93,12 +97,14 @@ func serve(cfg *config.Config, level, debugAddr string) error {
 	select {
 	case sig := <-sigs:
 		logger.Info("shutting down", "signal", sig.String())
+	case <-ctx.Done():
+		logger.Info("shutting down", "signal", "received while starting")
 	case err := <-srv.Done():
 		logger.Error("listener stopped", "err", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Close(ctx); err != nil {
+	if err := srv.Close(stopCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped cleanly")
