@@ -128,6 +128,7 @@ Brokers are taken from -b/--brokers, else from $SAMSA_BROKERS, else ` + defaultB
 		newVerifyCmd(g),
 		newACLCmd(g),
 		newQuotaCmd(g),
+		newUserCmd(g),
 	)
 	addKafkaFlags(root)
 	return root
