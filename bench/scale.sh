@@ -3,7 +3,7 @@
 # fresh data directory per stage, same disk, same client).
 #
 #   bench/scale.sh [--rounds N] [--records N] [--partitions "16 1000 10000 100000"]
-#                  [--conns "10 1000 10000"] [--out FILE]
+#                  [--conns "10 1000 10000"] [--keys K] [--no-restarts] [--out FILE]
 #
 # Partitions stage, for each partition count P and target:
 #   create     CreateTopics for one topic of P partitions (for Kafka above
@@ -13,6 +13,11 @@
 #   produce    `samsa bench produce` (franz-go, acks=all, idempotent, 1 KiB
 #              records, linger 5 ms, sticky partitioner) of --records records
 #              (default 1,000,000): MiB/s and p99
+#   keyed      with --keys K: the same number of records again, each with a
+#              key drawn from K (`bench/load produce --keys`, kgo's default
+#              partitioner: the key's hash picks the partition), so every
+#              partition gets a share and batches are small, as with keyed
+#              traffic spread over many partitions: MiB/s and p99
 #   rss, fds   the broker process's resident memory and open descriptors
 #              after the produce
 #   restart    clean stop (SIGTERM) time, then start until the broker answers
@@ -36,7 +41,7 @@ CACHE=$SAMSA_BENCH_CACHE
 KAFKA_VERSION=4.3.1
 ROUNDS=1 RECORDS=1000000 OUTFILE=""
 PARTS="16 1000 10000 100000" CONNS="10 1000 10000"
-TARGETS="samsa kafka"
+TARGETS="samsa kafka" KEYS=0 RESTARTS=1
 while (($#)); do
 	case $1 in
 	--rounds) ROUNDS=$2; shift ;;
@@ -44,6 +49,8 @@ while (($#)); do
 	--partitions) PARTS=$2; shift ;;
 	--conns) CONNS=$2; shift ;;
 	--targets) TARGETS=$2; shift ;;
+	--keys) KEYS=$2; shift ;;
+	--no-restarts) RESTARTS=0 ;;
 	--out) OUTFILE=$2; shift ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "scale.sh: unknown option $1" >&2; exit 2 ;;
@@ -146,6 +153,15 @@ produce() { # TOPIC [extra samsa bench produce args]: one JSON object, or {"erro
 		echo '{"error": "produce failed"}'
 	fi
 }
+keyed_produce() { # TOPIC: RECORDS keyed records with bench/load; one JSON object
+	local out
+	if out=$(timeout 900 "$BIN/load" produce --brokers "$ADDR" --topic "$1" --record-size 1024 --bytes "$((RECORDS * 1024))" \
+		--keys "$KEYS" 2>>"$RUN/logs/tools.log"); then
+		python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(json.dumps({"mib_per_s": r["mib_per_s"], "p99_ms": r["latency"]["p99_ms"], "p50_ms": r["latency"]["p50_ms"]}))' "$out"
+	else
+		echo '{"error": "keyed produce failed"}'
+	fi
+}
 result() { # FILE key=json-value...: writes one JSON object
 	local f=$1
 	shift
@@ -200,12 +216,23 @@ partitions() {
 	ready=$(since "$t0")
 	say "$target round $round: $p partitions: produce"
 	prod=$(produce scale --num-records "$RECORDS")
+	local keyed=null
+	if ((KEYS > 0)) && kill -0 "$PID" 2>/dev/null; then
+		say "$target round $round: $p partitions: keyed produce"
+		keyed=$(keyed_produce scale)
+	fi
 	rss=$(rss_mib)
 	nfd=$(fds)
 	if [[ $prod == *error* ]] || ! kill -0 "$PID" 2>/dev/null; then
 		result "$out" error="\"produce to $p partitions failed\"" create_s="$create" ready_s="$ready" rss_mib="${rss:-null}" fds="$nfd"
 		halt 9
 		return 1
+	fi
+	if ((!RESTARTS)); then
+		halt TERM
+		rm -rf "$dir"
+		result "$out" create_s="$create" ready_s="$ready" produce="$prod" keyed="$keyed" rss_mib="$rss" fds="$nfd"
+		return 0
 	fi
 	say "$target round $round: $p partitions: restarts"
 	t0=$(now)
@@ -221,7 +248,7 @@ partitions() {
 	kill9=$(since "$t0")
 	halt TERM
 	rm -rf "$dir"
-	result "$out" create_s="$create" ready_s="$ready" produce="$prod" rss_mib="$rss" fds="$nfd" \
+	result "$out" create_s="$create" ready_s="$ready" produce="$prod" keyed="$keyed" rss_mib="$rss" fds="$nfd" \
 		stop_s="$stop" restart_s="$restart" restart_kill9_s="$kill9"
 }
 
@@ -291,8 +318,9 @@ def fmt(v, d=1):
     return "-" if v is None else (f"{v:,.{d}f}" if d else f"{v:,.0f}")
 print(f"Samsa {commit} and Apache Kafka {kv}, one node each, median of {rounds} round(s) (`bench/scale.sh`).")
 print(f"Produce: `samsa bench produce` (franz-go, acks=all, idempotent, 1 KiB, sticky partitioner), {records:,} records.\n")
-print("| partitions | broker | create s (answered / logs made) | produce MiB/s | p99 ms | RSS MiB | fds | clean stop s | restart s | restart after kill -9 s |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+keyed = any(med(load(t, f"p{p}"), "keyed", "mib_per_s") is not None for p in parts for t in ("samsa", "kafka"))
+print("| partitions | broker | create s (answered / logs made) | produce MiB/s | p99 ms |" + (" keyed MiB/s | keyed p99 ms |" if keyed else "") + " RSS MiB | fds | clean stop s | restart s | restart after kill -9 s |")
+print("|---|---|---|---|---|" + ("---|---|" if keyed else "") + "---|---|---|---|---|")
 for p in parts:
     for t, name in [("samsa", "Samsa"), ("kafka", "Kafka")]:
         rows = load(t, f"p{p}")
@@ -303,8 +331,9 @@ for p in parts:
         if errs:
             print(f"| {p:,} | {name} | **failed**: {errs[0]} (create {fmt(med(rows, 'create_s'))} s, RSS {fmt(med(rows, 'rss_mib'), 0)} MiB, fds {fmt(med(rows, 'fds'), 0)}) | | | | | | | |")
             continue
+        kcols = f"{fmt(med(rows, 'keyed', 'mib_per_s'))} | {fmt(med(rows, 'keyed', 'p99_ms'), 0)} | " if keyed else ""
         print(f"| {p:,} | {name} | {fmt(med(rows, 'create_s'), 2)} / {fmt(med(rows, 'ready_s'), 2)} | {fmt(med(rows, 'produce', 'mib_per_s'))} | "
-              f"{fmt(med(rows, 'produce', 'p99_ms'), 0)} | {fmt(med(rows, 'rss_mib'), 0)} | {fmt(med(rows, 'fds'), 0)} | "
+              f"{fmt(med(rows, 'produce', 'p99_ms'), 0)} | {kcols}{fmt(med(rows, 'rss_mib'), 0)} | {fmt(med(rows, 'fds'), 0)} | "
               f"{fmt(med(rows, 'stop_s'), 2)} | {fmt(med(rows, 'restart_s'), 2)} | {fmt(med(rows, 'restart_kill9_s'), 2)} |")
 print("\nConnections: 16 partitions, produce of 200,000 records limited to 20,000 records/s, alone and with the connections held.\n")
 print("| connections | broker | opened | open s | p99 alone ms | p99 held ms | RSS before MiB | RSS held MiB | KiB per connection | fds held |")

@@ -8,6 +8,7 @@
 //	load first    --brokers B --topic T --since UNIX_NANOS [--deadline D]
 //	load topic    --brokers B --topic T --partitions P
 //	load conns    --brokers B --conns N --duration D
+//	load admin    --brokers B --duration D
 //
 // It exists beside `samsa bench` because that command reports only a few
 // latency percentiles (the harness plots whole distributions) and cannot
@@ -107,6 +108,8 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	case "admin":
+		res, err = runAdmin(ctx, o)
 	case "topic":
 		err = ensureTopic(ctx, o)
 		res = map[string]any{"topic": o.topic, "partitions": o.partitions}
