@@ -70,9 +70,9 @@ type Config struct {
 	FlushSchedulerInterval   time.Duration
 	// MaxOpenFiles is log.max.open.files: the descriptor budget of segment
 	// files (storage.Config.MaxOpenFiles); 0 lets storage derive it.
-	MaxOpenFiles    int
+	MaxOpenFiles int
 	// MinFreeBytes is log.dir.min.free.bytes (storage.Config.MinFreeBytes).
-	MinFreeBytes int64
+	MinFreeBytes    int64
 	SendBufferBytes int
 
 	// Consumer groups (internal/coordinator/group).

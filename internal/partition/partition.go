@@ -49,7 +49,7 @@ type Partition struct {
 	// while that change is being committed.
 	spaceLow   func(p *Partition)
 	handingOff atomic.Bool
-	stats         *Stats // the Manager's (nil in tests without one)
+	stats      *Stats // the Manager's (nil in tests without one)
 
 	mu          sync.Mutex // guards the fields below
 	cfg         config.Topic

@@ -113,9 +113,7 @@ func (g *spaceGuard) poll() SpaceInfo {
 		info.MinFree = min(int64(defaultMinFreeCap), info.Total/defaultMinFreeShare)
 	}
 	info.Low = setting != 0 && (info.Free < info.MinFree || (info.FreeInodes >= 0 && info.FreeInodes < minFreeInodes))
-	if info.Low != g.info.Low || g.info.Total == 0 {
-		g.low.Store(info.Low)
-	}
+	g.low.Store(info.Low)
 	g.budget.Store(max(info.Free-info.MinFree, 0) / 2)
 	g.info = info
 	return info
