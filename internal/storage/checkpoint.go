@@ -92,10 +92,15 @@ func replaceFile(path string, data []byte, sync bool) error {
 	if err != nil {
 		return fmt.Errorf("storage: write %s: %w", path, err)
 	}
-	_, werr := f.Write(data)
+	werr := injectedFault(OpWrite, path)
+	if werr == nil {
+		_, werr = f.Write(data)
+	}
 	var serr error
-	if sync {
-		serr = f.Sync()
+	if sync && werr == nil {
+		if serr = injectedFault(OpSync, path); serr == nil {
+			serr = f.Sync()
+		}
 	}
 	cerr := files.closeTransient(f)
 	if err := errors.Join(werr, serr, cerr); err != nil {
@@ -111,6 +116,9 @@ func replaceFile(path string, data []byte, sync bool) error {
 // syncDir fsyncs a directory so that file creations, renames and removals
 // in it are durable.
 func syncDir(dir string) error {
+	if err := injectedFault(OpSync, dir); err != nil {
+		return fmt.Errorf("storage: fsync dir %s: %w", dir, err)
+	}
 	d, err := files.openTransient(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("storage: fsync dir %s: %w", dir, err)

@@ -119,7 +119,9 @@ func (x *indexFile) writePending() error {
 	if err != nil {
 		return fmt.Errorf("storage: open index %s: %w", x.path, err)
 	}
-	_, err = f.WriteAt(x.buf[x.written:], int64(x.written))
+	if err = injectedFault(OpWrite, x.path); err == nil {
+		_, err = f.WriteAt(x.buf[x.written:], int64(x.written))
+	}
 	if cerr := files.closeTransient(f); err == nil {
 		err = cerr
 	}
@@ -186,6 +188,9 @@ func (x *indexFile) sync() error {
 // closes it. Pages written through another descriptor are covered: an
 // fsync writes back the file, not the descriptor.
 func fsyncPath(path string) error {
+	if err := injectedFault(OpSync, path); err != nil {
+		return err
+	}
 	f, err := files.openTransient(path, os.O_RDONLY, 0)
 	if err != nil {
 		return err

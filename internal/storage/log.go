@@ -287,7 +287,9 @@ func (l *Log) write(batch []byte, h *record.Header, m txnMarker) (Position, erro
 		l.epochsDirty.Store(true)
 		l.dirDirty.Store(true) // the rename
 	}
-	_, err = f.WriteAt(batch, pos)
+	if err = injectedFault(OpWrite, seg.path); err == nil {
+		_, err = f.WriteAt(batch, pos)
+	}
 	if err == nil {
 		l.startWriteback(f, seg, pos+int64(len(batch)))
 		l.space.wrote(int64(len(batch)))

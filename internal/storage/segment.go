@@ -316,7 +316,9 @@ func (s *segment) sync() error {
 	if err != nil {
 		return fmt.Errorf("storage: fsync %s: %w", s.path, err)
 	}
-	err = f.Sync()
+	if err = injectedFault(OpSync, s.path); err == nil {
+		err = f.Sync()
+	}
 	s.file.release()
 	if err != nil {
 		return fmt.Errorf("storage: fsync %s: %w", s.path, err)

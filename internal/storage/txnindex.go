@@ -193,7 +193,9 @@ func (x *txnIndex) writePending() error {
 	if err != nil {
 		return fmt.Errorf("storage: open txn index %s: %w", x.path, err)
 	}
-	_, err = f.WriteAt(tail, int64(x.written*txnEntrySize))
+	if err = injectedFault(OpWrite, x.path); err == nil {
+		_, err = f.WriteAt(tail, int64(x.written*txnEntrySize))
+	}
 	if cerr := files.closeTransient(f); err == nil {
 		err = cerr
 	}
