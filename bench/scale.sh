@@ -3,7 +3,8 @@
 # fresh data directory per stage, same disk, same client).
 #
 #   bench/scale.sh [--rounds N] [--records N] [--partitions "16 1000 10000 100000"]
-#                  [--conns "10 1000 10000"] [--keys K] [--no-restarts] [--out FILE]
+#                  [--conns "10 1000 10000"] [--keys K] [--partitioner P] [--no-restarts]
+#                  [--out FILE]
 #
 # Partitions stage, for each partition count P and target:
 #   create     CreateTopics for one topic of P partitions (for Kafka above
@@ -12,7 +13,11 @@
 #              then until the broker has made every partition's log directory
 #   produce    `samsa bench produce` (franz-go, acks=all, idempotent, 1 KiB
 #              records, linger 5 ms, sticky partitioner) of --records records
-#              (default 1,000,000): MiB/s and p99
+#              (default 1,000,000): MiB/s and p99. --partitioner uniform-bytes
+#              uses franz-go's default partitioner instead (a new partition
+#              every 64 KiB, preferring partitions with less buffered, as
+#              Kafka's Java client does every batch.size): more partitions
+#              per request, smaller batches
 #   keyed      with --keys K: the same number of records again, each with a
 #              key drawn from K (`bench/load produce --keys`, kgo's default
 #              partitioner: the key's hash picks the partition), so every
@@ -41,7 +46,7 @@ CACHE=$SAMSA_BENCH_CACHE
 KAFKA_VERSION=4.3.1
 ROUNDS=1 RECORDS=1000000 OUTFILE=""
 PARTS="16 1000 10000 100000" CONNS="10 1000 10000"
-TARGETS="samsa kafka" KEYS=0 RESTARTS=1
+TARGETS="samsa kafka" KEYS=0 RESTARTS=1 PARTITIONER=sticky
 while (($#)); do
 	case $1 in
 	--rounds) ROUNDS=$2; shift ;;
@@ -50,6 +55,7 @@ while (($#)); do
 	--conns) CONNS=$2; shift ;;
 	--targets) TARGETS=$2; shift ;;
 	--keys) KEYS=$2; shift ;;
+	--partitioner) PARTITIONER=$2; shift ;;
 	--no-restarts) RESTARTS=0 ;;
 	--out) OUTFILE=$2; shift ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -78,31 +84,11 @@ mkdir -p "$BIN"
 (cd "$BENCH" && go build -o "$BIN/load" ./load)
 KLIB=$("$BENCH/kafka-jars.sh" "$CACHE" "$KAFKA_VERSION")
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print(round($(now) - $1, 3))"; }
-KAFKA_JVM="-server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true"
-CLUSTER_ID=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())')
 
-kafka_props() { # FILE DATADIR PORT CPORT
-	cat >"$1" <<EOF
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$4
-listeners=PLAINTEXT://127.0.0.1:$3,CONTROLLER://127.0.0.1:$4
-advertised.listeners=PLAINTEXT://127.0.0.1:$3
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-log.dirs=$2
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-EOF
-}
 
 # launch TARGET DIR [format]: starts the broker on ADDR (set by the caller)
 # and sets PID; returns once it answers Metadata (or 1 after 10 minutes).
@@ -117,7 +103,7 @@ launch() {
 		if [[ ${3:-} == format ]]; then
 			CPORT=$(port)
 			kafka_props "$RUN/kafka.properties" "$2" "$p" "$CPORT"
-			java -Xmx256M -cp "$KLIB/*" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$RUN/kafka.properties" >>"$RUN/logs/format.log" 2>&1
+			kafka_format "$RUN/kafka.properties" "$KLIB" "$RUN/logs/format.log"
 		fi
 		# shellcheck disable=SC2086
 		java -Xmx1G -Xms1G $KAFKA_JVM -cp "$KLIB/*" kafka.Kafka "$RUN/kafka.properties" >>"$RUN/logs/kafka.log" 2>&1 &
@@ -215,7 +201,7 @@ partitions() {
 	fi
 	ready=$(since "$t0")
 	say "$target round $round: $p partitions: produce"
-	prod=$(produce scale --num-records "$RECORDS")
+	prod=$(produce scale --num-records "$RECORDS" --partitioner "$PARTITIONER")
 	local keyed=null
 	if ((KEYS > 0)) && kill -0 "$PID" 2>/dev/null; then
 		say "$target round $round: $p partitions: keyed produce"
@@ -294,10 +280,11 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
-python3 - "$RUN/results" "$ROUNDS" "$RECORDS" "$COMMIT" "$KAFKA_VERSION" "$PARTS" "$CONNS" <<'EOF' | tee "$RUN/report.md"
+python3 - "$RUN/results" "$ROUNDS" "$RECORDS" "$COMMIT" "$KAFKA_VERSION" "$PARTS" "$CONNS" "$PARTITIONER" <<'EOF' | tee "$RUN/report.md"
 import json, os, statistics, sys
 res, rounds, records, commit, kv = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 parts, conns = [int(x) for x in sys.argv[6].split()], [int(x) for x in sys.argv[7].split()]
+partitioner = sys.argv[8]
 def load(target, stage):
     out = []
     for r in range(1, rounds + 1):
@@ -317,7 +304,7 @@ def med(rows, *path):
 def fmt(v, d=1):
     return "-" if v is None else (f"{v:,.{d}f}" if d else f"{v:,.0f}")
 print(f"Samsa {commit} and Apache Kafka {kv}, one node each, median of {rounds} round(s) (`bench/scale.sh`).")
-print(f"Produce: `samsa bench produce` (franz-go, acks=all, idempotent, 1 KiB, sticky partitioner), {records:,} records.\n")
+print(f"Produce: `samsa bench produce` (franz-go, acks=all, idempotent, 1 KiB, {partitioner} partitioner), {records:,} records.\n")
 keyed = any(med(load(t, f"p{p}"), "keyed", "mib_per_s") is not None for p in parts for t in ("samsa", "kafka"))
 print("| partitions | broker | create s (answered / logs made) | produce MiB/s | p99 ms |" + (" keyed MiB/s | keyed p99 ms |" if keyed else "") + " RSS MiB | fds | clean stop s | restart s | restart after kill -9 s |")
 print("|---|---|---|---|---|" + ("---|---|" if keyed else "") + "---|---|---|---|---|")

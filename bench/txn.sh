@@ -56,30 +56,8 @@ mkdir -p "$BIN"
 (cd "$ROOT" && go build -o "$BIN/samsa" ./cmd/samsa)
 KLIB=$("$BENCH/kafka-jars.sh" "$CACHE" "$KAFKA_VERSION")
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-KAFKA_JVM="-server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true"
-TOOL_JVM="-Xmx512M $KAFKA_JVM -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.logFile=System.err"
-CLUSTER_ID=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())')
-
-kafka_props() { # FILE DATADIR PORT CPORT
-	cat >"$1" <<EOF
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$4
-listeners=PLAINTEXT://127.0.0.1:$3,CONTROLLER://127.0.0.1:$4
-advertised.listeners=PLAINTEXT://127.0.0.1:$3
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-log.dirs=$2
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-EOF
-}
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 start() { # TARGET DIR: sets PID and ADDR
 	local p cp
@@ -94,7 +72,7 @@ start() { # TARGET DIR: sets PID and ADDR
 	kafka)
 		cp=$(port)
 		kafka_props "$RUN/kafka.properties" "$2" "$p" "$cp"
-		java -Xmx256M -cp "$KLIB/*" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$RUN/kafka.properties" >>"$RUN/logs/format.log" 2>&1
+		kafka_format "$RUN/kafka.properties" "$KLIB" "$RUN/logs/format.log"
 		# shellcheck disable=SC2086
 		java -Xmx1G -Xms1G $KAFKA_JVM -cp "$KLIB/*" kafka.Kafka "$RUN/kafka.properties" >>"$RUN/logs/kafka.log" 2>&1 &
 		;;
