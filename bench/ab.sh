@@ -5,7 +5,9 @@
 # than 5%"). Per round and binary (the order alternates): a fresh data dir,
 # `load produce` writes BYTES (2 GiB) flat out (the harness's max-produce stage,
 # acks=all, 6 partitions), then `load consume` reads it back. Prints each
-# round and the medians.
+# round and the medians: MiB/s, and the broker's CPU seconds (user + system,
+# from /proc) per GiB written and per GiB read, which a busy machine disturbs
+# far less than throughput, so a small cost shows in it first.
 #
 #   bench/ab.sh OLD_REV [ROUNDS] [BYTES]    e.g. bench/ab.sh 7be7d71 3 2147483648
 #
@@ -44,28 +46,41 @@ run() {
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
 		sleep 0.1
 	done
-	local p c
+	local p c t0 t1 t2
+	t0=$(cpu)
 	p=$("$CACHE/load" produce --brokers "$BROKER" --topic ab --bytes "$SIZE" --warmup 5s)
+	t1=$(cpu)
 	c=$("$CACHE/load" consume --brokers "$BROKER" --topic ab)
+	t2=$(cpu)
 	kill "$PID"
 	wait "$PID" 2>/dev/null || true
 	PID=
-	python3 -c 'import json, sys; p, c = json.loads(sys.argv[1]), json.loads(sys.argv[2]); print("%.1f %.1f" % (p["mib_per_s"], c["mib_per_s"]))' "$p" "$c"
+	# The consume reads the whole topic, warmup included: the produce's CPU
+	# is divided by that too.
+	python3 -c 'import json, sys
+p, c = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+t0, t1, t2, hz = (float(x) for x in sys.argv[3:7])
+gib = c["bytes"] / (1 << 30)
+print("%.1f %.1f %.3f %.3f" % (p["mib_per_s"], c["mib_per_s"], (t1 - t0) / hz / gib, (t2 - t1) / hz / gib))' "$p" "$c" "$t0" "$t1" "$t2" "$(getconf CLK_TCK)"
 }
+cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; } # the broker's CPU, clock ticks
 
-declare -A prod cons
+declare -A prod cons pcpu ccpu
 for r in $(seq "$ROUNDS"); do
 	order=(new old)
 	((r % 2 == 0)) && order=(old new)
 	for bin in "${order[@]}"; do
-		read -r pm cm <<<"$(run "$bin")"
-		say "round $r $bin: produce $pm MiB/s, consume $cm MiB/s"
+		read -r pm cm pc cc <<<"$(run "$bin")"
+		say "round $r $bin: produce $pm MiB/s ($pc CPU s/GiB), consume $cm MiB/s ($cc CPU s/GiB)"
 		prod[$bin]+="$pm "
 		cons[$bin]+="$cm "
+		pcpu[$bin]+="$pc "
+		ccpu[$bin]+="$cc "
 	done
 done
 
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 for bin in new old; do
 	echo "$bin ($([[ $bin == new ]] && echo "work tree" || echo "$OLD")): produce median $(median "${prod[$bin]}") MiB/s [${prod[$bin]% }], consume median $(median "${cons[$bin]}") MiB/s [${cons[$bin]% }]"
+	echo "  broker CPU s per GiB: produce median $(median "${pcpu[$bin]}") [${pcpu[$bin]% }], consume median $(median "${ccpu[$bin]}") [${ccpu[$bin]% }]"
 done
