@@ -66,8 +66,9 @@ func (c *Console) routes() []route {
 		{"/api/v1/groups", map[string]handler{"GET": c.listGroups}},
 		{"/api/v1/groups/{group}", map[string]handler{"GET": c.getGroup, "DELETE": c.deleteGroup}},
 		{"/api/v1/groups/{group}/reset-offsets", map[string]handler{"POST": c.resetOffsets}},
-		{"/api/v1/acls", map[string]handler{"GET": c.listACLs}},
-		{"/api/v1/users", map[string]handler{"GET": c.listUsers}},
+		{"/api/v1/acls", map[string]handler{"GET": c.listACLs, "POST": c.createACL, "DELETE": c.deleteACL}},
+		{"/api/v1/users", map[string]handler{"GET": c.listUsers, "POST": c.upsertUser}},
+		{"/api/v1/users/{user}", map[string]handler{"DELETE": c.deleteUser}},
 		{"/api/v1/transactions", map[string]handler{"GET": c.listTransactions}},
 	}
 }
@@ -177,7 +178,8 @@ func kafkaStatus(ke *kerr.Error) int {
 		return http.StatusConflict
 	case kerr.InvalidTopicException, kerr.InvalidPartitions, kerr.InvalidReplicationFactor,
 		kerr.InvalidReplicaAssignment, kerr.InvalidConfig, kerr.PolicyViolation, kerr.InvalidRequest,
-		kerr.OffsetOutOfRange, kerr.InvalidGroupID, kerr.UnsupportedVersion:
+		kerr.OffsetOutOfRange, kerr.InvalidGroupID, kerr.UnsupportedVersion, kerr.UnacceptableCredential,
+		kerr.UnsupportedSaslMechanism, kerr.InvalidPrincipalType:
 		return http.StatusBadRequest
 	}
 	return http.StatusBadGateway

@@ -100,6 +100,58 @@ func TestAPIBadInput(t *testing.T) {
 		{"POST", "/groups/billing/reset-offsets", map[string]any{"to": "earliest", "topic": "a b"}, 400},
 		{"POST", "/groups/billing/reset-offsets", map[string]any{"to": "earliest", "topic": "orders", "partition": 9}, 404},
 		{"POST", "/groups/nobody/reset-offsets", map[string]any{"to": "earliest"}, 404},
+		// ACLs: one exact binding, every field checked.
+		{"POST", "/acls", nil, 400},
+		{"POST", "/acls?dryRun=1", acl(nil), 400},
+		{"POST", "/acls", map[string]any{}, 400},
+		{"POST", "/acls", acl(map[string]any{"principal": "alice"}), 400},
+		{"POST", "/acls", acl(map[string]any{"principal": "User:"}), 400},
+		{"POST", "/acls", acl(map[string]any{"principal": "User:a\x00b"}), 400},
+		{"POST", "/acls", acl(map[string]any{"principal": "User:" + strings.Repeat("p", 1000)}), 400},
+		{"POST", "/acls", acl(map[string]any{"host": "example.com"}), 400},
+		{"POST", "/acls", acl(map[string]any{"resourceType": "TABLE"}), 400},
+		{"POST", "/acls", acl(map[string]any{"resourceType": "ANY"}), 400},
+		{"POST", "/acls", acl(map[string]any{"pattern": "MATCH"}), 400},
+		{"POST", "/acls", acl(map[string]any{"operation": "ANY"}), 400},
+		{"POST", "/acls", acl(map[string]any{"operation": "FLY"}), 400},
+		{"POST", "/acls", acl(map[string]any{"resourceType": "GROUP", "operation": "WRITE"}), 400},
+		{"POST", "/acls", acl(map[string]any{"permission": "MAYBE"}), 400},
+		{"POST", "/acls", acl(map[string]any{"permission": ""}), 400},
+		{"POST", "/acls", acl(map[string]any{"resourceType": "CLUSTER", "resource": "mine", "operation": "ALTER"}), 400},
+		{"POST", "/acls", acl(map[string]any{"resource": "*", "pattern": "PREFIXED"}), 400},
+		{"POST", "/acls", acl(map[string]any{"resource": "a b"}), 400},
+		{"POST", "/acls", acl(map[string]any{"resource": ""}), 400},
+		{"POST", "/acls", acl(map[string]any{"resourceType": "GROUP", "resource": strings.Repeat("g", 1001)}), 400},
+		{"POST", "/acls", acl(map[string]any{"colour": "red"}), 400},
+		{"POST", "/acls", acl(map[string]any{"operation": 3}), 400},
+		{"POST", "/acls", acl(nil), 409}, // valid, but this broker has no authorizer
+		{"DELETE", "/acls", nil, 400},
+		{"DELETE", "/acls?principal=User:a", nil, 400},
+		{"DELETE", "/acls", acl(map[string]any{"operation": "ANY"}), 400},
+		{"PUT", "/acls", acl(nil), 405},
+		// SCRAM users.
+		{"POST", "/users", nil, 400},
+		{"POST", "/users", map[string]any{}, 400},
+		{"POST", "/users", user(map[string]any{"user": ""}), 400},
+		{"POST", "/users", user(map[string]any{"user": strings.Repeat("u", 1001)}), 400},
+		{"POST", "/users", user(map[string]any{"user": "tab\there"}), 400},
+		{"POST", "/users", user(map[string]any{"mechanism": "PLAIN"}), 400},
+		{"POST", "/users", user(map[string]any{"mechanism": ""}), 400},
+		{"POST", "/users", user(map[string]any{"iterations": 100}), 400},
+		{"POST", "/users", user(map[string]any{"iterations": 20000}), 400},
+		{"POST", "/users", user(map[string]any{"iterations": "many"}), 400},
+		{"POST", "/users", user(map[string]any{"password": ""}), 400},
+		{"POST", "/users", user(map[string]any{"password": strings.Repeat("p", 1025)}), 400},
+		{"POST", "/users", user(map[string]any{"salt": "c2FsdA=="}), 400},
+		{"POST", "/users", `{"user":"u","mechanism":"SCRAM-SHA-256","password":"hunter2"`, 400},
+		{"POST", "/users?user=u", user(nil), 400},
+		{"DELETE", "/users/u?mechanism=MD5", nil, 400},
+		{"DELETE", "/users/u?mechanism=SCRAM-SHA-256&mechanism=SCRAM-SHA-512", nil, 400},
+		{"DELETE", "/users/u?force=1", nil, 400},
+		{"DELETE", "/users/" + strings.Repeat("u", 1001), nil, 400},
+		{"DELETE", "/users/a%01b", nil, 400},
+		{"GET", "/users/u", nil, 405},
+		{"PUT", "/users", user(nil), 405},
 	}
 	for _, c := range cases {
 		code, raw := call(t, c.method, api+c.path, c.body, nil)
@@ -107,7 +159,12 @@ func TestAPIBadInput(t *testing.T) {
 		if code != c.want || json.Unmarshal(raw, &e) != nil || e.Error == "" {
 			t.Errorf("%s %s %v = %d %s, want %d with a JSON error", c.method, c.path, short(c.body), code, raw, c.want)
 		}
+		// A password is never echoed back, not even in an error.
+		if strings.Contains(string(raw), "hunter2") {
+			t.Errorf("%s %s: the answer repeats the password: %s", c.method, c.path, raw)
+		}
 	}
+	t.Logf("%d bad requests", len(cases))
 
 	// A form post (another site's page) and a cross-site Origin are
 	// refused before anything happens.
@@ -123,6 +180,25 @@ func TestAPIBadInput(t *testing.T) {
 	}
 	var topic struct{ Name string }
 	mustCall(t, "GET", api+"/topics/orders", nil, &topic)
+}
+
+// acl is a valid ACL body with fields replaced (nil: as is).
+func acl(with map[string]any) map[string]any {
+	a := map[string]any{"principal": "User:alice", "host": "*", "resourceType": "TOPIC", "resource": "orders",
+		"pattern": "LITERAL", "operation": "READ", "permission": "ALLOW"}
+	for k, v := range with {
+		a[k] = v
+	}
+	return a
+}
+
+// user is a valid SCRAM user body with fields replaced.
+func user(with map[string]any) map[string]any {
+	u := map[string]any{"user": "u", "mechanism": "SCRAM-SHA-256", "iterations": 4096, "password": "hunter2"}
+	for k, v := range with {
+		u[k] = v
+	}
+	return u
 }
 
 func short(v any) string {

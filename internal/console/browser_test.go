@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,12 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/samsa-streaming/samsa/internal/config"
 )
 
 // chromium finds Debian's Chromium (or SAMSA_CHROMIUM). Without it the test
@@ -150,9 +151,10 @@ func (p *page) accessible(name string) {
 // each page (docs/img with SAMSA_UPDATE_SCREENSHOTS=1).
 func TestBrowser(t *testing.T) {
 	exe := chromium(t)
-	// The console connects without SASL, as ANONYMOUS: a super user here
-	// (the ACL on orders would hide it otherwise, as on the Kafka port).
-	b, url := startBroker(t, "authorizer.class.name", config.StandardAuthorizer, "super.users", "User:ANONYMOUS")
+	// The console logs its users in over SASL (HTTP Basic, sent by the
+	// browser as a header the test sets): admin is a super user, as is
+	// the PLAINTEXT listener's ANONYMOUS the test's own clients use.
+	b, url := startSecure(t)
 	fill(t, b.Addr(), 500)
 	extras(t, b.Addr())
 	adm := kadm.NewClient(client(t, b.Addr()))
@@ -162,6 +164,7 @@ func TestBrowser(t *testing.T) {
 		shots = filepath.Join("..", "..", "docs", "img")
 	}
 	p := &page{t: t, ctx: browser(t, exe), url: url, shots: shots}
+	p.login("admin", "admin-secret")
 
 	// Overview: / leads to the UI; brokers, controller, disks, version.
 	p.do(chromedp.Navigate(url + "/"))
@@ -298,13 +301,18 @@ func TestBrowser(t *testing.T) {
 	p.accessible("group")
 	p.shot("group")
 
-	// ACLs and users, transactions.
+	// ACLs and users.
 	p.open("#/security", `document.querySelector('#acls tbody td') && document.querySelector('#users tbody td')`)
 	if !strings.Contains(p.text("#acls"), "User:alice") || !strings.Contains(p.text("#users"), "alice") {
 		t.Fatalf("security page: %s", p.text("#main"))
 	}
+	securityForms(t, p, adm, b.ListenerAddr("SASL_PLAINTEXT"))
 	p.accessible("security")
 	p.shot("security")
+	refusedInBrowser(t, p)
+	p.login("admin", "admin-secret")
+
+	// Transactions.
 	p.open("#/transactions", `document.querySelector('#transactions tbody td') && document.querySelector('#transactions').innerText.includes('audit-writer')`)
 	p.accessible("transactions")
 	p.shot("transactions")
@@ -317,6 +325,97 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.wait(`document.querySelector('#topics tr[data-topic="payments"]').innerText.includes('\t1\t')`)
+}
+
+// login makes the browser send user's credentials with every request,
+// as it does once a user answered the Basic authentication prompt.
+func (p *page) login(user, pass string) {
+	p.t.Helper()
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	p.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}})
+		return err
+	}))
+}
+
+// keys types each key in turn into the focused element.
+func keys(ks ...string) chromedp.Action[chromedp.Void] {
+	var steps []chromedp.Action[chromedp.Void]
+	for _, k := range ks {
+		steps = append(steps, chromedp.KeyEvent(k))
+	}
+	return chromedp.Steps(steps...)
+}
+
+// securityForms adds an ACL and a SCRAM user through the security page's
+// forms with the keyboard only, checks the broker has them (DescribeAcls,
+// a SCRAM login from franz-go), and deletes an ACL with Delete, Confirm.
+func securityForms(t *testing.T, p *page, adm *kadm.Client, saslAddr string) {
+	t.Helper()
+	// Principal, Tab over the host (*) and the resource type (TOPIC) to
+	// the name, Tab over the pattern (LITERAL), ArrowDown from READ to
+	// WRITE, Tab over the permission (ALLOW) to the button, Enter.
+	p.do(chromedp.Focus(chromedp.ID("acl-principal")), chromedp.KeyEvent("User:carol"),
+		keys(kb.Tab, kb.Tab, kb.Tab), chromedp.KeyEvent("payments"),
+		keys(kb.Tab, kb.Tab, kb.ArrowDown, kb.Tab, kb.Tab, kb.Enter))
+	p.wait(`document.getElementById('acl-outcome').innerText.startsWith('Added: ALLOW User:carol from * WRITE on TOPIC payments') &&
+	  document.querySelector('#acls tr[data-principal="User:carol"]')`)
+	res, err := adm.DescribeACLs(ctxT(t), kadm.NewACLs().Allow("User:carol").AllowHosts().Topics("payments").
+		ResourcePatternType(kadm.ACLPatternLiteral).Operations(kadm.OpWrite))
+	if err != nil || len(res) != 1 || len(res[0].Described) != 1 {
+		t.Fatalf("DescribeAcls after the form: %v %+v", err, res)
+	}
+
+	// A SCRAM-SHA-512 user: name, ArrowDown to the second mechanism, Tab
+	// over the iterations (8192), the password, Enter.
+	const pw = "carol-Pa55word"
+	p.do(chromedp.Focus(chromedp.ID("user-name")), chromedp.KeyEvent("carol"),
+		keys(kb.Tab, kb.ArrowDown, kb.Tab, kb.Tab), chromedp.KeyEvent(pw), chromedp.KeyEvent(kb.Enter))
+	p.wait(`document.getElementById('user-outcome').innerText === 'Saved the SCRAM-SHA-512 credential of carol (8192 iterations)' &&
+	  document.querySelector('#users tr[data-user="carol"]')`)
+	if got := evalJS[string](p, `document.getElementById('user-password').value`); got != "" {
+		t.Fatalf("the password field still holds %q", got)
+	}
+	if strings.Contains(p.text("#main"), pw) {
+		t.Fatal("the page shows the password")
+	}
+	if err := scramLogin(t, saslAddr, "carol", pw, true); err != nil {
+		t.Fatalf("carol's SCRAM-SHA-512 login after the form: %v", err)
+	}
+
+	// Delete alice's DESCRIBE ACL: Enter on Delete arms it, Enter again
+	// deletes.
+	sel := `[...document.querySelectorAll('#acls tr[data-principal="User:alice"]')].find(r => r.innerText.includes('DESCRIBE')).querySelector('button')`
+	evalJS[bool](p, sel+`.focus(), true`)
+	p.do(chromedp.KeyEvent(kb.Enter))
+	p.wait(sel + `.innerText === 'Confirm delete'`)
+	p.do(chromedp.KeyEvent(kb.Enter))
+	p.wait(`document.getElementById('acl-outcome').innerText.startsWith('Deleted: ALLOW User:alice from * DESCRIBE on TOPIC orders')`)
+	res, err = adm.DescribeACLs(ctxT(t), kadm.NewACLs().Allow("User:alice").AllowHosts().Topics("orders").
+		ResourcePatternType(kadm.ACLPatternLiteral).Operations(kadm.OpAny))
+	if err != nil || len(res) != 1 || len(res[0].Described) != 1 || res[0].Described[0].Operation != kadm.OpRead {
+		t.Fatalf("alice's ACLs after the delete: %v %+v", err, res)
+	}
+}
+
+// refusedInBrowser signs in as carol, who has no ALTER on the cluster:
+// the lists say they are not available, and an ACL sent through the form
+// comes back refused, in the page.
+func refusedInBrowser(t *testing.T, p *page) {
+	t.Helper()
+	p.login("carol", "carol-Pa55word")
+	p.do(chromedp.Reload())
+	p.wait(`location.hash === "#/security" && document.getElementById("who").innerText.includes("carol") && document.getElementById("acls") === null &&
+	  document.querySelector('#main').innerText.includes('Not available')`)
+	p.do(chromedp.Focus(chromedp.ID("acl-principal")), chromedp.KeyEvent("User:carol"),
+		keys(kb.Tab, kb.Tab, kb.Tab), chromedp.KeyEvent("orders"), chromedp.KeyEvent(kb.Enter))
+	p.wait(`document.getElementById('acl-outcome').getAttribute('role') === 'alert'`)
+	if got := p.text("#acl-outcome"); !strings.Contains(got, "Not added: the broker refused: User:carol may not create ACLs (ALTER on the cluster)") {
+		t.Fatalf("carol's ACL: %q", got)
+	}
 }
 
 func hasConfig(c kadm.ResourceConfig, name, value string) bool {

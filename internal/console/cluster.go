@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"sort"
-
-	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // sessionInfo is GET /api/v1/session: who the console acts as.
@@ -108,79 +106,6 @@ func (c *Console) getCluster(ctx context.Context, s *session, r *http.Request) (
 		a, b := out.LogDirs[i], out.LogDirs[j]
 		return a.Broker < b.Broker || a.Broker == b.Broker && a.Dir < b.Dir
 	})
-	return out, nil
-}
-
-// aclInfo is one ACL binding.
-type aclInfo struct {
-	Principal    string `json:"principal"`
-	Host         string `json:"host"`
-	ResourceType string `json:"resourceType"`
-	Resource     string `json:"resource"`
-	Pattern      string `json:"pattern"`
-	Operation    string `json:"operation"`
-	Permission   string `json:"permission"`
-}
-
-// listACLs is GET /api/v1/acls: every binding the user may describe.
-func (c *Console) listACLs(ctx context.Context, s *session, r *http.Request) (any, error) {
-	if err := noParams(r); err != nil {
-		return nil, err
-	}
-	b := kadm.NewACLs().AnyResource().ResourcePatternType(kadm.ACLPatternAny).
-		Operations(kadm.OpAny).Allow().Deny().AllowHosts().DenyHosts()
-	res, err := s.adm.DescribeACLs(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	out := []aclInfo{}
-	for _, d := range res {
-		if d.Err != nil {
-			return nil, d.Err
-		}
-		for _, a := range d.Described {
-			out = append(out, aclInfo{Principal: a.Principal, Host: a.Host, ResourceType: a.Type.String(),
-				Resource: a.Name, Pattern: a.Pattern.String(), Operation: a.Operation.String(), Permission: a.Permission.String()})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.ResourceType != b.ResourceType {
-			return a.ResourceType < b.ResourceType
-		}
-		if a.Resource != b.Resource {
-			return a.Resource < b.Resource
-		}
-		return a.Principal < b.Principal
-	})
-	return out, nil
-}
-
-type userInfo struct {
-	User       string   `json:"user"`
-	Mechanisms []string `json:"mechanisms"`
-}
-
-// listUsers is GET /api/v1/users: the SCRAM users.
-func (c *Console) listUsers(ctx context.Context, s *session, r *http.Request) (any, error) {
-	if err := noParams(r); err != nil {
-		return nil, err
-	}
-	res, err := s.adm.DescribeUserSCRAMs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := []userInfo{}
-	for _, u := range res.Sorted() {
-		if u.Err != nil {
-			continue
-		}
-		ui := userInfo{User: u.User, Mechanisms: []string{}}
-		for _, ci := range u.CredInfos {
-			ui.Mechanisms = append(ui.Mechanisms, ci.String())
-		}
-		out = append(out, ui)
-	}
 	return out, nil
 }
 

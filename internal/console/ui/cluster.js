@@ -57,32 +57,7 @@ async function optional(path) {
   try { return { rows: await get(path) }; } catch (e) { return { rows: [], err: e.message }; }
 }
 
-export function security(root) {
-  const acls = h('div', {});
-  const users = h('div', {});
-  replace(root,
-    h('h1', {}, 'ACLs and users'),
-    h('section', { class: 'panel', 'aria-labelledby': 'h-acls' }, h('h2', { id: 'h-acls' }, 'ACLs'), acls),
-    h('section', { class: 'panel', 'aria-labelledby': 'h-users' }, h('h2', { id: 'h-users' }, 'SCRAM users'), users));
-  return {
-    title: 'ACLs and users',
-    async refresh() {
-      const [a, u] = await Promise.all([optional('/acls'), optional('/users')]);
-      replace(acls, a.err ? h('p', { class: 'muted' }, 'Not available: ' + a.err) : table('ACLs', [
-        { label: 'Principal', cell: r => r.principal },
-        { label: 'Host', cell: r => r.host },
-        { label: 'Resource', cell: r => r.resourceType + ' ' + r.resource },
-        { label: 'Pattern', cell: r => r.pattern },
-        { label: 'Operation', cell: r => r.operation },
-        { label: 'Permission', cell: r => r.permission },
-      ], a.rows, { id: 'acls', empty: 'No ACLs.' }));
-      replace(users, u.err ? h('p', { class: 'muted' }, 'Not available: ' + u.err) : table('Users', [
-        { label: 'User', cell: r => r.user },
-        { label: 'Credentials', cell: r => r.mechanisms.join(', ') },
-      ], u.rows, { id: 'users', empty: 'No SCRAM users.' }));
-    },
-  };
-}
+export { security } from './security.js';
 
 export function transactions(root) {
   const list = h('div', {});
