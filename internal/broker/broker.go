@@ -234,7 +234,7 @@ func (b *Broker) serveConn(c *conn) bool {
 // listener (the admin client with --bootstrap-controller): only the
 // controller APIs are offered there, as on Kafka's controller listener.
 func (b *Broker) ServeController(nc net.Conn) {
-	if int(b.nconns.Load()) >= b.cfg.MaxConnections {
+	if int(b.nconns.Load()) >= b.quotas.conns.brokerLimit() {
 		b.logger.Warn("max.connections reached; closing new controller connection", "remote", nc.RemoteAddr())
 		nc.Close()
 		return

@@ -15,8 +15,17 @@ package broker
 //     connection more from an address is closed at once.
 // Connections on the controller listener are counted against
 // max.connections only, as before.
+//
+// The broker-wide settings (max.connections, max.connections.per.ip,
+// max.connections.per.ip.overrides, max.connection.creation.rate) are
+// dynamic broker configs, as in Kafka (DynamicConnectionQuota): a change
+// committed to the metadata log (IncrementalAlterConfigs on the cluster
+// default or this node) is applied by reconfigure to the next connection
+// accepted; connections already open stay open. A raised limit wakes the
+// accepts waiting for a slot. The per-listener settings are read at start.
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -25,6 +34,7 @@ import (
 	"time"
 
 	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/quota"
 )
 
@@ -36,10 +46,17 @@ const (
 
 // connLimits counts connections by listener and address.
 type connLimits struct {
-	b          *Broker
-	q          *quotas
-	rateCfg    quota.Config
-	maxWait    time.Duration // the longest a rate makes accepting wait
+	b       *Broker
+	q       *quotas
+	rateCfg quota.Config
+	maxWait time.Duration // the longest a rate makes accepting wait
+
+	stop     chan struct{} // closed by close: stop waiting
+	stopOnce sync.Once
+
+	mu   sync.Mutex // guards everything below; cond waits on it
+	cond *sync.Cond
+	// The limits in force (reconfigure sets them).
 	maxPerIP   int
 	ipOverride map[netip.Addr]int
 	brokerMax  int
@@ -49,12 +66,7 @@ type connLimits struct {
 	// (listener.name.<l>.), else the broker's, as in Kafka.
 	listenerMax  map[string]int
 	listenerRate map[string]float64
-
-	stop     chan struct{} // closed by close: stop waiting
-	stopOnce sync.Once
-
-	mu          sync.Mutex // guards everything below; cond waits on it
-	cond        *sync.Cond
+	// The counts.
 	total       int
 	perListener map[string]int
 	perIP       map[netip.Addr]int
@@ -73,23 +85,65 @@ func newConnLimits(b *Broker, q *quotas) *connLimits {
 	samples, window := b.cfg.QuotaWindow()
 	l := &connLimits{
 		b: b, q: q, rateCfg: quota.Config{Samples: samples, Window: window}, maxWait: window,
-		maxPerIP: int(intSetting(b.cfg, "max.connections.per.ip")), brokerMax: b.cfg.MaxConnections,
-		listenerMax: map[string]int{}, listenerRate: map[string]float64{},
 		stop: make(chan struct{}), perListener: map[string]int{}, perIP: map[netip.Addr]int{},
 		listenerRS: map[string]*quota.Rate{}, ipRates: map[netip.Addr]*ipRate{},
 	}
-	l.ipOverride, _ = b.cfg.MaxConnectionsPerIPOverrides() // checked when the configuration was read
-	if r := intSetting(b.cfg, "max.connection.creation.rate"); r < unlimited {
-		l.brokerRate = float64(r)
+	l.cond = sync.NewCond(&l.mu)
+	l.reconfigure(b.config(b.meta.Image()))
+	b.meta.OnCommit(func(_, next *metadata.Image, applied []metadata.Record) {
+		for _, r := range applied {
+			if r.Type == metadata.TypeConfig && r.Config != nil && r.Config.ResourceType == metadata.ResourceBroker {
+				l.reconfigure(b.config(next))
+				return
+			}
+		}
+	})
+	return l
+}
+
+// reconfigure puts cfg's connection limits in force: the static settings
+// with the dynamic broker configs applied (Broker.config).
+func (l *connLimits) reconfigure(cfg *config.Config) {
+	override, err := cfg.MaxConnectionsPerIPOverrides()
+	if err != nil {
+		// Checked when it was set; keep the overrides in force.
+		l.b.logger.Error("max.connections.per.ip.overrides: ignoring the new value", "err", err)
 	}
-	for _, ln := range b.cfg.Listeners {
-		l.listenerMax[ln.Name] = int(b.cfg.ListenerInt(ln.Name, "max.connections"))
-		if r := b.cfg.ListenerInt(ln.Name, "max.connection.creation.rate"); r < unlimited {
-			l.listenerRate[ln.Name] = float64(r)
+	brokerRate := 0.0
+	if r := intSetting(cfg, "max.connection.creation.rate"); r < unlimited {
+		brokerRate = float64(r)
+	}
+	listenerMax, listenerRate := map[string]int{}, map[string]float64{}
+	for _, ln := range cfg.Listeners {
+		listenerMax[ln.Name] = int(cfg.ListenerInt(ln.Name, "max.connections"))
+		if r := cfg.ListenerInt(ln.Name, "max.connection.creation.rate"); r < unlimited {
+			listenerRate[ln.Name] = float64(r)
 		}
 	}
-	l.cond = sync.NewCond(&l.mu)
-	return l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	first := l.listenerMax == nil
+	was := fmt.Sprint(l.brokerMax, l.maxPerIP, l.brokerRate, l.ipOverride)
+	l.maxPerIP = int(intSetting(cfg, "max.connections.per.ip"))
+	if err == nil {
+		l.ipOverride = override
+	}
+	l.brokerMax, l.brokerRate = cfg.MaxConnections, brokerRate
+	l.listenerMax, l.listenerRate = listenerMax, listenerRate
+	if !first && was != fmt.Sprint(l.brokerMax, l.maxPerIP, l.brokerRate, l.ipOverride) {
+		l.b.logger.Info("connection limits changed", "max.connections", l.brokerMax,
+			"max.connections.per.ip", l.maxPerIP, "max.connections.per.ip.overrides", len(l.ipOverride),
+			"max.connection.creation.rate", intSetting(cfg, "max.connection.creation.rate"))
+	}
+	// A raised limit lets waiting accepts in.
+	l.cond.Broadcast()
+}
+
+// brokerLimit is max.connections in force.
+func (l *connLimits) brokerLimit() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.brokerMax
 }
 
 // close wakes every accept waiting for a slot or a rate; they give up.

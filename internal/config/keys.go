@@ -118,7 +118,7 @@ var Broker = []Key{
 	{Name: "socket.receive.buffer.bytes", Type: TypeInt, Default: "102400", Min: -1, Max: maxInt32, ReadOnly: true, Doc: "SO_RCVBUF of client connections; -1 keeps the OS default."},
 	{Name: "queued.max.request.bytes", Type: TypeLong, Default: "536870912", Min: -1, Max: maxInt64, ReadOnly: true, Doc: "Request bytes read but not yet answered, across all connections; reading stops while the total is over it (one request is always admitted). Kafka's default is -1 (no bound); Samsa bounds it at 512 MiB by default. -1 removes the bound."},
 	{Name: "queued.max.requests", Type: TypeInt, Default: "500", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "Requests read but not yet answered, per connection in Samsa; reading stops while the queue is full."},
-	{Name: "max.connections", Type: TypeInt, Default: "2147483647", Min: 0, Max: maxInt32, Doc: "Connections accepted at once; more are closed on accept."},
+	{Name: "max.connections", Type: TypeInt, Default: "2147483647", Min: 0, Max: maxInt32, Doc: "Connections open at once on the broker listeners; at the limit, accepting waits until one closes. Dynamic: changes apply to the next connection accepted."},
 	{Name: "connections.max.idle.ms", Type: TypeLong, Default: "600000", Min: 0, Max: maxInt64, ReadOnly: true, Doc: "Close connections idle this long."},
 	{Name: "num.network.threads", Type: TypeInt, Default: "3", Min: 1, Max: maxInt32, Inert: true, ReadOnly: true, Doc: "Go schedules connections itself; accepted for compatibility."},
 	{Name: "num.io.threads", Type: TypeInt, Default: "8", Min: 1, Max: maxInt32, Inert: true, ReadOnly: true, Doc: "Go schedules requests itself; accepted for compatibility."},

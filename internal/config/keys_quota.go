@@ -12,14 +12,16 @@ import (
 // names. The quotas themselves (producer_byte_rate and the others) are not
 // settings: they live in the cluster metadata (kafka-configs --entity-type
 // users|clients|ips). max.connections and max.connection.creation.rate may
-// also be set per listener as listener.name.<listener>.<setting>.
+// also be set per listener as listener.name.<listener>.<setting> (read at
+// start). The broker-wide connection limits are dynamic broker configs:
+// IncrementalAlterConfigs changes them without a restart.
 var quotaKeys = []Key{
 	{Name: "quota.window.num", Type: TypeInt, Default: "11", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "Windows a client quota rate is measured over."},
 	{Name: "quota.window.size.seconds", Type: TypeInt, Default: "1", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "Length of one window of a client quota rate."},
 	{Name: "client.quota.callback.class", Type: TypeClass, Default: "", ReadOnly: true, Inert: true, Doc: "Accepted for compatibility: quotas are resolved as Kafka's default callback does."},
-	{Name: "max.connections.per.ip", Type: TypeInt, Default: "2147483647", Min: 0, Max: maxInt32, ReadOnly: true, Doc: "Connections one IP address may have open at once; one more is closed as soon as it is accepted."},
-	{Name: "max.connections.per.ip.overrides", Type: TypeString, Default: "", ReadOnly: true, Doc: "Per-address exceptions to max.connections.per.ip: a comma-separated list of address:count (e.g. 10.0.0.5:200,::1:50)."},
-	{Name: "max.connection.creation.rate", Type: TypeInt, Default: "2147483647", Min: 0, Max: maxInt32, ReadOnly: true, Doc: "New connections accepted per second across the broker's listeners (per listener with the listener.name.<l>. prefix); over it, accepting waits (at most quota.window.size.seconds per connection)."},
+	{Name: "max.connections.per.ip", Type: TypeInt, Default: "2147483647", Min: 0, Max: maxInt32, Doc: "Connections one IP address may have open at once; one more is closed as soon as it is accepted."},
+	{Name: "max.connections.per.ip.overrides", Type: TypeString, Default: "", Doc: "Per-address exceptions to max.connections.per.ip: a comma-separated list of address:count (e.g. 10.0.0.5:200,::1:50)."},
+	{Name: "max.connection.creation.rate", Type: TypeInt, Default: "2147483647", Min: 0, Max: maxInt32, Doc: "New connections accepted per second across the broker's listeners (per listener with the listener.name.<l>. prefix); over it, accepting waits (at most quota.window.size.seconds per connection)."},
 }
 
 // listenerQuotaKeys are the settings that may be set per listener.
@@ -40,8 +42,14 @@ func (c *Config) QuotaWindow() (samples int, window time.Duration) {
 // MaxConnectionsPerIPOverrides parses max.connections.per.ip.overrides.
 // Kafka also accepts host names (resolved once); Samsa takes addresses.
 func (c *Config) MaxConnectionsPerIPOverrides() (map[netip.Addr]int, error) {
+	return ParseMaxConnectionsPerIPOverrides(c.Get("max.connections.per.ip.overrides"))
+}
+
+// ParseMaxConnectionsPerIPOverrides parses a max.connections.per.ip.overrides
+// value: address:count,...
+func ParseMaxConnectionsPerIPOverrides(v string) (map[netip.Addr]int, error) {
 	out := map[netip.Addr]int{}
-	for _, item := range strings.Split(c.Get("max.connections.per.ip.overrides"), ",") {
+	for _, item := range strings.Split(v, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
 			continue

@@ -43,6 +43,12 @@ func (k *Key) Check(v string) error {
 				}
 			}
 		}
+	case TypeString:
+		if k.Name == "max.connections.per.ip.overrides" {
+			if _, err := ParseMaxConnectionsPerIPOverrides(v); err != nil {
+				return err
+			}
+		}
 	}
 	if len(k.Enum) > 0 {
 		for _, e := range k.Enum {
