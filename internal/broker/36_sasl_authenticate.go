@@ -76,7 +76,13 @@ func (c *conn) saslStep(sl *saslListener, token []byte, sessions bool) ([]byte, 
 	out, done, user, err := exchange.Step(token)
 	if err != nil {
 		c.sasl.exchange = nil
-		b.logger.Info("SASL authentication failed", "remote", c.nc.RemoteAddr(), "listener", c.listener.Name, "mechanism", c.sasl.mechanism)
+		attrs := []any{"remote", c.nc.RemoteAddr(), "listener", c.listener.Name, "mechanism", c.sasl.mechanism}
+		var te *sasl.TokenError
+		if errors.As(err, &te) {
+			// Why a token was refused (expired, signature, audience): never the token.
+			attrs = append(attrs, "reason", te.Err.Error())
+		}
+		b.logger.Info("SASL authentication failed", attrs...)
 		if !errors.Is(err, sasl.ErrAuthentication) {
 			return nil, false, fmt.Errorf("Authentication failed with SASL mechanism %s", c.sasl.mechanism)
 		}

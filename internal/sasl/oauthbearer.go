@@ -93,20 +93,27 @@ func (v *OAuthValidator) Validate(token string) (string, time.Time, error) {
 }
 
 // OAuthBearer is one OAUTHBEARER exchange (RFC 7628): the client's initial
-// response carries "auth=Bearer <token>"; a bad token is answered with
-// the RFC's JSON error, and the client's next (empty) message ends it with
-// the failure, as Kafka's OAuthBearerSaslServer does.
+// response carries "auth=Bearer <token>". A bad token is refused at once
+// (a TokenError: the broker answers SASL_AUTHENTICATION_FAILED), not with
+// the RFC's JSON error challenge that Kafka's OAuthBearerSaslServer sends
+// first: kafkajs takes any answer without an error code as success, and
+// then sees its next request fail as a broken connection. Every client
+// (Java, librdkafka, kafkajs, sarama, franz-go, kafka-python) reads an
+// error code on its first SaslAuthenticate answer as the refusal.
 type OAuthBearer struct {
 	V       *OAuthValidator
-	failed  bool
 	Expires time.Time // the token's expiry once authenticated
 }
 
+// TokenError is a refused token, with why (for the broker's log: it never
+// holds the token).
+type TokenError struct{ Err error }
+
+func (e *TokenError) Error() string   { return "invalid OAUTHBEARER token: " + e.Err.Error() }
+func (e *TokenError) Unwrap() []error { return []error{ErrAuthentication, e.Err} }
+
 // Step implements Mechanism.
 func (o *OAuthBearer) Step(in []byte) ([]byte, bool, string, error) {
-	if o.failed {
-		return nil, false, "", errors.Join(ErrAuthentication, errors.New("invalid OAUTHBEARER token"))
-	}
 	msg := string(in)
 	// gs2-header "n,[a=authzid]," then kvpairs separated by \x01.
 	parts := strings.Split(msg, "\x01")
@@ -127,8 +134,7 @@ func (o *OAuthBearer) Step(in []byte) ([]byte, bool, string, error) {
 	}
 	user, exp, err := o.V.Validate(token)
 	if err != nil {
-		o.failed = true
-		return []byte(`{"status":"invalid_token"}`), false, "", nil
+		return nil, false, "", &TokenError{err}
 	}
 	o.Expires = exp
 	return nil, true, user, nil
