@@ -115,7 +115,7 @@ delivery.timeout.ms) fails, and the run ends with its error.`,
 	f.StringVar(&o.acks, "acks", "all", "acknowledgements to wait for: all, 1 or 0")
 	f.BoolVar(&o.idempotent, "idempotent", true, "use the idempotent producer (requires --acks all)")
 	f.DurationVar(&o.linger, "linger", 5*time.Millisecond, "how long a partition waits for more records before sending")
-	f.StringVar(&o.partitioner, "partitioner", "sticky", "how records (which have no key) are spread: sticky (fill a batch on one partition, then pick another at random), uniform-bytes (franz-go's default, like Kafka's adaptive built-in partitioner) or round-robin")
+	f.StringVar(&o.partitioner, "partitioner", "sticky", "how records (which have no key) are spread: sticky (fill a batch on one partition, then pick another at random), uniform-bytes (franz-go's default: a new partition every 64 KiB, preferring those with less buffered), batch-size (a new random partition every 16 KiB, the batch.size at which Kafka's Java producer moves on, without franz-go's scan of every partition) or round-robin")
 	f.Int32Var(&o.batchMaxBytes, "batch-max-bytes", mib, "largest record batch to build")
 	f.StringVarP(&o.compression, "compression", "z", "none", "batch compression: none, gzip, snappy, lz4 or zstd")
 	f.DurationVar(&o.deliveryTimeout, "delivery-timeout", 2*time.Minute, "how long a record may wait for its acknowledgement before it fails (Kafka's delivery.timeout.ms)")
@@ -171,10 +171,12 @@ func (o *benchProduceOptions) clientOpts(cmd *cobra.Command) ([]kgo.Opt, error) 
 		partitioner = kgo.StickyPartitioner()
 	case "uniform-bytes":
 		partitioner = kgo.UniformBytesPartitioner(64<<10, true, true, nil)
+	case "batch-size":
+		partitioner = kgo.UniformBytesPartitioner(16<<10, false, true, nil)
 	case "round-robin":
 		partitioner = kgo.RoundRobinPartitioner()
 	default:
-		return nil, usageErrorf(cmd, "--partitioner %q: want sticky, uniform-bytes or round-robin", o.partitioner)
+		return nil, usageErrorf(cmd, "--partitioner %q: want sticky, uniform-bytes, batch-size or round-robin", o.partitioner)
 	}
 	opts := []kgo.Opt{
 		kgo.RequiredAcks(acks),

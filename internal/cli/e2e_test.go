@@ -252,6 +252,21 @@ func TestEndToEndBench(t *testing.T) {
 	if !strings.HasPrefix(stdout, "100 records sent, ") || !strings.HasSuffix(stdout, " ms 99.9th.\n") {
 		t.Errorf("bench produce line %q", stdout)
 	}
+	// batch-size moves to another partition every 16 KiB: 400 KiB over 4
+	// partitions reaches more than one of them, every record acknowledged.
+	r.json(&prod, "bench", "produce", "--topic", "spread", "--partitions", "4", "--num-records", "400",
+		"--record-size", "1024", "--partitioner", "batch-size", "--no-progress")
+	var used int
+	var total int64
+	for _, p := range r.describe("spread").Partitions {
+		if p.LogEndOffset > 0 {
+			used++
+		}
+		total += p.LogEndOffset
+	}
+	if prod.Records != 400 || prod.Failed != 0 || total != 400 || used < 2 {
+		t.Errorf("batch-size partitioner: %+v, %d records in %d partitions", prod, total, used)
+	}
 	// A broker that cannot take the records (acks=all, min.insync.replicas
 	// above the ISR: NOT_ENOUGH_REPLICAS, retried): the run ends with the
 	// error after --delivery-timeout instead of waiting for ever.
