@@ -45,7 +45,10 @@ func newGroupCoordinator(cfg *config.Config, b *Broker) *group.Runtime {
 	gc.OffsetsRetention, gc.RetentionCheck = cfg.OffsetsRetention, cfg.OffsetsRetentionCheck
 	gc.MaxMetadataBytes = cfg.OffsetMetadataMaxBytes
 	gc.ConsumerHeartbeatInterval, gc.ConsumerSessionTimeout = cfg.ConsumerHeartbeatInterval, cfg.ConsumerSessionTimeout
-	return group.NewRuntime(gc, b.meta, b.parts, cfg.NodeID, b.logger)
+	rt := group.NewRuntime(gc, b.meta, b.parts, cfg.NodeID, b.logger)
+	// Lag of partitions led elsewhere: their leaders' high watermarks.
+	rt.SetRequester(b.peerRequest)
+	return rt
 }
 
 // StartCoordinators starts loading the coordinators' state from their

@@ -29,7 +29,7 @@ var partitionFamilies = [][3]string{
 	{famLogStart, "gauge", "A partition's log start offset: the first offset readable (partition level only)."},
 	{famLogEnd, "gauge", "A partition's log end offset: the offset the next record will get (partition level only)."},
 	{famHW, "gauge", "A partition's high watermark: records below it are committed and visible to consumers (partition level only)."},
-	{famLag, "gauge", "A consumer group's lag: the high watermark minus the committed offset, for groups this broker coordinates on partitions it hosts (summed per group and topic at topic level)."},
+	{famLag, "gauge", "A consumer group's lag: the high watermark minus the committed offset, for groups this broker coordinates; partitions led elsewhere use their leader's high watermark, at most 5 s plus a round trip old (summed per group and topic at topic level)."},
 	{famCommitted, "gauge", "A consumer group's committed offset (partition level only)."},
 }
 
@@ -48,6 +48,7 @@ type partSample struct {
 	index            int32
 	size, start, end int64
 	hw               int64
+	leader           bool // this node leads it: hw is exact
 }
 
 // scrapeScratch holds the buffers one scrape reuses from the last (the
@@ -79,7 +80,7 @@ func (b *Broker) AppendPartitionMetrics(buf []byte) []byte {
 	for _, p := range b.parts.All() {
 		l := p.Log()
 		s.parts = append(s.parts, partSample{topic: p.Topic, index: p.Index, size: l.Size(),
-			start: l.LogStartOffset(), end: l.LogEndOffset(), hw: p.HighWatermark()})
+			start: l.LogStartOffset(), end: l.LogEndOffset(), hw: p.HighWatermark(), leader: p.IsLeader()})
 	}
 	slices.SortFunc(s.parts, func(a, b partSample) int {
 		return cmp.Or(cmp.Compare(a.topic, b.topic), cmp.Compare(a.index, b.index))
@@ -120,16 +121,23 @@ func (b *Broker) AppendPartitionMetrics(buf []byte) []byte {
 	slices.SortFunc(s.offsets, func(a, b group.Committed) int {
 		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 	})
-	// The high watermarks come from this scrape's walk (sorted by topic
-	// and partition): a binary search instead of the manager's lock.
+	// The high watermarks of partitions led here come from this scrape's
+	// walk (sorted by topic and partition: a binary search instead of the
+	// manager's lock). Of a partition led elsewhere the coordinator keeps
+	// its leader's (group/lag.go); a follower replica's own is another
+	// lower bound of the same growing number, and the larger is nearer.
 	hwOf := func(topic string, part int32) (int64, bool) {
-		i, ok := slices.BinarySearchFunc(s.parts, partSample{topic: topic, index: part}, func(a, b partSample) int {
+		i, hosted := slices.BinarySearchFunc(s.parts, partSample{topic: topic, index: part}, func(a, b partSample) int {
 			return cmp.Or(cmp.Compare(a.topic, b.topic), cmp.Compare(a.index, b.index))
 		})
-		if !ok {
-			return 0, false
+		if hosted && s.parts[i].leader {
+			return s.parts[i].hw, true
 		}
-		return s.parts[i].hw, true
+		hw, remote := b.groups.RemoteEnd(topic, part)
+		if hosted {
+			hw = max(hw, s.parts[i].hw)
+		}
+		return hw, hosted || remote
 	}
 	fam := partitionFamilies[4]
 	buf = metrics.AppendHeader(buf, fam[0], fam[1], fam[2])

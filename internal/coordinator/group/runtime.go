@@ -67,6 +67,11 @@ type Runtime struct {
 	ledMu     sync.Mutex // guards loadedSet and passDone
 	loadedSet map[int32]bool
 	passDone  chan struct{}
+
+	// ends are other leaders' high watermarks, for lag (lag.go); nil
+	// without SetRequester. endsDone is closed when runEnds returns.
+	ends     *remoteEnds
+	endsDone chan struct{}
 }
 
 // completion is an append's completion, or (txn set) a transaction
@@ -189,6 +194,10 @@ func (r *Runtime) Coordinates(group string) bool {
 func (r *Runtime) Start() {
 	r.started = true
 	go r.run()
+	if r.ends != nil {
+		r.endsDone = make(chan struct{})
+		go r.runEnds(r.stop, r.endsDone)
+	}
 }
 
 // Close stops the timer goroutine. Appends already issued complete on
@@ -199,6 +208,9 @@ func (r *Runtime) Close() {
 	}
 	close(r.stop)
 	<-r.done
+	if r.endsDone != nil {
+		<-r.endsDone
+	}
 }
 
 // onMetadata queues the deletion of offsets of deleted topics, and wakes
