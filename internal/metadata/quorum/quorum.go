@@ -88,6 +88,16 @@ type Config struct {
 	// connection (controllers, learners, Kafka clients) does its handshake
 	// first.
 	TLS *tls.Config
+
+	// FS holds Dir (nil: the operating system's file system).
+	FS FS
+	// Now is the node's clock (nil: time.Now).
+	Now func() time.Time
+	// Send, when set, carries the node's outgoing messages instead of the
+	// TCP transport: the node is then driven by its caller (Tick, Step,
+	// ProposeStep, ReportStep in step.go) on the caller's goroutine, and
+	// Start is not called. The deterministic simulation uses it.
+	Send func(msgs []*pb.Message)
 }
 
 // Quorum is one node's member of the Raft quorum that replicates the
@@ -130,6 +140,9 @@ type Quorum struct {
 	// lostSent is when this follower last told its leader it lost entries
 	// (owned by run).
 	lostSent time.Time
+	// heard is when each node's last message arrived, for a node driven
+	// with Send (no transport to keep it); owned by the driver.
+	heard map[uint64]time.Time
 	// kafka takes Kafka connections on the controller listener.
 	kafka func(net.Conn)
 
@@ -207,7 +220,10 @@ func Open(cfg Config) (*Quorum, error) {
 	case !cfg.Learner && !voter && len(cfg.Voters) > 0:
 		return nil, fmt.Errorf("node %d is not among the controller quorum voters", cfg.NodeID)
 	}
-	st, fresh, err := openStorage(cfg.Dir)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	st, fresh, err := openStorage(cfg.FS, cfg.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -516,42 +532,15 @@ func (q *Quorum) run() {
 		case <-q.stop:
 			return
 		case <-tick.C:
-			q.guard(func() {
-				q.rn.Tick()
-				q.leaderGone()
-				q.admitLearners()
-			})
+			q.guard(q.tick)
 		case m := <-q.recvc:
-			q.guard(func() {
-				if !q.lostEntries(m) {
-					q.rn.Step(m)
-				}
-			})
+			q.guard(func() { q.receive(m) })
 		case n := <-q.lostc:
 			q.guard(func() { q.handLeadershipOn(n) })
 		case r := <-q.reportc:
-			q.guard(func() {
-				if r.snapshot {
-					st := raft.SnapshotFinish
-					if !r.ok {
-						st = raft.SnapshotFailure
-					}
-					q.rn.ReportSnapshot(r.id, st)
-				}
-				if !r.ok {
-					q.rn.ReportUnreachable(r.id)
-				}
-			})
+			q.guard(func() { q.reported(r) })
 		case p := <-q.propc:
-			var err error
-			q.guard(func() { err = q.rn.Propose(p.data) })
-			if q.failed != nil {
-				err = q.failed
-			}
-			if errors.Is(err, raft.ErrProposalDropped) {
-				err = ErrNoLeader
-			}
-			p.errc <- err
+			p.errc <- q.proposeData(p.data)
 		case c := <-q.statusc:
 			c <- q.status()
 		case to := <-q.transferc:
@@ -568,6 +557,47 @@ func (q *Quorum) run() {
 			r.errc <- err
 		}
 	}
+}
+
+// tick is one Raft tick with the node's periodic duties.
+func (q *Quorum) tick() {
+	q.rn.Tick()
+	q.leaderGone()
+	q.admitLearners()
+}
+
+// receive steps a message from another node.
+func (q *Quorum) receive(m *pb.Message) {
+	if !q.lostEntries(m) {
+		q.rn.Step(m)
+	}
+}
+
+// reported tells Raft whether a message reached its peer.
+func (q *Quorum) reported(r report) {
+	if r.snapshot {
+		st := raft.SnapshotFinish
+		if !r.ok {
+			st = raft.SnapshotFailure
+		}
+		q.rn.ReportSnapshot(r.id, st)
+	}
+	if !r.ok {
+		q.rn.ReportUnreachable(r.id)
+	}
+}
+
+// proposeData hands data to Raft (on the node's goroutine).
+func (q *Quorum) proposeData(data []byte) error {
+	var err error
+	q.guard(func() { err = q.rn.Propose(data) })
+	if q.failed != nil {
+		err = q.failed
+	}
+	if errors.Is(err, raft.ErrProposalDropped) {
+		err = ErrNoLeader
+	}
+	return err
 }
 
 // ready carries out every pending Ready.
@@ -620,7 +650,7 @@ func (q *Quorum) leaderGone() {
 		return
 	}
 	lost := q.tr.lostSince(st.Lead)
-	if lost.IsZero() || lost.Equal(q.forgot) || time.Since(lost) < 3*(q.cfg.ElectionTimeout/10) {
+	if lost.IsZero() || lost.Equal(q.forgot) || q.cfg.Now().Sub(lost) < 3*(q.cfg.ElectionTimeout/10) {
 		return
 	}
 	q.forgot = lost
@@ -647,8 +677,8 @@ func (q *Quorum) lostEntries(m *pb.Message) bool {
 	if err != nil || m.GetCommit() <= last {
 		return false
 	}
-	if time.Since(q.lostSent) >= q.cfg.ElectionTimeout && q.tr != nil {
-		q.lostSent = time.Now()
+	if q.cfg.Now().Sub(q.lostSent) >= q.cfg.ElectionTimeout && q.tr != nil {
+		q.lostSent = q.cfg.Now()
 		q.logger.Warn("metadata quorum: the leader counts on entries this node does not have (its data directory is older than what it acknowledged); asking for a new leader to catch it up",
 			"leader", m.GetFrom(), "leader_commit", m.GetCommit(), "log_end", last)
 		q.tr.sendLost(m.GetFrom(), last)
@@ -694,7 +724,7 @@ func (q *Quorum) admitLearners() {
 		q.missing = nil
 		return
 	}
-	if time.Since(q.admitted) < q.cfg.ElectionTimeout {
+	if q.cfg.Now().Sub(q.admitted) < q.cfg.ElectionTimeout {
 		return
 	}
 	members := map[uint64]bool{}
@@ -716,7 +746,7 @@ func (q *Quorum) admitLearners() {
 	if q.missing == nil {
 		q.missing = map[uint64]time.Time{}
 	}
-	now := time.Now()
+	now := q.cfg.Now()
 	for _, id := range q.confState.GetLearners() {
 		if connected[id] {
 			delete(q.missing, id)
@@ -747,7 +777,7 @@ func (q *Quorum) learner(id uint64) (int, bool) {
 
 // propose proposes a membership change (on the leader's goroutine).
 func (q *Quorum) propose(cc *pb.ConfChange, what string) {
-	q.admitted = time.Now()
+	q.admitted = q.cfg.Now()
 	if err := q.rn.ProposeConfChange(cc); err != nil {
 		q.logger.Warn("metadata quorum: membership change not proposed", "node_id", cc.GetNodeId(), "err", err)
 		return
@@ -775,6 +805,8 @@ func (q *Quorum) handleReady(rd raft.Ready, send bool) error {
 	}
 	if send && q.tr != nil {
 		q.tr.send(rd.Messages)
+	} else if send && q.cfg.Send != nil && len(rd.Messages) > 0 {
+		q.cfg.Send(rd.Messages)
 	}
 	// A snapshot sent to a new learner must name it in its membership, or
 	// the learner refuses it: a membership change is followed by a
@@ -881,7 +913,7 @@ func (q *Quorum) status() Status {
 // never (or with a single voter).
 func (q *Quorum) LastHeard(id uint64) time.Time {
 	if q.tr == nil {
-		return time.Time{}
+		return q.heard[id] // driven with Send; zero otherwise
 	}
 	return q.tr.lastHeard(id)
 }

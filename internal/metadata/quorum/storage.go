@@ -47,18 +47,22 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // after it, as Raft's log truncation does.
 type diskStorage struct {
 	*raft.MemoryStorage
+	fs  FS
 	dir string
-	f   *os.File
+	f   File
 }
 
 // openStorage loads the storage in dir (creating it if absent). fresh
 // reports that nothing was ever stored, so the caller bootstraps.
-func openStorage(dir string) (s *diskStorage, fresh bool, err error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+func openStorage(fsys FS, dir string) (s *diskStorage, fresh bool, err error) {
+	if fsys == nil {
+		fsys = osFS{}
+	}
+	if err := fsys.MkdirAll(dir); err != nil {
 		return nil, false, err
 	}
-	s = &diskStorage{MemoryStorage: raft.NewMemoryStorage(), dir: dir}
-	snap, err := readSnapshot(filepath.Join(dir, snapshotFile))
+	s = &diskStorage{MemoryStorage: raft.NewMemoryStorage(), fs: fsys, dir: dir}
+	snap, err := readSnapshot(fsys, filepath.Join(dir, snapshotFile))
 	if err != nil {
 		return nil, false, err
 	}
@@ -67,7 +71,7 @@ func openStorage(dir string) (s *diskStorage, fresh bool, err error) {
 			return nil, false, fmt.Errorf("%w: snapshot: %v", ErrCorrupt, err)
 		}
 	}
-	f, err := os.OpenFile(filepath.Join(dir, logFile), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := fsys.OpenFile(filepath.Join(dir, logFile), os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, false, err
 	}
@@ -215,7 +219,7 @@ func (s *diskStorage) save(hs *pb.HardState, ents []*pb.Entry) error {
 // leader): the snapshot file is replaced whole, then the log file is
 // rewritten with what follows the snapshot.
 func (s *diskStorage) saveSnapshot(snap *pb.Snapshot, received bool) error {
-	if err := writeSnapshot(filepath.Join(s.dir, snapshotFile), snap); err != nil {
+	if err := writeSnapshot(s.fs, filepath.Join(s.dir, snapshotFile), snap); err != nil {
 		return err
 	}
 	if received {
@@ -254,16 +258,16 @@ func (s *diskStorage) rewriteLog() error {
 		}
 	}
 	path := filepath.Join(s.dir, logFile)
-	if err := writeFileSync(path+".tmp", buf); err != nil {
+	if err := writeFileSync(s.fs, path+".tmp", buf); err != nil {
 		return err
 	}
-	if err := os.Rename(path+".tmp", path); err != nil {
+	if err := s.fs.Rename(path+".tmp", path); err != nil {
 		return err
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := s.fs.SyncDir(s.dir); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0o644)
+	f, err := s.fs.OpenFile(path, os.O_RDWR)
 	if err != nil {
 		return err
 	}
@@ -278,8 +282,8 @@ func (s *diskStorage) rewriteLog() error {
 
 func (s *diskStorage) close() error { return s.f.Close() }
 
-func readSnapshot(path string) (*pb.Snapshot, error) {
-	data, err := os.ReadFile(path)
+func readSnapshot(fsys FS, path string) (*pb.Snapshot, error) {
+	data, err := fsys.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -299,22 +303,22 @@ func readSnapshot(path string) (*pb.Snapshot, error) {
 
 const kindSnapshot byte = 3
 
-func writeSnapshot(path string, snap *pb.Snapshot) error {
+func writeSnapshot(fsys FS, path string, snap *pb.Snapshot) error {
 	buf, err := appendFrame(nil, kindSnapshot, snap)
 	if err != nil {
 		return err
 	}
-	if err := writeFileSync(path+".tmp", buf); err != nil {
+	if err := writeFileSync(fsys, path+".tmp", buf); err != nil {
 		return err
 	}
-	if err := os.Rename(path+".tmp", path); err != nil {
+	if err := fsys.Rename(path+".tmp", path); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return fsys.SyncDir(filepath.Dir(path))
 }
 
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+func writeFileSync(fsys FS, path string, data []byte) error {
+	f, err := fsys.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY)
 	if err != nil {
 		return err
 	}
@@ -327,13 +331,4 @@ func writeFileSync(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
