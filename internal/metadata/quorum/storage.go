@@ -75,6 +75,14 @@ func openStorage(fsys FS, dir string) (s *diskStorage, fresh bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
+	// The log file may have just been created: its directory entry is
+	// durable only once the directory is synced (an fsync of the file
+	// alone does not promise it), and without it a power cut could lose
+	// the whole file with the votes and entries fsynced into it.
+	if err := fsys.SyncDir(dir); err != nil {
+		f.Close()
+		return nil, false, err
+	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		f.Close()
@@ -102,10 +110,43 @@ func openStorage(fsys FS, dir string) (s *diskStorage, fresh bool, err error) {
 		return nil, false, err
 	}
 	s.f = f
+	if err := s.coverSnapshot(snap); err != nil {
+		f.Close()
+		return nil, false, err
+	}
 	last, _ := s.LastIndex()
 	hs, _, _ := s.InitialState()
 	fresh = snap == nil && last == 0 && raft.IsEmptyHardState(hs)
 	return s, fresh, nil
+}
+
+// coverSnapshot raises the stored hard state to what the snapshot proves.
+// A snapshot received from the leader is written (and its file renamed
+// into place) before the Ready's hard state is appended to raft.log; a
+// crash between the two leaves a snapshot at index i beside a hard state
+// whose commit index is below i, and the Raft library refuses to start
+// from that ("state.commit is out of range"), so the node could never
+// start again. A snapshot holds only committed entries, so the commit
+// index is at least its index, and the term at least its term (a vote cast
+// in an older term does not carry over, as when Raft moves to a new term;
+// no vote in the new one was persisted, so none was sent).
+func (s *diskStorage) coverSnapshot(snap *pb.Snapshot) error {
+	if snap == nil {
+		return nil
+	}
+	md := snap.GetMetadata()
+	hs, _, _ := s.InitialState()
+	if hs.GetCommit() >= md.GetIndex() && hs.GetTerm() >= md.GetTerm() {
+		return nil
+	}
+	fixed := proto.Clone(hs).(*pb.HardState)
+	if fixed.GetTerm() < md.GetTerm() {
+		fixed.Term, fixed.Vote = proto.Uint64(md.GetTerm()), proto.Uint64(0)
+	}
+	if fixed.GetCommit() < md.GetIndex() {
+		fixed.Commit = proto.Uint64(md.GetIndex())
+	}
+	return s.MemoryStorage.SetHardState(fixed)
 }
 
 // replay applies the intact frames of data and returns how many bytes
