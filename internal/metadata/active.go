@@ -53,6 +53,27 @@ func connLossGrace(election, session time.Duration) time.Duration {
 
 // controlOnce fences, unfences and elects as the brokers' liveness asks.
 func (s *Store) controlOnce(now, leaderSince time.Time) {
+	dead, back, plan := s.controlPlan(now, leaderSince)
+	if plan == nil {
+		return
+	}
+	_, err := s.Commit(plan)
+	if err != nil {
+		s.logger.Warn("controller: fencing/election not committed", "err", err)
+		return
+	}
+	for _, id := range dead {
+		s.logger.Warn("controller: fenced a silent broker; its partitions moved", "node_id", id, "session_timeout", s.opts.SessionTimeout)
+	}
+	for _, id := range back {
+		s.logger.Info("controller: unfenced a broker", "node_id", id)
+	}
+}
+
+// controlPlan finds the brokers to fence (dead) and unfence (back) and
+// returns the plan that does it and elects leaders where partitions have
+// none (nil: nothing to do).
+func (s *Store) controlPlan(now, leaderSince time.Time) (dead, back []int32, plan func(*Image) ([]Record, error)) {
 	session := s.opts.SessionTimeout
 	// A new leader has heard from nobody yet (followers talk only to the
 	// leader): every broker gets one election timeout from the start of
@@ -60,7 +81,6 @@ func (s *Store) controlOnce(now, leaderSince time.Time) {
 	grace := min(s.opts.ElectionTimeout, session)
 	floor := leaderSince.Add(grace - session)
 	im := s.Image()
-	var dead, back []int32
 	for _, b := range im.Brokers() {
 		if b.ID == s.opts.NodeID {
 			if b.Fenced {
@@ -87,9 +107,9 @@ func (s *Store) controlOnce(now, leaderSince time.Time) {
 		}
 	}
 	if len(dead) == 0 && len(back) == 0 && len(ElectOfflineRecords(im, s.unclean(im))) == 0 && len(CompleteReassignmentRecords(im)) == 0 {
-		return
+		return nil, nil, nil
 	}
-	_, err := s.Commit(func(im *Image) ([]Record, error) {
+	return dead, back, func(im *Image) ([]Record, error) {
 		var out []Record
 		cur := im
 		add := func(recs []Record) {
@@ -109,16 +129,6 @@ func (s *Store) controlOnce(now, leaderSince time.Time) {
 		add(ElectOfflineRecords(cur, s.unclean(cur)))
 		add(CompleteReassignmentRecords(cur))
 		return out, nil
-	})
-	if err != nil {
-		s.logger.Warn("controller: fencing/election not committed", "err", err)
-		return
-	}
-	for _, id := range dead {
-		s.logger.Warn("controller: fenced a silent broker; its partitions moved", "node_id", id, "session_timeout", session)
-	}
-	for _, id := range back {
-		s.logger.Info("controller: unfenced a broker", "node_id", id)
 	}
 }
 

@@ -110,6 +110,16 @@ type Options struct {
 	// TLS); nil: plain TCP.
 	ControllerDial func(ctx context.Context, addr string) (net.Conn, error)
 	ControllerTLS  *tls.Config
+
+	// OpenQuorum, when set, opens the quorum from the configuration the
+	// store made (nil: quorum.Open). The deterministic simulation sets
+	// its file system, clock and network there and drives the node itself
+	// (step.go); the server leaves it nil.
+	OpenQuorum func(quorum.Config) (*quorum.Quorum, error)
+	// Incarnation tells this process's proposals from an earlier run's
+	// (0: random, as a server wants; the simulation takes it from its
+	// seed).
+	Incarnation uint64
 }
 
 // LogFile is the metadata log of a single-node Samsa from before the
@@ -159,15 +169,23 @@ func OpenWith(o Options) (*Store, error) {
 	if o.SessionTimeout <= 0 {
 		o.SessionTimeout = 2 * time.Second
 	}
-	var inc [8]byte
-	rand.Read(inc[:])
-	s := &Store{logger: o.Logger, opts: o, incarnation: binary.BigEndian.Uint64(inc[:]), waiters: map[uint64]chan error{}, closed: make(chan struct{}), commitSem: make(chan struct{}, 1)}
+	inc := o.Incarnation
+	if inc == 0 {
+		var b [8]byte
+		rand.Read(b[:])
+		inc = binary.BigEndian.Uint64(b[:])
+	}
+	s := &Store{logger: o.Logger, opts: o, incarnation: inc, waiters: map[uint64]chan error{}, closed: make(chan struct{}), commitSem: make(chan struct{}, 1)}
 	s.image.Store(emptyImage())
 	voters := map[uint64]string{}
 	for id, addr := range o.Voters {
 		voters[uint64(id)] = addr
 	}
-	q, err := quorum.Open(quorum.Config{
+	open := o.OpenQuorum
+	if open == nil {
+		open = quorum.Open
+	}
+	q, err := open(quorum.Config{
 		NodeID: uint64(o.NodeID), ClusterID: o.ClusterID, Voters: voters, Listen: o.Listen,
 		Learner: o.Learner, Bootstrap: o.Bootstrap, Resolve: s.controllerAddr,
 		Dir: filepath.Join(o.Dir, QuorumDir), ElectionTimeout: o.ElectionTimeout,
@@ -362,14 +380,8 @@ func (s *Store) commit(ctx context.Context, plan func(im *Image) ([]Record, erro
 		if err != nil || len(recs) == 0 {
 			return prev, err
 		}
-		next := prev.beginBatch() // a check only: never published
-		for _, r := range recs {
-			if err := r.validate(); err != nil {
-				return prev, err
-			}
-			if next, err = next.apply(r); err != nil {
-				return prev, fmt.Errorf("metadata plan is inconsistent: %w", err)
-			}
+		if err := checkPlan(prev, recs); err != nil {
+			return prev, err
 		}
 		err = s.propose(ctx, entry{Records: recs})
 		if errors.Is(err, errConflict) && attempt < 10 {
@@ -382,15 +394,41 @@ func (s *Store) commit(ctx context.Context, plan func(im *Image) ([]Record, erro
 	}
 }
 
-// propose replicates e and waits until this node has applied it.
-func (s *Store) propose(ctx context.Context, e entry) error {
+// checkPlan applies planned records to a copy of prev, which is never
+// published: a plan that does not fit its own image is refused before it
+// is proposed.
+func checkPlan(prev *Image, recs []Record) error {
+	next := prev.beginBatch()
+	for _, r := range recs {
+		if err := r.validate(); err != nil {
+			return err
+		}
+		var err error
+		if next, err = next.apply(r); err != nil {
+			return fmt.Errorf("metadata plan is inconsistent: %w", err)
+		}
+	}
+	return nil
+}
+
+// encode numbers e as this node's next proposal and encodes it.
+func (s *Store) encode(e *entry) ([]byte, error) {
 	e.Node, e.Incarnation, e.Req = s.opts.NodeID, s.incarnation, s.nextReq.Add(1)
 	data, err := json.Marshal(e)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(data) > maxEntryBytes {
-		return fmt.Errorf("%w: a metadata change of %d bytes exceeds %d; split it", ErrInvalidPartitions, len(data), maxEntryBytes)
+		return nil, fmt.Errorf("%w: a metadata change of %d bytes exceeds %d; split it", ErrInvalidPartitions, len(data), maxEntryBytes)
+	}
+	return data, nil
+}
+
+// propose replicates e and waits until this node has applied it.
+func (s *Store) propose(ctx context.Context, e entry) error {
+	data, err := s.encode(&e)
+	if err != nil {
+		return err
 	}
 	done := make(chan error, 1)
 	s.mu.Lock()
