@@ -9,6 +9,69 @@ import (
 // longer current (Kafka's FENCED_LEADER_EPOCH for AlterPartition).
 var ErrStaleLeader = fmt.Errorf("leader epoch is no longer current")
 
+// ErrIneligibleReplica: a partition record would make a fenced broker the
+// leader or add one to an ISR (Kafka's INELIGIBLE_REPLICA).
+var ErrIneligibleReplica = fmt.Errorf("a fenced broker cannot lead or join an ISR")
+
+// eligible refuses a partition record that makes a fenced broker its
+// leader or adds one to its ISR, which Kafka's controller never does. Any
+// node plans against its own image, so a plan made before a broker was
+// fenced (a topic placed on it, an ISR expanded to it) can commit after
+// the fence; checked where the entry is applied, it conflicts there and
+// its proposer plans again on the newer image. A fenced broker that was
+// in the ISR already may stay (the last member keeps its place).
+func (im *Image) eligible(r Record) error {
+	if r.Type != TypePartition || r.Partition == nil {
+		return nil
+	}
+	p := r.Partition
+	fenced := func(id int32) bool {
+		b, ok := im.brokers[id]
+		return ok && b.Fenced
+	}
+	if p.Leader >= 0 && fenced(p.Leader) {
+		return fmt.Errorf("%w: partition %d of %s led by fenced broker %d", ErrIneligibleReplica, p.Partition, p.TopicID, p.Leader)
+	}
+	var had []int32
+	if t, ok := im.byID[p.TopicID]; ok && p.Partition >= 0 && int(p.Partition) < len(t.Partitions) {
+		had = t.Partitions[p.Partition].ISR
+	}
+	isr := p.ISR
+	if isr == nil {
+		isr = p.Replicas
+	}
+	for _, id := range isr {
+		if fenced(id) && !slices.Contains(had, id) {
+			return fmt.Errorf("%w: fenced broker %d added to the ISR of partition %d of %s", ErrIneligibleReplica, id, p.Partition, p.TopicID)
+		}
+	}
+	return nil
+}
+
+// fencedAway refuses an entry that fences a broker but leaves it leading
+// a partition, or in an ISR beside other members: the partitions it moved
+// away from were planned on an image from before a partition was created
+// or changed (by another node, committed first). The entry conflicts and
+// the controller plans the fence again on the newer image.
+func (next *Image) fencedAway(prev *Image) error {
+	for _, b := range next.Brokers() {
+		if !b.Fenced {
+			continue
+		}
+		if old, ok := prev.brokers[b.ID]; ok && old.Fenced {
+			continue
+		}
+		for _, name := range next.TopicNames() {
+			for i, p := range next.topics[name].Partitions {
+				if p.Leader == b.ID || (len(p.ISR) > 1 && slices.Contains(p.ISR, b.ID)) {
+					return fmt.Errorf("%w: broker %d fenced but still leads or shares the ISR of %s-%d", ErrIneligibleReplica, b.ID, name, i)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // partitionChange returns the record that moves partition i of t to a new
 // leader and ISR. The leader epoch grows when the leader changes; the
 // partition epoch grows with every change.

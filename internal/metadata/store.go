@@ -403,12 +403,15 @@ func checkPlan(prev *Image, recs []Record) error {
 		if err := r.validate(); err != nil {
 			return err
 		}
+		if err := next.eligible(r); err != nil {
+			return err
+		}
 		var err error
 		if next, err = next.apply(r); err != nil {
 			return fmt.Errorf("metadata plan is inconsistent: %w", err)
 		}
 	}
-	return nil
+	return next.fencedAway(prev)
 }
 
 // encode numbers e as this node's next proposal and encodes it.
@@ -533,9 +536,17 @@ func (f *fsm) Apply(index uint64, data []byte) {
 	for i := 0; err == nil && i < len(e.Records); i++ {
 		r := e.Records[i]
 		if err = r.validate(); err == nil {
-			if next, err = next.apply(r); err != nil {
+			if err = next.eligible(r); err == nil {
+				next, err = next.apply(r)
+			}
+			if err != nil {
 				err = fmt.Errorf("%w: %v", errConflict, err)
 			}
+		}
+	}
+	if err == nil {
+		if err = next.fencedAway(prev); err != nil {
+			err = fmt.Errorf("%w: %v", errConflict, err)
 		}
 	}
 	if err == nil {
