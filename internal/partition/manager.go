@@ -118,6 +118,15 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 			break
 		}
 		t, ok := im.Topic(tp.Topic)
+		if ok && int(tp.Partition) < len(t.Partitions) && l.TopicID() != t.ID && damagedTopicID(l.TopicID(), t.ID) {
+			// partition.metadata was missing or damaged (set aside at
+			// open), not a log of an older topic of the same name.
+			logger.Warn("partition.metadata missing or damaged; writing it again from the cluster metadata",
+				"topic", tp.Topic, "partition", tp.Partition, "stored", uuidString(l.TopicID()), "metadata", uuidString(t.ID))
+			if err := l.SetTopicID(t.ID); err != nil {
+				return nil, err
+			}
+		}
 		if !ok || int(tp.Partition) >= len(t.Partitions) || l.TopicID() != t.ID {
 			logger.Info("deleting log of a deleted topic", "topic", tp.Topic, "partition", tp.Partition)
 			if err := dir.DeleteLog(tp.Topic, tp.Partition); err != nil {

@@ -73,7 +73,7 @@ type Log struct {
 	unflushed int64           // records appended since the last Flush started
 	pending   []pendingDelete // segments renamed .deleted, awaiting unlink
 
-	stateMu  sync.RWMutex // guards segs, end and logStart for readers; written with mu held
+	stateMu  sync.RWMutex // guards segs, end and logStart for readers (written with mu held), and topicID
 	segs     []*segment   // ascending base offsets, last is active; replaced, never modified in place
 	end      Position
 	logStart int64
@@ -624,6 +624,19 @@ func (l *Log) Close() error {
 }
 
 func (l *Log) shutdownLocked() error {
+	// Indexes a read found damaged (segment.find) are rebuilt from the
+	// batch headers, so the next open reads them right again.
+	for _, s := range l.segs {
+		if !s.idxBad.Load() {
+			continue
+		}
+		if _, err := s.rebuildIndexes(s.size.Load(), l.cfg.IndexIntervalBytes); err != nil {
+			return err
+		}
+		s.finalTimeEntry()
+		s.idxBad.Store(false)
+		s.needSync.Store(true)
+	}
 	if err := l.active().finish(); err != nil {
 		return err
 	}
@@ -694,7 +707,11 @@ func (l *Log) applyCompacted() {
 func (l *Log) TopicPartition() TopicPartition { return l.tp }
 
 // TopicID returns the topic id from partition.metadata (zero if unknown).
-func (l *Log) TopicID() [16]byte { return l.topicID }
+func (l *Log) TopicID() [16]byte {
+	l.stateMu.RLock()
+	defer l.stateMu.RUnlock()
+	return l.topicID
+}
 
 // Path returns the partition directory.
 func (l *Log) Path() string { return l.dir }

@@ -109,6 +109,10 @@ func (l *Log) readSegment(seg *segment, offset int64, maxBytes int32, minOneBatc
 		segEnd = min(segEnd, limit.FilePos)
 	}
 	pos, h, found, err := seg.find(offset, segEnd)
+	if seg.idxBad.Load() && seg.idxReported.CompareAndSwap(false, true) {
+		l.logger.Warn("offset index entry does not point at its batch; the segment is read from its start until the next open rebuilds its index",
+			"partition", l.tp, "index", seg.idx.path, "offset", offset)
+	}
 	if err != nil || !found {
 		seg.file.release()
 		return Slice{}, false, err
@@ -127,18 +131,37 @@ func (l *Log) readSegment(seg *segment, offset int64, maxBytes int32, minOneBatc
 // find translates offset to the position of the first batch in [0, end)
 // whose last offset is >= offset, using the sparse index and then a walk
 // over headers.
+//
+// An index entry is the last offset of the batch at its position, so the
+// first header read there must say so; when it does not, or no header
+// parses there, the index is damaged (a byte flip that kept its entries in
+// order passes the checks at open): the segment is marked (idxBad, which
+// Read reports once) and walked from its start, now and from then on.
 func (s *segment) find(offset, end int64) (pos int64, h record.Header, found bool, err error) {
-	_, from := s.idx.lookup(offset)
-	if from >= end {
+	entry, from := s.idx.lookup(offset)
+	if from >= end || s.idxBad.Load() {
 		from = 0
 	}
+	first := from > 0
+	mismatch := false
 	err = s.walk(from, end, func(p int64, hh record.Header) bool {
+		if first {
+			first = false
+			if hh.LastOffset() != entry {
+				mismatch = true
+				return true
+			}
+		}
 		if hh.LastOffset() >= offset {
 			pos, h, found = p, hh, true
 			return true
 		}
 		return false
 	})
+	if from > 0 && (mismatch || errors.Is(err, ErrCorrupt)) {
+		s.idxBad.Store(true)
+		return s.find(offset, end)
+	}
 	return pos, h, found, err
 }
 

@@ -48,7 +48,15 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 	}
 	defer root.close()
 	id, err := readPartitionMetadata(root)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, ErrCorrupt) {
+		// The topic id is only a check against the cluster metadata: the
+		// log opens without it (zero) and the partition layer writes the
+		// file again from the metadata (Manager).
+		if qerr := quarantine(logger, tp, l.partitionMetadataPath(), err); qerr != nil {
+			return nil, qerr
+		}
+		id = [16]byte{}
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	l.topicID = id
@@ -188,9 +196,22 @@ func (l *Log) loadTrusted(i int, indexesOK bool) (int64, error) {
 	if i+1 < len(l.segs) {
 		limit = l.segs[i+1].base - 1
 	}
-	if indexesOK && (seg.idx.check(size) != nil || seg.tidx.check(limit) != nil) {
+	// An empty offset index for a segment larger than the index interval
+	// may be a lost file: the rebuild tells (it finds entries).
+	missing := false
+	if !indexesOK {
+		l.logger.Warn("index file of the wrong size, rebuilding it from the segment", "partition", l.tp, "segment", seg.path)
+	} else if err := errors.Join(seg.idx.check(size), seg.tidx.check(limit)); err != nil {
+		l.logger.Warn("index failed its checks, rebuilding it from the segment", "partition", l.tp, "err", err)
 		indexesOK = false
+	} else if seg.idx.empty() && size > int64(l.cfg.IndexIntervalBytes) {
+		indexesOK, missing = false, true
 	}
+	defer func() {
+		if missing && !seg.idx.empty() {
+			l.logger.Warn("offset index was empty or missing; rebuilt from the segment", "partition", l.tp, "index", seg.idx.path)
+		}
+	}()
 	// A txn index that cannot be right is rebuilt by recovering the
 	// segment: the producer replay from a snapshot at or below it writes
 	// the entries again.
@@ -207,16 +228,79 @@ func (l *Log) loadTrusted(i int, indexesOK bool) (int64, error) {
 			if ok {
 				seg.maxTS, seg.maxTSOffset = ts, off
 			}
-			return limit + 1, nil
+			err := l.checkTrustedTail(seg, size, limit)
+			if err == nil {
+				return limit + 1, nil
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				return 0, err
+			}
+			// The last index entry may be what is wrong: walk the
+			// segment from its start, rebuilding the indexes.
+			l.logger.Warn("segment tail does not follow its last index entry, rebuilding the indexes from the segment", "partition", l.tp, "err", err)
 		}
 		seg.needSync.Store(true)
-		return seg.rebuildIndexes(size, l.cfg.IndexIntervalBytes)
+		if _, err := seg.rebuildIndexes(size, l.cfg.IndexIntervalBytes); err != nil {
+			return l.cutTrusted(seg, limit, err)
+		}
+		seg.finalTimeEntry()
+		return limit + 1, nil
 	}
 	if !indexesOK {
 		seg.needSync.Store(true)
 		return seg.rebuildIndexes(size, l.cfg.IndexIntervalBytes)
 	}
 	return l.checkTail(seg, size)
+}
+
+// checkTrustedTail walks the batch headers of an inactive segment below
+// the recovery point from its last offset index entry to its end (a few
+// headers): they must end exactly at the file end, with offsets at or
+// below limit. It finds a segment cut short or grown by damage to the
+// file system, which the index checks cannot see.
+func (l *Log) checkTrustedTail(seg *segment, size, limit int64) error {
+	if size == 0 {
+		return nil
+	}
+	from := int64(0)
+	if _, p, ok := seg.idx.last(); ok {
+		from = p
+	}
+	var bad error
+	err := seg.walk(from, size, func(p int64, h record.Header) bool {
+		if h.LastOffset() > limit {
+			bad = corruptf(seg.path, p, "batch offsets [%d, %d] reach the next segment's %d", h.BaseOffset, h.LastOffset(), limit+1)
+		}
+		return bad != nil
+	})
+	return errors.Join(err, bad)
+}
+
+// cutTrusted repairs an inactive segment below the recovery point whose
+// bytes from some position on are not whole batches (err, a
+// CorruptionError, says where): it is cut at that position, its indexes
+// are rebuilt from what is left, and the segments after it are kept (the
+// log gains a gap of offsets, as compaction makes). Cutting the whole log
+// there, as recovery does past the recovery point, would throw away
+// segments that were fsynced and are intact. It returns the next
+// segment's base offset. Errors that are not corruption stop the open.
+func (l *Log) cutTrusted(seg *segment, limit int64, err error) (int64, error) {
+	var ce *CorruptionError
+	if !errors.As(err, &ce) {
+		return 0, err
+	}
+	l.logger.Warn("segment below the recovery point is damaged; cutting it at the last whole batch, later segments kept",
+		"partition", l.tp, "segment", seg.path, "position", ce.Pos, "dropped_bytes", seg.size.Load()-ce.Pos, "err", err)
+	if err := seg.truncate(ce.Pos); err != nil {
+		return 0, err
+	}
+	seg.needSync.Store(true)
+	l.dirDirty.Store(true) // makes the open flush what it repaired
+	if _, err := seg.rebuildIndexes(ce.Pos, l.cfg.IndexIntervalBytes); err != nil {
+		return 0, err
+	}
+	seg.finalTimeEntry()
+	return limit + 1, nil
 }
 
 // checkTail validates, CRC included, the batches after the last index
@@ -303,6 +387,11 @@ func (l *Log) recoverSegment(seg *segment, next int64, buf *[]byte) (_ int64, ba
 	// An empty segment with empty indexes (an idle partition's) has
 	// nothing to check or rebuild, and nothing to fsync afterwards.
 	changes := seg.size.Load() > 0 || !seg.idx.empty() || !seg.tidx.empty()
+	if err := seg.idx.check(seg.size.Load()); err != nil {
+		// Batches the index saw are gone: the file was cut short (or
+		// the index is damaged; it is rebuilt below either way).
+		l.logger.Warn("segment is shorter than its offset index says", "partition", l.tp, "segment", seg.path, "size", seg.size.Load(), "err", err)
+	}
 	if err := seg.resetState(); err != nil {
 		return 0, 0, nil, err
 	}

@@ -64,6 +64,9 @@ type segment struct {
 	// needSync says something was written since the last fsync. Flush clears
 	// it before syncing, so a write racing with the fsync sets it again.
 	needSync atomic.Bool
+	// idxBad says a read found the offset index pointing elsewhere than at
+	// the batch its entry names (find); idxReported that Read logged it.
+	idxBad, idxReported atomic.Bool
 
 	// Writer state, guarded by the Log's mu.
 	bytesSinceIndex int64
@@ -291,6 +294,14 @@ func (s *segment) finish() error {
 		s.needSync.Store(true)
 	}
 	return s.writePending()
+}
+
+// finalTimeEntry gives a rebuilt inactive segment the time index entry
+// finish gave it: its max timestamp, which a reopen reads from there.
+func (s *segment) finalTimeEntry() {
+	if ts, off := s.maxTimestamp(); ts >= 0 {
+		s.tidx.maybeAdd(ts, off)
+	}
 }
 
 // writePending writes the index entries that are only in memory (the
