@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -293,16 +292,16 @@ func damages(t *testing.T, dir string, rnd *rand.Rand) []damage {
 
 // outcome is what one case showed.
 type outcome struct {
-	reported  bool // the log named the damaged file in a warning or error
-	changed   bool // what is served differs from the undamaged log (records lost)
-	lost      []int64
-	badServed int      // batches served that fail their CRC
-	wrong     []string // records served with a valid CRC that differ from those written
-	logStart    int64 // after the reopen
-	quarantined bool  // a file was renamed aside (.corrupt)
+	reported    bool // the log named the damaged file in a warning or error
+	changed     bool // what is served differs from the undamaged log (records lost)
+	lost        []int64
+	badServed   int      // batches served that fail their CRC
+	wrong       []string // records served with a valid CRC that differ from those written
+	logStart    int64    // after the reopen
+	quarantined bool     // a file was renamed aside (.corrupt)
 }
 
-// syncBuffer is an io.Writer safe for the logger's concurrent writers.
+// lockedBuffer is an io.Writer safe for the logger's concurrent writers.
 type lockedBuffer struct {
 	mu  chan struct{}
 	buf bytes.Buffer
@@ -320,7 +319,7 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 func reopen(t *testing.T, c corpus, dir string, dm damage, crashed bool) outcome {
 	t.Helper()
 	logBuf := &lockedBuffer{mu: make(chan struct{}, 1)}
-	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logBuf), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if crashed {
 		reboot(t, dir) // an OS crash: every batch past the recovery point is checked
 	}
@@ -509,8 +508,8 @@ type layout struct {
 	// unflushed: past the recovery point of a crashed log, where losing
 	// whole batches at the end is what a crash may do anyway.
 	unflushed bool
-	batches []record.Header     // in file order
-	starts  []int64
+	batches   []record.Header // in file order
+	starts    []int64
 }
 
 // segmentLayouts walks the template's segments of c-0 and says which
