@@ -1,0 +1,101 @@
+package sim
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"testing/cryptotest"
+)
+
+var (
+	seedFlag  = flag.Uint64("seed", 0, "run only this seed (replays a failure exactly)")
+	seedsFlag = flag.Int("seeds", 200, "how many seeds to run, from -first")
+	firstFlag = flag.Uint64("first", 1, "the first seed of a run of -seeds")
+	stepsFlag = flag.Int("steps", 2000, "events in each run's fault phase")
+	nodesFlag = flag.Int("nodes", 3, "controller+broker nodes")
+	verbose   = flag.Bool("simlog", false, "print the production code's logs (with -seed)")
+	traceFlag = flag.Int("events", 64, "how many of the last events to print on a violation")
+)
+
+// runSeed runs one seed with crypto/rand made deterministic from it: the
+// Raft library draws its election jitter from crypto/rand, and the
+// controller its topic ids and replica placement.
+func runSeed(t *testing.T, seed uint64, cfg Config) Result {
+	cryptotest.SetGlobalRandom(t, seed)
+	cfg.Seed = seed
+	return Run(cfg)
+}
+
+// TestSim runs the simulation over a budget of seeds (or the one -seed)
+// and fails with the seed and the trace of the first violation.
+func TestSim(t *testing.T) {
+	cfg := Config{Steps: *stepsFlag, Nodes: *nodesFlag, TraceLines: *traceFlag}
+	seeds := make([]uint64, 0, *seedsFlag)
+	if *seedFlag != 0 {
+		seeds = append(seeds, *seedFlag)
+		if *verbose {
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+	} else {
+		for i := 0; i < *seedsFlag; i++ {
+			seeds = append(seeds, *firstFlag+uint64(i))
+		}
+	}
+	var steps, states int
+	var committed uint64
+	faults, ops := map[string]int{}, map[string]int{}
+	for _, seed := range seeds {
+		r := runSeed(t, seed, cfg)
+		steps += r.Steps
+		states += r.States
+		committed += r.Committed
+		for k, v := range r.Faults {
+			faults[k] += v
+		}
+		for k, v := range r.Ops {
+			ops[k] += v
+		}
+		if r.Violation != nil {
+			t.Fatalf("seed %d: %v\nreplay: go test ./internal/sim -run 'TestSim$' -seed %d\nlast events:\n%s",
+				seed, r.Violation, seed, strings.Join(r.Trace, "\n"))
+		}
+	}
+	t.Logf("seeds %d, steps %d, distinct states %d, entries committed %d", len(seeds), steps, states, committed)
+	t.Logf("faults: %s", counts(faults))
+	t.Logf("operations: %s", counts(ops))
+}
+
+func counts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Seeds that found bugs in the production code when they were found (the
+// runs they make change as the code does; the unit tests named with each
+// hold the bug itself).
+func TestSimRegressions(t *testing.T) {
+	for _, tc := range []struct {
+		seed  uint64
+		found string
+	}{
+		{1, "a crash between a received snapshot and its hard state left a node that could not start (quorum.TestOpenAfterCrashBetweenSnapshotAndHardState)"},
+		{3, "a power cut lost a new raft.log whose directory was never synced, and with it committed entries"},
+		{7, "a fence planned before a topic was created left the fenced broker leading it (metadata.TestFencePassingAPlanConflicts)"},
+	} {
+		if r := runSeed(t, tc.seed, Config{}); r.Violation != nil {
+			t.Errorf("seed %d (found: %s): %v\n%s", tc.seed, tc.found, r.Violation, strings.Join(r.Trace, "\n"))
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/samsa-streaming/samsa/internal/metadata"
+)
+
+// maxTopics bounds the topics a run creates, so images stay small.
+const maxTopics = 8
+
+// work has a running node propose one controller operation, as brokers
+// and admin clients issue them: create or delete a topic, shrink or
+// expand an ISR (AlterPartition, sent by the partition's leader), give up
+// a partition whose log failed, reassign a partition, allocate producer
+// ids, or shut down in a controlled way (and then stop).
+func (s *sim) work() {
+	up := s.up()
+	if len(up) == 0 {
+		return
+	}
+	n := up[s.rng.IntN(len(up))]
+	im := n.store.Image()
+	parts := viewOf(im).parts
+	switch k := s.rng.IntN(21); {
+	case k < 4:
+		if len(im.TopicNames()) >= maxTopics {
+			return
+		}
+		s.topics++
+		name := fmt.Sprintf("topic%d", s.topics)
+		ct := metadata.CreateTopic{Name: name, Partitions: int32(1 + s.rng.IntN(3)), ReplicationFactor: int16(1 + s.rng.IntN(len(s.nodes)))}
+		s.propose(n, "create topic", func(im *metadata.Image) ([]metadata.Record, error) {
+			return metadata.CreateTopicRecords(im, ct, int32(n.id))
+		})
+	case k < 5:
+		names := im.TopicNames()
+		if len(names) < maxTopics/2 {
+			return
+		}
+		name := names[s.rng.IntN(len(names))]
+		s.propose(n, "delete topic", func(im *metadata.Image) ([]metadata.Record, error) {
+			return metadata.DeleteTopicRecords(im, name)
+		})
+	case k < 14:
+		// AlterPartition: the leader of a partition changes its ISR.
+		var led []partView
+		for _, p := range parts {
+			if p.leader >= 0 && s.byID(uint64(p.leader)).up {
+				led = append(led, p)
+			}
+		}
+		if len(led) == 0 {
+			return
+		}
+		p := led[s.rng.IntN(len(led))]
+		leader := s.byID(uint64(p.leader))
+		isr := slices.Clone(p.isr)
+		if out := without(isr, p.leader); len(out) > 0 && s.rng.IntN(2) == 0 {
+			isr = without(isr, out[s.rng.IntN(len(out))])
+		} else if in := notIn(p.replicas, isr); len(in) > 0 {
+			isr = append(isr, in[s.rng.IntN(len(in))])
+		} else {
+			return
+		}
+		epoch := p.leaderEpoch
+		s.propose(leader, "alter partition", func(im *metadata.Image) ([]metadata.Record, error) {
+			return metadata.ChangeISRRecords(im, p.name, p.partition, p.leader, epoch, isr)
+		})
+	case k < 16:
+		// A replica's log failed: it resigns the partition.
+		if len(parts) == 0 {
+			return
+		}
+		p := parts[s.rng.IntN(len(parts))]
+		r := p.replicas[s.rng.IntN(len(p.replicas))]
+		if rn := s.byID(uint64(r)); rn.up {
+			s.propose(rn, "resign partition", func(im *metadata.Image) ([]metadata.Record, error) {
+				return metadata.ResignRecords(im, p.name, p.partition, r), nil
+			})
+		}
+	case k < 17:
+		// kafka-reassign-partitions: move a partition to other brokers;
+		// the active controller completes it once they are in the ISR.
+		if len(parts) == 0 {
+			return
+		}
+		p := parts[s.rng.IntN(len(parts))]
+		var target []int32
+		for _, b := range s.rng.Perm(len(s.nodes))[:len(p.replicas)] {
+			target = append(target, int32(b+1))
+		}
+		s.propose(n, "reassign partition", func(im *metadata.Image) ([]metadata.Record, error) {
+			return metadata.ReassignRecords(im, p.name, p.partition, target)
+		})
+	case k < 19:
+		s.propose(n, "producer ids", func(im *metadata.Image) ([]metadata.Record, error) {
+			return metadata.ProducerIDBlockRecords(im, int32(n.id)), nil
+		})
+	default:
+		// Controlled shutdown: the broker moves its leaderships away and
+		// fences itself, then stops a little later.
+		if s.rng.IntN(4) != 0 {
+			return
+		}
+		s.res.Faults["controlled shutdown"]++
+		s.propose(n, "controlled shutdown", func(im *metadata.Image) ([]metadata.Record, error) {
+			return metadata.ShutdownRecords(im, int32(n.id)), nil
+		})
+		s.at(150*time.Millisecond, &event{kind: evStop, node: n.id, life: n.life})
+		s.at(time.Second+s.jitter(3*time.Second), &event{kind: evRestart, node: n.id})
+	}
+}
+
+func without(ids []int32, id int32) []int32 {
+	var out []int32
+	for _, x := range ids {
+		if x != id {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func notIn(all, some []int32) []int32 {
+	var out []int32
+	for _, x := range all {
+		if !slices.Contains(some, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// fault injects one fault: a process crash (kill -9: the page cache
+// survives), a power cut (only what was synced survives), a crash in the
+// middle of a disk operation (with a torn write), a network partition, an
+// isolated node, a paused process, or a stretch of lossy network.
+func (s *sim) fault() {
+	n := s.nodes[s.rng.IntN(len(s.nodes))]
+	switch k := s.rng.IntN(14); {
+	case k < 2:
+		if !n.up {
+			return
+		}
+		s.res.Faults["process crash"]++
+		s.stop(n, "killed")
+		s.at(100*time.Millisecond+s.jitter(4*time.Second), &event{kind: evRestart, node: n.id})
+	case k < 4:
+		if !n.up {
+			return
+		}
+		s.stop(n, "power cut")
+		s.at(100*time.Millisecond+s.jitter(4*time.Second), &event{kind: evRestart, node: n.id, powerCut: true})
+	case k < 7:
+		if !n.up || n.fs.crashIn > 0 {
+			return
+		}
+		s.res.Faults["crash inside a disk operation"]++
+		n.fs.arm(1 + s.rng.IntN(12))
+		s.tracef("node %d will crash inside its disk operation %d from now", n.id, n.fs.crashIn)
+	case k < 9:
+		// A partition between a random side and the rest.
+		side := map[uint64]bool{}
+		for _, m := range s.nodes {
+			side[m.id] = s.rng.IntN(2) == 0
+		}
+		side[n.id] = !side[s.nodes[(int(n.id)%len(s.nodes))].id] // never one side alone
+		for _, a := range s.nodes {
+			for _, b := range s.nodes {
+				if a.id < b.id && side[a.id] != side[b.id] {
+					s.cut[pair(a.id, b.id)] = true
+				}
+			}
+		}
+		s.res.Faults["network partition"]++
+		var a, b []uint64
+		for _, m := range s.nodes {
+			if side[m.id] {
+				a = append(a, m.id)
+			} else {
+				b = append(b, m.id)
+			}
+		}
+		s.tracef("network partition %v | %v", a, b)
+		s.at(500*time.Millisecond+s.jitter(6*time.Second), &event{kind: evHeal})
+	case k < 11:
+		for _, m := range s.nodes {
+			if m != n {
+				s.cut[pair(n.id, m.id)] = true
+			}
+		}
+		s.res.Faults["node isolated"]++
+		s.tracef("node %d isolated", n.id)
+		s.at(500*time.Millisecond+s.jitter(6*time.Second), &event{kind: evHeal})
+	case k < 13:
+		if !n.up {
+			return
+		}
+		n.paused = s.now + 200*time.Millisecond + s.jitter(4*time.Second)
+		s.res.Faults["process paused"]++
+		s.tracef("node %d paused until %.3fs", n.id, n.paused.Seconds())
+	default:
+		s.res.Faults["lossy network"]++
+		s.loss = []float64{0.01, 0.1, 0.3, 0.6}[s.rng.IntN(4)]
+		s.tracef("message loss now %.2f", s.loss)
+	}
+}
