@@ -5,8 +5,11 @@ package broker
 //   v4: -1 partitions/replication factor take the broker defaults (KIP-464).
 //   v5: flexible; configs, partition count and replication factor in the
 //   response.  v7: topic ids in the response.
+//   v6: THROTTLING_QUOTA_EXCEEDED (KIP-599).
 // ACLs: CREATE on the cluster or on the topic (TOPIC_AUTHORIZATION_FAILED);
 // the configs in the answer need DESCRIBE_CONFIGS on the topic.
+// Quotas: each topic's partitions count against controller_mutation_rate
+// (quota_mutation.go), strictly from v6.
 
 import (
 	"fmt"
@@ -23,6 +26,8 @@ import (
 func handleCreateTopics(rc *reqCtx, req *kmsg.CreateTopicsRequest) kmsg.Response {
 	b := rc.broker()
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	mq := rc.mutationQuota(req.Version >= 6)
+	defer mq.done()
 	seen := map[string]int{}
 	for _, rt := range req.Topics {
 		seen[rt.Topic]++
@@ -43,7 +48,7 @@ func handleCreateTopics(rc *reqCtx, req *kmsg.CreateTopicsRequest) kmsg.Response
 			resp.Topics = append(resp.Topics, st)
 			continue
 		}
-		err := b.createTopic(rt, req.ValidateOnly, &st)
+		err := b.createTopic(rt, req.ValidateOnly, &st, mq)
 		st.ErrorCode, st.ErrorMessage = errCode(err), errMessage(err)
 		if err != nil {
 			st.NumPartitions, st.ReplicationFactor = -1, -1
@@ -55,7 +60,7 @@ func handleCreateTopics(rc *reqCtx, req *kmsg.CreateTopicsRequest) kmsg.Response
 	return resp
 }
 
-func (b *Broker) createTopic(rt kmsg.CreateTopicsRequestTopic, validateOnly bool, st *kmsg.CreateTopicsResponseTopic) error {
+func (b *Broker) createTopic(rt kmsg.CreateTopicsRequestTopic, validateOnly bool, st *kmsg.CreateTopicsResponseTopic, mq *mutationQuota) error {
 	var assignment [][]int32
 	if len(rt.ReplicaAssignment) > 0 {
 		if rt.NumPartitions != -1 || rt.ReplicationFactor != -1 {
@@ -98,10 +103,17 @@ func (b *Broker) createTopic(rt kmsg.CreateTopicsRequestTopic, validateOnly bool
 		if validateOnly {
 			return nil, err
 		}
+		if err == nil {
+			// After the topic's own checks, as Kafka's controller applies it.
+			err = mq.admit()
+		}
 		return recs, err
 	})
 	if err != nil {
 		return err
+	}
+	if !validateOnly {
+		mq.record(int(ct.Partitions))
 	}
 	st.NumPartitions, st.ReplicationFactor = ct.Partitions, ct.ReplicationFactor
 	if t, ok := im.Topic(rt.Topic); ok {

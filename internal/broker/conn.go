@@ -291,7 +291,7 @@ func (c *conn) handle(buf []byte, held int64) (*pending, error) {
 	if err := req.ReadFrom(body); err != nil {
 		return nil, fmt.Errorf("decoding %s v%d: %w", kmsg.NameForKey(h.key), h.version, err)
 	}
-	rc := &reqCtx{c: c, clientID: h.clientID, key: h.key}
+	rc := &reqCtx{c: c, clientID: h.clientID, key: h.key, p: p}
 	if c.b.quotas.mgr.Enabled() {
 		p.clientID = h.clientID
 		start := time.Now()
@@ -321,7 +321,8 @@ func (c *conn) releaseFrame(p *pending, reuse bool) {
 type reqCtx struct {
 	c        *conn
 	clientID string
-	key      int16 // the request's API key (for the authorizer's log)
+	key      int16    // the request's API key (for the authorizer's log)
+	p        *pending // the request's place in the connection's queue (its throttle)
 }
 
 func (rc *reqCtx) broker() *Broker { return rc.c.b }

@@ -32,7 +32,8 @@ type quotas struct {
 
 func newQuotas(b *Broker) *quotas {
 	samples, window := b.cfg.QuotaWindow()
-	q := &quotas{mgr: quota.NewManager(quota.Config{Samples: samples, Window: window})}
+	msamples, mwindow := b.cfg.ControllerQuotaWindow()
+	q := &quotas{mgr: quota.NewManager(quota.Config{Samples: samples, Window: window}, quota.Config{Samples: msamples, Window: mwindow})}
 	q.conns = newConnLimits(b, q)
 	b.meta.OnCommit(func(_, next *metadata.Image, _ []metadata.Record) { q.sync(next) })
 	q.sync(b.meta.Image())

@@ -18,6 +18,8 @@ import (
 var quotaKeys = []Key{
 	{Name: "quota.window.num", Type: TypeInt, Default: "11", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "Windows a client quota rate is measured over."},
 	{Name: "quota.window.size.seconds", Type: TypeInt, Default: "1", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "Length of one window of a client quota rate."},
+	{Name: "controller.quota.window.num", Type: TypeInt, Default: "11", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "Sizes the controller_mutation_rate token bucket: a client may create or delete its quota times this many windows of partitions at once."},
+	{Name: "controller.quota.window.size.seconds", Type: TypeInt, Default: "1", Min: 1, Max: maxInt32, ReadOnly: true, Doc: "Length of one window of the controller_mutation_rate token bucket."},
 	{Name: "client.quota.callback.class", Type: TypeClass, Default: "", ReadOnly: true, Inert: true, Doc: "Accepted for compatibility: quotas are resolved as Kafka's default callback does."},
 	{Name: "max.connections.per.ip", Type: TypeInt, Default: "2147483647", Min: 0, Max: maxInt32, Doc: "Connections one IP address may have open at once; one more is closed as soon as it is accepted."},
 	{Name: "max.connections.per.ip.overrides", Type: TypeString, Default: "", Doc: "Per-address exceptions to max.connections.per.ip: a comma-separated list of address:count (e.g. 10.0.0.5:200,::1:50)."},
@@ -37,6 +39,12 @@ func (c *Config) ListenerInt(listener, name string) int64 {
 // QuotaWindow returns quota.window.num and quota.window.size.seconds.
 func (c *Config) QuotaWindow() (samples int, window time.Duration) {
 	return int(c.int("quota.window.num")), time.Duration(c.int("quota.window.size.seconds")) * time.Second
+}
+
+// ControllerQuotaWindow returns controller.quota.window.num and
+// controller.quota.window.size.seconds.
+func (c *Config) ControllerQuotaWindow() (samples int, window time.Duration) {
+	return int(c.int("controller.quota.window.num")), time.Duration(c.int("controller.quota.window.size.seconds")) * time.Second
 }
 
 // MaxConnectionsPerIPOverrides parses max.connections.per.ip.overrides.

@@ -14,6 +14,7 @@ const sensorExpiry = time.Hour
 // current Table. It is safe for concurrent use.
 type Manager struct {
 	cfg     Config
+	mutCfg  Config // the controller mutation quota's windows
 	table   atomic.Pointer[Table]
 	enabled atomic.Bool
 
@@ -23,14 +24,17 @@ type Manager struct {
 }
 
 type sensor struct {
-	mu     sync.Mutex // guards rate and lastMs
+	mu     sync.Mutex // guards rate, bucket and lastMs
 	rate   Rate
+	bucket TokenBucket // the Mutation kind's measure
 	lastMs int64
 }
 
-// NewManager returns a manager with no quotas.
-func NewManager(cfg Config) *Manager {
-	return &Manager{cfg: cfg, sensors: map[sensorKey]*sensor{}}
+// NewManager returns a manager with no quotas. cfg is how byte and
+// request rates are measured (quota.window.*), mutation how the
+// controller mutation quota's bucket is sized (controller.quota.window.*).
+func NewManager(cfg, mutation Config) *Manager {
+	return &Manager{cfg: cfg, mutCfg: mutation, sensors: map[sensorKey]*sensor{}}
 }
 
 // Config is how the manager measures rates.
@@ -75,6 +79,48 @@ func (m *Manager) Record(kind Kind, user, clientID string, v float64, now time.T
 		d = min(d, m.cfg.Window)
 	}
 	return d
+}
+
+// MutationThrottle reports whether a user and client id have exhausted
+// their controller_mutation_rate (their bucket is below zero), and for how
+// long. A strict caller (CreateTopics v6+, CreatePartitions v3+,
+// DeleteTopics v5+) refuses a topic with THROTTLING_QUOTA_EXCEEDED while
+// it is, as Kafka's StrictControllerMutationQuota checks before it
+// records.
+func (m *Manager) MutationThrottle(user, clientID string, now time.Time) time.Duration {
+	if !m.Enabled() {
+		return 0
+	}
+	bound, key, ok := m.table.Load().Resolve(Mutation, user, clientID)
+	if !ok {
+		return 0
+	}
+	nowMs := now.UnixMilli()
+	s := m.sensor(key, nowMs)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastMs = nowMs
+	return s.bucket.Throttle(m.mutCfg, bound, nowMs)
+}
+
+// RecordMutation takes partitions mutated (created or deleted) out of the
+// client's controller mutation bucket and returns how long it must now be
+// throttled (0 if the bucket is not below zero, or no quota applies).
+func (m *Manager) RecordMutation(user, clientID string, partitions float64, now time.Time) time.Duration {
+	if !m.Enabled() || partitions <= 0 {
+		return 0
+	}
+	bound, key, ok := m.table.Load().Resolve(Mutation, user, clientID)
+	if !ok {
+		return 0
+	}
+	nowMs := now.UnixMilli()
+	s := m.sensor(key, nowMs)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastMs = nowMs
+	s.bucket.Record(m.mutCfg, bound, partitions, nowMs)
+	return s.bucket.Throttle(m.mutCfg, bound, nowMs)
 }
 
 // Unrecord takes back a value recorded at now (a throttled fetch answered

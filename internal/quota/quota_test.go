@@ -76,7 +76,7 @@ func TestResolvePrecedence(t *testing.T) {
 }
 
 func TestManager(t *testing.T) {
-	m := NewManager(DefaultConfig)
+	m := NewManager(DefaultConfig, DefaultConfig)
 	now := time.Unix(1000, 0)
 	if m.Enabled() || m.Record(Produce, "alice", "a", 1e9, now) != 0 {
 		t.Fatal("no quotas, yet throttled")
@@ -118,5 +118,44 @@ func TestManager(t *testing.T) {
 	m.SetTable(nil)
 	if m.Enabled() {
 		t.Fatal("still enabled")
+	}
+}
+
+// The controller mutation quota is a token bucket (KIP-599): a burst of
+// quota * samples * window is accepted at once; below zero the client
+// waits until the bucket refills to zero, and not longer.
+func TestMutationBucket(t *testing.T) {
+	m := NewManager(DefaultConfig, Config{Samples: 10, Window: time.Second})
+	tb := NewTable()
+	tb.Set(Entity{User: "alice"}, ControllerMutationRate, 2) // 2 partitions/s, a burst of 20
+	m.SetTable(tb)
+	now := time.Unix(1000, 0)
+	if d := m.MutationThrottle("alice", "a", now); d != 0 {
+		t.Fatalf("a full bucket throttles %v", d)
+	}
+	if d := m.RecordMutation("alice", "a", 20, now); d != 0 {
+		t.Fatalf("the burst of 20 throttles %v", d)
+	}
+	// One more mutation is accepted (the bucket is not below zero when
+	// checked) and takes it to -10: 5 s at 2/s to refill.
+	if d := m.MutationThrottle("alice", "b", now); d != 0 {
+		t.Fatalf("an empty bucket (not below zero) throttles %v", d)
+	}
+	if d := m.RecordMutation("alice", "b", 10, now); d != 5*time.Second {
+		t.Fatalf("throttle %v after going 10 below zero at 2/s, want 5s", d)
+	}
+	if d := m.MutationThrottle("alice", "a", now.Add(2*time.Second)); d != 3*time.Second {
+		t.Fatalf("2 s later: %v, want 3s", d)
+	}
+	if d := m.MutationThrottle("alice", "a", now.Add(5*time.Second)); d != 0 {
+		t.Fatalf("5 s later: %v, want 0", d)
+	}
+	// Refilled up to the burst, never beyond.
+	if d := m.RecordMutation("alice", "a", 21, now.Add(time.Hour)); d != 500*time.Millisecond {
+		t.Fatalf("21 from a full bucket of 20: %v, want 500ms", d)
+	}
+	// bob has no quota; produce quotas are not mutation quotas.
+	if d := m.RecordMutation("bob", "a", 1e6, now); d != 0 {
+		t.Fatalf("bob: %v", d)
 	}
 }

@@ -9,7 +9,7 @@ const (
 	ProducerByteRate       = "producer_byte_rate"       // bytes/s produced, user and client-id entities
 	ConsumerByteRate       = "consumer_byte_rate"       // bytes/s fetched, user and client-id entities
 	RequestPercentage      = "request_percentage"       // % of one request thread's time, user and client-id entities
-	ControllerMutationRate = "controller_mutation_rate" // partitions created or deleted per second (stored, not enforced)
+	ControllerMutationRate = "controller_mutation_rate" // partitions created or deleted per second, user and client-id entities
 	ConnectionCreationRate = "connection_creation_rate" // connections per second, IP entities
 )
 
@@ -40,9 +40,10 @@ var (
 type Kind int8
 
 const (
-	Produce Kind = iota
-	Fetch
-	Request
+	Produce  Kind = iota
+	Fetch         // consumer bytes
+	Request       // handler time
+	Mutation      // partitions created or deleted (KIP-599)
 	numKinds
 )
 
@@ -53,6 +54,8 @@ func (k Kind) Key() string {
 		return ProducerByteRate
 	case Fetch:
 		return ConsumerByteRate
+	case Mutation:
+		return ControllerMutationRate
 	default:
 		return RequestPercentage
 	}
