@@ -21,6 +21,9 @@
 #   TLS_PASSWORD                   every store's password
 #   PLAIN_USER, PLAIN_PASSWORD     a PLAIN user of both SASL listeners
 #   SCRAM_USER, SCRAM_PASSWORD     a SCRAM-SHA-256 and SCRAM-SHA-512 user
+# and OAUTHBEARER on both SASL listeners: tokens are JWTs signed by the key
+# whose public half is the broker's JWKS (run.sh makes both for each run in
+# OAUTH_DIR); oauth_token mints them, for any subject, audience or expiry.
 
 : "${SAMSA_COMPAT_CACHE:=$HOME/.cache/samsa-compat}"
 CACHE=$SAMSA_COMPAT_CACHE
@@ -36,6 +39,15 @@ PLAIN_USER=plain-user
 PLAIN_PASSWORD=plain-secret
 SCRAM_USER=scram-user
 SCRAM_PASSWORD=scram-secret
+# OAUTHBEARER (run.sh's SASL listeners): the broker validates tokens against
+# $OAUTH_DIR/jwks.json (the public half of oauth.key, key id OAUTH_KID) and
+# expects OAUTH_ISSUER and OAUTH_AUDIENCE; other.key is a key the broker does
+# not know (a forged token), with the same key id.
+OAUTH_DIR=$CACHE/run/oauth
+OAUTH_KID=compat-key-1
+OAUTH_ISSUER=https://idp.compat.samsa.test
+OAUTH_AUDIENCE=samsa-compat
+OAUTH_USER=oauth-user
 export PATH="$CACHE/bin:$PATH"
 
 fail() {
@@ -88,6 +100,77 @@ expect_file_eq() {
 need_security() {
 	[[ -n ${BOOTSTRAP_SSL:-} && -n ${BOOTSTRAP_SASL:-} && -n ${BOOTSTRAP_SASL_SSL:-} && -n ${BOOTSTRAP_MTLS:-} ]] ||
 		fail "the broker runs without its security listeners: it did not start with them (see run/samsa.log)"
+}
+
+# b64url: standard input in base64url without padding (RFC 7515).
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+# oauth_keys DIR: an RSA key pair for signing tokens (DIR/oauth.key), its
+# public half as the broker's JWKS (DIR/jwks.json, key id OAUTH_KID), and a
+# second key (DIR/other.key) that the JWKS does not hold.
+oauth_keys() {
+	local d=$1 n
+	mkdir -p "$d" &&
+		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/oauth.key" 2>/dev/null &&
+		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/other.key" 2>/dev/null || return 1
+	n=$(openssl rsa -in "$d/oauth.key" -noout -modulus | cut -d= -f2 | xxd -r -p | b64url)
+	# e = 65537 is AQAB, what openssl uses.
+	printf '{"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"%s","n":"%s","e":"AQAB"}]}\n' \
+		"$OAUTH_KID" "$n" >"$d/jwks.json"
+	chmod 600 "$d/oauth.key" "$d/other.key"
+}
+
+# oauth_token SUBJECT [AUDIENCE] [SECONDS] [KEY]: a compact JWT (RS256, the
+# header's kid OAUTH_KID) from OAUTH_ISSUER for SUBJECT, for AUDIENCE
+# (default OAUTH_AUDIENCE), expiring SECONDS from now (default 3600;
+# negative: expired that long ago), signed with KEY (default
+# $OAUTH_DIR/oauth.key), minted with openssl.
+oauth_token() {
+	local sub=$1 aud=${2:-$OAUTH_AUDIENCE} ttl=${3:-3600} key=${4:-$OAUTH_DIR/oauth.key} now h p s
+	now=$(date +%s)
+	h=$(printf '{"alg":"RS256","typ":"JWT","kid":"%s"}' "$OAUTH_KID" | b64url)
+	p=$(printf '{"iss":"%s","aud":"%s","sub":"%s","iat":%d,"exp":%d,"scope":"kafka"}' \
+		"$OAUTH_ISSUER" "$aud" "$sub" $((now - 120)) $((now + ttl)) | b64url)
+	s=$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -sign "$key" -binary | b64url)
+	[[ -n $s ]] || fail "oauth_token: openssl could not sign with $key"
+	printf '%s.%s.%s' "$h" "$p" "$s"
+}
+
+# oauth_token_files DIR: the tokens of the OAUTHBEARER scenarios, one file
+# each, for clients that read their token from a file: good (OAUTH_USER),
+# expired (an hour ago), forged (signed by other.key), wrong-audience.
+oauth_token_files() {
+	local d=$1
+	mkdir -p "$d"
+	oauth_token "$OAUTH_USER" >"$d/good"
+	oauth_token "$OAUTH_USER" "" -3600 >"$d/expired"
+	oauth_token "$OAUTH_USER" "" 3600 "$OAUTH_DIR/other.key" >"$d/forged"
+	oauth_token "$OAUTH_USER" not-samsa-compat >"$d/wrong-audience"
+}
+
+# expect_no_token_in_broker_log TOKEN-FILE...: the broker's log (run.sh's)
+# holds none of these tokens, nor their signatures.
+expect_no_token_in_broker_log() {
+	local f sig log=$CACHE/run/samsa.log
+	[[ -f $log ]] || fail "no broker log at $log"
+	for f in "$@"; do
+		sig=$(cut -d. -f3 <"$f")
+		[[ -n $sig ]] || fail "$f holds no token"
+		! grep -qF -- "$sig" "$log" || fail "the broker's log holds the token of $f"
+	done
+}
+
+# expect_topic_empty TOPIC PARTITIONS: every partition's end offset is 0
+# (asked through the PLAINTEXT listener): nothing was produced.
+expect_topic_empty() {
+	local out
+	out=$("$SAMSA" -b "$BOOTSTRAP" --timeout 10s topic describe "$1" --json) || fail "samsa topic describe $1"
+	python3 -c '
+import json, sys
+t = json.load(sys.stdin)[0]
+ends = [p["log_end_offset"] for p in t["partitions"]]
+sys.exit(0 if len(ends) == int(sys.argv[1]) and all(e == 0 for e in ends) else 1)' "$2" <<<"$out" ||
+		fail "$1: records were produced (or the topic is missing): $out"
 }
 
 # samsa_topic NAME PARTITIONS: creates a fixture topic with Samsa's own CLI,

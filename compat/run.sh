@@ -80,7 +80,8 @@ BROKER_STARTS=0
 # ($TLS_DIR), the users lib.sh's:
 #   BOOTSTRAP_SSL       SSL, the broker's JKS key store made by keytool
 #   BOOTSTRAP_SASL      SASL_PLAINTEXT: PLAIN (users from the listener's JAAS
-#                       configuration), SCRAM-SHA-256 and SCRAM-SHA-512
+#                       configuration), SCRAM-SHA-256 and SCRAM-SHA-512, and
+#                       OAUTHBEARER (JWTs checked against $OAUTH_DIR/jwks.json)
 #   BOOTSTRAP_SASL_SSL  SASL_SSL, the same mechanisms; PKCS12 key store made by openssl
 #   BOOTSTRAP_MTLS      SSL with ssl.client.auth=required: PEM key store and
 #                       trust store (setup.sh's CA)
@@ -98,12 +99,18 @@ BOOTSTRAP_SASL=127.0.0.1:$SASL_PORT
 BOOTSTRAP_SASL_SSL=127.0.0.1:$SASL_SSL_PORT
 BOOTSTRAP_MTLS=127.0.0.1:$MTLS_PORT
 export BOOTSTRAP_SSL BOOTSTRAP_SASL BOOTSTRAP_SASL_SSL BOOTSTRAP_MTLS
+# OAUTHBEARER on both SASL listeners: a key pair made for this run, its public
+# half the JWKS (lib.sh's oauth_keys); scenarios mint tokens with oauth_token.
+oauth_keys "$OAUTH_DIR" || log "making the OAUTHBEARER keys in $OAUTH_DIR failed (the OAUTHBEARER scenarios will fail)"
 JAAS_PLAIN="org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$PLAIN_USER\" password=\"$PLAIN_PASSWORD\" user_$PLAIN_USER=\"$PLAIN_PASSWORD\";"
 cat >"$RUN/server.properties" <<EOF
 listeners=PLAINTEXT://$BOOTSTRAP,SSL://$BOOTSTRAP_SSL,SASL_PLAINTEXT://$BOOTSTRAP_SASL,SASL_SSL://$BOOTSTRAP_SASL_SSL,MTLS://$BOOTSTRAP_MTLS
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,MTLS:SSL
 inter.broker.listener.name=PLAINTEXT
-sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
+sasl.oauthbearer.jwks.endpoint.url=file://$OAUTH_DIR/jwks.json
+sasl.oauthbearer.expected.issuer=$OAUTH_ISSUER
+sasl.oauthbearer.expected.audience=$OAUTH_AUDIENCE
 listener.name.sasl_plaintext.plain.sasl.jaas.config=$JAAS_PLAIN
 listener.name.sasl_ssl.plain.sasl.jaas.config=$JAAS_PLAIN
 ssl.keystore.type=JKS

@@ -117,10 +117,11 @@ install_kafka() {
 		has_class "$class" || { say "FAILED: no class $class in the Kafka jars"; return 1; }
 		cat >"$KAFKA_HOME/bin/$name" <<EOF
 #!/bin/sh
-# $name from Apache Kafka $KAFKA_VERSION, as bin/$name.sh runs it.
+# $name from Apache Kafka $KAFKA_VERSION, as bin/$name.sh runs it
+# (\$CLASSPATH, if set, before Kafka's jars, as kafka-run-class.sh puts it).
 exec java \${KAFKA_HEAP_OPTS:--Xmx512m} \${KAFKA_JVM_PERFORMANCE_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1} \\
   -Dorg.slf4j.simpleLogger.defaultLogLevel=\${KAFKA_LOG_LEVEL:-warn} -Dorg.slf4j.simpleLogger.logFile=System.err \\
-  -cp '$KAFKA_HOME/lib/*' $class "\$@"
+  -cp "\${CLASSPATH:+\$CLASSPATH:}$KAFKA_HOME/lib/*" $class "\$@"
 EOF
 		chmod +x "$KAFKA_HOME/bin/$name"
 	done

@@ -6,7 +6,7 @@ CLIENT=kafka-tools
 SCENARIOS=(quickstart console-partition topics-list topics-describe topics-alter-partitions
 	topics-delete configs-describe configs-alter producer-perf-test consumer-perf-test
 	get-offsets delete-records consumer-groups dump-log configs-broker kafka-transactions kafka-acls
-	console-sasl-ssl-scram configs-scram-users configs-quotas)
+	console-sasl-ssl-scram configs-scram-users configs-quotas console-oauthbearer acl-oauthbearer)
 
 client_version() {
 	[[ -x $KAFKA_HOME/bin/kafka-topics ]] && echo "Apache Kafka $KAFKA_VERSION"
@@ -674,4 +674,127 @@ sc_configs_quotas() {
 	[[ -n $rate ]] || fail "no final throughput from kafka-producer-perf-test"
 	# 1.5 MB at 100 KB/s with a 1 MB burst (10 windows): at least 5 s, so under 500 records/s.
 	awk -v r="$rate" 'BEGIN { exit !(r < 500) }' || fail "throttled producer ran at $rate records/s"
+}
+
+# oauth_properties FILE TOKEN-FILE [PROTOCOL]: a client configuration for
+# OAUTHBEARER with Kafka's login module and compat/java's OAuthFileLogin as
+# the login callback handler (it reads the JWT from TOKEN-FILE); the tools
+# find the class on $CLASSPATH, as with Kafka's own scripts. SASL_SSL (the
+# default is SASL_PLAINTEXT) trusts the CA in the JKS trust store.
+oauth_properties() {
+	cat >"$1" <<EOF
+security.protocol=${3:-SASL_PLAINTEXT}
+sasl.mechanism=OAUTHBEARER
+sasl.login.callback.handler.class=samsa.compat.OAuthFileLogin
+sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required tokenFile="$2";
+EOF
+	if [[ ${3:-} == SASL_SSL ]]; then
+		printf '%s\n' ssl.truststore.type=JKS "ssl.truststore.location=$TLS_DIR/truststore.jks" \
+			"ssl.truststore.password=$TLS_PASSWORD" >>"$1"
+	fi
+}
+
+# The console tools with OAUTHBEARER: kafka-topics creates a topic over
+# SASL_SSL, the console producer writes keyed records over SASL_PLAINTEXT, the
+# console consumer reads them back over SASL_SSL by partition and over
+# SASL_PLAINTEXT with a group; a producer with an expired token fails with
+# Kafka's message and writes nothing.
+sc_console_oauthbearer() {
+	kafka_path
+	need_security
+	need "$KAFKA_HOME/samsa-compat.jar" "$TLS_DIR/truststore.jks"
+	export CLASSPATH=$KAFKA_HOME/samsa-compat.jar
+	local t=kt-oauth out i
+	oauth_token_files "$WORK/tokens"
+	oauth_properties "$WORK/oauth.properties" "$WORK/tokens/good"
+	oauth_properties "$WORK/oauth-ssl.properties" "$WORK/tokens/good" SASL_SSL
+	oauth_properties "$WORK/expired.properties" "$WORK/tokens/expired"
+	out=$(run kafka-topics --bootstrap-server "$BOOTSTRAP_SASL_SSL" --command-config "$WORK/oauth-ssl.properties" \
+		--create --topic $t --partitions 1 --replication-factor 1)
+	expect_eq "$out" "Created topic $t." "kafka-topics --create over SASL_SSL with OAUTHBEARER"
+	echo "expired:token" | run kafka-console-producer --bootstrap-server "$BOOTSTRAP_SASL" \
+		--command-config "$WORK/expired.properties" --topic $t --reader-property parse.key=true \
+		--reader-property key.separator=: >"$WORK/expired.out" 2>&1 || true
+	expect_contains "$(cat "$WORK/expired.out")" "Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER" \
+		"the console producer with an expired token"
+	expect_topic_empty $t 1
+	for i in $(seq 0 99); do echo "key-$i:value-$i"; done >"$WORK/in.txt"
+	run kafka-console-producer --bootstrap-server "$BOOTSTRAP_SASL" --command-config "$WORK/oauth.properties" \
+		--topic $t --reader-property parse.key=true --reader-property key.separator=: <"$WORK/in.txt"
+	run kafka-console-consumer --bootstrap-server "$BOOTSTRAP_SASL_SSL" --command-config "$WORK/oauth-ssl.properties" \
+		--topic $t --partition 0 --offset earliest --max-messages 100 --timeout-ms 30000 \
+		--formatter-property print.key=true --formatter-property key.separator=: >"$WORK/out.txt"
+	expect_file_eq "$WORK/out.txt" "$WORK/in.txt" "kafka-console-consumer --partition 0 over SASL_SSL with OAUTHBEARER"
+	run kafka-console-consumer --bootstrap-server "$BOOTSTRAP_SASL" --command-config "$WORK/oauth.properties" \
+		--topic $t --group kt-oauth --from-beginning --max-messages 100 --timeout-ms 30000 \
+		--formatter-property print.key=true --formatter-property key.separator=: >"$WORK/group.txt"
+	expect_file_eq "$WORK/group.txt" "$WORK/in.txt" "kafka-console-consumer --group over SASL_PLAINTEXT with OAUTHBEARER"
+	expect_no_token_in_broker_log "$WORK/tokens/good" "$WORK/tokens/expired"
+}
+
+# With ACLs, a token's subject is the principal: a broker of the scenario's
+# own with StandardAuthorizer, super.users=User:oauth-admin and a
+# SASL_PLAINTEXT listener offering OAUTHBEARER only (run.sh's JWKS). The admin
+# (a token for oauth-admin) creates a topic; alice's console producer is
+# refused (TopicAuthorizationException) and writes nothing; after
+# kafka-acls --add for User:alice (itself over OAUTHBEARER as the admin) she
+# writes and reads; bob's token is still refused.
+sc_acl_oauthbearer() {
+	kafka_path
+	need "$KAFKA_HOME/bin/kafka-acls" "$KAFKA_HOME/samsa-compat.jar" "$OAUTH_DIR/jwks.json"
+	export CLASSPATH=$KAFKA_HOME/samsa-compat.jar
+	local port sport b sb pid out t=kt-oauth-acl i
+	read -r port sport <<<"$(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')"
+	b=127.0.0.1:$port sb=127.0.0.1:$sport
+	cat >"$WORK/server.properties" <<EOF
+listeners=PLAINTEXT://$b,SASL_PLAINTEXT://$sb
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+sasl.enabled.mechanisms=OAUTHBEARER
+sasl.oauthbearer.jwks.endpoint.url=file://$OAUTH_DIR/jwks.json
+sasl.oauthbearer.expected.issuer=$OAUTH_ISSUER
+sasl.oauthbearer.expected.audience=$OAUTH_AUDIENCE
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:oauth-admin
+EOF
+	"$SAMSA" serve --data-dir "$WORK/data" --config "$WORK/server.properties" >"$WORK/broker.log" 2>&1 &
+	pid=$!
+	# shellcheck disable=SC2064
+	trap "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null" EXIT
+	for i in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$sport") 2>/dev/null && break
+		kill -0 $pid 2>/dev/null || fail "the broker did not start: $(tail -5 "$WORK/broker.log")"
+		sleep 0.2
+	done
+	mkdir -p "$WORK/tokens"
+	oauth_token oauth-admin >"$WORK/tokens/admin"
+	oauth_token alice >"$WORK/tokens/alice"
+	oauth_token bob >"$WORK/tokens/bob"
+	oauth_properties "$WORK/admin.properties" "$WORK/tokens/admin"
+	oauth_properties "$WORK/alice.properties" "$WORK/tokens/alice"
+	oauth_properties "$WORK/bob.properties" "$WORK/tokens/bob"
+	run kafka-topics --bootstrap-server "$sb" --command-config "$WORK/admin.properties" \
+		--create --topic $t --partitions 1 --replication-factor 1
+	echo 'refused' | run kafka-console-producer --bootstrap-server "$sb" --command-config "$WORK/alice.properties" \
+		--topic $t >"$WORK/refused.out" 2>&1 || true
+	expect_contains "$(cat "$WORK/refused.out")" "Not authorized to access topics: [$t]" "alice's console producer without an ACL"
+	out=$(run kafka-get-offsets --bootstrap-server "$sb" --command-config "$WORK/admin.properties" --topic $t)
+	expect_eq "$out" "$t:0:0" "the topic's end offset after alice was refused"
+	run kafka-acls --bootstrap-server "$sb" --command-config "$WORK/admin.properties" --add \
+		--allow-principal User:alice --operation Write --operation Read --operation Describe --topic $t
+	out=$(run kafka-acls --bootstrap-server "$sb" --command-config "$WORK/admin.properties" --list --topic $t)
+	expect_contains "$out" "(principal=User:alice, host=*, operation=WRITE, permissionType=ALLOW)" "kafka-acls --list"
+	printf 'one\ntwo\n' | run kafka-console-producer --bootstrap-server "$sb" --command-config "$WORK/alice.properties" --topic $t
+	out=$(run kafka-console-consumer --bootstrap-server "$sb" --command-config "$WORK/alice.properties" \
+		--topic $t --partition 0 --offset earliest --max-messages 2 --timeout-ms 30000)
+	expect_eq "$out" $'one\ntwo' "alice reads back with the ACL"
+	echo 'from-bob' | run kafka-console-producer --bootstrap-server "$sb" --command-config "$WORK/bob.properties" \
+		--topic $t >"$WORK/bob.out" 2>&1 || true
+	expect_contains "$(cat "$WORK/bob.out")" "Not authorized to access topics: [$t]" "bob's console producer (alice's ACL is not his)"
+	out=$(run kafka-get-offsets --bootstrap-server "$sb" --command-config "$WORK/admin.properties" --topic $t)
+	expect_eq "$out" "$t:0:2" "the topic's end offset: alice's two records, none of bob's"
 }

@@ -12,7 +12,8 @@ SCENARIOS=(roundtrip-idempotent compression-gzip compression-snappy compression-
 	admin offsets-for-times group-classic group-consumer-protocol
 	txn-consume-transform-produce txn-etl-consumer-protocol txn-abort-read-committed txn-timeout
 	streams-eos-v2 streams-eos-v2-crash streams-at-least-once
-	ssl-jks-truststore sasl-ssl-scram-sha-512 mtls-pkcs12-keystore sasl-wrong-password mtls-no-client-cert)
+	ssl-jks-truststore sasl-ssl-scram-sha-512 mtls-pkcs12-keystore sasl-wrong-password mtls-no-client-cert
+	sasl-oauthbearer sasl-ssl-oauthbearer oauthbearer-refused)
 
 client_version() {
 	[[ -f $KAFKA_HOME/lib/kafka-clients-$KAFKA_VERSION.jar ]] && echo "kafka-clients $KAFKA_VERSION"
@@ -74,6 +75,8 @@ sc_streams_at_least_once() { java_main StreamsWordCount "$BOOTSTRAP" at_least_on
 security_scenario() {
 	need_security
 	export TLS_DIR TLS_PASSWORD SCRAM_USER SCRAM_PASSWORD PLAIN_USER PLAIN_PASSWORD
+	oauth_token_files "$WORK/tokens"
+	export OAUTH_TOKENS=$WORK/tokens
 	java_main Security "$1"
 }
 # SSL with a JKS trust store made by keytool.
@@ -87,3 +90,25 @@ sc_mtls_pkcs12_keystore() { security_scenario mtls-pkcs12-keystore; }
 sc_sasl_wrong_password() { security_scenario sasl-wrong-password; }
 # SslAuthenticationException: the mTLS listener without a client certificate.
 sc_mtls_no_client_cert() { security_scenario mtls-no-client-cert; }
+# OAUTHBEARER with Kafka's OAuthBearerLoginModule and a login callback handler
+# of ours (OAuthFileLogin.java, sasl.login.callback.handler.class) that reads
+# the JWT from a file: a round trip on SASL_PLAINTEXT and on SASL_SSL; the
+# broker's log holds no token.
+sc_sasl_oauthbearer() {
+	security_scenario sasl-oauthbearer
+	expect_no_token_in_broker_log "$WORK/tokens/good"
+}
+sc_sasl_ssl_oauthbearer() {
+	security_scenario sasl-ssl-oauthbearer
+	expect_no_token_in_broker_log "$WORK/tokens/good"
+}
+# An expired token, a forged one (signed by a key the JWKS does not hold) and
+# one for another audience: SaslAuthenticationException from the Admin client
+# and a producer; the producer's topic holds nothing afterwards.
+sc_oauthbearer_refused() {
+	need_security
+	samsa_topic java-sec-oauth-refused 1
+	security_scenario oauthbearer-refused
+	expect_topic_empty java-sec-oauth-refused 1
+	expect_no_token_in_broker_log "$WORK/tokens/expired" "$WORK/tokens/forged" "$WORK/tokens/wrong-audience"
+}

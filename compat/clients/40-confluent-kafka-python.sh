@@ -5,7 +5,7 @@
 CLIENT=confluent-kafka-python
 SCENARIOS=(admin-create-topics admin-describe-topics admin-delete-topics idempotent-produce
 	consume-assign offsets-for-times admin-list-offsets-delete-records consumer-group configs-compaction
-	transactions sasl-ssl-scram mtls)
+	transactions sasl-ssl-scram mtls sasl-oauthbearer)
 
 client_version() {
 	"$CACHE/py-current/bin/python" "$COMPAT/python/confluent_scenarios.py" --version
@@ -37,4 +37,15 @@ sc_mtls() {
 	need_security
 	export TLS_DIR TLS_PASSWORD
 	confluent mtls
+}
+# OAUTHBEARER on SASL_PLAINTEXT with an oauth_cb: 2,000 records round trip
+# with a valid token; an expired token, a forged one and one for another
+# audience are each refused (an _AUTHENTICATION error event with the broker's
+# message, and no metadata).
+sc_sasl_oauthbearer() {
+	need_security
+	oauth_token_files "$WORK/tokens"
+	export OAUTH_TOKENS=$WORK/tokens
+	confluent sasl-oauthbearer
+	expect_no_token_in_broker_log "$WORK/tokens/good" "$WORK/tokens/forged"
 }

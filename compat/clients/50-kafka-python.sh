@@ -4,7 +4,7 @@
 
 CLIENT=kafka-python
 SCENARIOS=(roundtrip compression-gzip compression-snappy compression-lz4 compression-zstd offsets-for-times admin consumer-group
-	sasl-plain sasl-scram sasl-wrong-password)
+	sasl-plain sasl-scram sasl-wrong-password sasl-oauthbearer)
 
 client_version() {
 	"$CACHE/py-current/bin/python" "$COMPAT/python/kafka_python_scenarios.py" --version
@@ -39,4 +39,14 @@ sc_sasl_wrong_password() {
 	need_security
 	export PLAIN_USER SCRAM_USER
 	kafka_python sasl-wrong-password
+}
+# OAUTHBEARER on SASL_PLAINTEXT with a sasl_oauth_token_provider: 500 records
+# round trip with a valid token; an expired token, a forged one and one for
+# another audience are each SaslAuthenticationFailedError with Kafka's message.
+sc_sasl_oauthbearer() {
+	need_security
+	oauth_token_files "$WORK/tokens"
+	export OAUTH_TOKENS=$WORK/tokens
+	kafka_python sasl-oauthbearer
+	expect_no_token_in_broker_log "$WORK/tokens/good" "$WORK/tokens/expired"
 }

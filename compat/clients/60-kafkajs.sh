@@ -5,7 +5,8 @@
 
 CLIENT=kafkajs
 SCENARIOS=(admin-create-topics fetch-topic-metadata admin-offsets-configs produce-none produce-idempotent produce-gzip
-	produce-snappy produce-lz4 produce-zstd consume-from-beginning sasl-ssl-plain sasl-ssl-scram-sha-256)
+	produce-snappy produce-lz4 produce-zstd consume-from-beginning sasl-ssl-plain sasl-ssl-scram-sha-256
+	sasl-oauthbearer)
 
 client_version() {
 	NODE_PATH=$CACHE/node/node_modules node "$COMPAT/node/kafkajs_scenarios.js" --version
@@ -36,4 +37,14 @@ sc_sasl_ssl_scram_sha_256() {
 	need_security
 	export TLS_DIR SCRAM_USER SCRAM_PASSWORD
 	kafkajs sasl-ssl-scram-sha-256
+}
+# OAUTHBEARER on SASL_PLAINTEXT with an oauthBearerProvider: 400 records
+# through a consumer group with a valid token; an expired token, a forged one
+# and one for another audience are each KafkaJSSASLAuthenticationError.
+sc_sasl_oauthbearer() {
+	need_security
+	oauth_token_files "$WORK/tokens"
+	export OAUTH_TOKENS=$WORK/tokens
+	kafkajs sasl-oauthbearer
+	expect_no_token_in_broker_log "$WORK/tokens/good" "$WORK/tokens/forged"
 }

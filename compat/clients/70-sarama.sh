@@ -6,7 +6,7 @@
 
 CLIENT=sarama
 SCENARIOS=(produce-consume produce-consume-v2.8 produce-consume-v0.10 produce-consume-v0.10-gzip compression-gzip compression-snappy compression-lz4 compression-zstd admin consumer-group
-	sasl-scram-sha-512 tls)
+	sasl-scram-sha-512 tls sasl-oauthbearer)
 
 client_version() { "$CACHE/bin/goclients" -version sarama; }
 
@@ -37,4 +37,14 @@ sc_tls() {
 	need_security
 	export TLS_DIR
 	goclient tls
+}
+# OAUTHBEARER on SASL_PLAINTEXT with sarama's AccessTokenProvider
+# (sarama_security.go): 3,000 records with a valid token; an expired one is
+# ErrSASLAuthenticationFailed with the broker's message.
+sc_sasl_oauthbearer() {
+	need_security
+	oauth_token_files "$WORK/tokens"
+	export OAUTH_TOKENS=$WORK/tokens
+	goclient sasl-oauthbearer
+	expect_no_token_in_broker_log "$WORK/tokens/good" "$WORK/tokens/expired"
 }

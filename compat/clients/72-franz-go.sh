@@ -4,7 +4,8 @@
 # shellcheck shell=bash disable=SC2034
 
 CLIENT=franz-go
-SCENARIOS=(produce-consume compression-gzip compression-snappy compression-lz4 compression-zstd consumer-group)
+SCENARIOS=(produce-consume compression-gzip compression-snappy compression-lz4 compression-zstd consumer-group
+	sasl-oauthbearer oauthbearer-refused)
 
 client_version() { "$CACHE/bin/goclients" -version franz-go; }
 
@@ -18,3 +19,22 @@ sc_compression_snappy() { goclient compression-snappy; }
 sc_compression_lz4() { goclient compression-lz4; }
 sc_compression_zstd() { goclient compression-zstd; }
 sc_consumer_group() { goclient consumer-group; }
+# OAUTHBEARER on SASL_PLAINTEXT with franz-go's sasl/oauth
+# (compat/goclients/franz_security.go): 3,000 records round trip with a valid
+# token; an expired token, a forged one and one for another audience are each
+# SASL_AUTHENTICATION_FAILED, and their topic holds nothing.
+sc_sasl_oauthbearer() {
+	need_security
+	oauth_token_files "$WORK/tokens"
+	export OAUTH_TOKENS=$WORK/tokens
+	goclient sasl-oauthbearer
+	expect_no_token_in_broker_log "$WORK/tokens/good"
+}
+sc_oauthbearer_refused() {
+	need_security
+	oauth_token_files "$WORK/tokens"
+	samsa_topic franz-oauth-refused 1
+	export OAUTH_TOKENS=$WORK/tokens
+	goclient oauthbearer-refused
+	expect_topic_empty franz-oauth-refused 1
+}

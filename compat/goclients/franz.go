@@ -35,11 +35,11 @@ func franzCreate(ctx context.Context, cl *kgo.Client, topic string, partitions i
 	return nil
 }
 
-func franzRoundTrip(bootstrap, topic string, codec kgo.CompressionCodec) error {
+func franzRoundTrip(bootstrap, topic string, codec kgo.CompressionCodec, extra ...kgo.Opt) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ProducerBatchCompression(codec),
-		kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5*time.Millisecond))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(bootstrap), kgo.ProducerBatchCompression(codec),
+		kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5 * time.Millisecond)}, extra...)...)
 	if err != nil {
 		return err
 	}
@@ -63,9 +63,9 @@ func franzRoundTrip(bootstrap, topic string, codec kgo.CompressionCodec) error {
 		sent[i].Partition, sent[i].Offset = kr.Partition, kr.Offset
 	}
 
-	cons, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
+	cons, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(bootstrap), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
 		topic: {0: kgo.NewOffset().AtStart(), 1: kgo.NewOffset().AtStart(), 2: kgo.NewOffset().AtStart()},
-	}))
+	})}, extra...)...)
 	if err != nil {
 		return err
 	}

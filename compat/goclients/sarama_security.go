@@ -125,3 +125,61 @@ func saramaTLS(string) error {
 	}
 	return saramaRoundTrip(bootstrap, "sarama-tls", sarama.MaxVersion, sarama.CompressionNone, true)
 }
+
+// OAUTHBEARER with sarama's AccessTokenProvider on the SASL_PLAINTEXT
+// listener: a round trip with a valid token, then an expired one refused
+// (ErrSASLAuthenticationFailed with the broker's message).
+func init() {
+	saramaScenarios["sasl-oauthbearer"] = saramaOAuth
+}
+
+// tokenProvider is sarama's AccessTokenProvider for a fixed token.
+type tokenProvider string
+
+func (t tokenProvider) Token() (*sarama.AccessToken, error) {
+	return &sarama.AccessToken{Token: string(t)}, nil
+}
+
+func oauthSettings(tok string) func(*sarama.Config) {
+	return func(c *sarama.Config) {
+		c.Net.SASL.Enable = true
+		c.Net.SASL.Mechanism = sarama.SASLTypeOAuth
+		c.Net.SASL.TokenProvider = tokenProvider(tok)
+	}
+}
+
+func saramaOAuth(string) error {
+	bootstrap, err := env("BOOTSTRAP_SASL")
+	if err != nil {
+		return err
+	}
+	good, err := token("good")
+	if err != nil {
+		return err
+	}
+	expired, err := token("expired")
+	if err != nil {
+		return err
+	}
+	saramaSecurity = oauthSettings(good)
+	if err := saramaRoundTrip(bootstrap, "sarama-oauth", sarama.MaxVersion, sarama.CompressionNone, true); err != nil {
+		return err
+	}
+	saramaSecurity = oauthSettings(expired)
+	c := saramaConfig(sarama.MaxVersion)
+	c.Metadata.Retry.Max = 0
+	client, err := sarama.NewClient([]string{bootstrap}, c)
+	if err == nil {
+		client.Close()
+		return errors.New("OAUTHBEARER with an expired token: NewClient succeeded")
+	}
+	if !errors.Is(err, sarama.ErrSASLAuthenticationFailed) {
+		return fmt.Errorf("OAUTHBEARER with an expired token: %v, want ErrSASLAuthenticationFailed", err)
+	}
+	const msg = "Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER"
+	if !strings.Contains(err.Error(), msg) {
+		return fmt.Errorf("OAUTHBEARER with an expired token: %q does not carry the broker's message %q", err, msg)
+	}
+	fmt.Println("OAUTHBEARER with an expired token: refused as expected:", err)
+	return nil
+}

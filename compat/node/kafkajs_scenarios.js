@@ -268,13 +268,20 @@ function saslSSL(mechanism, username, password) {
 }
 
 async function saslSSLRoundTrip(mechanism, topic, username, password) {
-  const secure = saslSSL(mechanism, username, password);
+  await secureRoundTrip(saslSSL(mechanism, username, password), env('BOOTSTRAP_SASL_SSL'), mechanism, topic);
+  await expectSASLRefused(saslSSL(mechanism, username, 'not-the-password'), `${mechanism} with a wrong password`);
+}
+
+// secureRoundTrip: through one security listener (its address: listener), the
+// broker is advertised there, a topic is created, records are produced and
+// read back by a consumer group, record for record.
+async function secureRoundTrip(secure, listener, label, topic) {
   const admin = secure.admin();
   await admin.connect();
   const cluster = await admin.describeCluster();
   const names = cluster.brokers.map((b) => `${b.host}:${b.port}`);
-  check(JSON.stringify(names) === JSON.stringify([env('BOOTSTRAP_SASL_SSL')]),
-    `brokers advertised as ${names} through ${env('BOOTSTRAP_SASL_SSL')}`);
+  check(JSON.stringify(names) === JSON.stringify([listener]),
+    `brokers advertised as ${names} through ${listener}`);
   await createTopic(admin, topic, 2);
   await admin.disconnect();
   const producer = secure.producer();
@@ -309,23 +316,49 @@ async function saslSSLRoundTrip(mechanism, topic, username, password) {
     const want = messages.filter((m) => m.partition === p).map((m, j) => [j, m.key, m.value]);
     check(JSON.stringify(got[p]) === JSON.stringify(want), `partition ${p}: records differ`);
   }
-  console.log(`${mechanism}: ${n} records through ${env('BOOTSTRAP_SASL_SSL')}`);
+  console.log(`${label}: ${n} records through ${listener}`);
+}
 
-  const wrong = saslSSL(mechanism, username, 'not-the-password').admin();
+// expectSASLRefused: the client's admin.connect() must fail with
+// KafkaJSSASLAuthenticationError carrying Kafka's message.
+async function expectSASLRefused(client, what) {
+  const wrong = client.admin();
   try {
     await wrong.connect();
     await wrong.disconnect();
-    throw new Check(`${mechanism} with a wrong password: admin.connect() succeeded`);
+    throw new Check(`${what}: admin.connect() succeeded`);
   } catch (e) {
     if (e instanceof Check) throw e;
-    check(e.name === 'KafkaJSSASLAuthenticationError', `${mechanism} with a wrong password: ${e.name}: ${e.message}`);
+    check(e.name === 'KafkaJSSASLAuthenticationError', `${what}: ${e.name}: ${e.message}`);
     check(e.message.includes('Authentication failed during authentication due to invalid credentials'),
-      `${mechanism} with a wrong password: message [${e.message}]`);
-    console.log(`${mechanism} with a wrong password: refused as expected: ${e.name}: ${e.message}`);
+      `${what}: message [${e.message}]`);
+    console.log(`${what}: refused as expected: ${e.name}: ${e.message}`);
+  }
+}
+
+// OAUTHBEARER on SASL_PLAINTEXT with an oauthBearerProvider handing kafkajs
+// the token in one of the scenario's files ($OAUTH_TOKENS/name).
+function oauth(name) {
+  const fs = require('fs');
+  const token = fs.readFileSync(`${env('OAUTH_TOKENS')}/${name}`, 'utf8').trim();
+  return new Kafka({
+    clientId: 'samsa-compat-oauth',
+    brokers: [env('BOOTSTRAP_SASL')],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 1 },
+    sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: token }) },
+  });
+}
+
+async function saslOAuthBearer() {
+  await secureRoundTrip(oauth('good'), env('BOOTSTRAP_SASL'), 'oauthbearer', 'kj-sasl-oauth');
+  for (const name of ['expired', 'forged', 'wrong-audience']) {
+    await expectSASLRefused(oauth(name), `oauthbearer with a token ${name}`);
   }
 }
 
 const scenarios = {
+  'sasl-oauthbearer': saslOAuthBearer,
   'sasl-ssl-plain': () => saslSSLRoundTrip('plain', 'kj-sasl-plain', env('PLAIN_USER'), env('PLAIN_PASSWORD')),
   'sasl-ssl-scram-sha-256': () => saslSSLRoundTrip('scram-sha-256', 'kj-sasl-scram', env('SCRAM_USER'), env('SCRAM_PASSWORD')),
   'admin-create-topics': adminCreateTopics,

@@ -6,6 +6,8 @@ group: librdkafka wants a group.id in the config, but the consumers only
 assign() partitions and never commit.
 """
 
+import base64
+import json
 import os
 import sys
 import time
@@ -644,7 +646,38 @@ def mtls():
     expect_refused("no client certificate", base, KafkaError._TRANSPORT, "certificate required")
 
 
+def read_token(name):
+    """One of the scenario's token files ($OAUTH_TOKENS/name) and its exp claim."""
+    with open(os.path.join(env("OAUTH_TOKENS"), name)) as f:
+        token = f.read().strip()
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return token, claims["exp"]
+
+
+def oauth_conf(name):
+    """OAUTHBEARER on the SASL_PLAINTEXT listener with an oauth_cb handing
+    librdkafka the token in file name. librdkafka refuses a token whose
+    lifetime has passed before sending it, so the callback claims an hour
+    from now whatever the token's exp says: the broker must look at the JWT."""
+    token, _ = read_token(name)
+    return {
+        "bootstrap.servers": env("BOOTSTRAP_SASL"),
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanisms": "OAUTHBEARER",
+        "oauth_cb": lambda _config: (token, time.time() + 3600),
+    }
+
+
+def sasl_oauthbearer():
+    secure_roundtrip("ck-oauth", oauth_conf("good"))
+    text = "Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER"
+    for name in ("expired", "forged", "wrong-audience"):
+        expect_refused("OAUTHBEARER, a token " + name, oauth_conf(name), KafkaError._AUTHENTICATION, text)
+
+
 SCENARIOS = {
+    "sasl-oauthbearer": sasl_oauthbearer,
     "sasl-ssl-scram": sasl_ssl_scram,
     "mtls": mtls,
     "transactions": transactions,

@@ -234,7 +234,66 @@ def sasl_wrong_password():
     refused("SCRAM-SHA-256", env("SCRAM_USER"))
 
 
+try:  # where each kafka-python release keeps it: 3.x, 2.1-2.3, 2.0
+    from kafka.net.sasl.oauth import AbstractTokenProvider
+except ImportError:
+    try:
+        from kafka.sasl.oauth import AbstractTokenProvider
+    except ImportError:
+        from kafka.oauth.abstract import AbstractTokenProvider
+
+
+class FileTokenProvider(AbstractTokenProvider):
+    """kafka-python's sasl_oauth_token_provider for the token in one of the
+    scenario's files ($OAUTH_TOKENS/name)."""
+
+    def __init__(self, name):
+        with open(os.path.join(env("OAUTH_TOKENS"), name)) as f:
+            self._token = f.read().strip()
+
+    def token(self):
+        return self._token
+
+    def extensions(self):
+        return {}
+
+
+def oauth_security(name):
+    global BOOTSTRAP, SECURITY
+    BOOTSTRAP = env("BOOTSTRAP_SASL")
+    SECURITY = {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "OAUTHBEARER",
+                "sasl_oauth_token_provider": FileTokenProvider(name)}
+
+
+def sasl_oauthbearer():
+    """OAUTHBEARER on SASL_PLAINTEXT: a round trip with a valid token, then
+    an expired one, a forged one and one for another audience: every attempt
+    of the admin client is refused with SaslAuthenticationFailedError and
+    Kafka's message, and it never connects."""
+    oauth_security("good")
+    roundtrip("kp-%s-sasl-oauthbearer" % kafka.__version__, 500)
+    want = "SaslAuthenticationFailedError: Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER"
+    for name in ("expired", "forged", "wrong-audience"):
+        oauth_security(name)
+        records = []
+        handler = logging.Handler()
+        handler.emit = lambda r: records.append(r.getMessage())
+        logging.getLogger("kafka").addHandler(handler)
+        logging.getLogger("kafka").setLevel(logging.INFO)
+        try:
+            KafkaAdminClient(bootstrap_servers=BOOTSTRAP, bootstrap_timeout_ms=3000, **SECURITY).close()
+            raise Check("OAUTHBEARER with a token %s: KafkaAdminClient connected" % name)
+        except kafka.errors.KafkaError:
+            pass
+        finally:
+            logging.getLogger("kafka").removeHandler(handler)
+        refusals = [r for r in records if want in r]
+        check(refusals, "OAUTHBEARER with a token %s: no refusal with [%s] in the client's log: %r" % (name, want, records[-5:]))
+        print("OAUTHBEARER with a token %s: refused as expected, %d times: %s" % (name, len(refusals), refusals[0]))
+
+
 SCENARIOS = {
+    "sasl-oauthbearer": sasl_oauthbearer,
     "sasl-plain": lambda: sasl("PLAIN", env("PLAIN_USER"), env("PLAIN_PASSWORD"), "kp-%s-sasl-plain" % kafka.__version__),
     "sasl-scram": sasl_scram,
     "sasl-wrong-password": sasl_wrong_password,

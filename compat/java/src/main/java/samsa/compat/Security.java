@@ -55,6 +55,11 @@ public final class Security {
                         sasl("SASL_SSL", "SCRAM-SHA-512", env("SCRAM_USER"), env("SCRAM_PASSWORD")));
                 case "mtls-pkcs12-keystore" -> roundTrip("java-sec-mtls", env("BOOTSTRAP_MTLS"), mtls());
                 case "sasl-wrong-password" -> wrongPassword();
+                case "sasl-oauthbearer" -> roundTrip("java-sec-oauth", env("BOOTSTRAP_SASL"),
+                        oauth("SASL_PLAINTEXT", env("OAUTH_TOKENS") + "/good"));
+                case "sasl-ssl-oauthbearer" -> roundTrip("java-sec-oauth-ssl", env("BOOTSTRAP_SASL_SSL"),
+                        oauth("SASL_SSL", env("OAUTH_TOKENS") + "/good"));
+                case "oauthbearer-refused" -> oauthRefused();
                 case "mtls-no-client-cert" -> expectRefused("the mTLS listener without a client certificate",
                         env("BOOTSTRAP_MTLS"), ssl("JKS", "truststore.jks"), SslAuthenticationException.class, "");
                 default -> throw new Check("unknown scenario " + scenario);
@@ -117,6 +122,42 @@ public final class Security {
         p.put(SaslConfigs.SASL_JAAS_CONFIG,
                 module + " required username=\"" + user + "\" password=\"" + password + "\";");
         return p;
+    }
+
+    /**
+     * OAUTHBEARER with Kafka's login module and OAuthFileLogin as the login
+     * callback handler: the token is the one in tokenFile.
+     */
+    static Properties oauth(String protocol, String tokenFile) throws Check {
+        Properties p = new Properties();
+        p.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, protocol);
+        if (protocol.equals("SASL_SSL")) {
+            trust(p, "PKCS12", "truststore.p12");
+        }
+        p.put(SaslConfigs.SASL_MECHANISM, "OAUTHBEARER");
+        p.put(SaslConfigs.SASL_LOGIN_CALLBACK_HANDLER_CLASS, OAuthFileLogin.class.getName());
+        p.put(SaslConfigs.SASL_JAAS_CONFIG,
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required tokenFile=\"" + tokenFile + "\";");
+        return p;
+    }
+
+    /**
+     * An expired token, one signed by a key the broker's JWKS does not hold,
+     * and one for another audience: each refused (SaslAuthenticationException,
+     * the broker's SASL_AUTHENTICATION_FAILED) on both SASL listeners, for the
+     * Admin client and a producer (which writes to java-sec-oauth-refused; the
+     * scenario checks afterwards that it holds nothing).
+     */
+    static void oauthRefused() throws Exception {
+        String msg = "Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER";
+        for (String token : List.of("expired", "forged", "wrong-audience")) {
+            expectRefused("OAUTHBEARER over SASL_PLAINTEXT, a token " + token, env("BOOTSTRAP_SASL"),
+                    oauth("SASL_PLAINTEXT", env("OAUTH_TOKENS") + "/" + token), SaslAuthenticationException.class, msg,
+                    "java-sec-oauth-refused");
+        }
+        expectRefused("OAUTHBEARER over SASL_SSL, an expired token", env("BOOTSTRAP_SASL_SSL"),
+                oauth("SASL_SSL", env("OAUTH_TOKENS") + "/expired"), SaslAuthenticationException.class, msg,
+                "java-sec-oauth-refused");
     }
 
     static Properties with(Properties security, String bootstrap) {
@@ -212,6 +253,11 @@ public final class Security {
      */
     static void expectRefused(String what, String bootstrap, Properties security, Class<? extends Exception> want, String msgPart)
             throws Exception {
+        expectRefused(what, bootstrap, security, want, msgPart, "java-sec-refused");
+    }
+
+    static void expectRefused(String what, String bootstrap, Properties security, Class<? extends Exception> want, String msgPart,
+            String topic) throws Exception {
         Properties ap = with(security, bootstrap);
         ap.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 20000);
         ap.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10000);
@@ -226,7 +272,7 @@ public final class Security {
         pp.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         pp.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp)) {
-            producer.send(new ProducerRecord<>("java-sec-refused", "k", "v")).get(30, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>(topic, "k", "v")).get(30, TimeUnit.SECONDS);
             throw new Check(what + ": a producer's send succeeded");
         } catch (ExecutionException e) {
             checkCause(what + ": KafkaProducer.send", e.getCause(), want, msgPart);
