@@ -77,7 +77,24 @@ func ReassignRecords(im *Image, topic string, p int32, target []int32) ([]Record
 		// Nothing to copy: only replicas leave, or the order changes.
 		return finish(im, t, int(p), target), nil
 	}
-	return []Record{assignmentChange(t, int(p), replicas, adding, removing, pm.Leader, pm.ISR)}, nil
+	// A reassignment that replaces a running one drops the replicas the
+	// old one was adding and the new one does not name: they leave the
+	// ISR too (and the leadership, if one of them had it), so the ISR
+	// stays within the replicas.
+	var isr []int32
+	for _, r := range pm.ISR {
+		if slices.Contains(replicas, r) {
+			isr = append(isr, r)
+		}
+	}
+	leader := pm.Leader
+	if !slices.Contains(isr, leader) {
+		leader = im.electLeader(Partition{Replicas: replicas}, isr, -1)
+	}
+	if len(isr) == 0 || (pm.Leader >= 0 && leader < 0) {
+		return nil, fmt.Errorf("%w: %s-%d: no in-sync replica of %v would remain", ErrInvalidReplicaAssignment, topic, p, replicas)
+	}
+	return []Record{assignmentChange(t, int(p), replicas, adding, removing, leader, isr)}, nil
 }
 
 // finish sets partition i's replicas to final, keeping the ISR members
