@@ -56,6 +56,10 @@ type Log struct {
 	// skipCRC is set while a log is recovered after a process crash in
 	// the same boot: batches are checked by their headers only (boot.go).
 	skipCRC bool
+	// rebuildEpochs is set while a log whose leader-epoch-checkpoint was
+	// unreadable is opened: the cache is rebuilt from the batch headers of
+	// every segment, trusted ones included.
+	rebuildEpochs bool
 
 	// flushMu serializes Flush, and keeps segments from being closed or
 	// removed (retention, truncation, Close) while a Flush fsyncs them

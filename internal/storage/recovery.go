@@ -77,10 +77,15 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 	}
 	l.epochs, err = loadEpochCache(dir, names.has(leaderEpochFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		// Rebuild the cache from every batch header: recover everything.
-		logger.Warn("leader epoch checkpoint unreadable, rebuilding it from the log", "partition", tp, "err", err)
+		// Rebuild the cache from every batch header (the segments below
+		// the recovery point are walked, not validated: they are not
+		// damaged by this). It is written at the end of the open.
+		logger.Warn("leader epoch checkpoint unreadable, rebuilding it from the batch headers", "partition", tp, "err", err)
+		if qerr := quarantine(logger, tp, l.epochs.path, err); qerr != nil {
+			return nil, qerr
+		}
 		l.epochs.entries = nil
-		st.clean, st.recoveryPoint = false, -1
+		l.rebuildEpochs = true
 	}
 	epochsBefore := l.epochs.snapshot()
 	if err := l.loadSegments(st, root, names, time.Now()); err != nil {
@@ -93,7 +98,7 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 		l.Close()
 		return nil, err
 	}
-	l.skipCRC = false
+	l.skipCRC, l.rebuildEpochs = false, false
 	l.applyCompacted()
 	return l, nil
 }
@@ -170,6 +175,15 @@ func (l *Log) loadSegments(st logState, root *partDir, names dirNames, now time.
 		}
 		if err != nil {
 			return err
+		}
+		if l.rebuildEpochs {
+			seg := l.segs[i]
+			if err := seg.walk(0, seg.size.Load(), func(_ int64, h record.Header) bool {
+				l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset)
+				return false
+			}); err != nil && !errors.Is(err, ErrCorrupt) {
+				return err
+			}
 		}
 		l.leo = next
 	}
