@@ -47,6 +47,9 @@ func handleFetch(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	if replicaID(req) < 0 {
 		maxBytes = rc.fetchQuotaMax(maxBytes) // consumer_byte_rate (quota.go)
 	}
+	if replicaID(req) < 0 {
+		b.metrics.advanced(rc.c, plan.parts) // records out of earlier responses (metrics.go)
+	}
 	f := &fetch{b: b, rc: rc, req: req, p: p, plan: plan, maxBytes: maxBytes, unknownIDs: unknownIDs}
 	if f.attempt(false) {
 		return
@@ -69,7 +72,7 @@ type fetch struct {
 // MinBytes of data, an error, or final is set. It reports whether it
 // completed.
 func (f *fetch) attempt(final bool) bool {
-	resp, slices, bytes, hasErr := f.b.readFetch(f.req, f.plan, f.maxBytes)
+	resp, slices, served, bytes, hasErr := f.b.readFetch(f.req, f.plan, f.maxBytes)
 	if !final && !hasErr && bytes < int64(f.req.MinBytes) && f.req.MaxWaitMillis > 0 {
 		releaseAll(slices)
 		return false
@@ -86,7 +89,7 @@ func (f *fetch) attempt(final bool) bool {
 			// Over consumer_byte_rate: answered empty with the throttle
 			// time, and muted, as Kafka answers a throttled fetch.
 			releaseAll(slices)
-			slices = nil
+			slices, served = nil, nil
 			resp = f.req.ResponseKind().(*kmsg.FetchResponse)
 			f.p.throttle = d
 		}
@@ -98,6 +101,7 @@ func (f *fetch) attempt(final bool) bool {
 	resp.Topics = append(resp.Topics, f.unknownIDs...)
 	f.plan.done()
 	f.b.metrics.fetched(resp, f.req.Version, slices, replicaID(f.req) >= 0)
+	f.b.metrics.served(f.rc.c, served)
 	f.p.fetch = slices
 	f.p.complete(resp)
 	return true
@@ -206,11 +210,13 @@ func (b *Broker) fetchParts(req *kmsg.FetchRequest) ([]*fetchPart, []partKey, []
 
 // readFetch reads every planned partition within the byte limits and builds
 // the response. Record data is not copied: each non-empty partition gets a
-// placeholder and a fileSlice. It returns the response, the slices, the
+// placeholder and a fileSlice. It returns the response, the slices, what
+// each partition of a consumer's fetch carried (for records out), the
 // record bytes found and whether any partition has an error.
-func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int32) (*kmsg.FetchResponse, []fileSlice, int64, bool) {
+func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int32) (*kmsg.FetchResponse, []fileSlice, []servedRange, int64, bool) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	var slices []fileSlice
+	var served []servedRange
 	var total int64
 	hasErr := false
 	remaining := maxBytes
@@ -237,12 +243,18 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 			total += int64(n)
 			remaining -= int32(min(n, int(remaining)))
 			slice = fileSlice{}
+			if last, ok := lastMessageOffset(rp.RecordBatches); ok && err == nil && replica < 0 && last >= fp.offset {
+				served = append(served, servedRange{topic: fp.topic, partition: fp.partition, from: fp.offset, end: last + 1})
+			}
 		}
 		if err != nil {
 			rp.ErrorCode = errCode(err)
 			hasErr = true
 		}
 		if slice.size > 0 {
+			if replica < 0 {
+				served = append(served, servedRange{topic: fp.topic, partition: fp.partition, from: fp.offset, end: slice.end, bound: rp.HighWatermark})
+			}
 			rp.RecordBatches = marker(len(slices))
 			slices = append(slices, slice)
 			total += slice.size
@@ -267,7 +279,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, plan fetchPlan, maxBytes int3
 	if len(hinted) > 0 && req.Version >= 16 {
 		resp.Brokers = b.fetchEndpoints(b.meta.Image(), hinted, plan.listener)
 	}
-	return resp, slices, total, hasErr
+	return resp, slices, served, total, hasErr
 }
 
 // replicaID is the fetching follower's broker id, or -1 for a consumer.
@@ -369,7 +381,13 @@ func (b *Broker) readPartition(req *kmsg.FetchRequest, fp *fetchPart, rp *kmsg.F
 	if throttled {
 		b.parts.LeaderQuota().Record(s.Size, b.now())
 	}
-	return fileSlice{f: s.File, pos: s.Pos, size: s.Size, ref: s}, nil
+	fs := fileSlice{f: s.File, pos: s.Pos, size: s.Size, ref: s, end: -1}
+	if replica < 0 {
+		if end, ok := part.ServedTo(fp.offset, s, req.Version >= 4 && req.IsolationLevel == 1); ok {
+			fs.end = end
+		}
+	}
+	return fs, nil
 }
 
 // preferredReadReplica picks the replica a consumer in rack should read

@@ -55,6 +55,10 @@ type conn struct {
 	// mutedUntil (unix ns) holds the reader while the client is throttled
 	// (quota.go): none of its requests is handled before then.
 	mutedUntil atomic.Int64
+
+	// unsettled are the consumer fetch responses whose records out are
+	// counted at the connection's next fetch (metrics.go).
+	unsettled unsettled
 }
 
 // anonymous is the principal of an unauthenticated connection, as Kafka's

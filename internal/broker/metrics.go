@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +49,7 @@ type apiMetrics struct {
 
 // topicStats is one topic's traffic through this broker.
 type topicStats struct {
-	bytesIn, recordsIn, bytesOut atomic.Uint64
+	bytesIn, recordsIn, bytesOut, recordsOut atomic.Uint64
 }
 
 type errKey struct{ api, code int16 }
@@ -207,6 +208,119 @@ func (m *brokerMetrics) fetched(resp *kmsg.FetchResponse, version int16, slices 
 			m.topic(rt.Topic).bytesOut.Add(uint64(n))
 		}
 	}
+}
+
+// Records out. A fetch response is spliced from the log with sendfile
+// and never parsed, so the records it carries are counted by their
+// offsets, with no batch header read:
+//
+//   - a partition whose read reached the high watermark (the last stable
+//     offset for read_committed) carried every offset from the fetch
+//     offset up to it: counted when the response is sent. This is the
+//     case of every consumer that keeps up.
+//   - a partition cut short by a byte limit (a consumer catching up) ends
+//     at an offset only the batches know; the consumer's next fetch of
+//     that partition on the same connection starts right after the last
+//     whole batch it got: the difference is counted then, never beyond
+//     the high watermark the response told.
+//
+// So records out counts offsets delivered: records, plus the offsets of
+// transaction markers and compaction gaps inside what was sent. Records
+// before the fetch offset in the first batch (which clients drop) are
+// not counted, nor a cut response the consumer never fetches after.
+// Fetch v0-v3 responses are converted in memory: their last message's
+// offset is read there.
+
+// servedRange is what one partition of a consumer's fetch response
+// carried: offsets from from; end is the offset after the last one when
+// known, else -1 and bound is the high watermark the response told.
+type servedRange struct {
+	topic      string
+	partition  int32
+	from       int64
+	end, bound int64
+}
+
+// unsettled holds a connection's cut responses until its next fetch.
+type unsettled struct {
+	n  atomic.Int32 // len(m), read without the lock
+	mu sync.Mutex   // guards m
+	m  map[partKey]servedRange
+}
+
+// maxUnsettled bounds the partitions one connection keeps; beyond it a
+// cut response is not counted.
+const maxUnsettled = 10000
+
+// served counts a consumer fetch response's records out, or keeps the
+// cut ones for the connection's next fetch.
+func (m *brokerMetrics) served(c *conn, ranges []servedRange) {
+	var t *topicStats
+	var name string
+	for _, r := range ranges {
+		if r.end < 0 {
+			c.unsettled.put(r)
+			continue
+		}
+		if t == nil || r.topic != name {
+			t, name = m.topic(r.topic), r.topic
+		}
+		t.recordsOut.Add(uint64(max(r.end-r.from, 0)))
+	}
+}
+
+func (u *unsettled) put(r servedRange) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.m == nil {
+		u.m = map[partKey]servedRange{}
+	}
+	k := partKey{r.topic, r.partition}
+	if _, ok := u.m[k]; !ok && len(u.m) >= maxUnsettled {
+		return
+	}
+	u.m[k] = r
+	u.n.Store(int32(len(u.m)))
+}
+
+// advanced settles the connection's cut responses for the partitions
+// this fetch names: the consumer got the offsets up to its new fetch
+// offset (at most the high watermark it was told).
+func (m *brokerMetrics) advanced(c *conn, parts []*fetchPart) {
+	u := &c.unsettled
+	if u.n.Load() == 0 {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, fp := range parts {
+		k := partKey{fp.topic, fp.partition}
+		r, ok := u.m[k]
+		if !ok {
+			continue
+		}
+		delete(u.m, k)
+		if n := min(fp.offset, r.bound) - r.from; n > 0 {
+			m.topic(r.topic).recordsOut.Add(uint64(n))
+		}
+	}
+	u.n.Store(int32(len(u.m)))
+}
+
+// lastMessageOffset is the offset of the last whole message of a magic 0
+// or 1 message set (a compressed wrapper carries its last inner offset),
+// for the records out of a down-converted fetch.
+func lastMessageOffset(set []byte) (int64, bool) {
+	last, found := int64(0), false
+	for pos := 0; pos+12 <= len(set); {
+		size := int(binary.BigEndian.Uint32(set[pos+8:]))
+		if size < 0 || pos+12+size > len(set) {
+			break
+		}
+		last, found = int64(binary.BigEndian.Uint64(set[pos:])), true
+		pos += 12 + size
+	}
+	return last, found
 }
 
 // connOpened counts a connection accepted on a listener.

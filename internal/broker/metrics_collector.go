@@ -58,7 +58,8 @@ type collector struct {
 type collectorDescs struct {
 	partitions, leaders, underReplicated, underMinISR, atMinISR, failedLogs      *prometheus.Desc
 	dirSize, dirFree, dirTotal                                                   *prometheus.Desc
-	topicBytesIn, topicRecordsIn, topicBytesOut, replicationBytesOut             *prometheus.Desc
+	topicBytesIn, topicRecordsIn, topicBytesOut, topicRecordsOut                 *prometheus.Desc
+	replicationBytesOut                                                          *prometheus.Desc
 	flush, retentionPasses, retentionDeleted                                     *prometheus.Desc
 	cleanerPasses, cleanerRead, cleanerWritten, cleanerSeconds, cleanerErrors    *prometheus.Desc
 	groups, groupMembers                                                         *prometheus.Desc
@@ -89,6 +90,7 @@ func newCollector(b *Broker) *collector {
 		topicBytesIn:        nd("topic_bytes_in_total", "Record batch bytes appended by producers, per topic (Kafka's BytesInPerSec).", "topic"),
 		topicRecordsIn:      nd("topic_records_in_total", "Records appended by producers, per topic (Kafka's MessagesInPerSec).", "topic"),
 		topicBytesOut:       nd("topic_bytes_out_total", "Record bytes sent to consumers, per topic (Kafka's BytesOutPerSec; replication excluded).", "topic"),
+		topicRecordsOut:     nd("topic_records_out_total", "Offsets delivered to consumers, per topic: records, plus transaction markers and compaction gaps among them; counted from offsets, not by parsing (docs/metrics.md).", "topic"),
 		replicationBytesOut: nd("replication_bytes_out_total", "Record bytes sent to follower replicas (Kafka's ReplicationBytesOutPerSec)."),
 
 		flush:            nd("log_flush_seconds", "Latency of log flushes: the fsyncs of one partition's new data and indexes (Kafka's LogFlushRateAndTimeMs)."),
@@ -272,6 +274,7 @@ func (c *collector) collectTraffic(ch chan<- prometheus.Metric, im *metadata.Ima
 		ch <- counter(d.topicBytesIn, t.bytesIn.Load(), name)
 		ch <- counter(d.topicRecordsIn, t.recordsIn.Load(), name)
 		ch <- counter(d.topicBytesOut, t.bytesOut.Load(), name)
+		ch <- counter(d.topicRecordsOut, t.recordsOut.Load(), name)
 		return true
 	})
 	ch <- counter(d.replicationBytesOut, m.replicationBytesOut.Load())

@@ -190,8 +190,19 @@ func TestMetricsEndToEnd(t *testing.T) {
 	if v, _ := sumMetric(fams, "samsa_topic_bytes_out_total", tl); v <= float64(n*100) {
 		t.Errorf("samsa_topic_bytes_out_total = %v, want > %d", v, n*100)
 	}
-	if v, _ := sumMetric(fams, "samsa_requests_total", map[string]string{"api": "Fetch"}); v < 1 {
-		t.Errorf("samsa_requests_total{api=Fetch} = %v", v)
+	// A request is counted once its response is written, which can be
+	// after the client has read it: poll.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		v, _ := sumMetric(fams, "samsa_requests_total", map[string]string{"api": "Fetch"})
+		if v >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("samsa_requests_total{api=Fetch} = %v", v)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+		fams = scrapeMetrics(t, base)
 	}
 	if v, _ := sumMetric(fams, "samsa_consumer_groups", map[string]string{"state": "Stable"}); v != 1 {
 		t.Errorf("samsa_consumer_groups{state=Stable} = %v, want 1", v)

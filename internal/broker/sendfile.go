@@ -38,6 +38,10 @@ type fileSlice struct {
 	pos  int64
 	size int64
 	ref  storage.Slice // holds the segment file open until released
+	// end is, for a consumer's read that reached the high watermark (or
+	// last stable offset), the offset after the last record sent; -1
+	// otherwise (partition.ServedTo).
+	end int64
 }
 
 // releaseAll drops the file references of slices that were read but will

@@ -91,3 +91,27 @@ func (p *Partition) PendingAcks() int {
 	defer p.mu.Unlock()
 	return len(p.acks)
 }
+
+// ServedTo reports where a consumer's read s from offset ended (s made by
+// Read, or by ReadCommitted when committed), when that read reached the
+// end of what it may return: the high watermark, or the last stable
+// offset. Then every offset in [offset, end) was sent, and end is exact
+// with no batch header read. ok is false when the byte limit or the end
+// of an older segment cut the read first (the caller learns the end from
+// the consumer's next fetch offset instead).
+//
+// The read ended at the limit when it was made in the limit's segment
+// (offset is at or past that segment's base: every later segment starts
+// at or after the limit) and ends at the limit's file position. The
+// limit only grows, so one that moved since the read is never matched by
+// mistake: the answer is then not ok.
+func (p *Partition) ServedTo(offset int64, s storage.Slice, committed bool) (end int64, ok bool) {
+	lim := p.hwPosition()
+	if committed {
+		lim = p.log.LastStable(lim)
+	}
+	if s.Size > 0 && offset >= lim.SegmentBase && offset < lim.Offset && s.Pos+s.Size == lim.FilePos {
+		return lim.Offset, true
+	}
+	return 0, false
+}
