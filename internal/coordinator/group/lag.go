@@ -52,17 +52,22 @@ type remoteEnd struct {
 type remoteEnds struct {
 	request Requester
 
-	mu   sync.Mutex // guards ends
+	mu   sync.Mutex // guards ends and asking
 	ends map[topicPartition]remoteEnd
+	// asking are the leaders with a request in flight: a slow or dead
+	// leader is not asked again until it answers or times out, and does
+	// not hold up the others' refreshes.
+	asking map[int32]bool
+	wg     sync.WaitGroup // the requests in flight
 
-	buf []Committed // run's Stats buffer (owned by run)
+	buf []Committed // runEnds's Stats buffer (owned by runEnds)
 }
 
 // SetRequester makes the Runtime ask other brokers for the high
 // watermarks of partitions they lead, for lag (see above). Call it
 // before Start; without it lag covers only partitions hosted here.
 func (r *Runtime) SetRequester(req Requester) {
-	r.ends = &remoteEnds{request: req, ends: map[topicPartition]remoteEnd{}}
+	r.ends = &remoteEnds{request: req, ends: map[topicPartition]remoteEnd{}, asking: map[int32]bool{}}
 }
 
 // RemoteEnd returns the high watermark of a partition led elsewhere as
@@ -85,6 +90,7 @@ func (r *Runtime) RemoteEnd(topic string, partition int32) (int64, bool) {
 // stop closes.
 func (r *Runtime) runEnds(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
+	defer r.ends.wg.Wait()
 	t := time.NewTicker(EndsInterval)
 	defer t.Stop()
 	for {
@@ -97,9 +103,10 @@ func (r *Runtime) runEnds(stop <-chan struct{}, done chan<- struct{}) {
 	}
 }
 
-// refreshEnds asks each leader, in parallel, for the high watermarks of
-// the partitions groups coordinated here have committed on that this node
-// does not lead, and forgets partitions nobody needs any more.
+// refreshEnds asks each leader, in parallel and without waiting for the
+// answers, for the high watermarks of the partitions groups coordinated
+// here have committed on that this node does not lead, and forgets
+// partitions nobody needs any more.
 func (r *Runtime) refreshEnds() {
 	e := r.ends
 	im := r.meta.Image()
@@ -126,26 +133,30 @@ func (r *Runtime) refreshEnds() {
 		}
 	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	for tp := range e.ends {
 		if !wanted[tp] {
 			delete(e.ends, tp)
 		}
 	}
-	e.mu.Unlock()
-	var wg sync.WaitGroup
 	for leader, tps := range byLeader {
-		for len(tps) > 0 {
-			n := min(len(tps), endsBatch)
-			batch := tps[:n]
-			tps = tps[n:]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r.askLeader(leader, batch)
-			}()
+		if e.asking[leader] {
+			continue
 		}
+		e.asking[leader] = true
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			for len(tps) > 0 {
+				n := min(len(tps), endsBatch)
+				r.askLeader(leader, tps[:n])
+				tps = tps[n:]
+			}
+			e.mu.Lock()
+			delete(e.asking, leader)
+			e.mu.Unlock()
+		}()
 	}
-	wg.Wait()
 }
 
 // askLeader sends one ListOffsets for tps to leader and keeps the
