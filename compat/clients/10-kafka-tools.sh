@@ -6,7 +6,8 @@ CLIENT=kafka-tools
 SCENARIOS=(quickstart console-partition topics-list topics-describe topics-alter-partitions
 	topics-delete configs-describe configs-alter producer-perf-test consumer-perf-test
 	get-offsets delete-records consumer-groups dump-log configs-broker kafka-transactions kafka-acls
-	console-sasl-ssl-scram configs-scram-users configs-quotas console-oauthbearer acl-oauthbearer)
+	console-sasl-ssl-scram configs-scram-users configs-quotas console-oauthbearer acl-oauthbearer
+	configs-mutation-quota configs-connection-limits)
 
 client_version() {
 	[[ -x $KAFKA_HOME/bin/kafka-topics ]] && echo "Apache Kafka $KAFKA_VERSION"
@@ -797,4 +798,97 @@ EOF
 	expect_contains "$(cat "$WORK/bob.out")" "Not authorized to access topics: [$t]" "bob's console producer (alice's ACL is not his)"
 	out=$(run kafka-get-offsets --bootstrap-server "$sb" --command-config "$WORK/admin.properties" --topic $t)
 	expect_eq "$out" "$t:0:2" "the topic's end offset: alice's two records, none of bob's"
+}
+
+# ms_since T0: milliseconds since T0 (date +%s%N).
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# controller_mutation_rate (KIP-599) set with kafka-configs for a client id,
+# felt by kafka-topics: 2 partitions a second with 11 windows is a burst of
+# 22; a topic of 30 partitions is accepted (the bucket goes 8 below zero:
+# 4 s), as is one of 30 under another client id; the next --create under the
+# limited id within those 4 s fails with ThrottlingQuotaExceededException
+# (kafka-topics does not let the admin client retry it), and once the
+# bucket has refilled the same command creates the topic.
+sc_configs_mutation_quota() {
+	kafka_path
+	local id=kt-mutator out t0
+	run kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --add-config controller_mutation_rate=2 \
+		--entity-type clients --entity-name $id
+	out=$(run kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type clients --entity-name $id)
+	expect_contains "$out" "controller_mutation_rate=2.0" "kafka-configs --describe --entity-type clients"
+	echo "client.id=$id" >"$WORK/mutator.properties"
+	echo "client.id=kt-unlimited" >"$WORK/free.properties"
+	run kafka-topics --bootstrap-server "$BOOTSTRAP" --command-config "$WORK/mutator.properties" \
+		--create --topic kt-mut-a --partitions 30 --replication-factor 1
+	t0=$(date +%s%N)
+	out=$(run kafka-topics --bootstrap-server "$BOOTSTRAP" --command-config "$WORK/mutator.properties" \
+		--create --topic kt-mut-b --partitions 1 --replication-factor 1 2>&1 || true)
+	expect_contains "$out" "ThrottlingQuotaExceededException: THROTTLING_QUOTA_EXCEEDED: The throttling quota has been exceeded." \
+		"kafka-topics --create over the mutation quota"
+	(($(ms_since "$t0") < 4000)) || fail "the refused --create came more than 4 s later: the test proves nothing"
+	run kafka-topics --bootstrap-server "$BOOTSTRAP" --command-config "$WORK/free.properties" \
+		--create --topic kt-mut-free --partitions 30 --replication-factor 1
+	out=$(run kafka-topics --bootstrap-server "$BOOTSTRAP" --list)
+	expect_not_contains "$out" "kt-mut-b" "kafka-topics --list after the refusal"
+	sleep 5 # the bucket back above zero: 8 partitions at 2 a second
+	out=$(run kafka-topics --bootstrap-server "$BOOTSTRAP" --command-config "$WORK/mutator.properties" \
+		--create --topic kt-mut-b --partitions 1 --replication-factor 1)
+	expect_eq "$out" "Created topic kt-mut-b." "kafka-topics --create once the bucket refilled"
+	out=$(run kafka-topics --bootstrap-server "$BOOTSTRAP" --describe --topic kt-mut-a)
+	expect_contains "$out" "PartitionCount: 30" "kafka-topics --describe kt-mut-a"
+}
+
+# The connection limits are dynamic broker configs: on a broker of the
+# scenario's own (a PLAINTEXT listener for clients, an INTERNAL inter-broker
+# one that the broker-wide limit does not hold, with a max.connections of
+# its own: a listener without one follows the broker's), kafka-configs through
+# INTERNAL sets max.connections=1 for the cluster (--entity-default) while
+# this shell holds one connection to PLAINTEXT: kafka-topics --list through
+# PLAINTEXT waits in the backlog and times out; raised to 100 on broker 1
+# (--entity-name 1), the same command lists the topics. --describe shows
+# both values, nothing restarts.
+sc_configs_connection_limits() {
+	kafka_path
+	local port iport b ib pid out i
+	read -r port iport <<<"$(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')"
+	b=127.0.0.1:$port ib=127.0.0.1:$iport
+	"$SAMSA" serve --data-dir "$WORK/data" --override node.id=1 \
+		--override "listeners=PLAINTEXT://$b,INTERNAL://$ib" \
+		--override listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT \
+		--override inter.broker.listener.name=INTERNAL --override listener.name.internal.max.connections=100 \
+		>"$WORK/broker.log" 2>&1 &
+	pid=$!
+	# shellcheck disable=SC2064
+	trap "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null" EXIT
+	for i in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		kill -0 $pid 2>/dev/null || fail "the broker did not start: $(tail -5 "$WORK/broker.log")"
+		sleep 0.2
+	done
+	run kafka-topics --bootstrap-server "$ib" --create --topic kt-limits --partitions 1 --replication-factor 1
+	printf '%s\n' request.timeout.ms=3000 default.api.timeout.ms=6000 >"$WORK/short.properties"
+	exec 3<>"/dev/tcp/127.0.0.1/$port"
+	out=$(run kafka-configs --bootstrap-server "$ib" --alter --entity-type brokers --entity-default \
+		--add-config max.connections=1)
+	expect_contains "$out" "Completed updating default config for brokers in the cluster." "kafka-configs --alter --entity-default"
+	out=$(run kafka-configs --bootstrap-server "$ib" --describe --entity-type brokers --entity-default)
+	expect_contains "$out" "max.connections=1" "kafka-configs --describe --entity-default"
+	out=$(run kafka-topics --bootstrap-server "$b" --command-config "$WORK/short.properties" --list 2>&1 || true)
+	expect_contains "$out" "TimeoutException" "kafka-topics --list through PLAINTEXT at max.connections=1"
+	expect_not_contains "$out" "kt-limits" "kafka-topics --list through PLAINTEXT at max.connections=1"
+	out=$(run kafka-configs --bootstrap-server "$ib" --alter --entity-type brokers --entity-name 1 \
+		--add-config max.connections=100)
+	expect_contains "$out" "Completed updating config for broker 1." "kafka-configs --alter --entity-name 1"
+	out=$(run kafka-configs --bootstrap-server "$ib" --describe --entity-type brokers --entity-name 1 --all)
+	expect_contains "$out" "max.connections=100 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:max.connections=100, DYNAMIC_DEFAULT_BROKER_CONFIG:max.connections=1" \
+		"kafka-configs --describe --entity-name 1 --all"
+	out=$(run kafka-topics --bootstrap-server "$b" --command-config "$WORK/short.properties" --list)
+	expect_eq "$out" "kt-limits" "kafka-topics --list through PLAINTEXT at max.connections=100"
+	exec 3>&-
+	grep -q 'connection limits changed' "$WORK/broker.log" || fail "the broker did not log the new limits"
 }

@@ -128,11 +128,15 @@ func synonym(name, value string, src kmsg.ConfigSource) kmsg.DescribeConfigsResp
 	return s
 }
 
-// brokerSynonyms is the chain of a broker setting: dynamic, static, default.
+// brokerSynonyms is the chain of a broker setting, as Kafka lists it: this
+// node's dynamic value, the cluster-wide dynamic default, static, default.
 func brokerSynonyms(cfg, static *config.Config, name string) []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym {
 	var out []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym
 	if cfg.IsDynamic(name) {
 		out = append(out, synonym(name, cfg.Get(name), dynamicSource(cfg, name)))
+	}
+	if def, ok := cfg.DynamicDefault(name); ok && cfg.DynamicSource(name) == config.SourceDynamic {
+		out = append(out, synonym(name, def, kmsg.ConfigSourceDynamicDefaultBrokerConfig))
 	}
 	if static.IsSet(name) {
 		out = append(out, synonym(name, static.Get(name), kmsg.ConfigSourceStaticBrokerConfig))

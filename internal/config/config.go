@@ -22,6 +22,9 @@ type Config struct {
 	Values map[string]string
 	// dynamic marks the Values that come from dynamic broker configs.
 	dynamic map[string]Source
+	// dynamicDefault holds the cluster-wide dynamic defaults, also those a
+	// node's own dynamic setting hides (DescribeConfigs' synonyms).
+	dynamicDefault map[string]string
 
 	NodeID     int32
 	ClusterID  string
@@ -413,15 +416,21 @@ func (c *Config) WithDynamic(def, own map[string]string) *Config {
 	n := *c
 	n.Values = copyMap(c.Values)
 	n.dynamic = map[string]Source{}
+	n.dynamicDefault = map[string]string{}
 	for src, m := range map[Source]map[string]string{SourceDynamicDefault: def, SourceDynamic: own} {
 		for k, v := range m {
-			if src == SourceDynamicDefault && own[k] != "" {
+			key, ok := brokerByName[k]
+			if !ok || key.ReadOnly || key.Check(v) != nil {
 				continue
 			}
-			if key, ok := brokerByName[k]; ok && !key.ReadOnly && key.Check(v) == nil {
-				n.Values[k] = v
-				n.dynamic[k] = src
+			if src == SourceDynamicDefault {
+				n.dynamicDefault[k] = v
+				if own[k] != "" {
+					continue
+				}
 			}
+			n.Values[k] = v
+			n.dynamic[k] = src
 		}
 	}
 	// Static-only fields (listener, data dir, identity) keep their values.
@@ -447,6 +456,13 @@ const (
 // DynamicSource reports whether and how a broker setting's value comes from
 // a dynamic (run-time) change.
 func (c *Config) DynamicSource(name string) Source { return c.dynamic[name] }
+
+// DynamicDefault returns a broker setting's cluster-wide dynamic default,
+// whether or not this node's own dynamic setting hides it.
+func (c *Config) DynamicDefault(name string) (string, bool) {
+	v, ok := c.dynamicDefault[name]
+	return v, ok
+}
 
 // IsDynamic reports whether a broker setting's value comes from a dynamic
 // (run-time) change.
