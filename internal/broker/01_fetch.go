@@ -46,9 +46,7 @@ func handleFetch(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 	}
 	if replicaID(req) < 0 {
 		maxBytes = rc.fetchQuotaMax(maxBytes) // consumer_byte_rate (quota.go)
-	}
-	if replicaID(req) < 0 {
-		b.metrics.advanced(rc.c, plan.parts) // records out of earlier responses (metrics.go)
+		b.metrics.advanced(rc.c, plan.parts)  // records out of earlier responses (metrics.go)
 	}
 	f := &fetch{b: b, rc: rc, req: req, p: p, plan: plan, maxBytes: maxBytes, unknownIDs: unknownIDs}
 	if f.attempt(false) {
