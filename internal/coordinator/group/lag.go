@@ -1,9 +1,11 @@
 package group
 
 import (
+	"maps"
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -32,6 +34,10 @@ const (
 	EndsMaxAge   = 3 * EndsInterval
 	// endsBatch bounds the partitions of one ListOffsets request.
 	endsBatch = 1000
+	// endsRefusedFor is how long a topic whose high watermark a leader
+	// refused (this broker lacks DESCRIBE on it) is not asked again: the
+	// leader's authorizer logs every denial.
+	endsRefusedFor = 5 * time.Minute
 )
 
 // A Requester sends req to broker node and returns its answer (the
@@ -58,7 +64,9 @@ type remoteEnds struct {
 	// leader is not asked again until it answers or times out, and does
 	// not hold up the others' refreshes.
 	asking map[int32]bool
-	wg     sync.WaitGroup // the requests in flight
+	// refused are topics not to ask for until the time given.
+	refused map[string]time.Time
+	wg      sync.WaitGroup // the requests in flight
 
 	buf []Committed // runEnds's Stats buffer (owned by runEnds)
 }
@@ -67,7 +75,8 @@ type remoteEnds struct {
 // watermarks of partitions they lead, for lag (see above). Call it
 // before Start; without it lag covers only partitions hosted here.
 func (r *Runtime) SetRequester(req Requester) {
-	r.ends = &remoteEnds{request: req, ends: map[topicPartition]remoteEnd{}, asking: map[int32]bool{}}
+	r.ends = &remoteEnds{request: req, ends: map[topicPartition]remoteEnd{}, asking: map[int32]bool{},
+		refused: map[string]time.Time{}}
 }
 
 // RemoteEnd returns the high watermark of a partition led elsewhere as
@@ -112,6 +121,15 @@ func (r *Runtime) refreshEnds() {
 	im := r.meta.Image()
 	byLeader := map[int32][]topicPartition{}
 	wanted := map[topicPartition]bool{}
+	now := r.now()
+	e.mu.Lock()
+	for t, until := range e.refused {
+		if now.After(until) {
+			delete(e.refused, t)
+		}
+	}
+	refused := maps.Clone(e.refused)
+	e.mu.Unlock()
 	if len(im.Brokers()) > 1 { // alone, this node leads everything
 		st := r.Stats(e.buf, true)
 		e.buf = st.Offsets[:0]
@@ -125,7 +143,7 @@ func (r *Runtime) refreshEnds() {
 				continue
 			}
 			leader := t.Partitions[o.Partition].Leader
-			if leader < 0 || leader == r.nodeID {
+			if leader < 0 || leader == r.nodeID || !refused[o.Topic].IsZero() {
 				continue
 			}
 			wanted[tp] = true
@@ -193,6 +211,12 @@ func (r *Runtime) askLeader(leader int32, tps []topicPartition) {
 	defer e.mu.Unlock()
 	for _, t := range lr.Topics {
 		for _, p := range t.Partitions {
+			if p.ErrorCode == kerr.TopicAuthorizationFailed.Code {
+				if _, ok := e.refused[t.Topic]; !ok {
+					r.logger.Warn("consumer lag: a partition leader refused this broker the high watermark of a topic (it needs DESCRIBE on it); its lag on partitions led elsewhere is not reported", "topic", t.Topic, "leader", leader, "retry_in", endsRefusedFor)
+				}
+				e.refused[t.Topic] = sent.Add(endsRefusedFor)
+			}
 			if p.ErrorCode != 0 || p.Offset < 0 {
 				continue
 			}
