@@ -267,9 +267,7 @@ func (f *fetcher) round(conn *wireConn, parts []*Partition) error {
 				}
 				// Our end is not in the leader's log: find where the
 				// histories part.
-				p.mu.Lock()
-				p.truncate = true
-				p.mu.Unlock()
+				p.Diverged()
 			default:
 				// NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH: the
 				// metadata will move this partition; skip it till then.
