@@ -13,7 +13,7 @@ SCENARIOS=(roundtrip-idempotent compression-gzip compression-snappy compression-
 	txn-consume-transform-produce txn-etl-consumer-protocol txn-abort-read-committed txn-timeout
 	streams-eos-v2 streams-eos-v2-crash streams-at-least-once
 	ssl-jks-truststore sasl-ssl-scram-sha-512 mtls-pkcs12-keystore sasl-wrong-password mtls-no-client-cert
-	sasl-oauthbearer sasl-ssl-oauthbearer oauthbearer-refused)
+	sasl-oauthbearer sasl-ssl-oauthbearer oauthbearer-refused sasl-oauthbearer-kafka-handler)
 
 client_version() {
 	[[ -f $KAFKA_HOME/lib/kafka-clients-$KAFKA_VERSION.jar ]] && echo "kafka-clients $KAFKA_VERSION"
@@ -111,4 +111,11 @@ sc_oauthbearer_refused() {
 	security_scenario oauthbearer-refused
 	expect_topic_empty java-sec-oauth-refused 1
 	expect_no_token_in_broker_log "$WORK/tokens/expired" "$WORK/tokens/forged" "$WORK/tokens/wrong-audience"
+}
+# OAUTHBEARER with nothing but Kafka's own classes: OAuthBearerLoginCallbackHandler
+# with sasl.oauthbearer.token.endpoint.url=file:... (the token read from a
+# file, allowed by the system property Kafka 4 asks for), the same round trip.
+sc_sasl_oauthbearer_kafka_handler() {
+	security_scenario sasl-oauthbearer-kafka-handler
+	expect_no_token_in_broker_log "$WORK/tokens/good"
 }

@@ -60,6 +60,8 @@ public final class Security {
                 case "sasl-ssl-oauthbearer" -> roundTrip("java-sec-oauth-ssl", env("BOOTSTRAP_SASL_SSL"),
                         oauth("SASL_SSL", env("OAUTH_TOKENS") + "/good"));
                 case "oauthbearer-refused" -> oauthRefused();
+                case "sasl-oauthbearer-kafka-handler" -> roundTrip("java-sec-oauth-kafka", env("BOOTSTRAP_SASL"),
+                        oauthKafkaHandler(env("OAUTH_TOKENS") + "/good"));
                 case "mtls-no-client-cert" -> expectRefused("the mTLS listener without a client certificate",
                         env("BOOTSTRAP_MTLS"), ssl("JKS", "truststore.jks"), SslAuthenticationException.class, "");
                 default -> throw new Check("unknown scenario " + scenario);
@@ -138,6 +140,25 @@ public final class Security {
         p.put(SaslConfigs.SASL_LOGIN_CALLBACK_HANDLER_CLASS, OAuthFileLogin.class.getName());
         p.put(SaslConfigs.SASL_JAAS_CONFIG,
                 "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required tokenFile=\"" + tokenFile + "\";");
+        return p;
+    }
+
+    /**
+     * OAUTHBEARER with nothing of ours: Kafka's own OAuthBearerLoginCallbackHandler
+     * reading the token from a file (sasl.oauthbearer.token.endpoint.url=file:...),
+     * which Kafka 4 allows only for URLs listed in the system property
+     * org.apache.kafka.sasl.oauthbearer.allowed.urls.
+     */
+    static Properties oauthKafkaHandler(String tokenFile) {
+        String url = java.nio.file.Path.of(tokenFile).toUri().toString();
+        System.setProperty("org.apache.kafka.sasl.oauthbearer.allowed.urls", url);
+        Properties p = new Properties();
+        p.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "SASL_PLAINTEXT");
+        p.put(SaslConfigs.SASL_MECHANISM, "OAUTHBEARER");
+        p.put(SaslConfigs.SASL_LOGIN_CALLBACK_HANDLER_CLASS,
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler");
+        p.put(SaslConfigs.SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL, url);
+        p.put(SaslConfigs.SASL_JAAS_CONFIG, "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;");
         return p;
     }
 
