@@ -73,6 +73,9 @@ type Partition struct {
 	// watermark at least once (until then its own, from a restart or an
 	// old leadership, may show records still to be truncated).
 	followerSynced bool
+	// reopened: no metadata applied since the log was opened (its high
+	// watermark is the log end it was opened with).
+	reopened bool
 }
 
 // follower is the leader's view of one other replica.
@@ -115,7 +118,7 @@ func newPartition(topic string, index int32, id [16]byte, log *storage.Log, cfg 
 		Topic: topic, Index: index, TopicID: id, log: log, flusher: fl, nodeID: nodeID, cfg: cfg,
 		leaderEpoch: epoch, hw: end, localEnd: end, lastFlush: time.Now(),
 		waiters: map[*Waiter]struct{}{}, endWaiters: map[*Waiter]struct{}{},
-		leader: nodeID, replicas: []int32{nodeID}, isr: []int32{nodeID},
+		leader: nodeID, replicas: []int32{nodeID}, isr: []int32{nodeID}, reopened: true,
 	}
 }
 

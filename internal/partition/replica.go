@@ -27,6 +27,21 @@ func (p *Partition) applyMetadata(pm metadata.Partition, now time.Time) (follow 
 	p.replicas, p.isr, p.partEpoch = slices.Clone(pm.Replicas), slices.Clone(pm.ISR), pm.PartitionEpoch
 	p.isrPending = false
 	p.leader, p.leaderEpoch = pm.Leader, pm.LeaderEpoch
+	if p.reopened {
+		p.reopened = false
+		if pm.Leader == p.nodeID && len(pm.ISR) > 1 {
+			// The log end a replica reopened with is no high watermark
+			// when other replicas are in sync: the followers may never
+			// have had its tail, and the image that makes it the leader
+			// may be one its node has not caught up past (another leader
+			// took over while it was down). Nothing past the log start is
+			// shown until the followers' fetches move the high watermark
+			// again. Alone in the ISR, everything it has is committed.
+			if pos, ok := p.log.PositionOf(p.log.LogStartOffset()); ok && pos.Offset < p.hw.Offset {
+				p.hw = pos
+			}
+		}
+	}
 	if pm.Leader == p.nodeID {
 		if !wasLeader || newEpoch || p.followers == nil {
 			// A new term as leader: every follower is unknown until it

@@ -1,0 +1,65 @@
+package partition
+
+import (
+	"testing"
+	"time"
+
+	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/storage"
+)
+
+// A replica that restarts and finds itself the leader in its (possibly
+// stale) metadata image must not take its log end for the high
+// watermark when other replicas are in sync: its tail may never have
+// reached them, and another leader may have taken over while it was
+// down, so consumers would read records that are later truncated. It
+// shows nothing new until its followers fetch. Alone in the ISR, its log
+// end is committed. Found by the deterministic simulation (internal/sim,
+// TestSimReplication seeds 23 and 38 at the time).
+func TestRestartedLeaderHighWatermark(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Unix(1000, 0)
+	d, err := storage.OpenDir(dir, storage.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := d.CreateLog("t", 0, [16]byte{1}, storage.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, nil)
+	for range 2 {
+		if _, err := p.Append(testBatch(1), now, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		isr    []int32
+		wantHW int64
+	}{
+		{[]int32{1, 2}, 0},
+		{[]int32{1}, 2},
+	} {
+		d, err := storage.OpenDir(dir, storage.Config{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _ := d.Log("t", 0)
+		p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(*Partition, int32, []int32) {})
+		p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: tc.isr, Leader: 1}, now)
+		if hw := p.HighWatermark(); hw != tc.wantHW {
+			t.Errorf("ISR %v: high watermark %d after the restart, want %d", tc.isr, hw, tc.wantHW)
+		}
+		if err := p.FollowerFetched(2, 2, now); err != nil {
+			t.Fatal(err)
+		}
+		if hw := p.HighWatermark(); hw != 2 {
+			t.Errorf("ISR %v: high watermark %d once the follower fetched at 2, want 2", tc.isr, hw)
+		}
+		d.Close()
+	}
+}
