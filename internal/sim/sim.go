@@ -16,6 +16,7 @@ import (
 
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/metadata/quorum"
+	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
 // Config is one simulated run.
@@ -30,9 +31,16 @@ type Config struct {
 	Logger *slog.Logger
 	// TraceLines is how many of the last events a Result keeps (64 if 0).
 	TraceLines int
+	// Dir, when set, holds the nodes' log directories: the nodes host
+	// their partition replicas and replicate them (replication.go), and
+	// the workload produces records with acks=all.
+	Dir string
 	// breakLeaders, in the checker's own tests, reports a second leader
 	// for every term a node leads, to show the check catches it.
 	breakLeaders bool
+	// breakTruncation, in the checker's own tests, has followers keep
+	// their log instead of cutting it where the leader's history parts.
+	breakTruncation bool
 }
 
 // Result is what a run did and found.
@@ -51,6 +59,9 @@ type Result struct {
 	Faults map[string]int
 	// Ops counts the workload's proposals, by kind and outcome.
 	Ops map[string]int
+	// AckedChecked counts the acknowledged records found in place at the
+	// end (with Dir).
+	AckedChecked int
 	// Violation is the first invariant that broke (nil: none).
 	Violation error
 	// TraceHash hashes every event and the state after it: two runs of
@@ -83,6 +94,7 @@ const (
 	evRestart
 	evHeal
 	evStop
+	evRepl
 )
 
 type event struct {
@@ -97,6 +109,7 @@ type event struct {
 	ok   bool // a report: the message arrived
 	// powerCut: a restart after a power cut (evRestart).
 	powerCut bool
+	repl     *replMsg // evRepl
 }
 
 type queue []*event
@@ -139,6 +152,10 @@ type node struct {
 	// changed after it was published.
 	img       *metadata.Image
 	imgDigest uint64
+	// The node's partition replicas (replication.go).
+	dir      *storage.Dir
+	parts    map[partKey]*replica
+	isrQueue []isrAsk
 }
 
 type sim struct {
@@ -162,6 +179,7 @@ type sim struct {
 	snapEntries uint64
 	topics      int
 
+	repl   repl
 	res    Result
 	states map[uint64]struct{}
 	trace  []string
@@ -185,7 +203,8 @@ func Run(cfg Config) (res Result) {
 	s := &sim{
 		cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), logger: cfg.Logger,
 		check: newChecker(), cut: map[[2]uint64]bool{}, states: map[uint64]struct{}{},
-		res: Result{Seed: cfg.Seed, Faults: map[string]int{}, Ops: map[string]int{}},
+		res:  Result{Seed: cfg.Seed, Faults: map[string]int{}, Ops: map[string]int{}},
+		repl: repl{committed: map[partKey]map[int64]uint32{}, acked: map[partKey][]ackedRecord{}},
 	}
 	h := fnv.New64a()
 	s.hash = h.Sum64()
@@ -319,11 +338,15 @@ func (s *sim) start(n *node) (err error) {
 		return fmt.Errorf("node %d cannot start from its disk: %w", n.id, err)
 	}
 	n.store, n.up = st, true
+	if err := s.openReplicas(n); err != nil {
+		return err
+	}
 	n.leaderSince, n.lastControl = time.Time{}, 0
 	n.brokerInc = fmt.Sprintf("node%d-life%d", n.id, n.life)
 	n.lastRegister = -registerRetry
 	s.seeImage(n, nil)
 	s.tracef("node %d started (life %d, image index %d)", n.id, n.life, n.store.Image().Index)
+	s.syncReplicas(n)
 	s.at(s.jitter(tickInterval), &event{kind: evTick, node: n.id, life: n.life})
 	return nil
 }
@@ -334,7 +357,8 @@ func (s *sim) stop(n *node, why string) {
 		return
 	}
 	n.store.Close()
-	n.up, n.store, n.q, n.img = false, nil, nil, nil
+	s.closeReplicas(n)
+	n.up, n.store, n.q, n.img, n.isrQueue = false, nil, nil, nil, nil
 	s.tracef("node %d down: %s", n.id, why)
 }
 
@@ -469,6 +493,9 @@ func (s *sim) do(e *event) {
 			s.duties(n)
 		}
 		if n.up {
+			s.replicaDuties(n)
+		}
+		if n.up {
 			s.at(tickInterval-tickInterval/20+s.jitter(tickInterval/10), &event{kind: evTick, node: n.id, life: n.life})
 		}
 	case evDeliver:
@@ -517,6 +544,16 @@ func (s *sim) do(e *event) {
 	case evHeal:
 		s.cut = map[[2]uint64]bool{}
 		s.tracef("network healed")
+	case evRepl:
+		if !n.up {
+			return
+		}
+		if s.now < n.paused {
+			s.at(n.paused-s.now, e)
+			return
+		}
+		s.handleRepl(n, e.from, e.repl)
+		s.afterStep(n)
 	case evStop:
 		if n.up && n.life == e.life {
 			s.stop(n, "controlled shutdown")
@@ -532,6 +569,8 @@ func (s *sim) afterStep(n *node) {
 	}
 	err := n.q.Failed()
 	if err == nil {
+		s.syncReplicas(n)
+		s.checkReplicas(n)
 		return
 	}
 	if n.fs.crashed && errors.Is(err, errCrashed) {
@@ -622,6 +661,10 @@ func (s *sim) observe() {
 		num(st.Leader)
 		num(n.img.Index)
 		num(n.imgDigest)
+		for _, k := range sortedKeys(n.parts) {
+			num(uint64(n.parts[k].p.HighWatermark()))
+			num(uint64(n.parts[k].p.LocalEnd()))
+		}
 	}
 	sum := h.Sum64()
 	s.states[sum] = struct{}{}
@@ -689,6 +732,10 @@ func (s *sim) converged() bool {
 			return false
 		}
 	}
+	if !s.replicasConverged(im) {
+		return false
+	}
+	s.finalReplicaCheck(im)
 	return true
 }
 

@@ -44,6 +44,12 @@ func (s *sim) work() {
 		s.propose(n, "delete topic", func(im *metadata.Image) ([]metadata.Record, error) {
 			return metadata.DeleteTopicRecords(im, name)
 		})
+	case k < 14 && s.cfg.Dir != "":
+		// With replication the replicas' leaders ask for ISR changes
+		// themselves; the clients produce.
+		for range 1 + s.rng.IntN(4) {
+			s.produce(n)
+		}
 	case k < 14:
 		// AlterPartition: the leader of a partition changes its ISR.
 		var led []partView
