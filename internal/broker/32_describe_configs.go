@@ -76,6 +76,15 @@ func handleDescribeConfigs(rc *reqCtx, req *kmsg.DescribeConfigsRequest) kmsg.Re
 					rr.Configs = append(rr.Configs, brokerConfigEntry(cfg, b.cfg, req, k))
 				}
 			}
+			// A listener's own connection limits, when set (as Kafka
+			// lists listener-prefixed settings).
+			for _, name := range cfg.ListenerQuotaSettings() {
+				if k, ok := config.LookupBroker(name); ok && wanted(name) {
+					lk := *k
+					lk.Name = name
+					rr.Configs = append(rr.Configs, brokerConfigEntry(cfg, b.cfg, req, &lk))
+				}
+			}
 		default:
 			rr.ErrorCode = kerr.InvalidRequest.Code
 		}

@@ -100,11 +100,31 @@ func TestDynamicConnectionLimits(t *testing.T) {
 		t.Fatalf("max.connections after deleting: %s from %v", v, src)
 	}
 
-	// max.connections.per.ip: the address already has 4 connections; at 4,
+	// A listener's own limit, set on the node: PLAINTEXT (4 connections
+	// open) at 4 makes the next one wait; deleted, it is served.
+	alter("listener.name.plaintext.max.connections", ptr("4"), node)
+	if v, src := describe("listener.name.plaintext.max.connections", node); v != "4" || src != kmsg.ConfigSourceDynamicBrokerConfig {
+		t.Fatalf("listener.name.plaintext.max.connections described as %q from %v", v, src)
+	}
+	c5 := dial(t, plain)
+	if apiVersions(t, c5, 1, 500*time.Millisecond) {
+		t.Fatal("a fifth connection was served over listener.name.plaintext.max.connections=4")
+	}
+	alter("listener.name.plaintext.max.connections", nil, node)
+	c5.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(c5, size[:]); err != nil {
+		t.Fatalf("the waiting connection was not served once the listener's limit was deleted: %v", err)
+	}
+	rs, err := adm.AlterBrokerConfigs(ctxT(t), []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "listener.name.plaintext.ssl.keystore.location", Value: ptr("/x")}})
+	if err != nil || rs[0].Err != kerr.InvalidConfig {
+		t.Fatalf("a listener's TLS setting changed at run time: %v %v, want INVALID_CONFIG", err, rs)
+	}
+
+	// max.connections.per.ip: the address already has 5 connections; at 5,
 	// one more is closed at once; an override for the address lets it in.
-	alter("max.connections.per.ip", ptr("4"))
+	alter("max.connections.per.ip", ptr("5"))
 	if apiVersions(t, dial(t, plain), 1, 2*time.Second) {
-		t.Fatal("a connection over a max.connections.per.ip lowered to 4 was served")
+		t.Fatal("a connection over a max.connections.per.ip lowered to 5 was served")
 	}
 	alter("max.connections.per.ip.overrides", ptr("127.0.0.1:50"))
 	if v, _ := describe("max.connections.per.ip.overrides"); v != "127.0.0.1:50" {
@@ -114,7 +134,7 @@ func TestDynamicConnectionLimits(t *testing.T) {
 		t.Fatal("a connection within the address's override was not served")
 	}
 	// A bad override is refused and the one in force stays.
-	rs, err := adm.AlterBrokerConfigs(ctxT(t), []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "max.connections.per.ip.overrides", Value: ptr("localhost:5")}})
+	rs, err = adm.AlterBrokerConfigs(ctxT(t), []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "max.connections.per.ip.overrides", Value: ptr("localhost:5")}})
 	if err != nil || rs[0].Err != kerr.InvalidConfig {
 		t.Fatalf("a host name in max.connections.per.ip.overrides: %v %v, want INVALID_CONFIG", err, rs)
 	}

@@ -419,7 +419,7 @@ func (c *Config) WithDynamic(def, own map[string]string) *Config {
 	n.dynamicDefault = map[string]string{}
 	for src, m := range map[Source]map[string]string{SourceDynamicDefault: def, SourceDynamic: own} {
 		for k, v := range m {
-			key, ok := brokerByName[k]
+			key, ok := LookupBroker(k)
 			if !ok || key.ReadOnly || key.Check(v) != nil {
 				continue
 			}
@@ -471,7 +471,7 @@ func (c *Config) IsDynamic(name string) bool { return c.dynamic[name] != 0 }
 // CheckDynamic validates a dynamic broker change: the key must exist and be
 // changeable without a restart, and the value must be legal.
 func CheckDynamic(name, value string) error {
-	key, ok := brokerByName[name]
+	key, ok := LookupBroker(name)
 	if !ok {
 		return fmt.Errorf("%w: unknown broker setting %q", ErrInvalid, name)
 	}

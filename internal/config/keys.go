@@ -204,7 +204,15 @@ func init() {
 }
 
 // LookupBroker returns the description of a broker setting.
-func LookupBroker(name string) (*Key, bool) { k, ok := brokerByName[name]; return k, ok }
+// A listener's own connection limits (listener.name.<l>.max.connections,
+// listener.name.<l>.max.connection.creation.rate) are broker settings
+// too, described by the setting they override.
+func LookupBroker(name string) (*Key, bool) {
+	if k, ok := brokerByName[name]; ok {
+		return k, true
+	}
+	return listenerQuotaKey(name)
+}
 
 // LookupTopic returns the description of a topic setting.
 func LookupTopic(name string) (*Key, bool) { k, ok := topicByName[name]; return k, ok }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,35 @@ var quotaKeys = []Key{
 
 // listenerQuotaKeys are the settings that may be set per listener.
 var listenerQuotaKeys = map[string]bool{"max.connections": true, "max.connection.creation.rate": true}
+
+// listenerQuotaKey resolves listener.name.<listener>.<setting> for the
+// settings of listenerQuotaKeys, which are dynamic as in Kafka. The
+// listener is named in lower case, as Kafka's listener prefixes are.
+func listenerQuotaKey(name string) (*Key, bool) {
+	rest, ok := strings.CutPrefix(name, listenerPrefix)
+	if !ok {
+		return nil, false
+	}
+	l, setting, ok := strings.Cut(rest, ".")
+	if !ok || l == "" || l != strings.ToLower(l) || !listenerQuotaKeys[setting] {
+		return nil, false
+	}
+	return brokerByName[setting], true
+}
+
+// ListenerQuotaSettings returns the listener.name.<l>.<setting> names set
+// in the configuration (statically or dynamically) for the settings that
+// may be set per listener, sorted.
+func (c *Config) ListenerQuotaSettings() []string {
+	var out []string
+	for name := range c.Values {
+		if _, ok := listenerQuotaKey(name); ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 // ListenerInt returns an integer setting for one listener:
 // listener.name.<listener>.<name> when set, else the setting itself.
