@@ -13,7 +13,8 @@ SCENARIOS=(roundtrip-idempotent compression-gzip compression-snappy compression-
 	txn-consume-transform-produce txn-etl-consumer-protocol txn-abort-read-committed txn-timeout
 	streams-eos-v2 streams-eos-v2-crash streams-at-least-once
 	ssl-jks-truststore sasl-ssl-scram-sha-512 mtls-pkcs12-keystore sasl-wrong-password mtls-no-client-cert
-	sasl-oauthbearer sasl-ssl-oauthbearer oauthbearer-refused sasl-oauthbearer-kafka-handler)
+	sasl-oauthbearer sasl-ssl-oauthbearer oauthbearer-refused sasl-oauthbearer-kafka-handler
+	admin-mutation-quota)
 
 client_version() {
 	[[ -f $KAFKA_HOME/lib/kafka-clients-$KAFKA_VERSION.jar ]] && echo "kafka-clients $KAFKA_VERSION"
@@ -119,3 +120,8 @@ sc_sasl_oauthbearer_kafka_handler() {
 	security_scenario sasl-oauthbearer-kafka-handler
 	expect_no_token_in_broker_log "$WORK/tokens/good"
 }
+# controller_mutation_rate (KIP-599) with the Admin client (Quotas.java): set
+# with alterClientQuotas; one createTopics of 32 partitions against a burst
+# of 22 completes after the client's own retries of the throttled topics;
+# with retryOnQuotaViolation(false) the next is ThrottlingQuotaExceededException.
+sc_admin_mutation_quota() { java_main Quotas "$BOOTSTRAP" mutation-quota; }
