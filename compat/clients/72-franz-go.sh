@@ -5,7 +5,7 @@
 
 CLIENT=franz-go
 SCENARIOS=(produce-consume compression-gzip compression-snappy compression-lz4 compression-zstd consumer-group
-	sasl-oauthbearer oauthbearer-refused)
+	sasl-oauthbearer oauthbearer-refused controller-mutation-quota)
 
 client_version() { "$CACHE/bin/goclients" -version franz-go; }
 
@@ -38,3 +38,7 @@ sc_oauthbearer_refused() {
 	goclient oauthbearer-refused
 	expect_topic_empty franz-oauth-refused 1
 }
+# controller_mutation_rate (KIP-599, franz_security.go): one CreateTopics v7
+# of 20, 5 and 1 partitions against a burst of 22 creates the first two and
+# answers the third THROTTLING_QUOTA_EXCEEDED with throttle_time_ms.
+sc_controller_mutation_quota() { goclient controller-mutation-quota; }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/oauth"
 )
 
@@ -87,5 +88,93 @@ func franzOAuthRefused(string) error {
 		}
 		fmt.Printf("a token %s: refused as expected: %v\n", name, err)
 	}
+	return nil
+}
+
+// controller_mutation_rate (KIP-599) with franz-go: the quota is set with
+// AlterClientQuotas for the client id franz-mutator, 2 partitions a
+// second (a burst of 22 with the broker's 11 windows); one CreateTopics
+// (franz-go's newest version, v7) of 20, 5 and 1 partitions creates the
+// first two (the second takes the bucket below zero) and answers the third
+// THROTTLING_QUOTA_EXCEEDED with throttle_time_ms until the bucket is back
+// at zero; the refused topic does not exist.
+func init() {
+	franzScenarios["controller-mutation-quota"] = franzMutationQuota
+}
+
+func franzMutationQuota(bootstrap string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const id = "franz-mutator"
+	admin, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	aq := kmsg.NewPtrAlterClientQuotasRequest()
+	entry := kmsg.NewAlterClientQuotasRequestEntry()
+	ent := kmsg.NewAlterClientQuotasRequestEntryEntity()
+	ent.Type, ent.Name = "client-id", kmsg.StringPtr(id)
+	op := kmsg.NewAlterClientQuotasRequestEntryOp()
+	op.Key, op.Value = "controller_mutation_rate", 2
+	entry.Entity, entry.Ops = append(entry.Entity, ent), append(entry.Ops, op)
+	aq.Entries = append(aq.Entries, entry)
+	ar, err := aq.RequestWith(ctx, admin)
+	if err != nil || len(ar.Entries) != 1 || ar.Entries[0].ErrorCode != 0 {
+		return fmt.Errorf("AlterClientQuotas: %v %+v", err, ar)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ClientID(id))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.TimeoutMillis = 30000
+	for _, t := range []struct {
+		name string
+		n    int32
+	}{{"franz-mut-20", 20}, {"franz-mut-5", 5}, {"franz-mut-1", 1}} {
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = t.name, t.n, 1
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return fmt.Errorf("CreateTopics: %w", err)
+	}
+	if resp.Version < 6 {
+		return fmt.Errorf("CreateTopics went out as v%d: franz-go should use v6+", resp.Version)
+	}
+	var got []string
+	for _, t := range resp.Topics {
+		got = append(got, fmt.Sprintf("%s=%v", t.Topic, kerr.ErrorForCode(t.ErrorCode)))
+	}
+	if len(resp.Topics) != 3 || resp.Topics[0].ErrorCode != 0 || resp.Topics[1].ErrorCode != 0 ||
+		!errors.Is(kerr.ErrorForCode(resp.Topics[2].ErrorCode), kerr.ThrottlingQuotaExceeded) {
+		return fmt.Errorf("CreateTopics v%d: %v, want the first two created and the third THROTTLING_QUOTA_EXCEEDED", resp.Version, got)
+	}
+	// 25 taken from 22: 3 below zero at 2 a second.
+	if resp.ThrottleMillis < 1000 || resp.ThrottleMillis > 1500 {
+		return fmt.Errorf("throttle_time_ms %d, want about 1500", resp.ThrottleMillis)
+	}
+	mreq := kmsg.NewPtrMetadataRequest()
+	for _, name := range []string{"franz-mut-1", "franz-mut-20"} {
+		mt := kmsg.NewMetadataRequestTopic()
+		mt.Topic = kmsg.StringPtr(name)
+		mreq.Topics = append(mreq.Topics, mt)
+	}
+	md, err := mreq.RequestWith(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("Metadata: %w", err)
+	}
+	for _, t := range md.Topics {
+		switch name := *t.Topic; {
+		case name == "franz-mut-1" && t.ErrorCode == 0:
+			return errors.New("the refused topic franz-mut-1 exists")
+		case name == "franz-mut-20" && (t.ErrorCode != 0 || len(t.Partitions) != 20):
+			return fmt.Errorf("franz-mut-20: %v, %d partitions, want 20", kerr.ErrorForCode(t.ErrorCode), len(t.Partitions))
+		}
+	}
+	fmt.Printf("CreateTopics v%d: %v, throttle_time_ms %d\n", resp.Version, got, resp.ThrottleMillis)
 	return nil
 }
