@@ -106,6 +106,20 @@ func openLog(dir string, tp TopicPartition, cfg Config, st logState, logger *slo
 func (l *Log) finishOpen(st logState, epochsBefore []EpochEntry, root *partDir, snapshots []int64) error {
 	active := l.active()
 	l.leo = max(l.leo, active.base)
+	// The leader epoch cache is moved up with every log start move and
+	// written before it returns (deleteOldestLocked), so its first entry
+	// never starts below the log start: a checkpointed log start above it
+	// is a damaged checkpoint, which would hide records. It is ignored.
+	if es := l.epochs.snapshot(); len(es) > 0 && st.logStart > l.segs[0].base && st.logStart > es[0].StartOffset {
+		l.logger.Warn("log-start-offset-checkpoint is above the leader epoch cache's first offset; ignoring it",
+			"partition", l.tp, "file", logStartFile, "log_start", st.logStart, "first_epoch_offset", es[0].StartOffset)
+		st.logStart = -1
+	}
+	if !st.clean && st.recoveryPoint > l.leo {
+		l.logger.Warn("recovery-point-offset-checkpoint is past the log end", "partition", l.tp, "file", recoveryPointFile,
+			"recovery_point", st.recoveryPoint, "log_end", l.leo)
+		st.recoveryPoint = l.leo
+	}
 	l.logStart = min(max(st.logStart, l.segs[0].base), l.leo)
 	l.end = Position{Offset: l.leo, SegmentBase: active.base, FilePos: active.size.Load()}
 	l.epochs.truncateFromEnd(l.leo)
@@ -209,6 +223,12 @@ func (l *Log) loadTrusted(i int, indexesOK bool) (int64, error) {
 	limit := int64(math.MaxInt64)
 	if i+1 < len(l.segs) {
 		limit = l.segs[i+1].base - 1
+	}
+	// Indexes that describe batches the file no longer has: the segment
+	// was cut short (what is left is checked below).
+	if _, p, ok := seg.idx.last(); (ok && p >= size) || (size == 0 && !seg.tidx.empty()) {
+		l.logger.Warn("segment is shorter than its indexes say: data below the recovery point is missing",
+			"partition", l.tp, "segment", seg.path, "size", size)
 	}
 	// An empty offset index for a segment larger than the index interval
 	// may be a lost file: the rebuild tells (it finds entries).
@@ -367,7 +387,11 @@ func (l *Log) recoverSegments(from int) error {
 	var buf []byte
 	for i := from; i < len(l.segs); i++ {
 		seg := l.segs[i]
-		n, badPos, cerr, err := l.recoverSegment(seg, next, &buf)
+		limit := int64(math.MaxInt64)
+		if i+1 < len(l.segs) {
+			limit = l.segs[i+1].base - 1
+		}
+		n, badPos, cerr, err := l.recoverSegment(seg, next, limit, &buf)
 		if err != nil {
 			return err
 		}
@@ -397,7 +421,7 @@ func (l *Log) recoverSegments(from int) error {
 // recoverSegment rebuilds one segment's indexes from fully validated
 // batches. cerr describes the first bad batch (at badPos); err is an I/O
 // error that stops the open.
-func (l *Log) recoverSegment(seg *segment, next int64, buf *[]byte) (_ int64, badPos int64, cerr, err error) {
+func (l *Log) recoverSegment(seg *segment, next, limit int64, buf *[]byte) (_ int64, badPos int64, cerr, err error) {
 	// An empty segment with empty indexes (an idle partition's) has
 	// nothing to check or rebuild, and nothing to fsync afterwards.
 	changes := seg.size.Load() > 0 || !seg.idx.empty() || !seg.tidx.empty()
@@ -412,10 +436,25 @@ func (l *Log) recoverSegment(seg *segment, next int64, buf *[]byte) (_ int64, ba
 	if changes {
 		seg.needSync.Store(true)
 	}
-	return l.scanBatches(seg, 0, next, seg.size.Load(), buf, func(pos int64, h *record.Header) error {
+	var over error
+	good := next // after the last batch accepted
+	n, badPos, cerr, err := l.scanBatches(seg, 0, next, seg.size.Load(), buf, func(pos int64, h *record.Header) error {
+		if h.LastOffset() > limit {
+			// The base offset lies outside the CRC: one that reaches the
+			// next segment is damaged.
+			over = corruptf(seg.path, pos, "batch offsets [%d, %d] reach the next segment's %d", h.BaseOffset, h.LastOffset(), limit+1)
+			return over
+		}
 		l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset)
+		good = h.LastOffset() + 1
 		return seg.indexBatch(pos, h, l.cfg.IndexIntervalBytes)
 	})
+	if over != nil && errors.Is(err, over) {
+		var ce *CorruptionError
+		errors.As(over, &ce)
+		return good, ce.Pos, over, nil
+	}
+	return n, badPos, cerr, err
 }
 
 // scanBatches reads and validates (CRC included) every batch of seg from
