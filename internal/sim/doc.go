@@ -33,10 +33,21 @@
 // backwards; no fenced broker joins an ISR; a new leader comes from the
 // previous ISR.
 //
+// With Config.Dir (TestSimReplication), the nodes also host their
+// partition replicas (replication.go): real storage.Log files and the
+// real partition.Partition (high watermark, ISR changes asked of the
+// simulated controller, truncation by leader epoch), with the follower's
+// fetcher and the leader's side of Fetch and OffsetForLeaderEpoch played
+// by the simulation over its network; producers write with acks=all. Then
+// also: a leader's high watermark never goes back within its leadership,
+// a batch below any leader's high watermark never changes at its offset,
+// and once the cluster converged every acknowledged record is at its
+// offset in the leader's log and every replica's log is the leader's.
+//
 // Everything random comes from the seed: the simulator's math/rand/v2 PCG
 // and, through testing/cryptotest in the tests, crypto/rand (which the
 // Raft library uses for its election jitter and the controller for topic
 // ids), so a seed replays exactly: go test ./internal/sim -run 'TestSim$'
-// -seed N. Partition replication (internal/partition) is not simulated
-// yet; docs/reliability.md says what is and is not covered.
+// -seed N (or 'TestSimReplication$'). docs/reliability.md says what is
+// and is not covered, with the figures.
 package sim

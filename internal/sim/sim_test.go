@@ -41,8 +41,13 @@ func TestSim(t *testing.T) { simSeeds(t, *seedsFlag, *replFlag) }
 // acks=all; every acknowledged record must be found at the end.
 func TestSimReplication(t *testing.T) { simSeeds(t, *rseeds, true) }
 
-func simSeeds(t *testing.T, count int, replication bool) {
-	cfg := Config{Steps: *stepsFlag, Nodes: *nodesFlag, TraceLines: *traceFlag}
+// TestSimFiveNodes is TestSim with five voters (a quorum of three).
+func TestSimFiveNodes(t *testing.T) { simNodes(t, 40, 5, false) }
+
+func simSeeds(t *testing.T, count int, replication bool) { simNodes(t, count, *nodesFlag, replication) }
+
+func simNodes(t *testing.T, count, nodes int, replication bool) {
+	cfg := Config{Steps: *stepsFlag, Nodes: nodes, TraceLines: *traceFlag}
 	seeds := make([]uint64, 0, count)
 	if *seedFlag != 0 {
 		seeds = append(seeds, *seedFlag)
