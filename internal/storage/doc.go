@@ -145,6 +145,25 @@
 // right (version, offsets outside its segment, out of order) makes its
 // segment be recovered, which rebuilds it.
 //
+// Damaged files are reported (a warning naming the file, and the byte or
+// entry) and repaired at open rather than failing it: indexes failing
+// their checks, or missing, are rebuilt; an inactive segment below the
+// recovery point has the headers after its last index entry walked, and
+// one cut short or grown is cut at its last whole batch with the later
+// segments kept; an unreadable leader-epoch-checkpoint or
+// partition.metadata is set aside as <name>.corrupt (quarantine.go), the
+// first rebuilt from batch headers, the second written again by the
+// partition layer from the cluster metadata (SetTopicID); a log start
+// checkpointed above the epoch cache's first offset is ignored. A read
+// whose index entry does not point at its batch walks the segment from
+// its start, and Close rebuilds that index. Bytes inside segments below
+// the recovery point are not read at open (as Kafka). TestCorruptionMatrix
+// damages every file kind; docs/reliability.md has its figures.
+//
+// Every write and fsync of a log's files first asks the FaultHook
+// installed by SetFaultHook (faults.go; tests only, one atomic load when
+// none is), which can fail it with an injected error.
+//
 // A write or fsync error fails the Log: later appends and flushes return
 // ErrLogFailed wrapping the first error, and Close writes no snapshot, so
 // the next open recovers. Nothing is retried. A file that cannot be

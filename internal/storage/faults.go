@@ -32,8 +32,7 @@ func (op FileOp) String() string {
 // fails alone; anything else fails the Log). It is an injected fault for
 // tests, in the spirit of pebble's errorfs, on real files: production
 // never sets one, and then each write or fsync costs one atomic load.
-// The cleaner's output files are not covered (a failure there aborts a
-// cleaning round and is retried, it never fails the Log).
+// The cleaner's output files are not covered yet.
 type FaultHook func(op FileOp, path string) error
 
 // faultHook is the installed FaultHook, nil when none is.
