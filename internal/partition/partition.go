@@ -73,8 +73,9 @@ type Partition struct {
 	// watermark at least once (until then its own, from a restart or an
 	// old leadership, may show records still to be truncated).
 	followerSynced bool
-	// reopened: no metadata applied since the log was opened (its high
-	// watermark is the log end it was opened with).
+	// reopened: the high watermark is still the log end the log was
+	// opened with (not yet lowered as a leader's, nor replaced by a
+	// leader's as a follower's).
 	reopened bool
 }
 

@@ -27,9 +27,9 @@ func (p *Partition) applyMetadata(pm metadata.Partition, now time.Time) (follow 
 	p.replicas, p.isr, p.partEpoch = slices.Clone(pm.Replicas), slices.Clone(pm.ISR), pm.PartitionEpoch
 	p.isrPending = false
 	p.leader, p.leaderEpoch = pm.Leader, pm.LeaderEpoch
-	if p.reopened {
+	if p.reopened && pm.Leader == p.nodeID {
 		p.reopened = false
-		if pm.Leader == p.nodeID && len(pm.ISR) > 1 {
+		if len(pm.ISR) > 1 {
 			// The log end a replica reopened with is no high watermark
 			// when other replicas are in sync: the followers may never
 			// have had its tail, and the image that makes it the leader
@@ -37,6 +37,8 @@ func (p *Partition) applyMetadata(pm metadata.Partition, now time.Time) (follow 
 			// took over while it was down). Nothing past the log start is
 			// shown until the followers' fetches move the high watermark
 			// again. Alone in the ISR, everything it has is committed.
+			// (A reopened follower keeps the mark until it has taken a
+			// leader's high watermark: it may come to lead before.)
 			if pos, ok := p.log.PositionOf(p.log.LogStartOffset()); ok && pos.Offset < p.hw.Offset {
 				p.hw = pos
 			}
@@ -289,6 +291,9 @@ func (p *Partition) advanceFollowerLocked(leaderHW int64) {
 			p.followerSynced = true
 		} else if pos, ok := p.log.PositionOf(hw); ok {
 			p.hw, p.followerSynced = pos, true
+		}
+		if p.followerSynced {
+			p.reopened = false // its high watermark is a leader's now
 		}
 	}
 	if hw > p.hw.Offset {

@@ -15,7 +15,8 @@ import (
 // reached them, and another leader may have taken over while it was
 // down, so consumers would read records that are later truncated. It
 // shows nothing new until its followers fetch. Alone in the ISR, its log
-// end is committed. Found by the deterministic simulation (internal/sim,
+// end is committed. A replica that reopens as a follower and comes to lead
+// before it heard from its leader is in the same place. Found by the deterministic simulation (internal/sim,
 // TestSimReplication seeds 23 and 38 at the time).
 func TestRestartedLeaderHighWatermark(t *testing.T) {
 	dir := t.TempDir()
@@ -38,11 +39,13 @@ func TestRestartedLeaderHighWatermark(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		isr    []int32
-		wantHW int64
+		isr         []int32
+		followFirst bool // a follower in its first image, the leader in the next
+		wantHW      int64
 	}{
-		{[]int32{1, 2}, 0},
-		{[]int32{1}, 2},
+		{[]int32{1, 2}, false, 0},
+		{[]int32{1}, false, 2},
+		{[]int32{1, 2}, true, 0},
 	} {
 		d, err := storage.OpenDir(dir, storage.Config{}, nil)
 		if err != nil {
@@ -50,9 +53,14 @@ func TestRestartedLeaderHighWatermark(t *testing.T) {
 		}
 		l, _ := d.Log("t", 0)
 		p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(*Partition, int32, []int32) {})
-		p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: tc.isr, Leader: 1}, now)
+		epoch := int32(0)
+		if tc.followFirst {
+			p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{2, 1}, Leader: 2, LeaderEpoch: 1, PartitionEpoch: 1}, now)
+			epoch = 2
+		}
+		p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: tc.isr, Leader: 1, LeaderEpoch: epoch, PartitionEpoch: epoch}, now)
 		if hw := p.HighWatermark(); hw != tc.wantHW {
-			t.Errorf("ISR %v: high watermark %d after the restart, want %d", tc.isr, hw, tc.wantHW)
+			t.Errorf("ISR %v (follower first: %v): high watermark %d after the restart, want %d", tc.isr, tc.followFirst, hw, tc.wantHW)
 		}
 		if err := p.FollowerFetched(2, 2, now); err != nil {
 			t.Fatal(err)
