@@ -15,7 +15,8 @@ const maxTopics = 8
 // and admin clients issue them: create or delete a topic, shrink or
 // expand an ISR (AlterPartition, sent by the partition's leader), give up
 // a partition whose log failed, reassign a partition, allocate producer
-// ids, or shut down in a controlled way (and then stop).
+// ids, add a partition, unregister a broker that is down, or shut down in
+// a controlled way (and then stop).
 func (s *sim) work() {
 	up := s.up()
 	if len(up) == 0 {
@@ -23,101 +24,180 @@ func (s *sim) work() {
 	}
 	n := up[s.rng.IntN(len(up))]
 	im := n.store.Image()
-	parts := viewOf(im).parts
-	switch k := s.rng.IntN(21); {
+	switch k := s.rng.IntN(22); {
 	case k < 4:
-		if len(im.TopicNames()) >= maxTopics {
-			return
-		}
-		s.topics++
-		name := fmt.Sprintf("topic%d", s.topics)
-		ct := metadata.CreateTopic{Name: name, Partitions: int32(1 + s.rng.IntN(3)), ReplicationFactor: int16(1 + s.rng.IntN(len(s.nodes)))}
-		s.propose(n, "create topic", func(im *metadata.Image) ([]metadata.Record, error) {
-			return metadata.CreateTopicRecords(im, ct, int32(n.id))
-		})
+		s.createTopic(n, im)
 	case k < 5:
-		names := im.TopicNames()
-		if len(names) < maxTopics/2 {
-			return
-		}
-		name := names[s.rng.IntN(len(names))]
-		s.propose(n, "delete topic", func(im *metadata.Image) ([]metadata.Record, error) {
-			return metadata.DeleteTopicRecords(im, name)
-		})
+		s.deleteTopic(n, im)
 	case k < 14 && s.cfg.Dir != "":
-		// With replication the replicas' leaders ask for ISR changes
-		// themselves; the clients produce.
-		for range 1 + s.rng.IntN(4) {
-			s.produce(n)
-		}
+		s.produceSome(n, im)
 	case k < 14:
-		// AlterPartition: the leader of a partition changes its ISR.
-		var led []partView
-		for _, p := range parts {
-			if p.leader >= 0 && s.byID(uint64(p.leader)).up {
-				led = append(led, p)
-			}
-		}
-		if len(led) == 0 {
-			return
-		}
-		p := led[s.rng.IntN(len(led))]
-		leader := s.byID(uint64(p.leader))
-		isr := slices.Clone(p.isr)
-		if out := without(isr, p.leader); len(out) > 0 && s.rng.IntN(2) == 0 {
-			isr = without(isr, out[s.rng.IntN(len(out))])
-		} else if in := notIn(p.replicas, isr); len(in) > 0 {
-			isr = append(isr, in[s.rng.IntN(len(in))])
-		} else {
-			return
-		}
-		epoch := p.leaderEpoch
-		s.propose(leader, "alter partition", func(im *metadata.Image) ([]metadata.Record, error) {
-			return metadata.ChangeISRRecords(im, p.name, p.partition, p.leader, epoch, isr)
-		})
+		s.alterPartition(n, im)
 	case k < 16:
-		// A replica's log failed: it resigns the partition.
-		if len(parts) == 0 {
-			return
-		}
-		p := parts[s.rng.IntN(len(parts))]
-		r := p.replicas[s.rng.IntN(len(p.replicas))]
-		if rn := s.byID(uint64(r)); rn.up {
-			s.propose(rn, "resign partition", func(im *metadata.Image) ([]metadata.Record, error) {
-				return metadata.ResignRecords(im, p.name, p.partition, r), nil
-			})
-		}
+		s.resign(n, im)
 	case k < 17:
-		// kafka-reassign-partitions: move a partition to other brokers;
-		// the active controller completes it once they are in the ISR.
-		if len(parts) == 0 {
-			return
-		}
-		p := parts[s.rng.IntN(len(parts))]
-		var target []int32
-		for _, b := range s.rng.Perm(len(s.nodes))[:len(p.replicas)] {
-			target = append(target, int32(b+1))
-		}
-		s.propose(n, "reassign partition", func(im *metadata.Image) ([]metadata.Record, error) {
-			return metadata.ReassignRecords(im, p.name, p.partition, target)
-		})
+		s.reassign(n, im)
+	case k < 18:
+		s.producerIDs(n, im)
 	case k < 19:
-		s.propose(n, "producer ids", func(im *metadata.Image) ([]metadata.Record, error) {
-			return metadata.ProducerIDBlockRecords(im, int32(n.id)), nil
-		})
+		s.createPartitions(n, im)
+	case k < 20:
+		s.unregister(n, im)
 	default:
-		// Controlled shutdown: the broker moves its leaderships away and
-		// fences itself, then stops a little later.
-		if s.rng.IntN(4) != 0 {
-			return
-		}
-		s.res.Faults["controlled shutdown"]++
-		s.propose(n, "controlled shutdown", func(im *metadata.Image) ([]metadata.Record, error) {
-			return metadata.ShutdownRecords(im, int32(n.id)), nil
-		})
-		s.at(150*time.Millisecond, &event{kind: evStop, node: n.id, life: n.life})
-		s.at(time.Second+s.jitter(3*time.Second), &event{kind: evRestart, node: n.id})
+		s.shutdown(n, im)
 	}
+}
+
+// createTopic: a client creates a topic (with a random partition count and
+// replication factor).
+func (s *sim) createTopic(n *node, im *metadata.Image) {
+	if len(im.TopicNames()) >= maxTopics {
+		return
+	}
+	s.topics++
+	name := fmt.Sprintf("topic%d", s.topics)
+	ct := metadata.CreateTopic{Name: name, Partitions: int32(1 + s.rng.IntN(3)), ReplicationFactor: int16(1 + s.rng.IntN(len(s.nodes)))}
+	s.propose(n, "create topic", func(im *metadata.Image) ([]metadata.Record, error) {
+		return metadata.CreateTopicRecords(im, ct, int32(n.id))
+	})
+}
+
+// deleteTopic: a client deletes a topic.
+func (s *sim) deleteTopic(n *node, im *metadata.Image) {
+	names := im.TopicNames()
+	if len(names) < maxTopics/2 {
+		return
+	}
+	name := names[s.rng.IntN(len(names))]
+	s.propose(n, "delete topic", func(im *metadata.Image) ([]metadata.Record, error) {
+		return metadata.DeleteTopicRecords(im, name)
+	})
+}
+
+// produceSome: with replication, clients produce; the replicas' leaders ask
+// for ISR changes themselves.
+func (s *sim) produceSome(n *node, im *metadata.Image) {
+	for range 1 + s.rng.IntN(4) {
+		s.produce(n)
+	}
+}
+
+// alterPartition: AlterPartition, the leader of a partition shrinks or
+// grows its ISR (without replication, where nothing decides who caught up).
+func (s *sim) alterPartition(n *node, im *metadata.Image) {
+	parts := viewOf(im).parts
+	var led []partView
+	for _, p := range parts {
+		if p.leader >= 0 && s.byID(uint64(p.leader)).up {
+			led = append(led, p)
+		}
+	}
+	if len(led) == 0 {
+		return
+	}
+	p := led[s.rng.IntN(len(led))]
+	leader := s.byID(uint64(p.leader))
+	isr := slices.Clone(p.isr)
+	if out := without(isr, p.leader); len(out) > 0 && s.rng.IntN(2) == 0 {
+		isr = without(isr, out[s.rng.IntN(len(out))])
+	} else if in := notIn(p.replicas, isr); len(in) > 0 {
+		isr = append(isr, in[s.rng.IntN(len(in))])
+	} else {
+		return
+	}
+	epoch := p.leaderEpoch
+	s.propose(leader, "alter partition", func(im *metadata.Image) ([]metadata.Record, error) {
+		return metadata.ChangeISRRecords(im, p.name, p.partition, p.leader, epoch, isr)
+	})
+}
+
+// resign: a replica's log failed: it resigns the partition.
+func (s *sim) resign(n *node, im *metadata.Image) {
+	parts := viewOf(im).parts
+	if len(parts) == 0 {
+		return
+	}
+	p := parts[s.rng.IntN(len(parts))]
+	r := p.replicas[s.rng.IntN(len(p.replicas))]
+	if rn := s.byID(uint64(r)); rn.up {
+		s.propose(rn, "resign partition", func(im *metadata.Image) ([]metadata.Record, error) {
+			return metadata.ResignRecords(im, p.name, p.partition, r), nil
+		})
+	}
+}
+
+// reassign: kafka-reassign-partitions moves a partition to other brokers;
+// the active controller completes it once they are in the ISR.
+func (s *sim) reassign(n *node, im *metadata.Image) {
+	parts := viewOf(im).parts
+	if len(parts) == 0 {
+		return
+	}
+	p := parts[s.rng.IntN(len(parts))]
+	var target []int32
+	for _, b := range s.rng.Perm(len(s.nodes))[:len(p.replicas)] {
+		target = append(target, int32(b+1))
+	}
+	s.propose(n, "reassign partition", func(im *metadata.Image) ([]metadata.Record, error) {
+		return metadata.ReassignRecords(im, p.name, p.partition, target)
+	})
+}
+
+// producerIDs: a broker takes a block of producer ids.
+func (s *sim) producerIDs(n *node, im *metadata.Image) {
+	s.propose(n, "producer ids", func(im *metadata.Image) ([]metadata.Record, error) {
+		return metadata.ProducerIDBlockRecords(im, int32(n.id)), nil
+	})
+}
+
+// createPartitions: kafka-topics --alter --partitions adds one.
+func (s *sim) createPartitions(n *node, im *metadata.Image) {
+	names := im.TopicNames()
+	if len(names) == 0 {
+		return
+	}
+	name := names[s.rng.IntN(len(names))]
+	t, _ := im.Topic(name)
+	if len(t.Partitions) >= 4 {
+		return
+	}
+	total := int32(len(t.Partitions) + 1)
+	s.propose(n, "create partitions", func(im *metadata.Image) ([]metadata.Record, error) {
+		return metadata.CreatePartitionsRecords(im, name, total, int32(n.id), nil)
+	})
+}
+
+// unregister: kafka-cluster unregister takes out a broker that is down
+// (it registers again when it starts).
+func (s *sim) unregister(n *node, im *metadata.Image) {
+	var down []*node
+	for _, m := range s.nodes {
+		if !m.up {
+			down = append(down, m)
+		}
+	}
+	if len(down) == 0 {
+		return
+	}
+	id := int32(down[s.rng.IntN(len(down))].id)
+	s.propose(n, "unregister broker", func(im *metadata.Image) ([]metadata.Record, error) {
+		recs, _ := metadata.UnregisterBrokerRecords(im, id)
+		return recs, nil
+	})
+}
+
+// shutdown: a controlled shutdown: the broker moves its leaderships away
+// and fences itself, then stops a little later.
+func (s *sim) shutdown(n *node, im *metadata.Image) {
+	if s.rng.IntN(4) != 0 {
+		return
+	}
+	s.res.Faults["controlled shutdown"]++
+	s.propose(n, "controlled shutdown", func(im *metadata.Image) ([]metadata.Record, error) {
+		return metadata.ShutdownRecords(im, int32(n.id)), nil
+	})
+	s.at(150*time.Millisecond, &event{kind: evStop, node: n.id, life: n.life})
+	s.at(time.Second+s.jitter(3*time.Second), &event{kind: evRestart, node: n.id})
 }
 
 func without(ids []int32, id int32) []int32 {
