@@ -132,11 +132,14 @@ func (l *Log) readSegment(seg *segment, offset int64, maxBytes int32, minOneBatc
 // whose last offset is >= offset, using the sparse index and then a walk
 // over headers.
 //
-// An index entry is the last offset of the batch at its position, so the
-// first header read there must say so; when it does not, or no header
-// parses there, the index is damaged (a byte flip that kept its entries in
-// order passes the checks at open): the segment is marked (idxBad, which
-// Read reports once) and walked from its start, now and from then on.
+// An index entry is the last offset of the batch at its position (in a
+// log Kafka wrote, of the last of the batches appended together there),
+// so the batch read there cannot end after it; when it does, or no header
+// parses there, the entry points past batches the walk would skip: the
+// index is damaged (a byte flip that kept its entries in order passes the
+// checks at open). The segment is then marked (idxBad, which Read reports
+// once) and walked from its start, now and from then on. An entry moved
+// back to an earlier batch only makes the walk longer.
 func (s *segment) find(offset, end int64) (pos int64, h record.Header, found bool, err error) {
 	entry, from := s.idx.lookup(offset)
 	if from >= end || s.idxBad.Load() {
@@ -147,7 +150,7 @@ func (s *segment) find(offset, end int64) (pos int64, h record.Header, found boo
 	err = s.walk(from, end, func(p int64, hh record.Header) bool {
 		if first {
 			first = false
-			if hh.LastOffset() != entry {
+			if hh.LastOffset() > entry {
 				mismatch = true
 				return true
 			}

@@ -307,6 +307,8 @@ func (l *Log) checkTrustedTail(seg *segment, size, limit int64) error {
 		}
 		return bad != nil
 	})
+	// An inactive segment keeps no descriptor until it is read.
+	seg.file.closeIfIdle()
 	return errors.Join(err, bad)
 }
 
