@@ -635,3 +635,79 @@ func verdict(t *testing.T, c corpus, layouts map[string]*layout, dm damage, out 
 	}
 	return ""
 }
+
+// TestIndexEntryPointingElsewhere: an offset index entry moved to a later
+// batch boundary keeps the index in order, so the open cannot see it; the
+// first read through it finds the batch there ending after the entry's
+// offset, reports it, reads the segment from its start (every offset is
+// still found), and Close rebuilds the index, so the next open has it
+// right.
+func TestIndexEntryPointingElsewhere(t *testing.T) {
+	path := t.TempDir()
+	cfg := smallConfig()
+	d, err := OpenDir(path, cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := d.CreateLog("topic", 0, [16]byte{1}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillLog(t, l, 0, 40)
+	seg := l.segs[0]
+	if seg.idx.entries() < 3 {
+		t.Fatalf("%d index entries, want at least 3", seg.idx.entries())
+	}
+	_, want := readAll(t, l, 0)
+	idxPath := seg.idx.path
+	good, err := os.ReadFile(idxPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	// Entry 1 takes the position of entry 2: still increasing.
+	bad := append([]byte(nil), good...)
+	copy(bad[offsetEntrySize+4:offsetEntrySize+8], good[2*offsetEntrySize+4:2*offsetEntrySize+8])
+	bad[2*offsetEntrySize+7]++ // and entry 2 one byte further, so they stay increasing
+	if err := os.WriteFile(idxPath, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{mu: make(chan struct{}, 1)}
+	d, err = OpenDir(path, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ = d.Log("topic", 0)
+	if strings.Contains(logs.buf.String(), filepath.Base(idxPath)) {
+		t.Fatalf("the open already saw the damage (the test needs one it cannot see): %s", logs.buf.String())
+	}
+	// Read offset by offset, as consumers at every position would.
+	for off := int64(0); off < l.LogEndOffset(); off++ {
+		s, err := l.Read(off, 1, true, NoLimit)
+		if err != nil {
+			t.Fatalf("Read(%d): %v", off, err)
+		}
+		b, err := s.Bytes()
+		s.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := record.ParseHeader(b)
+		if err != nil || h.BaseOffset > off || h.LastOffset() < off {
+			t.Fatalf("Read(%d) returned batch [%d, %d] (%v)", off, h.BaseOffset, h.LastOffset(), err)
+		}
+	}
+	if !strings.Contains(logs.buf.String(), "offset index entry does not point at its batch") {
+		t.Fatalf("the damaged entry was not reported: %s", logs.buf.String())
+	}
+	_, got := readAll(t, l, 0)
+	if len(got) != len(want) {
+		t.Fatalf("%d batches read, %d written", len(got), len(want))
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(idxPath); !bytes.Equal(b, good) {
+		t.Fatalf("Close did not rebuild the index: %x, want %x", b, good)
+	}
+}
