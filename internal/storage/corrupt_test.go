@@ -711,3 +711,52 @@ func TestIndexEntryPointingElsewhere(t *testing.T) {
 		t.Fatalf("Close did not rebuild the index: %x, want %x", b, good)
 	}
 }
+
+// TestTimeIndexMaxLoweredIsRebuilt: the last time index entry of an
+// inactive segment holds its max timestamp, by which retention deletes
+// it; damage that lowers it (keeping the entries increasing, so the
+// shape checks pass) would let retention delete the segment early. The
+// open's tail check sees a batch above it and rebuilds the indexes.
+func TestTimeIndexMaxLoweredIsRebuilt(t *testing.T) {
+	path := t.TempDir()
+	cfg := smallConfig()
+	d, err := OpenDir(path, cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := d.CreateLog("topic", 0, [16]byte{1}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		mustAppend(t, l, makeBatch(t, spec{records: 2, valueSize: 90, ts: int64(1000 * i)}), 0)
+	}
+	if len(l.Segments()) < 2 {
+		t.Fatal("want at least two segments")
+	}
+	want := l.Segments()[0].MaxTimestamp
+	tidxPath := l.segs[0].tidx.path
+	d.Close()
+	b, err := os.ReadFile(tidxPath)
+	if err != nil || len(b) < 2*timeEntrySize {
+		t.Fatalf("time index of %d bytes: %v", len(b), err)
+	}
+	n := len(b) / timeEntrySize
+	prev := int64(binary.BigEndian.Uint64(b[(n-2)*timeEntrySize:]))
+	binary.BigEndian.PutUint64(b[(n-1)*timeEntrySize:], uint64(prev+1))
+	if err := os.WriteFile(tidxPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if prev+1 >= want {
+		t.Fatalf("the damage does not lower the max timestamp (%d, %d)", prev+1, want)
+	}
+	d, err = OpenDir(path, cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	l, _ = d.Log("topic", 0)
+	if got := l.Segments()[0].MaxTimestamp; got != want {
+		t.Fatalf("segment max timestamp %d after the reopen, want %d", got, want)
+	}
+}

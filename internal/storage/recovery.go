@@ -271,7 +271,7 @@ func (l *Log) loadTrusted(i int, indexesOK bool) (int64, error) {
 			}
 			// The last index entry may be what is wrong: walk the
 			// segment from its start, rebuilding the indexes.
-			l.logger.Warn("segment tail does not follow its last index entry, rebuilding the indexes from the segment", "partition", l.tp, "err", err)
+			l.logger.Warn("segment tail disagrees with its indexes, rebuilding them from the segment", "partition", l.tp, "err", err)
 		}
 		seg.needSync.Store(true)
 		if _, err := seg.rebuildIndexes(size, l.cfg.IndexIntervalBytes); err != nil {
@@ -301,9 +301,16 @@ func (l *Log) checkTrustedTail(seg *segment, size, limit int64) error {
 		from = p
 	}
 	var bad error
+	maxTS, _ := seg.maxTimestamp() // from the time index's last entry
 	err := seg.walk(from, size, func(p int64, h record.Header) bool {
 		if h.LastOffset() > limit {
 			bad = corruptf(seg.path, p, "batch offsets [%d, %d] reach the next segment's %d", h.BaseOffset, h.LastOffset(), limit+1)
+		} else if h.MaxTimestamp > maxTS {
+			// The last time index entry holds the segment's max
+			// timestamp (retention goes by it): one below a batch's
+			// is damaged.
+			bad = corruptf(seg.tidx.path, int64(seg.tidx.entries()-1)*timeEntrySize,
+				"last time index entry %d is below the timestamp %d of the batch at %d", maxTS, h.MaxTimestamp, p)
 		}
 		return bad != nil
 	})
