@@ -35,3 +35,51 @@ func TestBudget(t *testing.T) {
 		t.Fatal("-1 must not bound")
 	}
 }
+
+// TestBudgetOverdraft: frames being read hold bytes while they wait to
+// grow; when only they hold the budget, one of them must still go on
+// (the overdraft), and only one.
+func TestBudgetOverdraft(t *testing.T) {
+	b := newBudget(100)
+	stop := make(chan struct{})
+	var first, second bool
+	b.acquire(60, stop) // frame A's first chunk
+	b.acquire(40, stop) // frame B's first chunk: the budget is full
+	if !b.grow(50, stop, &first) || !first {
+		t.Fatal("with only part-read frames holding the budget, none could grow")
+	}
+	got := make(chan bool)
+	go func() { got <- b.grow(10, stop, &second) }()
+	select {
+	case <-got:
+		t.Fatal("a second frame went over the limit")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if !b.grow(30, stop, &first) {
+		t.Fatal("the frame holding the overdraft could not grow further")
+	}
+	b.endOverdraft(&first) // frame A complete
+	if !<-got || !second {
+		t.Fatal("the overdraft was not passed on")
+	}
+	b.endOverdraft(&second)
+	var none bool
+	go func() { got <- b.grow(1, stop, &none) }()
+	b.release(60 + 50 + 30) // frame A answered: 50 held, 1 fits
+	if !<-got || none {
+		t.Fatal("a grow that fits took the overdraft")
+	}
+	conn := newBudget(10) // a connection's: no overdraft (nil)
+	conn.acquire(5, stop)
+	go func() { got <- conn.grow(10, stop, nil) }()
+	select {
+	case <-got:
+		t.Fatal("a budget without an overdraft went over its limit")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(stop)
+	conn.wake()
+	if <-got {
+		t.Fatal("a stopped grow was admitted")
+	}
+}

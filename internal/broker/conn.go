@@ -192,9 +192,14 @@ func (c *conn) release(n int64) {
 func (c *conn) readLoop() error {
 	var sizeBuf [4]byte
 	for {
+		// Between requests the connection may be idle for
+		// connections.max.idle.ms (forever if 0); readFrame sets the
+		// deadline of a frame's body.
+		var idle time.Time
 		if c.b.cfg.ConnectionsMaxIdle > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(c.b.cfg.ConnectionsMaxIdle))
+			idle = time.Now().Add(c.b.cfg.ConnectionsMaxIdle)
 		}
+		c.nc.SetReadDeadline(idle)
 		if _, err := io.ReadFull(c.nc, sizeBuf[:]); err != nil {
 			return err
 		}
@@ -219,13 +224,8 @@ func (c *conn) readLoop() error {
 			c.b.logger.Warn("refusing request frame", "remote", c.nc.RemoteAddr(), "bytes", size, "max", c.b.cfg.SocketRequestMaxBytes)
 			return fmt.Errorf("frame size %d outside [8, %d]", size, c.b.cfg.SocketRequestMaxBytes)
 		}
-		if !c.acquire(int64(size)) {
-			return net.ErrClosed
-		}
-		buf := getFrame(int(size))
-		if _, err := io.ReadFull(c.nc, buf); err != nil {
-			putFrame(buf)
-			c.release(int64(size))
+		buf, err := c.readFrame(int(size))
+		if err != nil {
 			return err
 		}
 		if c.b.quotas.mgr.Enabled() && !c.waitMuted() {
@@ -246,6 +246,81 @@ func (c *conn) readLoop() error {
 			return net.ErrClosed
 		}
 	}
+}
+
+// A frame's buffer starts at firstFrameChunk (or the frame's size, if
+// smaller) and grows frameGrowth times each time it fills, each growth
+// taken from the budgets before the buffer is made. So a frame that is
+// still arriving holds at most frameGrowth times the bytes its client has
+// sent, or firstFrameChunk, never the size it claims: a client that sends
+// a 100 MiB size and stops costs 16 KiB, not 100 MiB. The copies cost
+// about a third of a large frame's bytes again; factor 2 would halve what
+// a stalled frame can hold and double the copying.
+const (
+	firstFrameChunk = 16 << 10
+	frameGrowth     = 4
+	// frameReadTimeout bounds the time a client may take, waiting on the
+	// client only, to send the rest of a frame once its size has arrived
+	// (connections.max.idle.ms if shorter). Kafka has only the idle timer,
+	// so a frame that stops half-way holds its memory for 10 minutes; a
+	// client's own request.timeout.ms (30 s by default) has given up on
+	// the request by then, so nothing a client still waits for is lost.
+	frameReadTimeout = 30 * time.Second
+)
+
+// readFrame reads a request frame's size bytes (after its size), taking
+// them from the budgets as the buffer grows. The time spent waiting for
+// the budgets does not count against the client's deadline.
+func (c *conn) readFrame(size int) ([]byte, error) {
+	timeout := frameReadTimeout
+	if idle := c.b.cfg.ConnectionsMaxIdle; idle > 0 && idle < timeout {
+		timeout = idle
+	}
+	deadline := time.Now().Add(timeout)
+	held := min(size, firstFrameChunk)
+	if !c.acquire(int64(held)) {
+		return nil, net.ErrClosed
+	}
+	var over bool // this frame holds the broker budget's overdraft
+	defer c.b.budget.endOverdraft(&over)
+	buf, got := getFrame(held), 0
+	for {
+		c.nc.SetReadDeadline(deadline)
+		n, err := io.ReadFull(c.nc, buf[got:])
+		got += n
+		if err != nil {
+			putFrame(buf)
+			c.release(int64(held))
+			return nil, err
+		}
+		if got == size {
+			return buf, nil
+		}
+		next := min(size, held*frameGrowth)
+		waited := time.Now()
+		if !c.grow(int64(next-held), &over) {
+			putFrame(buf)
+			c.release(int64(held))
+			return nil, net.ErrClosed
+		}
+		deadline = deadline.Add(time.Since(waited))
+		nb := getFrame(next)
+		copy(nb, buf[:got])
+		putFrame(buf)
+		buf, held = nb, next
+	}
+}
+
+// grow is acquire for a frame being read (budget.grow).
+func (c *conn) grow(n int64, over *bool) bool {
+	if !c.budget.grow(n, c.done, nil) {
+		return false
+	}
+	if !c.b.budget.grow(n, c.done, over) {
+		c.budget.release(n)
+		return false
+	}
+	return true
 }
 
 // handle parses the request header, decodes the body with kmsg and starts
