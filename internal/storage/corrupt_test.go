@@ -760,3 +760,22 @@ func TestTimeIndexMaxLoweredIsRebuilt(t *testing.T) {
 		t.Fatalf("segment max timestamp %d after the reopen, want %d", got, want)
 	}
 }
+
+// TestReadDoesNotAllocate holds the read path's zero allocations with the
+// index check of find in it.
+func TestReadDoesNotAllocate(t *testing.T) {
+	_, l := newTestLog(t, smallConfig())
+	fillLog(t, l, 0, 60)
+	off := int64(0)
+	n := testing.AllocsPerRun(200, func() {
+		s, err := l.Read(off, 1<<10, true, NoLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Release()
+		off = (off + 7) % l.LogEndOffset()
+	})
+	if n != 0 {
+		t.Fatalf("Read allocates %.1f times a call", n)
+	}
+}
