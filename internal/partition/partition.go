@@ -73,6 +73,9 @@ type Partition struct {
 	// watermark at least once (until then its own, from a restart or an
 	// old leadership, may show records still to be truncated).
 	followerSynced bool
+	// epochStart is the log end when this replica's current leadership
+	// began (leader only): a follower joins the ISR only past it.
+	epochStart int64
 	// reopened: the high watermark is still the log end the log was
 	// opened with (not yet lowered as a leader's, nor replaced by a
 	// leader's as a follower's).

@@ -57,6 +57,7 @@ func (p *Partition) applyMetadata(pm metadata.Partition, now time.Time) (follow 
 			if p.flusher == nil {
 				p.localEnd = p.log.EndPosition()
 			}
+			p.epochStart = p.log.LogEndOffset()
 		}
 		// A reassignment adds and removes replicas within a term.
 		for _, r := range pm.Replicas {
@@ -116,7 +117,12 @@ func (p *Partition) FollowerFetched(id int32, fetchOffset int64, now time.Time) 
 	f.prevFetch, f.prevLeaderEnd = now, end
 	f.leo = fetchOffset
 	var expand []int32
-	if !slices.Contains(p.isr, id) && !p.isrPending && fetchOffset >= p.hw.Offset && p.alterISR != nil {
+	// A follower joins the ISR once it has the high watermark and
+	// everything this leader had when its term began (Kafka's leader
+	// epoch start offset): a new leader's high watermark can lag what the
+	// previous leader had committed (it moves when the followers fetch),
+	// so a follower level with it alone may lack committed records.
+	if !slices.Contains(p.isr, id) && !p.isrPending && fetchOffset >= p.hw.Offset && fetchOffset >= p.epochStart && p.alterISR != nil {
 		expand = append(slices.Clone(p.isr), id)
 		p.isrPending = true
 	}

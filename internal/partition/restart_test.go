@@ -6,6 +6,7 @@ import (
 
 	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/record"
 	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
@@ -70,4 +71,58 @@ func TestRestartedLeaderHighWatermark(t *testing.T) {
 		}
 		d.Close()
 	}
+}
+
+// A follower joins the ISR only once it has everything the leader had
+// when its leadership began, not merely the leader's high watermark,
+// which lags it after a restart (above) or when a follower whose high
+// watermark lagged its log comes to lead: an ISR member that lacks
+// committed records could be elected and lose them. Found by the
+// deterministic simulation (internal/sim, TestSimReplication seed 1025 at
+// the time).
+func TestISRExpansionNeedsTheEpochStart(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Unix(1000, 0)
+	d, err := storage.OpenDir(dir, storage.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	l, err := d.CreateLog("t", 0, [16]byte{1}, storage.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked [][]int32
+	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(_ *Partition, _ int32, isr []int32) { asked = append(asked, isr) })
+	// A follower of node 2 with two batches and a high watermark of 0.
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{2, 1, 3}, ISR: []int32{2, 1}, Leader: 2, LeaderEpoch: 0}, now)
+	p.TruncateAfterEpoch(0, 0)
+	if _, err := p.AppendReplicated(append(testBatchAt(0), testBatchAt(1)...), 0, now); err != nil {
+		t.Fatal(err)
+	}
+	// It comes to lead; node 2 (in the ISR) has not fetched yet, node 3
+	// is out of the ISR.
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{2, 1, 3}, ISR: []int32{2, 1}, Leader: 1, LeaderEpoch: 1, PartitionEpoch: 1}, now)
+	if hw := p.HighWatermark(); hw != 0 {
+		t.Fatalf("high watermark %d, want 0 (the follower's)", hw)
+	}
+	if err := p.FollowerFetched(3, 0, now); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 0 {
+		t.Fatalf("node 3 asked into the ISR %v at offset 0, before the leader's epoch start 2", asked)
+	}
+	if err := p.FollowerFetched(3, 2, now); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 {
+		t.Fatalf("node 3 at the epoch start not asked into the ISR: %v", asked)
+	}
+}
+
+// testBatchAt is a one-record batch at offset off.
+func testBatchAt(off int64) []byte {
+	b := testBatch(1)
+	record.SetBaseOffset(b, off)
+	return b
 }
