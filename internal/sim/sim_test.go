@@ -113,14 +113,22 @@ func counts(m map[string]int) string {
 // hold the bug itself).
 func TestSimRegressions(t *testing.T) {
 	for _, tc := range []struct {
-		seed  uint64
-		found string
+		seed        uint64
+		replication bool
+		found       string
 	}{
-		{1, "a crash between a received snapshot and its hard state left a node that could not start (quorum.TestOpenAfterCrashBetweenSnapshotAndHardState)"},
-		{3, "a power cut lost a new raft.log whose directory was never synced, and with it committed entries"},
-		{7, "a fence planned before a topic was created left the fenced broker leading it (metadata.TestFencePassingAPlanConflicts)"},
+		{1, false, "a crash between a received snapshot and its hard state left a node that could not start (quorum.TestOpenAfterCrashBetweenSnapshotAndHardState)"},
+		{3, false, "a power cut lost a new raft.log whose directory was never synced, and with it committed entries"},
+		{7, false, "a fence planned before a topic was created left the fenced broker leading it (metadata.TestFencePassingAPlanConflicts)"},
+		{12715, false, "a reassignment replacing a running one kept a non-replica in the ISR (metadata.TestReassignReplacingARunningOne)"},
+		{23, true, "a restarted leader showed its log end as the high watermark (partition.TestRestartedLeaderHighWatermark)"},
+		{1025, true, "a follower level with a lagging high watermark joined the ISR without the committed records (partition.TestISRExpansionNeedsTheEpochStart)"},
 	} {
-		if r := runSeed(t, tc.seed, Config{}); r.Violation != nil {
+		cfg := Config{}
+		if tc.replication {
+			cfg.Dir = t.TempDir()
+		}
+		if r := runSeed(t, tc.seed, cfg); r.Violation != nil {
 			t.Errorf("seed %d (found: %s): %v\n%s", tc.seed, tc.found, r.Violation, strings.Join(r.Trace, "\n"))
 		}
 	}
