@@ -21,39 +21,45 @@ const checkpointVersion = 0
 const maxCheckpointBytes = 64 << 20
 
 // readCheckpoint parses a checkpoint file whose entry lines have exactly
-// fields fields. A missing file returns an error matching os.ErrNotExist.
-func readCheckpoint(path string, fields int) ([][]string, error) {
+// fields fields, and returns them with the byte offset of each line in
+// the file (for the errors of callers that check the values). A missing
+// file returns an error matching os.ErrNotExist.
+func readCheckpoint(path string, fields int) (rows [][]string, at []int64, err error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if st.Size() > maxCheckpointBytes {
-		return nil, corruptf(path, 0, "checkpoint file of %d bytes is too large", st.Size())
+		return nil, nil, corruptf(path, 0, "checkpoint file of %d bytes is too large", st.Size())
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	at = make([]int64, len(lines))
+	for i := 1; i < len(lines); i++ {
+		at[i] = at[i-1] + int64(len(lines[i-1])) + 1
+	}
 	if len(lines) < 2 {
-		return nil, corruptf(path, 0, "checkpoint file has %d lines, want at least 2", len(lines))
+		return nil, nil, corruptf(path, 0, "checkpoint file has %d lines, want at least 2", len(lines))
 	}
 	if v, err := strconv.Atoi(strings.TrimSpace(lines[0])); err != nil || v != checkpointVersion {
-		return nil, corruptf(path, 0, "unsupported checkpoint version %q", lines[0])
+		return nil, nil, corruptf(path, 0, "unsupported checkpoint version %q", lines[0])
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(lines[1]))
 	if err != nil || n < 0 || n != len(lines)-2 {
-		return nil, corruptf(path, 0, "checkpoint count %q does not match %d entry lines", lines[1], len(lines)-2)
+		return nil, nil, corruptf(path, at[1], "checkpoint count %q does not match %d entry lines", lines[1], len(lines)-2)
 	}
-	out := make([][]string, 0, n)
+	rows = make([][]string, 0, n)
 	for i, line := range lines[2:] {
 		f := strings.Fields(line)
 		if len(f) != fields {
-			return nil, corruptf(path, 0, "checkpoint line %d has %d fields, want %d", i+3, len(f), fields)
+			return nil, nil, corruptf(path, at[i+2], "checkpoint line %d has %d fields, want %d", i+3, len(f), fields)
 		}
-		out = append(out, f)
+		rows = append(rows, f)
 	}
-	return out, nil
+	return rows, at[2:], nil
 }
 
 // formatCheckpoint renders entry lines in the checkpoint format.
@@ -71,22 +77,13 @@ func formatCheckpoint(lines []string) []byte {
 // old or the new content: write path.tmp, fsync it, rename it over path,
 // fsync the directory.
 func writeFileAtomic(path string, data []byte) error {
-	if err := replaceFile(path, data, true); err != nil {
+	if err := replaceFile(path, data); err != nil {
 		return err
 	}
 	return syncDir(filepath.Dir(path))
 }
 
-// writeFileLazily replaces path with data through a rename, as
-// writeFileAtomic, without any fsync: the caller makes it durable later
-// (fsync of the file and of its directory). A crash before that leaves the
-// old content, the new one, or (on file systems that do not order the data
-// before the rename) an unreadable file.
-func writeFileLazily(path string, data []byte) error {
-	return replaceFile(path, data, false)
-}
-
-func replaceFile(path string, data []byte, sync bool) error {
+func replaceFile(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := files.openTransient(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -97,7 +94,7 @@ func replaceFile(path string, data []byte, sync bool) error {
 		_, werr = f.Write(data)
 	}
 	var serr error
-	if sync && werr == nil {
+	if werr == nil {
 		if serr = injectedFault(OpSync, path); serr == nil {
 			serr = f.Sync()
 		}
@@ -134,7 +131,7 @@ func syncDir(dir string) error {
 // Unparseable lines make the whole file corrupt: a half-trusted recovery
 // point is worse than none (none means full recovery).
 func readOffsetCheckpoint(path string) (map[TopicPartition]int64, error) {
-	rows, err := readCheckpoint(path, 3)
+	rows, at, err := readCheckpoint(path, 3)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +140,7 @@ func readOffsetCheckpoint(path string) (map[TopicPartition]int64, error) {
 		p, err1 := strconv.ParseInt(r[1], 10, 32)
 		off, err2 := strconv.ParseInt(r[2], 10, 64)
 		if err1 != nil || err2 != nil || p < 0 || off < 0 {
-			return nil, corruptf(path, 0, "bad checkpoint line %d %q", i+3, strings.Join(r, " "))
+			return nil, corruptf(path, at[i], "bad checkpoint line %d %q", i+3, strings.Join(r, " "))
 		}
 		out[TopicPartition{Topic: r[0], Partition: int32(p)}] = off
 	}

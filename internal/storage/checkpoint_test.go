@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -76,5 +77,20 @@ func TestReadCheckpointRejectsMalformed(t *testing.T) {
 		if _, err := readOffsetCheckpoint(p); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: got %v", name, err)
 		}
+	}
+}
+
+// TestCheckpointErrorsCarryTheLine: a bad line of a checkpoint is reported
+// with its byte offset in the file.
+func TestCheckpointErrorsCarryTheLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), recoveryPointFile)
+	data := "0\n2\nt 0 15\nt 1 x7\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := readOffsetCheckpoint(path)
+	var ce *CorruptionError
+	if !errors.As(err, &ce) || ce.Path != path || ce.Pos != int64(strings.Index(data, "t 1 x7")) {
+		t.Fatalf("got %v, want a corruption at byte %d of %s", err, strings.Index(data, "t 1 x7"), path)
 	}
 }

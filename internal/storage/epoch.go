@@ -19,14 +19,20 @@ type EpochEntry struct {
 }
 
 // epochCache mirrors Kafka's LeaderEpochFileCache: entries with strictly
-// increasing epochs and start offsets. It is persisted whenever it changes,
-// synchronously: the recovery point may only pass an epoch's first batch
-// once the entry for it is durable, or a crash could lose the entry while
-// recovery (which starts at the recovery point) never sees that batch again.
+// increasing epochs and start offsets. The recovery point may only pass an
+// epoch's first batch once the entry for it is durable, or a crash could
+// lose the entry while recovery (which starts at the recovery point) never
+// sees that batch again: truncations and retention persist it at once; an
+// append that starts an epoch leaves it to the Log's next Flush or Close,
+// which write it before they move the recovery point.
 type epochCache struct {
 	path    string
 	mu      sync.RWMutex // guards entries; writers are also serialized by Log.mu
 	entries []EpochEntry
+	// fileMu serializes writing the checkpoint (a Flush beside a
+	// truncation): each write takes its copy of the entries under it, so
+	// the file ends with the newest.
+	fileMu sync.Mutex
 }
 
 // loadEpochCache reads the checkpoint; a missing file is an empty cache.
@@ -36,7 +42,7 @@ func loadEpochCache(dir string, exists bool) (*epochCache, error) {
 	if !exists {
 		return c, nil
 	}
-	rows, err := readCheckpoint(c.path, 2)
+	rows, at, err := readCheckpoint(c.path, 2)
 	if err != nil {
 		return c, err
 	}
@@ -44,32 +50,27 @@ func loadEpochCache(dir string, exists bool) (*epochCache, error) {
 		e, err1 := strconv.ParseInt(r[0], 10, 32)
 		off, err2 := strconv.ParseInt(r[1], 10, 64)
 		if err1 != nil || err2 != nil || e < 0 || off < 0 {
-			return c, corruptf(c.path, 0, "bad leader epoch line %d", i+3)
+			return c, corruptf(c.path, at[i], "bad leader epoch line %d", i+3)
 		}
 		n := len(c.entries)
 		if n > 0 && (int32(e) <= c.entries[n-1].Epoch || off < c.entries[n-1].StartOffset) {
-			return c, corruptf(c.path, 0, "leader epoch line %d is not increasing", i+3)
+			return c, corruptf(c.path, at[i], "leader epoch line %d is not increasing", i+3)
 		}
 		c.entries = append(c.entries, EpochEntry{Epoch: int32(e), StartOffset: off})
 	}
 	return c, nil
 }
 
-func (c *epochCache) persist() error { return c.persistEntries(c.entries) }
-
-// persistEntries writes entries as the checkpoint, durably.
-func (c *epochCache) persistEntries(entries []EpochEntry) error {
-	return writeFileAtomic(c.path, encodeEpochs(entries))
-}
-
-// persistEntriesLazily writes entries as the checkpoint without an fsync;
-// the log's next flush makes it durable before it moves the recovery point
-// (as Kafka flushes the checkpoint written on an append asynchronously:
-// an fsync per partition at its first append stalled produce to many new
-// partitions). After a crash, recovery assigns the epochs of every batch
-// past the recovery point again.
-func (c *epochCache) persistEntriesLazily(entries []EpochEntry) error {
-	return writeFileLazily(c.path, encodeEpochs(entries))
+// persist writes the entries as the checkpoint, durably. It runs beside
+// appends and truncations (a Flush), so it copies the entries under the
+// read lock, and beside other persists, which fileMu orders.
+func (c *epochCache) persist() error {
+	c.fileMu.Lock()
+	defer c.fileMu.Unlock()
+	c.mu.RLock()
+	data := encodeEpochs(c.entries)
+	c.mu.RUnlock()
+	return writeFileAtomic(c.path, data)
 }
 
 func encodeEpochs(entries []EpochEntry) []byte {
@@ -80,24 +81,14 @@ func encodeEpochs(entries []EpochEntry) []byte {
 	return formatCheckpoint(lines)
 }
 
-// assigned returns the entries assign(epoch, offset) would leave, when it
-// would change the cache, so that they can be persisted first.
-func (c *epochCache) assigned(epoch int32, offset int64) ([]EpochEntry, bool) {
+// starts reports whether a batch of epoch would start a new entry (what
+// assign does with it changes the cache).
+func (c *epochCache) starts(epoch int32) bool {
 	if epoch < 0 {
-		return nil, false
+		return false
 	}
-	if last, ok := c.latest(); ok && epoch <= last.Epoch {
-		return nil, false
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	n := len(c.entries)
-	for n > 0 && c.entries[n-1].StartOffset >= offset {
-		n--
-	}
-	out := make([]EpochEntry, n, n+1)
-	copy(out, c.entries)
-	return append(out, EpochEntry{Epoch: epoch, StartOffset: offset}), true
+	last, ok := c.latest()
+	return !ok || epoch > last.Epoch
 }
 
 func (c *epochCache) latest() (EpochEntry, bool) {
