@@ -9,6 +9,7 @@
 //	load topic    --brokers B --topic T --partitions P
 //	load conns    --brokers B --conns N --duration D
 //	load admin    --brokers B --duration D
+//	load hostile  --brokers B --duration D [--stallers N] [--garbage N] [--metadata-flood N] [--overload N] [--idle N] [--stall-bytes S]
 //
 // It exists beside `samsa bench` because that command reports only a few
 // latency percentiles (the harness plots whole distributions) and cannot
@@ -48,6 +49,7 @@ type options struct {
 	conns      int                // conns: connections to open and hold
 	topicCfg   map[string]*string // topic configs of a topic this command creates
 	timeline   string             // produce: file for each measured record's send time and latency
+	hostile    hostileOptions     // hostile: how many clients of each kind
 }
 
 func main() {
@@ -71,6 +73,12 @@ func main() {
 	fs.IntVar(&o.conns, "conns", 1000, "conns: connections to open and hold for --duration")
 	fs.IntVar(&o.keys, "keys", 0, "produce: give each record a key drawn uniformly from this many (0: no keys)")
 	fs.StringVar(&o.timeline, "timeline", "", "produce: write \"send_unix_ns latency_ns\" per measured record to this file")
+	fs.IntVar(&o.hostile.stallers, "stallers", 0, "hostile: connections that send half a Produce frame and stall")
+	fs.IntVar(&o.hostile.garbage, "garbage", 0, "hostile: connections sending malformed and oversized frames")
+	fs.IntVar(&o.hostile.flood, "metadata-flood", 0, "hostile: connections sending Metadata for all topics back to back")
+	fs.IntVar(&o.hostile.overload, "overload", 0, "hostile: producers flat out")
+	fs.IntVar(&o.hostile.idle, "idle", 0, "hostile: idle connections")
+	fs.IntVar(&o.hostile.stallBytes, "stall-bytes", 64<<10, "hostile: records in each stalled Produce frame, bytes")
 	topicCfg := fs.String("topic-config", "", "configs of a topic this command creates, k=v,k=v")
 	_ = fs.Parse(os.Args[2:])
 	if *topicCfg != "" {
@@ -110,6 +118,8 @@ func main() {
 		return
 	case "admin":
 		res, err = runAdmin(ctx, o)
+	case "hostile":
+		res, err = runHostile(ctx, o)
 	case "topic":
 		err = ensureTopic(ctx, o)
 		res = map[string]any{"topic": o.topic, "partitions": o.partitions}
