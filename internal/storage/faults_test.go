@@ -54,7 +54,7 @@ func TestInjectedFaults(t *testing.T) {
 		{"time index fsync EIO", OpSync, ".timeindex", syscall.EIO, rollAndFlush, true},
 		{"directory fsync EIO", OpSync, "topic-0", syscall.EIO, rollAndFlush, true},
 		{"producer snapshot write EIO (roll)", OpWrite, ".snapshot", syscall.EIO, rollAndFlush, true},
-		{"leader epoch checkpoint write EIO", OpWrite, leaderEpochFile, syscall.EIO, newEpoch, true},
+		{"leader epoch checkpoint write EIO", OpWrite, leaderEpochFile, syscall.EIO, newEpochAndFlush, true},
 		{"txn index write EIO", OpWrite, txnIndexSuffix, syscall.EIO, abortAndFlush, true},
 	}
 	for _, c := range cases {
@@ -166,8 +166,13 @@ func rollAndFlush(t *testing.T, l *Log) error {
 	return err
 }
 
-func newEpoch(t *testing.T, l *Log) error {
-	_, err := l.Append(makeBatch(t, spec{records: 2, valueSize: 90, producer: true, pid: 42, seq: 40}), 7, testNow)
+// newEpochAndFlush appends a batch of a new leader epoch, which leaves the
+// checkpoint to the next flush, and flushes.
+func newEpochAndFlush(t *testing.T, l *Log) error {
+	if _, err := l.Append(makeBatch(t, spec{records: 2, valueSize: 90, producer: true, pid: 42, seq: 40}), 7, testNow); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.Flush()
 	return err
 }
 

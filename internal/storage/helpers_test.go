@@ -136,12 +136,17 @@ func crash(d *Dir) {
 	defer d.mu.Unlock()
 	d.closed = true
 	for _, l := range d.logs {
+		// A flush under way (a roll's, in the background) finishes
+		// first: its writes are part of the state the crash leaves, and
+		// none may land after the next open started.
+		l.flushMu.Lock()
 		l.mu.Lock()
 		l.closed = true
 		for _, s := range l.segs {
 			s.close()
 		}
 		l.mu.Unlock()
+		l.flushMu.Unlock()
 	}
 }
 

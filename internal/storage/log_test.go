@@ -352,7 +352,10 @@ func TestEndOffsetForEpoch(t *testing.T) {
 	if l.LatestEpoch() != 6 {
 		t.Errorf("LatestEpoch %d", l.LatestEpoch())
 	}
-	// The cache is on disk in Kafka's format.
+	// After a flush the cache is on disk in Kafka's format.
+	if _, err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	b, _ := os.ReadFile(l.dir + "/" + leaderEpochFile)
 	if string(b) != "0\n3\n1 0\n3 4\n6 10\n" {
 		t.Errorf("leader-epoch-checkpoint = %q", b)

@@ -326,12 +326,12 @@ func TestCorruptionErrorCarriesLocation(t *testing.T) {
 }
 
 // TestEpochCheckpointWrittenLazily: an append that starts a leader epoch
-// writes the checkpoint without an fsync; a crash may leave it as it was
-// before (the rename lost) or empty (the data lost). Either way the next
-// open assigns the epochs of the batches past the recovery point again,
-// and a Flush in between made the older entries durable.
+// leaves the checkpoint to the next Flush; a crash leaves it as that Flush
+// wrote it, or (a file system that lost more) empty or missing. Either way
+// the next open assigns the epochs of the batches past the recovery point
+// again, and the Flush in between made the older entries durable.
 func TestEpochCheckpointWrittenLazily(t *testing.T) {
-	for _, lost := range []string{"stale", "empty"} {
+	for _, lost := range []string{"stale", "empty", "missing"} {
 		t.Run(lost, func(t *testing.T) {
 			path := t.TempDir()
 			d := openTestDir(t, path)
@@ -350,6 +350,9 @@ func TestEpochCheckpointWrittenLazily(t *testing.T) {
 			}
 			mustAppend(t, l, makeBatch(t, spec{records: 2, ts: 101}), 3)
 			mustAppend(t, l, makeBatch(t, spec{records: 2, ts: 102}), 4)
+			if b, err := os.ReadFile(cp); err != nil || !bytes.Equal(b, flushed) {
+				t.Fatalf("an append rewrote the checkpoint: %q (flushed %q) %v", b, flushed, err)
+			}
 			want := l.Epochs()
 			if len(want) != 3 {
 				t.Fatalf("epochs %+v", want)
@@ -360,6 +363,8 @@ func TestEpochCheckpointWrittenLazily(t *testing.T) {
 				err = os.WriteFile(cp, flushed, 0o644)
 			case "empty":
 				err = os.WriteFile(cp, nil, 0o644)
+			case "missing":
+				err = os.Remove(cp)
 			}
 			if err != nil {
 				t.Fatal(err)
