@@ -11,9 +11,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -36,7 +38,8 @@ import (
 //	                    then nothing
 //
 // It prints one JSON line when every connection has been opened once
-// ("ready") and another with the counts when --duration has passed.
+// ("ready") and another with the counts when --duration has passed or a
+// SIGINT or SIGTERM came.
 
 type hostileOptions struct {
 	stallers, garbage, flood, overload, idle int
@@ -123,6 +126,9 @@ func runHostile(ctx context.Context, o options) (*hostileResult, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
+	// SIGINT or SIGTERM ends the run early, with the counts so far.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	addr := strings.Split(o.brokers, ",")[0]
 	res := &hostileResult{}
 	var wg, ready sync.WaitGroup
