@@ -766,6 +766,11 @@ func TestTimeIndexMaxLoweredIsRebuilt(t *testing.T) {
 func TestReadDoesNotAllocate(t *testing.T) {
 	_, l := newTestLog(t, smallConfig())
 	fillLog(t, l, 0, 60)
+	// Background flushes of rolled segments allocate; let them finish.
+	l.rollFlushes.Wait()
+	if _, err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	off := int64(0)
 	n := testing.AllocsPerRun(200, func() {
 		s, err := l.Read(off, 1<<10, true, NoLimit)
