@@ -59,7 +59,21 @@ type conn struct {
 	// unsettled are the consumer fetch responses whose records out are
 	// counted at the connection's next fetch (metrics.go).
 	unsettled unsettled
+
+	// unsent counts the responses that were ready when their handler
+	// returned and are not written yet; the reader stops reading while
+	// there are maxUnsent, and the writer signals written after each.
+	// A client that pipelines Metadata requests and never reads the
+	// answers otherwise made the broker hold queued.max.requests (500)
+	// of them per connection: 77 MiB each for 300 topics.
+	unsent  atomic.Int32
+	written chan struct{}
 }
+
+// maxUnsent bounds the answered requests a connection holds for a client
+// that does not read them. Produce and fetch answers, which are ready
+// later, are bounded by the budgets and by what they hold (file ranges).
+const maxUnsent = 16
 
 // anonymous is the principal of an unauthenticated connection, as Kafka's
 // KafkaPrincipal.ANONYMOUS.
@@ -91,6 +105,7 @@ type pending struct {
 	closeDelay time.Duration
 	fetch      []fileSlice // record data spliced into a fetch response
 	close      bool        // close the connection after sending
+	unsent     bool        // counted in conn.unsent until written
 
 	// Client quotas (quota.go), set only while some quota exists: the
 	// client id, a throttle the handler found (a fetch over its quota),
@@ -125,7 +140,7 @@ func newConn(b *Broker, nc net.Conn) *conn {
 		}
 	}
 	return &conn{b: b, nc: nc, queue: make(chan *pending, b.cfg.QueuedMaxRequests), done: make(chan struct{}),
-		budget: newBudget(int64(b.cfg.SocketRequestMaxBytes))}
+		budget: newBudget(int64(b.cfg.SocketRequestMaxBytes)), written: make(chan struct{}, 1)}
 }
 
 func (c *conn) shutdown() {
@@ -195,6 +210,13 @@ func (c *conn) readLoop() error {
 		// Between requests the connection may be idle for
 		// connections.max.idle.ms (forever if 0); readFrame sets the
 		// deadline of a frame's body.
+		for c.unsent.Load() >= maxUnsent {
+			select {
+			case <-c.written:
+			case <-c.done:
+				return net.ErrClosed
+			}
+		}
 		var idle time.Time
 		if c.b.cfg.ConnectionsMaxIdle > 0 {
 			idle = time.Now().Add(c.b.cfg.ConnectionsMaxIdle)
@@ -240,6 +262,12 @@ func (c *conn) readLoop() error {
 			return err
 		}
 		p.arrived = arrived
+		select {
+		case <-p.ready:
+			p.unsent = true
+			c.unsent.Add(1)
+		default:
+		}
 		select {
 		case c.queue <- p:
 		case <-c.done:
@@ -437,6 +465,13 @@ func (c *conn) writeLoop() {
 			c.applyThrottle(p)
 		}
 		err := c.write(p)
+		if p.unsent {
+			c.unsent.Add(-1)
+			select {
+			case c.written <- struct{}{}:
+			default:
+			}
+		}
 		lastEnd = c.b.metrics.requestDone(p, lastEnd)
 		releaseAll(p.fetch)
 		c.releaseFrame(p, true)

@@ -270,3 +270,125 @@ func TestMetadataFloodDoesNotStarveProduce(t *testing.T) {
 		t.Fatal("the flood was not answered while the producer was")
 	}
 }
+
+// TestGarbageFrames: the malformed frames bench/load hostile loops over,
+// each on its own connection. Every one closes its connection (after an
+// UNSUPPORTED_VERSION answer for an unknown key or version, before any
+// for the rest), and the broker keeps serving.
+func TestGarbageFrames(t *testing.T) {
+	b := brokertest.Start(t)
+	sized := func(n uint32, body []byte) []byte { return append(binary.BigEndian.AppendUint32(nil, n), body...) }
+	noise := make([]byte, 256)
+	for i := range noise {
+		noise[i] = byte(i*131 + 7)
+	}
+	for _, tc := range []struct {
+		name   string
+		frame  []byte
+		answer bool
+	}{
+		{"size 2 GiB", sized(0x7fffffff, noise[:16]), false},
+		{"size over socket.request.max.bytes", sized(200<<20, noise[:16]), false},
+		{"negative size", sized(0xffffffff, noise[:16]), false},
+		{"size below a request header", sized(4, noise[:4]), false},
+		{"zero size", sized(0, nil), false},
+		{"unknown API key", frame(999, 0, 7, nil), true},
+		{"Produce v99", frame(0, 99, 7, nil), true},
+		{"Produce v9 body of noise", frame(0, 9, 7, noise), false},
+		{"noise", sized(256, noise), false},
+	} {
+		c, err := net.Dial("tcp", b.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write(tc.frame); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got, err := io.ReadAll(c)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("%s: the connection stayed open", tc.name)
+		}
+		if answered := len(got) > 0; answered != tc.answer {
+			t.Fatalf("%s: answered %v (%d bytes), want %v", tc.name, answered, len(got), tc.answer)
+		}
+		c.Close()
+	}
+	stillServes(t, b.Addr())
+}
+
+// TestUnreadResponsesBounded: clients that pipeline Metadata requests for
+// all topics and never read the answers. Each connection may hold only a
+// few answered-but-unsent responses, not queued.max.requests (500) of them.
+func TestUnreadResponsesBounded(t *testing.T) {
+	b := brokertest.Start(t)
+	adm := newClient(t, b.Addr())
+	req := kmsg.NewPtrCreateTopicsRequest()
+	for i := 0; i < 300; i++ {
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = fmt.Sprintf("topic-%03d", i), 4, 1
+		req.Topics = append(req.Topics, rt)
+	}
+	if _, err := req.RequestWith(ctxT(t), adm); err != nil {
+		t.Fatal(err)
+	}
+	md := kmsg.NewPtrMetadataRequest()
+	md.SetVersion(12)
+	md.Topics = nil
+	one := kmsg.NewRequestFormatter(kmsg.FormatterClientID("deaf")).AppendRequest(nil, md, 1)
+	var burst []byte
+	for i := 0; i < 500; i++ {
+		burst = append(burst, one...)
+	}
+	// The answer's size, to compare with what the broker holds.
+	c, err := net.Dial("tcp", b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(one)
+	var size [4]byte
+	io.ReadFull(c, size[:])
+	answer := int(binary.BigEndian.Uint32(size[:]))
+	c.Close()
+
+	const conns = 20
+	before := heapInUse()
+	var deaf []net.Conn
+	for i := 0; i < conns; i++ {
+		c, err := net.Dial("tcp", b.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		deaf = append(deaf, c)
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetReadBuffer(4096) // take little of the answers into the kernel
+		}
+		go c.Write(burst) // blocks once the broker stops reading it
+	}
+	defer func() {
+		for _, c := range deaf {
+			c.Close()
+		}
+	}()
+	// A producer still gets acks, and by then the broker has read what it
+	// will read of the bursts: the heap is measured after it.
+	cl := newClient(t, b.Addr(), kgo.ProducerLinger(0))
+	for i := 0; i < 5; i++ {
+		if err := cl.ProduceSync(ctxT(t), &kgo.Record{Topic: "topic-000", Value: []byte("v")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grew := int64(heapInUse()) - int64(before)
+	t.Logf("answer %d KiB; heap in use grew %d MiB with %d connections not reading", answer>>10, grew>>20, conns)
+	if limit := int64(conns) * 32 * int64(answer) * 4; grew > limit {
+		t.Fatalf("heap grew %d MiB for %d connections that do not read (answers of %d KiB)", grew>>20, conns, answer>>10)
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
