@@ -1,8 +1,10 @@
 package quorum
 
 import (
+	"errors"
 	"time"
 
+	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
 )
 
@@ -56,4 +58,28 @@ func (q *Quorum) Failed() error { return q.failed }
 func (q *Quorum) settle() {
 	q.guard(q.ready)
 	q.publishBasic()
+}
+
+// TransferStep asks this node, if it leads, to hand its leadership to
+// voter to, as TransferLeadership does.
+func (q *Quorum) TransferStep(to uint64) {
+	q.guard(func() { q.rn.TransferLeader(to) })
+	q.settle()
+}
+
+// ConfChangeStep proposes a membership change of node id, as ChangeVoter
+// and the leader's admission of observers do: typ adds it as a learner,
+// makes a learner a voter, or removes it. A nil error means the leader
+// (this node or the one it forwards to) took it, not that it applies.
+func (q *Quorum) ConfChangeStep(id uint64, typ pb.ConfChangeType) error {
+	var err error
+	q.guard(func() { err = q.rn.ProposeConfChange(&pb.ConfChange{Type: typ.Enum(), NodeId: &id}) })
+	if q.failed != nil {
+		err = q.failed
+	}
+	if errors.Is(err, raft.ErrProposalDropped) {
+		err = ErrNoLeader
+	}
+	q.settle()
+	return err
 }
