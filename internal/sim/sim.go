@@ -144,6 +144,7 @@ type node struct {
 	// it does not lead), for the active controller's grace period.
 	leaderSince time.Time
 	lastControl time.Duration
+	lastMember  time.Duration
 	// brokerInc is this life's broker incarnation; registered once the
 	// node's image shows it.
 	brokerInc    string
@@ -603,6 +604,15 @@ func (s *sim) duties(n *node) {
 	if n.leaderSince.IsZero() {
 		n.leaderSince = s.clock()
 	}
+	if s.healing && len(n.q.Basic().Voters) < len(s.nodes) && s.now-n.lastMember >= time.Second {
+		// Healing: the voters removed are added back, as an operator
+		// would.
+		n.lastMember = s.now
+		s.changeMembers(n)
+		if !n.up {
+			return
+		}
+	}
 	if s.now-n.lastControl >= controlInterval {
 		n.lastControl = s.now
 		err := n.store.ControlStep(s.clock(), n.leaderSince)
@@ -666,6 +676,12 @@ func (s *sim) observe() {
 			num(uint64(n.parts[k].p.LocalEnd()))
 		}
 	}
+	for _, n := range s.nodes {
+		if n.up && len(n.q.Basic().Voters) < len(s.nodes) {
+			s.res.Ops["events with a voter removed (as a node sees it)"]++
+			break
+		}
+	}
 	sum := h.Sum64()
 	s.states[sum] = struct{}{}
 	s.mix(b[:0])
@@ -715,7 +731,7 @@ func (s *sim) converged() bool {
 			first = n
 			continue
 		}
-		if n.q.Basic().Leader == 0 || n.q.Basic().Leader != first.q.Basic().Leader ||
+		if len(n.q.Basic().Voters) != len(s.nodes) || n.q.Basic().Leader == 0 || n.q.Basic().Leader != first.q.Basic().Leader ||
 			n.q.Basic().Commit != first.q.Basic().Commit || viewOf(n.img).content() != viewOf(first.img).content() {
 			return false
 		}

@@ -1,11 +1,15 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
 
+	pb "go.etcd.io/raft/v3/raftpb"
+
 	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/metadata/quorum"
 )
 
 // maxTopics bounds the topics a run creates, so images stay small.
@@ -196,6 +200,22 @@ func (s *sim) shutdown(n *node, im *metadata.Image) {
 	s.propose(n, "controlled shutdown", func(im *metadata.Image) ([]metadata.Record, error) {
 		return metadata.ShutdownRecords(im, int32(n.id)), nil
 	})
+	if !n.up {
+		return
+	}
+	// A leader hands the quorum's leadership to a voter it heard from
+	// within an election timeout, as Store.Shutdown does.
+	if n.q.Basic().Leader == n.id {
+		for _, m := range s.nodes {
+			if heard := n.q.LastHeard(m.id); m != n && !heard.IsZero() && s.clock().Sub(heard) < electionTimeout {
+				s.res.Faults["leadership transfer"]++
+				s.tracef("node %d hands the quorum's leadership to node %d", n.id, m.id)
+				n.q.TransferStep(m.id)
+				s.afterStep(n)
+				break
+			}
+		}
+	}
 	s.at(150*time.Millisecond, &event{kind: evStop, node: n.id, life: n.life})
 	s.at(time.Second+s.jitter(3*time.Second), &event{kind: evRestart, node: n.id})
 }
@@ -223,10 +243,11 @@ func notIn(all, some []int32) []int32 {
 // fault injects one fault: a process crash (kill -9: the page cache
 // survives), a power cut (only what was synced survives), a crash in the
 // middle of a disk operation (with a torn write), a network partition, an
-// isolated node, a paused process, or a stretch of lossy network.
+// isolated node, a paused process, a membership change, or a stretch of
+// lossy network.
 func (s *sim) fault() {
 	n := s.nodes[s.rng.IntN(len(s.nodes))]
-	switch k := s.rng.IntN(14); {
+	switch k := s.rng.IntN(15); {
 	case k < 2:
 		if !n.up {
 			return
@@ -288,9 +309,48 @@ func (s *sim) fault() {
 		n.paused = s.now + 200*time.Millisecond + s.jitter(4*time.Second)
 		s.res.Faults["process paused"]++
 		s.tracef("node %d paused until %.3fs", n.id, n.paused.Seconds())
+	case k < 14:
+		s.changeMembers(n)
 	default:
 		s.res.Faults["lossy network"]++
 		s.loss = []float64{0.01, 0.1, 0.3, 0.6}[s.rng.IntN(4)]
 		s.tracef("message loss now %.2f", s.loss)
 	}
+}
+
+// changeMembers has node n propose one step of a voter's removal and
+// return (AddRaftVoter and RemoveRaftVoter, KIP-853): with every node a
+// voter, one is removed; otherwise one that is not a voter is added as a
+// learner (an observer) or, a learner already, made a voter again.
+func (s *sim) changeMembers(n *node) {
+	if !n.up || s.now < n.paused {
+		return
+	}
+	st, _ := n.q.Status(context.Background())
+	var id uint64
+	typ := pb.ConfChangeRemoveNode
+	if len(st.Voters) == len(s.nodes) {
+		id = st.Voters[s.rng.IntN(len(st.Voters))]
+	} else if id = s.missingVoter(st); id == 0 {
+		return
+	} else if slices.Contains(st.Learners, id) {
+		typ = pb.ConfChangeAddNode
+	} else {
+		typ = pb.ConfChangeAddLearnerNode
+	}
+	err := n.q.ConfChangeStep(id, typ)
+	s.outcome("membership change", err)
+	s.res.Faults["membership change"]++
+	s.tracef("node %d proposes %v of node %d: %v", n.id, typ, id, err)
+	s.afterStep(n)
+}
+
+// missingVoter is a node the membership st lacks as a voter (0: none).
+func (s *sim) missingVoter(st quorum.Status) uint64 {
+	for _, m := range s.nodes {
+		if !slices.Contains(st.Voters, m.id) {
+			return m.id
+		}
+	}
+	return 0
 }
