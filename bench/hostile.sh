@@ -4,8 +4,8 @@
 # beside all of them at once.
 #
 #   bench/hostile.sh [--rate R] [--measure D] [--idle N] [--stallers N]
-#                    [--stall-bytes S] [--garbage N] [--flood N] [--overload N]
-#                    [--stages "alone idle stallers garbage flood overload all"]
+#                    [--stall-bytes S] [--garbage N] [--flood N] [--deaf N] [--overload N]
+#                    [--stages "alone idle stallers garbage flood deaf overload all"]
 #                    [--override k=v]... [--out FILE]
 #
 # One broker (`samsa serve`, defaults unless --override) serves every stage,
@@ -23,6 +23,8 @@
 #                        back to back (the topic count is what exists: the
 #                        measured topic and the overload topic, plus 200 more
 #                        made for this)
+#              deaf      --deaf N connections that pipeline Metadata requests
+#                        for all topics and never read the answers
 #              overload  --overload N franz-go producers flat out (acks=all,
 #                        1 KiB records): more than the broker takes
 #              all       every one of the above at once
@@ -30,8 +32,9 @@
 #              idempotent, linger 5 ms) for --measure after a 3 s warm-up:
 #              p50, p99, p99.9, max
 #   broker     resident memory and open descriptors, sampled every 0.5 s
-#              during the stage (the largest), and whether it still answers
-#              Metadata afterwards
+#              during the stage (at its start and the largest; the Go heap
+#              given back to the OS only slowly, a stage starts with what the
+#              one before left), and whether it still answers Metadata after
 # The load generator runs on the same machine, so the latency under load
 # includes its CPU competing with the broker's.
 #
@@ -41,8 +44,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 : "${SAMSA_BENCH_CACHE:=$HOME/.cache/samsa-bench}"
 CACHE=$SAMSA_BENCH_CACHE
-RATE=2000 MEASURE=15s IDLE=10000 STALLERS=2000 STALL_BYTES=65536 GARBAGE=4 FLOOD=4 OVERLOAD=2 OUTFILE=""
-STAGES="alone idle stallers garbage flood overload all"
+RATE=2000 MEASURE=15s IDLE=10000 STALLERS=2000 STALL_BYTES=65536 GARBAGE=4 FLOOD=4 DEAF=100 OVERLOAD=2 OUTFILE=""
+STAGES="alone idle stallers garbage flood deaf overload all"
 OVERRIDES=()
 while (($#)); do
 	case $1 in
@@ -53,6 +56,7 @@ while (($#)); do
 	--stall-bytes) STALL_BYTES=$2; shift ;;
 	--garbage) GARBAGE=$2; shift ;;
 	--flood) FLOOD=$2; shift ;;
+	--deaf) DEAF=$2; shift ;;
 	--overload) OVERLOAD=$2; shift ;;
 	--stages) STAGES=$2; shift ;;
 	--override) OVERRIDES+=(--override "$2"); shift ;;
@@ -106,8 +110,9 @@ hostile_args() { # STAGE: the bench/load hostile flags of the stage
 	stallers) echo "--stallers $STALLERS --stall-bytes $STALL_BYTES" ;;
 	garbage) echo "--garbage $GARBAGE" ;;
 	flood) echo "--metadata-flood $FLOOD" ;;
+	deaf) echo "--deaf $DEAF" ;;
 	overload) echo "--overload $OVERLOAD" ;;
-	all) echo "--idle $IDLE --stallers $STALLERS --stall-bytes $STALL_BYTES --garbage $GARBAGE --metadata-flood $FLOOD --overload $OVERLOAD" ;;
+	all) echo "--idle $IDLE --stallers $STALLERS --stall-bytes $STALL_BYTES --garbage $GARBAGE --metadata-flood $FLOOD --deaf $DEAF --overload $OVERLOAD" ;;
 	esac
 }
 sample() { # FILE: "rss_kib fds" every 0.5 s until killed
@@ -153,12 +158,13 @@ name, lat, samples, hostile, alive = sys.argv[1:]
 lat = json.loads(lat)
 rows = [l.split() for l in open(samples) if len(l.split()) == 2]
 rss = max((int(r[0]) for r in rows), default=0) / 1024
+rss0 = int(rows[0][0]) / 1024 if rows else 0
 fds = max((int(r[1]) for r in rows), default=0)
 h = None
 if os.path.exists(hostile):
     lines = [json.loads(l) for l in open(hostile) if l.strip()]
     h = lines[-1] if lines and "ready" not in lines[-1] else None
-out = {"stage": name, "up": alive == "true", "rss_max_mib": round(rss), "fds_max": fds, "hostile": h}
+out = {"stage": name, "up": alive == "true", "rss_start_mib": round(rss0), "rss_max_mib": round(rss), "fds_max": fds, "hostile": h}
 if "latency" in lat:
     l = lat["latency"]
     out.update(p50_ms=l["p50_ms"], p99_ms=l["p99_ms"], p999_ms=l["p999_ms"], max_ms=l["max_ms"], acked=lat["records"])
@@ -180,16 +186,17 @@ done
 kill -TERM "$PID" 2>/dev/null || true
 wait "$PID" 2>/dev/null || true
 
-python3 - "$RUN/results" "$COMMIT" "$RATE" "$MEASURE" "$IDLE" "$STALLERS" "$STALL_BYTES" "$GARBAGE" "$FLOOD" "$OVERLOAD" "$STAGES" <<'EOF' | tee "${OUTFILE:-/dev/null}"
+python3 - "$RUN/results" "$COMMIT" "$RATE" "$MEASURE" "$IDLE" "$STALLERS" "$STALL_BYTES" "$GARBAGE" "$FLOOD" "$DEAF" "$OVERLOAD" "$STAGES" <<'EOF' | tee "${OUTFILE:-/dev/null}"
 import json, os, sys
-d, commit, rate, measure, idle, stallers, stall_bytes, garbage, flood, overload, stages = sys.argv[1:]
+d, commit, rate, measure, idle, stallers, stall_bytes, garbage, flood, deaf, overload, stages = sys.argv[1:]
 res = {s: json.load(open(f"{d}/{s}.json")) for s in stages.split() if os.path.exists(f"{d}/{s}.json")}
 clients = {"alone": "-", "idle": f"{idle} idle", "stallers": f"{stallers} stallers ({stall_bytes} B frames, half sent)",
-           "garbage": f"{garbage} garbage", "flood": f"{flood} metadata flood", "overload": f"{overload} producers flat out",
+           "garbage": f"{garbage} garbage", "flood": f"{flood} metadata flood", "deaf": f"{deaf} not reading", "overload": f"{overload} producers flat out",
            "all": "all of them"}
 base = res.get("alone", {}).get("p99_ms")
-print(f"Samsa {commit}; well-behaved producer: {rate} records/s of 1 KiB for {measure}\n")
-print("| stage | hostile clients | p50 ms | p99 ms | p99 vs alone | p99.9 ms | max ms | broker RSS max | fds max | up | what the hostile clients got |")
+load = open("/proc/loadavg").read().split()[:3]
+print(f"Samsa {commit}; well-behaved producer: {rate} records/s of 1 KiB for {measure}; load average at the end {' '.join(load)} on {os.cpu_count()} cores\n")
+print("| stage | hostile clients | p50 ms | p99 ms | p99 vs alone | p99.9 ms | max ms | broker RSS start → max | fds max | up | what the hostile clients got |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for s, r in res.items():
     h, got = r.get("hostile") or {}, []
@@ -200,13 +207,15 @@ for s, r in res.items():
     if "garbage" in h:
         k = h["garbage"]["kinds"]
         got.append(f"garbage: {sum(y['sent'] for y in k)} frames, {sum(y['closed'] for y in k)} closed, {sum(y['answered'] for y in k)} answered first, {sum(y['timed_out'] for y in k)} timed out")
+    if "deaf" in h:
+        x = h["deaf"]; got.append(f"not reading: {x['requests_sent']} requests written (most into kernel buffers) before the writes blocked")
     if "metadata_flood" in h:
         got.append(f"flood: {h['metadata_flood']['answered_per_s']:.0f} answers/s")
     if "overload" in h:
         x = h["overload"]; got.append(f"overload: {x['mib_per_s']:.0f} MiB/s acked, {x['failed']} failed")
     if "error" in r:
-        print(f"| {s} | {clients[s]} | {r['error']} | | | | | {r['rss_max_mib']} MiB | {r['fds_max']} | {'yes' if r['up'] else 'NO'} | {'; '.join(got)} |")
+        print(f"| {s} | {clients[s]} | {r['error']} | | | | | {r['rss_start_mib']} → {r['rss_max_mib']} MiB | {r['fds_max']} | {'yes' if r['up'] else 'NO'} | {'; '.join(got)} |")
         continue
     ratio = f"{r['p99_ms'] / base:.1f}x" if base else "-"
-    print(f"| {s} | {clients[s]} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {ratio} | {r['p999_ms']:.1f} | {r['max_ms']:.0f} | {r['rss_max_mib']} MiB | {r['fds_max']} | {'yes' if r['up'] else 'NO'} | {'; '.join(got)} |")
+    print(f"| {s} | {clients[s]} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {ratio} | {r['p999_ms']:.1f} | {r['max_ms']:.0f} | {r['rss_start_mib']} → {r['rss_max_mib']} MiB | {r['fds_max']} | {'yes' if r['up'] else 'NO'} | {'; '.join(got)} |")
 EOF

@@ -36,6 +36,8 @@ import (
 //	--overload N        franz-go producers flat out (acks=all, 1 KiB)
 //	--idle N            connections that send ApiVersions and Metadata and
 //	                    then nothing
+//	--deaf N            connections that pipeline Metadata requests for all
+//	                    topics and never read the answers
 //
 // It prints one JSON line when every connection has been opened once
 // ("ready") and another with the counts when --duration has passed or a
@@ -43,6 +45,7 @@ import (
 
 type hostileOptions struct {
 	stallers, garbage, flood, overload, idle int
+	deaf                                     int
 	stallBytes                               int
 }
 
@@ -115,6 +118,20 @@ type hostileResult struct {
 	Flood     *floodCounts    `json:"metadata_flood,omitempty"`
 	Overload  *overloadCounts `json:"overload,omitempty"`
 	Idle      *connCounts     `json:"idle,omitempty"`
+	Deaf      *deafCounts     `json:"deaf,omitempty"`
+}
+
+type deafCounts struct {
+	connCounts
+	Sent int64 `json:"requests_sent"` // written, most into kernel buffers, before the writes blocked
+	sent atomic.Int64
+}
+
+func (d *deafCounts) counts() *connCounts {
+	if d == nil {
+		return nil
+	}
+	return &d.connCounts
 }
 
 func runHostile(ctx context.Context, o options) (*hostileResult, error) {
@@ -154,6 +171,11 @@ func runHostile(ctx context.Context, o options) (*hostileResult, error) {
 		res.Idle = &connCounts{Conns: h.idle}
 		spawn(h.idle, func() { stallLoop(ctx, addr, nil, res.Idle, &ready) })
 	}
+	if h.deaf > 0 {
+		res.Deaf = &deafCounts{}
+		res.Deaf.Conns = h.deaf
+		spawn(h.deaf, func() { deafLoop(ctx, addr, res.Deaf, &ready) })
+	}
 	if h.garbage > 0 {
 		res.Garbage = &garbageCounts{Conns: h.garbage, Kinds: garbageKinds()}
 		spawn(h.garbage, func() { ready.Done(); garbageLoop(ctx, addr, res.Garbage.Kinds) })
@@ -182,10 +204,13 @@ func runHostile(ctx context.Context, o options) (*hostileResult, error) {
 	}()
 	wg.Wait()
 	res.DurationS = time.Since(start).Seconds()
-	for _, c := range []*connCounts{countsOf(res.Stallers), res.Idle, countsOf(res.Flood)} {
+	for _, c := range []*connCounts{countsOf(res.Stallers), res.Idle, countsOf(res.Flood), countsOf(res.Deaf)} {
 		if c != nil {
 			c.settle()
 		}
+	}
+	if res.Deaf != nil {
+		res.Deaf.Sent = res.Deaf.sent.Load()
 	}
 	if res.Flood != nil {
 		res.Flood.Answered = res.Flood.answered.Load()
@@ -409,6 +434,51 @@ func floodLoop(ctx context.Context, addr string, c *floodCounts, ready *sync.Wai
 		if stop() {
 			c.closed.Add(1)
 			c.fail(fmt.Errorf("flood connection: %w", err))
+		}
+		nc.Close()
+	}
+}
+
+// deafLoop writes Metadata requests (all topics) one after another and
+// reads nothing; the writes block once the broker stops reading them.
+func deafLoop(ctx context.Context, addr string, c *deafCounts, ready *sync.WaitGroup) {
+	f := kmsg.NewRequestFormatter(kmsg.FormatterClientID("load-deaf"))
+	md := kmsg.NewPtrMetadataRequest()
+	md.SetVersion(12)
+	md.Topics = nil
+	req := f.AppendRequest(nil, md, 9)
+	first := true
+	defer func() {
+		if first {
+			ready.Done()
+		}
+	}()
+	for ctx.Err() == nil {
+		nc, err := dialHello(ctx, addr, f)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.fail(err)
+				sleepCtx(ctx, 100*time.Millisecond)
+			}
+			continue
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			tc.SetReadBuffer(4096) // keep few answers in this side's kernel
+		}
+		c.opened.Add(1)
+		if first {
+			first = false
+			ready.Done()
+		}
+		stop := context.AfterFunc(ctx, func() { nc.Close() })
+		for {
+			if _, err = nc.Write(req); err != nil {
+				break
+			}
+			c.sent.Add(1)
+		}
+		if stop() {
+			c.closed.Add(1)
 		}
 		nc.Close()
 	}

@@ -9,7 +9,7 @@
 //	load topic    --brokers B --topic T --partitions P
 //	load conns    --brokers B --conns N --duration D
 //	load admin    --brokers B --duration D
-//	load hostile  --brokers B --duration D [--stallers N] [--garbage N] [--metadata-flood N] [--overload N] [--idle N] [--stall-bytes S]
+//	load hostile  --brokers B --duration D [--stallers N] [--garbage N] [--metadata-flood N] [--overload N] [--idle N] [--deaf N] [--stall-bytes S]
 //
 // It exists beside `samsa bench` because that command reports only a few
 // latency percentiles (the harness plots whole distributions) and cannot
@@ -78,6 +78,7 @@ func main() {
 	fs.IntVar(&o.hostile.flood, "metadata-flood", 0, "hostile: connections sending Metadata for all topics back to back")
 	fs.IntVar(&o.hostile.overload, "overload", 0, "hostile: producers flat out")
 	fs.IntVar(&o.hostile.idle, "idle", 0, "hostile: idle connections")
+	fs.IntVar(&o.hostile.deaf, "deaf", 0, "hostile: connections pipelining Metadata requests and never reading the answers")
 	fs.IntVar(&o.hostile.stallBytes, "stall-bytes", 64<<10, "hostile: records in each stalled Produce frame, bytes")
 	topicCfg := fs.String("topic-config", "", "configs of a topic this command creates, k=v,k=v")
 	_ = fs.Parse(os.Args[2:])
