@@ -443,14 +443,16 @@ func readPartitionMetadata(d *partDir) ([16]byte, error) {
 	if err != nil {
 		return id, err
 	}
+	at := int64(0) // byte offset of line in the file
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok || strings.TrimSpace(k) != "topic_id" {
+			at += int64(len(line)) + 1
 			continue
 		}
 		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(v))
 		if err != nil || len(raw) != 16 {
-			return id, corruptf(path, 0, "bad topic_id %q", strings.TrimSpace(v))
+			return id, corruptf(path, at, "bad topic_id %q", strings.TrimSpace(v))
 		}
 		copy(id[:], raw)
 		return id, nil
