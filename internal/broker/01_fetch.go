@@ -15,6 +15,7 @@ package broker
 // the cluster instead, else every partition is TOPIC_AUTHORIZATION_FAILED.
 
 import (
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -368,6 +369,13 @@ func (b *Broker) readPartition(req *kmsg.FetchRequest, fp *fetchPart, rp *kmsg.F
 		}
 	default:
 		s, err = part.Read(fp.offset, max(limit, 0), first)
+	}
+	if errors.Is(err, storage.ErrCorrupt) {
+		// A damaged batch at the fetch offset (found when bytes that
+		// were on disk at start are first read, storage/verify.go):
+		// CORRUPT_MESSAGE, as Kafka answers a read that raises
+		// CorruptRecordException. Reads before it were served.
+		return fileSlice{}, kerr.CorruptMessage
 	}
 	if err != nil {
 		return fileSlice{}, err

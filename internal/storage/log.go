@@ -121,6 +121,11 @@ type Log struct {
 	// been compacted (Kafka's cleaner-offset-checkpoint entry). -1 when
 	// unknown, which makes the whole log dirty.
 	cleanerOffset atomic.Int64
+
+	// corruptBatches counts the damaged batches reads found (verify.go).
+	corruptBatches atomic.Int64
+	// checkedBytes counts the bytes those checks read (for tests).
+	checkedBytes atomic.Int64
 }
 
 // TopicPartition names a partition.

@@ -125,6 +125,14 @@ func (l *Log) readSegment(seg *segment, offset int64, maxBytes int32, minOneBatc
 		seg.file.release()
 		return Slice{}, true, nil
 	}
+	// Bytes that were on disk at open are checked on their first read
+	// (verify.go); a bad batch is never served.
+	if good, err := l.verifyRead(seg, f, pos, pos+n, segEnd); err != nil && good <= pos {
+		seg.file.release()
+		return Slice{}, true, err
+	} else if good < pos+n {
+		n = good - pos
+	}
 	return Slice{File: f, Pos: pos, Size: n, ref: seg.file}, true, nil
 }
 

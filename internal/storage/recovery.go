@@ -458,6 +458,11 @@ func (l *Log) recoverSegment(seg *segment, next, limit int64, buf *[]byte) (_ in
 		good = h.LastOffset() + 1
 		return seg.indexBatch(pos, h, l.cfg.IndexIntervalBytes)
 	})
+	if !l.skipCRC {
+		// Every batch kept was validated, CRC included: reads need not
+		// check them again (verify.go).
+		seg.verify.unverifiedEnd.Store(0)
+	}
 	if over != nil && errors.Is(err, over) {
 		var ce *CorruptionError
 		errors.As(over, &ce)

@@ -67,6 +67,9 @@ type segment struct {
 	// idxBad says a read found the offset index pointing elsewhere than at
 	// the batch its entry names (find); idxReported that Read logged it.
 	idxBad, idxReported atomic.Bool
+	// verify records which bytes the segment was opened with have been
+	// checked by reads (verify.go).
+	verify verifyState
 
 	// Writer state, guarded by the Log's mu.
 	bytesSinceIndex int64
@@ -151,6 +154,7 @@ func openSegmentFiles(dir string, base int64, file *segFile, size int64, hasTxnI
 	}
 	s := newSegment(dir, base, file, idx, tidx, txn, now)
 	s.size.Store(size)
+	s.verify.unverifiedEnd.Store(size) // checked on first read (verify.go)
 	return s, ok1 && ok2, nil
 }
 
@@ -349,6 +353,7 @@ func (s *segment) truncate(pos int64) error {
 		return fmt.Errorf("storage: truncate %s to %d: %w", s.path, pos, err)
 	}
 	s.size.Store(pos)
+	s.verify.resetVerified(pos)
 	s.needSync.Store(true)
 	s.writebackFrom = min(s.writebackFrom, pos&^(pageSize-1))
 	s.dropKeys()
