@@ -6,7 +6,7 @@
 #   bench/hostile.sh [--rate R] [--measure D] [--idle N] [--stallers N]
 #                    [--stall-bytes S] [--garbage N] [--flood N] [--deaf N] [--overload N]
 #                    [--stages "alone idle stallers garbage flood deaf overload all"]
-#                    [--override k=v]... [--out FILE]
+#                    [--rounds N] [--override k=v]... [--out FILE]
 #
 # One broker (`samsa serve`, defaults unless --override) serves every stage,
 # so "up" means it survived everything before too. Each stage:
@@ -38,13 +38,17 @@
 # The load generator runs on the same machine, so the latency under load
 # includes its CPU competing with the broker's.
 #
-# The report goes to stdout and, with --out, to FILE as Markdown.
+# With --rounds N every stage runs N times (the stages in order, round after
+# round) and the report gives, per stage, the median of the rounds' p50, p99
+# and p99.9, the largest max, RSS and descriptor count, "up" only if the
+# broker answered after every round, and the hostile clients' counts of the
+# last round. The report goes to stdout and, with --out, to FILE as Markdown.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 : "${SAMSA_BENCH_CACHE:=$HOME/.cache/samsa-bench}"
 CACHE=$SAMSA_BENCH_CACHE
-RATE=2000 MEASURE=15s IDLE=10000 STALLERS=2000 STALL_BYTES=65536 GARBAGE=4 FLOOD=4 DEAF=100 OVERLOAD=2 OUTFILE=""
+RATE=2000 MEASURE=15s IDLE=10000 STALLERS=2000 STALL_BYTES=65536 GARBAGE=4 FLOOD=4 DEAF=100 OVERLOAD=2 OUTFILE="" ROUNDS=1
 STAGES="alone idle stallers garbage flood deaf overload all"
 OVERRIDES=()
 while (($#)); do
@@ -59,6 +63,7 @@ while (($#)); do
 	--deaf) DEAF=$2; shift ;;
 	--overload) OVERLOAD=$2; shift ;;
 	--stages) STAGES=$2; shift ;;
+	--rounds) ROUNDS=$2; shift ;;
 	--override) OVERRIDES+=(--override "$2"); shift ;;
 	--out) OUTFILE=$2; shift ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -124,7 +129,7 @@ sample() { # FILE: "rss_kib fds" every 0.5 s until killed
 secs() { python3 -c "import re,sys; m=re.fullmatch(r'(\d+)(ms|s|m)', sys.argv[1]); print(int(m[1]) * {'ms': 0.001, 's': 1, 'm': 60}[m[2]])" "$1"; }
 
 stage() {
-	local name=$1 args hp="" sp out=$RUN/results/$1.json
+	local name=$1 args hp="" sp out=$RUN/results/$1.$2.json
 	args=$(hostile_args "$name")
 	: >"$RUN/$name.samples"
 	sample "$RUN/$name.samples" &
@@ -175,27 +180,46 @@ EOF
 	say "$name: $(cat "$out" | head -c 300)"
 }
 
-for s in $STAGES; do
-	stage "$s"
-	if ! kill -0 "$PID" 2>/dev/null; then
-		say "the broker died during $s"
-		break
-	fi
+for round in $(seq "$ROUNDS"); do
+	for s in $STAGES; do
+		say "round $round"
+		stage "$s" "$round"
+		kill -0 "$PID" 2>/dev/null || break 2
+	done
 done
+kill -0 "$PID" 2>/dev/null || say "the broker died during $s, round $round"
 
 kill -TERM "$PID" 2>/dev/null || true
 wait "$PID" 2>/dev/null || true
 
-python3 - "$RUN/results" "$COMMIT" "$RATE" "$MEASURE" "$IDLE" "$STALLERS" "$STALL_BYTES" "$GARBAGE" "$FLOOD" "$DEAF" "$OVERLOAD" "$STAGES" <<'EOF' | tee "${OUTFILE:-/dev/null}"
-import json, os, sys
-d, commit, rate, measure, idle, stallers, stall_bytes, garbage, flood, deaf, overload, stages = sys.argv[1:]
-res = {s: json.load(open(f"{d}/{s}.json")) for s in stages.split() if os.path.exists(f"{d}/{s}.json")}
+python3 - "$RUN/results" "$COMMIT" "$RATE" "$MEASURE" "$IDLE" "$STALLERS" "$STALL_BYTES" "$GARBAGE" "$FLOOD" "$DEAF" "$OVERLOAD" "$STAGES" "$ROUNDS" <<'EOF' | tee "${OUTFILE:-/dev/null}"
+import json, os, statistics, sys
+d, commit, rate, measure, idle, stallers, stall_bytes, garbage, flood, deaf, overload, stages, rounds = sys.argv[1:]
+res = {}
+for s in stages.split():
+    runs = [json.load(open(f"{d}/{s}.{r}.json")) for r in range(1, int(rounds) + 1) if os.path.exists(f"{d}/{s}.{r}.json")]
+    if not runs:
+        continue
+    r = dict(runs[-1])
+    ok = [x for x in runs if "error" not in x]
+    r["up"] = all(x["up"] for x in runs)
+    r["rss_start_mib"] = min(x["rss_start_mib"] for x in runs)
+    r["rss_max_mib"] = max(x["rss_max_mib"] for x in runs)
+    r["fds_max"] = max(x["fds_max"] for x in runs)
+    if ok:
+        r.pop("error", None)
+        for k in ("p50_ms", "p99_ms", "p999_ms"):
+            r[k] = statistics.median(x[k] for x in ok)
+        r["max_ms"] = max(x["max_ms"] for x in ok)
+    if len(ok) < len(runs):
+        r["failed_rounds"] = len(runs) - len(ok)
+    res[s] = r
 clients = {"alone": "-", "idle": f"{idle} idle", "stallers": f"{stallers} stallers ({stall_bytes} B frames, half sent)",
            "garbage": f"{garbage} garbage", "flood": f"{flood} metadata flood", "deaf": f"{deaf} not reading", "overload": f"{overload} producers flat out",
            "all": "all of them"}
 base = res.get("alone", {}).get("p99_ms")
 load = open("/proc/loadavg").read().split()[:3]
-print(f"Samsa {commit}; well-behaved producer: {rate} records/s of 1 KiB for {measure}; load average at the end {' '.join(load)} on {os.cpu_count()} cores\n")
+print(f"Samsa {commit}; well-behaved producer: {rate} records/s of 1 KiB for {measure}; {rounds} round(s), medians; load average at the end {' '.join(load)} on {os.cpu_count()} cores\n")
 print("| stage | hostile clients | p50 ms | p99 ms | p99 vs alone | p99.9 ms | max ms | broker RSS start → max | fds max | up | what the hostile clients got |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for s, r in res.items():
