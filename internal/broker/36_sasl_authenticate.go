@@ -13,7 +13,6 @@ package broker
 import (
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -117,9 +116,17 @@ func (c *conn) rawSASLToken(size int32) (*pending, error) {
 	if size < 0 || int64(size) > max {
 		return nil, fmt.Errorf("SASL token of %d bytes (sasl.server.max.receive.size %d)", size, max)
 	}
-	token := make([]byte, size)
-	if _, err := io.ReadFull(c.nc, token); err != nil {
-		return nil, err
+	// Read as a request frame is (conn.readFrame): a token that stalls
+	// holds what was sent of it, not its size. Its bytes are given back
+	// to the budgets at once; the buffer is left to the collector, in
+	// case the exchange keeps a reference into it.
+	token := []byte{}
+	if size > 0 {
+		var err error
+		if token, err = c.readFrame(int(size)); err != nil {
+			return nil, err
+		}
+		c.release(int64(size))
 	}
 	p := &pending{bare: true, ready: make(chan struct{})}
 	p.frameDone.Store(true) // no pooled frame, no budget held

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/samsa-streaming/samsa/internal/brokertest"
 )
@@ -391,4 +392,49 @@ func heapInUse() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapInuse
+}
+
+// TestStalledSASLTokens: after SaslHandshake v0 the tokens come bare; a
+// connection that sends a token size of sasl.server.max.receive.size
+// (512 KiB) and stalls before authenticating holds what it sent, as a
+// stalled request does (it held the size: 100 MiB for 200 connections).
+func TestStalledSASLTokens(t *testing.T) {
+	b := startSASL(t)
+	addr := b.ListenerAddr("SASL_PLAINTEXT")
+	f := kmsg.NewRequestFormatter(kmsg.FormatterClientID("stall"))
+	before := heapAllocated()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		hs := kmsg.NewPtrSASLHandshakeRequest()
+		hs.Version, hs.Mechanism = 0, "PLAIN"
+		claim := binary.BigEndian.AppendUint32(nil, 512<<10)
+		c.Write(append(f.AppendRequest(nil, hs, 1), append(claim, "\x00alice\x00"...)...))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var size [4]byte
+		if _, err := io.ReadFull(c, size[:]); err != nil {
+			t.Fatalf("handshake v0: %v", err)
+		}
+		if _, err := io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(size[:]))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl := saslClient(t, addr, kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism()))
+	if err := cl.Ping(ctxT(t)); err != nil {
+		t.Fatalf("a client logging in beside 200 stalled tokens: %v", err)
+	}
+	grew := heapAllocated() - before
+	t.Logf("heap allocated while 200 SASL tokens stalled: %d KiB", grew>>10)
+	if grew > 32<<20 {
+		t.Fatalf("the broker allocated %d MiB for 200 stalled tokens", grew>>20)
+	}
 }
