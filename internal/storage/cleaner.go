@@ -676,11 +676,12 @@ var errSegmentGone = errors.New("storage: segment no longer in the log")
 // filter decides the fate of one batch. It returns the bytes to write
 // (batch itself when unchanged) or nil to drop the batch.
 func (c *cleaner) filter(h *record.Header, batch []byte, path string, pos int64) ([]byte, error) {
-	// As in Kafka's cleaner, the CRC is not checked here: every batch was
-	// checked when appended, and after a crash by recovery, and one copied
-	// whole keeps its CRC for consumers to check. (Checking it cost as much
-	// as reading the log once.) The structure of every batch and record
-	// is still checked as it is walked.
+	// The CRC is not checked here: every batch was checked when
+	// appended, after a crash by recovery, and, for bytes on disk at open
+	// that no read has checked yet, by checkForCleaner just before.
+	// (Checking every batch cost as much as reading the log once.) The
+	// structure of every batch and record is still checked as it is
+	// walked.
 	if h.IsControl() {
 		c.txns.aborted(h)
 		return c.filterMarker(h, batch, path, pos)
@@ -917,6 +918,9 @@ func (c *cleaner) writeGroup(group []*segment) (_ *segment, err error) {
 			c.cur, c.curEnd = r[0], r[1]
 		}
 		err := c.eachBatch(s, false, func(p int64, h *record.Header, batch []byte) error {
+			if err := l.checkForCleaner(s, p, h, batch); err != nil {
+				return err
+			}
 			out, err := c.filter(h, batch, s.path, p)
 			if err != nil || out == nil {
 				changed = true

@@ -159,17 +159,49 @@ func (l *Log) verifySlow(seg *segment, f *os.File, pos, end, to, bound int64) (i
 	if bad == nil {
 		return end, nil
 	}
-	if !v.reported[bad.Pos] {
-		if v.reported == nil {
-			v.reported = map[int64]bool{}
-		}
-		v.reported[bad.Pos] = true
-		l.corruptBatches.Add(1)
-		l.logger.Error("corrupt batch in a segment: not served; reads stop before it",
-			"partition", l.tp, "segment", bad.Path, "position", bad.Pos,
-			"base_offset", bad.BaseOffset, "last_offset", bad.LastOffset, "err", bad.Err)
-	}
+	l.reportBadLocked(v, bad)
 	return bad.Pos, bad
+}
+
+// reportBadLocked logs and counts a bad batch the first time it is found.
+// v.mu is held.
+func (l *Log) reportBadLocked(v *verifyState, bad *BatchCorruptionError) {
+	if v.reported[bad.Pos] {
+		return
+	}
+	if v.reported == nil {
+		v.reported = map[int64]bool{}
+	}
+	v.reported[bad.Pos] = true
+	l.corruptBatches.Add(1)
+	l.logger.Error("corrupt batch in a segment: not served; reads stop before it",
+		"partition", l.tp, "segment", bad.Path, "position", bad.Pos,
+		"base_offset", bad.BaseOffset, "last_offset", bad.LastOffset, "err", bad.Err)
+}
+
+// checkForCleaner validates (CRC included) a batch the cleaner is about
+// to copy or rewrite from seg at pos, unless it lies in bytes this process
+// wrote or a read already checked. The cleaner re-encodes batches it
+// keeps only part of, with a new CRC: a damaged batch must stop the pass
+// (the caller backs off, as Kafka marks the partition uncleanable) rather
+// than have its damage sealed under a valid CRC. Cleaned segments hold
+// only batches so checked, so their bytes need no check on read.
+func (l *Log) checkForCleaner(seg *segment, pos int64, h *record.Header, batch []byte) error {
+	v := &seg.verify
+	if pos >= v.unverifiedEnd.Load() {
+		return nil
+	}
+	if sp := v.fast.Load(); sp != nil && sp.from <= pos && pos < sp.to {
+		return nil
+	}
+	if _, err := record.Validate(batch); err != nil {
+		bad := &BatchCorruptionError{Path: seg.path, Pos: pos, BaseOffset: h.BaseOffset, LastOffset: h.LastOffset(), Err: err}
+		v.mu.Lock()
+		l.reportBadLocked(v, bad)
+		v.mu.Unlock()
+		return bad
+	}
+	return nil
 }
 
 // mergeSpan puts s in spans, replacing spans[i] when i >= 0, and merges

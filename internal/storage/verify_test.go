@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -209,5 +211,63 @@ func TestVerifyOncePerSegment(t *testing.T) {
 	readAll(t, l, 0)
 	if n := l.checkedBytes.Load(); n != size {
 		t.Fatalf("reading an append checked %d bytes", n-size)
+	}
+}
+
+// TestCleanerChecksUnverifiedBytes: the cleaner rewrites batches it keeps
+// part of with a new CRC, so bytes on disk at open that no read checked
+// are validated before it copies them: a flipped byte stops the pass with
+// a BatchCorruptionError (reported once) and the log is left as it was;
+// an undamaged reopened log is cleaned as before, and its cleaned segments
+// need no check on read.
+func TestCleanerChecksUnverifiedBytes(t *testing.T) {
+	for _, damaged := range []bool{true, false} {
+		t.Run(fmt.Sprint("damaged=", damaged), func(t *testing.T) {
+			c := compactConfig()
+			d, l := newTestLog(t, c)
+			for i := range 120 {
+				b := keyedBatch(t, []kv{{key: []byte(fmt.Sprintf("k%d", i%10)), value: []byte(fmt.Sprintf("v%04d-%0200d", i, i))}}, testNow.UnixMilli()+int64(i), record.CompressionNone, false, -1, -1)
+				mustAppend(t, l, b, 1)
+			}
+			if len(l.segs) < 3 {
+				t.Fatalf("%d segments", len(l.segs))
+			}
+			segPath, starts, _ := segmentBatches(t, l, 0)
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if damaged {
+				flipByte(t, segPath, starts[len(starts)/2]+record.HeaderSize+12)
+			}
+			d2, err := OpenDir(d.Path(), c, testLogger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d2.Close()
+			l2, _ := d2.Log("topic", 0)
+			before := l2.Segments()
+			_, err = l2.Clean(testNow, CleanOptions{Limit: math.MaxInt64}, true)
+			if !damaged {
+				if err != nil {
+					t.Fatal(err)
+				}
+				readAll(t, l2, l2.LogStartOffset())
+				// Only the active segment, never cleaned, is checked.
+				if n, active := l2.checkedBytes.Load(), l2.active().size.Load(); n != active {
+					t.Fatalf("reading the cleaned log checked %d bytes, want the active segment's %d", n, active)
+				}
+				return
+			}
+			var be *BatchCorruptionError
+			if !errors.As(err, &be) || be.Path != segPath || be.Pos != starts[len(starts)/2] {
+				t.Fatalf("Clean: %v, want a BatchCorruptionError at %s byte %d", err, segPath, starts[len(starts)/2])
+			}
+			if after := l2.Segments(); !slices.Equal(before, after) {
+				t.Fatalf("segments changed by the failed pass: %v -> %v", before, after)
+			}
+			if l2.CorruptBatches() != 1 {
+				t.Fatalf("CorruptBatches %d", l2.CorruptBatches())
+			}
+		})
 	}
 }
