@@ -57,6 +57,7 @@ type collector struct {
 
 type collectorDescs struct {
 	partitions, leaders, underReplicated, underMinISR, atMinISR, failedLogs      *prometheus.Desc
+	corruptBatches                                                               *prometheus.Desc
 	dirSize, dirFree, dirTotal                                                   *prometheus.Desc
 	topicBytesIn, topicRecordsIn, topicBytesOut, topicRecordsOut                 *prometheus.Desc
 	replicationBytesOut                                                          *prometheus.Desc
@@ -82,6 +83,7 @@ func newCollector(b *Broker) *collector {
 		underMinISR:     nd("under_min_isr_partitions", "Partitions this broker leads whose ISR is below min.insync.replicas: acks=all produce fails (Kafka's UnderMinIsrPartitionCount)."),
 		atMinISR:        nd("at_min_isr_partitions", "Partitions this broker leads whose ISR is exactly min.insync.replicas (Kafka's AtMinIsrPartitionCount)."),
 		failedLogs:      nd("failed_logs", "Logs that failed a write or fsync and refuse appends until restart (Kafka's OfflineLogDirectoryCount, per log)."),
+		corruptBatches:  nd("log_corrupt_batches", "Damaged record batches (bad length, offsets or CRC) found by the first read of segment bytes that were on disk at start, in the logs hosted here; never served."),
 
 		dirSize:  nd("log_dir_size_bytes", "Bytes of every log in the log directory.", "dir"),
 		dirFree:  nd("log_dir_free_bytes", "Bytes free to unprivileged users on the log directory's filesystem.", "dir"),
@@ -177,7 +179,7 @@ func (c *collector) collectPartitions(ch chan<- prometheus.Metric, im *metadata.
 	parts := b.parts.All()
 	self := b.cfg.NodeID
 	var leaders, under, underMin, atMin, failed, pendingAcks int
-	var dirBytes int64
+	var dirBytes, corrupt int64
 	var lastTopic string
 	var lastMeta *metadata.Topic
 	for _, p := range parts {
@@ -187,6 +189,7 @@ func (c *collector) collectPartitions(ch chan<- prometheus.Metric, im *metadata.
 		if l.Failed() != nil {
 			failed++
 		}
+		corrupt += l.CorruptBatches()
 		if p.Topic != lastTopic || lastMeta == nil {
 			lastTopic = p.Topic
 			lastMeta, _ = im.Topic(p.Topic)
@@ -216,6 +219,7 @@ func (c *collector) collectPartitions(ch chan<- prometheus.Metric, im *metadata.
 	ch <- gauge(d.underMinISR, float64(underMin))
 	ch <- gauge(d.atMinISR, float64(atMin))
 	ch <- gauge(d.failedLogs, float64(failed))
+	ch <- gauge(d.corruptBatches, float64(corrupt))
 	ch <- gauge(d.purgatory, float64(pendingAcks), "produce")
 
 	dir := b.parts.DataDir()
