@@ -42,6 +42,7 @@
 //	(*Log).OffsetForTimestamp(ts) / MaxTimestamp() / EndOffsetForEpoch(epoch) / LatestEpoch()
 //	(*Log).ProducerStates() / LogStartOffset() / LogEndOffset() / EndPosition() / RecoveryPoint()
 //	(*Log).Size() / Segments() / Epochs() / LastFlush() / SetConfig(cfg) / Close()
+//	(*Log).CorruptBatches()                                         // damaged batches first reads found (verify.go)
 //
 // # Concurrency
 //
@@ -159,6 +160,19 @@
 // its start, and Close rebuilds that index. Bytes inside segments below
 // the recovery point are not read at open (as Kafka). TestCorruptionMatrix
 // damages every file kind; docs/reliability.md has its figures.
+//
+// They are checked on their first read instead (verify.go): every
+// segment knows where the bytes it was opened with end and which ranges
+// of them reads have checked, and a Read reaching unchecked bytes first
+// validates the batches it serves (length, offsets, CRC32C), without the
+// writer's mutex, at most the bytes it serves plus the rest of its last
+// batch. A bad batch is never served: the Read stops before it, a Read
+// starting at it returns a BatchCorruptionError (file, byte, offsets; the
+// broker answers CORRUPT_MESSAGE), logged once and counted
+// (CorruptBatches). Bytes this process wrote, and those recovery
+// validated, are never checked again; the append path does nothing for
+// it. The cleaner validates the unchecked batches it copies, so damage is
+// never sealed under a new CRC.
 //
 // Every write and fsync of a log's files first asks the FaultHook
 // installed by SetFaultHook (faults.go; tests only, one atomic load when
@@ -346,6 +360,10 @@
 //	BenchmarkAppend-2        220836   11452 ns/op   1449.92 MB/s   39 B/op   0 allocs/op
 //	BenchmarkAppendFlush-2    89634   28303 ns/op    586.68 MB/s   45 B/op   0 allocs/op  (fsync every ~1 MiB)
 //	BenchmarkRead-2         1611146    1288 ns/op                   0 B/op   0 allocs/op  (offset to Slice, 64 MiB log)
+//
+// A log on disk at open, read from start to end in 1 MiB reads
+// (BenchmarkReadVerify, 64 MiB): 13-15 ms on the first pass, which checks
+// every batch (4.5-5.2 GB/s), and 63-71 us on every later pass.
 //
 // The 39 B/op of Append is the amortized growth of the in-memory index
 // copies; TestAppendDoesNotAllocate holds the zero allocations per call.
