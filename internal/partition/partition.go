@@ -68,7 +68,13 @@ type Partition struct {
 	followers  map[int32]*follower // leader only: each other replica's state
 	acks       []pendingAck        // leader only: acks=all appends waiting for the HW, by offset
 	isrPending bool                // an ISR change is proposed and not applied yet
-	truncate   bool                // follower only: must truncate to the leader's epoch end before fetching
+	// maximalISR is the ISR with the follower this leader asked to add,
+	// while that change is pending (nil otherwise): the high watermark and
+	// acks=all count the new member at once (Kafka's maximal ISR,
+	// KIP-497), since the controller may elect it as soon as the change
+	// commits, before this leader has applied it.
+	maximalISR []int32
+	truncate   bool // follower only: must truncate to the leader's epoch end before fetching
 	// followerSynced: this follower has taken its current leader's high
 	// watermark at least once (until then its own, from a restart or an
 	// old leadership, may show records still to be truncated).
@@ -254,7 +260,8 @@ func (p *Partition) append(batch []byte, now time.Time, done func(error), write 
 	// Alone in the ISR in page-cache mode (one node, or every follower
 	// out of sync): the high watermark moves to this append now, so the
 	// ack is answered here without queuing.
-	direct := done != nil && p.flusher == nil && len(p.isr) == 1 && p.isr[0] == p.nodeID
+	isr := p.countedISR()
+	direct := done != nil && p.flusher == nil && len(isr) == 1 && isr[0] == p.nodeID
 	if done != nil && !direct {
 		p.addAckLocked(res.LastOffset+1, done)
 	}
@@ -330,7 +337,7 @@ func (p *Partition) flushed(end storage.Position, err error) {
 func (p *Partition) advanceLocked() {
 	hw := p.localEnd.Offset
 	if p.leader == p.nodeID {
-		for _, r := range p.isr {
+		for _, r := range p.countedISR() {
 			if r == p.nodeID {
 				continue
 			}
@@ -377,6 +384,16 @@ func (p *Partition) advanceLocked() {
 			a.done(nil)
 		}
 	}
+}
+
+// countedISR is the ISR the high watermark waits for: the applied one,
+// with the follower asked into it while that change is pending. Called
+// with mu held.
+func (p *Partition) countedISR() []int32 {
+	if p.maximalISR != nil {
+		return p.maximalISR
+	}
+	return p.isr
 }
 
 func (p *Partition) wakeEndLocked() {

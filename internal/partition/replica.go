@@ -25,7 +25,7 @@ func (p *Partition) applyMetadata(pm metadata.Partition, now time.Time) (follow 
 	wasLeader := p.leader == p.nodeID
 	newEpoch := pm.LeaderEpoch != p.leaderEpoch
 	p.replicas, p.isr, p.partEpoch = slices.Clone(pm.Replicas), slices.Clone(pm.ISR), pm.PartitionEpoch
-	p.isrPending = false
+	p.isrPending, p.maximalISR = false, nil
 	p.leader, p.leaderEpoch = pm.Leader, pm.LeaderEpoch
 	if p.reopened && pm.Leader == p.nodeID {
 		p.reopened = false
@@ -124,7 +124,7 @@ func (p *Partition) FollowerFetched(id int32, fetchOffset int64, now time.Time) 
 	// so a follower level with it alone may lack committed records.
 	if !slices.Contains(p.isr, id) && !p.isrPending && fetchOffset >= p.hw.Offset && fetchOffset >= p.epochStart && p.alterISR != nil {
 		expand = append(slices.Clone(p.isr), id)
-		p.isrPending = true
+		p.isrPending, p.maximalISR = true, expand
 	}
 	epoch := p.leaderEpoch
 	p.advanceLocked()
@@ -162,7 +162,9 @@ func (p *Partition) checkLaggards(now time.Time, maxLag time.Duration) {
 // isrChangeFailed lets the leader propose again after a refused change.
 func (p *Partition) isrChangeFailed() {
 	p.mu.Lock()
-	p.isrPending = false
+	// The follower asked in no longer counts (Kafka's leader, too, goes
+	// back to the ISR it has when AlterPartition fails).
+	p.isrPending, p.maximalISR = false, nil
 	p.mu.Unlock()
 }
 

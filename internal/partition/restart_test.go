@@ -126,3 +126,53 @@ func testBatchAt(off int64) []byte {
 	record.SetBaseOffset(b, off)
 	return b
 }
+
+// Once a leader has asked for a follower to join the ISR, the high
+// watermark and acks=all count that follower until the change is applied
+// or refused (Kafka's maximal ISR, KIP-497): the controller may elect it
+// as soon as the change commits, before the leader applies it, so what
+// the leader acknowledges meanwhile must be on it. Found by the
+// deterministic simulation (internal/sim, TestSimReplication seeds 1146
+// and 1329 at the time).
+func TestPendingISRExpansionCounts(t *testing.T) {
+	d, err := storage.OpenDir(t.TempDir(), storage.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	l, err := d.CreateLog("t", 0, [16]byte{1}, storage.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	var asked [][]int32
+	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{MinInsyncReplicas: 1}, 0, 1, func(_ *Partition, _ int32, isr []int32) { asked = append(asked, isr) })
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1}, Leader: 1}, now)
+	if err := p.FollowerFetched(2, 0, now); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 {
+		t.Fatalf("follower 2 caught up but not asked into the ISR: %v", asked)
+	}
+	acked := false
+	if _, err := p.Append(testBatch(1), now, func(err error) { acked = err == nil }); err != nil {
+		t.Fatal(err)
+	}
+	if acked || p.HighWatermark() != 0 {
+		t.Fatalf("acknowledged (%v) at high watermark %d before follower 2, asked into the ISR, has the record", acked, p.HighWatermark())
+	}
+	if err := p.FollowerFetched(2, 1, now); err != nil {
+		t.Fatal(err)
+	}
+	if !acked || p.HighWatermark() != 1 {
+		t.Fatalf("after follower 2 fetched: acknowledged %v, high watermark %d", acked, p.HighWatermark())
+	}
+	// Refused: the leader counts its applied ISR again.
+	p.ISRChangeFailed()
+	if _, err := p.Append(testBatch(1), now, func(err error) { acked = err == nil }); err != nil {
+		t.Fatal(err)
+	}
+	if p.HighWatermark() != 2 {
+		t.Fatalf("high watermark %d after the change was refused, want 2 (alone in the ISR)", p.HighWatermark())
+	}
+}
