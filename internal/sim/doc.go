@@ -18,11 +18,14 @@
 //     write.
 //
 // A run injects process crashes, power cuts, crashes inside disk
-// operations, paused processes, network partitions and lossy stretches
-// while the nodes register as brokers and issue controller operations
-// (create and delete topics, AlterPartition, a replica resigning a failed
-// log, producer-id blocks, controlled shutdowns), and the active
-// controller fences and unfences brokers and elects leaders. Then every
+// operations, paused processes, network partitions, lossy stretches and
+// membership changes (a voter removed, admitted again as a learner by the
+// leader as an observer is, made a voter again) while the nodes register as brokers and issue controller
+// operations (create and delete topics, add partitions, AlterPartition, a
+// replica resigning a failed log, reassignments, producer-id blocks,
+// unregistering a broker that is down, controlled shutdowns that hand the
+// quorum's leadership on), and the active controller fences and unfences
+// brokers, elects leaders and completes reassignments. Then every
 // fault heals and the cluster must converge. After every event, the
 // checker (check.go) verifies: one Raft leader per term; every node
 // applies the same entry at each index, in order (a committed entry never

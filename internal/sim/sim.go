@@ -604,11 +604,14 @@ func (s *sim) duties(n *node) {
 	if n.leaderSince.IsZero() {
 		n.leaderSince = s.clock()
 	}
-	if s.healing && len(n.q.Basic().Voters) < len(s.nodes) && s.now-n.lastMember >= time.Second {
-		// Healing: the voters removed are added back, as an operator
-		// would.
+	if len(n.q.Basic().Voters) < len(s.nodes) && s.now-n.lastMember >= electionTimeout {
+		// A removed voter is admitted as an observer again; healing, the
+		// observers are made voters again, as an operator would.
 		n.lastMember = s.now
-		s.changeMembers(n)
+		s.admit(n)
+		if s.healing && n.up {
+			s.changeMembers(n)
+		}
 		if !n.up {
 			return
 		}

@@ -123,6 +123,7 @@ func TestSimRegressions(t *testing.T) {
 		{12715, false, "a reassignment replacing a running one kept a non-replica in the ISR (metadata.TestReassignReplacingARunningOne)"},
 		{23, true, "a restarted leader showed its log end as the high watermark (partition.TestRestartedLeaderHighWatermark)"},
 		{1025, true, "a follower level with a lagging high watermark joined the ISR without the committed records (partition.TestISRExpansionNeedsTheEpochStart)"},
+		{1146, true, "a leader acknowledged records without the follower it had asked into the ISR, which the controller then elected (partition.TestPendingISRExpansionCounts)"},
 	} {
 		cfg := Config{}
 		if tc.replication {

@@ -319,9 +319,9 @@ func (s *sim) fault() {
 }
 
 // changeMembers has node n propose one step of a voter's removal and
-// return (AddRaftVoter and RemoveRaftVoter, KIP-853): with every node a
-// voter, one is removed; otherwise one that is not a voter is added as a
-// learner (an observer) or, a learner already, made a voter again.
+// return (RemoveRaftVoter and AddRaftVoter, KIP-853): with every node a
+// voter, one is removed; otherwise a learner (an observer: a removed
+// voter is admitted as one again, see admit) is made a voter.
 func (s *sim) changeMembers(n *node) {
 	if !n.up || s.now < n.paused {
 		return
@@ -331,13 +331,29 @@ func (s *sim) changeMembers(n *node) {
 	typ := pb.ConfChangeRemoveNode
 	if len(st.Voters) == len(s.nodes) {
 		id = st.Voters[s.rng.IntN(len(st.Voters))]
-	} else if id = s.missingVoter(st); id == 0 {
+	} else if id = s.missingVoter(st); id == 0 || !slices.Contains(st.Learners, id) {
 		return
-	} else if slices.Contains(st.Learners, id) {
-		typ = pb.ConfChangeAddNode
 	} else {
-		typ = pb.ConfChangeAddLearnerNode
+		typ = pb.ConfChangeAddNode
 	}
+	s.proposeMember(n, id, typ)
+}
+
+// admit has node n, if it leads, add a node that is neither a voter nor
+// a learner as a learner, as the leader admits an observer connected to
+// it: a removed voter follows the quorum as an observer (quorum's
+// membershipChanged) and is admitted again within an election timeout.
+func (s *sim) admit(n *node) {
+	st, _ := n.q.Status(context.Background())
+	for _, m := range s.nodes {
+		if !slices.Contains(st.Voters, m.id) && !slices.Contains(st.Learners, m.id) {
+			s.proposeMember(n, m.id, pb.ConfChangeAddLearnerNode)
+			return
+		}
+	}
+}
+
+func (s *sim) proposeMember(n *node, id uint64, typ pb.ConfChangeType) {
 	err := n.q.ConfChangeStep(id, typ)
 	s.outcome("membership change", err)
 	s.res.Faults["membership change"]++
