@@ -135,32 +135,54 @@ func (l *Log) verifySlow(seg *segment, f *os.File, pos, end, to, bound int64) (i
 	var cur span
 	if i >= 0 && v.spans[i].to >= pos {
 		cur = v.spans[i]
-		if to <= cur.to {
-			v.fast.Store(&cur)
-			return end, nil
-		}
 	} else {
 		cur = span{from: pos, to: pos, first: -1, next: -1}
 		i = -1
 	}
-	reached, first, next, bad, err := l.checkBatches(seg, f, cur.to, to, bound, cur.next)
-	if err != nil {
-		return 0, err
+	for cur.to < to {
+		// Check up to the next checked span (then go on after it), so
+		// no byte is checked twice.
+		stop := to
+		k := i + 1
+		if i < 0 {
+			k = sort.Search(len(v.spans), func(j int) bool { return v.spans[j].from > cur.from })
+		}
+		if k < len(v.spans) && v.spans[k].from < stop {
+			stop = v.spans[k].from
+		}
+		reached, first, next, bad, err := l.checkBatches(seg, f, cur.to, stop, bound, cur.next)
+		if err != nil {
+			return 0, err
+		}
+		if reached == cur.to && bad == nil {
+			// No progress without a bad batch: the checked spans
+			// disagree with each other. Serve nothing unchecked.
+			return 0, fmt.Errorf("storage: checking %s: no progress at byte %d (checked ranges %v)", seg.path, cur.to, v.spans)
+		}
+		l.checkedBytes.Add(reached - cur.to)
+		if cur.first < 0 {
+			cur.first = first
+		}
+		if reached > cur.to {
+			cur.to, cur.next = reached, next
+			v.spans = mergeSpan(v.spans, i, cur)
+			if i < 0 {
+				i = sort.Search(len(v.spans), func(j int) bool { return v.spans[j].from > cur.from }) - 1
+			}
+			cur = v.spans[i]
+		}
+		if bad != nil {
+			if cur.to > cur.from {
+				c := cur
+				v.fast.Store(&c)
+			}
+			l.reportBadLocked(v, bad)
+			return bad.Pos, bad
+		}
 	}
-	l.checkedBytes.Add(reached - cur.to)
-	if cur.first < 0 {
-		cur.first = first
-	}
-	if reached > cur.to {
-		cur.to, cur.next = reached, next
-		v.spans = mergeSpan(v.spans, i, cur)
-		v.fast.Store(&cur)
-	}
-	if bad == nil {
-		return end, nil
-	}
-	l.reportBadLocked(v, bad)
-	return bad.Pos, bad
+	c := cur
+	v.fast.Store(&c)
+	return end, nil
 }
 
 // reportBadLocked logs and counts a bad batch the first time it is found.
