@@ -5,8 +5,9 @@
 # "Disk faults"). One broker writes BYTES (1 GiB) to a topic of 6
 # partitions and stops cleanly; then per round and binary (the order
 # alternates) a broker is started on that data dir, `load consume` reads the
-# whole topic, and the broker stops. Prints each round and the medians:
-# consume MiB/s and the broker's CPU seconds (user + system) per GiB read.
+# whole topic twice (the first read after the start, then the same process
+# again), and the broker stops. Prints each round and the medians: consume
+# MiB/s and the broker's CPU seconds (user + system) per GiB read.
 #
 #   bench/restart-consume.sh OLD_REV [NEW_REV] [ROUNDS] [BYTES]
 #
@@ -64,7 +65,7 @@ start new
 "$CACHE/load" produce --brokers "$BROKER" --topic restart --partitions 6 --bytes "$SIZE" >/dev/null
 stop
 
-declare -A cons ccpu
+declare -A cons ccpu cons2 ccpu2
 for r in $(seq "$ROUNDS"); do
 	order=(new old)
 	((r % 2 == 0)) && order=(old new)
@@ -73,17 +74,21 @@ for r in $(seq "$ROUNDS"); do
 		t0=$(cpu)
 		c=$("$CACHE/load" consume --brokers "$BROKER" --topic restart)
 		t1=$(cpu)
+		c2=$("$CACHE/load" consume --brokers "$BROKER" --topic restart) # the same process again
+		t2=$(cpu)
 		stop
-		read -r cm cc <<<"$(python3 -c 'import json, sys
-c = json.loads(sys.argv[1])
-t0, t1, hz = (float(x) for x in sys.argv[2:5])
-print("%.1f %.3f" % (c["mib_per_s"], (t1 - t0) / hz / (c["bytes"] / (1 << 30))))' "$c" "$t0" "$t1" "$(getconf CLK_TCK)")"
-		say "round $r $bin: consume $cm MiB/s ($cc CPU s/GiB)"
+		read -r cm cc cm2 cc2 <<<"$(python3 -c 'import json, sys
+c, c2 = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+t0, t1, t2, hz = (float(x) for x in sys.argv[3:7])
+print("%.1f %.3f %.1f %.3f" % (c["mib_per_s"], (t1 - t0) / hz / (c["bytes"] / (1 << 30)), c2["mib_per_s"], (t2 - t1) / hz / (c2["bytes"] / (1 << 30))))' "$c" "$c2" "$t0" "$t1" "$t2" "$(getconf CLK_TCK)")"
+		say "round $r $bin: first consume $cm MiB/s ($cc CPU s/GiB), second $cm2 MiB/s ($cc2 CPU s/GiB)"
 		cons[$bin]+="$cm "
 		ccpu[$bin]+="$cc "
+		cons2[$bin]+="$cm2 "
+		ccpu2[$bin]+="$cc2 "
 	done
 done
 med() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for bin in old new; do
-	echo "$bin: consume $(med <<<"${cons[$bin]}") MiB/s, $(med <<<"${ccpu[$bin]}") CPU s/GiB (median of $ROUNDS)"
+	echo "$bin: first consume $(med <<<"${cons[$bin]}") MiB/s, $(med <<<"${ccpu[$bin]}") CPU s/GiB; second $(med <<<"${cons2[$bin]}") MiB/s, $(med <<<"${ccpu2[$bin]}") CPU s/GiB (medians of $ROUNDS)"
 done
