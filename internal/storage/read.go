@@ -54,7 +54,11 @@ func (s *Slice) Bytes() ([]byte, error) {
 // first batch if minOneBatch and it is larger), never past limit (a high
 // watermark Position, or NoLimit) nor the log end, and never past the end
 // of the segment holding offset. An offset equal to the log end or to
-// limit.Offset gives an empty Slice. Only batch headers are read from disk.
+// limit.Offset gives an empty Slice. Only batch headers are read from disk,
+// except on the first read of bytes that were on disk when the log was
+// opened: their batches are checked first (verify.go), and the Slice stops
+// before a bad one; a read that starts at a bad batch returns its
+// BatchCorruptionError.
 func (l *Log) Read(offset int64, maxBytes int32, minOneBatch bool, limit Position) (Slice, error) {
 	// A segment can leave the list between the snapshot and the read: the
 	// cleaner swapped a rewritten one in (retry with the new list) or
