@@ -271,6 +271,9 @@ func (c *conn) readLoop() error {
 		select {
 		case c.queue <- p:
 		case <-c.done:
+			// The writer will not see it: give its budget bytes back
+			// here (its handler may still be using the frame).
+			c.releaseFrame(p, false)
 			return net.ErrClosed
 		}
 	}
