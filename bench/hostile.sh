@@ -8,8 +8,9 @@
 #                    [--stages "alone idle stallers garbage flood deaf overload all"]
 #                    [--rounds N] [--override k=v]... [--out FILE]
 #
-# One broker (`samsa serve`, defaults unless --override) serves every stage,
-# so "up" means it survived everything before too. Each stage:
+# One broker (`samsa serve`, defaults unless --override; the topics are made
+# once) is restarted (SIGTERM, then started again on its data) before each
+# stage, so each stage's memory is its own. Each stage:
 #   hostile    `bench/load hostile` with that stage's clients, for the whole
 #              stage; the measurement starts once every hostile connection
 #              has been opened once
@@ -26,15 +27,18 @@
 #              deaf      --deaf N connections that pipeline Metadata requests
 #                        for all topics and never read the answers
 #              overload  --overload N franz-go producers flat out (acks=all,
-#                        1 KiB records): more than the broker takes
+#                        1 KiB records): more than the broker takes. Their
+#                        topic keeps 256 MiB per partition (retention.bytes,
+#                        64 MiB segments, the broker checking every second:
+#                        log.retention.check.interval.ms=1000), or a few
+#                        rounds would fill the disk
 #              all       every one of the above at once
 #   measure    `bench/load produce` at --rate records/s of 1 KiB (acks=all,
 #              idempotent, linger 5 ms) for --measure after a 3 s warm-up:
 #              p50, p99, p99.9, max
 #   broker     resident memory and open descriptors, sampled every 0.5 s
-#              during the stage (at its start and the largest; the Go heap
-#              given back to the OS only slowly, a stage starts with what the
-#              one before left), and whether it still answers Metadata after
+#              during the stage (at its start and the largest), and whether
+#              it still answers Metadata after the stage
 # The load generator runs on the same machine, so the latency under load
 # includes its CPU competing with the broker's.
 #
@@ -95,15 +99,25 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
 source "$BENCH/lib.sh"
 
 ADDR=127.0.0.1:$(port)
-"$BIN/samsa" serve --data-dir "$DATA" --listen "$ADDR" --log-level warn --override metrics.listener= "${OVERRIDES[@]}" \
-	>>"$RUN/logs/samsa.log" 2>&1 &
-PID=$!
-echo "$PID" >>"$RUN/pids"
 up() { kill -0 "$PID" 2>/dev/null && "$BIN/samsa" -b "$ADDR" --timeout 10s cluster info >/dev/null 2>&1; }
-for i in $(seq 600); do up && break; sleep 0.1; done
-up || { say "the broker did not start"; exit 1; }
+start() {
+	"$BIN/samsa" serve --data-dir "$DATA" --listen "$ADDR" --log-level warn --override metrics.listener= \
+		--override log.retention.check.interval.ms=1000 "${OVERRIDES[@]}" \
+		>>"$RUN/logs/samsa.log" 2>&1 &
+	PID=$!
+	echo "$PID" >>"$RUN/pids"
+	for i in $(seq 600); do up && return 0; sleep 0.1; done
+	say "the broker did not start"
+	exit 1
+}
+stop() {
+	kill -TERM "$PID" 2>/dev/null || true
+	wait "$PID" 2>/dev/null || true
+}
+start
 "$BIN/samsa" -b "$ADDR" topic create lat -p 4 >>"$RUN/logs/tools.log" 2>&1
-"$BIN/samsa" -b "$ADDR" topic create overload -p 4 >>"$RUN/logs/tools.log" 2>&1
+"$BIN/samsa" -b "$ADDR" topic create overload -p 4 --config retention.bytes=268435456 --config segment.bytes=67108864 \
+	>>"$RUN/logs/tools.log" 2>&1
 for i in $(seq 200); do echo "flood-$i"; done | xargs -P 4 -I{} "$BIN/samsa" -b "$ADDR" topic create {} -p 1 >>"$RUN/logs/tools.log" 2>&1
 # A first run warms the broker and the page cache; it is not reported.
 "$BIN/load" produce --brokers "$ADDR" --topic lat --rate "$RATE" --duration 5s >/dev/null 2>>"$RUN/logs/tools.log"
@@ -131,6 +145,8 @@ secs() { python3 -c "import re,sys; m=re.fullmatch(r'(\d+)(ms|s|m)', sys.argv[1]
 stage() {
 	local name=$1 args hp="" sp out=$RUN/results/$1.$2.json
 	args=$(hostile_args "$name")
+	stop
+	start
 	: >"$RUN/$name.samples"
 	sample "$RUN/$name.samples" &
 	sp=$!
@@ -181,16 +197,14 @@ EOF
 }
 
 for round in $(seq "$ROUNDS"); do
+	say "round $round"
 	for s in $STAGES; do
-		say "round $round"
 		stage "$s" "$round"
 		kill -0 "$PID" 2>/dev/null || break 2
 	done
 done
 kill -0 "$PID" 2>/dev/null || say "the broker died during $s, round $round"
-
-kill -TERM "$PID" 2>/dev/null || true
-wait "$PID" 2>/dev/null || true
+stop
 
 python3 - "$RUN/results" "$COMMIT" "$RATE" "$MEASURE" "$IDLE" "$STALLERS" "$STALL_BYTES" "$GARBAGE" "$FLOOD" "$DEAF" "$OVERLOAD" "$STAGES" "$ROUNDS" <<'EOF' | tee "${OUTFILE:-/dev/null}"
 import json, os, statistics, sys
