@@ -83,3 +83,21 @@ func TestBudgetOverdraft(t *testing.T) {
 		t.Fatal("a stopped grow was admitted")
 	}
 }
+
+// TestWarnLimit: one warning per 100 ms gets through, carrying how many
+// were held back since the last.
+func TestWarnLimit(t *testing.T) {
+	var w warnLimit
+	if n, ok := w.allow(); !ok || n != 0 {
+		t.Fatalf("first warning: %d %v", n, ok)
+	}
+	for i := 0; i < 1000; i++ {
+		if _, ok := w.allow(); ok {
+			t.Fatal("a second warning within 100 ms was let through")
+		}
+	}
+	w.next.Store(mono()) // as if 100 ms had passed
+	if n, ok := w.allow(); !ok || n != 1000 {
+		t.Fatalf("after the pause: %d %v, want 1000 true", n, ok)
+	}
+}

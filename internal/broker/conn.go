@@ -243,7 +243,9 @@ func (c *conn) readLoop() error {
 		if size < 8 || size > c.b.cfg.SocketRequestMaxBytes {
 			// Kafka closes the connection on an invalid frame size
 			// without reading it (InvalidReceiveException).
-			c.b.logger.Warn("refusing request frame", "remote", c.nc.RemoteAddr(), "bytes", size, "max", c.b.cfg.SocketRequestMaxBytes)
+			if n, ok := badFrameWarnings.allow(); ok {
+				c.b.logger.Warn("refusing request frame", "remote", c.nc.RemoteAddr(), "bytes", size, "max", c.b.cfg.SocketRequestMaxBytes, "not_logged_since_last", n)
+			}
 			return fmt.Errorf("frame size %d outside [8, %d]", size, c.b.cfg.SocketRequestMaxBytes)
 		}
 		buf, err := c.readFrame(int(size))
@@ -277,6 +279,27 @@ func (c *conn) readLoop() error {
 			return net.ErrClosed
 		}
 	}
+}
+
+// badFrameWarnings keeps the warnings about refused frames to one every
+// 100 ms: a client that loops malformed frames made the broker write
+// ~15,000 lines a second.
+var badFrameWarnings warnLimit
+
+// warnLimit lets one warning through per 100 ms and counts the others.
+type warnLimit struct {
+	next    atomic.Int64 // mono() before which warnings are counted, not logged
+	skipped atomic.Int64
+}
+
+// allow reports whether to log now and how many were skipped before.
+func (w *warnLimit) allow() (skipped int64, ok bool) {
+	now, next := mono(), w.next.Load()
+	if now < next || !w.next.CompareAndSwap(next, now+int64(100*time.Millisecond)) {
+		w.skipped.Add(1)
+		return 0, false
+	}
+	return w.skipped.Swap(0), true
 }
 
 // A frame's buffer starts at firstFrameChunk (or the frame's size, if
@@ -385,7 +408,9 @@ func (c *conn) handle(buf []byte, held int64) (*pending, error) {
 		}
 	}
 	if !known || req == nil || h.version < api.min || h.version > api.max {
-		c.b.logger.Warn("unsupported request; answering UNSUPPORTED_VERSION and closing", "key", h.key, "version", h.version, "client", h.clientID)
+		if n, ok := badFrameWarnings.allow(); ok {
+			c.b.logger.Warn("unsupported request; answering UNSUPPORTED_VERSION and closing", "key", h.key, "version", h.version, "client", h.clientID, "not_logged_since_last", n)
+		}
 		p.raw = binary.BigEndian.AppendUint16(nil, uint16(kerr.UnsupportedVersion.Code))
 		p.close = true
 		close(p.ready)
