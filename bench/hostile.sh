@@ -77,26 +77,9 @@ while (($#)); do
 done
 ulimit -n "$(ulimit -Hn)"
 
-RUN=$CACHE/runs/hostile-$(date -u +%Y%m%dT%H%M%SZ)-$$
-DATA=$RUN/data
-mkdir -p "$RUN/logs" "$RUN/results" "$DATA"
-: >"$RUN/pids"
-say() { echo "hostile-bench: $(date -u +%H:%M:%S) $*" >&2; }
-cleanup() {
-	local p
-	for p in $(cat "$RUN/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-	rm -rf "$DATA"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-BIN=$RUN/bin
-mkdir -p "$BIN"
-(cd "$ROOT" && go build -o "$BIN/samsa" ./cmd/samsa)
-(cd "$BENCH" && go build -o "$BIN/load" ./load)
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
 # shellcheck source=bench/lib.sh
 source "$BENCH/lib.sh"
+bench_run hostile load
 
 ADDR=127.0.0.1:$(port)
 up() { kill -0 "$PID" 2>/dev/null && "$BIN/samsa" -b "$ADDR" --timeout 10s cluster info >/dev/null 2>&1; }

@@ -1,4 +1,4 @@
-# Shared by the side-by-side bench scripts (scale.sh, txn.sh, tls.sh):
+# Shared by the side-by-side bench scripts (scale.sh, txn.sh, tls.sh, hostile.sh):
 # source it after setting KAFKA_VERSION. Nothing here starts anything.
 
 # port: a free TCP port on 127.0.0.1.
@@ -45,4 +45,31 @@ EOF
 # kafka_format FILE KLIB LOG: kafka-storage.sh format for the properties FILE.
 kafka_format() {
 	java -Xmx256M -cp "$2/*" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$1" >>"$3" 2>&1
+}
+
+# bench_run NAME [load]: the run directory $CACHE/runs/NAME-<time>-<pid>
+# (RUN) with logs/, results/, the brokers' data (DATA) and this tree's
+# binaries (BIN: samsa, and bench/load's load when asked); COMMIT is the
+# tree's commit. On exit every PID listed in $RUN/pids is killed and DATA
+# removed. Needs ROOT, BENCH and CACHE.
+bench_run() {
+	BENCH_NAME=$1
+	RUN=$CACHE/runs/$1-$(date -u +%Y%m%dT%H%M%SZ)-$$
+	DATA=$RUN/data
+	BIN=$RUN/bin
+	mkdir -p "$RUN/logs" "$RUN/results" "$DATA" "$BIN"
+	: >"$RUN/pids"
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+	(cd "$ROOT" && go build -o "$BIN/samsa" ./cmd/samsa)
+	if [[ ${2:-} == load ]]; then
+		(cd "$BENCH" && go build -o "$BIN/load" ./load)
+	fi
+	COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
+}
+say() { echo "$BENCH_NAME-bench: $(date -u +%H:%M:%S) $*" >&2; }
+bench_cleanup() {
+	local p
+	for p in $(cat "$RUN/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "$DATA"
 }

@@ -65,27 +65,10 @@ while (($#)); do
 done
 ulimit -n "$(ulimit -Hn)"
 
-RUN=$CACHE/runs/scale-$(date -u +%Y%m%dT%H%M%SZ)-$$
-DATA=$RUN/data
-mkdir -p "$RUN/logs" "$RUN/results" "$DATA"
-: >"$RUN/pids"
-say() { echo "scale-bench: $(date -u +%H:%M:%S) $*" >&2; }
-cleanup() {
-	local p
-	for p in $(cat "$RUN/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-	rm -rf "$DATA"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-BIN=$RUN/bin
-mkdir -p "$BIN"
-(cd "$ROOT" && go build -o "$BIN/samsa" ./cmd/samsa)
-(cd "$BENCH" && go build -o "$BIN/load" ./load)
-KLIB=$("$BENCH/kafka-jars.sh" "$CACHE" "$KAFKA_VERSION")
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
 # shellcheck source=bench/lib.sh
 source "$BENCH/lib.sh"
+bench_run scale load
+KLIB=$("$BENCH/kafka-jars.sh" "$CACHE" "$KAFKA_VERSION")
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print(round($(now) - $1, 3))"; }
 

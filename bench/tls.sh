@@ -38,27 +38,12 @@ while (($#)); do
 	esac
 	shift
 done
+
 # shellcheck source=bench/lib.sh
 source "$BENCH/lib.sh"
-
-RUN=$CACHE/runs/tls-$(date -u +%Y%m%dT%H%M%SZ)-$$
-DATA=$RUN/data
-mkdir -p "$RUN/logs" "$RUN/results" "$DATA" "$RUN/certs"
-: >"$RUN/pids"
-say() { echo "tls-bench: $(date -u +%H:%M:%S) $*" >&2; }
-cleanup() {
-	local p
-	for p in $(cat "$RUN/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-	rm -rf "$DATA"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-BIN=$RUN/bin
-mkdir -p "$BIN"
-(cd "$ROOT" && go build -o "$BIN/samsa" ./cmd/samsa)
+bench_run tls
+mkdir -p "$RUN/certs"
 KLIB=$("$BENCH/kafka-jars.sh" "$CACHE" "$KAFKA_VERSION")
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
 
 # The certificates: ca.pem signs server.pem (key and chain in one file).
 C=$RUN/certs

@@ -38,26 +38,10 @@ while (($#)); do
 	shift
 done
 
-RUN=$CACHE/runs/txn-$(date -u +%Y%m%dT%H%M%SZ)-$$
-DATA=$RUN/data
-mkdir -p "$RUN/logs" "$RUN/results" "$DATA"
-: >"$RUN/pids"
-say() { echo "txn-bench: $(date -u +%H:%M:%S) $*" >&2; }
-cleanup() {
-	local p
-	for p in $(cat "$RUN/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-	rm -rf "$DATA"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-BIN=$RUN/bin
-mkdir -p "$BIN"
-(cd "$ROOT" && go build -o "$BIN/samsa" ./cmd/samsa)
-KLIB=$("$BENCH/kafka-jars.sh" "$CACHE" "$KAFKA_VERSION")
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
 # shellcheck source=bench/lib.sh
 source "$BENCH/lib.sh"
+bench_run txn
+KLIB=$("$BENCH/kafka-jars.sh" "$CACHE" "$KAFKA_VERSION")
 
 start() { # TARGET DIR: sets PID and ADDR
 	local p cp
