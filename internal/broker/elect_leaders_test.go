@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"log/slog"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -12,28 +13,32 @@ import (
 	"github.com/samsa-streaming/samsa/internal/metadata"
 )
 
-// imageOf returns the image right after recs are applied as one entry to
-// a fresh single-node store. The store's active controller may change the
-// image later (it elects leaders for leaderless partitions); the image
-// captured here is the one the records made.
-func imageOf(t *testing.T, recs []metadata.Record) *metadata.Image {
+// imageOf returns the image right after the entries are applied, each as
+// one entry, in order, to a fresh single-node store. The store's active
+// controller may change the image later (it elects leaders for leaderless
+// partitions, takes fenced brokers out of ISRs); the image captured here
+// is the one the entries made.
+func imageOf(t *testing.T, entries ...[]metadata.Record) *metadata.Image {
 	t.Helper()
 	s, err := metadata.OpenWith(metadata.Options{Dir: t.TempDir(), NodeID: 1, SessionTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	last := entries[len(entries)-1]
 	mine := make(chan *metadata.Image, 1)
 	s.OnCommit(func(_, next *metadata.Image, applied []metadata.Record) {
-		if len(applied) == len(recs) && applied[0].Type == metadata.TypeBroker && applied[0].Broker.Incarnation == "fixture" {
+		if reflect.DeepEqual(applied, last) {
 			mine <- next
 		}
 	})
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Commit(func(*metadata.Image) ([]metadata.Record, error) { return recs, nil }); err != nil {
-		t.Fatal(err)
+	for _, recs := range entries {
+		if _, err := s.Commit(func(*metadata.Image) ([]metadata.Record, error) { return recs, nil }); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return <-mine
 }
@@ -47,25 +52,29 @@ func TestPlanElections(t *testing.T) {
 	for id := int32(1); id <= 3; id++ {
 		recs = append(recs, metadata.Record{Type: metadata.TypeBroker, Broker: &metadata.BrokerRecord{ID: id, Host: "h", Port: 9000 + id, Incarnation: "fixture"}})
 	}
-	recs = append(recs,
-		metadata.Record{Type: metadata.TypeFence, Fence: &metadata.FenceRecord{ID: 3, Incarnation: "fixture", Fenced: true}},
-		metadata.Record{Type: metadata.TypeTopic, Topic: &metadata.TopicRecord{Name: "t", ID: topicID}})
+	recs = append(recs, metadata.Record{Type: metadata.TypeTopic, Topic: &metadata.TopicRecord{Name: "t", ID: topicID}})
+	// Each partition before broker 3 is fenced (ISR before) and after:
+	// fenced, as Kafka's controller does it, broker 3 leaves every ISR
+	// where it is not the last member, in the same entry as its fence.
 	parts := []struct {
-		replicas, isr []int32
-		leader        int32
+		replicas, before, isr []int32
+		leader                int32
 	}{
-		{[]int32{1, 2, 3}, []int32{1, 2, 3}, 1}, // 0: led by its preferred replica
-		{[]int32{1, 2, 3}, []int32{2, 3}, 2},    // 1: preferred replica out of the ISR
-		{[]int32{1, 2, 3}, []int32{1, 2, 3}, 2}, // 2: preferred replica in the ISR, not leading
-		{[]int32{3, 1, 2}, []int32{3}, -1},      // 3: preferred replica fenced, the only ISR member
-		{[]int32{2, 3, 1}, []int32{2, 3}, -1},   // 4: leaderless with a live ISR member
-		{[]int32{3}, []int32{3}, -1},            // 5: its only replica fenced
+		{[]int32{1, 2, 3}, []int32{1, 2, 3}, []int32{1, 2}, 1}, // 0: led by its preferred replica
+		{[]int32{1, 2, 3}, []int32{2, 3}, []int32{2}, 2},       // 1: preferred replica out of the ISR
+		{[]int32{1, 2, 3}, []int32{1, 2, 3}, []int32{1, 2}, 2}, // 2: preferred replica in the ISR, not leading
+		{[]int32{3, 1, 2}, []int32{3}, []int32{3}, -1},         // 3: preferred replica fenced, the only ISR member
+		{[]int32{2, 3, 1}, []int32{2, 3}, []int32{2}, -1},      // 4: leaderless with a live ISR member
+		{[]int32{3}, []int32{3}, []int32{3}, -1},               // 5: its only replica fenced
 	}
+	fence := []metadata.Record{{Type: metadata.TypeFence, Fence: &metadata.FenceRecord{ID: 3, Incarnation: "fixture", Fenced: true}}}
 	for i, p := range parts {
 		recs = append(recs, metadata.Record{Type: metadata.TypePartition, Partition: &metadata.PartitionRecord{
+			TopicID: topicID, Partition: int32(i), Replicas: p.replicas, ISR: p.before, Leader: p.leader, LeaderEpoch: 4, PartitionEpoch: 6}})
+		fence = append(fence, metadata.Record{Type: metadata.TypePartition, Partition: &metadata.PartitionRecord{
 			TopicID: topicID, Partition: int32(i), Replicas: p.replicas, ISR: p.isr, Leader: p.leader, LeaderEpoch: 4, PartitionEpoch: 7}})
 	}
-	im := imageOf(t, recs)
+	im := imageOf(t, recs, fence)
 
 	type want struct {
 		err    *kerr.Error // nil: elected
@@ -80,9 +89,9 @@ func TestPlanElections(t *testing.T) {
 		{"preferred", electionPreferred, map[int32]want{
 			0: {err: kerr.ElectionNotNeeded},
 			1: {err: kerr.PreferredLeaderNotAvailable},
-			2: {leader: 1, isr: []int32{1, 2, 3}},
+			2: {leader: 1, isr: []int32{1, 2}},
 			3: {err: kerr.PreferredLeaderNotAvailable},
-			4: {leader: 2, isr: []int32{2, 3}},
+			4: {leader: 2, isr: []int32{2}},
 			5: {err: kerr.PreferredLeaderNotAvailable},
 			9: {err: kerr.UnknownTopicOrPartition},
 		}},
@@ -90,8 +99,8 @@ func TestPlanElections(t *testing.T) {
 			0: {err: kerr.ElectionNotNeeded},
 			1: {err: kerr.ElectionNotNeeded},
 			2: {err: kerr.ElectionNotNeeded},
-			3: {leader: 1, isr: []int32{1}},    // unclean: outside the ISR
-			4: {leader: 2, isr: []int32{2, 3}}, // clean: an ISR member
+			3: {leader: 1, isr: []int32{1}}, // unclean: outside the ISR
+			4: {leader: 2, isr: []int32{2}}, // clean: an ISR member
 			5: {err: kerr.EligibleLeadersNotAvailable},
 			9: {err: kerr.UnknownTopicOrPartition},
 		}},
