@@ -672,14 +672,7 @@ func verdict(t *testing.T, c corpus, layouts map[string]*layout, dm damage, out 
 func TestIndexEntryPointingElsewhere(t *testing.T) {
 	path := t.TempDir()
 	cfg := smallConfig()
-	d, err := OpenDir(path, cfg, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := d.CreateLog("topic", 0, [16]byte{1}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, l := createTestLog(t, path, cfg)
 	fillLog(t, l, 0, 40)
 	seg := l.segs[0]
 	if seg.idx.entries() < 3 {
@@ -747,14 +740,7 @@ func TestIndexEntryPointingElsewhere(t *testing.T) {
 func TestTimeIndexMaxLoweredIsRebuilt(t *testing.T) {
 	path := t.TempDir()
 	cfg := smallConfig()
-	d, err := OpenDir(path, cfg, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := d.CreateLog("topic", 0, [16]byte{1}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, l := createTestLog(t, path, cfg)
 	for i := range 60 {
 		mustAppend(t, l, makeBatch(t, spec{records: 2, valueSize: 90, ts: int64(1000 * i)}), 0)
 	}

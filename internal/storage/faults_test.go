@@ -61,21 +61,14 @@ func TestInjectedFaults(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			path := t.TempDir()
 			cfg := smallConfig()
-			d, err := OpenDir(path, cfg, testLogger(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			l, err := d.CreateLog("topic", 0, [16]byte{1}, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d, l := createTestLog(t, path, cfg)
 			fillLog(t, l, 0, 20)
 			if _, err := l.Flush(); err != nil {
 				t.Fatal(err)
 			}
 			acked := l.LogEndOffset()
 			hit := failNext(t, path, c.op, c.match, 1, c.errno)
-			err = c.do(t, l)
+			err := c.do(t, l)
 			if hit.Load() != 1 {
 				t.Fatalf("the fault was never met (err %v)", err)
 			}

@@ -109,6 +109,21 @@ func newTestLog(t testing.TB, cfg Config) (*Dir, *Log) {
 	return d, l
 }
 
+// createTestLog opens the Dir at path and creates topic-0 in it; closing
+// (or crashing) it is the caller's.
+func createTestLog(t testing.TB, path string, cfg Config) (*Dir, *Log) {
+	t.Helper()
+	d, err := OpenDir(path, cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := d.CreateLog("topic", 0, [16]byte{1}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, l
+}
+
 func mustAppend(t testing.TB, l *Log, b []byte, epoch int32) AppendResult {
 	t.Helper()
 	res, err := l.Append(b, epoch, testNow)

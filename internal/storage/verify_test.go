@@ -39,14 +39,7 @@ func segmentBatches(t *testing.T, l *Log, i int) (string, []int64, []record.Head
 func TestVerifyOnFirstRead(t *testing.T) {
 	path := t.TempDir()
 	cfg := smallConfig()
-	d, err := OpenDir(path, cfg, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := d.CreateLog("topic", 0, [16]byte{1}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, l := createTestLog(t, path, cfg)
 	fillLog(t, l, 0, 60)
 	if len(l.segs) < 3 {
 		t.Fatalf("%d segments, want at least 3", len(l.segs))
@@ -64,7 +57,7 @@ func TestVerifyOnFirstRead(t *testing.T) {
 	flipByte(t, segPath, bad+record.HeaderSize+20) // a record's bytes: only the CRC tells
 
 	logBuf := &lockedBuffer{mu: make(chan struct{}, 1)}
-	d, err = OpenDir(path, cfg, slog.New(slog.NewTextHandler(logBuf, nil)))
+	d, err := OpenDir(path, cfg, slog.New(slog.NewTextHandler(logBuf, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,14 +154,7 @@ func must[T any](v T, _ error) T { return v }
 func TestVerifyOncePerSegment(t *testing.T) {
 	path := t.TempDir()
 	cfg := smallConfig()
-	d, err := OpenDir(path, cfg, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := d.CreateLog("topic", 0, [16]byte{1}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, l := createTestLog(t, path, cfg)
 	fillLog(t, l, 0, 60)
 	readAll(t, l, 0)
 	if n := l.checkedBytes.Load(); n != 0 {
@@ -280,14 +266,7 @@ func TestCleanerChecksUnverifiedBytes(t *testing.T) {
 func TestVerifyConcurrentReaders(t *testing.T) {
 	path := t.TempDir()
 	cfg := smallConfig()
-	d, err := OpenDir(path, cfg, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := d.CreateLog("topic", 0, [16]byte{1}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, l := createTestLog(t, path, cfg)
 	fillLog(t, l, 0, 200)
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
