@@ -158,6 +158,7 @@ func createTopicRF(t *testing.T, c *brokertest.Cluster, topic string, partitions
 		md, err := adm.BrokerMetadata(ctxT(t))
 		return err == nil && len(md.Brokers) == 3
 	})
+	c.WaitUnfenced(3)
 	resp, err := adm.CreateTopic(ctxT(t), partitions, rf, nil, topic)
 	if err == nil {
 		err = resp.Err

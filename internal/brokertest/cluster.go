@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Cluster is a set of in-process brokers forming one cluster: the nodes
@@ -133,6 +134,39 @@ func (b *Broker) QuorumLeader() int32 {
 		return -1
 	}
 	return b.srv.QuorumLeader()
+}
+
+// WaitUnfenced waits (up to 30 s) until every running node's metadata
+// image holds n unfenced brokers, so the controller places replicas on
+// all of them. A node lists itself in Metadata even while fenced, so a
+// Metadata answer naming n brokers does not yet mean that.
+func (c *Cluster) WaitUnfenced(n int) {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		all := true
+		for _, b := range c.Nodes {
+			if b.srv != nil && b.UnfencedBrokers() != n {
+				all = false
+			}
+		}
+		if all {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("brokertest: the nodes do not see %d unfenced brokers after 30s", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// UnfencedBrokers is how many unfenced brokers the node's metadata image
+// holds (0 while it is stopped).
+func (b *Broker) UnfencedBrokers() int {
+	if b.srv == nil {
+		return 0
+	}
+	return b.srv.UnfencedBrokers()
 }
 
 // Running reports whether the node is started.

@@ -62,6 +62,7 @@ func TestClusterGroupLag(t *testing.T) {
 		md, err := adm.BrokerMetadata(ctxT(t))
 		return err == nil && len(md.Brokers) == 3
 	})
+	c.WaitUnfenced(3)
 	// spread: 6 partitions with one replica, 2 per broker; mirrored: 3
 	// partitions on every broker (the coordinator hosts followers).
 	topics := map[string]struct {

@@ -68,10 +68,7 @@ func TestClusterOfThree(t *testing.T) {
 	c := brokertest.StartCluster(t, 3)
 	adm := adminFor(t, c.Node(1).Addr())
 
-	waitFor(t, "three registered brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
-	})
+	waitBrokers(t, adm, 3)
 	resp, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 6, 1, nil, "spread")
 	if err != nil || resp.Err != nil {
 		t.Fatalf("create: %v %v", err, resp.Err)

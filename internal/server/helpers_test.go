@@ -2,19 +2,39 @@ package server_test
 
 import (
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// waitBrokers waits until Metadata through adm lists n (unfenced) brokers.
+// waitBrokers waits until Metadata through adm lists n brokers and every
+// one of them lists n too. A broker lists itself even while fenced, so
+// one answer naming n brokers does not mean the controller may place
+// replicas on all n; n answers that each name all n do: every broker is
+// then listed, unfenced, by another's committed image.
 func waitBrokers(t *testing.T, adm *kadm.Client, n int) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("%d brokers", n), func() bool {
+	waitFor(t, fmt.Sprintf("%d unfenced brokers", n), func() bool {
 		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == n
+		if err != nil || len(md.Brokers) != n {
+			return false
+		}
+		for _, b := range md.Brokers {
+			cl, err := kgo.NewClient(kgo.SeedBrokers(net.JoinHostPort(b.Host, fmt.Sprint(b.Port))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctxFor(t, 5*time.Second), cl)
+			cl.Close()
+			if err != nil || len(resp.Brokers) != n {
+				return false
+			}
+		}
+		return true
 	})
 }
 

@@ -163,9 +163,13 @@ func TestSecureInterBrokerCluster(t *testing.T) {
 	// has none of its own: the protocol map says how to reach them).
 	nodes = append(nodes, brokertest.Start(t, propsFor(4, "process.roles", "broker")...))
 	adm := kadm.NewClient(secureClient(t, pool, nodes))
-	waitFor(t, "four registered brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 4
+	waitFor(t, "four unfenced brokers", func() bool {
+		for _, n := range nodes {
+			if n.UnfencedBrokers() != 4 {
+				return false
+			}
+		}
+		return true
 	})
 	minISR := "2"
 	resp, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 3, 3, map[string]*string{"min.insync.replicas": &minISR}, "secure")
@@ -269,9 +273,13 @@ func TestInterBrokerWrongPassword(t *testing.T) {
 		return "broker-secret"
 	})
 	adm := kadm.NewClient(secureClient(t, pool, nodes))
-	waitFor(t, "three registered brokers", func() bool {
-		md, err := adm.BrokerMetadata(ctxFor(t, 5*time.Second))
-		return err == nil && len(md.Brokers) == 3
+	waitFor(t, "three unfenced brokers", func() bool {
+		for _, n := range nodes {
+			if n.UnfencedBrokers() != 3 {
+				return false
+			}
+		}
+		return true
 	})
 	resp, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 3, 3, nil, "refused")
 	if err != nil || resp.Err != nil {

@@ -398,3 +398,18 @@ func (s *Server) QuorumLeader() int32 {
 	}
 	return s.meta.Leader()
 }
+
+// UnfencedBrokers is how many registered brokers this node's metadata
+// image holds unfenced (0 for a node that is the whole quorum).
+func (s *Server) UnfencedBrokers() int {
+	if s.meta == nil {
+		return 0
+	}
+	n := 0
+	for _, br := range s.meta.Image().Brokers() {
+		if !br.Fenced {
+			n++
+		}
+	}
+	return n
+}
