@@ -302,14 +302,21 @@ func (w *warnLimit) allow() (skipped int64, ok bool) {
 	return w.skipped.Swap(0), true
 }
 
-// A frame's buffer starts at firstFrameChunk (or the frame's size, if
-// smaller) and grows frameGrowth times each time it fills, each growth
-// taken from the budgets before the buffer is made. So a frame that is
-// still arriving holds at most frameGrowth times the bytes its client has
-// sent, or firstFrameChunk, never the size it claims: a client that sends
-// a 100 MiB size and stops costs 16 KiB, not 100 MiB. The copies cost
-// about a third of a large frame's bytes again; factor 2 would halve what
-// a stalled frame can hold and double the copying.
+// A frame's bytes are taken from the budgets as they arrive: the first
+// firstFrameChunk (or the frame's size, if smaller), then frameGrowth
+// times as much each time that fills. So a frame that is still arriving
+// holds at most frameGrowth times the bytes its client has sent, or
+// firstFrameChunk, never the size it claims: a client that sends a 100 MiB
+// size and stops costs 16 KiB of the budgets, not 100 MiB.
+//
+// The buffer follows the budget in the same steps, copying what it holds
+// into each larger one (about a third of a large frame's bytes again),
+// unless a free buffer of the frame's full size is in the frame pool: then
+// the frame is read into it without copies. A free buffer is memory the
+// broker already has (the pool holds at most largeFreeBytes of large
+// ones), so a stalled frame holding one costs no new memory; frames of the
+// sizes clients keep sending find one. Growing in steps alone cost about
+// 10% of single-node produce throughput with 16 MiB requests.
 const (
 	firstFrameChunk = 16 << 10
 	frameGrowth     = 4
@@ -337,10 +344,16 @@ func (c *conn) readFrame(size int) ([]byte, error) {
 	}
 	var over bool // this frame holds the broker budget's overdraft
 	defer c.b.budget.endOverdraft(&over)
-	buf, got := getFrame(held), 0
+	// buf is the frame's full size when the pool had one (direct), else
+	// held bytes long.
+	buf, got := takeFrame(size), 0
+	direct := buf != nil
+	if !direct {
+		buf = getFrame(held)
+	}
 	for {
 		c.nc.SetReadDeadline(deadline)
-		n, err := io.ReadFull(c.nc, buf[got:])
+		n, err := io.ReadFull(c.nc, buf[got:held])
 		got += n
 		if err != nil {
 			putFrame(buf)
@@ -358,10 +371,16 @@ func (c *conn) readFrame(size int) ([]byte, error) {
 			return nil, net.ErrClosed
 		}
 		deadline = deadline.Add(time.Since(waited))
-		nb := getFrame(next)
-		copy(nb, buf[:got])
-		putFrame(buf)
-		buf, held = nb, next
+		if !direct {
+			nb := takeFrame(size)
+			if direct = nb != nil; !direct {
+				nb = getFrame(next)
+			}
+			copy(nb, buf[:got])
+			putFrame(buf)
+			buf = nb
+		}
+		held = next
 	}
 }
 

@@ -55,6 +55,19 @@ func getFrame(n int) []byte {
 	return make([]byte, n, 1<<c)
 }
 
+// takeFrame is getFrame without making a buffer: a free one of length n
+// if there is one, else nil.
+func takeFrame(n int) []byte {
+	if n > 1<<maxSmallClass {
+		return takeLarge(n)
+	}
+	c := max(bits.Len(uint(n-1)), minFrameClass)
+	if b, ok := smallPools[c].Get().(*[]byte); ok {
+		return (*b)[:n]
+	}
+	return nil
+}
+
 // putFrame returns a buffer obtained from getFrame.
 func putFrame(b []byte) {
 	if cap(b) > 1<<maxSmallClass {
@@ -89,6 +102,21 @@ func getLarge(n int) []byte {
 	}
 	lf.mu.Unlock()
 	return make([]byte, n, (n+largeFrameUnit-1)/largeFrameUnit*largeFrameUnit)
+}
+
+// takeLarge takes the smallest free buffer that holds n bytes, or nil.
+func takeLarge(n int) []byte {
+	lf := &largeFree
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	for i, b := range lf.bufs {
+		if cap(b) >= n {
+			lf.bufs = append(lf.bufs[:i], lf.bufs[i+1:]...)
+			lf.bytes -= cap(b)
+			return b[:n]
+		}
+	}
+	return nil
 }
 
 // putLarge keeps b on the free list, dropping the smallest buffers while
