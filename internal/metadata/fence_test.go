@@ -81,7 +81,7 @@ func TestFencePassingAPlanConflicts(t *testing.T) {
 		t.Fatal("unfence of 2 not applied")
 	}
 	im = s.Image()
-	grow, err := ChangeISRRecords(im, "b", 0, 1, b.Partitions[0].LeaderEpoch, []int32{1, 2})
+	grow, err := ChangeISRRecords(im, "b", 0, 1, b.Partitions[0].LeaderEpoch, -1, []int32{1, 2})
 	if err != nil || len(grow) == 0 {
 		t.Fatalf("ISR change: %v %v", grow, err)
 	}

@@ -274,7 +274,16 @@ func ElectOfflineRecords(im *Image, unclean func(topic string) bool) []Record {
 // ChangeISRRecords plans an ISR change asked for by the leader of a
 // partition (Kafka's AlterPartition): leaderEpoch is the epoch the leader
 // holds; if leadership moved since, the change is refused.
-func ChangeISRRecords(im *Image, topic string, partition int32, leader, leaderEpoch int32, isr []int32) ([]Record, error) {
+//
+// partitionEpoch is the partition epoch the leader's request is based on
+// (-1: any). When the partition has changed since, nothing is planned: the
+// leader learns the outcome from the image (Kafka answers
+// INVALID_UPDATE_VERSION). When it has not, the change is planned even if
+// it leaves the ISR as it is (a member asked in is fenced now): the new
+// partition epoch settles the request, so that an earlier proposal of it
+// still in flight conflicts when it is applied instead of changing the
+// ISR after the leader has stopped counting on it.
+func ChangeISRRecords(im *Image, topic string, partition int32, leader, leaderEpoch, partitionEpoch int32, isr []int32) ([]Record, error) {
 	t, ok := im.topics[topic]
 	if !ok || partition < 0 || int(partition) >= len(t.Partitions) {
 		return nil, fmt.Errorf("%w: %s-%d", ErrUnknownTopic, topic, partition)
@@ -282,6 +291,9 @@ func ChangeISRRecords(im *Image, topic string, partition int32, leader, leaderEp
 	pm := t.Partitions[partition]
 	if pm.Leader != leader || pm.LeaderEpoch != leaderEpoch {
 		return nil, fmt.Errorf("%w: %s-%d leader %d epoch %d, now %d epoch %d", ErrStaleLeader, topic, partition, leader, leaderEpoch, pm.Leader, pm.LeaderEpoch)
+	}
+	if partitionEpoch >= 0 && pm.PartitionEpoch != partitionEpoch {
+		return nil, nil
 	}
 	if !slices.Contains(isr, leader) {
 		return nil, fmt.Errorf("ISR %v of %s-%d without its leader %d", isr, topic, partition, leader)
@@ -292,7 +304,7 @@ func ChangeISRRecords(im *Image, topic string, partition int32, leader, leaderEp
 			keep = append(keep, r)
 		}
 	}
-	if slices.Equal(keep, pm.ISR) {
+	if slices.Equal(keep, pm.ISR) && partitionEpoch < 0 {
 		return nil, nil
 	}
 	return []Record{partitionChange(t, int(partition), leader, keep)}, nil

@@ -88,9 +88,8 @@ type Committer interface {
 }
 
 type isrChange struct {
-	p     *Partition
-	epoch int32
-	isr   []int32
+	p   *Partition
+	req ISRRequest
 }
 
 // NewManager opens the log directory, adopts the logs of every partition in
@@ -518,11 +517,10 @@ func (m *Manager) spaceLow(p *Partition) {
 	}()
 }
 
-func (m *Manager) alterISR(p *Partition, epoch int32, isr []int32) {
+func (m *Manager) alterISR(p *Partition, req ISRRequest) {
 	select {
-	case m.isrQueue <- isrChange{p, epoch, isr}:
-	default:
-		p.isrChangeFailed()
+	case m.isrQueue <- isrChange{p, req}:
+	default: // the leader asks again after isrAskAgain
 	}
 }
 
@@ -556,15 +554,13 @@ func (m *Manager) maintainISR() {
 	}
 }
 
-// isrCommitTimeout bounds one ISR change's wait for the quorum; the leader
-// asks again after it.
+// isrCommitTimeout bounds one ISR change's wait for the quorum. The
+// leader learns the outcome from the image, not from the commit: one that
+// timed out may still commit, and it asks again after isrAskAgain.
 const isrCommitTimeout = 5 * time.Second
 
 func (m *Manager) commitISR(batch []isrChange) {
 	if m.meta == nil {
-		for _, c := range batch {
-			c.p.isrChangeFailed()
-		}
 		return
 	}
 	// One change per partition: the latest a leader asked for wins.
@@ -577,7 +573,7 @@ func (m *Manager) commitISR(batch []isrChange) {
 	_, err := m.meta.CommitContext(ctx, func(im *metadata.Image) ([]metadata.Record, error) {
 		var recs []metadata.Record
 		for _, c := range latest {
-			r, err := metadata.ChangeISRRecords(im, c.p.Topic, c.p.Index, m.cfg.NodeID, c.epoch, c.isr)
+			r, err := metadata.ChangeISRRecords(im, c.p.Topic, c.p.Index, m.cfg.NodeID, c.req.LeaderEpoch, c.req.PartitionEpoch, c.req.ISR)
 			if err != nil {
 				continue // leadership moved on: nothing to ask any more
 			}
@@ -587,9 +583,6 @@ func (m *Manager) commitISR(batch []isrChange) {
 	})
 	if err != nil {
 		m.logger.Warn("ISR change not committed; the leaders will ask again", "partitions", len(batch), "err", err)
-	}
-	for _, c := range batch {
-		c.p.isrChangeFailed() // applied or not, the leader may ask again
 	}
 }
 
@@ -631,7 +624,7 @@ func (m *Manager) removeReplica(topic string, i int32) {
 	}
 	m.noteFlushTimer(p, config.Topic{})
 	m.unfollow(tp)
-	p.applyMetadata(metadata.Partition{Leader: -1, LeaderEpoch: p.LeaderEpoch() + 1}, time.Now()) // answers waiting acks
+	p.applyMetadata(metadata.Partition{Leader: -1, LeaderEpoch: p.LeaderEpoch() + 1, PartitionEpoch: p.partitionEpoch() + 1}, time.Now()) // answers waiting acks
 	if err := m.dir.DeleteLog(topic, i); err != nil {
 		m.logger.Error("deleting log", "topic", topic, "partition", i, "err", err)
 	}

@@ -37,8 +37,10 @@ type Partition struct {
 	flusher *Flusher // nil in page-cache mode
 	nodeID  int32
 	// alterISR asks the controller for an ISR change (set by the Manager;
-	// nil in tests without one). It must not block.
-	alterISR func(p *Partition, leaderEpoch int32, isr []int32)
+	// nil in tests without one). It must not block, and need not report
+	// the outcome: the leader learns it from the image, and asks again
+	// every isrAskAgain until the partition epoch moves.
+	alterISR func(p *Partition, req ISRRequest)
 	// logFailed tells the Manager the log failed a write or an fsync, so
 	// this replica gives up its leadership and its ISR place (set by the
 	// Manager; nil in tests without one). It must not block; called once.
@@ -67,7 +69,14 @@ type Partition struct {
 	localEnd   storage.Position    // this replica's end as it counts for the HW: durable end in group-commit mode
 	followers  map[int32]*follower // leader only: each other replica's state
 	acks       []pendingAck        // leader only: acks=all appends waiting for the HW, by offset
-	isrPending bool                // an ISR change is proposed and not applied yet
+	// isrPending: an ISR change (isrAsk, last asked at isrAsked) is asked
+	// for and the partition epoch has not moved since. It stays pending
+	// until it does, whatever the controller's answer: a change whose
+	// commit timed out may still commit later, and one that committed may
+	// not be applied here yet.
+	isrPending bool
+	isrAsk     ISRRequest
+	isrAsked   time.Time
 	// maximalISR is the ISR with the follower this leader asked to add,
 	// while that change is pending (nil otherwise): the high watermark and
 	// acks=all count the new member at once (Kafka's maximal ISR,
@@ -87,6 +96,19 @@ type Partition struct {
 	// leader's as a follower's).
 	reopened bool
 }
+
+// ISRRequest is an ISR change a leader asks the controller for (Kafka's
+// AlterPartition request for one partition).
+type ISRRequest struct {
+	LeaderEpoch    int32
+	PartitionEpoch int32 // the partition epoch the leader has applied
+	ISR            []int32
+}
+
+// isrAskAgain is how long a leader waits for a pending ISR change to show
+// in the image before it asks again (Kafka's leader retries AlterPartition
+// until it is answered).
+const isrAskAgain = 5 * time.Second
 
 // follower is the leader's view of one other replica.
 type follower struct {
@@ -147,6 +169,13 @@ func (p *Partition) SetConfig(c config.Topic) {
 	p.mu.Lock()
 	p.cfg = c
 	p.mu.Unlock()
+}
+
+// partitionEpoch is the partition epoch of the image last applied.
+func (p *Partition) partitionEpoch() int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.partEpoch
 }
 
 // LeaderEpoch is the current leader epoch.

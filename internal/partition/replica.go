@@ -24,8 +24,14 @@ func (p *Partition) applyMetadata(pm metadata.Partition, now time.Time) (follow 
 	}
 	wasLeader := p.leader == p.nodeID
 	newEpoch := pm.LeaderEpoch != p.leaderEpoch
+	if pm.PartitionEpoch > p.partEpoch || newEpoch {
+		// The partition changed: a pending ISR change is settled (applied,
+		// or refused for good, since a proposal based on an older
+		// partition epoch conflicts). An image that changed something
+		// else (a broker registered) settles nothing.
+		p.isrPending, p.maximalISR = false, nil
+	}
 	p.replicas, p.isr, p.partEpoch = slices.Clone(pm.Replicas), slices.Clone(pm.ISR), pm.PartitionEpoch
-	p.isrPending, p.maximalISR = false, nil
 	p.leader, p.leaderEpoch = pm.Leader, pm.LeaderEpoch
 	if p.reopened && pm.Leader == p.nodeID {
 		p.reopened = false
@@ -124,22 +130,43 @@ func (p *Partition) FollowerFetched(id int32, fetchOffset int64, now time.Time) 
 	// so a follower level with it alone may lack committed records.
 	if !slices.Contains(p.isr, id) && !p.isrPending && fetchOffset >= p.hw.Offset && fetchOffset >= p.epochStart && p.alterISR != nil {
 		expand = append(slices.Clone(p.isr), id)
-		p.isrPending, p.maximalISR = true, expand
+		p.maximalISR = expand
+		p.askISRLocked(expand, now)
 	}
-	epoch := p.leaderEpoch
+	req := p.isrAsk
 	p.advanceLocked()
 	if expand != nil {
-		p.alterISR(p, epoch, expand)
+		p.alterISR(p, req)
 	}
 	return nil
 }
 
+// askISRLocked makes isr the pending ISR change. Called with mu held; the
+// caller then passes p.isrAsk to alterISR without it.
+func (p *Partition) askISRLocked(isr []int32, now time.Time) {
+	p.isrPending, p.isrAsked = true, now
+	p.isrAsk = ISRRequest{LeaderEpoch: p.leaderEpoch, PartitionEpoch: p.partEpoch, ISR: isr}
+}
+
 // checkLaggards drops from the ISR the followers that have not caught up
-// for maxLag (replica.lag.time.max.ms). Called periodically on leaders.
+// for maxLag (replica.lag.time.max.ms), and asks again for a pending ISR
+// change that has not shown in the image for isrAskAgain. Called
+// periodically on leaders.
 func (p *Partition) checkLaggards(now time.Time, maxLag time.Duration) {
 	p.mu.Lock()
-	if p.leader != p.nodeID || p.isrPending || p.alterISR == nil {
+	if p.leader != p.nodeID || p.alterISR == nil {
 		p.mu.Unlock()
+		return
+	}
+	if p.isrPending {
+		if now.Sub(p.isrAsked) < isrAskAgain {
+			p.mu.Unlock()
+			return
+		}
+		p.isrAsked = now
+		req := p.isrAsk
+		p.mu.Unlock()
+		p.alterISR(p, req)
 		return
 	}
 	var keep []int32
@@ -153,19 +180,10 @@ func (p *Partition) checkLaggards(now time.Time, maxLag time.Duration) {
 		p.mu.Unlock()
 		return
 	}
-	p.isrPending = true
-	epoch := p.leaderEpoch
+	p.askISRLocked(keep, now)
+	req := p.isrAsk
 	p.mu.Unlock()
-	p.alterISR(p, epoch, keep)
-}
-
-// isrChangeFailed lets the leader propose again after a refused change.
-func (p *Partition) isrChangeFailed() {
-	p.mu.Lock()
-	// The follower asked in no longer counts (Kafka's leader, too, goes
-	// back to the ISR it has when AlterPartition fails).
-	p.isrPending, p.maximalISR = false, nil
-	p.mu.Unlock()
+	p.alterISR(p, req)
 }
 
 // NeedsTruncation reports whether this follower must ask its leader where

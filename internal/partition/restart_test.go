@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func TestRestartedLeaderHighWatermark(t *testing.T) {
 			t.Fatal(err)
 		}
 		l, _ := d.Log("t", 0)
-		p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(*Partition, int32, []int32) {})
+		p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(*Partition, ISRRequest) {})
 		epoch := int32(0)
 		if tc.followFirst {
 			p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{2, 1}, Leader: 2, LeaderEpoch: 1, PartitionEpoch: 1}, now)
@@ -92,8 +93,8 @@ func TestISRExpansionNeedsTheEpochStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var asked [][]int32
-	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(_ *Partition, _ int32, isr []int32) { asked = append(asked, isr) })
+	var asked []ISRRequest
+	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(_ *Partition, req ISRRequest) { asked = append(asked, req) })
 	// A follower of node 2 with two batches and a high watermark of 0.
 	p.ApplyMetadata(metadata.Partition{Replicas: []int32{2, 1, 3}, ISR: []int32{2, 1}, Leader: 2, LeaderEpoch: 0}, now)
 	p.TruncateAfterEpoch(0, 0)
@@ -145,8 +146,8 @@ func TestPendingISRExpansionCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Unix(1000, 0)
-	var asked [][]int32
-	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{MinInsyncReplicas: 1}, 0, 1, func(_ *Partition, _ int32, isr []int32) { asked = append(asked, isr) })
+	var asked []ISRRequest
+	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{MinInsyncReplicas: 1}, 0, 1, func(_ *Partition, req ISRRequest) { asked = append(asked, req) })
 	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1}, Leader: 1}, now)
 	if err := p.FollowerFetched(2, 0, now); err != nil {
 		t.Fatal(err)
@@ -167,12 +168,32 @@ func TestPendingISRExpansionCounts(t *testing.T) {
 	if !acked || p.HighWatermark() != 1 {
 		t.Fatalf("after follower 2 fetched: acknowledged %v, high watermark %d", acked, p.HighWatermark())
 	}
-	// Refused: the leader counts its applied ISR again.
-	p.ISRChangeFailed()
+	// Whatever the controller answered, the change stays counted until the
+	// partition epoch moves: one whose commit timed out may still commit
+	// and make follower 2 electable. An image that changes something else
+	// (the same partition epoch: a broker registered) settles nothing.
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1}, Leader: 1}, now)
+	acked = false
 	if _, err := p.Append(testBatch(1), now, func(err error) { acked = err == nil }); err != nil {
 		t.Fatal(err)
 	}
-	if p.HighWatermark() != 2 {
-		t.Fatalf("high watermark %d after the change was refused, want 2 (alone in the ISR)", p.HighWatermark())
+	if acked || p.HighWatermark() != 1 {
+		t.Fatalf("acknowledged (%v) at high watermark %d without follower 2 while its expansion may still commit", acked, p.HighWatermark())
+	}
+	// The leader asks again, for the same change on the same partition
+	// epoch, once isrAskAgain has passed without an answer in the image.
+	p.CheckLaggards(now.Add(isrAskAgain/2), time.Hour)
+	if len(asked) != 1 {
+		t.Fatalf("asked again before isrAskAgain: %v", asked)
+	}
+	p.CheckLaggards(now.Add(isrAskAgain), time.Hour)
+	if len(asked) != 2 || !slices.Equal(asked[1].ISR, []int32{1, 2}) || asked[1].PartitionEpoch != 0 || asked[1].LeaderEpoch != 0 {
+		t.Fatalf("after isrAskAgain the leader asked %+v, want the same change again", asked)
+	}
+	// Settled without follower 2 (the partition epoch moved, so any
+	// proposal of the change conflicts now): the applied ISR counts again.
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1}, Leader: 1, PartitionEpoch: 1}, now)
+	if p.HighWatermark() != 2 || !acked {
+		t.Fatalf("high watermark %d (acknowledged %v) after the change was settled without follower 2, want 2 (alone in the ISR)", p.HighWatermark(), acked)
 	}
 }

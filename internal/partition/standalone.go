@@ -18,7 +18,7 @@ import (
 // nodeID that asks for ISR changes through alterISR (which must not
 // block; nil: never). It starts as its own leader until ApplyMetadata.
 func NewReplica(topic string, index int32, id [16]byte, log *storage.Log, cfg config.Topic, epoch, nodeID int32,
-	alterISR func(p *Partition, leaderEpoch int32, isr []int32)) *Partition {
+	alterISR func(p *Partition, req ISRRequest)) *Partition {
 	p := newPartition(topic, index, id, log, cfg, epoch, nil, nodeID)
 	p.alterISR = alterISR
 	return p
@@ -34,10 +34,6 @@ func (p *Partition) ApplyMetadata(pm metadata.Partition, now time.Time) (follow 
 // CheckLaggards drops the followers that have not caught up for maxLag
 // from the ISR (a leader's periodic check).
 func (p *Partition) CheckLaggards(now time.Time, maxLag time.Duration) { p.checkLaggards(now, maxLag) }
-
-// ISRChangeFailed lets the leader ask for an ISR change again after the
-// one it asked for was not committed.
-func (p *Partition) ISRChangeFailed() { p.isrChangeFailed() }
 
 // Diverged makes the follower ask its leader where their logs part before
 // it fetches again: the leader answered a fetch with OFFSET_OUT_OF_RANGE

@@ -33,7 +33,6 @@ const (
 	replicaFetchBytes   = 64 << 10
 	replicaRequestAfter = time.Second // a request unanswered this long is sent again
 	replicaLagMax       = 3 * time.Second
-	isrChangeTimeout    = 3 * time.Second
 )
 
 // replica is one hosted partition replica.
@@ -50,7 +49,6 @@ type replica struct {
 	// leader of lastEpoch (it never goes back within a leadership).
 	lastEpoch int32
 	lastHW    int64
-	isrAsked  time.Duration // when the pending ISR change was proposed (0: none)
 }
 
 type replKind int
@@ -149,8 +147,8 @@ func (s *sim) syncReplicas(n *node) {
 			cfg := config.Topic{MinInsyncReplicas: min(2, len(v.replicas))}
 			rep = &replica{key: k, partEpoch: -1, lastEpoch: -1}
 			rep.p = partition.NewReplica(v.name, v.partition, v.topic, l, cfg, v.leaderEpoch, int32(n.id),
-				func(p *partition.Partition, epoch int32, isr []int32) {
-					n.isrQueue = append(n.isrQueue, isrAsk{rep, epoch, isr})
+				func(p *partition.Partition, req partition.ISRRequest) {
+					n.isrQueue = append(n.isrQueue, isrAsk{rep, req})
 				})
 			n.parts[k] = rep
 		}
@@ -158,7 +156,7 @@ func (s *sim) syncReplicas(n *node) {
 			t, _ := im.TopicByID(v.topic)
 			rep.p.ApplyMetadata(t.Partitions[v.partition], s.clock())
 			s.tracef("node %d: %s-%d leader %d epoch %d isr %v (log end %d, hw %d)", n.id, v.name, v.partition, v.leader, v.leaderEpoch, v.isr, rep.p.LocalEnd(), rep.p.HighWatermark())
-			rep.partEpoch, rep.isrAsked = v.partEpoch, 0
+			rep.partEpoch = v.partEpoch
 		}
 	}
 	for _, k := range sortedKeys(n.parts) {
@@ -171,9 +169,8 @@ func (s *sim) syncReplicas(n *node) {
 }
 
 type isrAsk struct {
-	rep   *replica
-	epoch int32
-	isr   []int32
+	rep *replica
+	req partition.ISRRequest
 }
 
 // askISR proposes the ISR changes node n's leaders asked for
@@ -184,21 +181,19 @@ func (s *sim) askISR(n *node) {
 		n.isrQueue = n.isrQueue[1:]
 		p := a.rep.p
 		err := n.store.ProposeStep(func(im *metadata.Image) ([]metadata.Record, error) {
-			return metadata.ChangeISRRecords(im, p.Topic, p.Index, int32(n.id), a.epoch, a.isr)
+			return metadata.ChangeISRRecords(im, p.Topic, p.Index, int32(n.id), a.req.LeaderEpoch, a.req.PartitionEpoch, a.req.ISR)
 		})
 		s.outcome("alter partition (replica)", err)
-		s.tracef("node %d asks ISR %v for %s-%d: %v", n.id, a.isr, p.Topic, p.Index, err)
-		if err != nil {
-			p.ISRChangeFailed()
-		} else {
-			a.rep.isrAsked = s.now
-		}
+		s.tracef("node %d asks ISR %v for %s-%d (partition epoch %d): %v", n.id, a.req.ISR, p.Topic, p.Index, a.req.PartitionEpoch, err)
+		// Whatever the outcome, the leader learns it from the image and
+		// asks again while its partition epoch does not move.
 		s.afterStep(n)
 	}
 }
 
 // replicaDuties run on every tick of node n: followers fetch, leaders
-// drop laggards from the ISR and give up ISR changes that did not commit.
+// drop laggards from the ISR and ask again for ISR changes that did not
+// show in the image.
 func (s *sim) replicaDuties(n *node) {
 	if n.dir == nil {
 		return
@@ -206,10 +201,6 @@ func (s *sim) replicaDuties(n *node) {
 	for _, k := range sortedKeys(n.parts) {
 		rep := n.parts[k]
 		p := rep.p
-		if rep.isrAsked > 0 && s.now-rep.isrAsked > isrChangeTimeout {
-			rep.isrAsked = 0
-			p.ISRChangeFailed()
-		}
 		if p.IsLeader() {
 			p.CheckLaggards(s.clock(), replicaLagMax)
 			continue

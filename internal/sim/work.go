@@ -111,7 +111,7 @@ func (s *sim) alterPartition(n *node, im *metadata.Image) {
 	}
 	epoch := p.leaderEpoch
 	s.propose(leader, "alter partition", func(im *metadata.Image) ([]metadata.Record, error) {
-		return metadata.ChangeISRRecords(im, p.name, p.partition, p.leader, epoch, isr)
+		return metadata.ChangeISRRecords(im, p.name, p.partition, p.leader, epoch, -1, isr)
 	})
 }
 
