@@ -119,7 +119,7 @@ func handleProduce(rc *reqCtx, p *pending, reqAny kmsg.Request) {
 			if code != 0 {
 				rp.ErrorCode = code
 				if code == kerr.NotLeaderForPartition.Code {
-					if l, e, ok := currentLeader(im, name, rp.Partition); ok {
+					if l, e, ok := b.currentLeader(im, name, rp.Partition); ok {
 						rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = l, e
 						hinted.Store(true)
 					}

@@ -305,13 +305,13 @@ func (b *Broker) readPartition(req *kmsg.FetchRequest, fp *fetchPart, rp *kmsg.F
 	im := b.meta.Image()
 	part, code := b.leaderFor(im, fp.topic, fp.partition)
 	if code == kerr.NotLeaderForPartition.Code && replica < 0 && req.Version >= 11 {
-		if p, ok := b.parts.Get(fp.topic, fp.partition); ok && p.ServesFollowerReads() {
+		if p, ok := b.parts.Get(fp.topic, fp.partition); ok && p.ServesFollowerReads() && b.meta.CaughtUp() {
 			part, code = p, 0
 		}
 	}
 	if code != 0 {
 		if code == kerr.NotLeaderForPartition.Code {
-			if l, e, ok := currentLeader(im, fp.topic, fp.partition); ok {
+			if l, e, ok := b.currentLeader(im, fp.topic, fp.partition); ok {
 				rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = l, e
 			}
 		}

@@ -86,7 +86,10 @@ func (b *Broker) leaderFor(im *metadata.Image, topic string, p int32) (*partitio
 	if !ok || p < 0 || int(p) >= len(t.Partitions) {
 		return nil, kerr.UnknownTopicOrPartition.Code
 	}
-	if t.Partitions[p].Leader != b.cfg.NodeID {
+	if t.Partitions[p].Leader != b.cfg.NodeID || !b.meta.CaughtUp() {
+		// Not caught up since it started: the image this broker stopped
+		// with may name it the leader of a partition another broker has
+		// led since; writes taken here would be lost when it learns that.
 		return nil, kerr.NotLeaderForPartition.Code
 	}
 	part, ok := b.parts.Get(topic, p)
@@ -97,8 +100,12 @@ func (b *Broker) leaderFor(im *metadata.Image, topic string, p int32) (*partitio
 }
 
 // currentLeader is the KIP-951 hint sent with NOT_LEADER_OR_FOLLOWER, so a
-// client moves to the new leader without a metadata round trip.
-func currentLeader(im *metadata.Image, topic string, p int32) (leader, epoch int32, ok bool) {
+// client moves to the new leader without a metadata round trip; none
+// before this broker has caught up with the cluster's metadata.
+func (b *Broker) currentLeader(im *metadata.Image, topic string, p int32) (leader, epoch int32, ok bool) {
+	if !b.meta.CaughtUp() {
+		return -1, -1, false
+	}
 	t, found := im.Topic(topic)
 	if !found || p < 0 || int(p) >= len(t.Partitions) {
 		return -1, -1, false

@@ -169,6 +169,10 @@ func (b *Broker) UnfencedBrokers() int {
 	return b.srv.UnfencedBrokers()
 }
 
+// CaughtUp reports whether the node has caught up with the cluster's
+// metadata since it started (metadata.Store.CaughtUp).
+func (b *Broker) CaughtUp() bool { return b.srv != nil && b.srv.CaughtUp() }
+
 // Running reports whether the node is started.
 func (b *Broker) Running() bool { return b.srv != nil }
 

@@ -101,6 +101,7 @@ type Config struct {
 	LeaderThrottleRate, FollowerThrottleRate int64
 	LeaderRebalance                          time.Duration // 0: auto.leader.rebalance.enable=false
 	ImbalancePercent                         int
+	ControlledShutdown                       bool // controlled.shutdown.enable
 	BrokerSessionTimeout                     time.Duration
 	OffsetsRetention                         time.Duration
 	OffsetsRetentionCheck                    time.Duration
@@ -216,6 +217,7 @@ func (c *Config) resolve() error {
 		c.LeaderRebalance = time.Duration(c.int("leader.imbalance.check.interval.seconds")) * time.Second
 	}
 	c.ImbalancePercent = int(c.int("leader.imbalance.per.broker.percentage"))
+	c.ControlledShutdown = c.Get("controlled.shutdown.enable") == "true"
 	c.BrokerSessionTimeout = ms(c.int("broker.session.timeout.ms"))
 	c.OffsetsRetention = time.Duration(c.int("offsets.retention.minutes")) * time.Minute
 	c.OffsetsRetentionCheck = ms(c.int("offsets.retention.check.interval.ms"))

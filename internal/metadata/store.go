@@ -56,9 +56,10 @@ type Store struct {
 	// registration stuck on an absent quorum).
 	commitSem chan struct{}
 
-	mu       sync.Mutex // guards waiters and onCommit
-	waiters  map[uint64]chan error
-	onCommit []func(prev, next *Image, recs []Record)
+	mu         sync.Mutex // guards waiters, onCommit and onCaughtUp
+	waiters    map[uint64]chan error
+	onCommit   []func(prev, next *Image, recs []Record)
+	onCaughtUp []func()
 
 	// legacy holds the records of a single-node metadata log (Samsa before
 	// the quorum) waiting to be imported as the cluster's first entry.
@@ -190,7 +191,7 @@ func OpenWith(o Options) (*Store, error) {
 		Learner: o.Learner, Bootstrap: o.Bootstrap, Resolve: s.controllerAddr,
 		Dir: filepath.Join(o.Dir, QuorumDir), ElectionTimeout: o.ElectionTimeout,
 		SnapshotEntries: o.SnapshotEntries, FSM: (*fsm)(s), Logger: o.Logger,
-		Dial: o.ControllerDial, TLS: o.ControllerTLS,
+		Dial: o.ControllerDial, TLS: o.ControllerTLS, CaughtUp: s.caughtUp,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("metadata quorum: %w", err)
@@ -243,7 +244,7 @@ func (s *Store) Start() error {
 	if s.alone() {
 		// A quorum of one elects itself at once: wait for it, so a single
 		// node serves with its controller in place.
-		for deadline := time.Now().Add(5 * time.Second); s.Leader() != s.opts.NodeID && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(5 * time.Second); (s.Leader() != s.opts.NodeID || !s.CaughtUp()) && time.Now().Before(deadline); {
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -337,9 +338,33 @@ func (s *Store) Learners(ctx context.Context) ([]int32, error) {
 }
 
 // Image returns the current image.
-
-// Image returns the current image.
 func (s *Store) Image() *Image { return s.image.Load() }
+
+// CaughtUp reports whether this node has caught up with the cluster's
+// metadata since it started: its image holds everything the quorum had
+// committed when it asked. Before that, the image is the one this node
+// stopped with, which may name it the leader of partitions other brokers
+// have led since; the broker serves no partition and no coordinator until
+// then (as a Kafka broker waits for its initial catch-up).
+func (s *Store) CaughtUp() bool { return s.q.CaughtUp() }
+
+// OnCaughtUp registers fn to run once when the node has caught up (on the
+// quorum's goroutine; fn must not block). It is not called if the node
+// has caught up already: check CaughtUp after registering.
+func (s *Store) OnCaughtUp(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onCaughtUp = append(s.onCaughtUp, fn)
+}
+
+func (s *Store) caughtUp() {
+	s.mu.Lock()
+	fns := slices.Clone(s.onCaughtUp)
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
 
 // OnCommit registers fn to run after every applied entry, in log order,
 // on the quorum's goroutine. fn must not call Commit.

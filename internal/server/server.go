@@ -210,7 +210,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.cancelRegister != nil {
 		s.cancelRegister() // a registration waiting for an absent quorum gives up
 	}
-	if s.meta != nil { // nothing to do for a node that is the whole quorum
+	if s.meta != nil && s.cfg.ControlledShutdown { // nothing to do for a node that is the whole quorum
 		// Controlled shutdown: leadership moves to the other in-sync
 		// replicas before the connections close, so clients move at once.
 		if err := s.meta.Shutdown(max(2*s.cfg.QuorumElectionTimeout, time.Second)); err != nil {
@@ -413,3 +413,7 @@ func (s *Server) UnfencedBrokers() int {
 	}
 	return n
 }
+
+// CaughtUp reports whether this node has caught up with the cluster's
+// metadata since it started (a node that is the whole quorum has).
+func (s *Server) CaughtUp() bool { return s.meta == nil || s.meta.CaughtUp() }

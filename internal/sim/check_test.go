@@ -147,7 +147,7 @@ func TestSimReplaysExactly(t *testing.T) {
 // below the high watermark: some seed of a few shows it (others stop
 // converging, which the run reports too).
 func TestSimReportsDivergedLogs(t *testing.T) {
-	for seed := uint64(54); seed <= 160; seed++ { // 54 shows it at the time of writing
+	for seed := uint64(117); seed <= 220; seed++ { // 117 shows it at the time of writing
 		r := runSeed(t, seed, Config{Dir: t.TempDir(), breakTruncation: true})
 		if v := r.Violation; v != nil && (strings.Contains(v.Error(), "differs from the leader's") ||
 			strings.Contains(v.Error(), "committed batch") || strings.Contains(v.Error(), "is lost")) {

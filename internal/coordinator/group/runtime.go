@@ -106,6 +106,7 @@ func NewRuntime(cfg Config, meta *metadata.Store, parts *partition.Manager, node
 	r.co.SetLoaded(r.isLoaded)
 	r.passDone = make(chan struct{})
 	meta.OnCommit(r.onMetadata)
+	meta.OnCaughtUp(r.poke)
 	return r
 }
 
@@ -184,7 +185,14 @@ func (r *Runtime) waitLoaded(timeout time.Duration) {
 // Coordinates reports whether this node coordinates group. Before
 // __consumer_offsets exists, a node answers for every group (it creates
 // the topic on the group's first request, as on one node).
+//
+// A node that has not caught up with the cluster's metadata since it
+// started coordinates nothing: its image may name it the leader of
+// partitions another broker leads now.
 func (r *Runtime) Coordinates(group string) bool {
+	if !r.meta.CaughtUp() {
+		return false
+	}
 	l := r.Leader(group)
 	return l < 0 || l == r.nodeID
 }
@@ -289,7 +297,7 @@ func (r *Runtime) run() {
 func (r *Runtime) ledNow() map[int32]bool {
 	out := map[int32]bool{}
 	t, ok := r.meta.Image().Topic(Topic)
-	if !ok {
+	if !ok || !r.meta.CaughtUp() {
 		return out
 	}
 	for p, pm := range t.Partitions {
@@ -347,8 +355,8 @@ func (r *Runtime) followLeadership() {
 // 1 MiB) per lock hold so that requests are answered meanwhile.
 func (r *Runtime) load() error {
 	t, ok := r.meta.Image().Topic(Topic)
-	if !ok {
-		return nil
+	if !ok || !r.meta.CaughtUp() {
+		return nil // followLeadership loads what it leads once caught up
 	}
 	r.topicReady.Store(true)
 	var errs []error

@@ -89,6 +89,7 @@ func NewRuntime(cfg Config, meta *metadata.Store, parts *partition.Manager, node
 			}
 		}
 	})
+	meta.OnCaughtUp(r.poke)
 	return r
 }
 
@@ -161,10 +162,12 @@ func (r *Runtime) run() {
 
 // followLeadership loads the partitions this node came to lead (or leads
 // at a new epoch) and forgets the others, so the coordinator of a
-// transactional id is always the leader of its partition.
+// transactional id is always the leader of its partition. A node that has
+// not caught up with the cluster's metadata since it started leads
+// nothing yet: its image may be one the cluster has left behind.
 func (r *Runtime) followLeadership() {
 	want := map[int32]int32{}
-	if t, ok := r.meta.Image().Topic(Topic); ok {
+	if t, ok := r.meta.Image().Topic(Topic); ok && r.meta.CaughtUp() {
 		r.topicReady.Store(true)
 		for p, pm := range t.Partitions {
 			if pm.Leader == r.nodeID {
@@ -395,7 +398,7 @@ func (r *Runtime) waitLoaded(timeout time.Duration) {
 	for time.Now().Before(deadline) {
 		r.poke()
 		all := true
-		if t, ok := r.meta.Image().Topic(Topic); ok {
+		if t, ok := r.meta.Image().Topic(Topic); ok && r.meta.CaughtUp() {
 			r.mu.Lock()
 			for p, pm := range t.Partitions {
 				if pm.Leader == r.nodeID && !r.co.Owns(int32(p), pm.LeaderEpoch) {

@@ -98,6 +98,9 @@ type Config struct {
 	// ProposeStep, ReportStep in step.go) on the caller's goroutine, and
 	// Start is not called. The deterministic simulation uses it.
 	Send func(msgs []*pb.Message)
+	// CaughtUp, when set, is called once (on the quorum's goroutine) when
+	// the node has caught up (see Quorum.CaughtUp).
+	CaughtUp func()
 }
 
 // Quorum is one node's member of the Raft quorum that replicates the
@@ -147,6 +150,17 @@ type Quorum struct {
 	kafka func(net.Conn)
 
 	basic atomic.Pointer[BasicStatus]
+
+	// caughtUp is set once this node has applied everything the quorum
+	// had committed when it asked, after it started (catchUp). Until then
+	// its state may be one the cluster has left behind while it was down.
+	caughtUp atomic.Bool
+	// catchUpAsked is when the outstanding read index request (catchUpCtx)
+	// went out, catchUpTarget the commit index its answer gave (0: none
+	// yet); owned by run.
+	catchUpAsked  time.Time
+	catchUpCtx    []byte
+	catchUpTarget uint64
 }
 
 // confRequest asks the node's goroutine to propose a membership change.
@@ -602,7 +616,11 @@ func (q *Quorum) proposeData(data []byte) error {
 
 // ready carries out every pending Ready.
 func (q *Quorum) ready() {
-	for q.rn.HasReady() {
+	for {
+		q.askCatchUp()
+		if !q.rn.HasReady() {
+			return
+		}
 		rd := q.rn.Ready()
 		if err := q.handleReady(rd, true); err != nil {
 			// Fail-stop: a node that cannot persist must not vote or
@@ -612,9 +630,49 @@ func (q *Quorum) ready() {
 			q.logger.Error("metadata quorum: storage failed; this node no longer takes part", "err", err)
 			return
 		}
+		for _, rs := range rd.ReadStates {
+			if q.catchUpCtx != nil && string(rs.RequestCtx) == string(q.catchUpCtx) {
+				q.catchUpTarget = max(rs.Index, 1)
+			}
+		}
 		q.rn.Advance(rd)
+		if q.catchUpTarget > 0 && q.applied >= q.catchUpTarget && !q.caughtUp.Load() {
+			q.caughtUp.Store(true)
+			q.logger.Info("metadata quorum: caught up with the cluster's metadata", "index", q.applied)
+			if q.cfg.CaughtUp != nil {
+				q.cfg.CaughtUp()
+			}
+		}
 	}
 }
+
+// askCatchUp asks the leader, once a leader is known, for its commit
+// index (Raft's read index, which the leader confirms with a quorum): once
+// this node has applied up to it, it has caught up with everything
+// committed before it asked, so its image is no older than the cluster's
+// was then. Asked again every election timeout until an answer comes (the
+// request or its answer may be lost). Kafka's broker likewise waits until
+// it has caught up with the metadata log before it serves partitions.
+func (q *Quorum) askCatchUp() {
+	if q.caughtUp.Load() || q.catchUpTarget > 0 || q.rn.BasicStatus().Lead == raft.None {
+		return
+	}
+	now := q.cfg.Now()
+	if q.catchUpCtx != nil && now.Sub(q.catchUpAsked) < q.cfg.ElectionTimeout {
+		return
+	}
+	q.catchUpAsked = now
+	q.catchUpCtx = fmt.Appendf(nil, "catch-up/%d/%d", q.cfg.NodeID, now.UnixNano())
+	q.rn.ReadIndex(q.catchUpCtx)
+}
+
+// CaughtUp reports whether this node has caught up with the quorum since
+// it opened: it has applied every entry committed when it asked the
+// leader. A node that restarts applies its own log first, which may say
+// what the cluster has changed since (another broker leads its
+// partitions now); until it has caught up, its state must not be acted
+// on as current.
+func (q *Quorum) CaughtUp() bool { return q.caughtUp.Load() }
 
 // guard runs fn on the node unless it has failed. The Raft library stops
 // (panics) on what it takes for a broken invariant, such as a log that
