@@ -62,13 +62,13 @@ type Partition struct {
 	endWaiters  map[*Waiter]struct{} // woken by appends (followers' fetches)
 
 	// Replication state, from the metadata image and the followers.
-	leader     int32 // the leader's node id (-1: none)
-	replicas   []int32
-	isr        []int32
-	partEpoch  int32
-	localEnd   storage.Position    // this replica's end as it counts for the HW: durable end in group-commit mode
-	followers  map[int32]*follower // leader only: each other replica's state
-	acks       []pendingAck        // leader only: acks=all appends waiting for the HW, by offset
+	leader    int32 // the leader's node id (-1: none)
+	replicas  []int32
+	isr       []int32
+	partEpoch int32
+	localEnd  storage.Position    // this replica's end as it counts for the HW: durable end in group-commit mode
+	followers map[int32]*follower // leader only: each other replica's state
+	acks      []pendingAck        // leader only: acks=all appends waiting for the HW, by offset
 	// isrPending: an ISR change (isrAsk, last asked at isrAsked) is asked
 	// for and the partition epoch has not moved since. It stays pending
 	// until it does, whatever the controller's answer: a change whose
