@@ -194,7 +194,8 @@ func (b *Broker) accept(l *listener) {
 		}
 		if l.tls != nil {
 			c.tls = l.tls
-			c.nc = tls.Server(c.nc, l.tls.Config())
+			c.cork = &corkConn{Conn: c.nc}
+			c.nc = tls.Server(c.cork, l.tls.Config())
 		}
 		if !b.serveConn(c) {
 			return

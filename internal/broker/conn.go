@@ -22,6 +22,9 @@ import (
 type conn struct {
 	b  *Broker
 	nc net.Conn
+	// cork is the TCP connection under a TLS nc (nil without TLS): fetch
+	// responses are written corked.
+	cork *corkConn
 	// controller: a connection on the controller listener, offered the
 	// controller APIs only (controllerAPIs).
 	controller bool
@@ -559,7 +562,15 @@ func (c *conn) write(p *pending) error {
 		c.nc.SetWriteDeadline(time.Now().Add(c.b.cfg.ConnectionsMaxIdle))
 	}
 	if len(p.fetch) > 0 {
-		return c.writeWithFiles(buf, p)
+		if c.cork == nil {
+			return c.writeWithFiles(buf, p)
+		}
+		c.cork.cork()
+		err := c.writeWithFiles(buf, p)
+		if uerr := c.cork.uncork(); err == nil {
+			err = uerr
+		}
+		return err
 	}
 	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
 	_, err := c.nc.Write(buf)
