@@ -154,7 +154,7 @@ func (s *sim) syncReplicas(n *node) {
 		}
 		if v.partEpoch != rep.partEpoch {
 			t, _ := im.TopicByID(v.topic)
-			rep.p.ApplyMetadata(t.Partitions[v.partition], s.clock())
+			rep.p.ApplyMetadata(t.Partitions[v.partition], s.nodeClock(n))
 			s.tracef("node %d: %s-%d leader %d epoch %d isr %v (log end %d, hw %d)", n.id, v.name, v.partition, v.leader, v.leaderEpoch, v.isr, rep.p.LocalEnd(), rep.p.HighWatermark())
 			rep.partEpoch = v.partEpoch
 		}
@@ -202,7 +202,7 @@ func (s *sim) replicaDuties(n *node) {
 		rep := n.parts[k]
 		p := rep.p
 		if p.IsLeader() {
-			p.CheckLaggards(s.clock(), replicaLagMax)
+			p.CheckLaggards(s.nodeClock(n), replicaLagMax)
 			continue
 		}
 		leader, epoch := p.Leader()
@@ -278,7 +278,7 @@ func (s *sim) serve(n *node, rep *replica, from uint64, m, out *replMsg) {
 		out.err = errOutOfRange
 		return
 	}
-	if err := p.FollowerFetched(int32(from), m.offset, s.clock()); err != nil {
+	if err := p.FollowerFetched(int32(from), m.offset, s.nodeClock(n)); err != nil {
 		out.err = err
 		return
 	}
@@ -321,7 +321,7 @@ func (s *sim) follow(n *node, rep *replica, m *replMsg) {
 		}
 		p.Diverged()
 	default:
-		if _, err := p.AppendReplicated(m.data, m.hw, s.clock()); err != nil {
+		if _, err := p.AppendReplicated(m.data, m.hw, s.nodeClock(n)); err != nil {
 			s.fail(fmt.Errorf("node %d appending replicated records to %s-%d: %v", n.id, p.Topic, p.Index, err))
 			return
 		}
@@ -371,7 +371,7 @@ func (s *sim) produce(n *node) {
 		s.res.Ops["produce acknowledged"]++
 		s.repl.acked[v.key()] = append(s.repl.acked[v.key()], ackedRecord{pd.offset, crc})
 	}
-	res, err := rep.p.Append(batch, s.clock(), func(err error) { pd.done, pd.err = true, err; settle() })
+	res, err := rep.p.Append(batch, s.nodeClock(n), func(err error) { pd.done, pd.err = true, err; settle() })
 	if err != nil {
 		s.res.Ops["produce refused"]++
 		return

@@ -140,6 +140,11 @@ type node struct {
 	up     bool
 	life   int
 	paused time.Duration // events wait until then
+	// skew is how far this node's clock runs ahead of the simulation's:
+	// a clock jump (a virtual machine resumed after a stall, which moves
+	// even the monotonic clock forward) adds to it, and it stays, across
+	// restarts too (the machine's clock).
+	skew time.Duration
 	// leaderSince is when this node last became the quorum leader (zero:
 	// it does not lead), for the active controller's grace period.
 	leaderSince time.Time
@@ -265,6 +270,9 @@ func (s *sim) result() Result {
 
 func (s *sim) clock() time.Time { return epoch.Add(s.now) }
 
+// nodeClock is node n's clock: the simulation's, plus the jumps it took.
+func (s *sim) nodeClock(n *node) time.Time { return epoch.Add(s.now + n.skew) }
+
 func (s *sim) at(d time.Duration, e *event) {
 	s.seq++
 	e.at, e.seq = s.now+d, s.seq
@@ -326,7 +334,7 @@ func (s *sim) start(n *node) (err error) {
 		Logger: s.logger.With("node", n.id), Incarnation: s.rng.Uint64() | 1,
 		OpenQuorum: func(cfg quorum.Config) (*quorum.Quorum, error) {
 			cfg.FS = n.fs
-			cfg.Now = s.clock
+			cfg.Now = func() time.Time { return s.nodeClock(n) }
 			cfg.Send = func(msgs []*pb.Message) { s.send(n, msgs) }
 			n.inner = cfg.FSM
 			cfg.FSM = observedFSM{s: s, n: n}
@@ -602,7 +610,7 @@ func (s *sim) duties(n *node) {
 		return
 	}
 	if n.leaderSince.IsZero() {
-		n.leaderSince = s.clock()
+		n.leaderSince = s.nodeClock(n)
 	}
 	if len(n.q.Basic().Voters) < len(s.nodes) && s.now-n.lastMember >= electionTimeout {
 		// A removed voter is admitted as an observer again; healing, the
@@ -618,7 +626,7 @@ func (s *sim) duties(n *node) {
 	}
 	if s.now-n.lastControl >= controlInterval {
 		n.lastControl = s.now
-		err := n.store.ControlStep(s.clock(), n.leaderSince)
+		err := n.store.ControlStep(s.nodeClock(n), n.leaderSince)
 		s.outcome("controller", err)
 		s.afterStep(n)
 	}

@@ -207,7 +207,7 @@ func (s *sim) shutdown(n *node, im *metadata.Image) {
 	// within an election timeout, as Store.Shutdown does.
 	if n.q.Basic().Leader == n.id {
 		for _, m := range s.nodes {
-			if heard := n.q.LastHeard(m.id); m != n && !heard.IsZero() && s.clock().Sub(heard) < electionTimeout {
+			if heard := n.q.LastHeard(m.id); m != n && !heard.IsZero() && s.nodeClock(n).Sub(heard) < electionTimeout {
 				s.res.Faults["leadership transfer"]++
 				s.tracef("node %d hands the quorum's leadership to node %d", n.id, m.id)
 				n.q.TransferStep(m.id)
@@ -243,11 +243,11 @@ func notIn(all, some []int32) []int32 {
 // fault injects one fault: a process crash (kill -9: the page cache
 // survives), a power cut (only what was synced survives), a crash in the
 // middle of a disk operation (with a torn write), a network partition, an
-// isolated node, a paused process, a membership change, or a stretch of
-// lossy network.
+// isolated node, a paused process, a membership change, a clock jump, or a
+// stretch of lossy network.
 func (s *sim) fault() {
 	n := s.nodes[s.rng.IntN(len(s.nodes))]
-	switch k := s.rng.IntN(15); {
+	switch k := s.rng.IntN(16); {
 	case k < 2:
 		if !n.up {
 			return
@@ -311,6 +311,16 @@ func (s *sim) fault() {
 		s.tracef("node %d paused until %.3fs", n.id, n.paused.Seconds())
 	case k < 14:
 		s.changeMembers(n)
+	case k < 15:
+		// The node's clock jumps forward: every timer it has fires at
+		// once (its leader's lease, the brokers' sessions if it runs the
+		// controller, its followers' ISR lag), while the others carry
+		// on. Clocks only jump forward: the production code measures
+		// with the monotonic clock.
+		jump := 100*time.Millisecond + s.jitter(10*time.Second)
+		n.skew += jump
+		s.res.Faults["clock jump"]++
+		s.tracef("node %d's clock jumps %.3fs forward", n.id, jump.Seconds())
 	default:
 		s.res.Faults["lossy network"]++
 		s.loss = []float64{0.01, 0.1, 0.3, 0.6}[s.rng.IntN(4)]
