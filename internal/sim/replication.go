@@ -117,7 +117,7 @@ func (s *sim) closeReplicas(n *node) {
 	}
 	n.dir.Close()
 	removeCleanMarker(n.dir.Path())
-	n.dir, n.parts = nil, nil
+	n.dir, n.parts, n.coord = nil, nil, nil
 }
 
 // syncReplicas hosts the replicas node n's image gives it and applies
@@ -339,7 +339,7 @@ func (s *sim) produce(n *node) {
 		return
 	}
 	v := parts[s.rng.IntN(len(parts))]
-	if v.leader < 0 {
+	if v.leader < 0 || v.name == offsetsTopic { // only its coordinators write there
 		return
 	}
 	ln := s.byID(uint64(v.leader))

@@ -41,6 +41,10 @@ type Config struct {
 	// breakTruncation, in the checker's own tests, has followers keep
 	// their log instead of cutting it where the leader's history parts.
 	breakTruncation bool
+	// breakOffsetLoad, in the checker's own tests, has a coordinator that
+	// comes to lead an offsets partition skip replaying its log, so it
+	// forgets every commit made before.
+	breakOffsetLoad bool
 }
 
 // Result is what a run did and found.
@@ -62,6 +66,9 @@ type Result struct {
 	// AckedChecked counts the acknowledged records found in place at the
 	// end (with Dir).
 	AckedChecked int
+	// CommitsChecked counts the coordinator reads checked against the
+	// offset commits acknowledged before them (with Dir).
+	CommitsChecked int
 	// Violation is the first invariant that broke (nil: none).
 	Violation error
 	// TraceHash hashes every event and the state after it: two runs of
@@ -162,6 +169,7 @@ type node struct {
 	dir      *storage.Dir
 	parts    map[partKey]*replica
 	isrQueue []isrAsk
+	coord    *nodeCoord // the group coordinator (coord.go)
 }
 
 type sim struct {
@@ -186,6 +194,7 @@ type sim struct {
 	topics      int
 
 	repl   repl
+	groups groups
 	res    Result
 	states map[uint64]struct{}
 	trace  []string
@@ -209,8 +218,9 @@ func Run(cfg Config) (res Result) {
 	s := &sim{
 		cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), logger: cfg.Logger,
 		check: newChecker(), cut: map[[2]uint64]bool{}, states: map[uint64]struct{}{},
-		res:  Result{Seed: cfg.Seed, Faults: map[string]int{}, Ops: map[string]int{}},
-		repl: repl{committed: map[partKey]map[int64]uint32{}, acked: map[partKey][]ackedRecord{}},
+		res:    Result{Seed: cfg.Seed, Faults: map[string]int{}, Ops: map[string]int{}},
+		repl:   repl{committed: map[partKey]map[int64]uint32{}, acked: map[partKey][]ackedRecord{}},
+		groups: groups{next: map[string]int64{}, acked: map[string]int64{}},
 	}
 	h := fnv.New64a()
 	s.hash = h.Sum64()
@@ -257,6 +267,7 @@ func Run(cfg Config) (res Result) {
 
 func (s *sim) result() Result {
 	r := s.res
+	r.CommitsChecked = s.groups.checks
 	r.SimTime = s.now
 	r.States = len(s.states)
 	r.Violation = s.err
@@ -580,6 +591,8 @@ func (s *sim) afterStep(n *node) {
 	if err == nil {
 		s.syncReplicas(n)
 		s.checkReplicas(n)
+		s.followCoordinators(n)
+		s.checkCoordinators()
 		return
 	}
 	if n.fs.crashed && errors.Is(err, errCrashed) {
@@ -759,10 +772,11 @@ func (s *sim) converged() bool {
 			return false
 		}
 	}
-	if !s.replicasConverged(im) {
+	if !s.replicasConverged(im) || !s.coordsConverged(im) {
 		return false
 	}
 	s.finalReplicaCheck(im)
+	s.checkCoordinators()
 	return true
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -33,8 +34,14 @@ func (s *sim) work() {
 		s.createTopic(n, im)
 	case k < 5:
 		s.deleteTopic(n, im)
-	case k < 14 && s.cfg.Dir != "":
+	case k < 11 && s.cfg.Dir != "":
 		s.produceSome(n, im)
+	case k < 14 && s.cfg.Dir != "":
+		if !s.ensureOffsetsTopic(n, im) {
+			for range 1 + s.rng.IntN(3) {
+				s.commitOffset(n, n.store.Image())
+			}
+		}
 	case k < 14:
 		s.alterPartition(n, im)
 	case k < 16:
@@ -73,6 +80,9 @@ func (s *sim) deleteTopic(n *node, im *metadata.Image) {
 		return
 	}
 	name := names[s.rng.IntN(len(names))]
+	if strings.HasPrefix(name, "__") {
+		return // the offsets topic stays, as Kafka's internal topics do
+	}
 	s.propose(n, "delete topic", func(im *metadata.Image) ([]metadata.Record, error) {
 		return metadata.DeleteTopicRecords(im, name)
 	})
@@ -162,7 +172,7 @@ func (s *sim) createPartitions(n *node, im *metadata.Image) {
 	}
 	name := names[s.rng.IntN(len(names))]
 	t, _ := im.Topic(name)
-	if len(t.Partitions) >= 4 {
+	if len(t.Partitions) >= 4 || name == offsetsTopic { // its groups are hashed over its partition count
 		return
 	}
 	total := int32(len(t.Partitions) + 1)
