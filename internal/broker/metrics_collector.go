@@ -61,7 +61,7 @@ type collectorDescs struct {
 	dirSize, dirFree, dirTotal                                                   *prometheus.Desc
 	topicBytesIn, topicRecordsIn, topicBytesOut, topicRecordsOut                 *prometheus.Desc
 	replicationBytesOut                                                          *prometheus.Desc
-	flush, retentionPasses, retentionDeleted                                     *prometheus.Desc
+	flush, retentionPasses, retentionDeleted, scrubbed                           *prometheus.Desc
 	cleanerPasses, cleanerRead, cleanerWritten, cleanerSeconds, cleanerErrors    *prometheus.Desc
 	groups, groupMembers                                                         *prometheus.Desc
 	fetchSessions, fetchEvictions, conns, connsOpened, purgatory                 *prometheus.Desc
@@ -97,6 +97,7 @@ func newCollector(b *Broker) *collector {
 
 		flush:            nd("log_flush_seconds", "Latency of log flushes: the fsyncs of one partition's new data and indexes (Kafka's LogFlushRateAndTimeMs)."),
 		retentionPasses:  nd("retention_passes_total", "Retention checks over every partition (log.retention.check.interval.ms)."),
+		scrubbed:         nd("log_scrubbed_bytes_total", "Segment bytes on disk at start that the background scrub checked (log.scrub.bytes.per.second) before any read did."),
 		retentionDeleted: nd("retention_deleted_segments_total", "Segments deleted by retention.ms, retention.bytes or DeleteRecords."),
 		cleanerPasses:    nd("cleaner_passes_total", "Log cleaner (compaction) passes completed."),
 		cleanerRead:      nd("cleaner_read_bytes_total", "Bytes the log cleaner read."),
@@ -240,6 +241,7 @@ func (c *collector) collectPartitions(ch chan<- prometheus.Metric, im *metadata.
 	}
 	ch <- prometheus.MustNewConstHistogram(d.flush, n, sum.Seconds(), buckets)
 	ch <- counter(d.retentionPasses, st.RetentionPasses.Load())
+	ch <- counter(d.scrubbed, st.ScrubbedBytes.Load())
 	ch <- counter(d.retentionDeleted, st.RetentionSegmentsDeleted.Load())
 	ch <- counter(d.cleanerPasses, st.CleanerPasses.Load())
 	ch <- counter(d.cleanerRead, st.CleanerBytesRead.Load())

@@ -74,6 +74,8 @@ type Config struct {
 	// MaxOpenFiles is log.max.open.files: the descriptor budget of segment
 	// files (storage.Config.MaxOpenFiles); 0 lets storage derive it.
 	MaxOpenFiles int
+	// ScrubRate is log.scrub.bytes.per.second (0: no background scrub).
+	ScrubRate int64
 	// MinFreeBytes is log.dir.min.free.bytes (storage.Config.MinFreeBytes).
 	MinFreeBytes    int64
 	SendBufferBytes int
@@ -195,6 +197,7 @@ func (c *Config) resolve() error {
 	c.FlushMode = c.Get("log.flush.mode")
 	c.MaxOpenFiles = int(c.int("log.max.open.files"))
 	c.MinFreeBytes = c.int("log.dir.min.free.bytes")
+	c.ScrubRate = c.int("log.scrub.bytes.per.second")
 	c.FlushSchedulerInterval = ms(c.int("log.flush.scheduler.interval.ms"))
 	c.GroupInitialRebalanceDelay = ms(c.int("group.initial.rebalance.delay.ms"))
 	c.GroupMinSessionTimeout = ms(c.int("group.min.session.timeout.ms"))

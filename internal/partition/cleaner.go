@@ -178,3 +178,54 @@ func (m *Manager) cleanDirtiest(now time.Time, throttle *storage.Throttler, mapB
 	}
 	return st.Rewritten > 0 || st.End > st.FirstDirty
 }
+
+// scrubTick is how often the background scrub takes its share of
+// log.scrub.bytes.per.second.
+const scrubTick = 100 * time.Millisecond
+
+// backgroundScrub reads the segment bytes each log was opened with that no
+// read has checked yet, at rate bytes a second, one log after the other
+// (storage.Log.Scrub), so damage in data nobody reads is found before a
+// consumer reaches it. A log whose scrub is done costs nothing after.
+func (m *Manager) backgroundScrub(rate int64) {
+	defer m.wg.Done()
+	tick := time.NewTicker(scrubTick)
+	defer tick.Stop()
+	budget := max(rate/int64(time.Second/scrubTick), 1)
+	var queue []*Partition
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-tick.C:
+		}
+		left, refilled := budget, false
+		for left > 0 {
+			if len(queue) == 0 {
+				if refilled {
+					break // every log had its turn this tick
+				}
+				refilled = true
+				for _, p := range m.All() {
+					if !p.log.ScrubDone() {
+						queue = append(queue, p)
+					}
+				}
+				if len(queue) == 0 {
+					break
+				}
+			}
+			p := queue[0]
+			n, done, err := p.log.Scrub(left)
+			left -= n
+			if err != nil && !errors.Is(err, storage.ErrClosed) {
+				m.logger.Warn("scrubbing a log", "topic", p.Topic, "partition", p.Index, "err", err)
+				done = true // try it again in the next round
+			}
+			if done || n == 0 {
+				queue = queue[1:]
+			}
+		}
+		m.stats.ScrubbedBytes.Add(uint64(budget - left))
+	}
+}

@@ -146,6 +146,10 @@ func NewManager(cfg *config.Config, im *metadata.Image, logger *slog.Logger) (*M
 	}
 	m.wg.Add(1)
 	go m.backgroundFlush()
+	if cfg.ScrubRate > 0 {
+		m.wg.Add(1)
+		go m.backgroundScrub(cfg.ScrubRate)
+	}
 	m.reconfigureThrottles(im)
 	m.reconfigureCleaner(im)
 	cs := m.cleanerSettings.Load()

@@ -17,6 +17,7 @@ type Stats struct {
 	Flush Latency
 
 	RetentionPasses          atomic.Uint64 // retention checks over every partition
+	ScrubbedBytes            atomic.Uint64 // segment bytes the background scrub checked
 	RetentionSegmentsDeleted atomic.Uint64 // segments deleted by retention.ms / retention.bytes
 
 	CleanerPasses       atomic.Uint64 // compactions of one log

@@ -3,8 +3,11 @@ package server_test
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +107,59 @@ func TestFlippedByteNotServed(t *testing.T) {
 	p := client(t, kgo.SeedBrokers(b.Addr()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err := p.ProduceSync(ctxFor(t, 20*time.Second), &kgo.Record{Topic: "flipped", Partition: 0, Value: []byte("after")}).FirstErr(); err != nil {
 		t.Fatalf("produce after the damage: %v", err)
+	}
+}
+
+// TestScrubFindsDamageBeforeAnyRead: the same damage, and no consumer at
+// all: the background scrub (log.scrub.bytes.per.second) finds it, and
+// the broker reports it in samsa_log_corrupt_batches, having checked the
+// segments it was started with (samsa_log_scrubbed_bytes_total).
+func TestScrubFindsDamageBeforeAnyRead(t *testing.T) {
+	b := brokertest.Start(t, "log.segment.bytes", "16384", "log.index.interval.bytes", "1024")
+	adm := adminFor(t, b.Addr())
+	if _, err := adm.CreateTopic(ctxFor(t, 20*time.Second), 1, 1, nil, "scrubbed"); err != nil {
+		t.Fatal(err)
+	}
+	cl := client(t, kgo.SeedBrokers(b.Addr()), kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerLinger(0))
+	for i := range 200 {
+		v := fmt.Sprintf("%03d-%s", i, strings.Repeat("v", 300))
+		if err := cl.ProduceSync(ctxFor(t, 20*time.Second), &kgo.Record{Topic: "scrubbed", Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.Close()
+	b.Stop()
+	segs, _ := filepath.Glob(filepath.Join(b.Dir(), "scrubbed-0", "*.log"))
+	if len(segs) < 3 {
+		t.Fatalf("%d segments, want at least 3", len(segs))
+	}
+	data, err := os.ReadFile(segs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0x10 // inside some batch of the second segment
+	writeFile(t, segs[1], data)
+
+	b.Set("log.scrub.bytes.per.second", "10000000")
+	b.Set("metrics.listener", "127.0.0.1:0")
+	b.StartAgain()
+	metric := func(name string) float64 {
+		resp, err := http.Get("http://" + b.MetricsAddr() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(body), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return f
+			}
+		}
+		return -1
+	}
+	waitFor(t, "the scrub to report the damaged batch", func() bool { return metric("samsa_log_corrupt_batches") == 1 })
+	if n := metric("samsa_log_scrubbed_bytes_total"); n < 16384 {
+		t.Fatalf("samsa_log_scrubbed_bytes_total %v, want at least the first segment", n)
 	}
 }

@@ -126,6 +126,10 @@ type Log struct {
 	corruptBatches atomic.Int64
 	// checkedBytes counts the bytes those checks read (for tests).
 	checkedBytes atomic.Int64
+
+	// scrubMu guards scrub, where Scrub goes on (scrub.go).
+	scrubMu sync.Mutex
+	scrub   scrubCursor
 }
 
 // TopicPartition names a partition.
