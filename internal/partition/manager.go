@@ -37,6 +37,10 @@ type Manager struct {
 	mu    sync.RWMutex // guards parts
 	parts map[TopicPartition]*Partition
 
+	// caughtUp is set once the node has caught up with the cluster's
+	// metadata (Attach): the replicas follow the images from then on.
+	caughtUp atomic.Bool
+
 	// timed holds the partitions with a finite flush.ms, the only ones
 	// the background flusher looks at (it used to visit every partition
 	// ten times a second: 15% of a core with 100,000 idle partitions).
@@ -85,6 +89,12 @@ const asyncCreateMin = 1000
 // Committer commits metadata changes: *metadata.Store.
 type Committer interface {
 	CommitContext(ctx context.Context, plan func(im *metadata.Image) ([]metadata.Record, error)) (*metadata.Image, error)
+	// CaughtUp reports whether this node has caught up with the cluster's
+	// metadata since it started; OnCaughtUp registers a function called
+	// once when it does (metadata.Store).
+	CaughtUp() bool
+	OnCaughtUp(fn func())
+	Image() *metadata.Image
 }
 
 type isrChange struct {
@@ -247,6 +257,9 @@ func (m *Manager) createAsync(id metadata.UUID) {
 		}
 		return
 	}
+	if !m.caughtUp.Load() {
+		return // Attach syncs every replica once the node has caught up
+	}
 	for i := range t.Partitions {
 		m.syncReplica(im, t, int32(i))
 	}
@@ -365,13 +378,15 @@ func (m *Manager) Apply(prev, next *metadata.Image, recs []metadata.Record) {
 						m.logger.Error("cannot host partition", "topic", t.Name, "err", err)
 					}
 				}
-				m.syncReplica(next, t, r.Partition.Partition)
+				if m.caughtUp.Load() {
+					m.syncReplica(next, t, r.Partition.Partition)
+				}
 			}
 		case metadata.TypeBroker, metadata.TypeFence:
 			brokersChanged = true
 		}
 	}
-	if brokersChanged {
+	if brokersChanged && m.caughtUp.Load() {
 		// A leader may have come back at another address.
 		for _, p := range m.All() {
 			if t, ok := next.Topic(p.Topic); ok {
@@ -435,12 +450,26 @@ func (m *Manager) SetDialer(d *interbroker.Dialer) { m.dialer = d }
 // Attach gives the manager the metadata store its leaders propose ISR
 // changes to, syncs every hosted replica with im (followers start
 // fetching), and starts the ISR maintenance.
+//
+// The replicas take their leaders, ISRs and epochs from the metadata only
+// once the node has caught up with the cluster's (metadata.Store's
+// CaughtUp): the image a restarted node opens with may be one the cluster
+// has left behind, and a leader that counted an ISR from it could move
+// its high watermark past records a member of the real ISR never had.
 func (m *Manager) Attach(meta Committer, im *metadata.Image) {
 	m.meta = meta
-	for _, p := range m.All() {
-		if t, ok := im.Topic(p.Topic); ok {
-			m.syncReplica(im, t, p.Index)
+	sync := func() {
+		im := meta.Image()
+		m.caughtUp.Store(true)
+		for _, p := range m.All() {
+			if t, ok := im.Topic(p.Topic); ok {
+				m.syncReplica(im, t, p.Index)
+			}
 		}
+	}
+	meta.OnCaughtUp(sync)
+	if meta.CaughtUp() {
+		sync()
 	}
 	m.wg.Add(1)
 	go m.maintainISR()

@@ -147,7 +147,7 @@ func TestSimReplaysExactly(t *testing.T) {
 // below the high watermark: some seed of a few shows it (others stop
 // converging, which the run reports too).
 func TestSimReportsDivergedLogs(t *testing.T) {
-	for seed := uint64(137); seed <= 240; seed++ { // 137 shows it at the time of writing
+	for seed := uint64(187); seed <= 300; seed++ { // 187 shows it at the time of writing
 		r := runSeed(t, seed, Config{Dir: t.TempDir(), breakTruncation: true})
 		if v := r.Violation; v != nil && (strings.Contains(v.Error(), "differs from the leader's") ||
 			strings.Contains(v.Error(), "committed batch") || strings.Contains(v.Error(), "is lost")) {

@@ -122,8 +122,13 @@ func (s *sim) closeReplicas(n *node) {
 
 // syncReplicas hosts the replicas node n's image gives it and applies
 // their changes, as the Manager does on every image.
+//
+// Only once the node has caught up with the cluster's metadata, as the
+// Manager's Attach waits for: a restarted node's image may be one the
+// cluster has left behind (until then, as the broker's leaderFor refuses
+// them, nothing is served from its logs and they follow no leader).
 func (s *sim) syncReplicas(n *node) {
-	if n.dir == nil || !n.up {
+	if n.dir == nil || !n.up || !n.store.CaughtUp() {
 		return
 	}
 	im := n.store.Image()
