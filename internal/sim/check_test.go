@@ -171,3 +171,41 @@ func TestSimReportsLostCommits(t *testing.T) {
 	}
 	t.Fatal("no seed caught a coordinator that forgot acknowledged commits")
 }
+
+// The transaction checks: a transaction whose commit was acknowledged and
+// which a coordinator then marks aborted (or the other way round) is a
+// violation; markers that agree, or that belong to the transaction
+// before the producer's current one, are not.
+func TestTxnCheckerCatches(t *testing.T) {
+	newSim := func() (*sim, *txnClient) {
+		s := &sim{res: Result{Ops: map[string]int{}}, cfg: Config{TraceLines: 64}}
+		s.initTxns()
+		c := s.txns.clients[0]
+		c.pid, c.transaction = 7, 1
+		return s, c
+	}
+	s, c := newSim()
+	s.txnDecided(c.id, 7, true, "the EndTxn node 1 acknowledged")
+	s.txnDecided(c.id, 7, true, "markers from node 1")
+	if s.err != nil {
+		t.Fatalf("agreeing decisions: %v", s.err)
+	}
+	s.txnDecided(c.id, 7, false, "markers from node 2")
+	if s.err == nil || !strings.Contains(s.err.Error(), "committed by the EndTxn node 1 acknowledged, and aborted by markers from node 2") {
+		t.Fatalf("a committed transaction marked aborted: %v", s.err)
+	}
+	s, c = newSim()
+	s.txnDecided(c.id, 7, false, "markers from node 3") // a timeout abort
+	s.txnDecided(c.id, 7, true, "the EndTxn node 3 acknowledged")
+	if s.err == nil {
+		t.Fatal("a commit acknowledged after the coordinator aborted the transaction was not caught")
+	}
+	s, c = newSim()
+	s.txnDecided(c.id, 7, true, "the EndTxn node 1 acknowledged")
+	c.transaction, c.decided = 2, 0 // the next transaction opens
+	s.txnDecided(c.id, 7, false, "the EndTxn node 1 acknowledged")
+	s.txnDecided(c.id, 8, true, "markers of another producer id")
+	if s.err != nil {
+		t.Fatalf("decisions of different transactions: %v", s.err)
+	}
+}

@@ -117,7 +117,7 @@ func (s *sim) closeReplicas(n *node) {
 	}
 	n.dir.Close()
 	removeCleanMarker(n.dir.Path())
-	n.dir, n.parts, n.coord = nil, nil, nil
+	n.dir, n.parts, n.coord, n.txn = nil, nil, nil, nil
 }
 
 // syncReplicas hosts the replicas node n's image gives it and applies
@@ -344,7 +344,7 @@ func (s *sim) produce(n *node) {
 		return
 	}
 	v := parts[s.rng.IntN(len(parts))]
-	if v.leader < 0 || v.name == offsetsTopic { // only its coordinators write there
+	if v.leader < 0 || v.name == offsetsTopic || v.name == txnTopic { // only their coordinators write there
 		return
 	}
 	ln := s.byID(uint64(v.leader))

@@ -69,6 +69,9 @@ type Result struct {
 	// CommitsChecked counts the coordinator reads checked against the
 	// offset commits acknowledged before them (with Dir).
 	CommitsChecked int
+	// TxnDecisions counts the transaction decisions checked: EndTxn
+	// answers acknowledged and marker jobs sent (with Dir).
+	TxnDecisions int
 	// Violation is the first invariant that broke (nil: none).
 	Violation error
 	// TraceHash hashes every event and the state after it: two runs of
@@ -170,6 +173,7 @@ type node struct {
 	parts    map[partKey]*replica
 	isrQueue []isrAsk
 	coord    *nodeCoord // the group coordinator (coord.go)
+	txn      *nodeTxn   // the transaction coordinator (txn.go)
 }
 
 type sim struct {
@@ -195,6 +199,7 @@ type sim struct {
 
 	repl   repl
 	groups groups
+	txns   txns
 	res    Result
 	states map[uint64]struct{}
 	trace  []string
@@ -222,6 +227,7 @@ func Run(cfg Config) (res Result) {
 		repl:   repl{committed: map[partKey]map[int64]uint32{}, acked: map[partKey][]ackedRecord{}},
 		groups: groups{next: map[string]int64{}, acked: map[string]int64{}},
 	}
+	s.initTxns()
 	h := fnv.New64a()
 	s.hash = h.Sum64()
 	// The seed picks the network's and the disk's character.
@@ -268,6 +274,7 @@ func Run(cfg Config) (res Result) {
 func (s *sim) result() Result {
 	r := s.res
 	r.CommitsChecked = s.groups.checks
+	r.TxnDecisions = s.txns.committed + s.txns.aborted + s.txns.marked
 	r.SimTime = s.now
 	r.States = len(s.states)
 	r.Violation = s.err
@@ -593,6 +600,7 @@ func (s *sim) afterStep(n *node) {
 		s.checkReplicas(n)
 		s.followCoordinators(n)
 		s.checkCoordinators()
+		s.followTxnCoordinators(n)
 		return
 	}
 	if n.fs.crashed && errors.Is(err, errCrashed) {

@@ -63,7 +63,7 @@ func simNodes(t *testing.T, count, nodes int, replication bool) {
 	var committed uint64
 	var failed []uint64
 	faults, ops := map[string]int{}, map[string]int{}
-	acked, commits := 0, 0
+	acked, commits, txnDecisions := 0, 0, 0
 	for _, seed := range seeds {
 		if replication {
 			cfg.Dir = t.TempDir()
@@ -71,6 +71,7 @@ func simNodes(t *testing.T, count, nodes int, replication bool) {
 		r := runSeed(t, seed, cfg)
 		acked += r.AckedChecked
 		commits += r.CommitsChecked
+		txnDecisions += r.TxnDecisions
 		steps += r.Steps
 		states += r.States
 		committed += r.Committed
@@ -91,8 +92,8 @@ func simNodes(t *testing.T, count, nodes int, replication bool) {
 	if len(failed) > 0 {
 		t.Errorf("%d of %d seeds failed: %v", len(failed), len(seeds), failed)
 	}
-	t.Logf("seeds %d, steps %d, distinct states %d, entries committed %d, acknowledged records checked %d, coordinator reads checked %d",
-		len(seeds), steps, states, committed, acked, commits)
+	t.Logf("seeds %d, steps %d, distinct states %d, entries committed %d, acknowledged records checked %d, coordinator reads checked %d, transaction decisions checked %d",
+		len(seeds), steps, states, committed, acked, commits, txnDecisions)
 	t.Logf("faults: %s", counts(faults))
 	t.Logf("operations: %s", counts(ops))
 }

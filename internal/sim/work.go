@@ -29,6 +29,9 @@ func (s *sim) work() {
 	}
 	n := up[s.rng.IntN(len(up))]
 	im := n.store.Image()
+	if s.cfg.Dir != "" && (s.ensureOffsetsTopic(n, im) || s.ensureTxnTopic(n, im)) {
+		return // the coordinators' topics first, as a client's first request makes them
+	}
 	switch k := s.rng.IntN(22); {
 	case k < 4:
 		s.createTopic(n, im)
@@ -36,12 +39,12 @@ func (s *sim) work() {
 		s.deleteTopic(n, im)
 	case k < 11 && s.cfg.Dir != "":
 		s.produceSome(n, im)
-	case k < 14 && s.cfg.Dir != "":
-		if !s.ensureOffsetsTopic(n, im) {
-			for range 1 + s.rng.IntN(3) {
-				s.commitOffset(n, n.store.Image())
-			}
+	case k < 12 && s.cfg.Dir != "":
+		for range 1 + s.rng.IntN(3) {
+			s.commitOffset(n, n.store.Image())
 		}
+	case k < 14 && s.cfg.Dir != "":
+		s.txnSteps(n)
 	case k < 14:
 		s.alterPartition(n, im)
 	case k < 16:
@@ -172,7 +175,7 @@ func (s *sim) createPartitions(n *node, im *metadata.Image) {
 	}
 	name := names[s.rng.IntN(len(names))]
 	t, _ := im.Topic(name)
-	if len(t.Partitions) >= 4 || name == offsetsTopic { // its groups are hashed over its partition count
+	if len(t.Partitions) >= 4 || strings.HasPrefix(name, "__") { // their ids are hashed over their partition counts
 		return
 	}
 	total := int32(len(t.Partitions) + 1)
