@@ -352,6 +352,13 @@ func (p *Partition) Leader() (int32, int32) {
 	return p.leader, p.leaderEpoch
 }
 
+// ISR is the in-sync replica set as this replica last applied it.
+func (p *Partition) ISR() []int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.isr)
+}
+
 // ReadReplicas lists, in replica order, the followers a consumer reading
 // from offset may be sent to instead of the leader (KIP-392): in the ISR,
 // holding offset already, and caught up with the leader within maxLag.
