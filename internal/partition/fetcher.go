@@ -325,9 +325,12 @@ func (f *fetcher) truncate(conn *wireConn, parts []*Partition) error {
 			}
 			end := rp.EndOffset
 			if rp.LeaderEpoch < 0 || end < 0 {
-				// The leader knows no epoch at or below ours: its log
-				// starts after everything we have, or is empty.
-				end = 0
+				// The leader cannot say where our epoch ended (Kafka's
+				// UNDEFINED_EPOCH_OFFSET): keep what is committed, as
+				// Kafka's follower truncates to its high watermark then.
+				// Cutting the log to nothing emptied an in-sync follower
+				// that could be elected next.
+				end = p.HighWatermark()
 			}
 			if err := p.TruncateAfterEpoch(epoch, end); err != nil {
 				f.logger.Error("truncating a follower", "topic", p.Topic, "partition", p.Index, "offset", end, "err", err)

@@ -64,6 +64,10 @@ func (p *Partition) applyMetadata(pm metadata.Partition, now time.Time) (follow 
 				p.localEnd = p.log.EndPosition()
 			}
 			p.epochStart = p.log.LogEndOffset()
+			// The epoch starts here in the leader epoch cache too, so a
+			// follower asking where an older epoch ended is told (Kafka's
+			// leader assigns it as its term begins).
+			p.log.AssignLeaderEpoch(pm.LeaderEpoch)
 		}
 		// A reassignment adds and removes replicas within a term.
 		for _, r := range pm.Replicas {

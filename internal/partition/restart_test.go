@@ -197,3 +197,34 @@ func TestPendingISRExpansionCounts(t *testing.T) {
 		t.Fatalf("high watermark %d (acknowledged %v) after the change was settled without follower 2, want 2 (alone in the ISR)", p.HighWatermark(), acked)
 	}
 }
+
+// A replica that comes to lead assigns its leader epoch at its log end,
+// so a follower asking where an epoch it lived through ended (one this
+// leader has no records of) gets an answer and keeps its log; the leader
+// answered "undefined" and the follower cut its log to nothing (found by
+// the simulation, replication soak seed 8565: that follower was in the
+// ISR, led next, and an acknowledged offset commit was gone).
+func TestNewLeaderAssignsItsEpoch(t *testing.T) {
+	d, err := storage.OpenDir(t.TempDir(), storage.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	l, err := d.CreateLog("t", 0, [16]byte{1}, storage.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(*Partition, ISRRequest) {})
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1}, Leader: 1}, now)
+	for range 4 {
+		if _, err := p.Append(testBatch(1), now, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 2, LeaderEpoch: 1, PartitionEpoch: 1}, now)
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1, LeaderEpoch: 2, PartitionEpoch: 2}, now)
+	if e, off := p.Log().EndOffsetForEpoch(1); e != 0 || off != 4 {
+		t.Fatalf("the new leader says epoch 1 ends at (%d, %d), want epoch 0 up to 4", e, off)
+	}
+}

@@ -309,7 +309,7 @@ func (s *sim) follow(n *node, rep *replica, m *replMsg) {
 	case m.kind == epochResp:
 		end := m.endOffset
 		if m.endEpoch < 0 || end < 0 {
-			end = 0
+			end = p.HighWatermark() // as fetcher.go: Kafka's follower keeps its high watermark
 		}
 		if s.cfg.breakTruncation {
 			end = p.LocalEnd()

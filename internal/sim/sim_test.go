@@ -127,6 +127,8 @@ func TestSimRegressions(t *testing.T) {
 		{23, true, "a restarted leader showed its log end as the high watermark (partition.TestRestartedLeaderHighWatermark)"},
 		{1025, true, "a follower level with a lagging high watermark joined the ISR without the committed records (partition.TestISRExpansionNeedsTheEpochStart)"},
 		{1146, true, "a leader acknowledged records without the follower it had asked into the ISR, which the controller then elected (partition.TestPendingISRExpansionCounts)"},
+		{8565, true, "a leader that had not appended in its epoch answered OffsetForLeaderEpoch with undefined and its in-sync follower cut its log to nothing; elected next, it had lost an acknowledged offset commit (partition.TestNewLeaderAssignsItsEpoch)"},
+		{8697, true, "the checker: a transaction the coordinator took from an AddPartitionsToTxn whose answer its producer gave up on was counted as the one before"},
 		{8515, true, "a restarted leader counted the ISR of the image it had stopped with, older than the cluster's, and moved its high watermark past a record a member of the real ISR never had (the replicas follow the metadata only once the node has caught up)"},
 	} {
 		cfg := Config{}

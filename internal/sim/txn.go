@@ -29,7 +29,8 @@ import (
 // over, each request to the node that leads the id's partition in their
 // node's image. Checked:
 //   - every transaction ends one way: from the AddPartitionsToTxn that
-//     opens it to the next one, the EndTxn acknowledged to the producer
+//     may open it (sent while none is open) to the next such request, the
+//     EndTxn acknowledged to the producer
 //     and the markers any coordinator sends for its producer id all carry
 //     the same decision (an acknowledged commit is never aborted by a
 //     coordinator that took over, nor the other way round);
@@ -294,6 +295,11 @@ func (s *sim) txnStep(n *node, im *metadata.Image, c *txnClient) {
 			c.open, c.ending = false, nil
 		}))
 	case !c.open:
+		// A transaction may begin with this request, whether or not its
+		// answer comes back (a request given up may have been taken):
+		// the decisions from here on are this transaction's.
+		c.transaction++
+		c.decided, c.decidedHow = 0, ""
 		parts := []txn.TopicPartition{{Topic: simTxnDataPart, Partition: 0}}
 		s.performTxn(cn, co.AddPartitions(now, c.id, c.pid, c.epoch, parts, 3, func(code int16) {
 			if !answered() {
@@ -303,8 +309,6 @@ func (s *sim) txnStep(n *node, im *metadata.Image, c *txnClient) {
 			s.txnAnswer(c, code, "add partitions")
 			if code == 0 {
 				c.open = true
-				c.transaction++
-				c.decided, c.decidedHow = 0, ""
 			}
 		}))
 	default:

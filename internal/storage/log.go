@@ -795,6 +795,22 @@ func (l *Log) EndOffsetForEpoch(epoch int32) (foundEpoch int32, endOffset int64)
 	return l.epochs.endOffsetFor(epoch, l.LogEndOffset())
 }
 
+// AssignLeaderEpoch records that epoch starts at the log end, as a leader
+// does when its term begins (Kafka assigns it on becoming leader, before
+// any record of it is appended). OffsetForLeaderEpoch for an epoch between
+// the last one this log has records of and the leader's own is then
+// answered with where the leader's epoch began; without it the leader
+// answered "undefined", and its follower cut its log to nothing (found by
+// the simulation: an in-sync follower so emptied was elected next and an
+// acknowledged offset commit was gone).
+func (l *Log) AssignLeaderEpoch(epoch int32) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.epochs.assign(epoch, l.leo) {
+		l.epochsDirty.Store(true)
+	}
+}
+
 // Epochs returns a copy of the leader epoch cache.
 func (l *Log) Epochs() []EpochEntry { return l.epochs.snapshot() }
 
