@@ -323,17 +323,8 @@ func (f *fetcher) truncate(conn *wireConn, parts []*Partition) error {
 			if p == nil || rp.ErrorCode != 0 {
 				continue // the next round asks again
 			}
-			end := rp.EndOffset
-			if rp.LeaderEpoch < 0 || end < 0 {
-				// The leader cannot say where our epoch ended (Kafka's
-				// UNDEFINED_EPOCH_OFFSET): keep what is committed, as
-				// Kafka's follower truncates to its high watermark then.
-				// Cutting the log to nothing emptied an in-sync follower
-				// that could be elected next.
-				end = p.HighWatermark()
-			}
-			if err := p.TruncateAfterEpoch(epoch, end); err != nil {
-				f.logger.Error("truncating a follower", "topic", p.Topic, "partition", p.Index, "offset", end, "err", err)
+			if err := p.TruncateAfterEpoch(epoch, rp.LeaderEpoch, rp.EndOffset); err != nil {
+				f.logger.Error("truncating a follower", "topic", p.Topic, "partition", p.Index, "offset", rp.EndOffset, "err", err)
 			}
 		}
 	}

@@ -198,18 +198,44 @@ func (p *Partition) NeedsTruncation() (bool, int32) {
 	return p.truncate, p.leaderEpoch
 }
 
-// TruncateAfterEpoch cuts the follower's log at end, the leader's answer
-// to OffsetForLeaderEpoch for the follower's latest epoch (KIP-101): what
-// follows was never acknowledged under the leader's history.
-func (p *Partition) TruncateAfterEpoch(epoch int32, end int64) error {
+// TruncateAfterEpoch cuts the follower's log where it parts from its
+// leader's, from the leader's answer to OffsetForLeaderEpoch for the
+// follower's latest epoch (KIP-101, with KIP-279's refinement): the
+// leader's history has leaderEpoch as the largest epoch at or below the
+// one asked about, ending at leaderEnd (leaderEpoch < 0: the leader could
+// not say; the follower keeps what its high watermark covers, as Kafka's
+// does). What follows the cut was never acknowledged under the leader's
+// history.
+//
+// When the follower has records of leaderEpoch too, its own records of
+// that epoch may end earlier than the leader's (it led a later epoch the
+// leader never saw, and wrote its own records after them): the cut is the
+// earlier of the two ends. When the follower has no record of leaderEpoch,
+// it cuts at the end of its own largest epoch below it and asks again
+// (the truncation is not done). Cutting at the leader's end alone kept a
+// follower's records of an epoch the new leader never had, below records
+// the leader had at the same offsets (found by the simulation: the logs
+// of two in-sync replicas differed).
+func (p *Partition) TruncateAfterEpoch(epoch, leaderEpoch int32, leaderEnd int64) error {
 	p.mu.Lock()
 	if p.leaderEpoch != epoch || p.leader == p.nodeID {
 		p.mu.Unlock()
 		return nil // leadership changed meanwhile: the next round asks again
 	}
+	hw := p.hw.Offset
 	p.mu.Unlock()
+	end, done := leaderEnd, true
+	if leaderEpoch < 0 || leaderEnd < 0 {
+		end = hw
+	} else if fe, fend := p.log.EndOffsetForEpoch(leaderEpoch); fe >= 0 && fend >= 0 {
+		if fe == leaderEpoch {
+			end = min(fend, leaderEnd)
+		} else {
+			end, done = fend, false
+		}
+	}
 	if end < p.log.LogEndOffset() {
-		if err := p.log.TruncateTo(end); err != nil {
+		if err := p.log.TruncateTo(max(end, p.log.LogStartOffset())); err != nil {
 			return err
 		}
 	}
@@ -220,7 +246,7 @@ func (p *Partition) TruncateAfterEpoch(epoch int32, end int64) error {
 		// the high watermark; kept within the log all the same.
 		p.hw = p.localEnd
 	}
-	if p.leaderEpoch == epoch {
+	if p.leaderEpoch == epoch && done {
 		p.truncate = false
 	}
 	p.mu.Unlock()

@@ -97,7 +97,7 @@ func TestISRExpansionNeedsTheEpochStart(t *testing.T) {
 	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(_ *Partition, req ISRRequest) { asked = append(asked, req) })
 	// A follower of node 2 with two batches and a high watermark of 0.
 	p.ApplyMetadata(metadata.Partition{Replicas: []int32{2, 1, 3}, ISR: []int32{2, 1}, Leader: 2, LeaderEpoch: 0}, now)
-	p.TruncateAfterEpoch(0, 0)
+	p.TruncateAfterEpoch(0, 0, 0)
 	if _, err := p.AppendReplicated(append(testBatchAt(0), testBatchAt(1)...), 0, now); err != nil {
 		t.Fatal(err)
 	}
@@ -226,5 +226,90 @@ func TestNewLeaderAssignsItsEpoch(t *testing.T) {
 	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1, LeaderEpoch: 2, PartitionEpoch: 2}, now)
 	if e, off := p.Log().EndOffsetForEpoch(1); e != 0 || off != 4 {
 		t.Fatalf("the new leader says epoch 1 ends at (%d, %d), want epoch 0 up to 4", e, off)
+	}
+}
+
+// A follower that led an epoch the new leader never saw cuts its log at
+// the end of the epoch they share, not at the leader's end of it (KIP-279):
+// node 1 wrote offset 0 in epoch 0, led epoch 1 and wrote offsets 1-4 that
+// nobody else had; node 3, which has offsets 0 and 1 of epoch 0, leads
+// epoch 2 and answers "epoch 0, up to 2". Node 1 must cut at 1, where its
+// own epoch 0 ended: cutting at 2 kept its offset 1 of epoch 1 below node
+// 3's offset 1 of epoch 0 (found by the simulation: the logs of two
+// in-sync replicas differed, replication soak seeds 20841 and 21014).
+func TestTruncationTakesTheEarlierEpochEnd(t *testing.T) {
+	d, err := storage.OpenDir(t.TempDir(), storage.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	l, err := d.CreateLog("t", 0, [16]byte{1}, storage.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(*Partition, ISRRequest) {})
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1}, now)
+	if _, err := p.Append(testBatch(1), now, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1, LeaderEpoch: 1, PartitionEpoch: 1}, now)
+	for range 4 {
+		if _, err := p.Append(testBatch(1), now, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{3}, Leader: 3, LeaderEpoch: 2, PartitionEpoch: 2}, now)
+	if trunc, e := p.NeedsTruncation(); !trunc || e != 2 {
+		t.Fatalf("NeedsTruncation %v %d, want true for epoch 2", trunc, e)
+	}
+	if err := p.TruncateAfterEpoch(2, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	if p.LocalEnd() != 1 {
+		t.Fatalf("log end %d after the leader said epoch 0 ends at 2, want 1 where this replica's epoch 0 ended", p.LocalEnd())
+	}
+	if trunc, _ := p.NeedsTruncation(); trunc {
+		t.Fatal("still truncating after an answer for an epoch it has")
+	}
+}
+
+// When the leader answers with an epoch the follower has no record of,
+// the follower cuts at the end of its own largest epoch below it and asks
+// again.
+func TestTruncationAsksAgainForAnUnknownEpoch(t *testing.T) {
+	d, err := storage.OpenDir(t.TempDir(), storage.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	l, err := d.CreateLog("t", 0, [16]byte{1}, storage.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(*Partition, ISRRequest) {})
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1}, now)
+	for range 2 {
+		if _, err := p.Append(testBatch(1), now, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1, LeaderEpoch: 2, PartitionEpoch: 1}, now)
+	for range 2 {
+		if _, err := p.Append(testBatch(1), now, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{3}, Leader: 3, LeaderEpoch: 3, PartitionEpoch: 2}, now)
+	// The leader has epoch 1 (which this replica never saw) up to 3.
+	if err := p.TruncateAfterEpoch(3, 1, 3); err != nil {
+		t.Fatal(err)
+	}
+	if p.LocalEnd() != 2 {
+		t.Fatalf("log end %d, want 2 where this replica's epoch 0 ended", p.LocalEnd())
+	}
+	if trunc, _ := p.NeedsTruncation(); !trunc {
+		t.Fatal("the truncation is done after an answer about an epoch this replica does not have; it must ask again")
 	}
 }

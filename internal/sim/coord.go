@@ -61,17 +61,38 @@ func (s *sim) coordsOn() bool { return s.cfg.Dir != "" }
 // ensureOffsetsTopic creates the offsets topic once enough brokers are
 // registered for a replica on each node.
 func (s *sim) ensureOffsetsTopic(n *node, im *metadata.Image) bool {
-	if !s.coordsOn() {
+	return s.coordsOn() && s.ensureInternalTopic(n, im, offsetsTopic, offsetsPartitions, "create offsets topic")
+}
+
+// ensureInternalTopic proposes a coordinator's topic (a replica on every
+// node) if im lacks it and every node is a usable broker; it reports
+// whether it proposed.
+func (s *sim) ensureInternalTopic(n *node, im *metadata.Image, name string, partitions int32, what string) bool {
+	if _, ok := im.Topic(name); ok || metadata.UsableBrokers(im, int32(n.id)) < int16(len(s.nodes)) {
 		return false
 	}
-	if _, ok := im.Topic(offsetsTopic); ok || metadata.UsableBrokers(im, int32(n.id)) < int16(len(s.nodes)) {
-		return false
-	}
-	ct := metadata.CreateTopic{Name: offsetsTopic, Partitions: offsetsPartitions, ReplicationFactor: int16(len(s.nodes)), Internal: true}
-	s.propose(n, "create offsets topic", func(im *metadata.Image) ([]metadata.Record, error) {
+	ct := metadata.CreateTopic{Name: name, Partitions: partitions, ReplicationFactor: int16(len(s.nodes)), Internal: true}
+	s.propose(n, what, func(im *metadata.Image) ([]metadata.Record, error) {
 		return metadata.CreateTopicRecords(im, ct, int32(n.id))
 	})
 	return true
+}
+
+// ledNow returns the partitions of topic that node n's replicas lead, by
+// leader epoch: none before it has caught up with the metadata, as the
+// coordinator runtimes do.
+func (s *sim) ledNow(n *node, topic string) map[int32]int32 {
+	want := map[int32]int32{}
+	t, ok := n.store.Image().Topic(topic)
+	if !ok || !n.store.CaughtUp() {
+		return want
+	}
+	for i := range int32(len(t.Partitions)) {
+		if rep := n.parts[partKey{t.ID, i}]; rep != nil && rep.p.IsLeader() {
+			want[i] = rep.p.LeaderEpoch()
+		}
+	}
+	return want
 }
 
 // followCoordinators loads the offsets partitions node n has come to lead
@@ -93,15 +114,8 @@ func (s *sim) followCoordinators(n *node) {
 		n.coord = nc
 	}
 	nc := n.coord
-	want := map[int32]int32{}
+	want := s.ledNow(n, offsetsTopic)
 	im := n.store.Image()
-	if t, ok := im.Topic(offsetsTopic); ok && n.store.CaughtUp() {
-		for i := range int32(len(t.Partitions)) {
-			if rep := n.parts[partKey{t.ID, i}]; rep != nil && rep.p.IsLeader() {
-				want[i] = rep.p.LeaderEpoch()
-			}
-		}
-	}
 	for _, p := range slices.Sorted(maps.Keys(nc.led)) {
 		if e, ok := want[p]; !ok || e != nc.led[p] {
 			nc.co.Unload(p)

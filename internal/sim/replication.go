@@ -307,14 +307,12 @@ func (s *sim) follow(n *node, rep *replica, m *replMsg) {
 	p := rep.p
 	switch {
 	case m.kind == epochResp:
-		end := m.endOffset
-		if m.endEpoch < 0 || end < 0 {
-			end = p.HighWatermark() // as fetcher.go: Kafka's follower keeps its high watermark
+		s.tracef("node %d: %s-%d told epoch %d ends at %d (log end %d)", n.id, p.Topic, p.Index, m.endEpoch, m.endOffset, p.LocalEnd())
+		endEpoch, end := m.endEpoch, m.endOffset
+		if s.cfg.breakTruncation { // as if the leader's history were the follower's own
+			endEpoch, end = p.Log().LatestEpoch(), p.LocalEnd()
 		}
-		if s.cfg.breakTruncation {
-			end = p.LocalEnd()
-		}
-		if err := p.TruncateAfterEpoch(m.epoch, end); err != nil {
+		if err := p.TruncateAfterEpoch(m.epoch, endEpoch, end); err != nil {
 			s.fail(fmt.Errorf("node %d truncating %s-%d at %d: %v", n.id, p.Topic, p.Index, end, err))
 		}
 	case errors.Is(m.err, errOutOfRange):

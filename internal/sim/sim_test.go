@@ -129,6 +129,8 @@ func TestSimRegressions(t *testing.T) {
 		{1146, true, "a leader acknowledged records without the follower it had asked into the ISR, which the controller then elected (partition.TestPendingISRExpansionCounts)"},
 		{8565, true, "a leader that had not appended in its epoch answered OffsetForLeaderEpoch with undefined and its in-sync follower cut its log to nothing; elected next, it had lost an acknowledged offset commit (partition.TestNewLeaderAssignsItsEpoch)"},
 		{8697, true, "the checker: a transaction the coordinator took from an AddPartitionsToTxn whose answer its producer gave up on was counted as the one before"},
+		{20841, true, "a follower that had led an epoch the new leader never saw cut its log at the leader's end of their shared epoch, keeping records below the leader's own at the same offsets (partition.TestTruncationTakesTheEarlierEpochEnd)"},
+		{21014, true, "the same, on another partition"},
 		{8515, true, "a restarted leader counted the ISR of the image it had stopped with, older than the cluster's, and moved its high watermark past a record a member of the real ISR never had (the replicas follow the metadata only once the node has caught up)"},
 	} {
 		cfg := Config{}

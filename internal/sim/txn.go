@@ -94,14 +94,7 @@ func (s *sim) initTxns() {
 // ensureTxnTopic creates the transaction state topic once every node is a
 // usable broker.
 func (s *sim) ensureTxnTopic(n *node, im *metadata.Image) bool {
-	if _, ok := im.Topic(txnTopic); ok || metadata.UsableBrokers(im, int32(n.id)) < int16(len(s.nodes)) {
-		return false
-	}
-	ct := metadata.CreateTopic{Name: txnTopic, Partitions: txnPartitions, ReplicationFactor: int16(len(s.nodes)), Internal: true}
-	s.propose(n, "create transaction state topic", func(im *metadata.Image) ([]metadata.Record, error) {
-		return metadata.CreateTopicRecords(im, ct, int32(n.id))
-	})
-	return true
+	return s.ensureInternalTopic(n, im, txnTopic, txnPartitions, "create transaction state topic")
 }
 
 // followTxnCoordinators is followCoordinators for the transaction
@@ -121,16 +114,8 @@ func (s *sim) followTxnCoordinators(n *node) {
 		})
 	}
 	nt := n.txn
-	want := map[int32]int32{}
-	im := n.store.Image()
-	t, ok := im.Topic(txnTopic)
-	if ok && n.store.CaughtUp() {
-		for i := range int32(len(t.Partitions)) {
-			if rep := n.parts[partKey{t.ID, i}]; rep != nil && rep.p.IsLeader() {
-				want[i] = rep.p.LeaderEpoch()
-			}
-		}
-	}
+	want := s.ledNow(n, txnTopic)
+	t, _ := n.store.Image().Topic(txnTopic)
 	for _, p := range slices.Sorted(maps.Keys(nt.led)) {
 		if e, ok := want[p]; !ok || e != nt.led[p] {
 			nt.co.Unload(p)
