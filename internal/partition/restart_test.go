@@ -205,17 +205,7 @@ func TestPendingISRExpansionCounts(t *testing.T) {
 // the simulation, replication soak seed 8565: that follower was in the
 // ISR, led next, and an acknowledged offset commit was gone).
 func TestNewLeaderAssignsItsEpoch(t *testing.T) {
-	d, err := storage.OpenDir(t.TempDir(), storage.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	l, err := d.CreateLog("t", 0, [16]byte{1}, storage.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Unix(1000, 0)
-	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(*Partition, ISRRequest) {})
+	p, now := openReplica(t)
 	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1}, Leader: 1}, now)
 	for range 4 {
 		if _, err := p.Append(testBatch(1), now, nil); err != nil {
@@ -238,17 +228,7 @@ func TestNewLeaderAssignsItsEpoch(t *testing.T) {
 // 3's offset 1 of epoch 0 (found by the simulation: the logs of two
 // in-sync replicas differed, replication soak seeds 20841 and 21014).
 func TestTruncationTakesTheEarlierEpochEnd(t *testing.T) {
-	d, err := storage.OpenDir(t.TempDir(), storage.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	l, err := d.CreateLog("t", 0, [16]byte{1}, storage.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Unix(1000, 0)
-	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(*Partition, ISRRequest) {})
+	p, now := openReplica(t)
 	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1}, now)
 	if _, err := p.Append(testBatch(1), now, nil); err != nil {
 		t.Fatal(err)
@@ -278,17 +258,7 @@ func TestTruncationTakesTheEarlierEpochEnd(t *testing.T) {
 // the follower cuts at the end of its own largest epoch below it and asks
 // again.
 func TestTruncationAsksAgainForAnUnknownEpoch(t *testing.T) {
-	d, err := storage.OpenDir(t.TempDir(), storage.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	l, err := d.CreateLog("t", 0, [16]byte{1}, storage.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Unix(1000, 0)
-	p := NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(*Partition, ISRRequest) {})
+	p, now := openReplica(t)
 	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1}, now)
 	for range 2 {
 		if _, err := p.Append(testBatch(1), now, nil); err != nil {
@@ -312,4 +282,20 @@ func TestTruncationAsksAgainForAnUnknownEpoch(t *testing.T) {
 	if trunc, _ := p.NeedsTruncation(); !trunc {
 		t.Fatal("the truncation is done after an answer about an epoch this replica does not have; it must ask again")
 	}
+}
+
+// openReplica is node 1's replica of t-0 on a new log, asking for no ISR
+// change, and the time the tests use.
+func openReplica(t *testing.T) (*Partition, time.Time) {
+	t.Helper()
+	d, err := storage.OpenDir(t.TempDir(), storage.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	l, err := d.CreateLog("t", 0, [16]byte{1}, storage.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewReplica("t", 0, [16]byte{1}, l, config.Topic{}, 0, 1, func(*Partition, ISRRequest) {}), time.Unix(1000, 0)
 }
