@@ -162,10 +162,6 @@ func (s *sim) followCoordinators(n *node) {
 func (s *sim) perform(n *node, out group.Out) {
 	nc := n.coord
 	for _, a := range out.Appends {
-		var rep *replica
-		if t, ok := n.store.Image().Topic(offsetsTopic); ok {
-			rep = n.parts[partKey{t.ID, a.Partition}]
-		}
 		id := a.ID
 		done := func(err error) {
 			if err != nil {
@@ -173,22 +169,36 @@ func (s *sim) perform(n *node, out group.Out) {
 			}
 			nc.done = append(nc.done, coordDone{id, err})
 		}
-		if rep == nil {
-			done(fmt.Errorf("no replica of offsets partition %d", a.Partition))
-			continue
+		if base := s.appendInternal(n, offsetsTopic, a.Partition, group.EncodeBatch(a.Records, s.nodeClock(n).UnixMilli()), done); base >= 0 {
+			nc.co.Appended(id, base)
 		}
-		res, err := rep.p.Append(group.EncodeBatch(a.Records, s.nodeClock(n).UnixMilli()), s.nodeClock(n), done)
-		if err != nil {
-			done(err)
-			continue
-		}
-		nc.co.Appended(id, res.BaseOffset)
 	}
 	for _, r := range out.Replies {
 		if r.To != nil {
 			r.To.Complete(r.Resp)
 		}
 	}
+}
+
+// appendInternal appends batch to partition p of a coordinator's topic
+// through node n's replica with acks=all, done called once it is durable
+// or failed; it returns the batch's base offset, -1 if the append failed
+// at once (done was called).
+func (s *sim) appendInternal(n *node, topic string, p int32, batch []byte, done func(error)) int64 {
+	var rep *replica
+	if t, ok := n.store.Image().Topic(topic); ok {
+		rep = n.parts[partKey{t.ID, p}]
+	}
+	if rep == nil {
+		done(fmt.Errorf("no replica of %s-%d", topic, p))
+		return -1
+	}
+	res, err := rep.p.Append(batch, s.nodeClock(n), done)
+	if err != nil {
+		done(err)
+		return -1
+	}
+	return res.BaseOffset
 }
 
 // commitOffset: a client commits the next offset of a random group to the

@@ -158,20 +158,9 @@ func (s *sim) performTxn(n *node, out txn.Out) {
 	nt := n.txn
 	now := s.nodeClock(n)
 	for _, a := range out.Appends {
-		var rep *replica
-		if t, ok := n.store.Image().Topic(txnTopic); ok {
-			rep = n.parts[partKey{t.ID, a.Partition}]
-		}
 		id := a.ID
 		done := func(err error) { nt.done = append(nt.done, coordDone{id, err}) }
-		if rep == nil {
-			done(fmt.Errorf("no replica of transaction state partition %d", a.Partition))
-			continue
-		}
-		batch := group.EncodeBatch([]group.Record{{Key: a.Key, Value: a.Value}}, now.UnixMilli())
-		if _, err := rep.p.Append(batch, now, done); err != nil {
-			done(err)
-		}
+		s.appendInternal(n, txnTopic, a.Partition, group.EncodeBatch([]group.Record{{Key: a.Key, Value: a.Value}}, now.UnixMilli()), done)
 	}
 	for _, m := range out.Markers {
 		s.tracef("node %d marks %s (producer %d epoch %d) %s", n.id, m.TransactionalID, m.ProducerID, m.ProducerEpoch, map[bool]string{true: "committed", false: "aborted"}[m.Commit])
