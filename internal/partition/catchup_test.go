@@ -73,7 +73,7 @@ func TestReplicasWaitForCatchUp(t *testing.T) {
 	}
 	want := []int32{cfg.NodeID, cfg.NodeID + 1}
 	c := &notCaughtUp{im: meta.Image()}
-	m.Attach(c, c.Image())
+	m.Attach(c)
 	if got := p.ISR(); slices.Equal(got, want) {
 		t.Fatalf("ISR %v taken from the metadata before the node caught up", got)
 	}

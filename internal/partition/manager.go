@@ -448,7 +448,7 @@ func (m *Manager) syncReplica(im *metadata.Image, t *metadata.Topic, i int32) {
 func (m *Manager) SetDialer(d *interbroker.Dialer) { m.dialer = d }
 
 // Attach gives the manager the metadata store its leaders propose ISR
-// changes to, syncs every hosted replica with im (followers start
+// changes to, syncs every hosted replica with its newest image (followers start
 // fetching), and starts the ISR maintenance.
 //
 // The replicas take their leaders, ISRs and epochs from the metadata only
@@ -456,7 +456,7 @@ func (m *Manager) SetDialer(d *interbroker.Dialer) { m.dialer = d }
 // CaughtUp): the image a restarted node opens with may be one the cluster
 // has left behind, and a leader that counted an ISR from it could move
 // its high watermark past records a member of the real ISR never had.
-func (m *Manager) Attach(meta Committer, im *metadata.Image) {
+func (m *Manager) Attach(meta Committer) {
 	m.meta = meta
 	sync := func() {
 		im := meta.Image()

@@ -133,7 +133,7 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 		return nil, err
 	}
 	// Followers start fetching from their leaders; leaders keep their ISR.
-	s.parts.Attach(s.meta, s.meta.Image())
+	s.parts.Attach(s.meta)
 	s.registerDone = make(chan struct{})
 	regCtx, cancel := context.WithCancel(context.Background())
 	s.cancelRegister = cancel

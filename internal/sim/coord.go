@@ -116,17 +116,8 @@ func (s *sim) followCoordinators(n *node) {
 	nc := n.coord
 	want := s.ledNow(n, offsetsTopic)
 	im := n.store.Image()
-	for _, p := range slices.Sorted(maps.Keys(nc.led)) {
-		if e, ok := want[p]; !ok || e != nc.led[p] {
-			nc.co.Unload(p)
-			delete(nc.led, p)
-			s.tracef("node %d no longer coordinates offsets partition %d", n.id, p)
-		}
-	}
-	for _, p := range slices.Sorted(maps.Keys(want)) {
-		if _, ok := nc.led[p]; ok {
-			continue
-		}
+	s.forgetLost(n, nc.led, want, nc.co.Unload, "offsets partition")
+	for _, p := range gained(nc.led, want) {
 		t, _ := im.Topic(offsetsTopic)
 		rep := n.parts[partKey{t.ID, p}]
 		nc.co.BeginLoad(p)
@@ -178,6 +169,29 @@ func (s *sim) perform(n *node, out group.Out) {
 			r.To.Complete(r.Resp)
 		}
 	}
+}
+
+// forgetLost unloads the partitions in led that want no longer holds at
+// the same leader epoch (the coordinator runtimes' followLeadership).
+func (s *sim) forgetLost(n *node, led, want map[int32]int32, unload func(int32), what string) {
+	for _, p := range slices.Sorted(maps.Keys(led)) {
+		if e, ok := want[p]; !ok || e != led[p] {
+			unload(p)
+			delete(led, p)
+			s.tracef("node %d no longer coordinates %s %d", n.id, what, p)
+		}
+	}
+}
+
+// gained lists, in order, the partitions of want not in led.
+func gained(led, want map[int32]int32) []int32 {
+	var out []int32
+	for _, p := range slices.Sorted(maps.Keys(want)) {
+		if _, ok := led[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // appendInternal appends batch to partition p of a coordinator's topic

@@ -2,8 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -116,17 +114,8 @@ func (s *sim) followTxnCoordinators(n *node) {
 	nt := n.txn
 	want := s.ledNow(n, txnTopic)
 	t, _ := n.store.Image().Topic(txnTopic)
-	for _, p := range slices.Sorted(maps.Keys(nt.led)) {
-		if e, ok := want[p]; !ok || e != nt.led[p] {
-			nt.co.Unload(p)
-			delete(nt.led, p)
-			s.tracef("node %d no longer coordinates transaction state partition %d", n.id, p)
-		}
-	}
-	for _, p := range slices.Sorted(maps.Keys(want)) {
-		if _, ok := nt.led[p]; ok {
-			continue
-		}
+	s.forgetLost(n, nt.led, want, nt.co.Unload, "transaction state partition")
+	for _, p := range gained(nt.led, want) {
 		rep := n.parts[partKey{t.ID, p}]
 		nt.co.BeginLoad(p, want[p])
 		err := rep.p.ReadLocal(func(data []byte) (int64, error) {
