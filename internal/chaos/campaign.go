@@ -36,7 +36,23 @@ const (
 	// KillTxnCoordinator kills -9 the coordinator of the transactional
 	// producer's id (needs Campaign.Transactions).
 	KillTxnCoordinator Fault = "kill-txn-coordinator"
+	// PowerCutLeader cuts the power of a partition leader's machine: kill
+	// -9, and everything the node wrote to its data directory and did not
+	// fsync is lost (its data directory is on a lazyfs mount).
+	PowerCutLeader Fault = "power-cut-leader"
+	// PowerCutAll cuts the power of every node at once.
+	PowerCutAll Fault = "power-cut-all"
 )
+
+// needsLazy reports whether any of faults cuts the power.
+func needsLazy(faults []Fault) bool {
+	for _, f := range faults {
+		if f == PowerCutLeader || f == PowerCutAll {
+			return true
+		}
+	}
+	return false
+}
 
 // Campaign describes a fault campaign on a cluster of real processes.
 type Campaign struct {
@@ -137,6 +153,7 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 				fmt.Sprintf("transaction.state.log.replication.factor=%d", c.Nodes), "transaction.state.log.min.isr=1")
 		}
 	}
+	cl.Lazy = needsLazy(c.Faults)
 	defer cl.Close()
 	if err := cl.StartAll(); err != nil {
 		return nil, err
@@ -243,7 +260,7 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 			stopLoad()
 			return nil, err
 		}
-		if f == KillLeader || f == KillController || f == PauseLeader || f == IsolateLeader {
+		if f == KillLeader || f == KillController || f == PauseLeader || f == IsolateLeader || f == PowerCutLeader {
 			waitFor(ctx, "an acknowledgement on every partition the victim led", func() bool { _, ok := prod.FailoverTime(); return ok })
 			if d, ok := prod.FailoverTime(); ok {
 				res.Failover[f] = append(res.Failover[f], d)
@@ -297,6 +314,7 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 		cl.Close()
 		for _, n := range cl.Nodes {
 			os.RemoveAll(n.Dir)
+			os.RemoveAll(n.Dir + ".disk")
 		}
 	}
 	return res, nil
@@ -405,6 +423,34 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 		}
 		sleep(ctx, c.Down)
 		return cl.Start(victim)
+	case PowerCutLeader:
+		victim := leaderOf()
+		if victim <= 0 {
+			return fmt.Errorf("no leader for %s", f)
+		}
+		watch(victim)
+		st, err := cl.PowerCut(victim)
+		c.Logger.Info("power cut", "node", victim, "unsynced_bytes_lost", st.Dropped)
+		if err != nil {
+			return err
+		}
+		sleep(ctx, c.Down)
+		return cl.Start(victim)
+	case PowerCutAll:
+		for _, n := range cl.Nodes { // every process dies at the same moment
+			if err := cl.Kill(n.ID); err != nil {
+				return err
+			}
+		}
+		for _, n := range cl.Nodes {
+			st, err := cl.PowerCut(n.ID)
+			c.Logger.Info("power cut", "node", n.ID, "unsynced_bytes_lost", st.Dropped)
+			if err != nil {
+				return err
+			}
+		}
+		sleep(ctx, c.Down)
+		return cl.StartAll()
 	case KillAll, RestartAll:
 		for _, n := range cl.Nodes {
 			var err error

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/samsa-streaming/samsa/internal/lazyfs"
 )
 
 // Node is one `samsa serve` process of a Cluster.
@@ -36,8 +38,13 @@ type Cluster struct {
 	Net *Net
 	// Kafka, if set, runs Apache Kafka nodes instead of Samsa's.
 	Kafka *Kafka
+	// Lazy runs each node's data directory on a lazyfs mount (backed by
+	// the directory beside it named .disk), so that PowerCut can drop what
+	// the node wrote and did not fsync.
+	Lazy bool
 
-	mu sync.Mutex // guards the nodes' process fields
+	mu    sync.Mutex // guards the nodes' process fields and disks
+	disks map[int32]*lazyfs.FS
 }
 
 // NewCluster lays out n nodes under dir (data and logs) on free loopback
@@ -110,6 +117,10 @@ func (c *Cluster) launch(id int32) error {
 		c.mu.Unlock()
 		return err
 	}
+	if err := c.mountLocked(n); err != nil {
+		c.mu.Unlock()
+		return err
+	}
 	lf, err := os.OpenFile(n.Dir+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		c.mu.Unlock()
@@ -141,6 +152,55 @@ func (c *Cluster) launch(id int32) error {
 	go func() { cmd.Wait(); close(exited) }()
 	c.mu.Unlock()
 	return nil
+}
+
+// mountLocked mounts node n's lazyfs disk if the cluster has them and it
+// is not mounted.
+func (c *Cluster) mountLocked(n *Node) error {
+	if !c.Lazy || c.disks[n.ID] != nil {
+		return nil
+	}
+	if err := os.MkdirAll(n.Dir+".disk", 0o755); err != nil {
+		return err
+	}
+	d, err := lazyfs.Mount(n.Dir+".disk", n.Dir)
+	if err != nil {
+		return err
+	}
+	if c.disks == nil {
+		c.disks = map[int32]*lazyfs.FS{}
+	}
+	c.disks[n.ID] = d
+	return nil
+}
+
+// PowerCut kills node id with SIGKILL and drops everything it wrote to
+// its data directory and did not fsync, as a power cut of its machine
+// would (the cluster must be Lazy). Start brings it back.
+func (c *Cluster) PowerCut(id int32) (lazyfs.Stats, error) {
+	c.mu.Lock()
+	lazy := c.Lazy
+	c.mu.Unlock()
+	if !lazy {
+		return lazyfs.Stats{}, fmt.Errorf("power cuts need the nodes' data on lazyfs (Cluster.Lazy)")
+	}
+	if c.Running(id) {
+		if err := c.Kill(id); err != nil {
+			return lazyfs.Stats{}, err
+		}
+	}
+	c.mu.Lock()
+	d := c.disks[id]
+	delete(c.disks, id)
+	c.mu.Unlock()
+	if d == nil {
+		return lazyfs.Stats{}, nil
+	}
+	before := d.Stats()
+	err := d.Cut()
+	st := d.Stats()
+	st.Dropped -= before.Dropped
+	return st, err
 }
 
 // waitListening waits until node id's Kafka listener accepts.
@@ -277,12 +337,20 @@ func (c *Cluster) Addrs() []string {
 	return out
 }
 
-// Close kills every process.
+// Close kills every process and unmounts the lazyfs disks, writing what
+// they held to their backing directories.
 func (c *Cluster) Close() {
 	for _, n := range c.Nodes {
 		if c.Running(n.ID) {
 			c.Kill(n.ID)
 		}
+	}
+	c.mu.Lock()
+	disks := c.disks
+	c.disks = nil
+	c.mu.Unlock()
+	for _, d := range disks {
+		d.Unmount()
 	}
 }
 
