@@ -40,13 +40,18 @@ inject faults: kill -9 of a partition leader, of the active controller, of a
 follower; SIGSTOP of a leader beyond the session timeout; kill -9 of every
 node; a clean restart of every node; with --transactions, kill -9 of the
 transaction coordinator; with --netns, a leader cut off the
-network (isolate-leader) or from one follower only (partition-leader). Then read every partition back and check
+network (isolate-leader) or from one follower only (partition-leader); a
+power cut of a partition leader (power-cut-leader) or of every node at once
+(power-cut-all): kill -9, and whatever the node wrote and did not fsync is
+lost, its data directory being on a lazyfs mount (FUSE: /dev/fuse and
+root). Then read every partition back and check
 the history (docs/history-checker.md): acknowledged records lost, duplicates,
 order. Exit status 1 if any anomaly is found. The history file stays in
 --dir for samsa verify.`,
 		Example: `  samsa chaos --rounds 20
   samsa chaos --faults kill-leader,kill-controller --rounds 50 --dir /tmp/chaos
-  sudo samsa chaos --netns --faults isolate-leader,partition-leader --rounds 5`,
+  sudo samsa chaos --netns --faults isolate-leader,partition-leader --rounds 5
+  sudo samsa chaos --faults power-cut-leader,power-cut-all --override log.flush.mode=group-commit`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			self, err := os.Executable()

@@ -44,6 +44,15 @@ const (
 	PowerCutAll Fault = "power-cut-all"
 )
 
+// tornCut returns, for half of the power cuts, the randomness that tears
+// the unsynced data (part of it reached the disk), nil for the others.
+func tornCut(rng *rand.Rand) *rand.Rand {
+	if rng.IntN(2) == 0 {
+		return nil
+	}
+	return rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+}
+
 // needsLazy reports whether any of faults cuts the power.
 func needsLazy(faults []Fault) bool {
 	for _, f := range faults {
@@ -429,8 +438,9 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 			return fmt.Errorf("no leader for %s", f)
 		}
 		watch(victim)
-		st, err := cl.PowerCut(victim)
-		c.Logger.Info("power cut", "node", victim, "unsynced_bytes_lost", st.Dropped)
+		torn := tornCut(rng)
+		st, err := cl.PowerCut(victim, torn)
+		c.Logger.Info("power cut", "node", victim, "torn", torn != nil, "unsynced_bytes", st.Dropped)
 		if err != nil {
 			return err
 		}
@@ -443,8 +453,9 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 			}
 		}
 		for _, n := range cl.Nodes {
-			st, err := cl.PowerCut(n.ID)
-			c.Logger.Info("power cut", "node", n.ID, "unsynced_bytes_lost", st.Dropped)
+			torn := tornCut(rng)
+			st, err := cl.PowerCut(n.ID, torn)
+			c.Logger.Info("power cut", "node", n.ID, "torn", torn != nil, "unsynced_bytes", st.Dropped)
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,10 @@
 package chaos
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -176,8 +179,12 @@ func (c *Cluster) mountLocked(n *Node) error {
 
 // PowerCut kills node id with SIGKILL and drops everything it wrote to
 // its data directory and did not fsync, as a power cut of its machine
-// would (the cluster must be Lazy). Start brings it back.
-func (c *Cluster) PowerCut(id int32) (lazyfs.Stats, error) {
+// would (the cluster must be Lazy); with torn set, part of the unsynced
+// data had reached the disk, at random (lazyfs.CutTorn). The machine
+// reboots: the kernel boot id the node recorded in its log dirs is no
+// longer the current one, so it recovers as after an OS crash. Start
+// brings it back.
+func (c *Cluster) PowerCut(id int32, torn *rand.Rand) (lazyfs.Stats, error) {
 	c.mu.Lock()
 	lazy := c.Lazy
 	c.mu.Unlock()
@@ -197,10 +204,26 @@ func (c *Cluster) PowerCut(id int32) (lazyfs.Stats, error) {
 		return lazyfs.Stats{}, nil
 	}
 	before := d.Stats()
-	err := d.Cut()
+	var err error
+	if torn != nil {
+		err = d.CutTorn(torn)
+	} else {
+		err = d.Cut()
+	}
 	st := d.Stats()
 	st.Dropped -= before.Dropped
-	return st, err
+	return st, errors.Join(err, rebooted(d.Backing))
+}
+
+// rebooted makes every boot id a node recorded under dir (storage's
+// .samsa_boot) differ from the kernel's, as a reboot would.
+func rebooted(dir string) error {
+	return filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.Name() != ".samsa_boot" {
+			return err
+		}
+		return os.WriteFile(path, []byte("before-the-power-cut\n"), 0o644)
+	})
 }
 
 // waitListening waits until node id's Kafka listener accepts.

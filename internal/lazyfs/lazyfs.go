@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -80,17 +82,64 @@ func (f *FS) Stats() Stats {
 // it must have gone: a killed broker has) and drops every byte written
 // and not fsynced. The backing directory then holds what survived; Mount
 // it again to go on.
-func (f *FS) Cut() error {
+func (f *FS) Cut() error { return f.cutPower(nil) }
+
+// CutTorn cuts the power as Cut does, except that the disk had written
+// part of the unsynced data back before the power went, as a kernel's
+// write-back does: each unsynced page of each file reached the backing
+// file or not, at random and in no order (a later page may be there and
+// an earlier one not), a pending truncation happened or not, and a file
+// that grew may have its new size with zeros where its pages did not
+// arrive. What a broker finds after it is torn, not just short.
+func (f *FS) CutTorn(rng *rand.Rand) error { return f.cutPower(rng) }
+
+func (f *FS) cutPower(torn *rand.Rand) error {
 	f.mu.Lock()
 	f.cut = true // from here on an fsync flushes nothing
+	var errs []error
 	for n := range f.dirty {
 		n.mu.Lock()
+		if torn != nil {
+			errs = append(errs, n.tearLocked(torn))
+		}
 		f.dropped += n.dropLocked()
 		n.mu.Unlock()
 	}
 	f.dirty = map[*node]struct{}{}
 	f.mu.Unlock()
-	return f.unmount()
+	errs = append(errs, f.unmount())
+	return errors.Join(errs...)
+}
+
+// tearLocked writes a random part of the node's unsynced data to its
+// backing file (CutTorn).
+func (n *node) tearLocked(rng *rand.Rand) error {
+	if !n.dirty {
+		return nil
+	}
+	if rng.IntN(2) == 0 {
+		if err := n.back.Truncate(n.base); err != nil {
+			return err
+		}
+	}
+	pages := make([]int64, 0, len(n.pages))
+	for pg := range n.pages {
+		pages = append(pages, pg)
+	}
+	slices.Sort(pages)
+	for _, pg := range pages {
+		start := pg * pageSize
+		if start >= n.size || rng.IntN(2) == 0 {
+			continue
+		}
+		if _, err := n.back.WriteAt(n.pages[pg][:min(pageSize, n.size-start)], start); err != nil {
+			return err
+		}
+	}
+	if st, err := n.back.Stat(); err == nil && st.Size() < n.size && rng.IntN(3) == 0 {
+		return n.back.Truncate(n.size)
+	}
+	return nil
 }
 
 // Unmount unmounts the file system after writing every unsynced byte to
