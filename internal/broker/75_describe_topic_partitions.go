@@ -17,6 +17,7 @@ package broker
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -126,6 +127,9 @@ func describeTopicPartitions(b *Broker, t *metadata.Topic, start, limit int32) (
 		// client reads a null one as an error (a NullPointerException in
 		// kafka-topics.sh --describe).
 		rp.EligibleLeaderReplicas, rp.LastKnownELR = []int32{}, []int32{}
+		if int(i) < len(t.Partitions) && len(t.Partitions[i].ELR) > 0 {
+			rp.EligibleLeaderReplicas = slices.Clone(t.Partitions[i].ELR)
+		}
 		rt.Partitions = append(rt.Partitions, rp)
 	}
 	if end < count {

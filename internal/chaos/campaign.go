@@ -42,6 +42,13 @@ const (
 	PowerCutLeader Fault = "power-cut-leader"
 	// PowerCutAll cuts the power of every node at once.
 	PowerCutAll Fault = "power-cut-all"
+	// PowerCutLastISR takes a partition's ISR down to its leader alone
+	// (kill -9 of one follower, acknowledged writes with the other, kill
+	// -9 of that one), then cuts the leader's power: the last member of
+	// the ISR comes back first, having lost what it had not fsynced,
+	// while the follower that has every acknowledged record is still
+	// down. The followers start 3 s later.
+	PowerCutLastISR Fault = "power-cut-last-isr"
 )
 
 // tornCut returns, for half of the power cuts, the randomness that tears
@@ -56,7 +63,7 @@ func tornCut(rng *rand.Rand) *rand.Rand {
 // needsLazy reports whether any of faults cuts the power.
 func needsLazy(faults []Fault) bool {
 	for _, f := range faults {
-		if f == PowerCutLeader || f == PowerCutAll {
+		if f == PowerCutLeader || f == PowerCutAll || f == PowerCutLastISR {
 			return true
 		}
 	}
@@ -446,6 +453,57 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 		}
 		sleep(ctx, c.Down)
 		return cl.Start(victim)
+	case PowerCutLastISR:
+		p := parts[rng.IntN(len(parts))]
+		var followers []int32
+		for _, r := range p.Replicas {
+			if r != p.Leader {
+				followers = append(followers, r)
+			}
+		}
+		if p.Leader <= 0 || len(followers) < 2 {
+			return fmt.Errorf("%s needs a partition with a leader and two followers", f)
+		}
+		isr := func(want int) func() bool {
+			return func() bool {
+				md, err := adm.Metadata(ctx, topic)
+				if err != nil {
+					return false
+				}
+				pd, ok := md.Topics[topic].Partitions[p.Partition]
+				return ok && len(pd.ISR) == want
+			}
+		}
+		c.Logger.Info("kill -9", "node", followers[0], "partition", p.Partition)
+		if err := cl.Kill(followers[0]); err != nil {
+			return err
+		}
+		if err := waitFor(ctx, "the ISR without the first follower", isr(2)); err != nil {
+			return err
+		}
+		acked := prod.Acked()
+		if err := waitFor(ctx, "acknowledgements with an ISR of two", func() bool { return prod.Acked() > acked+500 }); err != nil {
+			return err
+		}
+		c.Logger.Info("kill -9", "node", followers[1], "partition", p.Partition)
+		if err := cl.Kill(followers[1]); err != nil {
+			return err
+		}
+		if err := waitFor(ctx, "the ISR down to the leader", isr(1)); err != nil {
+			return err
+		}
+		torn := tornCut(rng)
+		st, err := cl.PowerCut(p.Leader, torn)
+		c.Logger.Info("power cut", "node", p.Leader, "torn", torn != nil, "unsynced_bytes", st.Dropped)
+		if err != nil {
+			return err
+		}
+		sleep(ctx, c.Down)
+		if err := cl.Start(p.Leader); err != nil {
+			return err
+		}
+		sleep(ctx, 3*time.Second)
+		return cl.StartAll()
 	case PowerCutAll:
 		for _, n := range cl.Nodes { // every process dies at the same moment
 			if err := cl.Kill(n.ID); err != nil {

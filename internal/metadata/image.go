@@ -111,6 +111,12 @@ type Partition struct {
 	// holds the old and the new replicas, Adding those being added,
 	// Removing those that go once every added one is in the ISR.
 	Adding, Removing []int32
+	// ELR are the eligible leader replicas (KIP-966): replicas that left
+	// the ISR while it was smaller than min.insync.replicas (the high
+	// watermark stands still then), so each has every committed record.
+	// One takes the place of an ISR's last member that comes back from an
+	// unclean shutdown with its page cache lost (UncleanRecords).
+	ELR []int32
 }
 
 // String formats a UUID the way Kafka prints topic ids in logs (hex).
@@ -184,7 +190,7 @@ func (im *Image) records() []Record {
 		for i, p := range t.Partitions {
 			out = append(out, Record{Type: TypePartition, Partition: &PartitionRecord{
 				TopicID: t.ID, Partition: int32(i), Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch,
-				Adding: p.Adding, Removing: p.Removing}})
+				Adding: p.Adding, Removing: p.Removing, ELR: p.ELR}})
 		}
 	}
 	keys := make([]configKey, 0, len(im.configs))
@@ -315,7 +321,7 @@ func (im *Image) apply(r Record) (*Image, error) {
 			isr = p.Replicas
 		}
 		np := Partition{Replicas: p.Replicas, ISR: isr, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch,
-			Adding: p.Adding, Removing: p.Removing}
+			Adding: p.Adding, Removing: p.Removing, ELR: p.ELR}
 		if int(p.Partition) == len(t.Partitions) {
 			t.Partitions = append(t.Partitions, np)
 		} else {

@@ -94,7 +94,7 @@ func ReassignRecords(im *Image, topic string, p int32, target []int32) ([]Record
 	if len(isr) == 0 || (pm.Leader >= 0 && leader < 0) {
 		return nil, fmt.Errorf("%w: %s-%d: no in-sync replica of %v would remain", ErrInvalidReplicaAssignment, topic, p, replicas)
 	}
-	return []Record{assignmentChange(t, int(p), replicas, adding, removing, leader, isr)}, nil
+	return []Record{im.assignmentChange(t, int(p), replicas, adding, removing, leader, isr)}, nil
 }
 
 // finish sets partition i's replicas to final, keeping the ISR members
@@ -117,7 +117,7 @@ func finish(im *Image, t *Topic, i int, final []int32) []Record {
 	if leader < 0 {
 		return nil
 	}
-	return []Record{assignmentChange(t, i, slices.Clone(final), nil, nil, leader, isr)}
+	return []Record{im.assignmentChange(t, i, slices.Clone(final), nil, nil, leader, isr)}
 }
 
 // CompleteReassignmentRecords plans completing every reassignment whose

@@ -131,6 +131,10 @@ type PartitionRecord struct {
 	// removes (both among Replicas while it runs), as in Kafka.
 	Adding   []int32 `json:"adding,omitempty"`
 	Removing []int32 `json:"removing,omitempty"`
+	// ELR are the eligible leader replicas (KIP-966): replicas that left
+	// the ISR when it was smaller than min.insync.replicas, so that the
+	// high watermark has not moved since; each has every committed record.
+	ELR []int32 `json:"elr,omitempty"`
 }
 
 // RemoveTopicRecord deletes a topic with all its partitions and configs.

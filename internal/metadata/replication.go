@@ -3,6 +3,7 @@ package metadata
 import (
 	"fmt"
 	"slices"
+	"strconv"
 )
 
 // ErrStaleLeader: an ISR change was planned by a leader whose epoch is no
@@ -19,7 +20,8 @@ var ErrIneligibleReplica = fmt.Errorf("a fenced broker cannot lead or join an IS
 // fenced (a topic placed on it, an ISR expanded to it) can commit after
 // the fence; checked where the entry is applied, it conflicts there and
 // its proposer plans again on the newer image. A fenced broker that was
-// in the ISR already may stay (the last member keeps its place).
+// in the ISR already may stay (the last member keeps its place), and a
+// fenced eligible leader replica may become an ISR's only member.
 func (im *Image) eligible(r Record) error {
 	if r.Type != TypePartition || r.Partition == nil {
 		return nil
@@ -32,16 +34,18 @@ func (im *Image) eligible(r Record) error {
 	if p.Leader >= 0 && fenced(p.Leader) {
 		return fmt.Errorf("%w: partition %d of %s led by fenced broker %d", ErrIneligibleReplica, p.Partition, p.TopicID, p.Leader)
 	}
-	var had []int32
+	var had, hadELR []int32
 	if t, ok := im.byID[p.TopicID]; ok && p.Partition >= 0 && int(p.Partition) < len(t.Partitions) {
-		had = t.Partitions[p.Partition].ISR
+		had, hadELR = t.Partitions[p.Partition].ISR, t.Partitions[p.Partition].ELR
 	}
 	isr := p.ISR
 	if isr == nil {
 		isr = p.Replicas
 	}
 	for _, id := range isr {
-		if fenced(id) && !slices.Contains(had, id) {
+		// An eligible leader replica may take the place of an ISR's last
+		// member down (UncleanRecords) while it is fenced itself.
+		if fenced(id) && !slices.Contains(had, id) && !(len(isr) == 1 && slices.Contains(hadELR, id)) {
 			return fmt.Errorf("%w: fenced broker %d added to the ISR of partition %d of %s", ErrIneligibleReplica, id, p.Partition, p.TopicID)
 		}
 	}
@@ -75,14 +79,14 @@ func (next *Image) fencedAway(prev *Image) error {
 // partitionChange returns the record that moves partition i of t to a new
 // leader and ISR. The leader epoch grows when the leader changes; the
 // partition epoch grows with every change.
-func partitionChange(t *Topic, i int, leader int32, isr []int32) Record {
+func (im *Image) partitionChange(t *Topic, i int, leader int32, isr []int32) Record {
 	pm := t.Partitions[i]
-	return assignmentChange(t, i, pm.Replicas, pm.Adding, pm.Removing, leader, isr)
+	return im.assignmentChange(t, i, pm.Replicas, pm.Adding, pm.Removing, leader, isr)
 }
 
 // assignmentChange is partitionChange that also sets the replicas and a
 // reassignment's adding and removing sets.
-func assignmentChange(t *Topic, i int, replicas, adding, removing []int32, leader int32, isr []int32) Record {
+func (im *Image) assignmentChange(t *Topic, i int, replicas, adding, removing []int32, leader int32, isr []int32) Record {
 	pm := t.Partitions[i]
 	epoch := pm.LeaderEpoch
 	if leader != pm.Leader {
@@ -91,8 +95,95 @@ func assignmentChange(t *Topic, i int, replicas, adding, removing []int32, leade
 	return Record{Type: TypePartition, Partition: &PartitionRecord{
 		TopicID: t.ID, Partition: int32(i), Replicas: replicas, ISR: isr,
 		Leader: leader, LeaderEpoch: epoch, PartitionEpoch: pm.PartitionEpoch + 1,
-		Adding: adding, Removing: removing,
+		Adding: adding, Removing: removing, ELR: nextELR(pm, replicas, isr, im.minISR(t.Name)),
 	}}
+}
+
+// nextELR is a partition's ELR once its ISR becomes isr (KIP-966): while
+// the ISR has at least minISR members the high watermark moves and there
+// is none; below that, the members that leave the ISR join the ELR, since
+// the high watermark stands still from then on and each of them has
+// everything below it; a member that comes back into the ISR leaves it,
+// as does a replica no longer assigned.
+func nextELR(pm Partition, replicas, isr []int32, minISR int) []int32 {
+	if len(isr) >= minISR {
+		return nil
+	}
+	var elr []int32
+	for _, ids := range [][]int32{pm.ELR, pm.ISR} {
+		for _, id := range ids {
+			if slices.Contains(replicas, id) && !slices.Contains(isr, id) && !slices.Contains(elr, id) {
+				elr = append(elr, id)
+			}
+		}
+	}
+	return elr
+}
+
+// minISR is the min.insync.replicas the controller plans topic's ELR with:
+// the topic's own setting, else the cluster-wide default stored in the
+// metadata (kafka-configs --entity-type brokers --entity-default), else
+// Kafka's default, 1. A value only in a node's server.properties is not
+// seen here: set it on the topics or cluster-wide for the ELR to be kept.
+func (im *Image) minISR(topic string) int {
+	for _, cfg := range []map[string]string{im.Configs(ResourceTopic, topic), im.Configs(ResourceBroker, "")} {
+		if v, ok := cfg["min.insync.replicas"]; ok {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 1
+}
+
+// UncleanRecords plans what broker id's registration after an unclean
+// shutdown that lost its page cache (an OS crash or power cut: records it
+// had acknowledged as an ISR member may be gone from its disk) changes:
+// it leaves every ELR, and every ISR it shares; where it is an ISR's last
+// member and the partition has an eligible leader replica, that replica
+// takes its place (and leads if it can), as Kafka's controller removes an
+// uncleanly shut down broker from ISRs and ELRs and elects from the ELR.
+// Where no ELR member exists it stays the last member, the last resort
+// Kafka keeps too (it may lead with less than was committed).
+func UncleanRecords(im *Image, id int32) []Record {
+	var recs []Record
+	for _, name := range im.TopicNames() {
+		t := im.topics[name]
+		for i, pm := range t.Partitions {
+			inISR, inELR := slices.Contains(pm.ISR, id), slices.Contains(pm.ELR, id)
+			if !inISR && !inELR {
+				continue
+			}
+			isr, leader := pm.ISR, pm.Leader
+			if inISR && len(pm.ISR) > 1 {
+				isr = without(pm.ISR, id)
+			} else if inISR {
+				var next int32 = -1
+				for _, e := range pm.ELR {
+					if e != id && (next < 0 || (im.usable(e) && !im.usable(next))) {
+						next = e
+					}
+				}
+				if next >= 0 {
+					isr = []int32{next}
+				}
+			}
+			if !slices.Contains(isr, leader) {
+				leader = im.electLeader(pm, isr, id)
+			}
+			rec := im.partitionChange(t, i, leader, isr)
+			elr := without(rec.Partition.ELR, id)
+			if len(elr) == 0 {
+				elr = nil
+			}
+			rec.Partition.ELR = elr
+			if slices.Equal(isr, pm.ISR) && leader == pm.Leader && slices.Equal(elr, pm.ELR) {
+				continue
+			}
+			recs = append(recs, rec)
+		}
+	}
+	return recs
 }
 
 // usable reports whether broker id may lead or be in an ISR: registered
@@ -178,7 +269,7 @@ func ResignRecords(im *Image, topic string, p int32, id int32) []Record {
 	if leader == pm.Leader && slices.Equal(isr, pm.ISR) {
 		return nil
 	}
-	return []Record{partitionChange(t, int(p), leader, isr)}
+	return []Record{im.partitionChange(t, int(p), leader, isr)}
 }
 
 // HandOffRecords plans broker id giving up the leadership of a partition
@@ -222,7 +313,7 @@ func moveAway(im *Image, id int32) []Record {
 			if leader == pm.Leader && slices.Equal(isr, pm.ISR) {
 				continue
 			}
-			recs = append(recs, partitionChange(t, i, leader, isr))
+			recs = append(recs, im.partitionChange(t, i, leader, isr))
 		}
 	}
 	return recs
@@ -254,7 +345,7 @@ func ElectOfflineRecords(im *Image, unclean func(topic string) bool) []Record {
 				continue
 			}
 			if l := im.electLeader(pm, pm.ISR, -1); l >= 0 {
-				recs = append(recs, partitionChange(t, i, l, pm.ISR))
+				recs = append(recs, im.partitionChange(t, i, l, pm.ISR))
 				continue
 			}
 			if unclean == nil || !unclean(name) {
@@ -262,7 +353,7 @@ func ElectOfflineRecords(im *Image, unclean func(topic string) bool) []Record {
 			}
 			for _, r := range pm.Replicas {
 				if im.usable(r) {
-					recs = append(recs, partitionChange(t, i, r, []int32{r}))
+					recs = append(recs, im.partitionChange(t, i, r, []int32{r}))
 					break
 				}
 			}
@@ -307,7 +398,7 @@ func ChangeISRRecords(im *Image, topic string, partition int32, leader, leaderEp
 	if slices.Equal(keep, pm.ISR) && partitionEpoch < 0 {
 		return nil, nil
 	}
-	return []Record{partitionChange(t, int(partition), leader, keep)}, nil
+	return []Record{im.partitionChange(t, int(partition), leader, keep)}, nil
 }
 
 // PreferredLeaderRecords plans moving leadership back to each partition's
@@ -342,7 +433,7 @@ func PreferredLeaderRecords(im *Image, imbalancePercent int) []Record {
 			continue
 		}
 		for _, m := range ms {
-			recs = append(recs, partitionChange(m.t, m.i, b, m.t.Partitions[m.i].ISR))
+			recs = append(recs, im.partitionChange(m.t, m.i, b, m.t.Partitions[m.i].ISR))
 		}
 	}
 	return recs

@@ -366,6 +366,13 @@ func (p *Partition) flushed(end storage.Position, err error) {
 func (p *Partition) advanceLocked() {
 	hw := p.localEnd.Offset
 	if p.leader == p.nodeID {
+		// Strict min.insync.replicas (KIP-966): with fewer in-sync
+		// replicas than that, a replicated partition's high watermark
+		// stands still, so the replicas that left the ISR meanwhile (its
+		// eligible leader replicas) have everything committed.
+		if len(p.replicas) > 1 && len(p.countedISR()) < p.cfg.MinInsyncReplicas {
+			hw = p.hw.Offset
+		}
 		for _, r := range p.countedISR() {
 			if r == p.nodeID {
 				continue

@@ -237,6 +237,11 @@ func (s *Server) register(ctx context.Context) {
 	defer close(s.registerDone)
 	meta := s.meta
 	ctrl := s.controllerRecord()
+	// After an unclean shutdown that lost the page cache this broker may
+	// no longer have records it acknowledged as an in-sync replica: its
+	// registration takes it out of the ISRs and ELRs, as Kafka's
+	// controller does with a broker that did not shut down cleanly.
+	unclean := s.cfg.Broker && s.parts != nil && s.parts.LostPageCache()
 	for {
 		rec := metadata.BrokerRecord{ID: s.cfg.NodeID, Host: s.cfg.AdvertisedHost, Port: s.cfg.AdvertisedPort, Rack: s.cfg.Rack, Incarnation: newUUID()}
 		for _, l := range s.cfg.Listeners {
@@ -249,6 +254,9 @@ func (s *Server) register(ctx context.Context) {
 				if s.cfg.Broker {
 					r := rec
 					recs = append(recs, metadata.Record{Type: metadata.TypeBroker, Broker: &r})
+					if unclean {
+						recs = append(recs, metadata.UncleanRecords(im, rec.ID)...)
+					}
 				}
 				if ctrl != nil {
 					if cur, ok := im.Controller(ctrl.ID); !ok || cur != *ctrl {
@@ -259,7 +267,8 @@ func (s *Server) register(ctx context.Context) {
 				return recs, nil
 			})
 			if err == nil {
-				s.logger.Info("registered in the cluster", "node_id", rec.ID, "host", rec.Host, "port", rec.Port)
+				s.logger.Info("registered in the cluster", "node_id", rec.ID, "host", rec.Host, "port", rec.Port, "page_cache_lost", unclean)
+				unclean = false // once per start
 				s.state.registered.Store(true)
 				break
 			}

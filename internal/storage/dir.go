@@ -43,7 +43,18 @@ type Dir struct {
 	creating map[TopicPartition]bool
 	// space is the free-space guard (nil when log.dir.min.free.bytes is 0).
 	space *spaceGuard
+	// lostPageCache: opened after an unclean shutdown across an OS restart
+	// (or with no boot id to tell), with logs in it.
+	lostPageCache bool
 }
+
+// LostPageCache reports whether the dir was opened after an unclean
+// shutdown that the OS did not outlive (a power cut, a kernel crash; or
+// one that cannot be told apart from those), with logs in it: whatever
+// was written to them and not fsynced may be gone, records this broker
+// acknowledged as an in-sync replica among them. A kill -9 of the
+// process alone loses nothing and is not reported.
+func (d *Dir) LostPageCache() bool { return d.lostPageCache }
 
 // OpenDir opens the log dir at path (creating it if needed) and every
 // partition log in it, recovering them as needed. cfg is used for every
@@ -107,6 +118,7 @@ func OpenDir(path string, cfg Config, logger *slog.Logger) (*Dir, error) {
 		}
 		jobs = append(jobs, openJob{name, tp, st})
 	}
+	d.lostPageCache = !clean && !trusted && len(jobs) > 0
 	if err := d.openLogs(jobs, cfg, logger); err != nil {
 		d.closeAll()
 		return nil, err
