@@ -113,7 +113,7 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 					res.TxnCommitted, res.TxnAborted, res.TxnUnknown, res.TxnConsumed, res.TxnFinalRead)
 			}
 			if len(clients) > 0 {
-				fmt.Fprintf(out, "%d produce attempts by the %d --client producers, checked with the rest\n", res.ClientRecords, len(clients))
+				fmt.Fprintf(out, "%d events in the histories of the %d --client programs (produce attempts, records consumed), checked with the rest\n", res.ClientRecords, len(clients))
 			}
 			for f, ds := range res.Failover {
 				slices.Sort(ds)
@@ -134,7 +134,7 @@ order. Exit status 1 if any anomaly is found. The history file stays in
 	f.IntVar(&rounds, "rounds", 1, "how many times the faults are repeated")
 	f.IntVar(&nodes, "nodes", 3, "cluster size")
 	f.IntVar(&partitions, "partitions", 3, "partitions of the test topic (replication factor 3, min.insync.replicas 2)")
-	f.StringArrayVar(&clients, "client", nil, "a producer of another client library to run throughout (repeatable): a shell command run as `CMD BOOTSTRAP TOPIC HISTORY STOP-FILE` that writes a history of its produce attempts until STOP-FILE exists (compat/java's samsa.compat.HistoryProducer, compat/python/history_producer.py)")
+	f.StringArrayVar(&clients, "client", nil, "a producer or consumer of another client library to run throughout (repeatable): a shell command run as `CMD BOOTSTRAP TOPIC HISTORY STOP-FILE` that writes a history of its produce attempts or of the records it consumed until STOP-FILE exists (compat/java's samsa.compat.HistoryProducer and HistoryConsumer, compat/python/history_producer.py and history_consumer.py)")
 	f.IntVar(&rate, "rate", 0, "records a second the producer sends at most (0: as fast as it can); bounds the history of a long campaign")
 	f.Uint64Var(&seed, "seed", 0, "seed for choosing victims (default: from the clock)")
 	f.StringArrayVar(&extra, "override", nil, "set a property on every node, key=value (repeatable)")

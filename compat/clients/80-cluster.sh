@@ -463,18 +463,27 @@ quorum_ids() {
 
 # Three client libraries in one fault campaign: `samsa chaos` starts a
 # cluster of its own and, besides its franz-go producer and consumer group,
-# runs Kafka's Java producer (samsa.compat.HistoryProducer) and librdkafka's
-# (compat/python/history_producer.py), each writing a history of its
-# produce attempts; kill -9 of a leader, of the active controller and of a
-# follower; the history checker then judges all three producers' records.
+# runs Kafka's Java producer and consumer (samsa.compat.HistoryProducer,
+# HistoryConsumer, group chaos-java) and librdkafka's (compat/python/
+# history_producer.py, history_consumer.py, group chaos-rdkafka), each
+# writing a history of its produce attempts or of the records it read;
+# kill -9 of a leader, of the active controller and of a follower; the
+# history checker then judges what all three libraries produced and read.
 sc_chaos_three_libraries() {
 	kafka_path
 	need java "$KAFKA_HOME/samsa-compat.jar" "$CACHE/py-current/bin/python"
 	local out
 	out=$(run "$SAMSA" chaos --faults kill-leader,kill-controller,kill-follower --rounds 2 --dir "$WORK/chaos" \
 		--client "java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp '$KAFKA_HOME/samsa-compat.jar:$KAFKA_HOME/lib/*' samsa.compat.HistoryProducer" \
-		--client "$CACHE/py-current/bin/python $COMPAT/python/history_producer.py" 2>&1) || { tail -30 <<<"$out"; fail "samsa chaos with three client libraries"; }
+		--client "$CACHE/py-current/bin/python $COMPAT/python/history_producer.py" \
+		--client "java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp '$KAFKA_HOME/samsa-compat.jar:$KAFKA_HOME/lib/*' samsa.compat.HistoryConsumer" \
+		--client "$CACHE/py-current/bin/python $COMPAT/python/history_consumer.py" 2>&1) || { tail -30 <<<"$out"; fail "samsa chaos with three client libraries"; }
 	tail -8 <<<"$out"
-	expect_contains "$out" "by the 2 --client producers, checked with the rest" "the Java and librdkafka producers' histories"
+	expect_contains "$out" "histories of the 4 --client programs" "the Java and librdkafka producers' and consumers' histories"
+	local lib n
+	for lib in java rdkafka; do
+		n=$(grep -oE "$lib consumer: [0-9]+ records read" <<<"$out" | grep -oE '[0-9]+' | head -1)
+		[[ ${n:-0} -gt 0 ]] || fail "the $lib consumer read nothing (${n:-no count})"
+	done
 	expect_contains "$out" "no anomalies" "the history checker"
 }

@@ -79,12 +79,14 @@ type Campaign struct {
 	// Rate caps the producer at this many records a second (0: as fast
 	// as it can), which bounds the history of a long campaign.
 	Rate int
-	// Clients are producers of other client libraries that run throughout
-	// the campaign (samsa chaos --client): each a shell command, run as
-	// `CMD BOOTSTRAP TOPIC HISTORY STOP-FILE`, that produces to TOPIC and
-	// writes a history of its produce attempts to HISTORY until STOP-FILE
-	// exists (compat/java HistoryProducer, compat/python
-	// history_producer.py). Their histories are checked with the rest.
+	// Clients are producers and consumers of other client libraries that
+	// run throughout the campaign (samsa chaos --client): each a shell
+	// command, run as `CMD BOOTSTRAP TOPIC HISTORY STOP-FILE`, that
+	// produces to or consumes from TOPIC and writes a history of its
+	// produce attempts or of the records it read to HISTORY until
+	// STOP-FILE exists (compat/java HistoryProducer and HistoryConsumer,
+	// compat/python history_producer.py and history_consumer.py). Their
+	// histories are checked with the rest.
 	Clients []string
 	Faults  []Fault
 	// Down is how long a killed node stays down; Pause how long a paused
@@ -121,7 +123,7 @@ type Result struct {
 	Failover    map[Fault][]time.Duration
 	Report      *history.Report
 	HistoryPath string
-	// ClientRecords counts the events of the --client producers' histories
+	// ClientRecords counts the events of the --client programs' histories
 	// (one per produce attempt).
 	ClientRecords int
 	// Transactions committed, aborted and of unknown end, and records
