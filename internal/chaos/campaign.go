@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -272,7 +273,7 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 		res.Faults++
 		if err := waitFor(ctx, "full ISRs after "+string(f), func() bool { return fullISR(ctx, adm, c.Partitions, int(rf)) }); err != nil {
 			stopLoad()
-			return nil, err
+			return nil, fmt.Errorf("%w (%s)", err, isrState(ctx, adm))
 		}
 		if err := progress("progress after " + string(f)); err != nil {
 			stopLoad()
@@ -538,6 +539,22 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 		return cl.StartAll()
 	}
 	return fmt.Errorf("unknown fault %q", f)
+}
+
+// isrState describes the partitions of the campaign's topic whose ISR is
+// not full, for an error.
+func isrState(ctx context.Context, adm *kadm.Client) string {
+	md, err := adm.Metadata(ctx, topic)
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, p := range md.Topics[topic].Partitions.Sorted() {
+		if len(p.ISR) != len(p.Replicas) || p.Leader < 0 || p.Err != nil {
+			out = append(out, fmt.Sprintf("partition %d: leader %d epoch %d replicas %v ISR %v err %v", p.Partition, p.Leader, p.LeaderEpoch, p.Replicas, p.ISR, p.Err))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func fullISR(ctx context.Context, adm *kadm.Client, parts, rf int) bool {

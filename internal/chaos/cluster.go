@@ -88,7 +88,11 @@ func (c *Cluster) Voters() string {
 
 // Args are the command-line arguments that start node n.
 func (c *Cluster) Args(n *Node) []string {
-	args := []string{"serve", "--data-dir", n.Dir, "--log-level", "info",
+	level := "info"
+	if l := os.Getenv("SAMSA_CHAOS_LOG_LEVEL"); l != "" { // debug, to see why a campaign stalled
+		level = l
+	}
+	args := []string{"serve", "--data-dir", n.Dir, "--log-level", level,
 		"--override", fmt.Sprintf("node.id=%d", n.ID),
 		"--override", "cluster.id=" + c.ClusterID,
 		"--override", fmt.Sprintf("listeners=PLAINTEXT://%s,CONTROLLER://%s", n.Addr, n.CtrlAddr),

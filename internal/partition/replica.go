@@ -234,7 +234,8 @@ func (p *Partition) TruncateAfterEpoch(epoch, leaderEpoch int32, leaderEnd int64
 			end, done = fend, false
 		}
 	}
-	if end < p.log.LogEndOffset() {
+	if end <= p.log.LogEndOffset() {
+		// At the log end too: epochs with no record there go.
 		if err := p.log.TruncateTo(max(end, p.log.LogStartOffset())); err != nil {
 			return err
 		}

@@ -284,6 +284,49 @@ func TestTruncationAsksAgainForAnUnknownEpoch(t *testing.T) {
 	}
 }
 
+// A replica that led a term and wrote nothing in it has that epoch in its
+// cache at its log end. Truncating by epochs, when the leader names an
+// earlier epoch it has no record of, it cuts at its log end: that empty
+// epoch must go there too, or its latest epoch stays the same and it
+// asks the leader the same question forever, never fetching (found by
+// the power-cut campaign: a node back from a power cut never rejoined the
+// ISR).
+func TestTruncationAtTheLogEndDropsAnEmptyEpoch(t *testing.T) {
+	p, now := openReplica(t)
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1}, now)
+	for range 2 {
+		if _, err := p.Append(testBatch(1), now, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A second term, nothing written in it.
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1, LeaderEpoch: 2, PartitionEpoch: 1}, now)
+	if e := p.log.LatestEpoch(); e != 2 {
+		t.Fatalf("latest epoch %d after the empty term began, want 2", e)
+	}
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{3}, Leader: 3, LeaderEpoch: 3, PartitionEpoch: 2}, now)
+	// The leader has epoch 1 (which this replica never saw) up to 5.
+	if err := p.TruncateAfterEpoch(3, 1, 5); err != nil {
+		t.Fatal(err)
+	}
+	if p.LocalEnd() != 2 {
+		t.Fatalf("log end %d, want 2", p.LocalEnd())
+	}
+	if e := p.log.LatestEpoch(); e != 0 {
+		t.Fatalf("latest epoch %d after the cut at the log end, want 0: the next question would be the same", e)
+	}
+	if trunc, _ := p.NeedsTruncation(); !trunc {
+		t.Fatal("no record of epoch 1 here: it must ask again")
+	}
+	// Asked about epoch 0, the leader says it ends at 2: done.
+	if err := p.TruncateAfterEpoch(3, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	if trunc, _ := p.NeedsTruncation(); trunc || p.LocalEnd() != 2 {
+		t.Fatalf("after the second answer: truncating %v, log end %d", trunc, p.LocalEnd())
+	}
+}
+
 // openReplica is node 1's replica of t-0 on a new log, asking for no ISR
 // change, and the time the tests use.
 func openReplica(t *testing.T) (*Partition, time.Time) {

@@ -218,7 +218,8 @@ func removeFiles(paths []string) error {
 // that straddles offset is removed whole, so the new log end may be below
 // offset. Slices handed out earlier for the removed range may read bytes
 // written later; readers bounded by the high watermark never see them,
-// since only unreplicated data is truncated.
+// since only unreplicated data is truncated. At the log end it cuts
+// nothing but the epochs that start there (a term with no record).
 func (l *Log) TruncateTo(offset int64) error {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
@@ -227,7 +228,20 @@ func (l *Log) TruncateTo(offset int64) error {
 	if err := l.writableLocked(); err != nil {
 		return err
 	}
-	if offset >= l.leo {
+	if offset == l.leo {
+		// Nothing to cut from the log, but an epoch it holds no record of
+		// may start here (a leader's term that wrote nothing): it goes, as
+		// it would with a cut, so that a follower truncating by epochs
+		// (KIP-279) asks about an earlier one next instead of the same
+		// one forever.
+		if l.epochs.truncateFromEnd(offset) {
+			if err := l.epochs.persist(); err != nil {
+				return l.fail(err)
+			}
+		}
+		return nil
+	}
+	if offset > l.leo {
 		return nil
 	}
 	if offset < l.logStart {
