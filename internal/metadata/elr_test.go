@@ -1,8 +1,10 @@
 package metadata
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 )
 
 // elrTopic makes brokers 1-3 and a topic of one partition, replication
@@ -109,5 +111,45 @@ func TestUncleanLastISRMemberGivesWayToELR(t *testing.T) {
 	im = applyAll(t, im, UncleanRecords(im, r[1]))
 	if p := part(im); slices.Contains(p.ISR, r[1]) || p.Leader != r[0] || len(p.ELR) != 0 {
 		t.Fatalf("unclean follower: leader %d ISR %v ELR %v", p.Leader, p.ISR, p.ELR)
+	}
+}
+
+// A store opened with HoldCatchUp reports no catch-up and runs no
+// OnCaughtUp function until ReleaseCatchUp, though its quorum (a single
+// node here) has caught up; then it runs each once.
+func TestHoldCatchUp(t *testing.T) {
+	s, err := OpenWith(Options{Dir: t.TempDir(), NodeID: 1, HoldCatchUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan struct{}, 4)
+	s.OnCaughtUp(func() { ran <- struct{}{} })
+	// Commits go on while held (the registration is one).
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; !s.q.CaughtUp(); i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("the single-node quorum never caught up")
+		}
+		if _, err := s.Commit(func(im *Image) ([]Record, error) {
+			return []Record{{Type: TypeBroker, Broker: &BrokerRecord{ID: 1, Incarnation: fmt.Sprint(i)}}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s.CaughtUp() || len(ran) != 0 {
+		t.Fatalf("held, yet caught up %v, %d functions ran", s.CaughtUp(), len(ran))
+	}
+	s.ReleaseCatchUp()
+	if !s.CaughtUp() || len(ran) != 1 {
+		t.Fatalf("released: caught up %v, %d functions ran, want once", s.CaughtUp(), len(ran))
+	}
+	s.ReleaseCatchUp()
+	if len(ran) != 1 {
+		t.Fatalf("a second release ran the functions again")
 	}
 }

@@ -56,10 +56,14 @@ type Store struct {
 	// registration stuck on an absent quorum).
 	commitSem chan struct{}
 
-	mu         sync.Mutex // guards waiters, onCommit and onCaughtUp
+	mu         sync.Mutex // guards waiters, onCommit, onCaughtUp, held, quorumCaughtUp and fired
 	waiters    map[uint64]chan error
 	onCommit   []func(prev, next *Image, recs []Record)
 	onCaughtUp []func()
+	// held (Options.HoldCatchUp until ReleaseCatchUp), quorumCaughtUp
+	// (the quorum reported the catch-up) and fired (onCaughtUp ran).
+	held, quorumCaughtUp, fired bool
+	heldFlag                    atomic.Bool
 
 	// legacy holds the records of a single-node metadata log (Samsa before
 	// the quorum) waiting to be imported as the cluster's first entry.
@@ -103,6 +107,12 @@ type Options struct {
 	// unclean leader election (unclean.leader.election.enable, with the
 	// broker's default). nil: never.
 	Unclean func(topicOverrides map[string]string) bool
+	// HoldCatchUp keeps CaughtUp false, and OnCaughtUp's functions
+	// waiting, until ReleaseCatchUp, whatever the quorum says: a broker
+	// back from a power cut must not act on its old image (lead, answer
+	// its followers' epoch questions) before its registration has taken
+	// it out of the ISRs (UncleanRecords).
+	HoldCatchUp bool
 	// SnapshotEntries overrides the quorum's snapshot interval (tests).
 	SnapshotEntries uint64
 	Logger          *slog.Logger
@@ -176,7 +186,9 @@ func OpenWith(o Options) (*Store, error) {
 		rand.Read(b[:])
 		inc = binary.BigEndian.Uint64(b[:])
 	}
-	s := &Store{logger: o.Logger, opts: o, incarnation: inc, waiters: map[uint64]chan error{}, closed: make(chan struct{}), commitSem: make(chan struct{}, 1)}
+	s := &Store{logger: o.Logger, opts: o, incarnation: inc, waiters: map[uint64]chan error{}, closed: make(chan struct{}), commitSem: make(chan struct{}, 1),
+		held: o.HoldCatchUp}
+	s.heldFlag.Store(o.HoldCatchUp)
 	s.image.Store(emptyImage())
 	voters := map[uint64]string{}
 	for id, addr := range o.Voters {
@@ -346,7 +358,33 @@ func (s *Store) Image() *Image { return s.image.Load() }
 // stopped with, which may name it the leader of partitions other brokers
 // have led since; the broker serves no partition and no coordinator until
 // then (as a Kafka broker waits for its initial catch-up).
-func (s *Store) CaughtUp() bool { return s.q.CaughtUp() }
+func (s *Store) CaughtUp() bool { return s.q.CaughtUp() && !s.heldFlag.Load() }
+
+// ReleaseCatchUp ends Options.HoldCatchUp: CaughtUp is the quorum's word
+// again, and OnCaughtUp's functions run if the quorum has caught up.
+func (s *Store) ReleaseCatchUp() {
+	s.mu.Lock()
+	s.held = false
+	s.heldFlag.Store(false)
+	s.mu.Unlock()
+	s.fireCaughtUp()
+}
+
+// fireCaughtUp runs the OnCaughtUp functions once, when the quorum has
+// caught up and nothing holds it.
+func (s *Store) fireCaughtUp() {
+	s.mu.Lock()
+	if s.held || !s.quorumCaughtUp || s.fired {
+		s.mu.Unlock()
+		return
+	}
+	s.fired = true
+	fns := slices.Clone(s.onCaughtUp)
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
 
 // OnCaughtUp registers fn to run once when the node has caught up (on the
 // quorum's goroutine; fn must not block). It is not called if the node
@@ -359,11 +397,9 @@ func (s *Store) OnCaughtUp(fn func()) {
 
 func (s *Store) caughtUp() {
 	s.mu.Lock()
-	fns := slices.Clone(s.onCaughtUp)
+	s.quorumCaughtUp = true
 	s.mu.Unlock()
-	for _, fn := range fns {
-		fn()
-	}
+	s.fireCaughtUp()
 }
 
 // OnCommit registers fn to run after every applied entry, in log order,

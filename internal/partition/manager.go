@@ -698,10 +698,6 @@ func (m *Manager) All() []*Partition {
 // checkpoints now (DeleteRecords must be durable before it is answered).
 func (m *Manager) Checkpoint() error { return m.dir.Checkpoint() }
 
-// LostPageCache reports whether the log dir was opened after an unclean
-// shutdown that the OS did not outlive (storage.Dir.LostPageCache).
-func (m *Manager) LostPageCache() bool { return m.dir.LostPageCache() }
-
 // DataDir is the log directory's path.
 func (m *Manager) DataDir() string { return m.cfg.DataDir }
 

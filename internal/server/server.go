@@ -24,6 +24,7 @@ import (
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/metrics"
 	"github.com/samsa-streaming/samsa/internal/partition"
+	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
 // Server is a running single-node Samsa broker.
@@ -33,9 +34,13 @@ type Server struct {
 	lock   *os.File
 	meta   *metadata.Store
 	parts  *partition.Manager
-	broker *broker.Broker
-	addr   net.Addr
-	served chan error
+	// unclean: the log dir was left by an unclean shutdown its OS did not
+	// outlive (storage.LostPageCache); the metadata catch-up is held until
+	// the registration is committed.
+	unclean bool
+	broker  *broker.Broker
+	addr    net.Addr
+	served  chan error
 
 	stopRegister   chan struct{}
 	cancelRegister context.CancelFunc
@@ -82,8 +87,12 @@ func Start(cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
 	if s.peering, err = newPeering(cfg, logger); err != nil {
 		return nil, err
 	}
+	// A broker back from a power cut acts on nothing until its
+	// registration took it out of the ISRs (register).
+	s.unclean = cfg.Broker && storage.LostPageCache(cfg.DataDir)
 	if s.meta, err = metadata.OpenWith(metadata.Options{
-		Dir: cfg.DataDir, NodeID: cfg.NodeID, ClusterID: cfg.ClusterID,
+		HoldCatchUp: s.unclean,
+		Dir:         cfg.DataDir, NodeID: cfg.NodeID, ClusterID: cfg.ClusterID,
 		Voters: cfg.QuorumVoters, Listen: cfg.ControllerListenAddr,
 		Learner: cfg.Observer, Bootstrap: cfg.QuorumBootstrap,
 		Unclean: func(o map[string]string) bool {
@@ -241,7 +250,7 @@ func (s *Server) register(ctx context.Context) {
 	// no longer have records it acknowledged as an in-sync replica: its
 	// registration takes it out of the ISRs and ELRs, as Kafka's
 	// controller does with a broker that did not shut down cleanly.
-	unclean := s.cfg.Broker && s.parts != nil && s.parts.LostPageCache()
+	unclean := s.unclean
 	for {
 		rec := metadata.BrokerRecord{ID: s.cfg.NodeID, Host: s.cfg.AdvertisedHost, Port: s.cfg.AdvertisedPort, Rack: s.cfg.Rack, Incarnation: newUUID()}
 		for _, l := range s.cfg.Listeners {
@@ -268,7 +277,10 @@ func (s *Server) register(ctx context.Context) {
 			})
 			if err == nil {
 				s.logger.Info("registered in the cluster", "node_id", rec.ID, "host", rec.Host, "port", rec.Port, "page_cache_lost", unclean)
-				unclean = false // once per start
+				if unclean {
+					unclean = false // once per start
+					meta.ReleaseCatchUp()
+				}
 				s.state.registered.Store(true)
 				break
 			}

@@ -43,18 +43,33 @@ type Dir struct {
 	creating map[TopicPartition]bool
 	// space is the free-space guard (nil when log.dir.min.free.bytes is 0).
 	space *spaceGuard
-	// lostPageCache: opened after an unclean shutdown across an OS restart
-	// (or with no boot id to tell), with logs in it.
-	lostPageCache bool
 }
 
-// LostPageCache reports whether the dir was opened after an unclean
-// shutdown that the OS did not outlive (a power cut, a kernel crash; or
-// one that cannot be told apart from those), with logs in it: whatever
-// was written to them and not fsynced may be gone, records this broker
-// acknowledged as an in-sync replica among them. A kill -9 of the
-// process alone loses nothing and is not reported.
-func (d *Dir) LostPageCache() bool { return d.lostPageCache }
+// LostPageCache reports whether the log dir at path (before it is
+// opened) was left by an unclean shutdown that the OS did not outlive (a
+// power cut, a kernel crash; or one that cannot be told apart from those:
+// no boot id recorded), with logs in it: whatever was written to them and
+// not fsynced may be gone, records the broker acknowledged as an in-sync
+// replica among them. A kill -9 of the process alone loses nothing and is
+// not reported.
+func LostPageCache(path string) bool {
+	if _, err := os.Stat(filepath.Join(path, cleanShutdownFile)); err == nil {
+		return false
+	}
+	if sameBoot(path, bootID()) {
+		return false
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if _, ok := parsePartitionDir(e.Name()); ok && e.IsDir() {
+			return true
+		}
+	}
+	return false
+}
 
 // OpenDir opens the log dir at path (creating it if needed) and every
 // partition log in it, recovering them as needed. cfg is used for every
@@ -118,7 +133,6 @@ func OpenDir(path string, cfg Config, logger *slog.Logger) (*Dir, error) {
 		}
 		jobs = append(jobs, openJob{name, tp, st})
 	}
-	d.lostPageCache = !clean && !trusted && len(jobs) > 0
 	if err := d.openLogs(jobs, cfg, logger); err != nil {
 		d.closeAll()
 		return nil, err

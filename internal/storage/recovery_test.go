@@ -381,3 +381,32 @@ func TestEpochCheckpointWrittenLazily(t *testing.T) {
 		})
 	}
 }
+
+// LostPageCache tells a broker, before it opens its log dir, that an
+// unclean shutdown its OS did not outlive may have taken what it had not
+// fsynced: not for a new dir, a clean shutdown or a kill -9 (same boot).
+func TestLostPageCache(t *testing.T) {
+	path := t.TempDir()
+	if LostPageCache(path) {
+		t.Fatal("an empty dir reported lost")
+	}
+	d := openTestDir(t, path)
+	l, _ := d.CreateLog("t", 0, [16]byte{}, smallConfig())
+	fillLog(t, l, 0, 5)
+	crash(d)
+	if LostPageCache(path) {
+		t.Fatal("a kill -9 (same boot) reported lost")
+	}
+	reboot(t, path)
+	if !LostPageCache(path) {
+		t.Fatal("an unclean shutdown across a reboot not reported")
+	}
+	d = openTestDir(t, path)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reboot(t, path)
+	if LostPageCache(path) {
+		t.Fatal("a clean shutdown reported lost")
+	}
+}
