@@ -27,16 +27,12 @@ import (
 func TestClusterFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	level := slog.LevelWarn
-	if os.Getenv("SAMSA_TEST_LOG") != "" {
-		level = slog.LevelInfo
-	}
 	camp := chaos.Campaign{
 		Binary: binary, Dir: t.TempDir(), Nodes: 3, Partitions: 3, Seed: uint64(time.Now().UnixNano()),
 		Faults: []chaos.Fault{chaos.KillLeader, chaos.KillController, chaos.KillFollower, chaos.PauseLeader, chaos.KillTxnCoordinator,
 			chaos.KillAll, chaos.RestartAll},
 		Transactions: true,
-		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Logger:       campaignLogger(),
 	}
 	res, err := camp.Run(ctx)
 	if err != nil {
@@ -77,6 +73,16 @@ func TestClusterIsolation(t *testing.T) {
 	if !strings.Contains(string(out), "no anomalies") {
 		t.Fatal("the campaign did not report a clean history")
 	}
+}
+
+// campaignLogger logs a campaign's warnings, and its progress too with
+// SAMSA_TEST_LOG set.
+func campaignLogger() *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("SAMSA_TEST_LOG") != "" {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
 func lastLines(s string, n int) string {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -19,14 +17,10 @@ func powerCutCampaign(t *testing.T, nodes int, txns bool, faults []chaos.Fault, 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	level := slog.LevelWarn
-	if os.Getenv("SAMSA_TEST_LOG") != "" {
-		level = slog.LevelInfo
-	}
 	camp := chaos.Campaign{
 		Binary: binary, Dir: t.TempDir(), Nodes: nodes, Partitions: 3, Seed: uint64(time.Now().UnixNano()),
 		Rate: 5000, Faults: faults, Transactions: txns, Extra: extra,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Logger: campaignLogger(),
 	}
 	res, err := camp.Run(ctx)
 	if err != nil {
