@@ -353,7 +353,11 @@ func ElectOfflineRecords(im *Image, unclean func(topic string) bool) []Record {
 			}
 			for _, r := range pm.Replicas {
 				if im.usable(r) {
-					recs = append(recs, im.partitionChange(t, i, r, []int32{r}))
+					// What the lost ISR had is given up: none of it is
+					// eligible to lead any more (Kafka clears the ELR too).
+					rec := im.partitionChange(t, i, r, []int32{r})
+					rec.Partition.ELR = nil
+					recs = append(recs, rec)
 					break
 				}
 			}
