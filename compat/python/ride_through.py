@@ -17,7 +17,7 @@
 import sys
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 
 def produce(bootstrap, topic, n, acked_path, marker_path):
@@ -82,7 +82,19 @@ def verify(bootstrap, topic, acked_path):
     all_parts = sorted(meta.partitions)
     ends = {}
     for p in all_parts:
-        _, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+        # librdkafka's get_watermark_offsets does not retry: a leadership
+        # moving back to the restarted node (the preferred leader) answers
+        # NOT_LEADER_OR_FOLLOWER until its metadata is refreshed, as with
+        # Kafka. Retried here as a client's own fetch path would.
+        for attempt in range(20):
+            try:
+                _, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+                break
+            except KafkaException as e:
+                moved = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE)
+                if attempt == 19 or e.args[0].code() not in moved:
+                    raise
+                time.sleep(0.5)
         ends[p] = hi
     c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in all_parts])
     seen, values, done = {}, {}, set()
