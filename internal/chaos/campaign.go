@@ -264,6 +264,10 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 
+	topics := []string{topic}
+	if c.Transactions {
+		topics = append(topics, txnTopic)
+	}
 	for i, f := range c.Faults {
 		c.Logger.Info("fault", "n", i+1, "fault", f)
 		if err := c.inject(ctx, cl, adm, f, rng, prod); err != nil {
@@ -271,9 +275,11 @@ func (c Campaign) Run(ctx context.Context) (*Result, error) {
 			return nil, fmt.Errorf("fault %d (%s): %w", i+1, f, err)
 		}
 		res.Faults++
-		if err := waitFor(ctx, "full ISRs after "+string(f), func() bool { return fullISR(ctx, adm, c.Partitions, int(rf)) }); err != nil {
+		// Every topic's, so that faults stay independent: the next one
+		// finds every record on every replica again.
+		if err := waitFor(ctx, "full ISRs after "+string(f), func() bool { return fullISR(ctx, adm, topics, c.Partitions, int(rf)) }); err != nil {
 			stopLoad()
-			return nil, fmt.Errorf("%w (%s)", err, isrState(ctx, adm))
+			return nil, fmt.Errorf("%w (%s)", err, isrState(ctx, adm, topics))
 		}
 		if err := progress("progress after " + string(f)); err != nil {
 			stopLoad()
@@ -541,34 +547,40 @@ func (c Campaign) inject(ctx context.Context, cl *Cluster, adm *kadm.Client, f F
 	return fmt.Errorf("unknown fault %q", f)
 }
 
-// isrState describes the partitions of the campaign's topic whose ISR is
+// isrState describes the partitions of topics whose ISR is
 // not full, for an error.
-func isrState(ctx context.Context, adm *kadm.Client) string {
-	md, err := adm.Metadata(ctx, topic)
+func isrState(ctx context.Context, adm *kadm.Client, topics []string) string {
+	md, err := adm.Metadata(ctx, topics...)
 	if err != nil {
 		return err.Error()
 	}
 	var out []string
-	for _, p := range md.Topics[topic].Partitions.Sorted() {
-		if len(p.ISR) != len(p.Replicas) || p.Leader < 0 || p.Err != nil {
-			out = append(out, fmt.Sprintf("partition %d: leader %d epoch %d replicas %v ISR %v err %v", p.Partition, p.Leader, p.LeaderEpoch, p.Replicas, p.ISR, p.Err))
+	for _, t := range topics {
+		for _, p := range md.Topics[t].Partitions.Sorted() {
+			if len(p.ISR) != len(p.Replicas) || p.Leader < 0 || p.Err != nil {
+				out = append(out, fmt.Sprintf("%s-%d: leader %d epoch %d replicas %v ISR %v err %v", t, p.Partition, p.Leader, p.LeaderEpoch, p.Replicas, p.ISR, p.Err))
+			}
 		}
 	}
 	return strings.Join(out, "; ")
 }
 
-func fullISR(ctx context.Context, adm *kadm.Client, parts, rf int) bool {
-	md, err := adm.Metadata(ctx, topic)
+// fullISR reports whether every partition of topics has a leader and
+// all rf replicas in its ISR.
+func fullISR(ctx context.Context, adm *kadm.Client, topics []string, parts, rf int) bool {
+	md, err := adm.Metadata(ctx, topics...)
 	if err != nil {
 		return false
 	}
-	ps := md.Topics[topic].Partitions
-	if len(ps) != parts {
-		return false
-	}
-	for _, p := range ps {
-		if p.Leader < 0 || len(p.ISR) != rf || p.Err != nil {
+	for _, t := range topics {
+		ps := md.Topics[t].Partitions
+		if len(ps) != parts {
 			return false
+		}
+		for _, p := range ps {
+			if p.Leader < 0 || len(p.ISR) != rf || p.Err != nil {
+				return false
+			}
 		}
 	}
 	return true
