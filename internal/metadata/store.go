@@ -56,14 +56,13 @@ type Store struct {
 	// registration stuck on an absent quorum).
 	commitSem chan struct{}
 
-	mu         sync.Mutex // guards waiters, onCommit, onCaughtUp, held, quorumCaughtUp and fired
+	mu         sync.Mutex // guards waiters, onCommit, onCaughtUp and fired
 	waiters    map[uint64]chan error
 	onCommit   []func(prev, next *Image, recs []Record)
 	onCaughtUp []func()
-	// held (Options.HoldCatchUp until ReleaseCatchUp), quorumCaughtUp
-	// (the quorum reported the catch-up) and fired (onCaughtUp ran).
-	held, quorumCaughtUp, fired bool
-	heldFlag                    atomic.Bool
+	fired      bool // the onCaughtUp functions ran
+	// held is Options.HoldCatchUp until ReleaseCatchUp.
+	held atomic.Bool
 
 	// legacy holds the records of a single-node metadata log (Samsa before
 	// the quorum) waiting to be imported as the cluster's first entry.
@@ -186,9 +185,8 @@ func OpenWith(o Options) (*Store, error) {
 		rand.Read(b[:])
 		inc = binary.BigEndian.Uint64(b[:])
 	}
-	s := &Store{logger: o.Logger, opts: o, incarnation: inc, waiters: map[uint64]chan error{}, closed: make(chan struct{}), commitSem: make(chan struct{}, 1),
-		held: o.HoldCatchUp}
-	s.heldFlag.Store(o.HoldCatchUp)
+	s := &Store{logger: o.Logger, opts: o, incarnation: inc, waiters: map[uint64]chan error{}, closed: make(chan struct{}), commitSem: make(chan struct{}, 1)}
+	s.held.Store(o.HoldCatchUp)
 	s.image.Store(emptyImage())
 	voters := map[uint64]string{}
 	for id, addr := range o.Voters {
@@ -358,15 +356,12 @@ func (s *Store) Image() *Image { return s.image.Load() }
 // stopped with, which may name it the leader of partitions other brokers
 // have led since; the broker serves no partition and no coordinator until
 // then (as a Kafka broker waits for its initial catch-up).
-func (s *Store) CaughtUp() bool { return s.q.CaughtUp() && !s.heldFlag.Load() }
+func (s *Store) CaughtUp() bool { return s.q.CaughtUp() && !s.held.Load() }
 
 // ReleaseCatchUp ends Options.HoldCatchUp: CaughtUp is the quorum's word
 // again, and OnCaughtUp's functions run if the quorum has caught up.
 func (s *Store) ReleaseCatchUp() {
-	s.mu.Lock()
-	s.held = false
-	s.heldFlag.Store(false)
-	s.mu.Unlock()
+	s.held.Store(false)
 	s.fireCaughtUp()
 }
 
@@ -374,7 +369,7 @@ func (s *Store) ReleaseCatchUp() {
 // caught up and nothing holds it.
 func (s *Store) fireCaughtUp() {
 	s.mu.Lock()
-	if s.held || !s.quorumCaughtUp || s.fired {
+	if !s.CaughtUp() || s.fired {
 		s.mu.Unlock()
 		return
 	}
@@ -395,12 +390,9 @@ func (s *Store) OnCaughtUp(fn func()) {
 	s.onCaughtUp = append(s.onCaughtUp, fn)
 }
 
-func (s *Store) caughtUp() {
-	s.mu.Lock()
-	s.quorumCaughtUp = true
-	s.mu.Unlock()
-	s.fireCaughtUp()
-}
+// caughtUp is the quorum's catch-up callback (its CaughtUp is true by
+// then).
+func (s *Store) caughtUp() { s.fireCaughtUp() }
 
 // OnCommit registers fn to run after every applied entry, in log order,
 // on the quorum's goroutine. fn must not call Commit.

@@ -259,18 +259,8 @@ func TestTruncationTakesTheEarlierEpochEnd(t *testing.T) {
 // again.
 func TestTruncationAsksAgainForAnUnknownEpoch(t *testing.T) {
 	p, now := openReplica(t)
-	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1}, now)
-	for range 2 {
-		if _, err := p.Append(testBatch(1), now, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1, LeaderEpoch: 2, PartitionEpoch: 1}, now)
-	for range 2 {
-		if _, err := p.Append(testBatch(1), now, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	leadAndAppend(t, p, 0, 0, 2, now)
+	leadAndAppend(t, p, 2, 1, 2, now)
 	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{3}, Leader: 3, LeaderEpoch: 3, PartitionEpoch: 2}, now)
 	// The leader has epoch 1 (which this replica never saw) up to 3.
 	if err := p.TruncateAfterEpoch(3, 1, 3); err != nil {
@@ -293,14 +283,8 @@ func TestTruncationAsksAgainForAnUnknownEpoch(t *testing.T) {
 // ISR).
 func TestTruncationAtTheLogEndDropsAnEmptyEpoch(t *testing.T) {
 	p, now := openReplica(t)
-	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1}, now)
-	for range 2 {
-		if _, err := p.Append(testBatch(1), now, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A second term, nothing written in it.
-	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1, LeaderEpoch: 2, PartitionEpoch: 1}, now)
+	leadAndAppend(t, p, 0, 0, 2, now)
+	leadAndAppend(t, p, 2, 1, 0, now) // a second term, nothing written in it
 	if e := p.log.LatestEpoch(); e != 2 {
 		t.Fatalf("latest epoch %d after the empty term began, want 2", e)
 	}
@@ -324,6 +308,18 @@ func TestTruncationAtTheLogEndDropsAnEmptyEpoch(t *testing.T) {
 	}
 	if trunc, _ := p.NeedsTruncation(); trunc || p.LocalEnd() != 2 {
 		t.Fatalf("after the second answer: truncating %v, log end %d", trunc, p.LocalEnd())
+	}
+}
+
+// leadAndAppend makes node 1 the leader of p, alone in its ISR, at the
+// given epochs, and appends n batches.
+func leadAndAppend(t *testing.T, p *Partition, leaderEpoch, partEpoch int32, n int, now time.Time) {
+	t.Helper()
+	p.ApplyMetadata(metadata.Partition{Replicas: []int32{1, 3}, ISR: []int32{1}, Leader: 1, LeaderEpoch: leaderEpoch, PartitionEpoch: partEpoch}, now)
+	for range n {
+		if _, err := p.Append(testBatch(1), now, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
